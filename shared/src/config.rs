@@ -1,0 +1,343 @@
+//! Typed configuration, read once at start from the environment.
+//!
+//! Production refuses to start with a missing or weak secret: a misconfigured deployment
+//! must fail its first cold start loudly, never run on a development default.
+
+use std::time::Duration;
+
+use thiserror::Error;
+use url::Url;
+
+/// The secret used when none is configured outside production (BetterAuth's own fallback
+/// has the same role). It can never be used in production.
+pub const DEVELOPMENT_SECRET: &str = "portal-development-secret-do-not-use-in-production";
+
+const MIN_PRODUCTION_SECRET_LEN: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Production,
+    Development,
+    Test,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name} is required in production")]
+    Missing { name: &'static str },
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// A Sentry DSN, parsed: `{scheme}://{public_key}@{host}[:port]/{path_prefix}{project_id}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentryDsn {
+    pub scheme: String,
+    pub public_key: String,
+    pub host: String,
+    pub port: Option<u16>,
+    pub path_prefix: String,
+    pub project_id: String,
+}
+
+impl SentryDsn {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = Url::parse(raw.trim()).map_err(|e| format!("not a URL ({e})"))?;
+        let scheme = url.scheme().to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err("scheme must be http or https".into());
+        }
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or("no host")?
+            .to_ascii_lowercase();
+        let public_key = url.username().to_string();
+        if public_key.is_empty() {
+            return Err("no public key".into());
+        }
+        let path = url.path().trim_end_matches('/');
+        let (prefix, project) = path.rsplit_once('/').ok_or("no project id")?;
+        if project.is_empty() || !project.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("project id must be numeric".into());
+        }
+        Ok(Self {
+            scheme,
+            public_key,
+            host,
+            port: url.port(),
+            path_prefix: format!("{prefix}/"),
+            project_id: project.to_string(),
+        })
+    }
+
+    fn effective_port(&self) -> u16 {
+        self.port
+            .unwrap_or(if self.scheme == "https" { 443 } else { 80 })
+    }
+
+    /// True when `other` names the same Sentry project on the same host and port.
+    pub fn same_project(&self, other: &SentryDsn) -> bool {
+        self.host == other.host
+            && self.effective_port() == other.effective_port()
+            && self.project_id == other.project_id
+    }
+
+    /// Where envelopes for this project are posted; built only from this DSN.
+    pub fn envelope_url(&self) -> String {
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        format!(
+            "{}://{}{}{}api/{}/envelope/",
+            self.scheme, self.host, port, self.path_prefix, self.project_id
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    /// The single DynamoDB table.
+    pub table_name: String,
+    /// Public origin of the API (BetterAuth's `baseURL`), e.g. `https://portal.example.org`.
+    pub base_url: Url,
+    /// HMAC/AEAD key material for cookies and sealed tokens.
+    pub auth_secret: String,
+    /// Cap on request bodies for every route that has no cap of its own.
+    pub max_body_bytes: usize,
+    /// The Sentry project errors go to; the tunnel forwards only to it.
+    pub sentry_dsn: Option<SentryDsn>,
+    pub sentry_tunnel_timeout: Duration,
+    pub sentry_tunnel_max_bytes: usize,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let environment = match get("PORTAL_ENV").as_deref().map(str::to_ascii_lowercase) {
+            Some(v) if v == "production" => Environment::Production,
+            Some(v) if v == "development" => Environment::Development,
+            Some(v) if v == "test" => Environment::Test,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "PORTAL_ENV",
+                    reason: format!("`{other}` is not production, development or test"),
+                });
+            }
+            // On Lambda nothing may run on development defaults by accident.
+            None if get("AWS_LAMBDA_FUNCTION_NAME").is_some() => Environment::Production,
+            None => Environment::Development,
+        };
+        let production = environment == Environment::Production;
+
+        let table_name = match get("TABLE_NAME") {
+            Some(t) => t,
+            None if production => return Err(ConfigError::Missing { name: "TABLE_NAME" }),
+            None => "portal".to_string(),
+        };
+
+        let base_url = match get("PORTAL_BASE_URL").or_else(|| get("BETTER_AUTH_URL")) {
+            Some(raw) => Url::parse(&raw).map_err(|e| ConfigError::Invalid {
+                name: "PORTAL_BASE_URL",
+                reason: e.to_string(),
+            })?,
+            None if production => {
+                return Err(ConfigError::Missing {
+                    name: "PORTAL_BASE_URL",
+                });
+            }
+            None => Url::parse("http://localhost:3000").expect("static URL parses"),
+        };
+
+        let auth_secret = match get("BETTER_AUTH_SECRET").or_else(|| get("AUTH_SECRET")) {
+            Some(s) if production && s == DEVELOPMENT_SECRET => {
+                return Err(ConfigError::Invalid {
+                    name: "BETTER_AUTH_SECRET",
+                    reason: "the development secret cannot be used in production".into(),
+                });
+            }
+            Some(s) if production && s.len() < MIN_PRODUCTION_SECRET_LEN => {
+                return Err(ConfigError::Invalid {
+                    name: "BETTER_AUTH_SECRET",
+                    reason: format!("must be at least {MIN_PRODUCTION_SECRET_LEN} characters"),
+                });
+            }
+            Some(s) => s,
+            None if production => {
+                return Err(ConfigError::Missing {
+                    name: "BETTER_AUTH_SECRET",
+                });
+            }
+            None => DEVELOPMENT_SECRET.to_string(),
+        };
+
+        let sentry_dsn = get("SENTRY_DSN")
+            .map(|raw| {
+                SentryDsn::parse(&raw).map_err(|reason| ConfigError::Invalid {
+                    name: "SENTRY_DSN",
+                    reason,
+                })
+            })
+            .transpose()?;
+
+        Ok(Self {
+            environment,
+            table_name,
+            base_url,
+            auth_secret,
+            max_body_bytes: parse_number(&get, "PORTAL_MAX_BODY_BYTES", 1024 * 1024)?,
+            sentry_dsn,
+            sentry_tunnel_timeout: Duration::from_millis(parse_number(
+                &get,
+                "SENTRY_TUNNEL_TIMEOUT_MS",
+                5_000,
+            )?),
+            sentry_tunnel_max_bytes: parse_number(&get, "SENTRY_TUNNEL_MAX_BYTES", 1024 * 1024)?,
+        })
+    }
+
+    /// A configuration for tests: development defaults, the given table.
+    pub fn for_tests(table_name: &str) -> Self {
+        let mut config = Self::from_lookup(|name| match name {
+            "PORTAL_ENV" => Some("test".into()),
+            _ => None,
+        })
+        .expect("test defaults are valid");
+        config.table_name = table_name.to_string();
+        config
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+fn parse_number<T: std::str::FromStr + Copy>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            reason: format!("`{raw}` is not a positive integer"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const STRONG: &str = "0123456789abcdef0123456789abcdef-strong";
+
+    #[test]
+    fn production_refuses_to_start_without_its_secret() {
+        let err = config(&[
+            ("PORTAL_ENV", "production"),
+            ("TABLE_NAME", "portal"),
+            ("PORTAL_BASE_URL", "https://portal.example.org"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.to_string(), "BETTER_AUTH_SECRET is required in production");
+    }
+
+    #[test]
+    fn production_refuses_the_development_secret_and_short_secrets() {
+        let base = [
+            ("PORTAL_ENV", "production"),
+            ("TABLE_NAME", "portal"),
+            ("PORTAL_BASE_URL", "https://portal.example.org"),
+        ];
+        let mut with_dev = base.to_vec();
+        with_dev.push(("BETTER_AUTH_SECRET", DEVELOPMENT_SECRET));
+        assert!(matches!(
+            config(&with_dev),
+            Err(ConfigError::Invalid { name: "BETTER_AUTH_SECRET", .. })
+        ));
+        let mut with_short = base.to_vec();
+        with_short.push(("BETTER_AUTH_SECRET", "short"));
+        assert!(matches!(
+            config(&with_short),
+            Err(ConfigError::Invalid { name: "BETTER_AUTH_SECRET", .. })
+        ));
+    }
+
+    #[test]
+    fn lambda_without_portal_env_is_production() {
+        let err = config(&[("AWS_LAMBDA_FUNCTION_NAME", "portal-auth")]).unwrap_err();
+        assert_eq!(err, ConfigError::Missing { name: "TABLE_NAME" });
+    }
+
+    #[test]
+    fn production_starts_with_everything_set() {
+        let c = config(&[
+            ("PORTAL_ENV", "production"),
+            ("TABLE_NAME", "portal-prod"),
+            ("PORTAL_BASE_URL", "https://portal.example.org"),
+            ("BETTER_AUTH_SECRET", STRONG),
+        ])
+        .unwrap();
+        assert!(c.is_production());
+        assert_eq!(c.table_name, "portal-prod");
+        assert!(c.sentry_dsn.is_none());
+    }
+
+    #[test]
+    fn development_has_defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.environment, Environment::Development);
+        assert_eq!(c.auth_secret, DEVELOPMENT_SECRET);
+        assert_eq!(c.base_url.as_str(), "http://localhost:3000/");
+    }
+
+    #[test]
+    fn bad_numbers_and_dsns_are_named() {
+        let err = config(&[("PORTAL_MAX_BODY_BYTES", "lots")]).unwrap_err();
+        assert!(err.to_string().starts_with("PORTAL_MAX_BODY_BYTES is invalid"));
+        let err = config(&[("SENTRY_DSN", "https://o1.ingest.sentry.io/abc")]).unwrap_err();
+        assert!(err.to_string().starts_with("SENTRY_DSN is invalid"));
+    }
+
+    #[test]
+    fn dsn_parses_and_builds_the_envelope_url_from_itself() {
+        let dsn = SentryDsn::parse("https://abc123@o42.ingest.sentry.io/4505").unwrap();
+        assert_eq!(dsn.host, "o42.ingest.sentry.io");
+        assert_eq!(dsn.project_id, "4505");
+        assert_eq!(
+            dsn.envelope_url(),
+            "https://o42.ingest.sentry.io/api/4505/envelope/"
+        );
+        let prefixed = SentryDsn::parse("http://key@127.0.0.1:9000/sentry/7").unwrap();
+        assert_eq!(
+            prefixed.envelope_url(),
+            "http://127.0.0.1:9000/sentry/api/7/envelope/"
+        );
+    }
+
+    #[test]
+    fn same_project_compares_host_port_and_project() {
+        let a = SentryDsn::parse("https://k1@sentry.example.org/5").unwrap();
+        let b = SentryDsn::parse("https://other-key@SENTRY.example.org:443/5").unwrap();
+        let c = SentryDsn::parse("https://k1@sentry.example.org/6").unwrap();
+        let d = SentryDsn::parse("https://k1@sentry.example.org:8443/5").unwrap();
+        assert!(a.same_project(&b));
+        assert!(!a.same_project(&c));
+        assert!(!a.same_project(&d));
+    }
+}

@@ -1,0 +1,145 @@
+//! HTTP glue every router shares: unknown routes and wrong methods as envelopes, the body
+//! cap, panics as 500 envelopes, a request id on every log line and response, and the
+//! caller's address as API Gateway (or the local socket) reports it.
+
+use std::any::Any;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::error::{ApiError, default_message, envelope};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the request being served (API Gateway's when there is one).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Marks a response whose body must go out exactly as built, even with an error status
+/// (BetterAuth's empty 404s, an upstream's answer relayed verbatim).
+#[derive(Debug, Clone, Copy)]
+pub struct VerbatimBody;
+
+/// Finishes a router for serving: JSON 404/405 envelopes, the default body cap, error
+/// normalisation, panic capture and request ids. Apply once, to the whole router (a
+/// function's on Lambda, the merged one in the local gateway).
+pub fn finish(router: Router, config: &Config) -> Router {
+    router
+        .fallback(|| async { ApiError::not_found(crate::error::NOT_FOUND) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::map_response(errors_as_envelopes))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(request_context))
+}
+
+/// Any error response that is not already JSON (from the router, a body limit, a layer)
+/// becomes the contract's envelope with a message fitting its status.
+async fn errors_as_envelopes(response: Response) -> Response {
+    let status = response.status();
+    if status.as_u16() < 400 || response.extensions().get::<VerbatimBody>().is_some() {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let mut replacement = envelope(status, default_message(status), None);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    let headers = replacement.headers_mut();
+    for (name, value) in parts.headers.iter() {
+        headers.insert(name.clone(), value.clone());
+    }
+    replacement
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("panic");
+    tracing::error!(panic = what, "handler panicked");
+    envelope(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        crate::error::INTERNAL_SERVER_ERROR,
+        None,
+    )
+}
+
+fn gateway_request_id(req: &Request) -> Option<String> {
+    let from_context = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    };
+    from_context.or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()))
+}
+
+/// Gives the request an id (API Gateway's, else a fresh one: a client's own
+/// `x-request-id` is not trusted), opens the span every log line of the request is
+/// written in, logs the outcome, and returns the id in `x-request-id`.
+async fn request_context(mut req: Request, next: Next) -> Response {
+    let id = gateway_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let started = Instant::now();
+    let mut response = next.run(req).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request finished"
+        );
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+/// The caller's address: API Gateway's source IP on Lambda, the socket peer locally.
+/// Client-supplied `X-Forwarded-For` is never trusted.
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    let from_gateway = match parts.extensions.get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.clone(),
+        _ => None,
+    };
+    from_gateway
+        .and_then(|ip| ip.parse().ok())
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        })
+}
+
+/// A JSON success body with an explicit status (e.g. 201).
+pub fn json_with_status<T: serde::Serialize>(status: StatusCode, body: T) -> Response {
+    (status, axum::Json(body)).into_response()
+}

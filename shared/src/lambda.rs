@@ -1,0 +1,25 @@
+//! The `main` of every function: build the state once, warm the table connection during
+//! init, then serve events with `lambda_http`.
+
+use axum::Router;
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::store::Db;
+use crate::telemetry;
+
+/// Runs a function whose routes `build` makes. Configuration errors stop the cold start.
+pub async fn serve(function: &'static str, build: fn(AppState) -> Router) -> Result<(), lambda_http::Error> {
+    telemetry::init();
+    let config = Config::from_env().inspect_err(|err| {
+        tracing::error!(function, error = %err, "configuration refused; not starting");
+    })?;
+    let db = Db::from_env(&config.table_name).await;
+    if let Err(err) = db.ping().await {
+        // Not fatal: the table may come back; /api/health reports it meanwhile.
+        tracing::warn!(function, error = %err, "table did not answer during init");
+    }
+    let router = crate::http::finish(build(AppState::new(config.clone(), db)), &config);
+    tracing::info!(function, "ready");
+    lambda_http::run(router).await
+}

@@ -1,0 +1,181 @@
+//! The single DynamoDB table. Nothing outside this module builds a key or an expression.
+
+pub mod schema;
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+use crate::error::ApiError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("dynamodb: {0}")]
+    Dynamo(String),
+    #[error("stored item is malformed: {0}")]
+    Malformed(String),
+}
+
+impl<E, R> From<SdkError<E, R>> for StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn from(err: SdkError<E, R>) -> Self {
+        Self::Dynamo(DisplayErrorContext(&err).to_string())
+    }
+}
+
+impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
+    fn from(err: aws_sdk_dynamodb::error::BuildError) -> Self {
+        Self::Dynamo(err.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+/// A handle on the table: the SDK client (built once per process) and the table name.
+#[derive(Clone, Debug)]
+pub struct Db {
+    client: Client,
+    table: Arc<str>,
+}
+
+impl Db {
+    pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The client of the environment: credentials, region and `AWS_ENDPOINT_URL_DYNAMODB`
+    /// as the SDK reads them.
+    pub async fn from_env(table: &str) -> Self {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(Client::new(&sdk), table)
+    }
+
+    /// A client for a local DynamoDB-compatible engine at `endpoint` (dummy credentials).
+    pub fn local(endpoint: &str, table: &str) -> Self {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("local", "local", None, None, "portal-local"))
+            .build();
+        Self::new(Client::from_conf(config), table)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// One cheap call that proves the table answers (and, at cold start, opens the
+    /// connection so the first request does not pay for it).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.client
+            .describe_table()
+            .table_name(self.table())
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// True when the table exists.
+    pub async fn table_exists(&self) -> Result<bool, StoreError> {
+        match self
+            .client
+            .describe_table()
+            .table_name(self.table())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Creates the table exactly as `template.yaml` declares it (see `schema`), with TTL
+    /// on. Used by the local gateway and the tests; production tables come from SAM.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let key = |name: &str, key_type: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+        };
+        let mut request = self
+            .client
+            .create_table()
+            .table_name(self.table())
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(schema::PK, KeyType::Hash)?)
+            .key_schema(key(schema::SK, KeyType::Range)?);
+        for name in schema::key_attributes() {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?,
+            );
+        }
+        for gsi in schema::GSIS {
+            request = request.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(gsi.name)
+                    .key_schema(key(gsi.partition_key, KeyType::Hash)?)
+                    .key_schema(key(gsi.sort_key, KeyType::Range)?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()?,
+            );
+        }
+        request.send().await?;
+        self.client
+            .update_time_to_live()
+            .table_name(self.table())
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(schema::TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()?,
+            )
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Creates the table unless it exists.
+    pub async fn ensure_table(&self) -> Result<bool, StoreError> {
+        if self.table_exists().await? {
+            return Ok(false);
+        }
+        self.create_table().await?;
+        Ok(true)
+    }
+}

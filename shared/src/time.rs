@@ -1,0 +1,41 @@
+//! Timestamps as the API shows them: ISO 8601 UTC with milliseconds (`...39.970Z`).
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// `2026-11-25T21:48:39.970Z`
+pub fn iso(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
+}
+
+/// Parses any RFC 3339 timestamp.
+pub fn parse_iso(raw: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(raw, &Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_has_milliseconds_and_z() {
+        let at = parse_iso("2026-11-25T21:48:39.970+02:00").unwrap();
+        assert_eq!(iso(at), "2026-11-25T19:48:39.970Z");
+        let whole = parse_iso("2026-01-02T03:04:05Z").unwrap();
+        assert_eq!(iso(whole), "2026-01-02T03:04:05.000Z");
+    }
+}
