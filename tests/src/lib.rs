@@ -1,0 +1,11 @@
+//! Local infrastructure and test helpers. The embedded DynamoDB engine lives here so that
+//! the local gateway and every test start it the same way; production Lambdas never link
+//! this crate.
+
+pub mod engine;
+pub mod http;
+pub mod upstream;
+
+pub use engine::{EmbeddedDynamo, Storage, fresh_db, shared_engine, test_state};
+pub use http::{TestResponse, call, event_request, fixture, get, post_bytes, request};
+pub use upstream::{FakeUpstream, Recorded, Reply};

@@ -1,0 +1,26 @@
+//! `monitoring`: the Sentry tunnel (`/api/monitoring`) and the health check (`/api/health`).
+
+mod health;
+mod tunnel;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use portal_shared::AppState;
+
+pub use tunnel::SentryTunnel;
+
+/// Every route of the group.
+pub fn router(state: AppState) -> Router {
+    let tunnel = SentryTunnel::from_config(&state.config);
+    let body_cap = state.config.sentry_tunnel_max_bytes;
+    Router::new()
+        .route(
+            "/api/monitoring",
+            get(tunnel::status)
+                .post(tunnel::forward)
+                .with_state(tunnel)
+                .layer(DefaultBodyLimit::max(body_cap)),
+        )
+        .route("/api/health", get(health::check).with_state(state))
+}

@@ -1,1 +1,4 @@
-fn main() {}
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    portal_shared::lambda::serve("monitoring", portal_monitoring::router).await
+}

@@ -1,0 +1,128 @@
+//! The Sentry envelope tunnel: browsers post envelopes here (first-party, so ad blockers
+//! let them through) and we forward them to the ONE Sentry project we are configured
+//! with. The destination is built from configuration, never from the request, so the
+//! tunnel cannot be used to make this function post anywhere else.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use portal_shared::config::SentryDsn;
+use portal_shared::http::VerbatimBody;
+use portal_shared::validation::body_rejection;
+use portal_shared::{ApiError, ApiResult, Config};
+use serde_json::{Value, json};
+
+pub const NOT_CONFIGURED: &str = "Sentry is not configured";
+pub const INVALID_HEADER: &str = "Invalid envelope: the first line must be a JSON header with a dsn";
+pub const INVALID_DSN: &str = "Invalid envelope: the header dsn is not a valid Sentry DSN";
+pub const FOREIGN_DSN: &str = "Envelope DSN does not match the configured Sentry project";
+pub const UPSTREAM_TIMEOUT: &str = "Sentry did not answer in time";
+pub const UPSTREAM_UNREACHABLE: &str = "Sentry could not be reached";
+
+const SENTRY_ENVELOPE: &str = "application/x-sentry-envelope";
+
+/// `None` when no `SENTRY_DSN` is configured: the tunnel then answers 503.
+#[derive(Clone)]
+pub struct SentryTunnel(Option<Arc<Upstream>>);
+
+struct Upstream {
+    dsn: SentryDsn,
+    envelope_url: String,
+    client: reqwest::Client,
+}
+
+impl SentryTunnel {
+    /// Builds the HTTP client only when there is somewhere to send to.
+    pub fn from_config(config: &Config) -> Self {
+        let Some(dsn) = config.sentry_dsn.clone() else {
+            return Self(None);
+        };
+        let timeout = config.sentry_tunnel_timeout;
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .build();
+        match client {
+            Ok(client) => Self(Some(Arc::new(Upstream {
+                envelope_url: dsn.envelope_url(),
+                dsn,
+                client,
+            }))),
+            Err(err) => {
+                tracing::error!(error = %err, "cannot build the Sentry client; tunnel disabled");
+                Self(None)
+            }
+        }
+    }
+}
+
+/// `GET /api/monitoring`
+pub async fn status() -> Json<Value> {
+    Json(json!({ "status": "ok", "service": "sentry-tunnel" }))
+}
+
+/// The DSN named by an envelope's header (its first line).
+fn envelope_dsn(envelope: &[u8]) -> ApiResult<SentryDsn> {
+    let header_line = envelope.split(|b| *b == b'\n').next().unwrap_or_default();
+    let header: Value = serde_json::from_slice(header_line)
+        .map_err(|_| ApiError::bad_request(INVALID_HEADER))?;
+    let dsn = header
+        .get("dsn")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request(INVALID_HEADER))?;
+    SentryDsn::parse(dsn).map_err(|_| ApiError::bad_request(INVALID_DSN))
+}
+
+/// `POST /api/monitoring`: forwards the envelope unchanged and relays Sentry's answer.
+pub async fn forward(
+    State(tunnel): State<SentryTunnel>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let upstream = tunnel
+        .0
+        .as_ref()
+        .ok_or_else(|| ApiError::ServiceUnavailable(NOT_CONFIGURED.into()))?;
+    let envelope = body.map_err(body_rejection)?;
+    let dsn = envelope_dsn(&envelope)?;
+    if !upstream.dsn.same_project(&dsn) {
+        return Err(ApiError::forbidden(FOREIGN_DSN));
+    }
+    let answer = upstream
+        .client
+        .post(&upstream.envelope_url)
+        .header(header::CONTENT_TYPE, SENTRY_ENVELOPE)
+        .body(envelope)
+        .send()
+        .await
+        .map_err(|err| {
+            tracing::warn!(error = %err, "Sentry forward failed");
+            if err.is_timeout() {
+                ApiError::BadGateway(UPSTREAM_TIMEOUT.into())
+            } else {
+                ApiError::BadGateway(UPSTREAM_UNREACHABLE.into())
+            }
+        })?;
+    let status = StatusCode::from_u16(answer.status().as_u16())
+        .map_err(|_| ApiError::BadGateway(UPSTREAM_UNREACHABLE.into()))?;
+    let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
+    let body = answer.bytes().await.map_err(|err| {
+        tracing::warn!(error = %err, "Sentry answer unreadable");
+        ApiError::BadGateway(UPSTREAM_UNREACHABLE.into())
+    })?;
+    let mut response = (status, body).into_response();
+    let content_type = content_type
+        .and_then(|v| v.to_str().ok().and_then(|s| HeaderValue::from_str(s).ok()))
+        .unwrap_or_else(|| HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    // Sentry's own answer (e.g. its 429 with a retry hint) goes back as it came.
+    response.extensions_mut().insert(VerbatimBody);
+    Ok(response)
+}
