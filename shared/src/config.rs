@@ -254,7 +254,10 @@ mod tests {
             ("PORTAL_BASE_URL", "https://portal.example.org"),
         ])
         .unwrap_err();
-        assert_eq!(err.to_string(), "BETTER_AUTH_SECRET is required in production");
+        assert_eq!(
+            err.to_string(),
+            "BETTER_AUTH_SECRET is required in production"
+        );
     }
 
     #[test]
@@ -268,13 +271,19 @@ mod tests {
         with_dev.push(("BETTER_AUTH_SECRET", DEVELOPMENT_SECRET));
         assert!(matches!(
             config(&with_dev),
-            Err(ConfigError::Invalid { name: "BETTER_AUTH_SECRET", .. })
+            Err(ConfigError::Invalid {
+                name: "BETTER_AUTH_SECRET",
+                ..
+            })
         ));
         let mut with_short = base.to_vec();
         with_short.push(("BETTER_AUTH_SECRET", "short"));
         assert!(matches!(
             config(&with_short),
-            Err(ConfigError::Invalid { name: "BETTER_AUTH_SECRET", .. })
+            Err(ConfigError::Invalid {
+                name: "BETTER_AUTH_SECRET",
+                ..
+            })
         ));
     }
 
@@ -309,7 +318,10 @@ mod tests {
     #[test]
     fn bad_numbers_and_dsns_are_named() {
         let err = config(&[("PORTAL_MAX_BODY_BYTES", "lots")]).unwrap_err();
-        assert!(err.to_string().starts_with("PORTAL_MAX_BODY_BYTES is invalid"));
+        assert!(
+            err.to_string()
+                .starts_with("PORTAL_MAX_BODY_BYTES is invalid")
+        );
         let err = config(&[("SENTRY_DSN", "https://o1.ingest.sentry.io/abc")]).unwrap_err();
         assert!(err.to_string().starts_with("SENTRY_DSN is invalid"));
     }

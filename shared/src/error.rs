@@ -175,9 +175,17 @@ mod tests {
             (ApiError::Unauthorized, 401, "Unauthorized"),
             (ApiError::forbidden(FORBIDDEN_ADMIN), 403, FORBIDDEN_ADMIN),
             (ApiError::not_found(USER_NOT_FOUND), 404, "User not found"),
-            (ApiError::bad_request(INVALID_ID_FORMAT), 400, "Invalid id format"),
+            (
+                ApiError::bad_request(INVALID_ID_FORMAT),
+                400,
+                "Invalid id format",
+            ),
             (ApiError::PayloadTooLarge, 413, "Request body too large"),
-            (ApiError::BadGateway("Sentry unreachable".into()), 502, "Sentry unreachable"),
+            (
+                ApiError::BadGateway("Sentry unreachable".into()),
+                502,
+                "Sentry unreachable",
+            ),
         ];
         for (err, status, message) in cases {
             let (s, body) = parts(err).await;
@@ -188,7 +196,10 @@ mod tests {
 
     #[tokio::test]
     async fn too_many_requests_says_when_to_retry() {
-        let res = ApiError::TooManyRequests { retry_after_secs: 7 }.into_response();
+        let res = ApiError::TooManyRequests {
+            retry_after_secs: 7,
+        }
+        .into_response();
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(res.headers()[header::RETRY_AFTER], "7");
     }

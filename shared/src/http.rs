@@ -129,14 +129,12 @@ pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
         Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.clone(),
         _ => None,
     };
-    from_gateway
-        .and_then(|ip| ip.parse().ok())
-        .or_else(|| {
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-        })
+    from_gateway.and_then(|ip| ip.parse().ok()).or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
 }
 
 /// A JSON success body with an explicit status (e.g. 201).

@@ -9,7 +9,10 @@ use crate::store::Db;
 use crate::telemetry;
 
 /// Runs a function whose routes `build` makes. Configuration errors stop the cold start.
-pub async fn serve(function: &'static str, build: fn(AppState) -> Router) -> Result<(), lambda_http::Error> {
+pub async fn serve(
+    function: &'static str,
+    build: fn(AppState) -> Router,
+) -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env().inspect_err(|err| {
         tracing::error!(function, error = %err, "configuration refused; not starting");

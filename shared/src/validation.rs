@@ -416,7 +416,9 @@ fn field_issue(error: &validator::ValidationError) -> Issue {
         "email" => Issue::invalid_string("email", "Invalid email"),
         "url" => Issue::invalid_string("url", "Invalid url"),
         code => {
-            let message = custom_message.clone().unwrap_or_else(|| format!("Invalid {code}"));
+            let message = custom_message
+                .clone()
+                .unwrap_or_else(|| format!("Invalid {code}"));
             return Issue::custom(message);
         }
     };
@@ -468,7 +470,11 @@ impl QueryReader {
                 } else {
                     "nan"
                 };
-                let expected = if received == "float" { "integer" } else { "number" };
+                let expected = if received == "float" {
+                    "integer"
+                } else {
+                    "number"
+                };
                 self.issues
                     .push(Issue::invalid_type(expected, received).at(name));
                 default
@@ -666,10 +672,9 @@ mod tests {
 
     #[test]
     fn every_broken_rule_is_reported_with_camel_case_paths() {
-        let err = parse_json::<Profile>(
-            br#"{"name":"abcdefghijkl","contactEmail":"nope","stars":9}"#,
-        )
-        .unwrap_err();
+        let err =
+            parse_json::<Profile>(br#"{"name":"abcdefghijkl","contactEmail":"nope","stars":9}"#)
+                .unwrap_err();
         let (message, details) = split(err);
         assert_eq!(
             message,
@@ -686,7 +691,10 @@ mod tests {
     #[test]
     fn wrong_types_and_missing_fields_are_invalid_type_issues() {
         let (message, details) = split(parse_json::<Profile>(br#"{"name":12}"#).unwrap_err());
-        assert_eq!(message, "Validation error: Expected string, received number at \"name\"");
+        assert_eq!(
+            message,
+            "Validation error: Expected string, received number at \"name\""
+        );
         assert_eq!(
             details["issues"][0],
             json!({"code":"invalid_type","expected":"string","received":"number",
@@ -732,7 +740,11 @@ mod tests {
         q.finish().unwrap();
         assert_eq!(
             paging,
-            Paging { limit: 100, offset: 20, cursor: Some("abc".into()) }
+            Paging {
+                limit: 100,
+                offset: 20,
+                cursor: Some("abc".into())
+            }
         );
     }
 

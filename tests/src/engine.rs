@@ -29,6 +29,11 @@ impl EmbeddedDynamo {
     /// Starts the engine on a free 127.0.0.1 port, on a thread and runtime of its own, so
     /// it outlives any one test's runtime.
     pub fn start(storage: Storage) -> Result<Self, String> {
+        Self::start_on(storage, 0)
+    }
+
+    /// Starts the engine on 127.0.0.1:`port` (0: any free port).
+    pub fn start_on(storage: Storage, port: u16) -> Result<Self, String> {
         let database = match &storage {
             Storage::Memory => dynoxide::Database::memory(),
             Storage::File(path) => {
@@ -59,10 +64,10 @@ impl EmbeddedDynamo {
                     }
                 };
                 runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
                         Ok(l) => l,
                         Err(e) => {
-                            let _ = ready_tx.send(Err(format!("bind: {e}")));
+                            let _ = ready_tx.send(Err(format!("cannot listen on 127.0.0.1:{port}: {e}")));
                             return;
                         }
                     };

@@ -46,11 +46,7 @@ where
         .await
         .expect("routers are infallible");
     let (parts, body) = response.into_parts();
-    let body = body
-        .collect()
-        .await
-        .expect("body is readable")
-        .to_bytes();
+    let body = body.collect().await.expect("body is readable").to_bytes();
     TestResponse {
         status: parts.status,
         headers: parts.headers,

@@ -65,9 +65,7 @@ impl FakeUpstream {
             reply: Arc::new(Mutex::new(reply)),
             seen: Arc::new(Mutex::new(Vec::new())),
         };
-        let app = Router::new()
-            .fallback(answer)
-            .with_state(shared.clone());
+        let app = Router::new().fallback(answer).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -104,7 +102,11 @@ impl Drop for FakeUpstream {
 
 async fn answer(State(shared): State<Shared>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     shared.seen.lock().expect("lock").push(Recorded {
         method: parts.method,
         path: parts.uri.path().to_string(),

@@ -19,7 +19,8 @@ use portal_shared::{ApiError, ApiResult, Config};
 use serde_json::{Value, json};
 
 pub const NOT_CONFIGURED: &str = "Sentry is not configured";
-pub const INVALID_HEADER: &str = "Invalid envelope: the first line must be a JSON header with a dsn";
+pub const INVALID_HEADER: &str =
+    "Invalid envelope: the first line must be a JSON header with a dsn";
 pub const INVALID_DSN: &str = "Invalid envelope: the header dsn is not a valid Sentry DSN";
 pub const FOREIGN_DSN: &str = "Envelope DSN does not match the configured Sentry project";
 pub const UPSTREAM_TIMEOUT: &str = "Sentry did not answer in time";
@@ -70,8 +71,8 @@ pub async fn status() -> Json<Value> {
 /// The DSN named by an envelope's header (its first line).
 fn envelope_dsn(envelope: &[u8]) -> ApiResult<SentryDsn> {
     let header_line = envelope.split(|b| *b == b'\n').next().unwrap_or_default();
-    let header: Value = serde_json::from_slice(header_line)
-        .map_err(|_| ApiError::bad_request(INVALID_HEADER))?;
+    let header: Value =
+        serde_json::from_slice(header_line).map_err(|_| ApiError::bad_request(INVALID_HEADER))?;
     let dsn = header
         .get("dsn")
         .and_then(Value::as_str)

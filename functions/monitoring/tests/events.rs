@@ -22,7 +22,10 @@ async fn status_fixtures() {
     for name in ["monitoring-status.v2.json", "monitoring-status.v1.json"] {
         let res = call(&app, event_request(&fixture(name))).await;
         assert_eq!(res.status, 200, "{name}");
-        assert_eq!(res.json(), json!({"status": "ok", "service": "sentry-tunnel"}));
+        assert_eq!(
+            res.json(),
+            json!({"status": "ok", "service": "sentry-tunnel"})
+        );
     }
 }
 
@@ -51,7 +54,10 @@ async fn tunnel_fixtures_without_sentry_are_503() {
     for name in ["monitoring-tunnel.v2.json", "monitoring-tunnel.v1.json"] {
         let res = call(&app, event_request(&fixture(name))).await;
         assert_eq!(res.status, 503, "{name}");
-        assert_eq!(res.json(), json!({"ok": false, "error": "Sentry is not configured"}));
+        assert_eq!(
+            res.json(),
+            json!({"ok": false, "error": "Sentry is not configured"})
+        );
     }
 }
 
@@ -62,10 +68,7 @@ async fn tunnel_fixtures_reach_sentry_through_the_lambda_path() {
     let app = plain_app(|c| c.sentry_dsn = Some(SentryDsn::parse(&dsn).unwrap())).await;
     for name in ["monitoring-tunnel.v2.json", "monitoring-tunnel.v1.json"] {
         // The fixture names Sentry's real ingest host; point it at the fake one.
-        let event = fixture(name).replace(
-            "https://public@o0.ingest.sentry.io/42",
-            &dsn,
-        );
+        let event = fixture(name).replace("https://public@o0.ingest.sentry.io/42", &dsn);
         let res = call(&app, event_request(&event)).await;
         assert_eq!(res.status, 200, "{name}");
         assert_eq!(res.json(), json!({"id": "ok"}));
@@ -75,7 +78,9 @@ async fn tunnel_fixtures_reach_sentry_through_the_lambda_path() {
     for request in seen {
         assert_eq!(request.path, "/api/42/envelope/");
         let body = String::from_utf8(request.body.to_vec()).unwrap();
-        assert!(body.starts_with(&format!("{{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\",\"dsn\":\"{dsn}\"")));
+        assert!(body.starts_with(&format!(
+            "{{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\",\"dsn\":\"{dsn}\""
+        )));
         assert!(body.ends_with("{\"message\":\"hello from the browser\",\"level\":\"error\"}\n"));
     }
 }

@@ -39,8 +39,14 @@ async fn status_says_the_tunnel_is_there() {
     let app = app(test_state(|_| {}).await);
     let res = get(&app, "/api/monitoring").await;
     assert_eq!(res.status, 200);
-    assert_eq!(res.json(), json!({"status": "ok", "service": "sentry-tunnel"}));
-    assert!(res.header("x-request-id").is_some(), "every response carries its request id");
+    assert_eq!(
+        res.json(),
+        json!({"status": "ok", "service": "sentry-tunnel"})
+    );
+    assert!(
+        res.header("x-request-id").is_some(),
+        "every response carries its request id"
+    );
 }
 
 #[tokio::test]
@@ -83,21 +89,36 @@ async fn unknown_routes_and_wrong_methods_are_json_envelopes() {
 #[tokio::test]
 async fn tunnel_without_sentry_configured_is_503() {
     let app = app(test_state(|_| {}).await);
-    let res = post_bytes(&app, "/api/monitoring", envelope("https://k@o1.ingest.sentry.io/42")).await;
+    let res = post_bytes(
+        &app,
+        "/api/monitoring",
+        envelope("https://k@o1.ingest.sentry.io/42"),
+    )
+    .await;
     assert_eq!(res.status, 503);
     assert_eq!(res.json(), error("Sentry is not configured"));
 }
 
 #[tokio::test]
 async fn tunnel_forwards_the_exact_envelope_to_the_configured_project() {
-    let sentry = FakeUpstream::start(Reply::json(200, r#"{"id":"9ec79c33ec9942ab8353589fcb2e04dc"}"#)).await;
+    let sentry = FakeUpstream::start(Reply::json(
+        200,
+        r#"{"id":"9ec79c33ec9942ab8353589fcb2e04dc"}"#,
+    ))
+    .await;
     let app = tunnel_to(&sentry, |_| {}).await;
     // Another public key for the same project is fine: keys rotate, the project is what matters.
-    let body = envelope(&format!("http://another-key@127.0.0.1:{}/42", sentry.port()));
+    let body = envelope(&format!(
+        "http://another-key@127.0.0.1:{}/42",
+        sentry.port()
+    ));
     let res = post_bytes(&app, "/api/monitoring", body.clone()).await;
 
     assert_eq!(res.status, 200);
-    assert_eq!(res.json(), json!({"id": "9ec79c33ec9942ab8353589fcb2e04dc"}));
+    assert_eq!(
+        res.json(),
+        json!({"id": "9ec79c33ec9942ab8353589fcb2e04dc"})
+    );
     let seen = sentry.requests();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].method, "POST");
@@ -124,18 +145,36 @@ async fn malformed_envelope_headers_are_400() {
     let sentry = FakeUpstream::start(Reply::json(200, "{}")).await;
     let app = tunnel_to(&sentry, |_| {}).await;
     let cases = [
-        ("not json at all\n{}", "Invalid envelope: the first line must be a JSON header with a dsn"),
-        ("{\"event_id\":\"1\"}\n{}", "Invalid envelope: the first line must be a JSON header with a dsn"),
-        ("", "Invalid envelope: the first line must be a JSON header with a dsn"),
-        ("{\"dsn\":\"not a dsn\"}\n{}", "Invalid envelope: the header dsn is not a valid Sentry DSN"),
-        ("{\"dsn\":\"https://k@host/abc\"}\n{}", "Invalid envelope: the header dsn is not a valid Sentry DSN"),
+        (
+            "not json at all\n{}",
+            "Invalid envelope: the first line must be a JSON header with a dsn",
+        ),
+        (
+            "{\"event_id\":\"1\"}\n{}",
+            "Invalid envelope: the first line must be a JSON header with a dsn",
+        ),
+        (
+            "",
+            "Invalid envelope: the first line must be a JSON header with a dsn",
+        ),
+        (
+            "{\"dsn\":\"not a dsn\"}\n{}",
+            "Invalid envelope: the header dsn is not a valid Sentry DSN",
+        ),
+        (
+            "{\"dsn\":\"https://k@host/abc\"}\n{}",
+            "Invalid envelope: the header dsn is not a valid Sentry DSN",
+        ),
     ];
     for (body, message) in cases {
         let res = post_bytes(&app, "/api/monitoring", body).await;
         assert_eq!(res.status, 400, "{body:?}");
         assert_eq!(res.json(), error(message), "{body:?}");
     }
-    assert!(sentry.requests().is_empty(), "nothing malformed is forwarded");
+    assert!(
+        sentry.requests().is_empty(),
+        "nothing malformed is forwarded"
+    );
 }
 
 #[tokio::test]
@@ -192,9 +231,11 @@ async fn unreachable_sentry_is_502() {
 
 #[tokio::test]
 async fn slow_sentry_times_out_with_502() {
-    let sentry =
-        FakeUpstream::start(Reply::json(200, "{}").after(Duration::from_secs(5))).await;
-    let app = tunnel_to(&sentry, |c| c.sentry_tunnel_timeout = Duration::from_millis(200)).await;
+    let sentry = FakeUpstream::start(Reply::json(200, "{}").after(Duration::from_secs(5))).await;
+    let app = tunnel_to(&sentry, |c| {
+        c.sentry_tunnel_timeout = Duration::from_millis(200)
+    })
+    .await;
     let dsn = format!("http://public@127.0.0.1:{}/42", sentry.port());
     let res = post_bytes(&app, "/api/monitoring", envelope(&dsn)).await;
     assert_eq!(res.status, 502);
