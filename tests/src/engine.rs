@@ -67,7 +67,8 @@ impl EmbeddedDynamo {
                     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
                         Ok(l) => l,
                         Err(e) => {
-                            let _ = ready_tx.send(Err(format!("cannot listen on 127.0.0.1:{port}: {e}")));
+                            let _ = ready_tx
+                                .send(Err(format!("cannot listen on 127.0.0.1:{port}: {e}")));
                             return;
                         }
                     };
