@@ -93,6 +93,51 @@ impl SentryDsn {
     }
 }
 
+/// At most `max` requests per `window_secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub max: u32,
+    pub window_secs: u64,
+}
+
+impl Rule {
+    pub const fn new(max: u32, window_secs: u64) -> Self {
+        Self { max, window_secs }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        let (max, window) = raw.trim().split_once('/')?;
+        let rule = Self::new(max.trim().parse().ok()?, window.trim().parse().ok()?);
+        (rule.max > 0 && rule.window_secs > 0).then_some(rule)
+    }
+}
+
+/// Rate limits. Defaults are BetterAuth's for `/api/auth/*`; every rule can be changed
+/// with `PORTAL_RATE_LIMIT_<NAME>=max/seconds`, and `PORTAL_RATE_LIMIT=off` turns them off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    pub enabled: bool,
+    /// sign-in, sign-up, change-password (per IP and per target e-mail).
+    pub credentials: Rule,
+    /// password-reset and verification mail (per IP and per target e-mail).
+    pub mail: Rule,
+    /// every other auth path (per IP and path).
+    pub auth_default: Rule,
+    /// every other route, per signed-in user.
+    pub per_user: Rule,
+    /// every other route, per API key.
+    pub per_api_key: Rule,
+}
+
+/// How mail leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// One JSON file per mail in this folder (development and tests).
+    Outbox(std::path::PathBuf),
+    /// Amazon SES (v2 API).
+    Ses,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -108,6 +153,16 @@ pub struct Config {
     pub sentry_dsn: Option<SentryDsn>,
     pub sentry_tunnel_timeout: Duration,
     pub sentry_tunnel_max_bytes: usize,
+    /// Origins allowed besides the base URL's (`PORTAL_TRUSTED_ORIGINS`, comma list;
+    /// `*.example.org` and `https://*.example.org` wildcards).
+    pub trusted_origins: Vec<String>,
+    pub rate_limits: RateLimits,
+    pub mail_transport: MailTransport,
+    pub mail_from: String,
+    /// Sign-in refuses unverified e-mails (403 EMAIL_NOT_VERIFIED) when set.
+    pub require_email_verification: bool,
+    /// Send the verification mail on sign-up.
+    pub send_verification_on_sign_up: bool,
 }
 
 impl Config {
@@ -198,6 +253,45 @@ impl Config {
                 5_000,
             )?),
             sentry_tunnel_max_bytes: parse_number(&get, "SENTRY_TUNNEL_MAX_BYTES", 1024 * 1024)?,
+            trusted_origins: get("PORTAL_TRUSTED_ORIGINS")
+                .or_else(|| get("BETTER_AUTH_TRUSTED_ORIGINS"))
+                .map(|list| {
+                    list.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            rate_limits: RateLimits {
+                enabled: !matches!(
+                    get("PORTAL_RATE_LIMIT").as_deref().map(str::to_ascii_lowercase).as_deref(),
+                    Some("off" | "false" | "0" | "disabled")
+                ),
+                credentials: rule(&get, "PORTAL_RATE_LIMIT_CREDENTIALS", Rule::new(3, 10))?,
+                mail: rule(&get, "PORTAL_RATE_LIMIT_MAIL", Rule::new(3, 60))?,
+                auth_default: rule(&get, "PORTAL_RATE_LIMIT_AUTH", Rule::new(100, 10))?,
+                per_user: rule(&get, "PORTAL_RATE_LIMIT_USER", Rule::new(300, 60))?,
+                per_api_key: rule(&get, "PORTAL_RATE_LIMIT_API_KEY", Rule::new(1000, 3600))?,
+            },
+            mail_transport: match get("PORTAL_MAIL").as_deref().map(str::to_ascii_lowercase).as_deref() {
+                Some("ses") => MailTransport::Ses,
+                Some("outbox") => MailTransport::Outbox(get("PORTAL_MAIL_DIR").unwrap_or_else(|| ".portal/mail".into()).into()),
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        name: "PORTAL_MAIL",
+                        reason: format!("`{other}` is not ses or outbox"),
+                    });
+                }
+                None if production => MailTransport::Ses,
+                None => MailTransport::Outbox(get("PORTAL_MAIL_DIR").unwrap_or_else(|| ".portal/mail".into()).into()),
+            },
+            mail_from: match get("PORTAL_MAIL_FROM") {
+                Some(from) => from,
+                None if production => return Err(ConfigError::Missing { name: "PORTAL_MAIL_FROM" }),
+                None => "Portal <no-reply@localhost>".into(),
+            },
+            require_email_verification: flag(&get, "PORTAL_REQUIRE_EMAIL_VERIFICATION", false)?,
+            send_verification_on_sign_up: flag(&get, "PORTAL_SEND_VERIFICATION_ON_SIGN_UP", true)?,
         })
     }
 
@@ -214,6 +308,28 @@ impl Config {
 
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
+    }
+}
+
+fn rule(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: Rule) -> Result<Rule, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => Rule::parse(&raw).ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("`{raw}` is not max/seconds, e.g. 3/10"),
+        }),
+    }
+}
+
+fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid {
+            name,
+            reason: format!("`{other}` is not true or false"),
+        }),
     }
 }
 
@@ -300,11 +416,24 @@ mod tests {
             ("TABLE_NAME", "portal-prod"),
             ("PORTAL_BASE_URL", "https://portal.example.org"),
             ("BETTER_AUTH_SECRET", STRONG),
+            ("PORTAL_MAIL_FROM", "Portal <no-reply@example.org>"),
         ])
         .unwrap();
         assert!(c.is_production());
+        assert_eq!(c.mail_transport, MailTransport::Ses);
         assert_eq!(c.table_name, "portal-prod");
         assert!(c.sentry_dsn.is_none());
+    }
+
+    #[test]
+    fn rate_limit_rules_are_configurable_and_checked() {
+        let c = config(&[("PORTAL_RATE_LIMIT_CREDENTIALS", "5/30"), ("PORTAL_RATE_LIMIT", "off")]).unwrap();
+        assert_eq!(c.rate_limits.credentials, Rule::new(5, 30));
+        assert_eq!(c.rate_limits.mail, Rule::new(3, 60));
+        assert!(!c.rate_limits.enabled);
+        assert!(config(&[]).unwrap().rate_limits.enabled, "on by default");
+        let err = config(&[("PORTAL_RATE_LIMIT_MAIL", "lots")]).unwrap_err();
+        assert!(err.to_string().starts_with("PORTAL_RATE_LIMIT_MAIL is invalid"));
     }
 
     #[test]

@@ -1,10 +1,16 @@
 //! Everything two Portal functions would otherwise both write: configuration, the error
 //! envelope, validated extractors, the single-table store, HTTP glue and telemetry.
 
+pub mod auth;
 pub mod config;
+pub mod cookies;
+pub mod crypto;
 pub mod error;
 pub mod http;
 pub mod lambda;
+pub mod mail;
+pub mod model;
+pub mod rate_limit;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -3,17 +3,23 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::cookies::CookieJar;
+use crate::crypto::Sealer;
 use crate::store::Db;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
+    pub cookies: CookieJar,
+    pub sealer: Sealer,
 }
 
 impl AppState {
     pub fn new(config: Config, db: Db) -> Self {
         Self {
+            cookies: CookieJar::new(&config),
+            sealer: Sealer::new(&config.auth_secret),
             config: Arc::new(config),
             db,
         }

@@ -1,6 +1,13 @@
 //! The single DynamoDB table. Nothing outside this module builds a key or an expression.
 
+pub mod api_keys;
+pub mod item;
+pub mod keys;
+pub mod rate_limits;
 pub mod schema;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
 
 use std::sync::Arc;
 

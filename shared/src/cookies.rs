@@ -1,0 +1,203 @@
+//! BetterAuth's session cookies: names, signed values, and Set-Cookie strings.
+//!
+//! Value: `encodeURIComponent(token + "." + base64(HMAC-SHA256(secret, token)))`.
+//! Names carry the `__Secure-` prefix (and `Secure`) when the base URL is https.
+
+use axum::http::HeaderMap;
+use axum::http::header::COOKIE;
+
+use crate::config::Config;
+use crate::crypto::{sign_cookie_value, verify_cookie_signature};
+
+pub const SESSION_TOKEN: &str = "better-auth.session_token";
+pub const SESSION_DATA: &str = "better-auth.session_data";
+pub const DONT_REMEMBER: &str = "better-auth.dont_remember";
+
+/// Seconds a remembered session cookie lives (7 days).
+pub const SESSION_MAX_AGE: i64 = 604_800;
+
+/// Cookie names and attributes for one deployment.
+#[derive(Debug, Clone)]
+pub struct CookieJar {
+    secure: bool,
+    secret: String,
+}
+
+impl CookieJar {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            secure: config.base_url.scheme() == "https",
+            secret: config.auth_secret.clone(),
+        }
+    }
+
+    pub fn name(&self, base: &str) -> String {
+        if self.secure {
+            format!("__Secure-{base}")
+        } else {
+            base.to_string()
+        }
+    }
+
+    /// `token.signature`, not URL-encoded (the `set-auth-token` header form).
+    pub fn signed(&self, value: &str) -> String {
+        format!("{value}.{}", sign_cookie_value(&self.secret, value))
+    }
+
+    /// Verifies a signed value (URL-encoded or not): the part before the last `.`.
+    pub fn verify(&self, signed: &str) -> Option<String> {
+        let decoded = percent_decode(signed);
+        let (value, signature) = decoded.rsplit_once('.')?;
+        verify_cookie_signature(&self.secret, value, signature).then(|| value.to_string())
+    }
+
+    fn attributes(&self, max_age: Option<i64>) -> String {
+        let mut attrs = String::new();
+        if let Some(age) = max_age {
+            attrs.push_str(&format!("; Max-Age={age}"));
+        }
+        attrs.push_str("; Path=/; HttpOnly; SameSite=Lax");
+        if self.secure {
+            attrs.push_str("; Secure");
+        }
+        attrs
+    }
+
+    /// Set-Cookie for a session token; `remember = false` makes it a browser-session
+    /// cookie and adds the signed `dont_remember` marker.
+    pub fn session_cookies(&self, token: &str, remember: bool) -> Vec<String> {
+        let value = percent_encode(&self.signed(token));
+        let mut cookies = vec![format!(
+            "{}={value}{}",
+            self.name(SESSION_TOKEN),
+            self.attributes(remember.then_some(SESSION_MAX_AGE))
+        )];
+        if !remember {
+            cookies.push(format!(
+                "{}={}{}",
+                self.name(DONT_REMEMBER),
+                percent_encode(&self.signed("true")),
+                self.attributes(None)
+            ));
+        }
+        cookies
+    }
+
+    /// The three expiring Set-Cookies of sign-out and of an invalid session.
+    pub fn expired_cookies(&self) -> Vec<String> {
+        [SESSION_TOKEN, SESSION_DATA, DONT_REMEMBER]
+            .iter()
+            .map(|base| format!("{}={}", self.name(base), self.attributes(Some(0))))
+            .collect()
+    }
+
+    /// The raw (still signed) value of cookie `base` in the request.
+    pub fn read<'h>(&self, headers: &'h HeaderMap, base: &str) -> Option<&'h str> {
+        let wanted = self.name(base);
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|line| line.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, value)| value)
+    }
+
+    /// The verified session token from the cookie, if any and correctly signed.
+    pub fn session_token(&self, headers: &HeaderMap) -> Option<String> {
+        self.read(headers, SESSION_TOKEN)
+            .and_then(|signed| self.verify(signed))
+    }
+
+    /// True when the signed `dont_remember` marker is present.
+    pub fn dont_remember(&self, headers: &HeaderMap) -> bool {
+        self.read(headers, DONT_REMEMBER)
+            .and_then(|signed| self.verify(signed))
+            .is_some_and(|v| v == "true")
+    }
+}
+
+/// `encodeURIComponent`.
+pub fn percent_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+        .replace("%7E", "~")
+        .replace("%21", "!")
+        .replace("%27", "'")
+        .replace("%28", "(")
+        .replace("%29", ")")
+        .replace("%2A", "*")
+}
+
+fn percent_decode(value: &str) -> String {
+    // `+` is literal in cookie values (decodeURIComponent keeps it).
+    let escaped = value.replace('+', "%2B");
+    url::form_urlencoded::parse(format!("v={escaped}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jar(base: &str) -> CookieJar {
+        let mut config = Config::for_tests("t");
+        config.base_url = url::Url::parse(base).unwrap();
+        config.auth_secret = "better-auth-secret-123456789012345".into();
+        CookieJar::new(&config)
+    }
+
+    #[test]
+    fn signature_matches_an_independent_hmac() {
+        // python3 -c 'import hmac,hashlib,base64; print(base64.b64encode(hmac.new(
+        //   b"better-auth-secret-123456789012345", b"abc123", hashlib.sha256).digest()).decode())'
+        let jar = jar("http://localhost:3000");
+        assert_eq!(
+            jar.signed("abc123"),
+            "abc123.8OpMOGf194eyY5Iaqydc7oBD5Y5GjKhSflLEDz1jM3k="
+        );
+        let cookie = &jar.session_cookies("abc123", true)[0];
+        assert_eq!(
+            cookie,
+            "better-auth.session_token=abc123.8OpMOGf194eyY5Iaqydc7oBD5Y5GjKhSflLEDz1jM3k%3D; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"
+        );
+    }
+
+    #[test]
+    fn https_uses_the_secure_prefix() {
+        let jar = jar("https://portal.example.org");
+        let cookies = jar.session_cookies("tok", false);
+        assert!(cookies[0].starts_with("__Secure-better-auth.session_token="));
+        assert!(!cookies[0].contains("Max-Age"), "browser-session cookie");
+        assert!(cookies[0].ends_with("; Secure"));
+        assert!(cookies[1].starts_with("__Secure-better-auth.dont_remember="));
+    }
+
+    #[test]
+    fn verification_accepts_encoded_and_plain_and_refuses_forgeries() {
+        let jar = jar("http://localhost:3000");
+        let signed = jar.signed("abc123");
+        assert_eq!(jar.verify(&signed).as_deref(), Some("abc123"));
+        assert_eq!(jar.verify(&percent_encode(&signed)).as_deref(), Some("abc123"));
+        assert_eq!(jar.verify(&signed.replace("abc123", "abc124")), None);
+        assert_eq!(jar.verify("abc123"), None);
+        assert_eq!(jar.verify("abc123.short="), None);
+    }
+
+    #[test]
+    fn expiring_cookies_clear_all_three() {
+        let jar = jar("http://localhost:3000");
+        assert_eq!(
+            jar.expired_cookies(),
+            vec![
+                "better-auth.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+                "better-auth.session_data=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+                "better-auth.dont_remember=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+            ]
+        );
+    }
+}

@@ -1,0 +1,320 @@
+//! Secrets: random tokens, hashes of stored secrets, HMAC signatures (cookies), sealed
+//! copies (AEAD) of tokens the protocol must hand back, and password hashing.
+//!
+//! Passwords are argon2id with OWASP's minimum (m = 19 MiB, t = 2, p = 1), hashed on the
+//! blocking pool. Hashes made by BetterAuth's Node server (`<salt hex>:<scrypt key hex>`)
+//! still verify; the caller rehashes them with argon2id on the next successful sign-in.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use unicode_normalization::UnicodeNormalization;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Shortest and longest accepted password, in UTF-16 code units as BetterAuth counts.
+pub const MIN_PASSWORD_LEN: usize = 8;
+pub const MAX_PASSWORD_LEN: usize = 128;
+
+/// `n` random characters from `[A-Za-z0-9]`.
+pub fn random_alphanumeric(n: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
+}
+
+/// `n` random ASCII letters (BetterAuth's API key alphabet).
+pub fn random_letters(n: usize) -> String {
+    const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::thread_rng();
+    (0..n)
+        .map(|_| LETTERS[rng.gen_range(0..LETTERS.len())] as char)
+        .collect()
+}
+
+/// A new 32-character id (users, accounts, ...).
+pub fn new_id() -> String {
+    random_alphanumeric(32)
+}
+
+/// Lower-case hex SHA-256: the form in which secrets are stored and looked up.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// base64url (no padding) SHA-256, as BetterAuth's api-key plugin stores `key`.
+pub fn sha256_b64url(data: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(data))
+}
+
+fn hmac(secret: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// base64 (standard, padded) HMAC-SHA256: the signature in BetterAuth's signed cookies.
+pub fn sign_cookie_value(secret: &str, value: &str) -> String {
+    STANDARD.encode(hmac(secret.as_bytes(), value.as_bytes()))
+}
+
+/// Checks a `value.signature` pair in constant time.
+pub fn verify_cookie_signature(secret: &str, value: &str, signature: &str) -> bool {
+    if signature.len() != 44 || !signature.ends_with('=') {
+        return false;
+    }
+    let Ok(given) = STANDARD.decode(signature) else {
+        return false;
+    };
+    let expected = hmac(secret.as_bytes(), value.as_bytes());
+    given.ct_eq(&expected).into()
+}
+
+/// base64url (no padding) HMAC-SHA256, for HS256 JWTs.
+pub fn hmac_b64url(secret: &str, message: &str) -> String {
+    URL_SAFE_NO_PAD.encode(hmac(secret.as_bytes(), message.as_bytes()))
+}
+
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// Seals and opens copies of tokens (ChaCha20-Poly1305, key derived from the auth
+/// secret), so a dump of the table alone yields no usable credential.
+#[derive(Clone)]
+pub struct Sealer {
+    cipher: ChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(..)")
+    }
+}
+
+impl Sealer {
+    pub fn new(secret: &str) -> Self {
+        let key = hkdf::Hkdf::<Sha256>::new(Some(b"portal-seal-v1"), secret.as_bytes());
+        let mut okm = [0u8; 32];
+        key.expand(b"sealed tokens", &mut okm)
+            .expect("32 bytes is a valid HKDF length");
+        Self {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(&okm)),
+        }
+    }
+
+    /// `base64url(nonce || ciphertext)`
+    pub fn seal(&self, plaintext: &str) -> String {
+        let nonce_bytes: [u8; 12] = rand::thread_rng().r#gen();
+        let nonce = Nonce::from_slice(&nonce_bytes);
+        let sealed = self
+            .cipher
+            .encrypt(nonce, plaintext.as_bytes())
+            .expect("encryption of a short token cannot fail");
+        let mut out = nonce_bytes.to_vec();
+        out.extend(sealed);
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    pub fn open(&self, sealed: &str) -> Option<String> {
+        let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        if bytes.len() < 12 {
+            return None;
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let plain = self
+            .cipher
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .ok()?;
+        String::from_utf8(plain).ok()
+    }
+}
+
+/// Length as JavaScript counts it (UTF-16 code units), which is what BetterAuth checks.
+pub fn js_length(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordLength {
+    Ok,
+    TooShort,
+    TooLong,
+}
+
+/// Checked before any hashing, so a megabyte "password" costs nothing.
+pub fn check_password_length(password: &str) -> PasswordLength {
+    match js_length(password) {
+        n if n < MIN_PASSWORD_LEN => PasswordLength::TooShort,
+        n if n > MAX_PASSWORD_LEN => PasswordLength::TooLong,
+        _ => PasswordLength::Ok,
+    }
+}
+
+fn argon2() -> Argon2<'static> {
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).expect("OWASP parameters are valid"),
+    )
+}
+
+/// What verifying a stored hash found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    /// Wrong password (or an unreadable hash).
+    No,
+    /// Right password, hash is current.
+    Yes,
+    /// Right password, hash is a legacy one: store a new argon2id hash.
+    YesRehash,
+}
+
+/// argon2id PHC string. Blocking: call through [`hash_password`].
+pub fn hash_password_blocking(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashing with valid parameters cannot fail")
+        .to_string()
+}
+
+/// Verifies against an argon2 PHC string or a BetterAuth scrypt `salt:key`. Blocking.
+pub fn verify_password_blocking(password: &str, stored: &str) -> Verified {
+    if stored.starts_with("$argon2") {
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return Verified::No;
+        };
+        if argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_err()
+        {
+            return Verified::No;
+        }
+        let current = parsed.algorithm.as_str() == "argon2id"
+            && parsed.params.get_decimal("m") == Some(19 * 1024)
+            && parsed.params.get_decimal("t") == Some(2);
+        return if current {
+            Verified::Yes
+        } else {
+            Verified::YesRehash
+        };
+    }
+    if verify_legacy_scrypt(password, stored) {
+        Verified::YesRehash
+    } else {
+        Verified::No
+    }
+}
+
+/// BetterAuth's format: salt = 32 lowercase hex chars, used as its UTF-8 bytes; key =
+/// scrypt(NFKC(password), salt, N=16384, r=16, p=1, 64 bytes) as 128 hex chars.
+fn verify_legacy_scrypt(password: &str, stored: &str) -> bool {
+    let Some((salt, key_hex)) = stored.split_once(':') else {
+        return false;
+    };
+    let Ok(expected) = hex::decode(key_hex) else {
+        return false;
+    };
+    if expected.len() != 64 {
+        return false;
+    }
+    let Ok(params) = scrypt::Params::new(14, 16, 1, 64) else {
+        return false;
+    };
+    let normalized: String = password.nfkc().collect();
+    let mut derived = [0u8; 64];
+    if scrypt::scrypt(normalized.as_bytes(), salt.as_bytes(), &params, &mut derived).is_err() {
+        return false;
+    }
+    derived.ct_eq(&expected).into()
+}
+
+/// A hash that no password matches, verified for unknown accounts so that the answer
+/// takes as long as for a known one.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password_blocking(&random_alphanumeric(32)))
+}
+
+/// Hashes on the blocking pool.
+pub async fn hash_password(password: String) -> String {
+    tokio::task::spawn_blocking(move || hash_password_blocking(&password))
+        .await
+        .expect("hashing task does not panic")
+}
+
+/// Verifies on the blocking pool. `stored = None` verifies the dummy hash (and fails).
+pub async fn verify_password(password: String, stored: Option<String>) -> Verified {
+    tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => verify_password_blocking(&password, &hash),
+        None => {
+            let _ = verify_password_blocking(&password, dummy_hash());
+            Verified::No
+        }
+    })
+    .await
+    .unwrap_or(Verified::No)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2id_round_trip_with_owasp_parameters() {
+        let hash = hash_password_blocking("correct horse battery");
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert_eq!(verify_password_blocking("correct horse battery", &hash), Verified::Yes);
+        assert_eq!(verify_password_blocking("wrong horse battery", &hash), Verified::No);
+    }
+
+    #[test]
+    fn weaker_argon2_hashes_verify_and_ask_for_a_rehash() {
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(4096, 1, 1, None).unwrap())
+            .hash_password(b"password123", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert_eq!(verify_password_blocking("password123", &weak), Verified::YesRehash);
+    }
+
+    #[test]
+    fn password_length_is_counted_in_utf16_units() {
+        assert_eq!(check_password_length("1234567"), PasswordLength::TooShort);
+        assert_eq!(check_password_length("12345678"), PasswordLength::Ok);
+        assert_eq!(check_password_length(&"a".repeat(128)), PasswordLength::Ok);
+        assert_eq!(check_password_length(&"a".repeat(129)), PasswordLength::TooLong);
+        // 4 emoji are 8 UTF-16 units: long enough for BetterAuth, so for us.
+        assert_eq!(check_password_length("😀😀😀😀"), PasswordLength::Ok);
+    }
+
+    #[test]
+    fn sealed_tokens_open_only_with_the_same_secret() {
+        let a = Sealer::new("secret-a");
+        let sealed = a.seal("tok123");
+        assert_ne!(sealed, a.seal("tok123"), "a fresh nonce each time");
+        assert_eq!(a.open(&sealed).as_deref(), Some("tok123"));
+        assert_eq!(Sealer::new("secret-b").open(&sealed), None);
+        assert_eq!(a.open("garbage"), None);
+    }
+
+    #[test]
+    fn random_tokens_have_the_documented_alphabets() {
+        let t = random_alphanumeric(32);
+        assert_eq!(t.len(), 32);
+        assert!(t.chars().all(|c| c.is_ascii_alphanumeric()));
+        let k = random_letters(64);
+        assert!(k.chars().all(|c| c.is_ascii_alphabetic()));
+    }
+}

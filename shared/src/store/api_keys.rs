@@ -1,0 +1,236 @@
+//! API keys. A key is `<prefix><40 random letters><userId>`: at least 72 characters, so
+//! never mistaken for a 64-character session token, and carrying its user's id so the key
+//! item and its user come back in one BatchGetItem. Stored: only SHA-256 of the key.
+
+use serde::{Deserialize, Serialize};
+
+use super::item::{from_item, key, s, to_item};
+use super::sessions::Resolved;
+use super::{Db, StoreError, keys, schema};
+use crate::crypto::{constant_time_eq, random_letters, sha256_b64url, sha256_hex};
+use crate::model::ApiKey;
+
+pub const DEFAULT_PREFIX: &str = "portal_";
+const RANDOM_LEN: usize = 40;
+const USER_ID_LEN: usize = 32;
+pub const MIN_KEY_LEN: usize = RANDOM_LEN + USER_ID_LEN;
+
+pub fn key_id(raw: &str) -> String {
+    sha256_hex(raw.as_bytes())[..32].to_string()
+}
+
+/// A new key for `user_id` with `prefix`.
+pub fn new_key(prefix: &str, user_id: &str) -> String {
+    format!("{prefix}{}{user_id}", random_letters(RANDOM_LEN))
+}
+
+/// The user id a well-formed key carries.
+pub fn key_user_id(raw: &str) -> Option<&str> {
+    if raw.len() < MIN_KEY_LEN || !raw.is_ascii() {
+        return None;
+    }
+    let user_id = &raw[raw.len() - USER_ID_LEN..];
+    user_id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric())
+        .then_some(user_id)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ApiKeyItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    #[serde(rename = "GSI2PK")]
+    gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    gsi2sk: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    ttl: Option<i64>,
+    #[serde(flatten)]
+    key: ApiKey,
+}
+
+impl ApiKeyItem {
+    fn new(key: ApiKey) -> Self {
+        let (pk, sk) = keys::api_key(&key.id);
+        // Expired keys stay readable for a day (so a client hears KEY_EXPIRED), then go.
+        let ttl = key
+            .expires_at
+            .as_deref()
+            .and_then(crate::time::parse_iso)
+            .map(|t| t.unix_timestamp() + 86_400);
+        Self {
+            pk,
+            sk,
+            gsi1pk: keys::api_keys_of(&key.user_id),
+            gsi1sk: keys::by_creation(&key.created_at, &key.id),
+            gsi2pk: keys::APIKEYS.into(),
+            gsi2sk: keys::by_creation(&key.created_at, &key.id),
+            ttl,
+            key,
+        }
+    }
+}
+
+pub struct ApiKeys<'a> {
+    db: &'a Db,
+}
+
+impl Db {
+    pub fn api_keys(&self) -> ApiKeys<'_> {
+        ApiKeys { db: self }
+    }
+}
+
+impl ApiKeys<'_> {
+    pub async fn create(&self, key: ApiKey) -> Result<ApiKey, StoreError> {
+        self.put(&key).await?;
+        Ok(key)
+    }
+
+    async fn put(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.db
+            .client()
+            .put_item()
+            .table_name(self.db.table())
+            .set_item(Some(to_item(&ApiKeyItem::new(key.clone()))?))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The key a client presented, with its user, in one round trip; `None` when unknown.
+    pub async fn resolve(&self, raw: &str) -> Result<Option<Resolved>, StoreError> {
+        let Some(user_id) = key_user_id(raw) else {
+            return Ok(None);
+        };
+        let (item, user) = self
+            .db
+            .get_with_user(keys::api_key(&key_id(raw)), user_id)
+            .await?;
+        let (Some(item), Some(user)) = (item, user) else {
+            return Ok(None);
+        };
+        let key = from_item::<ApiKeyItem>(item)?.key;
+        if key.user_id != user.id || !constant_time_eq(&key.key_hash, &sha256_b64url(raw.as_bytes())) {
+            return Ok(None);
+        }
+        Ok(Some(Resolved::ApiKey(key, user)))
+    }
+
+    pub async fn get(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError> {
+        let found = self
+            .db
+            .client()
+            .get_item()
+            .table_name(self.db.table())
+            .set_key(Some(key(keys::api_key(key_id))))
+            .consistent_read(true)
+            .send()
+            .await?;
+        found
+            .item
+            .map(|i| from_item::<ApiKeyItem>(i).map(|i| i.key))
+            .transpose()
+    }
+
+    /// Replaces a key's stored fields (name, enabled, ...).
+    pub async fn save(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.put(key).await
+    }
+
+    /// Records a use: `lastRequest` and `requestCount`, at most once per minute per key
+    /// (a write per request would double the cost of every key-authenticated call).
+    pub async fn record_use(&self, api_key: &ApiKey, now: &str, minute_ago: &str) -> Result<(), StoreError> {
+        if api_key.last_request.as_deref().is_some_and(|last| last > minute_ago) {
+            return Ok(());
+        }
+        let result = self
+            .db
+            .client()
+            .update_item()
+            .table_name(self.db.table())
+            .set_key(Some(key(keys::api_key(&api_key.id))))
+            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(lastRequest) OR lastRequest <= :ago OR lastRequest = :null)")
+            .update_expression("SET lastRequest = :now, requestCount = if_not_exists(requestCount, :zero) + :one")
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":ago", s(minute_ago))
+            .expression_attribute_values(":null", aws_sdk_dynamodb::types::AttributeValue::Null(true))
+            .expression_attribute_values(":zero", super::item::n(0))
+            .expression_attribute_values(":one", super::item::n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Deletes a key; `owner` restricts it to that user's. True if one was deleted.
+    pub async fn delete(&self, key_id: &str, owner: Option<&str>) -> Result<bool, StoreError> {
+        let mut request = self
+            .db
+            .client()
+            .delete_item()
+            .table_name(self.db.table())
+            .set_key(Some(key(keys::api_key(key_id))));
+        request = match owner {
+            Some(user_id) => request
+                .condition_expression("attribute_exists(PK) AND userId = :u")
+                .expression_attribute_values(":u", s(user_id)),
+            None => request.condition_expression("attribute_exists(PK)"),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Every key of a user, newest first.
+    pub async fn list_for_user(&self, user_id: &str) -> Result<Vec<ApiKey>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .db
+                .client()
+                .query()
+                .table_name(self.db.table())
+                .index_name(schema::GSI1.name)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(keys::api_keys_of(user_id)))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items.unwrap_or_default() {
+                found.push(from_item::<ApiKeyItem>(item)?.key);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,95 @@
+//! One-time tokens (password reset): stored as SHA-256 of the token, consumed by a
+//! conditional delete so a token works exactly once even under concurrent use.
+
+use aws_sdk_dynamodb::types::ReturnValue;
+use serde::{Deserialize, Serialize};
+
+use super::item::{from_item, key, to_item};
+use super::{Db, StoreError, keys};
+use crate::crypto::sha256_hex;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OneTimeToken {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    pub kind: String,
+    pub user_id: String,
+    pub expires_at: String,
+    pub created_at: String,
+    ttl: i64,
+}
+
+pub struct Tokens<'a> {
+    db: &'a Db,
+}
+
+impl Db {
+    pub fn tokens(&self) -> Tokens<'_> {
+        Tokens { db: self }
+    }
+}
+
+impl Tokens<'_> {
+    pub async fn issue(&self, token: &str, kind: &str, user_id: &str, created_at: &str, expires_at: &str) -> Result<(), StoreError> {
+        let (pk, sk) = keys::one_time_token(&sha256_hex(token.as_bytes()));
+        let item = OneTimeToken {
+            pk,
+            sk,
+            kind: kind.into(),
+            user_id: user_id.into(),
+            expires_at: expires_at.into(),
+            created_at: created_at.into(),
+            ttl: crate::time::parse_iso(expires_at).map_or(0, |t| t.unix_timestamp()),
+        };
+        self.db
+            .client()
+            .put_item()
+            .table_name(self.db.table())
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Takes the token (deleting it) and returns what it was for, if it existed.
+    pub async fn consume(&self, token: &str) -> Result<Option<OneTimeToken>, StoreError> {
+        let result = self
+            .db
+            .client()
+            .delete_item()
+            .table_name(self.db.table())
+            .set_key(Some(key(keys::one_time_token(&sha256_hex(token.as_bytes())))))
+            .condition_expression("attribute_exists(PK)")
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => out.attributes.map(from_item).transpose(),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Whether the token exists (without taking it).
+    pub async fn peek(&self, token: &str) -> Result<Option<OneTimeToken>, StoreError> {
+        let found = self
+            .db
+            .client()
+            .get_item()
+            .table_name(self.db.table())
+            .set_key(Some(key(keys::one_time_token(&sha256_hex(token.as_bytes())))))
+            .consistent_read(true)
+            .send()
+            .await?;
+        found.item.map(from_item).transpose()
+    }
+}
