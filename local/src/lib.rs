@@ -11,8 +11,10 @@ use portal_shared::{AppState, Config, http};
 use portal_testkit::{EmbeddedDynamo, Storage};
 
 /// Every route group. A new function is one more `.merge(...)` line here.
-pub fn gateway(state: AppState) -> Router {
-    let routes = Router::new().merge(portal_monitoring::router(state.clone()));
+pub async fn gateway(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(portal_auth::build(state.clone()).await)
+        .merge(portal_monitoring::router(state.clone()));
     http::finish(routes, &state.config)
 }
 
@@ -82,7 +84,16 @@ pub async fn prepare(args: &Args) -> Result<(Running, tokio::net::TcpListener), 
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let router = gateway(AppState::new(config, db));
+    if let (Ok(email), Ok(password)) = (
+        std::env::var("PORTAL_ADMIN_EMAIL"),
+        std::env::var("PORTAL_ADMIN_PASSWORD"),
+    ) {
+        let admin = portal_shared::bootstrap::ensure_admin(&db, &email, &password)
+            .await
+            .map_err(|e| format!("cannot bootstrap the admin {email}: {e}"))?;
+        tracing::info!(email = %admin.email, id = %admin.id, "admin account ready");
+    }
+    let router = gateway(AppState::new(config, db)).await;
     Ok((
         Running {
             addr,

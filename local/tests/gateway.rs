@@ -6,7 +6,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn one_origin_answers_for_every_group() {
-    let app = gateway(test_state(|_| {}).await);
+    let app = gateway(test_state(|_| {}).await).await;
     let res = get(&app, "/api/monitoring").await;
     assert_eq!(res.status, 200);
     assert_eq!(

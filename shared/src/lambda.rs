@@ -13,6 +13,15 @@ pub async fn serve(
     function: &'static str,
     build: fn(AppState) -> Router,
 ) -> Result<(), lambda_http::Error> {
+    serve_with(function, |state| std::future::ready(build(state))).await
+}
+
+/// Like [`serve`], for functions whose routes need async set-up (an SDK client).
+pub async fn serve_with<F, Fut>(function: &'static str, build: F) -> Result<(), lambda_http::Error>
+where
+    F: FnOnce(AppState) -> Fut,
+    Fut: std::future::Future<Output = Router>,
+{
     telemetry::init();
     let config = Config::from_env().inspect_err(|err| {
         tracing::error!(function, error = %err, "configuration refused; not starting");
@@ -22,7 +31,7 @@ pub async fn serve(
         // Not fatal: the table may come back; /api/health reports it meanwhile.
         tracing::warn!(function, error = %err, "table did not answer during init");
     }
-    let router = crate::http::finish(build(AppState::new(config.clone(), db)), &config);
+    let router = crate::http::finish(build(AppState::new(config.clone(), db)).await, &config);
     tracing::info!(function, "ready");
     lambda_http::run(router).await
 }

@@ -2,6 +2,7 @@
 //! envelope, validated extractors, the single-table store, HTTP glue and telemetry.
 
 pub mod auth;
+pub mod bootstrap;
 pub mod config;
 pub mod cookies;
 pub mod crypto;

@@ -5,7 +5,8 @@ use tracing_subscriber::EnvFilter;
 
 /// `info`, without the SDK's own log of every expected error answer (a missing table at
 /// first start, a lost conditional write): we log what matters where we handle it.
-const DEFAULT_FILTER: &str = "info,aws_smithy_runtime=error,aws_smithy_runtime_api=error";
+const DEFAULT_FILTER: &str =
+    "info,aws_smithy_runtime=error,aws_smithy_runtime_api=error,dynoxide=error";
 
 /// Installs the global subscriber once; later calls are no-ops.
 pub fn init() {

@@ -1,0 +1,224 @@
+//! The api-key plugin's endpoints for the signed-in user: create, list, get, update,
+//! delete. Keys are shown once, on creation; only their hash is stored.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use portal_shared::auth::Via;
+use portal_shared::model::ApiKey;
+use portal_shared::store::api_keys::{DEFAULT_PREFIX, key_id, new_key};
+use portal_shared::crypto::sha256_b64url;
+use portal_shared::time::{iso, now};
+use serde_json::{Value, json};
+use time::Duration;
+
+use crate::error::{AuthError, AuthResult};
+use crate::guard::AnyUser;
+use crate::input::{Body, Fields};
+use crate::views::{api_key_json, json_response};
+use crate::AuthState;
+
+const SERVER_ONLY: [&str; 9] = [
+    "remaining",
+    "refillAmount",
+    "refillInterval",
+    "rateLimitTimeWindow",
+    "rateLimitMax",
+    "rateLimitEnabled",
+    "permissions",
+    "userId",
+    "organizationId",
+];
+const MAX_NAME: usize = 32;
+const MAX_PREFIX: usize = 32;
+const MIN_EXPIRES_IN: f64 = 86_400.0;
+const MAX_EXPIRES_IN: f64 = 365.0 * 86_400.0;
+
+fn owner(user: &AnyUser) -> AuthResult<&str> {
+    // Keys manage keys only through a session, as BetterAuth requires.
+    match &user.identity.via {
+        Via::Session(_) => Ok(&user.identity.user.id),
+        Via::ApiKey(_) => Err(AuthError::code(StatusCode::UNAUTHORIZED, "UNAUTHORIZED_SESSION")),
+    }
+}
+
+fn check_name(name: &Option<String>) -> AuthResult<()> {
+    match name {
+        Some(n) if n.is_empty() || n.chars().count() > MAX_NAME => Err(AuthError::code(StatusCode::BAD_REQUEST, "INVALID_NAME_LENGTH")),
+        _ => Ok(()),
+    }
+}
+
+fn expiry(expires_in: Option<Option<f64>>) -> AuthResult<Option<Option<String>>> {
+    match expires_in {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(secs)) if secs < MIN_EXPIRES_IN => Err(AuthError::code(StatusCode::BAD_REQUEST, "EXPIRES_IN_IS_TOO_SMALL")),
+        Some(Some(secs)) if secs > MAX_EXPIRES_IN => Err(AuthError::code(StatusCode::BAD_REQUEST, "EXPIRES_IN_IS_TOO_LARGE")),
+        Some(Some(secs)) => Ok(Some(Some(iso(now() + Duration::seconds(secs as i64))))),
+    }
+}
+
+fn metadata(f: &Fields) -> AuthResult<Option<String>> {
+    match f.raw("metadata") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(Value::Object(map.clone()).to_string())),
+        Some(_) => Err(AuthError::code(StatusCode::BAD_REQUEST, "INVALID_METADATA_TYPE")),
+    }
+}
+
+/// `POST /api-key/create {name?, expiresIn?, prefix?, metadata?}`
+pub async fn create(State(state): State<AuthState>, user: Result<AnyUser, AuthError>, body: Body) -> AuthResult<Response> {
+    let body = body.json_only()?;
+    let mut f = Fields::of("body", &body.value, true);
+    let name = f.optional_string("name");
+    let prefix = f.optional_string("prefix");
+    let expires_in = f.optional_number("expiresIn");
+    f.optional_string("configId");
+    let server_only = SERVER_ONLY.iter().any(|field| f.has(field));
+    let metadata = metadata(&f);
+    f.finish()?;
+    if server_only {
+        return Err(AuthError::code(StatusCode::BAD_REQUEST, "SERVER_ONLY_PROPERTY"));
+    }
+    let user = user?;
+    let user_id = owner(&user)?.to_string();
+    check_name(&name)?;
+    if let Some(p) = &prefix
+        && (p.is_empty() || p.len() > MAX_PREFIX || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    {
+        return Err(AuthError::code(StatusCode::BAD_REQUEST, "INVALID_PREFIX_LENGTH"));
+    }
+    let metadata = metadata?;
+    let expires_at = expiry(expires_in)?.flatten();
+    let prefix = prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string());
+    let raw = new_key(&prefix, &user_id);
+    let at = iso(now());
+    let limits = state.app.config.rate_limits.per_api_key;
+    let key = ApiKey {
+        id: key_id(&raw),
+        config_id: "default".into(),
+        name,
+        start: Some(raw.chars().take(6).collect()),
+        prefix: Some(prefix),
+        key_hash: sha256_b64url(raw.as_bytes()),
+        user_id,
+        enabled: true,
+        rate_limit_enabled: state.app.config.rate_limits.enabled,
+        rate_limit_time_window: (limits.window_secs * 1000) as i64,
+        rate_limit_max: i64::from(limits.max),
+        request_count: 0,
+        remaining: None,
+        last_request: None,
+        expires_at,
+        created_at: at.clone(),
+        updated_at: at,
+        metadata,
+    };
+    let key = state.app.db.api_keys().create(key).await?;
+    Ok(json_response(api_key_json(&key, Some(&raw))))
+}
+
+/// `GET /api-key/list?limit=&offset=`
+pub async fn list(State(state): State<AuthState>, user: AnyUser, Query(query): Query<HashMap<String, String>>) -> AuthResult<Response> {
+    let user_id = owner(&user)?;
+    let keys = state.app.db.api_keys().list_for_user(user_id).await?;
+    let total = keys.len();
+    let number = |name: &str| query.get(name).and_then(|v| v.parse::<usize>().ok());
+    let (limit, offset) = (number("limit"), number("offset"));
+    let page: Vec<Value> = keys
+        .iter()
+        .skip(offset.unwrap_or(0))
+        .take(limit.unwrap_or(usize::MAX))
+        .map(|k| api_key_json(k, None))
+        .collect();
+    let mut body = json!({ "apiKeys": page, "total": total });
+    if let Some(l) = limit {
+        body["limit"] = json!(l);
+    }
+    if let Some(o) = offset {
+        body["offset"] = json!(o);
+    }
+    Ok(json_response(body))
+}
+
+async fn own_key(state: &AuthState, user_id: &str, id: &str) -> AuthResult<ApiKey> {
+    state
+        .app
+        .db
+        .api_keys()
+        .get(id)
+        .await?
+        .filter(|k| k.user_id == user_id)
+        .ok_or_else(|| AuthError::code(StatusCode::NOT_FOUND, "KEY_NOT_FOUND"))
+}
+
+/// `GET /api-key/get?id=`
+pub async fn get(State(state): State<AuthState>, user: AnyUser, Query(query): Query<HashMap<String, String>>) -> AuthResult<Response> {
+    let user_id = owner(&user)?;
+    let Some(id) = query.get("id") else {
+        return Err(AuthError::validation("[query.id] Invalid input: expected string, received undefined".into()));
+    };
+    let key = own_key(&state, user_id, id).await?;
+    Ok(json_response(api_key_json(&key, None)))
+}
+
+/// `POST /api-key/update {keyId, name?, enabled?, expiresIn?, metadata?}`
+pub async fn update(State(state): State<AuthState>, user: AnyUser, body: Body) -> AuthResult<Response> {
+    let body = body.json_only()?;
+    let mut f = Fields::of("body", &body.value, false);
+    let key_id = f.string("keyId");
+    let name = f.optional_string("name");
+    let enabled = f.optional_bool("enabled");
+    let expires_in = f.optional_number("expiresIn");
+    let server_only = SERVER_ONLY.iter().filter(|k| **k != "userId").any(|field| f.has(field));
+    let has_metadata = f.has("metadata");
+    let metadata = metadata(&f);
+    f.finish()?;
+    if server_only {
+        return Err(AuthError::code(StatusCode::BAD_REQUEST, "SERVER_ONLY_PROPERTY"));
+    }
+    let user_id = owner(&user)?;
+    let Some(key_id) = key_id else {
+        return Err(AuthError::validation("[body.keyId] Invalid input: expected string, received undefined".into()));
+    };
+    let mut key = own_key(&state, user_id, &key_id).await?;
+    if name.is_none() && enabled.is_none() && expires_in.is_none() && !has_metadata {
+        return Err(AuthError::code(StatusCode::BAD_REQUEST, "NO_VALUES_TO_UPDATE"));
+    }
+    check_name(&name)?;
+    if let Some(n) = name {
+        key.name = Some(n);
+    }
+    if let Some(e) = enabled {
+        key.enabled = e;
+    }
+    if let Some(expires) = expiry(expires_in)? {
+        key.expires_at = expires;
+    }
+    if has_metadata {
+        key.metadata = metadata?;
+    }
+    key.updated_at = iso(now());
+    state.app.db.api_keys().save(&key).await?;
+    Ok(json_response(api_key_json(&key, None)))
+}
+
+/// `POST /api-key/delete {keyId}`
+pub async fn delete(State(state): State<AuthState>, user: AnyUser, body: Body) -> AuthResult<Response> {
+    let body = body.json_only()?;
+    let mut f = Fields::of("body", &body.value, false);
+    let key_id = f.string("keyId");
+    f.finish()?;
+    let user_id = owner(&user)?;
+    let Some(key_id) = key_id else {
+        return Err(AuthError::validation("[body.keyId] Invalid input: expected string, received undefined".into()));
+    };
+    if state.app.db.api_keys().delete(&key_id, Some(user_id)).await? {
+        Ok(json_response(json!({ "success": true })))
+    } else {
+        Err(AuthError::code(StatusCode::NOT_FOUND, "KEY_NOT_FOUND"))
+    }
+}

@@ -1,0 +1,207 @@
+//! E-mail verification: a stateless HS256 JWT `{email, iat, exp}` signed with the auth
+//! secret, mailed as `/api/auth/verify-email?token=...&callbackURL=...`.
+
+use std::collections::HashMap;
+use std::time::{Duration as StdDuration, Instant};
+
+use axum::extract::{Query, State};
+use axum::http::header::{CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portal_shared::auth::{Identity, resolve, presented};
+use portal_shared::cookies::percent_encode;
+use portal_shared::crypto::{constant_time_eq, hmac_b64url};
+use portal_shared::mail::{Mail, MailKind};
+use portal_shared::store::item::AttributeValue;
+use portal_shared::time::{iso, now};
+use serde_json::{Value, json};
+
+use crate::error::{AuthError, AuthResult};
+use crate::guard::{absolute, is_allowed_redirect, limit_email};
+use crate::input::{Body, Fields};
+use crate::views::json_response;
+use crate::{AuthState, BASE_PATH};
+
+const TOKEN_TTL_SECS: i64 = 3600;
+/// Unauthenticated requests take at least this long, whether or not a mail went out.
+const MIN_ANONYMOUS_TIME: StdDuration = StdDuration::from_millis(500);
+
+fn sign_jwt(secret: &str, claims: &Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let signing_input = format!("{header}.{payload}");
+    let signature = hmac_b64url(secret, &signing_input);
+    format!("{signing_input}.{signature}")
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum JwtError {
+    Invalid,
+    Expired,
+}
+
+fn verify_jwt(secret: &str, token: &str) -> Result<Value, JwtError> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(JwtError::Invalid);
+    };
+    let header: Value = URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|h| serde_json::from_slice(&h).ok())
+        .ok_or(JwtError::Invalid)?;
+    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
+        return Err(JwtError::Invalid);
+    }
+    if !constant_time_eq(signature, &hmac_b64url(secret, &format!("{}.{payload}", token.split('.').next().unwrap_or_default()))) {
+        return Err(JwtError::Invalid);
+    }
+    let claims: Value = URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|p| serde_json::from_slice(&p).ok())
+        .ok_or(JwtError::Invalid)?;
+    let exp = claims.get("exp").and_then(Value::as_i64).ok_or(JwtError::Invalid)?;
+    if exp <= now().unix_timestamp() {
+        return Err(JwtError::Expired);
+    }
+    Ok(claims)
+}
+
+/// Mails a verification link to `email` (failures are logged: the caller's answer does
+/// not depend on the mail).
+pub async fn send_verification_mail(state: &AuthState, email: &str, callback: Option<&str>) {
+    let iat = now().unix_timestamp();
+    let token = sign_jwt(&state.app.config.auth_secret, &json!({ "email": email, "iat": iat, "exp": iat + TOKEN_TTL_SECS }));
+    let url = format!(
+        "{}{BASE_PATH}/verify-email?token={token}&callbackURL={}",
+        state.app.config.base_url.as_str().trim_end_matches('/'),
+        percent_encode(callback.unwrap_or("/"))
+    );
+    let mail = Mail {
+        to: email.to_string(),
+        from: state.app.config.mail_from.clone(),
+        subject: "Verify your e-mail address".into(),
+        text: format!("Welcome to Portal.\n\nTo confirm that {email} is yours, open:\n\n{url}\n\nThe link works for one hour.\n"),
+        kind: MailKind::VerifyEmail,
+        url,
+        created_at: iso(now()),
+    };
+    if let Err(err) = state.mailer.send(&mail).await {
+        tracing::error!(error = %err, "verification mail not sent");
+    }
+}
+
+/// `POST /send-verification-email {email, callbackURL?}`
+pub async fn send_verification(State(state): State<AuthState>, headers: axum::http::HeaderMap, body: Body) -> AuthResult<Response> {
+    let started = Instant::now();
+    let body = body.json_only()?;
+    let mut f = Fields::of("body", &body.value, false);
+    let email = f.email("email");
+    let callback = f.optional_string("callbackURL");
+    f.finish()?;
+    let Some(email) = email.map(|e| e.to_lowercase()) else {
+        return Err(AuthError::validation("[body.email] Invalid email address".into()));
+    };
+    if let Some(url) = &callback
+        && !is_allowed_redirect(&state.app.config, url)
+    {
+        return Err(AuthError::code(StatusCode::FORBIDDEN, "INVALID_CALLBACK_URL"));
+    }
+    if let Err(limited) = limit_email(&state.app, "/send-verification-email", &email).await {
+        return Ok(limited);
+    }
+    let signed_in: Option<Identity> = resolve(&state.app, presented(&state.app, &headers)).await?.ok();
+    if let Some(identity) = signed_in {
+        if identity.user.email != email {
+            return Err(AuthError::code(StatusCode::BAD_REQUEST, "EMAIL_MISMATCH"));
+        }
+        if identity.user.email_verified {
+            return Err(AuthError::code(StatusCode::BAD_REQUEST, "EMAIL_ALREADY_VERIFIED"));
+        }
+        send_verification_mail(&state, &email, callback.as_deref()).await;
+        return Ok(json_response(json!({ "status": true })));
+    }
+    if let Some((user, _)) = state.app.db.users().find_by_email(&email).await?
+        && !user.email_verified
+    {
+        send_verification_mail(&state, &email, callback.as_deref()).await;
+    }
+    // Same answer, same minimum time: nobody learns whether the address has an account.
+    if let Some(rest) = MIN_ANONYMOUS_TIME.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    Ok(json_response(json!({ "status": true })))
+}
+
+fn redirect(location: &str) -> Response {
+    let mut response = (StatusCode::FOUND, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))]).into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
+}
+
+/// `GET /verify-email?token=&callbackURL=`
+pub async fn verify(State(state): State<AuthState>, Query(query): Query<HashMap<String, String>>) -> AuthResult<Response> {
+    let Some(token) = query.get("token") else {
+        return Err(AuthError::validation("[query.token] Invalid input: expected string, received undefined".into()));
+    };
+    let callback = query.get("callbackURL");
+    if let Some(url) = callback
+        && !is_allowed_redirect(&state.app.config, url)
+    {
+        return Err(AuthError::code(StatusCode::FORBIDDEN, "INVALID_CALLBACK_URL"));
+    }
+    let fail = |code: &'static str| -> AuthResult<Response> {
+        match callback {
+            Some(url) => {
+                let target = absolute(&state.app.config, url);
+                let separator = if target.contains('?') { '&' } else { '?' };
+                Ok(redirect(&format!("{target}{separator}error={code}")))
+            }
+            None => Err(AuthError::code(StatusCode::UNAUTHORIZED, code)),
+        }
+    };
+    let claims = match verify_jwt(&state.app.config.auth_secret, token) {
+        Ok(claims) => claims,
+        Err(JwtError::Expired) => return fail("TOKEN_EXPIRED"),
+        Err(JwtError::Invalid) => return fail("INVALID_TOKEN"),
+    };
+    let Some(email) = claims.get("email").and_then(Value::as_str).map(str::to_lowercase) else {
+        return fail("INVALID_TOKEN");
+    };
+    let Some((user, _)) = state.app.db.users().find_by_email(&email).await? else {
+        return fail("USER_NOT_FOUND");
+    };
+    if !user.email_verified {
+        state
+            .app
+            .db
+            .users()
+            .update_fields(&user.id, &[("emailVerified", Some(AttributeValue::Bool(true)))], &iso(now()))
+            .await?;
+    }
+    Ok(match callback {
+        Some(url) => redirect(&absolute(&state.app.config, url)),
+        None => json_response(json!({ "status": true, "user": Value::Null })),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_round_trip_and_tampering() {
+        let exp = now().unix_timestamp() + 60;
+        let token = sign_jwt("s3cret", &json!({"email": "a@b.co", "iat": 1, "exp": exp}));
+        assert_eq!(verify_jwt("s3cret", &token).unwrap()["email"], "a@b.co");
+        assert_eq!(verify_jwt("other", &token), Err(JwtError::Invalid));
+        let expired = sign_jwt("s3cret", &json!({"email": "a@b.co", "iat": 1, "exp": 2}));
+        assert_eq!(verify_jwt("s3cret", &expired), Err(JwtError::Expired));
+        assert_eq!(verify_jwt("s3cret", "a.b"), Err(JwtError::Invalid));
+    }
+}

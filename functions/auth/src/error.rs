@@ -1,0 +1,125 @@
+//! BetterAuth's error bodies: `{ "message", "code" }` with the status BetterAuth uses.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use portal_shared::store::StoreError;
+use serde_json::json;
+
+/// BetterAuth's message for each code we answer with.
+pub fn message_of(code: &str) -> &'static str {
+    match code {
+        "USER_NOT_FOUND" => "User not found",
+        "FAILED_TO_CREATE_USER" => "Failed to create user",
+        "INVALID_PASSWORD" => "Invalid password",
+        "INVALID_EMAIL" => "Invalid email",
+        "INVALID_EMAIL_OR_PASSWORD" => "Invalid email or password",
+        "INVALID_TOKEN" => "Invalid token",
+        "TOKEN_EXPIRED" => "Token expired",
+        "EMAIL_NOT_VERIFIED" => "Email not verified",
+        "PASSWORD_TOO_SHORT" => "Password too short",
+        "PASSWORD_TOO_LONG" => "Password too long",
+        "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL" => "User already exists. Use another email.",
+        "EMAIL_CAN_NOT_BE_UPDATED" => "Email can not be updated",
+        "CREDENTIAL_ACCOUNT_NOT_FOUND" => "Credential account not found",
+        "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED" => {
+            "Cross-site navigation login blocked. This request appears to be a CSRF attack."
+        }
+        "EMAIL_ALREADY_VERIFIED" => "Email is already verified",
+        "EMAIL_MISMATCH" => "Email mismatch",
+        "INVALID_ORIGIN" => "Invalid origin",
+        "INVALID_CALLBACK_URL" => "Invalid callbackURL",
+        "INVALID_REDIRECT_URL" => "Invalid redirectURL",
+        "MISSING_OR_NULL_ORIGIN" => "Missing or null Origin",
+        "FIELD_NOT_ALLOWED" => "Field not allowed to be set",
+        "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED" => {
+            "POST method requires deferSessionRefresh to be enabled in session config"
+        }
+        "BANNED_USER" => {
+            "You have been banned from this application. Please contact support if you believe this is an error."
+        }
+        "UNAUTHORIZED" => "Unauthorized",
+        // api-key plugin
+        "UNAUTHORIZED_SESSION" => "Unauthorized or invalid session",
+        "KEY_NOT_FOUND" => "API Key not found",
+        "KEY_DISABLED" => "API Key is disabled",
+        "KEY_EXPIRED" => "API Key has expired",
+        "INVALID_API_KEY" => "Invalid API key.",
+        "SERVER_ONLY_PROPERTY" => {
+            "The property you're trying to set can only be set from the server auth instance only."
+        }
+        "NO_VALUES_TO_UPDATE" => "No values to update.",
+        "INVALID_NAME_LENGTH" => "The name length is either too large or too small.",
+        "INVALID_PREFIX_LENGTH" => "The prefix length is either too large or too small.",
+        "EXPIRES_IN_IS_TOO_SMALL" => "The expiresIn is smaller than the predefined minimum value.",
+        "EXPIRES_IN_IS_TOO_LARGE" => "The expiresIn is larger than the predefined maximum value.",
+        "INVALID_METADATA_TYPE" => "metadata must be an object or undefined",
+        _ => "Internal Server Error",
+    }
+}
+
+#[derive(Debug)]
+pub struct AuthError {
+    pub status: StatusCode,
+    pub code: Option<&'static str>,
+    pub message: String,
+}
+
+pub type AuthResult<T> = Result<T, AuthError>;
+
+impl AuthError {
+    /// A documented code with its BetterAuth message.
+    pub fn code(status: StatusCode, code: &'static str) -> Self {
+        Self {
+            status,
+            code: Some(code),
+            message: message_of(code).to_string(),
+        }
+    }
+
+    pub fn with_message(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: Some(code),
+            message: message.into(),
+        }
+    }
+
+    /// A body with only `message` (e.g. update-user's "No fields to update").
+    pub fn message_only(status: StatusCode, message: &str) -> Self {
+        Self {
+            status,
+            code: None,
+            message: message.to_string(),
+        }
+    }
+
+    pub fn validation(message: String) -> Self {
+        Self::with_message(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::code(StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        tracing::error!(error = %err, "store failure in auth");
+        Self::with_message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_SERVER_ERROR",
+            "Internal Server Error",
+        )
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        let body = match self.code {
+            Some(code) => json!({ "message": self.message, "code": code }),
+            None => json!({ "message": self.message }),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}

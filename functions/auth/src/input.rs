@@ -1,0 +1,291 @@
+//! Request bodies as BetterAuth reads them: JSON (and form-encoded for sign-in/sign-up),
+//! 415 for other types, 400 `Invalid JSON in request body`, and zod-4 style validation
+//! messages (`[body.email] Invalid email address`, joined with `; `).
+
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::error::AuthError;
+
+/// A parsed body (`Value::Null` when there was none) and its media type.
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub value: Value,
+    pub was_form: bool,
+}
+
+fn media_type(req: &Request) -> String {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn is_json(media: &str) -> bool {
+    media == "application/json"
+        || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = AuthError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let media = media_type(&req);
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AuthError::with_message(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "Request body too large")
+            } else {
+                AuthError::with_message(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Invalid request body")
+            }
+        })?;
+        if bytes.is_empty() {
+            return Ok(Self { value: Value::Null, was_form: false });
+        }
+        if is_json(&media) {
+            let value = serde_json::from_slice(&bytes).map_err(|_| {
+                AuthError::with_message(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Invalid JSON in request body")
+            })?;
+            return Ok(Self { value, was_form: false });
+        }
+        if media == "application/x-www-form-urlencoded" {
+            let map: Map<String, Value> = url::form_urlencoded::parse(&bytes)
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                .collect();
+            return Ok(Self { value: Value::Object(map), was_form: true });
+        }
+        let message = if media.is_empty() {
+            "Content-Type is required. Allowed types: application/json".to_string()
+        } else {
+            format!("Content-Type \"{media}\" is not allowed. Allowed types: application/json")
+        };
+        Err(AuthError::with_message(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", message))
+    }
+}
+
+impl Body {
+    /// Only sign-in and sign-up take form bodies.
+    pub fn json_only(self) -> Result<Self, AuthError> {
+        if self.was_form {
+            return Err(AuthError::with_message(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Content-Type \"application/x-www-form-urlencoded\" is not allowed. Allowed types: application/json",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+fn type_name(value: Option<&Value>) -> &'static str {
+    match value {
+        None => "undefined",
+        Some(Value::Null) => "null",
+        Some(Value::Bool(_)) => "boolean",
+        Some(Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Array(_)) => "array",
+        Some(Value::Object(_)) => "object",
+    }
+}
+
+/// Reads fields of an object body (or query), collecting zod-4 style issues.
+pub struct Fields<'a> {
+    source: &'static str,
+    object: Option<&'a Map<String, Value>>,
+    issues: Vec<String>,
+}
+
+impl<'a> Fields<'a> {
+    /// `source` is `body` or `query`. A body that is not an object is one issue.
+    pub fn of(source: &'static str, value: &'a Value, optional: bool) -> Self {
+        let mut issues = Vec::new();
+        let object = match value {
+            Value::Object(map) => Some(map),
+            Value::Null if optional => None,
+            other => {
+                let received = if other.is_null() { "undefined" } else { type_name(Some(other)) };
+                issues.push(format!("[{source}] Invalid input: expected object, received {received}"));
+                None
+            }
+        };
+        Self { source, object, issues }
+    }
+
+    pub fn raw(&self, name: &str) -> Option<&'a Value> {
+        self.object.and_then(|o| o.get(name))
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.raw(name).is_some()
+    }
+
+    fn wrong(&mut self, name: &str, expected: &str) {
+        let received = type_name(self.raw(name));
+        self.issues.push(format!(
+            "[{}.{name}] Invalid input: expected {expected}, received {received}",
+            self.source
+        ));
+    }
+
+    pub fn string(&mut self, name: &str) -> Option<String> {
+        match self.raw(name) {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => {
+                if self.object.is_some() {
+                    self.wrong(name, "string");
+                }
+                None
+            }
+        }
+    }
+
+    pub fn optional_string(&mut self, name: &str) -> Option<String> {
+        match self.raw(name) {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                self.wrong(name, "string");
+                None
+            }
+        }
+    }
+
+    /// Optional string that may also be `null` (to clear).
+    pub fn nullable_string(&mut self, name: &str) -> Option<Option<String>> {
+        match self.raw(name) {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => Some(Some(s.clone())),
+            Some(_) => {
+                self.wrong(name, "string");
+                None
+            }
+        }
+    }
+
+    pub fn optional_bool(&mut self, name: &str) -> Option<bool> {
+        match self.raw(name) {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            // Form bodies carry booleans as text.
+            Some(Value::String(s)) if s == "true" || s == "false" => Some(s == "true"),
+            Some(_) => {
+                self.wrong(name, "boolean");
+                None
+            }
+        }
+    }
+
+    pub fn optional_number(&mut self, name: &str) -> Option<Option<f64>> {
+        match self.raw(name) {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::Number(n)) => Some(n.as_f64()),
+            Some(_) => {
+                self.wrong(name, "number");
+                None
+            }
+        }
+    }
+
+    /// A required e-mail (`Invalid email address` when malformed).
+    pub fn email(&mut self, name: &str) -> Option<String> {
+        let value = self.string(name)?;
+        if is_email(&value) {
+            Some(value)
+        } else {
+            self.issues.push(format!("[{}.{name}] Invalid email address", self.source));
+            None
+        }
+    }
+
+    pub fn issue(&mut self, message: String) {
+        self.issues.push(message);
+    }
+
+    /// 400 VALIDATION_ERROR with every issue, or Ok.
+    pub fn finish(self) -> Result<(), AuthError> {
+        if self.issues.is_empty() {
+            Ok(())
+        } else {
+            Err(AuthError::validation(self.issues.join("; ")))
+        }
+    }
+}
+
+/// The e-mail shape zod's `z.email()` accepts (its default pattern, in plain code).
+pub fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+    local_ok && domain_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.co", "first.last+tag@example.org", "x_y@sub.domain.io"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a..b@c.co", "a@b.c", "a b@c.co", "a@-b.co"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn issues_are_joined_in_zod_4_wording() {
+        let body = json!({"email": "nope", "rememberMe": "yes"});
+        let mut f = Fields::of("body", &body, false);
+        f.string("name");
+        f.email("email");
+        f.optional_bool("rememberMe");
+        let err = f.finish().unwrap_err();
+        assert_eq!(
+            err.message,
+            "[body.name] Invalid input: expected string, received undefined; [body.email] Invalid email address; [body.rememberMe] Invalid input: expected boolean, received string"
+        );
+        assert_eq!(err.code, Some("VALIDATION_ERROR"));
+    }
+
+    #[test]
+    fn a_missing_body_is_one_issue() {
+        let mut f = Fields::of("body", &Value::Null, false);
+        assert_eq!(f.string("email"), None);
+        assert_eq!(
+            f.finish().unwrap_err().message,
+            "[body] Invalid input: expected object, received undefined"
+        );
+    }
+}

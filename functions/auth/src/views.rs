@@ -1,0 +1,113 @@
+//! JSON as BetterAuth shows users, sessions and API keys, and the responses that set or
+//! clear the session cookies.
+
+use axum::Json;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use portal_shared::cookies::CookieJar;
+use portal_shared::model::{ApiKey, Session, User};
+use serde_json::{Value, json};
+
+pub fn user_json(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "emailVerified": user.email_verified,
+        "image": user.image,
+        "createdAt": user.created_at,
+        "updatedAt": user.updated_at,
+        "role": user.role.as_str(),
+        "banned": user.banned,
+        "banReason": user.ban_reason,
+        "banExpires": user.ban_expires,
+    })
+}
+
+pub fn session_json(session: &Session, token: &str) -> Value {
+    let mut value = json!({
+        "id": session.id,
+        "token": token,
+        "userId": session.user_id,
+        "expiresAt": session.expires_at,
+        "createdAt": session.created_at,
+        "updatedAt": session.updated_at,
+        "ipAddress": session.ip_address,
+        "userAgent": session.user_agent,
+    });
+    if let Some(by) = &session.impersonated_by {
+        value["impersonatedBy"] = json!(by);
+    }
+    value
+}
+
+/// An API key row as the api-key plugin returns it (never the hash; `key` only on create).
+pub fn api_key_json(key: &ApiKey, plaintext: Option<&str>) -> Value {
+    let metadata = key
+        .metadata
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<Value>(m).ok())
+        .unwrap_or(Value::Null);
+    let mut value = json!({
+        "id": key.id,
+        "configId": key.config_id,
+        "name": key.name,
+        "start": key.start,
+        "prefix": key.prefix,
+        "referenceId": key.user_id,
+        "userId": key.user_id,
+        "enabled": key.enabled,
+        "rateLimitEnabled": key.rate_limit_enabled,
+        "rateLimitTimeWindow": key.rate_limit_time_window,
+        "rateLimitMax": key.rate_limit_max,
+        "requestCount": key.request_count,
+        "remaining": key.remaining,
+        "refillAmount": Value::Null,
+        "refillInterval": Value::Null,
+        "lastRefillAt": Value::Null,
+        "lastRequest": key.last_request,
+        "expiresAt": key.expires_at,
+        "createdAt": key.created_at,
+        "updatedAt": key.updated_at,
+        "metadata": metadata,
+        "permissions": Value::Null,
+    });
+    if let Some(k) = plaintext {
+        value["key"] = json!(k);
+    }
+    value
+}
+
+pub fn json_response(value: Value) -> Response {
+    Json(value).into_response()
+}
+
+fn append_cookies(response: &mut Response, cookies: Vec<String>) {
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+}
+
+/// Sets the session cookie(s) and BetterAuth's bearer-plugin `set-auth-token` header.
+pub fn set_session(mut response: Response, jar: &CookieJar, token: &str, remember: bool) -> Response {
+    append_cookies(&mut response, jar.session_cookies(token, remember));
+    if let Ok(value) = HeaderValue::from_str(&jar.signed(token)) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("set-auth-token"), value);
+        response.headers_mut().insert(
+            HeaderName::from_static("access-control-expose-headers"),
+            HeaderValue::from_static("set-auth-token"),
+        );
+    }
+    response
+}
+
+/// The three expiring cookies.
+pub fn clear_session(mut response: Response, jar: &CookieJar) -> Response {
+    append_cookies(&mut response, jar.expired_cookies());
+    response
+}

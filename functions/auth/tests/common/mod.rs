@@ -1,0 +1,186 @@
+//! A fresh table, the auth router (plus guard probes), an outbox folder per test, and
+//! helpers that act like a browser: sign up, sign in, carry the cookie.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::routing::get;
+use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff, RequireAuth};
+use portal_shared::mail::Mailer;
+use portal_shared::{AppState, Config, http};
+use portal_testkit::{TestResponse, call, test_state};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestAuth {
+    pub state: AppState,
+    pub app: Router,
+    pub outbox: PathBuf,
+}
+
+async fn whoami(RequireAuth(id): RequireAuth) -> axum::Json<Value> {
+    axum::Json(json!({ "id": id.user.id, "role": id.user.role.as_str() }))
+}
+
+async fn admin_only(RequireAdmin(id): RequireAdmin) -> axum::Json<Value> {
+    axum::Json(json!({ "id": id.user.id }))
+}
+
+async fn staff_only(RequireAdminOrStaff(id): RequireAdminOrStaff) -> axum::Json<Value> {
+    axum::Json(json!({ "id": id.user.id }))
+}
+
+impl TestAuth {
+    /// Rate limits off (most tests sign in many times from one address); `adjust` may
+    /// turn them on.
+    pub async fn new(adjust: impl FnOnce(&mut Config)) -> Self {
+        let outbox = std::env::temp_dir().join(format!("portal-outbox-{}", uuid_like()));
+        let state = test_state(|c| {
+            c.rate_limits.enabled = false;
+            adjust(c);
+        })
+        .await;
+        let probes = Router::new()
+            .route("/api/test/whoami", get(whoami))
+            .route("/api/test/admin", get(admin_only))
+            .route("/api/test/staff", get(staff_only))
+            .with_state(state.clone());
+        let routes = portal_auth::router(state.clone(), Mailer::Outbox(outbox.clone())).merge(probes);
+        let app = http::finish(routes, &state.config);
+        Self { state, app, outbox }
+    }
+
+    pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> TestResponse {
+        self.send_raw(method, path, headers, body.map(|b| ("application/json", b.to_string()))).await
+    }
+
+    pub async fn send_raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<(&str, String)>) -> TestResponse {
+        let mut builder = axum::http::Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = match body {
+            Some((content_type, body)) => builder.header("content-type", content_type).body(axum::body::Body::from(body)),
+            None => builder.body(axum::body::Body::empty()),
+        }
+        .unwrap();
+        call(&self.app, request).await
+    }
+
+    /// Like `send`, from the given client address.
+    pub async fn send_from(&self, ip: &str, method: &str, path: &str, body: Value) -> TestResponse {
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        let addr: SocketAddr = format!("{ip}:40000").parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(addr));
+        call(&self.app, request).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.send("POST", path, &[], Some(body)).await
+    }
+
+    pub async fn sign_up(&self, email: &str) -> Browser {
+        let res = self
+            .post("/api/auth/sign-up/email", json!({"name": "Test User", "email": email, "password": PASSWORD}))
+            .await;
+        assert_eq!(res.status, 200, "sign-up failed: {:?}", String::from_utf8_lossy(&res.body));
+        Browser::from_response(&res)
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> TestResponse {
+        self.post("/api/auth/sign-in/email", json!({"email": email, "password": password})).await
+    }
+
+    /// Every mail in the outbox, oldest first.
+    pub fn mails(&self) -> Vec<Value> {
+        let Ok(dir) = std::fs::read_dir(&self.outbox) else {
+            return Vec::new();
+        };
+        let mut files: Vec<_> = dir.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+            .collect()
+    }
+
+    /// Every item of the table (test-only Scan), as text, for "no secret stored" checks.
+    pub async fn table_dump(&self) -> String {
+        let out = self
+            .state
+            .db
+            .client()
+            .scan()
+            .table_name(self.state.db.table())
+            .send()
+            .await
+            .unwrap();
+        format!("{:?}", out.items.unwrap_or_default())
+    }
+
+    pub async fn count_items(&self, pk_prefix: &str) -> usize {
+        let out = self.state.db.client().scan().table_name(self.state.db.table()).send().await.unwrap();
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .filter(|i| i.get("PK").and_then(|v| v.as_s().ok()).is_some_and(|pk| pk.starts_with(pk_prefix)))
+            .count()
+    }
+}
+
+fn uuid_like() -> String {
+    portal_shared::crypto::random_alphanumeric(16)
+}
+
+/// A signed-in client: its token and the cookie header a browser would send.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    pub token: String,
+    pub cookie: String,
+    pub user: Value,
+}
+
+impl Browser {
+    pub fn from_response(res: &TestResponse) -> Self {
+        let body = res.json();
+        let set_cookie = res
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.contains("session_token="))
+            .expect("a session cookie is set");
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        Self {
+            token: body["token"].as_str().unwrap().to_string(),
+            cookie,
+            user: body["user"].clone(),
+        }
+    }
+
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        vec![("cookie", self.cookie.clone()), ("origin", "http://localhost:3000".into())]
+    }
+}
+
+/// Headers as `&[(&str, &str)]`.
+pub fn h<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+pub fn set_cookies(res: &TestResponse) -> Vec<String> {
+    res.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
