@@ -93,7 +93,10 @@ pub enum Refusal {
 }
 
 /// Resolves what the request presents. `Ok(Err(refusal))` says why nobody is signed in.
-pub async fn resolve(state: &AppState, presented: Option<Presented>) -> Result<Result<Identity, Refusal>, StoreError> {
+pub async fn resolve(
+    state: &AppState,
+    presented: Option<Presented>,
+) -> Result<Result<Identity, Refusal>, StoreError> {
     let Some(presented) = presented else {
         return Ok(Err(Refusal::Missing));
     };
@@ -109,10 +112,14 @@ pub async fn resolve(state: &AppState, presented: Option<Presented>) -> Result<R
     let at = now();
     Ok(match resolved {
         None => Err(Refusal::Missing),
-        Some(Resolved::Session(session, _)) if session.is_expired_at(at) => Err(Refusal::SessionExpired(session.id)),
+        Some(Resolved::Session(session, _)) if session.is_expired_at(at) => {
+            Err(Refusal::SessionExpired(session.id))
+        }
         Some(Resolved::ApiKey(key, _)) if !key.enabled => Err(Refusal::KeyDisabled),
         Some(Resolved::ApiKey(key, _)) if key.is_expired_at(at) => Err(Refusal::KeyExpired),
-        Some(Resolved::Session(_, user) | Resolved::ApiKey(_, user)) if user.is_banned_at(at) => Err(Refusal::Banned),
+        Some(Resolved::Session(_, user) | Resolved::ApiKey(_, user)) if user.is_banned_at(at) => {
+            Err(Refusal::Banned)
+        }
         Some(Resolved::Session(session, user)) => Ok(Identity {
             user,
             via: Via::Session(session),
@@ -120,7 +127,12 @@ pub async fn resolve(state: &AppState, presented: Option<Presented>) -> Result<R
         Some(Resolved::ApiKey(key, user)) => {
             // Usage bookkeeping (at most one write a minute per key); never fails the call.
             let minute_ago = iso(at - time::Duration::minutes(1));
-            if let Err(err) = state.db.api_keys().record_use(&key, &iso(at), &minute_ago).await {
+            if let Err(err) = state
+                .db
+                .api_keys()
+                .record_use(&key, &iso(at), &minute_ago)
+                .await
+            {
                 tracing::warn!(error = %err, "could not record API key use");
             }
             Ok(Identity {

@@ -16,18 +16,32 @@ pub async fn ensure_admin(db: &Db, email: &str, password: &str) -> Result<User, 
     }
     match check_password_length(password) {
         PasswordLength::Ok => {}
-        PasswordLength::TooShort => return Err("the password must have at least 8 characters".into()),
-        PasswordLength::TooLong => return Err("the password must have at most 128 characters".into()),
+        PasswordLength::TooShort => {
+            return Err("the password must have at least 8 characters".into());
+        }
+        PasswordLength::TooLong => {
+            return Err("the password must have at most 128 characters".into());
+        }
     }
     let hash = hash_password(password.to_string()).await;
     let at = iso(now());
     let users = db.users();
-    if let Some((user, _)) = users.find_by_email(&email).await.map_err(|e| e.to_string())? {
-        users.set_password(&user.id, &hash, &at).await.map_err(|e| e.to_string())?;
+    if let Some((user, _)) = users
+        .find_by_email(&email)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        users
+            .set_password(&user.id, &hash, &at)
+            .await
+            .map_err(|e| e.to_string())?;
         let updated = users
             .update_fields(
                 &user.id,
-                &[("role", Some(s(Role::Admin.as_str()))), ("emailVerified", Some(AttributeValue::Bool(true)))],
+                &[
+                    ("role", Some(s(Role::Admin.as_str()))),
+                    ("emailVerified", Some(AttributeValue::Bool(true))),
+                ],
                 &at,
             )
             .await
@@ -49,7 +63,9 @@ pub async fn ensure_admin(db: &Db, email: &str, password: &str) -> Result<User, 
     };
     match users.create(user, Some(hash)).await {
         Ok(user) => Ok(user),
-        Err(CreateUserError::EmailTaken) => Err("the e-mail was claimed concurrently; run again".into()),
+        Err(CreateUserError::EmailTaken) => {
+            Err("the e-mail was claimed concurrently; run again".into())
+        }
         Err(CreateUserError::Store(e)) => Err(e.to_string()),
     }
 }

@@ -264,7 +264,10 @@ impl Config {
                 .unwrap_or_default(),
             rate_limits: RateLimits {
                 enabled: !matches!(
-                    get("PORTAL_RATE_LIMIT").as_deref().map(str::to_ascii_lowercase).as_deref(),
+                    get("PORTAL_RATE_LIMIT")
+                        .as_deref()
+                        .map(str::to_ascii_lowercase)
+                        .as_deref(),
                     Some("off" | "false" | "0" | "disabled")
                 ),
                 credentials: rule(&get, "PORTAL_RATE_LIMIT_CREDENTIALS", Rule::new(3, 10))?,
@@ -273,9 +276,17 @@ impl Config {
                 per_user: rule(&get, "PORTAL_RATE_LIMIT_USER", Rule::new(300, 60))?,
                 per_api_key: rule(&get, "PORTAL_RATE_LIMIT_API_KEY", Rule::new(1000, 3600))?,
             },
-            mail_transport: match get("PORTAL_MAIL").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            mail_transport: match get("PORTAL_MAIL")
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 Some("ses") => MailTransport::Ses,
-                Some("outbox") => MailTransport::Outbox(get("PORTAL_MAIL_DIR").unwrap_or_else(|| ".portal/mail".into()).into()),
+                Some("outbox") => MailTransport::Outbox(
+                    get("PORTAL_MAIL_DIR")
+                        .unwrap_or_else(|| ".portal/mail".into())
+                        .into(),
+                ),
                 Some(other) => {
                     return Err(ConfigError::Invalid {
                         name: "PORTAL_MAIL",
@@ -283,11 +294,19 @@ impl Config {
                     });
                 }
                 None if production => MailTransport::Ses,
-                None => MailTransport::Outbox(get("PORTAL_MAIL_DIR").unwrap_or_else(|| ".portal/mail".into()).into()),
+                None => MailTransport::Outbox(
+                    get("PORTAL_MAIL_DIR")
+                        .unwrap_or_else(|| ".portal/mail".into())
+                        .into(),
+                ),
             },
             mail_from: match get("PORTAL_MAIL_FROM") {
                 Some(from) => from,
-                None if production => return Err(ConfigError::Missing { name: "PORTAL_MAIL_FROM" }),
+                None if production => {
+                    return Err(ConfigError::Missing {
+                        name: "PORTAL_MAIL_FROM",
+                    });
+                }
                 None => "Portal <no-reply@localhost>".into(),
             },
             require_email_verification: flag(&get, "PORTAL_REQUIRE_EMAIL_VERIFICATION", false)?,
@@ -311,7 +330,11 @@ impl Config {
     }
 }
 
-fn rule(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: Rule) -> Result<Rule, ConfigError> {
+fn rule(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: Rule,
+) -> Result<Rule, ConfigError> {
     match get(name) {
         None => Ok(default),
         Some(raw) => Rule::parse(&raw).ok_or_else(|| ConfigError::Invalid {
@@ -321,7 +344,11 @@ fn rule(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: Rule
     }
 }
 
-fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
         None => Ok(default),
         Some("true" | "1" | "yes" | "on") => Ok(true),
@@ -427,13 +454,20 @@ mod tests {
 
     #[test]
     fn rate_limit_rules_are_configurable_and_checked() {
-        let c = config(&[("PORTAL_RATE_LIMIT_CREDENTIALS", "5/30"), ("PORTAL_RATE_LIMIT", "off")]).unwrap();
+        let c = config(&[
+            ("PORTAL_RATE_LIMIT_CREDENTIALS", "5/30"),
+            ("PORTAL_RATE_LIMIT", "off"),
+        ])
+        .unwrap();
         assert_eq!(c.rate_limits.credentials, Rule::new(5, 30));
         assert_eq!(c.rate_limits.mail, Rule::new(3, 60));
         assert!(!c.rate_limits.enabled);
         assert!(config(&[]).unwrap().rate_limits.enabled, "on by default");
         let err = config(&[("PORTAL_RATE_LIMIT_MAIL", "lots")]).unwrap_err();
-        assert!(err.to_string().starts_with("PORTAL_RATE_LIMIT_MAIL is invalid"));
+        assert!(
+            err.to_string()
+                .starts_with("PORTAL_RATE_LIMIT_MAIL is invalid")
+        );
     }
 
     #[test]

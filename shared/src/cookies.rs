@@ -182,7 +182,10 @@ mod tests {
         let jar = jar("http://localhost:3000");
         let signed = jar.signed("abc123");
         assert_eq!(jar.verify(&signed).as_deref(), Some("abc123"));
-        assert_eq!(jar.verify(&percent_encode(&signed)).as_deref(), Some("abc123"));
+        assert_eq!(
+            jar.verify(&percent_encode(&signed)).as_deref(),
+            Some("abc123")
+        );
         assert_eq!(jar.verify(&signed.replace("abc123", "abc124")), None);
         assert_eq!(jar.verify("abc123"), None);
         assert_eq!(jar.verify("abc123.short="), None);

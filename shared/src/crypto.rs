@@ -235,7 +235,14 @@ fn verify_legacy_scrypt(password: &str, stored: &str) -> bool {
     };
     let normalized: String = password.nfkc().collect();
     let mut derived = [0u8; 64];
-    if scrypt::scrypt(normalized.as_bytes(), salt.as_bytes(), &params, &mut derived).is_err() {
+    if scrypt::scrypt(
+        normalized.as_bytes(),
+        salt.as_bytes(),
+        &params,
+        &mut derived,
+    )
+    .is_err()
+    {
         return false;
     }
     derived.ct_eq(&expected).into()
@@ -275,18 +282,34 @@ mod tests {
     #[test]
     fn argon2id_round_trip_with_owasp_parameters() {
         let hash = hash_password_blocking("correct horse battery");
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert_eq!(verify_password_blocking("correct horse battery", &hash), Verified::Yes);
-        assert_eq!(verify_password_blocking("wrong horse battery", &hash), Verified::No);
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert_eq!(
+            verify_password_blocking("correct horse battery", &hash),
+            Verified::Yes
+        );
+        assert_eq!(
+            verify_password_blocking("wrong horse battery", &hash),
+            Verified::No
+        );
     }
 
     #[test]
     fn weaker_argon2_hashes_verify_and_ask_for_a_rehash() {
-        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(4096, 1, 1, None).unwrap())
-            .hash_password(b"password123", &SaltString::generate(&mut OsRng))
-            .unwrap()
-            .to_string();
-        assert_eq!(verify_password_blocking("password123", &weak), Verified::YesRehash);
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"password123", &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        assert_eq!(
+            verify_password_blocking("password123", &weak),
+            Verified::YesRehash
+        );
     }
 
     #[test]
@@ -294,7 +317,10 @@ mod tests {
         assert_eq!(check_password_length("1234567"), PasswordLength::TooShort);
         assert_eq!(check_password_length("12345678"), PasswordLength::Ok);
         assert_eq!(check_password_length(&"a".repeat(128)), PasswordLength::Ok);
-        assert_eq!(check_password_length(&"a".repeat(129)), PasswordLength::TooLong);
+        assert_eq!(
+            check_password_length(&"a".repeat(129)),
+            PasswordLength::TooLong
+        );
         // 4 emoji are 8 UTF-16 units: long enough for BetterAuth, so for us.
         assert_eq!(check_password_length("😀😀😀😀"), PasswordLength::Ok);
     }

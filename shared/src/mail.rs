@@ -92,7 +92,9 @@ impl Mailer {
                     .content(EmailContent::builder().simple(message).build())
                     .send()
                     .await
-                    .map_err(|e| MailError::Ses(aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string()))?;
+                    .map_err(|e| {
+                        MailError::Ses(aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string())
+                    })?;
                 tracing::info!(to = %mail.to, kind = ?mail.kind, "mail sent through SES");
                 Ok(())
             }

@@ -30,7 +30,10 @@ fn now_ms() -> i64 {
 
 /// Counts the request in every bucket; the answer is the first refusal, else the
 /// tightest allowance. `None` when rate limiting is off.
-pub async fn check(state: &AppState, buckets: &[Bucket]) -> Result<Option<RateDecision>, StoreError> {
+pub async fn check(
+    state: &AppState,
+    buckets: &[Bucket],
+) -> Result<Option<RateDecision>, StoreError> {
     if !state.config.rate_limits.enabled || buckets.is_empty() {
         return Ok(None);
     }
@@ -56,7 +59,10 @@ pub async fn check(state: &AppState, buckets: &[Bucket]) -> Result<Option<RateDe
 /// on a refusal `Retry-After` and BetterAuth's `X-Retry-After`.
 pub fn apply_headers(headers: &mut HeaderMap, decision: &RateDecision) {
     headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(decision.remaining));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(decision.remaining),
+    );
     headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_at));
     if !decision.allowed {
         headers.insert("retry-after", HeaderValue::from(decision.retry_after));

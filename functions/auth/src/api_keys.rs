@@ -7,18 +7,18 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use portal_shared::auth::Via;
+use portal_shared::crypto::sha256_b64url;
 use portal_shared::model::ApiKey;
 use portal_shared::store::api_keys::{DEFAULT_PREFIX, key_id, new_key};
-use portal_shared::crypto::sha256_b64url;
 use portal_shared::time::{iso, now};
 use serde_json::{Value, json};
 use time::Duration;
 
+use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::guard::AnyUser;
 use crate::input::{Body, Fields};
 use crate::views::{api_key_json, json_response};
-use crate::AuthState;
 
 const SERVER_ONLY: [&str; 9] = [
     "remaining",
@@ -40,13 +40,19 @@ fn owner(user: &AnyUser) -> AuthResult<&str> {
     // Keys manage keys only through a session, as BetterAuth requires.
     match &user.identity.via {
         Via::Session(_) => Ok(&user.identity.user.id),
-        Via::ApiKey(_) => Err(AuthError::code(StatusCode::UNAUTHORIZED, "UNAUTHORIZED_SESSION")),
+        Via::ApiKey(_) => Err(AuthError::code(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED_SESSION",
+        )),
     }
 }
 
 fn check_name(name: &Option<String>) -> AuthResult<()> {
     match name {
-        Some(n) if n.is_empty() || n.chars().count() > MAX_NAME => Err(AuthError::code(StatusCode::BAD_REQUEST, "INVALID_NAME_LENGTH")),
+        Some(n) if n.is_empty() || n.chars().count() > MAX_NAME => Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "INVALID_NAME_LENGTH",
+        )),
         _ => Ok(()),
     }
 }
@@ -55,8 +61,14 @@ fn expiry(expires_in: Option<Option<f64>>) -> AuthResult<Option<Option<String>>>
     match expires_in {
         None => Ok(None),
         Some(None) => Ok(Some(None)),
-        Some(Some(secs)) if secs < MIN_EXPIRES_IN => Err(AuthError::code(StatusCode::BAD_REQUEST, "EXPIRES_IN_IS_TOO_SMALL")),
-        Some(Some(secs)) if secs > MAX_EXPIRES_IN => Err(AuthError::code(StatusCode::BAD_REQUEST, "EXPIRES_IN_IS_TOO_LARGE")),
+        Some(Some(secs)) if secs < MIN_EXPIRES_IN => Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "EXPIRES_IN_IS_TOO_SMALL",
+        )),
+        Some(Some(secs)) if secs > MAX_EXPIRES_IN => Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "EXPIRES_IN_IS_TOO_LARGE",
+        )),
         Some(Some(secs)) => Ok(Some(Some(iso(now() + Duration::seconds(secs as i64))))),
     }
 }
@@ -65,12 +77,19 @@ fn metadata(f: &Fields) -> AuthResult<Option<String>> {
     match f.raw("metadata") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(map)) => Ok(Some(Value::Object(map.clone()).to_string())),
-        Some(_) => Err(AuthError::code(StatusCode::BAD_REQUEST, "INVALID_METADATA_TYPE")),
+        Some(_) => Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "INVALID_METADATA_TYPE",
+        )),
     }
 }
 
 /// `POST /api-key/create {name?, expiresIn?, prefix?, metadata?}`
-pub async fn create(State(state): State<AuthState>, user: Result<AnyUser, AuthError>, body: Body) -> AuthResult<Response> {
+pub async fn create(
+    State(state): State<AuthState>,
+    user: Result<AnyUser, AuthError>,
+    body: Body,
+) -> AuthResult<Response> {
     let body = body.json_only()?;
     let mut f = Fields::of("body", &body.value, true);
     let name = f.optional_string("name");
@@ -81,15 +100,25 @@ pub async fn create(State(state): State<AuthState>, user: Result<AnyUser, AuthEr
     let metadata = metadata(&f);
     f.finish()?;
     if server_only {
-        return Err(AuthError::code(StatusCode::BAD_REQUEST, "SERVER_ONLY_PROPERTY"));
+        return Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "SERVER_ONLY_PROPERTY",
+        ));
     }
     let user = user?;
     let user_id = owner(&user)?.to_string();
     check_name(&name)?;
     if let Some(p) = &prefix
-        && (p.is_empty() || p.len() > MAX_PREFIX || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        && (p.is_empty()
+            || p.len() > MAX_PREFIX
+            || !p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
     {
-        return Err(AuthError::code(StatusCode::BAD_REQUEST, "INVALID_PREFIX_LENGTH"));
+        return Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "INVALID_PREFIX_LENGTH",
+        ));
     }
     let metadata = metadata?;
     let expires_at = expiry(expires_in)?.flatten();
@@ -122,7 +151,11 @@ pub async fn create(State(state): State<AuthState>, user: Result<AnyUser, AuthEr
 }
 
 /// `GET /api-key/list?limit=&offset=`
-pub async fn list(State(state): State<AuthState>, user: AnyUser, Query(query): Query<HashMap<String, String>>) -> AuthResult<Response> {
+pub async fn list(
+    State(state): State<AuthState>,
+    user: AnyUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> AuthResult<Response> {
     let user_id = owner(&user)?;
     let keys = state.app.db.api_keys().list_for_user(user_id).await?;
     let total = keys.len();
@@ -156,37 +189,58 @@ async fn own_key(state: &AuthState, user_id: &str, id: &str) -> AuthResult<ApiKe
 }
 
 /// `GET /api-key/get?id=`
-pub async fn get(State(state): State<AuthState>, user: AnyUser, Query(query): Query<HashMap<String, String>>) -> AuthResult<Response> {
+pub async fn get(
+    State(state): State<AuthState>,
+    user: AnyUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> AuthResult<Response> {
     let user_id = owner(&user)?;
     let Some(id) = query.get("id") else {
-        return Err(AuthError::validation("[query.id] Invalid input: expected string, received undefined".into()));
+        return Err(AuthError::validation(
+            "[query.id] Invalid input: expected string, received undefined".into(),
+        ));
     };
     let key = own_key(&state, user_id, id).await?;
     Ok(json_response(api_key_json(&key, None)))
 }
 
 /// `POST /api-key/update {keyId, name?, enabled?, expiresIn?, metadata?}`
-pub async fn update(State(state): State<AuthState>, user: AnyUser, body: Body) -> AuthResult<Response> {
+pub async fn update(
+    State(state): State<AuthState>,
+    user: AnyUser,
+    body: Body,
+) -> AuthResult<Response> {
     let body = body.json_only()?;
     let mut f = Fields::of("body", &body.value, false);
     let key_id = f.string("keyId");
     let name = f.optional_string("name");
     let enabled = f.optional_bool("enabled");
     let expires_in = f.optional_number("expiresIn");
-    let server_only = SERVER_ONLY.iter().filter(|k| **k != "userId").any(|field| f.has(field));
+    let server_only = SERVER_ONLY
+        .iter()
+        .filter(|k| **k != "userId")
+        .any(|field| f.has(field));
     let has_metadata = f.has("metadata");
     let metadata = metadata(&f);
     f.finish()?;
     if server_only {
-        return Err(AuthError::code(StatusCode::BAD_REQUEST, "SERVER_ONLY_PROPERTY"));
+        return Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "SERVER_ONLY_PROPERTY",
+        ));
     }
     let user_id = owner(&user)?;
     let Some(key_id) = key_id else {
-        return Err(AuthError::validation("[body.keyId] Invalid input: expected string, received undefined".into()));
+        return Err(AuthError::validation(
+            "[body.keyId] Invalid input: expected string, received undefined".into(),
+        ));
     };
     let mut key = own_key(&state, user_id, &key_id).await?;
     if name.is_none() && enabled.is_none() && expires_in.is_none() && !has_metadata {
-        return Err(AuthError::code(StatusCode::BAD_REQUEST, "NO_VALUES_TO_UPDATE"));
+        return Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "NO_VALUES_TO_UPDATE",
+        ));
     }
     check_name(&name)?;
     if let Some(n) = name {
@@ -207,16 +261,28 @@ pub async fn update(State(state): State<AuthState>, user: AnyUser, body: Body) -
 }
 
 /// `POST /api-key/delete {keyId}`
-pub async fn delete(State(state): State<AuthState>, user: AnyUser, body: Body) -> AuthResult<Response> {
+pub async fn delete(
+    State(state): State<AuthState>,
+    user: AnyUser,
+    body: Body,
+) -> AuthResult<Response> {
     let body = body.json_only()?;
     let mut f = Fields::of("body", &body.value, false);
     let key_id = f.string("keyId");
     f.finish()?;
     let user_id = owner(&user)?;
     let Some(key_id) = key_id else {
-        return Err(AuthError::validation("[body.keyId] Invalid input: expected string, received undefined".into()));
+        return Err(AuthError::validation(
+            "[body.keyId] Invalid input: expected string, received undefined".into(),
+        ));
     };
-    if state.app.db.api_keys().delete(&key_id, Some(user_id)).await? {
+    if state
+        .app
+        .db
+        .api_keys()
+        .delete(&key_id, Some(user_id))
+        .await?
+    {
         Ok(json_response(json!({ "success": true })))
     } else {
         Err(AuthError::code(StatusCode::NOT_FOUND, "KEY_NOT_FOUND"))

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use portal_shared::auth::{Identity, resolve, presented};
+use portal_shared::auth::{Identity, presented, resolve};
 use portal_shared::cookies::percent_encode;
 use portal_shared::crypto::{constant_time_eq, hmac_b64url};
 use portal_shared::mail::{Mail, MailKind};
@@ -44,7 +44,9 @@ enum JwtError {
 
 fn verify_jwt(secret: &str, token: &str) -> Result<Value, JwtError> {
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JwtError::Invalid);
     };
     let header: Value = URL_SAFE_NO_PAD
@@ -55,7 +57,13 @@ fn verify_jwt(secret: &str, token: &str) -> Result<Value, JwtError> {
     if header.get("alg").and_then(Value::as_str) != Some("HS256") {
         return Err(JwtError::Invalid);
     }
-    if !constant_time_eq(signature, &hmac_b64url(secret, &format!("{}.{payload}", token.split('.').next().unwrap_or_default()))) {
+    if !constant_time_eq(
+        signature,
+        &hmac_b64url(
+            secret,
+            &format!("{}.{payload}", token.split('.').next().unwrap_or_default()),
+        ),
+    ) {
         return Err(JwtError::Invalid);
     }
     let claims: Value = URL_SAFE_NO_PAD
@@ -63,7 +71,10 @@ fn verify_jwt(secret: &str, token: &str) -> Result<Value, JwtError> {
         .ok()
         .and_then(|p| serde_json::from_slice(&p).ok())
         .ok_or(JwtError::Invalid)?;
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or(JwtError::Invalid)?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or(JwtError::Invalid)?;
     if exp <= now().unix_timestamp() {
         return Err(JwtError::Expired);
     }
@@ -74,7 +85,10 @@ fn verify_jwt(secret: &str, token: &str) -> Result<Value, JwtError> {
 /// not depend on the mail).
 pub async fn send_verification_mail(state: &AuthState, email: &str, callback: Option<&str>) {
     let iat = now().unix_timestamp();
-    let token = sign_jwt(&state.app.config.auth_secret, &json!({ "email": email, "iat": iat, "exp": iat + TOKEN_TTL_SECS }));
+    let token = sign_jwt(
+        &state.app.config.auth_secret,
+        &json!({ "email": email, "iat": iat, "exp": iat + TOKEN_TTL_SECS }),
+    );
     let url = format!(
         "{}{BASE_PATH}/verify-email?token={token}&callbackURL={}",
         state.app.config.base_url.as_str().trim_end_matches('/'),
@@ -84,7 +98,9 @@ pub async fn send_verification_mail(state: &AuthState, email: &str, callback: Op
         to: email.to_string(),
         from: state.app.config.mail_from.clone(),
         subject: "Verify your e-mail address".into(),
-        text: format!("Welcome to Portal.\n\nTo confirm that {email} is yours, open:\n\n{url}\n\nThe link works for one hour.\n"),
+        text: format!(
+            "Welcome to Portal.\n\nTo confirm that {email} is yours, open:\n\n{url}\n\nThe link works for one hour.\n"
+        ),
         kind: MailKind::VerifyEmail,
         url,
         created_at: iso(now()),
@@ -95,7 +111,11 @@ pub async fn send_verification_mail(state: &AuthState, email: &str, callback: Op
 }
 
 /// `POST /send-verification-email {email, callbackURL?}`
-pub async fn send_verification(State(state): State<AuthState>, headers: axum::http::HeaderMap, body: Body) -> AuthResult<Response> {
+pub async fn send_verification(
+    State(state): State<AuthState>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> AuthResult<Response> {
     let started = Instant::now();
     let body = body.json_only()?;
     let mut f = Fields::of("body", &body.value, false);
@@ -103,23 +123,33 @@ pub async fn send_verification(State(state): State<AuthState>, headers: axum::ht
     let callback = f.optional_string("callbackURL");
     f.finish()?;
     let Some(email) = email.map(|e| e.to_lowercase()) else {
-        return Err(AuthError::validation("[body.email] Invalid email address".into()));
+        return Err(AuthError::validation(
+            "[body.email] Invalid email address".into(),
+        ));
     };
     if let Some(url) = &callback
         && !is_allowed_redirect(&state.app.config, url)
     {
-        return Err(AuthError::code(StatusCode::FORBIDDEN, "INVALID_CALLBACK_URL"));
+        return Err(AuthError::code(
+            StatusCode::FORBIDDEN,
+            "INVALID_CALLBACK_URL",
+        ));
     }
     if let Err(limited) = limit_email(&state.app, "/send-verification-email", &email).await {
         return Ok(limited);
     }
-    let signed_in: Option<Identity> = resolve(&state.app, presented(&state.app, &headers)).await?.ok();
+    let signed_in: Option<Identity> = resolve(&state.app, presented(&state.app, &headers))
+        .await?
+        .ok();
     if let Some(identity) = signed_in {
         if identity.user.email != email {
             return Err(AuthError::code(StatusCode::BAD_REQUEST, "EMAIL_MISMATCH"));
         }
         if identity.user.email_verified {
-            return Err(AuthError::code(StatusCode::BAD_REQUEST, "EMAIL_ALREADY_VERIFIED"));
+            return Err(AuthError::code(
+                StatusCode::BAD_REQUEST,
+                "EMAIL_ALREADY_VERIFIED",
+            ));
         }
         send_verification_mail(&state, &email, callback.as_deref()).await;
         return Ok(json_response(json!({ "status": true })));
@@ -137,7 +167,11 @@ pub async fn send_verification(State(state): State<AuthState>, headers: axum::ht
 }
 
 fn redirect(location: &str) -> Response {
-    let mut response = (StatusCode::FOUND, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))]).into_response();
+    let mut response = (
+        StatusCode::FOUND,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+    )
+        .into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(LOCATION, value);
     }
@@ -145,15 +179,23 @@ fn redirect(location: &str) -> Response {
 }
 
 /// `GET /verify-email?token=&callbackURL=`
-pub async fn verify(State(state): State<AuthState>, Query(query): Query<HashMap<String, String>>) -> AuthResult<Response> {
+pub async fn verify(
+    State(state): State<AuthState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> AuthResult<Response> {
     let Some(token) = query.get("token") else {
-        return Err(AuthError::validation("[query.token] Invalid input: expected string, received undefined".into()));
+        return Err(AuthError::validation(
+            "[query.token] Invalid input: expected string, received undefined".into(),
+        ));
     };
     let callback = query.get("callbackURL");
     if let Some(url) = callback
         && !is_allowed_redirect(&state.app.config, url)
     {
-        return Err(AuthError::code(StatusCode::FORBIDDEN, "INVALID_CALLBACK_URL"));
+        return Err(AuthError::code(
+            StatusCode::FORBIDDEN,
+            "INVALID_CALLBACK_URL",
+        ));
     }
     let fail = |code: &'static str| -> AuthResult<Response> {
         match callback {
@@ -170,7 +212,11 @@ pub async fn verify(State(state): State<AuthState>, Query(query): Query<HashMap<
         Err(JwtError::Expired) => return fail("TOKEN_EXPIRED"),
         Err(JwtError::Invalid) => return fail("INVALID_TOKEN"),
     };
-    let Some(email) = claims.get("email").and_then(Value::as_str).map(str::to_lowercase) else {
+    let Some(email) = claims
+        .get("email")
+        .and_then(Value::as_str)
+        .map(str::to_lowercase)
+    else {
         return fail("INVALID_TOKEN");
     };
     let Some((user, _)) = state.app.db.users().find_by_email(&email).await? else {
@@ -181,7 +227,11 @@ pub async fn verify(State(state): State<AuthState>, Query(query): Query<HashMap<
             .app
             .db
             .users()
-            .update_fields(&user.id, &[("emailVerified", Some(AttributeValue::Bool(true)))], &iso(now()))
+            .update_fields(
+                &user.id,
+                &[("emailVerified", Some(AttributeValue::Bool(true)))],
+                &iso(now()),
+            )
             .await?;
     }
     Ok(match callback {

@@ -77,7 +77,11 @@ impl AuthError {
         }
     }
 
-    pub fn with_message(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn with_message(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             code: Some(code),

@@ -8,16 +8,16 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use portal_shared::AppState;
 use portal_shared::auth::{Identity, Via, presented, resolve};
 use portal_shared::config::{Config, Rule};
 use portal_shared::http::{VerbatimBody, client_ip};
 use portal_shared::rate_limit::{self, Bucket};
 use portal_shared::store::rate_limits::RateDecision;
-use portal_shared::AppState;
 use url::Url;
 
-use crate::error::AuthError;
 use crate::BASE_PATH;
+use crate::error::AuthError;
 
 /// `scheme://host[:port]` of a URL, lower-case.
 fn origin_of(raw: &str) -> Option<String> {
@@ -97,7 +97,10 @@ pub async fn origin_check(State(state): State<AppState>, req: Request, next: Nex
         return next.run(req).await;
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if credential_path && header("sec-fetch-site") == Some("cross-site") && header("sec-fetch-mode") == Some("navigate") {
+    if credential_path
+        && header("sec-fetch-site") == Some("cross-site")
+        && header("sec-fetch-mode") == Some("navigate")
+    {
         return forbidden("CROSS_SITE_NAVIGATION_LOGIN_BLOCKED");
     }
     let origin = headers
@@ -134,7 +137,10 @@ pub fn rule_for(config: &Config, path: &str) -> Rule {
 pub fn too_many(decision: &RateDecision) -> Response {
     let mut response = (
         StatusCode::TOO_MANY_REQUESTS,
-        [(CONTENT_TYPE, HeaderValue::from_static("text/plain;charset=UTF-8"))],
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain;charset=UTF-8"),
+        )],
         AxumBody::from(r#"{"message":"Too many requests. Please try again later."}"#),
     )
         .into_response();
@@ -149,7 +155,10 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
     let full = parts.uri.path();
     let path = full.strip_prefix(BASE_PATH).unwrap_or(full).to_string();
     let ip = client_ip(&parts).map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-    let bucket = Bucket::new(format!("auth|ip|{ip}|{path}"), rule_for(&state.config, &path));
+    let bucket = Bucket::new(
+        format!("auth|ip|{ip}|{path}"),
+        rule_for(&state.config, &path),
+    );
     let decision = match rate_limit::check(&state, &[bucket]).await {
         Ok(decision) => decision,
         Err(err) => return AuthError::from(err).into_response(),
@@ -166,7 +175,10 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
 
 /// Counts a request against the e-mail it targets (sign-in, sign-up, reset, verification).
 pub async fn limit_email(state: &AppState, path: &str, email: &str) -> Result<(), Response> {
-    let bucket = Bucket::new(format!("auth|email|{}|{path}", email.to_ascii_lowercase()), rule_for(&state.config, path));
+    let bucket = Bucket::new(
+        format!("auth|email|{}|{path}", email.to_ascii_lowercase()),
+        rule_for(&state.config, path),
+    );
     match rate_limit::check(state, &[bucket]).await {
         Ok(Some(d)) if !d.allowed => Err(too_many(&d)),
         Ok(_) => Ok(()),
@@ -197,7 +209,10 @@ pub struct AnyUser {
     pub identity: Identity,
 }
 
-async fn identity_and_token(parts: &Parts, state: &AppState) -> Result<Option<(Identity, String)>, AuthError> {
+async fn identity_and_token(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<(Identity, String)>, AuthError> {
     let presented = presented(state, &parts.headers);
     let token = match &presented {
         Some(portal_shared::auth::Presented::SessionToken(t)) => t.clone(),
@@ -217,7 +232,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         match identity_and_token(parts, &state).await? {
-            Some((identity, token)) if matches!(identity.via, Via::Session(_)) => Ok(Self { identity, token }),
+            Some((identity, token)) if matches!(identity.via, Via::Session(_)) => {
+                Ok(Self { identity, token })
+            }
             _ => Err(AuthError::unauthorized()),
         }
     }
@@ -234,7 +251,10 @@ where
         let state = AppState::from_ref(state);
         match identity_and_token(parts, &state).await? {
             Some((identity, _)) => Ok(Self { identity }),
-            None => Err(AuthError::code(StatusCode::UNAUTHORIZED, "UNAUTHORIZED_SESSION")),
+            None => Err(AuthError::code(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED_SESSION",
+            )),
         }
     }
 }
@@ -251,7 +271,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(Self {
-            ip: client_ip(parts).map(|ip| ip.to_string()).unwrap_or_default(),
+            ip: client_ip(parts)
+                .map(|ip| ip.to_string())
+                .unwrap_or_default(),
             user_agent: user_agent(&parts.headers),
         })
     }
@@ -274,17 +296,34 @@ mod tests {
     fn config() -> Config {
         let mut c = Config::for_tests("t");
         c.base_url = Url::parse("https://portal.example.org").unwrap();
-        c.trusted_origins = vec!["https://*.atl.dev".into(), "http://localhost:5173".into(), "*.example.net".into()];
+        c.trusted_origins = vec![
+            "https://*.atl.dev".into(),
+            "http://localhost:5173".into(),
+            "*.example.net".into(),
+        ];
         c
     }
 
     #[test]
     fn trusted_origins() {
         let c = config();
-        for ok in ["https://portal.example.org", "https://portal.example.org/some/page", "https://app.atl.dev", "http://localhost:5173", "http://x.example.net"] {
+        for ok in [
+            "https://portal.example.org",
+            "https://portal.example.org/some/page",
+            "https://app.atl.dev",
+            "http://localhost:5173",
+            "http://x.example.net",
+        ] {
             assert!(is_trusted_origin(&c, ok), "{ok}");
         }
-        for bad in ["http://portal.example.org", "https://evil.org", "http://app.atl.dev", "https://atl.dev.evil.org", "null", "http://localhost:5174"] {
+        for bad in [
+            "http://portal.example.org",
+            "https://evil.org",
+            "http://app.atl.dev",
+            "https://atl.dev.evil.org",
+            "null",
+            "http://localhost:5174",
+        ] {
             assert!(!is_trusted_origin(&c, bad), "{bad}");
         }
     }
@@ -295,7 +334,13 @@ mod tests {
         for ok in ["/dashboard", "/reset?x=1", "https://app.atl.dev/done"] {
             assert!(is_allowed_redirect(&c, ok), "{ok}");
         }
-        for bad in ["//evil.org", "/%2F%2Fevil.org", "/\\evil.org", "https://evil.org/x", "javascript:alert(1)"] {
+        for bad in [
+            "//evil.org",
+            "/%2F%2Fevil.org",
+            "/\\evil.org",
+            "https://evil.org/x",
+            "javascript:alert(1)",
+        ] {
             assert!(!is_allowed_redirect(&c, bad), "{bad}");
         }
     }

@@ -30,8 +30,7 @@ fn media_type(req: &Request) -> String {
 }
 
 fn is_json(media: &str) -> bool {
-    media == "application/json"
-        || (media.starts_with("application/") && media.ends_with("+json"))
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
 impl<S: Send + Sync> FromRequest<S> for Body {
@@ -41,32 +40,57 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         let media = media_type(&req);
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AuthError::with_message(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "Request body too large")
+                AuthError::with_message(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "Request body too large",
+                )
             } else {
-                AuthError::with_message(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Invalid request body")
+                AuthError::with_message(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "Invalid request body",
+                )
             }
         })?;
         if bytes.is_empty() {
-            return Ok(Self { value: Value::Null, was_form: false });
+            return Ok(Self {
+                value: Value::Null,
+                was_form: false,
+            });
         }
         if is_json(&media) {
             let value = serde_json::from_slice(&bytes).map_err(|_| {
-                AuthError::with_message(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Invalid JSON in request body")
+                AuthError::with_message(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "Invalid JSON in request body",
+                )
             })?;
-            return Ok(Self { value, was_form: false });
+            return Ok(Self {
+                value,
+                was_form: false,
+            });
         }
         if media == "application/x-www-form-urlencoded" {
             let map: Map<String, Value> = url::form_urlencoded::parse(&bytes)
                 .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
                 .collect();
-            return Ok(Self { value: Value::Object(map), was_form: true });
+            return Ok(Self {
+                value: Value::Object(map),
+                was_form: true,
+            });
         }
         let message = if media.is_empty() {
             "Content-Type is required. Allowed types: application/json".to_string()
         } else {
             format!("Content-Type \"{media}\" is not allowed. Allowed types: application/json")
         };
-        Err(AuthError::with_message(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", message))
+        Err(AuthError::with_message(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            message,
+        ))
     }
 }
 
@@ -111,12 +135,22 @@ impl<'a> Fields<'a> {
             Value::Object(map) => Some(map),
             Value::Null if optional => None,
             other => {
-                let received = if other.is_null() { "undefined" } else { type_name(Some(other)) };
-                issues.push(format!("[{source}] Invalid input: expected object, received {received}"));
+                let received = if other.is_null() {
+                    "undefined"
+                } else {
+                    type_name(Some(other))
+                };
+                issues.push(format!(
+                    "[{source}] Invalid input: expected object, received {received}"
+                ));
                 None
             }
         };
-        Self { source, object, issues }
+        Self {
+            source,
+            object,
+            issues,
+        }
     }
 
     pub fn raw(&self, name: &str) -> Option<&'a Value> {
@@ -202,7 +236,8 @@ impl<'a> Fields<'a> {
         if is_email(&value) {
             Some(value)
         } else {
-            self.issues.push(format!("[{}.{name}] Invalid email address", self.source));
+            self.issues
+                .push(format!("[{}.{name}] Invalid email address", self.source));
             None
         }
     }
@@ -259,7 +294,17 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@example.org", "x_y@sub.domain.io"] {
             assert!(is_email(ok), "{ok}");
         }
-        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a..b@c.co", "a@b.c", "a b@c.co", "a@-b.co"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.co",
+            "a@.co",
+            "a..b@c.co",
+            "a@b.c",
+            "a b@c.co",
+            "a@-b.co",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }

@@ -56,22 +56,40 @@ pub async fn build(app: AppState) -> Router {
 
 /// Every route of the group.
 pub fn router(app: AppState, mailer: Mailer) -> Router {
-    let state = AuthState { app: app.clone(), mailer };
+    let state = AuthState {
+        app: app.clone(),
+        mailer,
+    };
     let routes = Router::new()
         .route("/sign-up/email", only(post(sign::sign_up)))
         .route("/sign-in/email", only(post(sign::sign_in)))
         .route("/sign-out", only(post(sign::sign_out)))
-        .route("/get-session", only(get(session::get_session).post(session::get_session_post)))
+        .route(
+            "/get-session",
+            only(get(session::get_session).post(session::get_session_post)),
+        )
         .route("/list-sessions", only(get(session::list_sessions)))
         .route("/revoke-session", only(post(session::revoke_session)))
         .route("/revoke-sessions", only(post(session::revoke_sessions)))
-        .route("/revoke-other-sessions", only(post(session::revoke_other_sessions)))
+        .route(
+            "/revoke-other-sessions",
+            only(post(session::revoke_other_sessions)),
+        )
         .route("/update-user", only(post(session::update_user)))
-        .route("/request-password-reset", only(post(password::request_reset)))
-        .route("/reset-password/{token}", only(get(password::reset_redirect)))
+        .route(
+            "/request-password-reset",
+            only(post(password::request_reset)),
+        )
+        .route(
+            "/reset-password/{token}",
+            only(get(password::reset_redirect)),
+        )
         .route("/reset-password", only(post(password::reset)))
         .route("/change-password", only(post(password::change)))
-        .route("/send-verification-email", only(post(email::send_verification)))
+        .route(
+            "/send-verification-email",
+            only(post(email::send_verification)),
+        )
         .route("/verify-email", only(get(email::verify)))
         .route("/api-key/create", only(post(api_keys::create)))
         .route("/api-key/list", only(get(api_keys::list)))
@@ -82,8 +100,14 @@ pub fn router(app: AppState, mailer: Mailer) -> Router {
         .route("/error", only(get(session::error_page)))
         .route("/{*rest}", any(not_found))
         .route("/", any(not_found))
-        .layer(middleware::from_fn_with_state(app.clone(), guard::origin_check))
-        .layer(middleware::from_fn_with_state(app.clone(), guard::rate_limit_by_ip))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            guard::origin_check,
+        ))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            guard::rate_limit_by_ip,
+        ))
         .with_state(state);
     Router::new().nest(BASE_PATH, routes)
 }

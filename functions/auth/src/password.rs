@@ -32,12 +32,17 @@ pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthRe
     let redirect_to = f.optional_string("redirectTo");
     f.finish()?;
     let Some(email) = email.map(|e| e.to_lowercase()) else {
-        return Err(AuthError::validation("[body.email] Invalid email address".into()));
+        return Err(AuthError::validation(
+            "[body.email] Invalid email address".into(),
+        ));
     };
     if let Some(url) = &redirect_to
         && !is_allowed_redirect(&state.app.config, url)
     {
-        return Err(AuthError::code(StatusCode::FORBIDDEN, "INVALID_REDIRECT_URL"));
+        return Err(AuthError::code(
+            StatusCode::FORBIDDEN,
+            "INVALID_REDIRECT_URL",
+        ));
     }
     if let Err(limited) = limit_email(&state.app, "/request-password-reset", &email).await {
         return Ok(limited);
@@ -61,7 +66,10 @@ pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthRe
             to: user.email.clone(),
             from: state.app.config.mail_from.clone(),
             subject: "Reset your password".into(),
-            text: format!("Hello {},\n\nSomeone asked to reset the password of your Portal account. To choose a new one, open:\n\n{url}\n\nThe link works once, for one hour. If it was not you, ignore this mail.\n", user.name),
+            text: format!(
+                "Hello {},\n\nSomeone asked to reset the password of your Portal account. To choose a new one, open:\n\n{url}\n\nThe link works once, for one hour. If it was not you, ignore this mail.\n",
+                user.name
+            ),
             kind: MailKind::ResetPassword,
             url,
             created_at: iso(at),
@@ -77,7 +85,11 @@ pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthRe
 }
 
 fn redirect(location: &str) -> Response {
-    let mut response = (StatusCode::FOUND, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))]).into_response();
+    let mut response = (
+        StatusCode::FOUND,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+    )
+        .into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(LOCATION, value);
     }
@@ -91,21 +103,26 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
 
 /// `GET /reset-password/:token?callbackURL=`: the link in the mail; sends the browser to
 /// the front end's reset page with the token, or with `error=INVALID_TOKEN`.
-pub async fn reset_redirect(State(state): State<AuthState>, Path(token): Path<String>, Query(query): Query<HashMap<String, String>>) -> AuthResult<Response> {
+pub async fn reset_redirect(
+    State(state): State<AuthState>,
+    Path(token): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> AuthResult<Response> {
     let Some(callback) = query.get("callbackURL") else {
-        return Err(AuthError::validation("[query.callbackURL] Invalid input: expected string, received undefined".into()));
+        return Err(AuthError::validation(
+            "[query.callbackURL] Invalid input: expected string, received undefined".into(),
+        ));
     };
     if !is_allowed_redirect(&state.app.config, callback) {
-        return Err(AuthError::code(StatusCode::FORBIDDEN, "INVALID_CALLBACK_URL"));
+        return Err(AuthError::code(
+            StatusCode::FORBIDDEN,
+            "INVALID_CALLBACK_URL",
+        ));
     }
     let target = absolute(&state.app.config, callback);
-    let valid = state
-        .app
-        .db
-        .tokens()
-        .peek(&token)
-        .await?
-        .is_some_and(|t| t.kind == RESET_KIND && parse_iso(&t.expires_at).is_some_and(|e| e > now()));
+    let valid = state.app.db.tokens().peek(&token).await?.is_some_and(|t| {
+        t.kind == RESET_KIND && parse_iso(&t.expires_at).is_some_and(|e| e > now())
+    });
     Ok(if valid {
         redirect(&with_param(&target, "token", &token))
     } else {
@@ -114,33 +131,62 @@ pub async fn reset_redirect(State(state): State<AuthState>, Path(token): Path<St
 }
 
 /// `POST /reset-password {newPassword, token}`: single use; the user's sessions end.
-pub async fn reset(State(state): State<AuthState>, Query(query): Query<HashMap<String, String>>, body: Body) -> AuthResult<Response> {
+pub async fn reset(
+    State(state): State<AuthState>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Body,
+) -> AuthResult<Response> {
     let body = body.json_only()?;
     let mut f = Fields::of("body", &body.value, false);
     let new_password = f.string("newPassword");
-    let token = f.optional_string("token").or_else(|| query.get("token").cloned());
+    let token = f
+        .optional_string("token")
+        .or_else(|| query.get("token").cloned());
     f.finish()?;
     let Some(new_password) = new_password else {
-        return Err(AuthError::validation("[body.newPassword] Invalid input: expected string, received undefined".into()));
+        return Err(AuthError::validation(
+            "[body.newPassword] Invalid input: expected string, received undefined".into(),
+        ));
     };
     if let Some(err) = password_error(&new_password) {
         return Err(err);
     }
     let invalid = || AuthError::code(StatusCode::BAD_REQUEST, "INVALID_TOKEN");
     let token = token.ok_or_else(invalid)?;
-    let taken = state.app.db.tokens().consume(&token).await?.ok_or_else(invalid)?;
+    let taken = state
+        .app
+        .db
+        .tokens()
+        .consume(&token)
+        .await?
+        .ok_or_else(invalid)?;
     if taken.kind != RESET_KIND || parse_iso(&taken.expires_at).is_none_or(|e| e <= now()) {
         return Err(invalid());
     }
     let hash = hash_password(new_password).await;
-    state.app.db.users().set_password(&taken.user_id, &hash, &iso(now())).await?;
+    state
+        .app
+        .db
+        .users()
+        .set_password(&taken.user_id, &hash, &iso(now()))
+        .await?;
     // Deliberate difference: whoever held a session of this account loses it.
-    state.app.db.sessions().delete_all_for_user(&taken.user_id, None).await?;
+    state
+        .app
+        .db
+        .sessions()
+        .delete_all_for_user(&taken.user_id, None)
+        .await?;
     Ok(json_response(json!({ "status": true })))
 }
 
 /// `POST /change-password {currentPassword, newPassword, revokeOtherSessions?}`
-pub async fn change(State(state): State<AuthState>, user: SessionUser, meta: RequestMeta, body: Body) -> AuthResult<Response> {
+pub async fn change(
+    State(state): State<AuthState>,
+    user: SessionUser,
+    meta: RequestMeta,
+    body: Body,
+) -> AuthResult<Response> {
     let body = body.json_only()?;
     let mut f = Fields::of("body", &body.value, false);
     let current = f.string("currentPassword");
@@ -166,11 +212,23 @@ pub async fn change(State(state): State<AuthState>, user: SessionUser, meta: Req
         return Err(AuthError::code(StatusCode::BAD_REQUEST, "INVALID_PASSWORD"));
     }
     let hash = hash_password(new_password).await;
-    state.app.db.users().set_password(&me.id, &hash, &iso(now())).await?;
+    state
+        .app
+        .db
+        .users()
+        .set_password(&me.id, &hash, &iso(now()))
+        .await?;
     if !revoke_others {
-        return Ok(json_response(json!({ "token": Value::Null, "user": user_json(me) })));
+        return Ok(json_response(
+            json!({ "token": Value::Null, "user": user_json(me) }),
+        ));
     }
-    state.app.db.sessions().delete_all_for_user(&me.id, None).await?;
+    state
+        .app
+        .db
+        .sessions()
+        .delete_all_for_user(&me.id, None)
+        .await?;
     let remember = user.session().remember;
     let (_, token) = start_session(&state.app, me, remember, &meta).await?;
     let response = json_response(json!({ "token": token, "user": user_json(me) }));

@@ -5,29 +5,34 @@ use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use portal_shared::AppState;
 use portal_shared::auth::{Presented, Refusal, Via, presented, resolve};
 use portal_shared::model::{Session, User};
-use portal_shared::store::sessions::{new_token, session_id};
 use portal_shared::store::StoreError;
+use portal_shared::store::sessions::{new_token, session_id};
 use portal_shared::time::{iso, now, parse_iso};
-use portal_shared::AppState;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::Duration;
 
+use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::guard::{RequestMeta, SessionUser, user_agent};
 use crate::input::{Body, Fields};
 use crate::sign::SERVER_ONLY_USER_FIELDS;
 use crate::views::{clear_session, json_response, session_json, set_session, user_json};
-use crate::AuthState;
 
 const EXPIRES_IN: Duration = Duration::days(7);
 const NOT_REMEMBERED: Duration = Duration::days(1);
 const UPDATE_AGE: Duration = Duration::days(1);
 
 /// Creates a session for `user`; returns it and its token.
-pub async fn start_session(app: &AppState, user: &User, remember: bool, meta: &RequestMeta) -> Result<(Session, String), StoreError> {
+pub async fn start_session(
+    app: &AppState,
+    user: &User,
+    remember: bool,
+    meta: &RequestMeta,
+) -> Result<(Session, String), StoreError> {
     let token = new_token(&user.id);
     let at = now();
     let session = Session {
@@ -54,10 +59,17 @@ fn no_store(mut response: Response) -> Response {
 }
 
 /// `GET /get-session`: `{session, user}` or `null`.
-pub async fn get_session(State(state): State<AuthState>, Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> AuthResult<Response> {
+pub async fn get_session(
+    State(state): State<AuthState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> AuthResult<Response> {
     let app = &state.app;
     let shown = presented(app, &headers);
-    let had_cookie = app.cookies.read(&headers, portal_shared::cookies::SESSION_TOKEN).is_some();
+    let had_cookie = app
+        .cookies
+        .read(&headers, portal_shared::cookies::SESSION_TOKEN)
+        .is_some();
     let raw = match &shown {
         Some(Presented::SessionToken(t)) => Some(t.clone()),
         Some(Presented::ApiKey(k)) => Some(k.clone()),
@@ -82,15 +94,25 @@ pub async fn get_session(State(state): State<AuthState>, Query(query): Query<Has
                 if refresh_due && !dont_remember && wants_refresh {
                     session.expires_at = iso(at + EXPIRES_IN);
                     session.updated_at = iso(at);
-                    app.db.sessions().extend(&session.id, &session.expires_at, &session.updated_at).await?;
-                    let body = json_response(json!({ "session": session_json(&session, &token), "user": user_json(&identity.user) }));
+                    app.db
+                        .sessions()
+                        .extend(&session.id, &session.expires_at, &session.updated_at)
+                        .await?;
+                    let body = json_response(
+                        json!({ "session": session_json(&session, &token), "user": user_json(&identity.user) }),
+                    );
                     set_session(body, &app.cookies, &token, true)
                 } else {
-                    json_response(json!({ "session": session_json(&session, &token), "user": user_json(&identity.user) }))
+                    json_response(
+                        json!({ "session": session_json(&session, &token), "user": user_json(&identity.user) }),
+                    )
                 }
             }
             Via::ApiKey(key) => {
-                let expires = key.expires_at.clone().unwrap_or_else(|| iso(now() + EXPIRES_IN));
+                let expires = key
+                    .expires_at
+                    .clone()
+                    .unwrap_or_else(|| iso(now() + EXPIRES_IN));
                 json_response(json!({
                     "session": {
                         "id": key.id,
@@ -106,9 +128,15 @@ pub async fn get_session(State(state): State<AuthState>, Query(query): Query<Has
                 }))
             }
         },
-        Err(Refusal::KeyDisabled) => return Err(AuthError::code(StatusCode::UNAUTHORIZED, "KEY_DISABLED")),
-        Err(Refusal::KeyExpired) => return Err(AuthError::code(StatusCode::UNAUTHORIZED, "KEY_EXPIRED")),
-        Err(Refusal::Missing) if is_key => return Err(AuthError::code(StatusCode::UNAUTHORIZED, "INVALID_API_KEY")),
+        Err(Refusal::KeyDisabled) => {
+            return Err(AuthError::code(StatusCode::UNAUTHORIZED, "KEY_DISABLED"));
+        }
+        Err(Refusal::KeyExpired) => {
+            return Err(AuthError::code(StatusCode::UNAUTHORIZED, "KEY_EXPIRED"));
+        }
+        Err(Refusal::Missing) if is_key => {
+            return Err(AuthError::code(StatusCode::UNAUTHORIZED, "INVALID_API_KEY"));
+        }
         Err(Refusal::SessionExpired(id)) => {
             app.db.sessions().delete(&id, None).await?;
             clear_session(json_response(Value::Null), &app.cookies)
@@ -123,11 +151,17 @@ pub async fn get_session(State(state): State<AuthState>, Query(query): Query<Has
 
 /// `POST /get-session` needs `deferSessionRefresh`, which Portal does not enable.
 pub async fn get_session_post() -> AuthError {
-    AuthError::code(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED")
+    AuthError::code(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
+    )
 }
 
 /// `GET /list-sessions`: the caller's live sessions, tokens included (unsealed).
-pub async fn list_sessions(State(state): State<AuthState>, user: SessionUser) -> AuthResult<Response> {
+pub async fn list_sessions(
+    State(state): State<AuthState>,
+    user: SessionUser,
+) -> AuthResult<Response> {
     let at = now();
     let sessions: Vec<Value> = state
         .app
@@ -146,25 +180,45 @@ pub async fn list_sessions(State(state): State<AuthState>, user: SessionUser) ->
 }
 
 /// `POST /revoke-session {token}`: only the caller's own; unknown tokens are a no-op.
-pub async fn revoke_session(State(state): State<AuthState>, user: SessionUser, body: Body) -> AuthResult<Response> {
+pub async fn revoke_session(
+    State(state): State<AuthState>,
+    user: SessionUser,
+    body: Body,
+) -> AuthResult<Response> {
     let body = body.json_only()?;
     let mut f = Fields::of("body", &body.value, false);
     let token = f.string("token");
     f.finish()?;
     if let Some(token) = token {
-        state.app.db.sessions().delete(&session_id(&token), Some(&user.identity.user.id)).await?;
+        state
+            .app
+            .db
+            .sessions()
+            .delete(&session_id(&token), Some(&user.identity.user.id))
+            .await?;
     }
     Ok(json_response(json!({ "status": true })))
 }
 
 /// `POST /revoke-sessions`: every session of the caller, this one included.
-pub async fn revoke_sessions(State(state): State<AuthState>, user: SessionUser) -> AuthResult<Response> {
-    state.app.db.sessions().delete_all_for_user(&user.identity.user.id, None).await?;
+pub async fn revoke_sessions(
+    State(state): State<AuthState>,
+    user: SessionUser,
+) -> AuthResult<Response> {
+    state
+        .app
+        .db
+        .sessions()
+        .delete_all_for_user(&user.identity.user.id, None)
+        .await?;
     Ok(json_response(json!({ "status": true })))
 }
 
 /// `POST /revoke-other-sessions`
-pub async fn revoke_other_sessions(State(state): State<AuthState>, user: SessionUser) -> AuthResult<Response> {
+pub async fn revoke_other_sessions(
+    State(state): State<AuthState>,
+    user: SessionUser,
+) -> AuthResult<Response> {
     state
         .app
         .db
@@ -178,30 +232,51 @@ const MAX_NAME: usize = 100;
 const MAX_IMAGE: usize = 2048;
 
 /// `POST /update-user {name?, image?}`
-pub async fn update_user(State(state): State<AuthState>, user: SessionUser, body: Body) -> AuthResult<Response> {
+pub async fn update_user(
+    State(state): State<AuthState>,
+    user: SessionUser,
+    body: Body,
+) -> AuthResult<Response> {
     let body = body.json_only()?;
     let mut f = Fields::of("body", &body.value, false);
     let name = f.optional_string("name");
     let image = f.nullable_string("image");
     let has_email = f.has("email");
     let forbidden = SERVER_ONLY_USER_FIELDS.iter().any(|field| f.has(field));
-    if name.as_ref().is_some_and(|n| n.trim().is_empty() || n.chars().count() > MAX_NAME) {
-        f.issue(format!("[body.name] Too big or too small: expected string to have 1 to {MAX_NAME} characters"));
+    if name
+        .as_ref()
+        .is_some_and(|n| n.trim().is_empty() || n.chars().count() > MAX_NAME)
+    {
+        f.issue(format!(
+            "[body.name] Too big or too small: expected string to have 1 to {MAX_NAME} characters"
+        ));
     }
     if let Some(Some(url)) = &image
-        && (url.chars().count() > MAX_IMAGE || !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with("data:image/")))
+        && (url.chars().count() > MAX_IMAGE
+            || !(url.starts_with("https://")
+                || url.starts_with("http://")
+                || url.starts_with("data:image/")))
     {
         f.issue("[body.image] Invalid URL".into());
     }
     f.finish()?;
     if has_email {
-        return Err(AuthError::code(StatusCode::BAD_REQUEST, "EMAIL_CAN_NOT_BE_UPDATED"));
+        return Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "EMAIL_CAN_NOT_BE_UPDATED",
+        ));
     }
     if forbidden {
-        return Err(AuthError::code(StatusCode::BAD_REQUEST, "FIELD_NOT_ALLOWED"));
+        return Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "FIELD_NOT_ALLOWED",
+        ));
     }
     if name.is_none() && image.is_none() {
-        return Err(AuthError::message_only(StatusCode::BAD_REQUEST, "No fields to update"));
+        return Err(AuthError::message_only(
+            StatusCode::BAD_REQUEST,
+            "No fields to update",
+        ));
     }
     let mut fields = Vec::new();
     if let Some(name) = name {
@@ -220,7 +295,12 @@ pub async fn update_user(State(state): State<AuthState>, user: SessionUser, body
         return Err(AuthError::unauthorized());
     }
     let response = json_response(json!({ "status": true }));
-    Ok(set_session(response, &state.app.cookies, &user.token, user.session().remember))
+    Ok(set_session(
+        response,
+        &state.app.cookies,
+        &user.token,
+        user.session().remember,
+    ))
 }
 
 pub async fn ok() -> Response {
@@ -241,8 +321,9 @@ pub async fn error_page(Query(query): Query<HashMap<String, String>>) -> Respons
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Error</title></head><body><h1>Something went wrong</h1><p>Error code: <code>{code}</code></p></body></html>"
     ))
     .into_response();
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     response
 }

@@ -5,39 +5,62 @@ use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portal_shared::auth::{Presented, presented};
-use portal_shared::crypto::{PasswordLength, Verified, check_password_length, hash_password, js_length, new_id, verify_password, MAX_PASSWORD_LEN};
+use portal_shared::crypto::{
+    MAX_PASSWORD_LEN, PasswordLength, Verified, check_password_length, hash_password, js_length,
+    new_id, verify_password,
+};
 use portal_shared::model::{Role, User};
 use portal_shared::store::users::CreateUserError;
 use portal_shared::time::{iso, now};
 use serde_json::json;
 
+use crate::AuthState;
 use crate::email::send_verification_mail;
 use crate::error::{AuthError, AuthResult};
 use crate::guard::{RequestMeta, absolute, is_allowed_redirect, limit_email};
 use crate::input::{Body, Fields, is_email};
 use crate::session::start_session;
 use crate::views::{clear_session, json_response, set_session, user_json};
-use crate::AuthState;
 
 /// Fields only the server sets (the admin plugin's `input: false`).
-pub const SERVER_ONLY_USER_FIELDS: [&str; 6] = ["role", "banned", "banReason", "banExpires", "emailVerified", "id"];
+pub const SERVER_ONLY_USER_FIELDS: [&str; 6] = [
+    "role",
+    "banned",
+    "banReason",
+    "banExpires",
+    "emailVerified",
+    "id",
+];
 
 pub fn password_error(password: &str) -> Option<AuthError> {
     match check_password_length(password) {
         PasswordLength::Ok => None,
-        PasswordLength::TooShort => Some(AuthError::code(StatusCode::BAD_REQUEST, "PASSWORD_TOO_SHORT")),
-        PasswordLength::TooLong => Some(AuthError::code(StatusCode::BAD_REQUEST, "PASSWORD_TOO_LONG")),
+        PasswordLength::TooShort => Some(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "PASSWORD_TOO_SHORT",
+        )),
+        PasswordLength::TooLong => Some(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "PASSWORD_TOO_LONG",
+        )),
     }
 }
 
 fn check_callback(state: &AuthState, url: Option<&str>) -> AuthResult<()> {
     match url {
-        Some(u) if !is_allowed_redirect(&state.app.config, u) => Err(AuthError::code(StatusCode::FORBIDDEN, "INVALID_CALLBACK_URL")),
+        Some(u) if !is_allowed_redirect(&state.app.config, u) => Err(AuthError::code(
+            StatusCode::FORBIDDEN,
+            "INVALID_CALLBACK_URL",
+        )),
         _ => Ok(()),
     }
 }
 
-pub async fn sign_up(State(state): State<AuthState>, meta: RequestMeta, body: Body) -> AuthResult<Response> {
+pub async fn sign_up(
+    State(state): State<AuthState>,
+    meta: RequestMeta,
+    body: Body,
+) -> AuthResult<Response> {
     let mut f = Fields::of("body", &body.value, false);
     let name = f.string("name");
     let email = f.email("email");
@@ -54,7 +77,10 @@ pub async fn sign_up(State(state): State<AuthState>, meta: RequestMeta, body: Bo
         return Err(AuthError::validation("[body] Invalid input".into()));
     };
     if forbidden_field {
-        return Err(AuthError::code(StatusCode::BAD_REQUEST, "FIELD_NOT_ALLOWED"));
+        return Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "FIELD_NOT_ALLOWED",
+        ));
     }
     if let Some(err) = password_error(&password) {
         return Err(err);
@@ -66,7 +92,10 @@ pub async fn sign_up(State(state): State<AuthState>, meta: RequestMeta, body: Bo
     }
     let users = state.app.db.users();
     if users.find_by_email(&email).await?.is_some() {
-        return Err(AuthError::code(StatusCode::UNPROCESSABLE_ENTITY, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"));
+        return Err(AuthError::code(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+        ));
     }
     let hash = hash_password(password).await;
     let at = iso(now());
@@ -86,7 +115,10 @@ pub async fn sign_up(State(state): State<AuthState>, meta: RequestMeta, body: Bo
     let user = match users.create(user, Some(hash)).await {
         Ok(user) => user,
         Err(CreateUserError::EmailTaken) => {
-            return Err(AuthError::code(StatusCode::UNPROCESSABLE_ENTITY, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"));
+            return Err(AuthError::code(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+            ));
         }
         Err(CreateUserError::Store(err)) => return Err(err.into()),
     };
@@ -94,14 +126,20 @@ pub async fn sign_up(State(state): State<AuthState>, meta: RequestMeta, body: Bo
         send_verification_mail(&state, &user.email, callback.as_deref()).await;
     }
     if state.app.config.require_email_verification {
-        return Ok(json_response(json!({ "token": null, "user": user_json(&user) })));
+        return Ok(json_response(
+            json!({ "token": null, "user": user_json(&user) }),
+        ));
     }
     let (_, token) = start_session(&state.app, &user, remember, &meta).await?;
     let response = json_response(json!({ "token": token, "user": user_json(&user) }));
     Ok(set_session(response, &state.app.cookies, &token, remember))
 }
 
-pub async fn sign_in(State(state): State<AuthState>, meta: RequestMeta, body: Body) -> AuthResult<Response> {
+pub async fn sign_in(
+    State(state): State<AuthState>,
+    meta: RequestMeta,
+    body: Body,
+) -> AuthResult<Response> {
     let mut f = Fields::of("body", &body.value, false);
     let email = f.string("email");
     let password = f.string("password");
@@ -120,7 +158,10 @@ pub async fn sign_in(State(state): State<AuthState>, meta: RequestMeta, body: Bo
         return Ok(limited);
     }
     let found = state.app.db.users().find_by_email(&email).await?;
-    let stored = found.as_ref().and_then(|(_, c)| c.as_ref()).map(|c| c.password_hash.clone());
+    let stored = found
+        .as_ref()
+        .and_then(|(_, c)| c.as_ref())
+        .map(|c| c.password_hash.clone());
     // No stored password can be longer than the maximum: refuse without hashing.
     let verified = if js_length(&password) > MAX_PASSWORD_LEN {
         Verified::No
@@ -128,7 +169,10 @@ pub async fn sign_in(State(state): State<AuthState>, meta: RequestMeta, body: Bo
         verify_password(password.clone(), stored).await
     };
     let Some((user, _)) = found.filter(|_| verified != Verified::No) else {
-        return Err(AuthError::code(StatusCode::UNAUTHORIZED, "INVALID_EMAIL_OR_PASSWORD"));
+        return Err(AuthError::code(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_EMAIL_OR_PASSWORD",
+        ));
     };
     if state.app.config.require_email_verification && !user.email_verified {
         return Err(AuthError::code(StatusCode::FORBIDDEN, "EMAIL_NOT_VERIFIED"));
@@ -139,20 +183,29 @@ pub async fn sign_in(State(state): State<AuthState>, meta: RequestMeta, body: Bo
     if verified == Verified::YesRehash {
         // A hash from the Node server (scrypt) or weaker parameters: replace it now.
         let hash = hash_password(password).await;
-        state.app.db.users().set_password(&user.id, &hash, &iso(now())).await?;
+        state
+            .app
+            .db
+            .users()
+            .set_password(&user.id, &hash, &iso(now()))
+            .await?;
         tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
     }
     let (_, token) = start_session(&state.app, &user, remember, &meta).await?;
     let mut response = match &callback {
         Some(url) => {
             let url = absolute(&state.app.config, url);
-            let mut response = json_response(json!({ "redirect": true, "url": url, "token": token, "user": user_json(&user) }));
+            let mut response = json_response(
+                json!({ "redirect": true, "url": url, "token": token, "user": user_json(&user) }),
+            );
             if let Ok(location) = HeaderValue::from_str(&url) {
                 response.headers_mut().insert(LOCATION, location);
             }
             response
         }
-        None => json_response(json!({ "redirect": false, "token": token, "user": user_json(&user) })),
+        None => {
+            json_response(json!({ "redirect": false, "token": token, "user": user_json(&user) }))
+        }
     };
     response = set_session(response, &state.app.cookies, &token, remember);
     Ok(response)

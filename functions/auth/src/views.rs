@@ -92,7 +92,12 @@ fn append_cookies(response: &mut Response, cookies: Vec<String>) {
 }
 
 /// Sets the session cookie(s) and BetterAuth's bearer-plugin `set-auth-token` header.
-pub fn set_session(mut response: Response, jar: &CookieJar, token: &str, remember: bool) -> Response {
+pub fn set_session(
+    mut response: Response,
+    jar: &CookieJar,
+    token: &str,
+    remember: bool,
+) -> Response {
     append_cookies(&mut response, jar.session_cookies(token, remember));
     if let Ok(value) = HeaderValue::from_str(&jar.signed(token)) {
         response

@@ -12,7 +12,10 @@ use serde_json::json;
 async fn sign_up_creates_the_user_signs_them_in_and_mails_a_verification_link() {
     let t = TestAuth::new(|_| {}).await;
     let res = t
-        .post("/api/auth/sign-up/email", json!({"name": "Ada Lovelace", "email": "Ada@Example.ORG", "password": PASSWORD}))
+        .post(
+            "/api/auth/sign-up/email",
+            json!({"name": "Ada Lovelace", "email": "Ada@Example.ORG", "password": PASSWORD}),
+        )
         .await;
     assert_eq!(res.status, 200);
     let body = res.json();
@@ -29,22 +32,47 @@ async fn sign_up_creates_the_user_signs_them_in_and_mails_a_verification_link() 
     assert_eq!(cookies.len(), 1);
     assert!(cookies[0].starts_with(&format!("better-auth.session_token={token}.")));
     assert!(cookies[0].ends_with("; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"));
-    assert!(res.header("set-auth-token").unwrap().starts_with(&format!("{token}.")));
-    assert_eq!(res.header("access-control-expose-headers"), Some("set-auth-token"));
+    assert!(
+        res.header("set-auth-token")
+            .unwrap()
+            .starts_with(&format!("{token}."))
+    );
+    assert_eq!(
+        res.header("access-control-expose-headers"),
+        Some("set-auth-token")
+    );
 
     let mails = t.mails();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0]["kind"], "verify-email");
     assert_eq!(mails[0]["to"], "ada@example.org");
-    assert!(mails[0]["url"].as_str().unwrap().starts_with("http://localhost:3000/api/auth/verify-email?token="));
-    assert!(mails[0]["text"].as_str().unwrap().contains(mails[0]["url"].as_str().unwrap()));
+    assert!(
+        mails[0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://localhost:3000/api/auth/verify-email?token=")
+    );
+    assert!(
+        mails[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains(mails[0]["url"].as_str().unwrap())
+    );
 }
 
 #[tokio::test]
 async fn sign_up_accepts_form_bodies() {
     let t = TestAuth::new(|_| {}).await;
     let res = t
-        .send_raw("POST", "/api/auth/sign-up/email", &[], Some(("application/x-www-form-urlencoded", format!("name=Bob&email=bob%40example.org&password={PASSWORD}"))))
+        .send_raw(
+            "POST",
+            "/api/auth/sign-up/email",
+            &[],
+            Some((
+                "application/x-www-form-urlencoded",
+                format!("name=Bob&email=bob%40example.org&password={PASSWORD}"),
+            )),
+        )
         .await;
     assert_eq!(res.status, 200);
     assert_eq!(res.json()["user"]["email"], "bob@example.org");
@@ -54,22 +82,63 @@ async fn sign_up_accepts_form_bodies() {
 async fn sign_up_refuses_bad_input_with_betterauth_codes() {
     let t = TestAuth::new(|_| {}).await;
     let cases = [
-        (json!({"name": "A", "email": "not-an-email", "password": PASSWORD}), 400, json!({"code": "VALIDATION_ERROR", "message": "[body.email] Invalid email address"})),
-        (json!({"email": "a@example.org", "password": PASSWORD}), 400, json!({"code": "VALIDATION_ERROR", "message": "[body.name] Invalid input: expected string, received undefined"})),
-        (json!({"name": "A", "email": "a@example.org", "password": "short"}), 400, json!({"code": "PASSWORD_TOO_SHORT", "message": "Password too short"})),
-        (json!({"name": "A", "email": "a@example.org", "password": "x".repeat(129)}), 400, json!({"code": "PASSWORD_TOO_LONG", "message": "Password too long"})),
-        (json!({"name": "A", "email": "a@example.org", "password": PASSWORD, "role": "admin"}), 400, json!({"code": "FIELD_NOT_ALLOWED", "message": "Field not allowed to be set"})),
-        (json!({"name": "A", "email": "a@example.org", "password": PASSWORD, "callbackURL": "https://evil.example.com/"}), 403, json!({"code": "INVALID_CALLBACK_URL", "message": "Invalid callbackURL"})),
+        (
+            json!({"name": "A", "email": "not-an-email", "password": PASSWORD}),
+            400,
+            json!({"code": "VALIDATION_ERROR", "message": "[body.email] Invalid email address"}),
+        ),
+        (
+            json!({"email": "a@example.org", "password": PASSWORD}),
+            400,
+            json!({"code": "VALIDATION_ERROR", "message": "[body.name] Invalid input: expected string, received undefined"}),
+        ),
+        (
+            json!({"name": "A", "email": "a@example.org", "password": "short"}),
+            400,
+            json!({"code": "PASSWORD_TOO_SHORT", "message": "Password too short"}),
+        ),
+        (
+            json!({"name": "A", "email": "a@example.org", "password": "x".repeat(129)}),
+            400,
+            json!({"code": "PASSWORD_TOO_LONG", "message": "Password too long"}),
+        ),
+        (
+            json!({"name": "A", "email": "a@example.org", "password": PASSWORD, "role": "admin"}),
+            400,
+            json!({"code": "FIELD_NOT_ALLOWED", "message": "Field not allowed to be set"}),
+        ),
+        (
+            json!({"name": "A", "email": "a@example.org", "password": PASSWORD, "callbackURL": "https://evil.example.com/"}),
+            403,
+            json!({"code": "INVALID_CALLBACK_URL", "message": "Invalid callbackURL"}),
+        ),
     ];
     for (body, status, expected) in cases {
         let res = t.post("/api/auth/sign-up/email", body.clone()).await;
         assert_eq!(res.status, status, "{body}");
         assert_eq!(res.json(), expected, "{body}");
     }
-    let res = t.send_raw("POST", "/api/auth/sign-up/email", &[], Some(("application/json", "{nope".into()))).await;
+    let res = t
+        .send_raw(
+            "POST",
+            "/api/auth/sign-up/email",
+            &[],
+            Some(("application/json", "{nope".into())),
+        )
+        .await;
     assert_eq!(res.status, 400);
-    assert_eq!(res.json(), json!({"code": "BAD_REQUEST", "message": "Invalid JSON in request body"}));
-    let res = t.send_raw("POST", "/api/auth/sign-up/email", &[], Some(("text/plain", "hello".into()))).await;
+    assert_eq!(
+        res.json(),
+        json!({"code": "BAD_REQUEST", "message": "Invalid JSON in request body"})
+    );
+    let res = t
+        .send_raw(
+            "POST",
+            "/api/auth/sign-up/email",
+            &[],
+            Some(("text/plain", "hello".into())),
+        )
+        .await;
     assert_eq!(res.status, 415);
     assert_eq!(res.json()["code"], "UNSUPPORTED_MEDIA_TYPE");
     assert_eq!(t.count_items("USER#").await, 0, "nothing was written");
@@ -80,18 +149,31 @@ async fn an_email_is_taken_whatever_its_case() {
     let t = TestAuth::new(|_| {}).await;
     t.sign_up("grace@example.org").await;
     let res = t
-        .post("/api/auth/sign-up/email", json!({"name": "G", "email": "GRACE@example.org", "password": PASSWORD}))
+        .post(
+            "/api/auth/sign-up/email",
+            json!({"name": "G", "email": "GRACE@example.org", "password": PASSWORD}),
+        )
         .await;
     assert_eq!(res.status, 422);
-    assert_eq!(res.json(), json!({"code": "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "message": "User already exists. Use another email."}));
+    assert_eq!(
+        res.json(),
+        json!({"code": "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "message": "User already exists. Use another email."})
+    );
 }
 
 #[tokio::test]
 async fn twenty_racing_sign_ups_make_exactly_one_user() {
     let t = TestAuth::new(|_| {}).await;
     let attempts = (0..20).map(|i| {
-        let email = if i % 2 == 0 { "race@example.org" } else { "RACE@Example.org" };
-        t.post("/api/auth/sign-up/email", json!({"name": format!("Racer {i}"), "email": email, "password": PASSWORD}))
+        let email = if i % 2 == 0 {
+            "race@example.org"
+        } else {
+            "RACE@Example.org"
+        };
+        t.post(
+            "/api/auth/sign-up/email",
+            json!({"name": format!("Racer {i}"), "email": email, "password": PASSWORD}),
+        )
     });
     let results = futures::future::join_all(attempts).await;
     let won = results.iter().filter(|r| r.status == 200).count();
@@ -103,8 +185,16 @@ async fn twenty_racing_sign_ups_make_exactly_one_user() {
     }
     assert_eq!(t.count_items("EMAIL#").await, 1, "one e-mail claim");
     let dump = t.table_dump().await;
-    assert_eq!(dump.matches("S(\"CREDENTIAL\")").count(), 1, "one password, no orphans");
-    assert_eq!(dump.matches("S(\"USER\")").count(), 1, "one user, no orphans");
+    assert_eq!(
+        dump.matches("S(\"CREDENTIAL\")").count(),
+        1,
+        "one password, no orphans"
+    );
+    assert_eq!(
+        dump.matches("S(\"USER\")").count(),
+        1,
+        "one user, no orphans"
+    );
 }
 
 #[tokio::test]
@@ -117,7 +207,9 @@ async fn sign_in_with_the_right_password_starts_a_session() {
     assert_eq!(body["redirect"], false);
     assert_eq!(body["user"]["email"], "lin@example.org");
     let browser = Browser::from_response(&res);
-    let me = t.send("GET", "/api/auth/get-session", &h(&browser.headers()), None).await;
+    let me = t
+        .send("GET", "/api/auth/get-session", &h(&browser.headers()), None)
+        .await;
     assert_eq!(me.json()["user"]["email"], "lin@example.org");
 }
 
@@ -125,8 +217,13 @@ async fn sign_in_with_the_right_password_starts_a_session() {
 async fn sign_in_failures_say_nothing_about_which_part_was_wrong() {
     let t = TestAuth::new(|_| {}).await;
     t.sign_up("kim@example.org").await;
-    let expected = json!({"code": "INVALID_EMAIL_OR_PASSWORD", "message": "Invalid email or password"});
-    for (email, password) in [("kim@example.org", "wrong-password"), ("nobody@example.org", PASSWORD), ("kim@example.org", &*"x".repeat(500))] {
+    let expected =
+        json!({"code": "INVALID_EMAIL_OR_PASSWORD", "message": "Invalid email or password"});
+    for (email, password) in [
+        ("kim@example.org", "wrong-password"),
+        ("nobody@example.org", PASSWORD),
+        ("kim@example.org", &*"x".repeat(500)),
+    ] {
         let res = t.sign_in(email, password).await;
         assert_eq!(res.status, 401, "{email}");
         assert_eq!(res.json(), expected);
@@ -134,10 +231,21 @@ async fn sign_in_failures_say_nothing_about_which_part_was_wrong() {
     }
     let res = t.sign_in("not-an-email", PASSWORD).await;
     assert_eq!(res.status, 400);
-    assert_eq!(res.json(), json!({"code": "INVALID_EMAIL", "message": "Invalid email"}));
-    let res = t.post("/api/auth/sign-in/email", json!({"email": "kim@example.org"})).await;
+    assert_eq!(
+        res.json(),
+        json!({"code": "INVALID_EMAIL", "message": "Invalid email"})
+    );
+    let res = t
+        .post(
+            "/api/auth/sign-in/email",
+            json!({"email": "kim@example.org"}),
+        )
+        .await;
     assert_eq!(res.status, 400);
-    assert_eq!(res.json()["message"], "[body.password] Invalid input: expected string, received undefined");
+    assert_eq!(
+        res.json()["message"],
+        "[body.password] Invalid input: expected string, received undefined"
+    );
 }
 
 #[tokio::test]
@@ -145,14 +253,23 @@ async fn sign_in_with_a_callback_url_answers_200_with_redirect_and_location() {
     let t = TestAuth::new(|_| {}).await;
     t.sign_up("cb@example.org").await;
     let res = t
-        .post("/api/auth/sign-in/email", json!({"email": "cb@example.org", "password": PASSWORD, "callbackURL": "/dashboard"}))
+        .post(
+            "/api/auth/sign-in/email",
+            json!({"email": "cb@example.org", "password": PASSWORD, "callbackURL": "/dashboard"}),
+        )
         .await;
     assert_eq!(res.status, 200);
     assert_eq!(res.json()["redirect"], true);
     assert_eq!(res.json()["url"], "http://localhost:3000/dashboard");
-    assert_eq!(res.header("location"), Some("http://localhost:3000/dashboard"));
+    assert_eq!(
+        res.header("location"),
+        Some("http://localhost:3000/dashboard")
+    );
     let res = t
-        .post("/api/auth/sign-in/email", json!({"email": "cb@example.org", "password": PASSWORD, "callbackURL": "//evil.org"}))
+        .post(
+            "/api/auth/sign-in/email",
+            json!({"email": "cb@example.org", "password": PASSWORD, "callbackURL": "//evil.org"}),
+        )
         .await;
     assert_eq!(res.status, 403);
     assert_eq!(res.json()["code"], "INVALID_CALLBACK_URL");
@@ -163,15 +280,26 @@ async fn remember_me_false_is_a_browser_session_of_one_day() {
     let t = TestAuth::new(|_| {}).await;
     t.sign_up("short@example.org").await;
     let res = t
-        .post("/api/auth/sign-in/email", json!({"email": "short@example.org", "password": PASSWORD, "rememberMe": false}))
+        .post(
+            "/api/auth/sign-in/email",
+            json!({"email": "short@example.org", "password": PASSWORD, "rememberMe": false}),
+        )
         .await;
     let cookies = set_cookies(&res);
     assert_eq!(cookies.len(), 2);
     assert!(!cookies[0].contains("Max-Age"), "{}", cookies[0]);
     assert!(cookies[1].starts_with("better-auth.dont_remember=true."));
     let token = res.json()["token"].as_str().unwrap().to_string();
-    let (session, _) = t.state.db.sessions().resolve(&token).await.unwrap().unwrap();
-    let lifetime = portal_shared::time::parse_iso(&session.expires_at).unwrap() - portal_shared::time::parse_iso(&session.created_at).unwrap();
+    let (session, _) = t
+        .state
+        .db
+        .sessions()
+        .resolve(&token)
+        .await
+        .unwrap()
+        .unwrap();
+    let lifetime = portal_shared::time::parse_iso(&session.expires_at).unwrap()
+        - portal_shared::time::parse_iso(&session.created_at).unwrap();
     assert_eq!(lifetime.whole_hours(), 24);
     assert!(!session.remember);
 }
@@ -184,20 +312,37 @@ async fn banned_users_are_refused_after_the_password_check() {
     t.state
         .db
         .users()
-        .update_fields(id, &[("banned", Some(AttributeValue::Bool(true)))], "2026-01-01T00:00:00.000Z")
+        .update_fields(
+            id,
+            &[("banned", Some(AttributeValue::Bool(true)))],
+            "2026-01-01T00:00:00.000Z",
+        )
         .await
         .unwrap();
     let res = t.sign_in("banned@example.org", PASSWORD).await;
     assert_eq!(res.status, 403);
-    assert_eq!(res.json(), json!({"code": "BANNED_USER", "message": "You have been banned from this application. Please contact support if you believe this is an error."}));
+    assert_eq!(
+        res.json(),
+        json!({"code": "BANNED_USER", "message": "You have been banned from this application. Please contact support if you believe this is an error."})
+    );
     let res = t.sign_in("banned@example.org", "wrong-password").await;
-    assert_eq!(res.status, 401, "a wrong password says nothing about the ban");
+    assert_eq!(
+        res.status, 401,
+        "a wrong password says nothing about the ban"
+    );
 
     // An expired ban is no ban.
     t.state
         .db
         .users()
-        .update_fields(id, &[("banExpires", Some(AttributeValue::S("2020-01-01T00:00:00.000Z".into())))], "2026-01-01T00:00:00.000Z")
+        .update_fields(
+            id,
+            &[(
+                "banExpires",
+                Some(AttributeValue::S("2020-01-01T00:00:00.000Z".into())),
+            )],
+            "2026-01-01T00:00:00.000Z",
+        )
         .await
         .unwrap();
     assert_eq!(t.sign_in("banned@example.org", PASSWORD).await.status, 200);
@@ -225,28 +370,62 @@ async fn migrated_users_sign_in_with_their_old_password_and_get_an_argon2id_hash
         created_at: at.clone(),
         updated_at: at,
     };
-    t.state.db.users().create(user, Some(LEGACY_HASH.into())).await.unwrap();
-    assert_eq!(t.sign_in("old@example.org", "wrong-Pässwörd").await.status, 401);
+    t.state
+        .db
+        .users()
+        .create(user, Some(LEGACY_HASH.into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        t.sign_in("old@example.org", "wrong-Pässwörd").await.status,
+        401
+    );
     let res = t.sign_in("old@example.org", "legacy-Pässwörd").await;
     assert_eq!(res.status, 200);
-    let (_, credential) = t.state.db.users().with_credential("LegacyUser0000000000000000000001").await.unwrap().unwrap();
+    let (_, credential) = t
+        .state
+        .db
+        .users()
+        .with_credential("LegacyUser0000000000000000000001")
+        .await
+        .unwrap()
+        .unwrap();
     let stored = credential.unwrap().password_hash;
-    assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "rehashed: {stored}");
-    assert_eq!(portal_shared::crypto::verify_password_blocking("legacy-Pässwörd", &stored), Verified::Yes);
-    assert_eq!(t.sign_in("old@example.org", "legacy-Pässwörd").await.status, 200, "and again");
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "rehashed: {stored}"
+    );
+    assert_eq!(
+        portal_shared::crypto::verify_password_blocking("legacy-Pässwörd", &stored),
+        Verified::Yes
+    );
+    assert_eq!(
+        t.sign_in("old@example.org", "legacy-Pässwörd").await.status,
+        200,
+        "and again"
+    );
 }
 
 #[tokio::test]
 async fn sign_out_ends_the_session_and_expires_the_cookies() {
     let t = TestAuth::new(|_| {}).await;
     let b = t.sign_up("out@example.org").await;
-    let res = t.send("POST", "/api/auth/sign-out", &h(&b.headers()), Some(json!({}))).await;
+    let res = t
+        .send(
+            "POST",
+            "/api/auth/sign-out",
+            &h(&b.headers()),
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(res.status, 200);
     assert_eq!(res.json(), json!({"success": true}));
     let cookies = set_cookies(&res);
     assert_eq!(cookies.len(), 3);
     assert!(cookies.iter().all(|c| c.contains("Max-Age=0")));
-    let after = t.send("GET", "/api/auth/get-session", &h(&b.headers()), None).await;
+    let after = t
+        .send("GET", "/api/auth/get-session", &h(&b.headers()), None)
+        .await;
     assert_eq!(after.json(), serde_json::Value::Null);
     // Signing out when not signed in is fine too.
     let res = t.post("/api/auth/sign-out", json!({})).await;

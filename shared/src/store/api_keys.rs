@@ -118,7 +118,9 @@ impl ApiKeys<'_> {
             return Ok(None);
         };
         let key = from_item::<ApiKeyItem>(item)?.key;
-        if key.user_id != user.id || !constant_time_eq(&key.key_hash, &sha256_b64url(raw.as_bytes())) {
+        if key.user_id != user.id
+            || !constant_time_eq(&key.key_hash, &sha256_b64url(raw.as_bytes()))
+        {
             return Ok(None);
         }
         Ok(Some(Resolved::ApiKey(key, user)))
@@ -147,8 +149,17 @@ impl ApiKeys<'_> {
 
     /// Records a use: `lastRequest` and `requestCount`, at most once per minute per key
     /// (a write per request would double the cost of every key-authenticated call).
-    pub async fn record_use(&self, api_key: &ApiKey, now: &str, minute_ago: &str) -> Result<(), StoreError> {
-        if api_key.last_request.as_deref().is_some_and(|last| last > minute_ago) {
+    pub async fn record_use(
+        &self,
+        api_key: &ApiKey,
+        now: &str,
+        minute_ago: &str,
+    ) -> Result<(), StoreError> {
+        if api_key
+            .last_request
+            .as_deref()
+            .is_some_and(|last| last > minute_ago)
+        {
             return Ok(());
         }
         let result = self

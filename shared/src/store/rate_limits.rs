@@ -35,7 +35,13 @@ fn number(item: &super::item::Item, name: &str) -> Option<i64> {
 
 impl RateLimits<'_> {
     /// Counts one request in `bucket`, allowing at most `max` per `window_secs`.
-    pub async fn hit(&self, bucket: &str, max: u32, window_secs: u64, now_ms: i64) -> Result<RateDecision, StoreError> {
+    pub async fn hit(
+        &self,
+        bucket: &str,
+        max: u32,
+        window_secs: u64,
+        now_ms: i64,
+    ) -> Result<RateDecision, StoreError> {
         let window_ms = (window_secs * 1000) as i64;
         let cutoff = now_ms - window_ms;
         let ttl = now_ms / 1000 + window_secs as i64 + 60;
@@ -47,8 +53,12 @@ impl RateLimits<'_> {
                 .update_item()
                 .table_name(self.db.table())
                 .set_key(Some(key(keys::rate_counter(bucket))))
-                .condition_expression("attribute_exists(PK) AND lastRequest > :cutoff AND requestCount < :max")
-                .update_expression("SET requestCount = requestCount + :one, lastRequest = :now, #ttl = :ttl")
+                .condition_expression(
+                    "attribute_exists(PK) AND lastRequest > :cutoff AND requestCount < :max",
+                )
+                .update_expression(
+                    "SET requestCount = requestCount + :one, lastRequest = :now, #ttl = :ttl",
+                )
                 .expression_attribute_names("#ttl", schema::TTL_ATTRIBUTE)
                 .expression_attribute_values(":cutoff", n(cutoff))
                 .expression_attribute_values(":max", n(max))
@@ -56,7 +66,9 @@ impl RateLimits<'_> {
                 .expression_attribute_values(":now", n(now_ms))
                 .expression_attribute_values(":ttl", n(ttl))
                 .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send()
                 .await;
             let old = match counted {
@@ -129,6 +141,8 @@ impl RateLimits<'_> {
                 Err(err) => return Err(err.into()),
             }
         }
-        Err(StoreError::Dynamo(format!("rate limit bucket {bucket} kept changing")))
+        Err(StoreError::Dynamo(format!(
+            "rate limit bucket {bucket} kept changing"
+        )))
     }
 }

@@ -20,7 +20,10 @@ pub fn session_id(token: &str) -> String {
 
 /// A fresh token for `user_id`.
 pub fn new_token(user_id: &str) -> String {
-    format!("{user_id}{}", random_alphanumeric(TOKEN_LEN - user_id.len().min(32)))
+    format!(
+        "{user_id}{}",
+        random_alphanumeric(TOKEN_LEN - user_id.len().min(32))
+    )
 }
 
 /// The user id a well-formed token carries.
@@ -85,7 +88,11 @@ impl Db {
     }
 
     /// Reads an item and a user in ONE strongly consistent BatchGetItem.
-    pub(crate) async fn get_with_user(&self, item_key: (String, String), user_id: &str) -> Result<(Option<Item>, Option<User>), StoreError> {
+    pub(crate) async fn get_with_user(
+        &self,
+        item_key: (String, String),
+        user_id: &str,
+    ) -> Result<(Option<Item>, Option<User>), StoreError> {
         let wanted = KeysAndAttributes::builder()
             .keys(key(item_key.clone()))
             .keys(key(keys::user(user_id)))
@@ -111,7 +118,9 @@ impl Db {
                 .filter(|k| !k.keys().is_empty());
         }
         if pending.is_some() {
-            return Err(StoreError::Dynamo("batch read left keys unprocessed".into()));
+            return Err(StoreError::Dynamo(
+                "batch read left keys unprocessed".into(),
+            ));
         }
         let mut item = None;
         let mut user = None;
@@ -176,7 +185,12 @@ impl Sessions<'_> {
     }
 
     /// Moves the expiry (sliding refresh).
-    pub async fn extend(&self, session_id: &str, expires_at: &str, now: &str) -> Result<(), StoreError> {
+    pub async fn extend(
+        &self,
+        session_id: &str,
+        expires_at: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
         self.db
             .client()
             .update_item()
@@ -259,7 +273,11 @@ impl Sessions<'_> {
     }
 
     /// Deletes every session of a user except `keep`. Returns how many went.
-    pub async fn delete_all_for_user(&self, user_id: &str, keep: Option<&str>) -> Result<usize, StoreError> {
+    pub async fn delete_all_for_user(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> Result<usize, StoreError> {
         let ids: Vec<String> = self
             .list_for_user(user_id)
             .await?
@@ -306,7 +324,9 @@ impl Db {
                     .unwrap_or_default();
             }
             if !requests.is_empty() {
-                return Err(StoreError::Dynamo("batch delete left items unprocessed".into()));
+                return Err(StoreError::Dynamo(
+                    "batch delete left items unprocessed".into(),
+                ));
             }
         }
         Ok(())

@@ -33,7 +33,14 @@ impl Db {
 }
 
 impl Tokens<'_> {
-    pub async fn issue(&self, token: &str, kind: &str, user_id: &str, created_at: &str, expires_at: &str) -> Result<(), StoreError> {
+    pub async fn issue(
+        &self,
+        token: &str,
+        kind: &str,
+        user_id: &str,
+        created_at: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
         let (pk, sk) = keys::one_time_token(&sha256_hex(token.as_bytes()));
         let item = OneTimeToken {
             pk,
@@ -61,7 +68,9 @@ impl Tokens<'_> {
             .client()
             .delete_item()
             .table_name(self.db.table())
-            .set_key(Some(key(keys::one_time_token(&sha256_hex(token.as_bytes())))))
+            .set_key(Some(key(keys::one_time_token(&sha256_hex(
+                token.as_bytes(),
+            )))))
             .condition_expression("attribute_exists(PK)")
             .return_values(ReturnValue::AllOld)
             .send()
@@ -86,7 +95,9 @@ impl Tokens<'_> {
             .client()
             .get_item()
             .table_name(self.db.table())
-            .set_key(Some(key(keys::one_time_token(&sha256_hex(token.as_bytes())))))
+            .set_key(Some(key(keys::one_time_token(&sha256_hex(
+                token.as_bytes(),
+            )))))
             .consistent_read(true)
             .send()
             .await?;

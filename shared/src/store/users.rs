@@ -83,7 +83,9 @@ impl Db {
     }
 }
 
-fn cancelled_by_condition(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> bool {
+fn cancelled_by_condition(
+    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
+) -> bool {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
             .cancellation_reasons()
@@ -96,7 +98,11 @@ fn cancelled_by_condition(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteI
 impl Users<'_> {
     /// Creates the user, its e-mail claim and (if given) its password, all or nothing.
     /// Of any number of racing sign-ups for one e-mail, exactly one succeeds.
-    pub async fn create(&self, user: User, password_hash: Option<String>) -> Result<User, CreateUserError> {
+    pub async fn create(
+        &self,
+        user: User,
+        password_hash: Option<String>,
+    ) -> Result<User, CreateUserError> {
         let db = self.db;
         let claim = EmailClaim {
             pk: keys::email_claim(&user.email).0,
@@ -156,7 +162,10 @@ impl Users<'_> {
     }
 
     /// The user owning `email` (lower-cased by the caller) and their password, if any.
-    pub async fn find_by_email(&self, email: &str) -> Result<Option<(User, Option<Credential>)>, StoreError> {
+    pub async fn find_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<(User, Option<Credential>)>, StoreError> {
         let claim = self
             .db
             .client()
@@ -174,7 +183,10 @@ impl Users<'_> {
     }
 
     /// The user and their password in one strongly consistent Query of their partition.
-    pub async fn with_credential(&self, user_id: &str) -> Result<Option<(User, Option<Credential>)>, StoreError> {
+    pub async fn with_credential(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<(User, Option<Credential>)>, StoreError> {
         let (pk, _) = keys::user(user_id);
         let found = self
             .db
@@ -189,7 +201,11 @@ impl Users<'_> {
         let mut user = None;
         let mut credential = None;
         for item in found.items.unwrap_or_default() {
-            match item.get(schema::SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
+            match item
+                .get(schema::SK)
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+            {
                 Some("USER") => user = Some(from_item::<UserItem>(item)?.user),
                 Some("CREDENTIAL") => credential = Some(from_item::<Credential>(item)?),
                 _ => {}
@@ -199,7 +215,12 @@ impl Users<'_> {
     }
 
     /// Stores a new password hash (creating the credential if the user had none).
-    pub async fn set_password(&self, user_id: &str, password_hash: &str, now: &str) -> Result<(), StoreError> {
+    pub async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
         self.db
             .client()
             .update_item()
@@ -216,7 +237,12 @@ impl Users<'_> {
 
     /// Sets the given profile fields; returns the user as stored afterwards, or `None`
     /// when there is no such user.
-    pub async fn update_fields(&self, user_id: &str, fields: &[(&str, Option<aws_sdk_dynamodb::types::AttributeValue>)], now: &str) -> Result<Option<User>, StoreError> {
+    pub async fn update_fields(
+        &self,
+        user_id: &str,
+        fields: &[(&str, Option<aws_sdk_dynamodb::types::AttributeValue>)],
+        now: &str,
+    ) -> Result<Option<User>, StoreError> {
         let mut sets = vec!["#updatedAt = :updatedAt".to_string()];
         let mut removes = Vec::new();
         let mut request = self

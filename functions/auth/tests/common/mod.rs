@@ -49,22 +49,43 @@ impl TestAuth {
             .route("/api/test/admin", get(admin_only))
             .route("/api/test/staff", get(staff_only))
             .with_state(state.clone());
-        let routes = portal_auth::router(state.clone(), Mailer::Outbox(outbox.clone())).merge(probes);
+        let routes =
+            portal_auth::router(state.clone(), Mailer::Outbox(outbox.clone())).merge(probes);
         let app = http::finish(routes, &state.config);
         Self { state, app, outbox }
     }
 
-    pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> TestResponse {
-        self.send_raw(method, path, headers, body.map(|b| ("application/json", b.to_string()))).await
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> TestResponse {
+        self.send_raw(
+            method,
+            path,
+            headers,
+            body.map(|b| ("application/json", b.to_string())),
+        )
+        .await
     }
 
-    pub async fn send_raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<(&str, String)>) -> TestResponse {
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, String)>,
+    ) -> TestResponse {
         let mut builder = axum::http::Request::builder().method(method).uri(path);
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
         let request = match body {
-            Some((content_type, body)) => builder.header("content-type", content_type).body(axum::body::Body::from(body)),
+            Some((content_type, body)) => builder
+                .header("content-type", content_type)
+                .body(axum::body::Body::from(body)),
             None => builder.body(axum::body::Body::empty()),
         }
         .unwrap();
@@ -90,14 +111,26 @@ impl TestAuth {
 
     pub async fn sign_up(&self, email: &str) -> Browser {
         let res = self
-            .post("/api/auth/sign-up/email", json!({"name": "Test User", "email": email, "password": PASSWORD}))
+            .post(
+                "/api/auth/sign-up/email",
+                json!({"name": "Test User", "email": email, "password": PASSWORD}),
+            )
             .await;
-        assert_eq!(res.status, 200, "sign-up failed: {:?}", String::from_utf8_lossy(&res.body));
+        assert_eq!(
+            res.status,
+            200,
+            "sign-up failed: {:?}",
+            String::from_utf8_lossy(&res.body)
+        );
         Browser::from_response(&res)
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> TestResponse {
-        self.post("/api/auth/sign-in/email", json!({"email": email, "password": password})).await
+        self.post(
+            "/api/auth/sign-in/email",
+            json!({"email": email, "password": password}),
+        )
+        .await
     }
 
     /// Every mail in the outbox, oldest first.
@@ -128,11 +161,23 @@ impl TestAuth {
     }
 
     pub async fn count_items(&self, pk_prefix: &str) -> usize {
-        let out = self.state.db.client().scan().table_name(self.state.db.table()).send().await.unwrap();
+        let out = self
+            .state
+            .db
+            .client()
+            .scan()
+            .table_name(self.state.db.table())
+            .send()
+            .await
+            .unwrap();
         out.items
             .unwrap_or_default()
             .iter()
-            .filter(|i| i.get("PK").and_then(|v| v.as_s().ok()).is_some_and(|pk| pk.starts_with(pk_prefix)))
+            .filter(|i| {
+                i.get("PK")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|pk| pk.starts_with(pk_prefix))
+            })
             .count()
     }
 }
@@ -168,7 +213,10 @@ impl Browser {
     }
 
     pub fn headers(&self) -> Vec<(&'static str, String)> {
-        vec![("cookie", self.cookie.clone()), ("origin", "http://localhost:3000".into())]
+        vec![
+            ("cookie", self.cookie.clone()),
+            ("origin", "http://localhost:3000".into()),
+        ]
     }
 }
 
