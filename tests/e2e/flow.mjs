@@ -1,0 +1,190 @@
+// End to end: the REAL better-auth client (better-auth 1.7.5 with the admin and api-key
+// client plugins, exactly as Portal's front end uses it) drives a running portal-local.
+//
+//   node tests/e2e/flow.mjs <base-url> <mail-outbox-dir>
+//
+// Node has no cookie jar, so each "browser" is a fetch wrapper that keeps cookies and
+// sends the Origin header a browser would send.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+import { createAuthClient } from "better-auth/client";
+import { adminClient } from "better-auth/client/plugins";
+import { apiKeyClient } from "@better-auth/api-key/client";
+
+const [baseURL, outbox] = process.argv.slice(2);
+if (!baseURL || !outbox) {
+  console.error("usage: node flow.mjs <base-url> <mail-outbox-dir>");
+  process.exit(2);
+}
+
+function browser() {
+  const jar = new Map();
+  const customFetchImpl = async (input, init = {}) => {
+    const headers = new Headers(init.headers || {});
+    if (jar.size) headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
+    headers.set("origin", baseURL);
+    const res = await fetch(input, { ...init, headers });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = line.split(";");
+      const eq = pair.indexOf("=");
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      if (attrs.some((a) => a.trim().toLowerCase() === "max-age=0")) jar.delete(name);
+      else jar.set(name, value);
+    }
+    return res;
+  };
+  const client = createAuthClient({
+    baseURL,
+    plugins: [adminClient(), apiKeyClient()],
+    fetchOptions: { customFetchImpl },
+  });
+  return { client, jar };
+}
+
+const results = [];
+async function step(name, fn) {
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`ok   ${name}`);
+  } catch (err) {
+    results.push([name, false]);
+    console.log(`FAIL ${name}\n     ${err && err.stack ? err.stack.split("\n").slice(0, 4).join("\n     ") : err}`);
+  }
+}
+
+function newestMail(kind, to) {
+  const files = readdirSync(outbox).filter((f) => f.endsWith(".json")).sort();
+  const mails = files.map((f) => JSON.parse(readFileSync(join(outbox, f), "utf8")));
+  const found = mails.filter((m) => m.kind === kind && m.to === to).pop();
+  assert.ok(found, `a ${kind} mail to ${to}`);
+  return found;
+}
+
+const email = `e2e-${Date.now()}@example.org`;
+let password = "first-password-123";
+const laptop = browser();
+const phone = browser();
+
+await step("sign up", async () => {
+  const { data, error } = await laptop.client.signUp.email({ name: "E2E User", email, password });
+  assert.equal(error, null);
+  assert.equal(data.user.email, email);
+  assert.equal(data.user.role, "user");
+  assert.ok(data.token);
+  assert.ok(laptop.jar.has("better-auth.session_token"));
+});
+
+await step("get session", async () => {
+  const { data } = await laptop.client.getSession();
+  assert.equal(data.user.email, email);
+  assert.equal(data.session.userId, data.user.id);
+});
+
+await step("sign out, then no session", async () => {
+  const { data } = await laptop.client.signOut();
+  assert.equal(data.success, true);
+  assert.equal(laptop.jar.has("better-auth.session_token"), false);
+  const after = await laptop.client.getSession();
+  assert.equal(after.data, null);
+});
+
+await step("wrong password is INVALID_EMAIL_OR_PASSWORD", async () => {
+  const { data, error } = await laptop.client.signIn.email({ email, password: "not-the-password" });
+  assert.equal(data, null);
+  assert.equal(error.status, 401);
+  assert.equal(error.code, "INVALID_EMAIL_OR_PASSWORD");
+});
+
+await step("sign in on two devices", async () => {
+  const a = await laptop.client.signIn.email({ email, password });
+  assert.equal(a.error, null);
+  assert.equal(a.data.redirect, false);
+  const b = await phone.client.signIn.email({ email, password });
+  assert.equal(b.error, null);
+});
+
+await step("list sessions and revoke the phone's", async () => {
+  const { data } = await laptop.client.listSessions();
+  assert.equal(data.length, 2);
+  const mine = (await laptop.client.getSession()).data.session.token;
+  const other = data.find((s) => s.token !== mine);
+  assert.ok(other, "the other device's session, with its token");
+  const revoked = await laptop.client.revokeSession({ token: other.token });
+  assert.equal(revoked.data.status, true);
+  assert.equal((await phone.client.getSession()).data, null);
+  assert.ok((await laptop.client.getSession()).data);
+});
+
+await step("update the user", async () => {
+  const { data, error } = await laptop.client.updateUser({ name: "Renamed User" });
+  assert.equal(error, null);
+  assert.equal(data.status, true);
+  assert.equal((await laptop.client.getSession()).data.user.name, "Renamed User");
+});
+
+await step("password reset through the mailed link", async () => {
+  const anon = browser();
+  const asked = await anon.client.requestPasswordReset({ email, redirectTo: "/reset" });
+  assert.equal(asked.data.status, true);
+  const mail = newestMail("reset-password", email);
+  const link = await fetch(mail.url, { redirect: "manual" });
+  assert.equal(link.status, 302);
+  const location = new URL(link.headers.get("location"));
+  assert.equal(location.pathname, "/reset");
+  const token = location.searchParams.get("token");
+  assert.ok(token);
+  password = "second-password-456";
+  const reset = await anon.client.resetPassword({ newPassword: password, token });
+  assert.equal(reset.error, null);
+  assert.equal(reset.data.status, true);
+  assert.equal((await laptop.client.getSession()).data, null, "a reset ends existing sessions");
+  const again = await laptop.client.signIn.email({ email, password });
+  assert.equal(again.error, null);
+});
+
+await step("change password and revoke other sessions", async () => {
+  await phone.client.signIn.email({ email, password });
+  const changed = await laptop.client.changePassword({
+    currentPassword: password,
+    newPassword: "third-password-789",
+    revokeOtherSessions: true,
+  });
+  assert.equal(changed.error, null);
+  assert.ok(changed.data.token);
+  password = "third-password-789";
+  assert.equal((await phone.client.getSession()).data, null);
+  assert.ok((await laptop.client.getSession()).data);
+});
+
+await step("API key: create, use, list, delete", async () => {
+  const created = await laptop.client.apiKey.create({ name: "e2e" });
+  assert.equal(created.error, null);
+  const key = created.data.key;
+  assert.ok(key.startsWith("portal_"));
+  const used = await fetch(`${baseURL}/api/auth/get-session`, { headers: { authorization: `Bearer ${key}` } });
+  assert.equal((await used.json()).user.email, email);
+  const viaHeader = await fetch(`${baseURL}/api/auth/get-session`, { headers: { "x-api-key": key } });
+  assert.equal((await viaHeader.json()).session.id, created.data.id);
+  const listed = await laptop.client.apiKey.list();
+  assert.equal(listed.error, null);
+  assert.equal(listed.data.apiKeys.length, 1);
+  assert.equal(listed.data.apiKeys[0].key, undefined);
+  const deleted = await laptop.client.apiKey.delete({ keyId: created.data.id });
+  assert.equal(deleted.data.success, true);
+  const refused = await fetch(`${baseURL}/api/auth/get-session`, { headers: { "x-api-key": key } });
+  assert.equal(refused.status, 401);
+});
+
+await step("sign out at the end", async () => {
+  const { data } = await laptop.client.signOut();
+  assert.equal(data.success, true);
+  assert.equal((await laptop.client.getSession()).data, null);
+});
+
+const passed = results.filter(([, ok]) => ok).length;
+const failed = results.length - passed;
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
