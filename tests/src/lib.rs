@@ -6,6 +6,8 @@ pub mod engine;
 pub mod http;
 pub mod upstream;
 
-pub use engine::{EmbeddedDynamo, Storage, fresh_db, shared_engine, test_state};
+pub use engine::{
+    CallCounter, EmbeddedDynamo, Storage, counted_state, fresh_db, shared_engine, test_state,
+};
 pub use http::{TestResponse, call, event_request, fixture, get, post_bytes, request};
 pub use upstream::{FakeUpstream, Recorded, Reply};

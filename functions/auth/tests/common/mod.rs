@@ -11,7 +11,7 @@ use axum::routing::get;
 use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff, RequireAuth};
 use portal_shared::mail::Mailer;
 use portal_shared::{AppState, Config, http};
-use portal_testkit::{TestResponse, call, test_state};
+use portal_testkit::{CallCounter, TestResponse, call, counted_state, test_state};
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct-horse-battery";
@@ -38,12 +38,26 @@ impl TestAuth {
     /// Rate limits off (most tests sign in many times from one address); `adjust` may
     /// turn them on.
     pub async fn new(adjust: impl FnOnce(&mut Config)) -> Self {
-        let outbox = std::env::temp_dir().join(format!("portal-outbox-{}", uuid_like()));
         let state = test_state(|c| {
             c.rate_limits.enabled = false;
             adjust(c);
         })
         .await;
+        Self::on(state)
+    }
+
+    /// With every DynamoDB call counted.
+    pub async fn counted(adjust: impl FnOnce(&mut Config)) -> (Self, CallCounter) {
+        let (state, counter) = counted_state(|c| {
+            c.rate_limits.enabled = false;
+            adjust(c);
+        })
+        .await;
+        (Self::on(state), counter)
+    }
+
+    fn on(state: AppState) -> Self {
+        let outbox = std::env::temp_dir().join(format!("portal-outbox-{}", uuid_like()));
         let probes = Router::new()
             .route("/api/test/whoami", get(whoami))
             .route("/api/test/admin", get(admin_only))
