@@ -279,3 +279,34 @@ async fn a_key_with_an_expiry_says_so_when_it_has_passed() {
         401
     );
 }
+
+#[tokio::test]
+async fn a_custom_prefix_is_kept_and_checked() {
+    let t = TestAuth::new(|_| {}).await;
+    let me = t.sign_up("prefix@example.org").await;
+    let created = create_key(&t, &me, json!({"prefix": "ci-bot_"})).await;
+    let key = created["key"].as_str().unwrap();
+    assert!(key.starts_with("ci-bot_"));
+    assert_eq!(created["prefix"], "ci-bot_");
+    assert_eq!(
+        t.send(
+            "GET",
+            "/api/test/whoami",
+            &[("authorization", &format!("Bearer {key}"))],
+            None
+        )
+        .await
+        .status,
+        200
+    );
+    let res = t
+        .send(
+            "POST",
+            "/api/auth/api-key/create",
+            &h(&me.headers()),
+            Some(json!({"prefix": "bad prefix!"})),
+        )
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["code"], "INVALID_PREFIX_LENGTH");
+}

@@ -264,3 +264,34 @@ async fn change_password_can_revoke_every_other_session() {
             .is_object()
     );
 }
+
+#[tokio::test]
+async fn an_account_without_a_password_cannot_change_it() {
+    let t = TestAuth::new(|_| {}).await;
+    let me = t.sign_up("nopass@example.org").await;
+    let id = me.user["id"].as_str().unwrap();
+    let (pk, sk) = portal_shared::store::keys::credential(id);
+    t.state
+        .db
+        .client()
+        .delete_item()
+        .table_name(t.state.db.table())
+        .key("PK", portal_shared::store::item::s(pk))
+        .key("SK", portal_shared::store::item::s(sk))
+        .send()
+        .await
+        .unwrap();
+    let res = t
+        .send(
+            "POST",
+            "/api/auth/change-password",
+            &h(&me.headers()),
+            Some(json!({"currentPassword": PASSWORD, "newPassword": "new-password-123"})),
+        )
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json(),
+        json!({"code": "CREDENTIAL_ACCOUNT_NOT_FOUND", "message": "Credential account not found"})
+    );
+}

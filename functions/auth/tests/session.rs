@@ -363,3 +363,65 @@ async fn update_user_changes_name_and_image_only() {
     assert_eq!(after["role"], "user");
     assert_eq!(after["email"], "upd@example.org");
 }
+
+#[tokio::test]
+async fn a_correctly_signed_but_unknown_token_clears_the_cookies() {
+    let t = TestAuth::new(|_| {}).await;
+    let me = t.sign_up("gone@example.org").await;
+    t.send(
+        "POST",
+        "/api/auth/revoke-sessions",
+        &h(&me.headers()),
+        Some(json!({})),
+    )
+    .await;
+    let res = t
+        .send("GET", "/api/auth/get-session", &h(&me.headers()), None)
+        .await;
+    assert_eq!(res.json(), Value::Null);
+    let cookies = set_cookies(&res);
+    assert_eq!(cookies.len(), 3);
+    assert!(cookies.iter().all(|c| c.contains("Max-Age=0")));
+}
+
+#[tokio::test]
+async fn session_endpoints_need_a_session() {
+    let t = TestAuth::new(|_| {}).await;
+    for path in [
+        "/api/auth/revoke-session",
+        "/api/auth/revoke-sessions",
+        "/api/auth/revoke-other-sessions",
+        "/api/auth/change-password",
+    ] {
+        let res = t
+            .post(
+                path,
+                json!({"token": "x", "currentPassword": "a-password", "newPassword": "b-password"}),
+            )
+            .await;
+        assert_eq!(res.status, 401, "{path}");
+        assert_eq!(
+            res.json(),
+            json!({"code": "UNAUTHORIZED", "message": "Unauthorized"}),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_short_api_key_is_403_invalid_api_key() {
+    let t = TestAuth::new(|_| {}).await;
+    let res = t
+        .send(
+            "GET",
+            "/api/auth/get-session",
+            &[("x-api-key", "too-short")],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    assert_eq!(
+        res.json(),
+        json!({"code": "INVALID_API_KEY", "message": "Invalid API key."})
+    );
+}

@@ -431,3 +431,66 @@ async fn sign_out_ends_the_session_and_expires_the_cookies() {
     let res = t.post("/api/auth/sign-out", json!({})).await;
     assert_eq!(res.json(), json!({"success": true}));
 }
+
+#[tokio::test]
+async fn unverified_addresses_cannot_sign_in_when_verification_is_required() {
+    let t = TestAuth::new(|c| c.require_email_verification = true).await;
+    let res = t
+        .post(
+            "/api/auth/sign-up/email",
+            json!({"name": "V", "email": "v@example.org", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.json()["token"],
+        serde_json::Value::Null,
+        "no session before verification"
+    );
+    assert!(set_cookies(&res).is_empty());
+    let res = t.sign_in("v@example.org", PASSWORD).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(
+        res.json(),
+        json!({"code": "EMAIL_NOT_VERIFIED", "message": "Email not verified"})
+    );
+    let link = t.mails()[0]["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://localhost:3000")
+        .to_string();
+    t.send("GET", &link, &[], None).await;
+    assert_eq!(t.sign_in("v@example.org", PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn over_https_cookies_are_secure_and_prefixed() {
+    let t = TestAuth::new(|c| c.base_url = url::Url::parse("https://portal.example.org").unwrap())
+        .await;
+    let res = t
+        .post(
+            "/api/auth/sign-up/email",
+            json!({"name": "S", "email": "s@example.org", "password": PASSWORD}),
+        )
+        .await;
+    let cookie = &set_cookies(&res)[0];
+    assert!(
+        cookie.starts_with("__Secure-better-auth.session_token="),
+        "{cookie}"
+    );
+    assert!(cookie.ends_with("; Secure"));
+    let pair = cookie.split(';').next().unwrap();
+    let me = t
+        .send("GET", "/api/auth/get-session", &[("cookie", pair)], None)
+        .await;
+    assert_eq!(me.json()["user"]["email"], "s@example.org");
+    let plain = pair.replacen("__Secure-", "", 1);
+    let other = t
+        .send("GET", "/api/auth/get-session", &[("cookie", &plain)], None)
+        .await;
+    assert_eq!(
+        other.json(),
+        serde_json::Value::Null,
+        "the unprefixed name is not read over https"
+    );
+}
