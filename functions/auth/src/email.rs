@@ -5,9 +5,8 @@ use std::collections::HashMap;
 use std::time::{Duration as StdDuration, Instant};
 
 use axum::extract::{Query, State};
-use axum::http::header::{CONTENT_TYPE, LOCATION};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portal_shared::auth::{Identity, presented, resolve};
@@ -21,7 +20,7 @@ use serde_json::{Value, json};
 use crate::error::{AuthError, AuthResult};
 use crate::guard::{absolute, is_allowed_redirect, limit_email};
 use crate::input::{Body, Fields};
-use crate::views::json_response;
+use crate::views::{json_response, redirect, with_param};
 use crate::{AuthState, BASE_PATH};
 
 const TOKEN_TTL_SECS: i64 = 3600;
@@ -166,18 +165,6 @@ pub async fn send_verification(
     Ok(json_response(json!({ "status": true })))
 }
 
-fn redirect(location: &str) -> Response {
-    let mut response = (
-        StatusCode::FOUND,
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-    )
-        .into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    response
-}
-
 /// `GET /verify-email?token=&callbackURL=`
 pub async fn verify(
     State(state): State<AuthState>,
@@ -201,8 +188,7 @@ pub async fn verify(
         match callback {
             Some(url) => {
                 let target = absolute(&state.app.config, url);
-                let separator = if target.contains('?') { '&' } else { '?' };
-                Ok(redirect(&format!("{target}{separator}error={code}")))
+                Ok(redirect(&with_param(&target, "error", code)))
             }
             None => Err(AuthError::code(StatusCode::UNAUTHORIZED, code)),
         }

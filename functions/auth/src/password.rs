@@ -1,9 +1,8 @@
 //! Password reset (request, link redirect, reset) and `/change-password`.
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_TYPE, LOCATION};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use portal_shared::cookies::percent_encode;
 use portal_shared::crypto::{Verified, hash_password, random_alphanumeric, verify_password};
 use portal_shared::mail::{Mail, MailKind};
@@ -17,7 +16,7 @@ use crate::guard::{RequestMeta, SessionUser, absolute, is_allowed_redirect, limi
 use crate::input::{Body, Fields};
 use crate::session::start_session;
 use crate::sign::password_error;
-use crate::views::{json_response, set_session, user_json};
+use crate::views::{json_response, redirect, set_session, user_json, with_param};
 use crate::{AuthState, BASE_PATH};
 
 const RESET_KIND: &str = "reset-password";
@@ -82,23 +81,6 @@ pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthRe
         "status": true,
         "message": "If this email exists in our system, check your email for the reset link",
     })))
-}
-
-fn redirect(location: &str) -> Response {
-    let mut response = (
-        StatusCode::FOUND,
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-    )
-        .into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    response
-}
-
-fn with_param(url: &str, name: &str, value: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}{name}={}", percent_encode(value))
 }
 
 /// `GET /reset-password/:token?callbackURL=`: the link in the mail; sends the browser to

@@ -2,7 +2,8 @@
 //! clear the session cookies.
 
 use axum::Json;
-use axum::http::header::SET_COOKIE;
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use portal_shared::cookies::CookieJar;
@@ -115,4 +116,26 @@ pub fn set_session(
 pub fn clear_session(mut response: Response, jar: &CookieJar) -> Response {
     append_cookies(&mut response, jar.expired_cookies());
     response
+}
+
+/// BetterAuth's redirects: 302, empty body, JSON content type, `Location`.
+pub fn redirect(location: &str) -> Response {
+    let mut response = (
+        StatusCode::FOUND,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
+}
+
+/// `url` with `name=value` appended to its query.
+pub fn with_param(url: &str, name: &str, value: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{separator}{name}={}",
+        portal_shared::cookies::percent_encode(value)
+    )
 }

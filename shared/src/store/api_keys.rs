@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::item::{from_item, key, s, to_item};
 use super::sessions::Resolved;
-use super::{Db, StoreError, keys, schema};
+use super::{Db, StoreError, condition_failed, keys, schema};
 use crate::crypto::{constant_time_eq, random_letters, sha256_b64url, sha256_hex};
 use crate::model::ApiKey;
 
@@ -127,17 +127,9 @@ impl ApiKeys<'_> {
     }
 
     pub async fn get(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError> {
-        let found = self
-            .db
-            .client()
-            .get_item()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::api_key(key_id))))
-            .consistent_read(true)
-            .send()
-            .await?;
-        found
-            .item
+        self.db
+            .get_item(keys::api_key(key_id))
+            .await?
             .map(|i| from_item::<ApiKeyItem>(i).map(|i| i.key))
             .transpose()
     }
@@ -179,69 +171,23 @@ impl ApiKeys<'_> {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(err) if condition_failed(&err) => Ok(()),
             Err(err) => Err(err.into()),
         }
     }
 
     /// Deletes a key; `owner` restricts it to that user's. True if one was deleted.
     pub async fn delete(&self, key_id: &str, owner: Option<&str>) -> Result<bool, StoreError> {
-        let mut request = self
-            .db
-            .client()
-            .delete_item()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::api_key(key_id))));
-        request = match owner {
-            Some(user_id) => request
-                .condition_expression("attribute_exists(PK) AND userId = :u")
-                .expression_attribute_values(":u", s(user_id)),
-            None => request.condition_expression("attribute_exists(PK)"),
-        };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(err.into()),
-        }
+        self.db.delete_owned(keys::api_key(key_id), owner).await
     }
 
     /// Every key of a user, newest first.
     pub async fn list_for_user(&self, user_id: &str) -> Result<Vec<ApiKey>, StoreError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .db
-                .client()
-                .query()
-                .table_name(self.db.table())
-                .index_name(schema::GSI1.name)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(keys::api_keys_of(user_id)))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in page.items.unwrap_or_default() {
-                found.push(from_item::<ApiKeyItem>(item)?.key);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        Ok(found)
+        self.db
+            .query_index(schema::GSI1, &keys::api_keys_of(user_id))
+            .await?
+            .into_iter()
+            .map(|item| from_item::<ApiKeyItem>(item).map(|i| i.key))
+            .collect()
     }
 }

@@ -51,6 +51,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// True when a request failed only because its condition expression did not hold.
+pub(crate) fn condition_failed<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
 /// A handle on the table: the SDK client (built once per process) and the table name.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -181,6 +191,76 @@ impl Db {
             .send()
             .await?;
         Ok(())
+    }
+
+    /// One item by primary key, read strongly consistently.
+    pub(crate) async fn get_item(
+        &self,
+        key: (String, String),
+    ) -> Result<Option<item::Item>, StoreError> {
+        let found = self
+            .client
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(item::key(key)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(found.item)
+    }
+
+    /// Deletes an item if it exists (and, with `owner`, only if its `userId` is that
+    /// user). True if it was deleted.
+    pub(crate) async fn delete_owned(
+        &self,
+        key: (String, String),
+        owner: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let request = self
+            .client
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(item::key(key)));
+        let request = match owner {
+            Some(user_id) => request
+                .condition_expression("attribute_exists(PK) AND userId = :u")
+                .expression_attribute_values(":u", item::s(user_id)),
+            None => request.condition_expression("attribute_exists(PK)"),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if condition_failed(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Every item under `partition` of an index, newest first (all pages).
+    pub(crate) async fn query_index(
+        &self,
+        gsi: schema::Gsi,
+        partition: &str,
+    ) -> Result<Vec<item::Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(self.table())
+                .index_name(gsi.name)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", gsi.partition_key)
+                .expression_attribute_values(":pk", item::s(partition))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
     }
 
     /// Creates the table unless it exists.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::item::{Item, from_item, key, n, s, to_item};
 use super::users::user_from_item;
-use super::{Db, StoreError, keys, schema};
+use super::{Db, StoreError, condition_failed, keys, schema};
 use crate::crypto::{random_alphanumeric, sha256_hex};
 use crate::model::{ApiKey, Session, User};
 
@@ -169,17 +169,9 @@ impl Sessions<'_> {
     }
 
     pub async fn get(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
-        let found = self
-            .db
-            .client()
-            .get_item()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::session(session_id))))
-            .consistent_read(true)
-            .send()
-            .await?;
-        found
-            .item
+        self.db
+            .get_item(keys::session(session_id))
+            .await?
             .map(|i| from_item::<SessionItem>(i).map(|i| i.session))
             .transpose()
     }
@@ -206,10 +198,7 @@ impl Sessions<'_> {
             .await
             .map(|_| ())
             .or_else(|err| {
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                {
+                if condition_failed(&err) {
                     Ok(())
                 } else {
                     Err(err.into())
@@ -219,57 +208,17 @@ impl Sessions<'_> {
 
     /// Deletes a session; `owner` restricts it to that user's. True if one was deleted.
     pub async fn delete(&self, session_id: &str, owner: Option<&str>) -> Result<bool, StoreError> {
-        let mut request = self
-            .db
-            .client()
-            .delete_item()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::session(session_id))));
-        request = match owner {
-            Some(user_id) => request
-                .condition_expression("attribute_exists(PK) AND userId = :u")
-                .expression_attribute_values(":u", s(user_id)),
-            None => request.condition_expression("attribute_exists(PK)"),
-        };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(err.into()),
-        }
+        self.db.delete_owned(keys::session(session_id), owner).await
     }
 
     /// Every session of a user, newest first (expired ones included: callers filter).
     pub async fn list_for_user(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
-        let mut sessions = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .db
-                .client()
-                .query()
-                .table_name(self.db.table())
-                .index_name(schema::GSI1.name)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(keys::sessions_of(user_id)))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in page.items.unwrap_or_default() {
-                sessions.push(from_item::<SessionItem>(item)?.session);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        Ok(sessions)
+        self.db
+            .query_index(schema::GSI1, &keys::sessions_of(user_id))
+            .await?
+            .into_iter()
+            .map(|item| from_item::<SessionItem>(item).map(|i| i.session))
+            .collect()
     }
 
     /// Deletes every session of a user except `keep`. Returns how many went.

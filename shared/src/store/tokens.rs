@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use serde::{Deserialize, Serialize};
 
 use super::item::{from_item, key, to_item};
-use super::{Db, StoreError, keys};
+use super::{Db, StoreError, condition_failed, keys};
 use crate::crypto::sha256_hex;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,13 +77,7 @@ impl Tokens<'_> {
             .await;
         match result {
             Ok(out) => out.attributes.map(from_item).transpose(),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(err) if condition_failed(&err) => Ok(None),
             Err(err) => Err(err.into()),
         }
     }

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::item::{Item, from_item, key, s, to_item};
-use super::{Db, StoreError, keys, schema};
+use super::{Db, StoreError, condition_failed, keys, schema};
 use crate::model::User;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -146,17 +146,9 @@ impl Users<'_> {
 
     /// The user, read strongly consistently.
     pub async fn get(&self, user_id: &str) -> Result<Option<User>, StoreError> {
-        let found = self
-            .db
-            .client()
-            .get_item()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::user(user_id))))
-            .consistent_read(true)
-            .send()
-            .await?;
-        found
-            .item
+        self.db
+            .get_item(keys::user(user_id))
+            .await?
             .map(|item| from_item::<UserItem>(item).map(|i| i.user))
             .transpose()
     }
@@ -166,16 +158,7 @@ impl Users<'_> {
         &self,
         email: &str,
     ) -> Result<Option<(User, Option<Credential>)>, StoreError> {
-        let claim = self
-            .db
-            .client()
-            .get_item()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::email_claim(email))))
-            .consistent_read(true)
-            .send()
-            .await?;
-        let Some(claim) = claim.item else {
+        let Some(claim) = self.db.get_item(keys::email_claim(email)).await? else {
             return Ok(None);
         };
         let claim: EmailClaim = from_item(claim)?;
@@ -275,13 +258,7 @@ impl Users<'_> {
                 .attributes
                 .map(|item| from_item::<UserItem>(item).map(|i| i.user))
                 .transpose(),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(err) if condition_failed(&err) => Ok(None),
             Err(err) => Err(err.into()),
         }
     }
