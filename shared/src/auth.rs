@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 
 use crate::error::{ApiError, FORBIDDEN_ADMIN, FORBIDDEN_ADMIN_OR_STAFF};
 use crate::model::{ApiKey, Role, Session, User};
+use crate::rate_limit::RateSlot;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::api_keys::key_user_id;
@@ -154,7 +155,8 @@ pub async fn identify(parts: &mut Parts, state: &AppState) -> Result<Option<Iden
     Ok(identity)
 }
 
-/// requireAuth: any signed-in, non-banned user; else 401 `Unauthorized`.
+/// requireAuth: any signed-in, non-banned user; else 401 `Unauthorized`. Also counts the
+/// request against the caller's own limit (per user, or per API key).
 #[derive(Debug, Clone)]
 pub struct RequireAuth(pub Identity);
 
@@ -175,10 +177,12 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        identify(parts, &state)
+        let identity = identify(parts, &state)
             .await?
-            .map(RequireAuth)
-            .ok_or(ApiError::Unauthorized)
+            .ok_or(ApiError::Unauthorized)?;
+        let slot = parts.extensions.get::<RateSlot>().cloned();
+        crate::rate_limit::count_identity(&state, &identity, slot.as_ref()).await?;
+        Ok(RequireAuth(identity))
     }
 }
 

@@ -39,6 +39,7 @@ pub fn finish(router: Router, config: &Config) -> Router {
         .fallback(|| async { ApiError::not_found(crate::error::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn(crate::rate_limit::rate_headers))
         .layer(middleware::map_response(errors_as_envelopes))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(request_context))

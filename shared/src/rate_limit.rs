@@ -1,7 +1,15 @@
 //! Rate limiting over DynamoDB counters (see `store::rate_limits`): check a request
 //! against one or more buckets and put the `X-RateLimit-*` headers on the response.
 
+use std::sync::{Arc, Mutex};
+
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::auth::{Identity, Via};
+use crate::error::ApiError;
 
 use crate::config::Rule;
 use crate::state::AppState;
@@ -67,5 +75,60 @@ pub fn apply_headers(headers: &mut HeaderMap, decision: &RateDecision) {
     if !decision.allowed {
         headers.insert("retry-after", HeaderValue::from(decision.retry_after));
         headers.insert("x-retry-after", HeaderValue::from(decision.retry_after));
+    }
+}
+
+/// Where a guard leaves the rate decision of a request, so the response can carry its
+/// headers whatever the handler returns.
+#[derive(Debug, Clone, Default)]
+pub struct RateSlot(Arc<Mutex<Option<RateDecision>>>);
+
+impl RateSlot {
+    pub fn put(&self, decision: RateDecision) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(decision);
+        }
+    }
+
+    fn get(&self) -> Option<RateDecision> {
+        self.0.lock().ok().and_then(|slot| *slot)
+    }
+}
+
+/// Gives each request a [`RateSlot`] and turns what a guard put there into headers.
+pub async fn rate_headers(mut req: Request, next: Next) -> Response {
+    let slot = RateSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut response = next.run(req).await;
+    if let Some(decision) = slot.get() {
+        apply_headers(response.headers_mut(), &decision);
+    }
+    response
+}
+
+/// Counts a request of a signed-in caller: per user for sessions, per key for API keys.
+/// Over the limit: 429 `Too many requests` with `Retry-After`.
+pub async fn count_identity(
+    state: &AppState,
+    identity: &Identity,
+    slot: Option<&RateSlot>,
+) -> Result<(), ApiError> {
+    let limits = &state.config.rate_limits;
+    let bucket = match &identity.via {
+        Via::Session(_) => Bucket::new(format!("user|{}", identity.user.id), limits.per_user),
+        Via::ApiKey(key) => Bucket::new(format!("key|{}", key.id), limits.per_api_key),
+    };
+    let Some(decision) = check(state, &[bucket]).await? else {
+        return Ok(());
+    };
+    if let Some(slot) = slot {
+        slot.put(decision);
+    }
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(ApiError::TooManyRequests {
+            retry_after_secs: decision.retry_after,
+        })
     }
 }

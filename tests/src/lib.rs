@@ -4,10 +4,12 @@
 
 pub mod engine;
 pub mod http;
+pub mod people;
 pub mod upstream;
 
 pub use engine::{
     CallCounter, EmbeddedDynamo, Storage, counted_state, fresh_db, shared_engine, test_state,
 };
 pub use http::{TestResponse, call, event_request, fixture, get, post_bytes, request};
+pub use people::{FIXTURE_TOKEN, FIXTURE_USER_ID, Person, fixture_person, person, session_for};
 pub use upstream::{FakeUpstream, Recorded, Reply};

@@ -1,0 +1,108 @@
+//! `GET /api/user/me`, `PATCH /api/user/me {name?, image?}`.
+
+use axum::Json;
+use axum::extract::State;
+use portal_shared::auth::RequireAuth;
+use portal_shared::model::User;
+use portal_shared::store::item::s;
+use portal_shared::time::{iso, now};
+use portal_shared::validation::ValidJson;
+use portal_shared::{ApiError, ApiResult, AppState};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use validator::{Validate, ValidationError, ValidationErrors};
+
+const MAX_NAME: u64 = 100;
+const MAX_IMAGE: u64 = 2048;
+
+fn profile(user: &User) -> Value {
+    json!({
+        "user": {
+            "id": user.id,
+            "name": user.name,
+            "email": user.email,
+            "image": user.image,
+            "role": user.role.as_str(),
+            "emailVerified": user.email_verified,
+            "createdAt": user.created_at,
+        }
+    })
+}
+
+pub async fn show(RequireAuth(me): RequireAuth) -> Json<Value> {
+    Json(profile(&me.user))
+}
+
+/// `image: null` clears the picture; an absent field is left alone; unknown fields are
+/// ignored.
+#[derive(Debug, Deserialize)]
+pub struct UpdateMe {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    image: Option<Option<String>>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+fn length_error(value: &str, min: u64, max: u64) -> ValidationError {
+    let mut error = ValidationError::new("length");
+    error.add_param("min".into(), &min);
+    error.add_param("max".into(), &max);
+    error.add_param("value".into(), &value);
+    error
+}
+
+impl Validate for UpdateMe {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        if let Some(name) = &self.name {
+            let len = name.trim().chars().count() as u64;
+            if !(1..=MAX_NAME).contains(&len) {
+                errors.add("name", length_error(name.trim(), 1, MAX_NAME));
+            }
+        }
+        if let Some(Some(image)) = &self.image {
+            if image.chars().count() as u64 > MAX_IMAGE {
+                errors.add("image", length_error(image, 0, MAX_IMAGE));
+            } else {
+                let is_http = url::Url::parse(image)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+                if !is_http {
+                    errors.add("image", ValidationError::new("url"));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    RequireAuth(me): RequireAuth,
+    ValidJson(body): ValidJson<UpdateMe>,
+) -> ApiResult<Json<Value>> {
+    let mut fields = Vec::new();
+    if let Some(name) = &body.name {
+        fields.push(("name", Some(s(name.trim()))));
+    }
+    if let Some(image) = body.image {
+        fields.push(("image", image.map(s)));
+    }
+    if fields.is_empty() {
+        return Ok(Json(profile(&me.user)));
+    }
+    let updated = state
+        .db
+        .users()
+        .update_fields(&me.user.id, &fields, &iso(now()))
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Json(profile(&updated)))
+}

@@ -1,0 +1,83 @@
+//! `GET /api/user/sessions`, `DELETE /api/user/sessions/{id}`: the caller's own sessions.
+
+use axum::Json;
+use axum::extract::State;
+use portal_shared::auth::RequireAuth;
+use portal_shared::model::Session;
+use portal_shared::time::now;
+use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
+use portal_shared::{ApiError, ApiResult, AppState};
+use serde_json::{Value, json};
+
+pub const SESSION_NOT_FOUND: &str = "Session not found";
+
+pub struct SessionQuery {
+    active: Option<bool>,
+    paging: Paging,
+}
+
+impl FromQuery for SessionQuery {
+    fn from_query(q: &mut QueryReader) -> Self {
+        Self {
+            active: q.bool("active"),
+            paging: Paging::read(q, 100),
+        }
+    }
+}
+
+/// A session as Portal shows it: never its token.
+pub fn session_view(session: &Session, current: Option<&str>) -> Value {
+    let mut view = json!({
+        "id": session.id,
+        "userId": session.user_id,
+        "expiresAt": session.expires_at,
+        "ipAddress": if session.ip_address.is_empty() { Value::Null } else { json!(session.ip_address) },
+        "userAgent": if session.user_agent.is_empty() { Value::Null } else { json!(session.user_agent) },
+        "createdAt": session.created_at,
+    });
+    if current == Some(session.id.as_str()) {
+        view["current"] = json!(true);
+    }
+    view
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    RequireAuth(me): RequireAuth,
+    ValidQuery(query): ValidQuery<SessionQuery>,
+) -> ApiResult<Json<Value>> {
+    let at = now();
+    let sessions: Vec<Value> = state
+        .db
+        .sessions()
+        .list_for_user(&me.user.id)
+        .await?
+        .iter()
+        .filter(|s| {
+            query
+                .active
+                .is_none_or(|active| active != s.is_expired_at(at))
+        })
+        .skip(query.paging.offset as usize)
+        .take(query.paging.limit as usize)
+        .map(|s| session_view(s, me.session_id()))
+        .collect();
+    Ok(Json(json!({ "sessions": sessions })))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAuth(me): RequireAuth,
+) -> ApiResult<Json<Value>> {
+    if state
+        .db
+        .sessions()
+        .delete(id.as_str(), Some(&me.user.id))
+        .await?
+    {
+        Ok(Json(json!({ "ok": true })))
+    } else {
+        Err(ApiError::not_found(SESSION_NOT_FOUND))
+    }
+}

@@ -1,0 +1,438 @@
+//! `/api/user/*`: a signed-in user reads and edits their profile and manages their sessions.
+
+use axum::Router;
+use portal_shared::model::Role;
+use portal_shared::{AppState, http};
+use portal_testkit::{Person, TestResponse, call, person, session_for, test_state};
+use serde_json::{Value, json};
+
+async fn app() -> (AppState, Router) {
+    let state = test_state(|c| c.rate_limits.enabled = false).await;
+    let router = http::finish(portal_user::router(state.clone()), &state.config);
+    (state, router)
+}
+
+async fn send(
+    app: &Router,
+    method: &str,
+    path: &str,
+    who: Option<&Person>,
+    body: Option<Value>,
+) -> TestResponse {
+    let mut builder = axum::http::Request::builder().method(method).uri(path);
+    if let Some(p) = who {
+        builder = builder.header("cookie", &p.cookie);
+    }
+    let request = match body {
+        Some(b) => builder
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(b.to_string())),
+        None => builder.body(axum::body::Body::empty()),
+    }
+    .unwrap();
+    call(app, request).await
+}
+
+fn envelope(message: &str) -> Value {
+    json!({"ok": false, "error": message})
+}
+
+#[tokio::test]
+async fn me_shows_the_documented_profile() {
+    let (state, app) = app().await;
+    let ada = person(&state, "ada@example.org", Role::Staff).await;
+    let res = send(&app, "GET", "/api/user/me", Some(&ada), None).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.json(),
+        json!({"user": {
+            "id": ada.user.id, "name": "ada", "email": "ada@example.org", "image": null,
+            "role": "staff", "emailVerified": true, "createdAt": ada.user.created_at,
+        }})
+    );
+    let res = send(&app, "GET", "/api/user/me", None, None).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(res.json(), envelope("Unauthorized"));
+}
+
+#[tokio::test]
+async fn me_works_with_an_api_key_too() {
+    let (state, app) = app().await;
+    let ada = person(&state, "key@example.org", Role::User).await;
+    let raw = portal_shared::store::api_keys::new_key("portal_", &ada.user.id);
+    let at = portal_shared::time::iso(portal_shared::time::now());
+    state
+        .db
+        .api_keys()
+        .create(portal_shared::model::ApiKey {
+            id: portal_shared::store::api_keys::key_id(&raw),
+            config_id: "default".into(),
+            name: None,
+            start: None,
+            prefix: Some("portal_".into()),
+            key_hash: portal_shared::crypto::sha256_b64url(raw.as_bytes()),
+            user_id: ada.user.id.clone(),
+            enabled: true,
+            rate_limit_enabled: true,
+            rate_limit_time_window: 3_600_000,
+            rate_limit_max: 1000,
+            request_count: 0,
+            remaining: None,
+            last_request: None,
+            expires_at: None,
+            created_at: at.clone(),
+            updated_at: at,
+            metadata: None,
+        })
+        .await
+        .unwrap();
+    let request = axum::http::Request::builder()
+        .uri("/api/user/me")
+        .header("authorization", format!("Bearer {raw}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = call(&app, request).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["user"]["email"], "key@example.org");
+}
+
+#[tokio::test]
+async fn patch_me_trims_the_name_and_sets_or_clears_the_image() {
+    let (state, app) = app().await;
+    let ada = person(&state, "patch@example.org", Role::User).await;
+    let res = send(&app, "PATCH", "/api/user/me", Some(&ada), Some(json!({"name": "  Ada L.  ", "image": "https://img.example.org/a.png", "role": "admin", "email": "x@y.z"}))).await;
+    assert_eq!(res.status, 200);
+    let user = &res.json()["user"];
+    assert_eq!(user["name"], "Ada L.");
+    assert_eq!(user["image"], "https://img.example.org/a.png");
+    assert_eq!(
+        user["role"], "user",
+        "unknown and forbidden fields are ignored"
+    );
+    assert_eq!(user["email"], "patch@example.org");
+    let res = send(
+        &app,
+        "PATCH",
+        "/api/user/me",
+        Some(&ada),
+        Some(json!({"image": null})),
+    )
+    .await;
+    assert_eq!(res.json()["user"]["image"], Value::Null);
+    assert_eq!(
+        res.json()["user"]["name"],
+        "Ada L.",
+        "absent fields are kept"
+    );
+    let stored = state.db.users().get(&ada.user.id).await.unwrap().unwrap();
+    assert_eq!(stored.image, None);
+}
+
+#[tokio::test]
+async fn patch_me_refuses_bad_fields_with_the_validation_envelope() {
+    let (state, app) = app().await;
+    let ada = person(&state, "bad@example.org", Role::User).await;
+    let res = send(
+        &app,
+        "PATCH",
+        "/api/user/me",
+        Some(&ada),
+        Some(json!({"name": "   "})),
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json(),
+        json!({"ok": false, "error": "Validation error: Name must contain at least 1 character(s) at \"name\"",
+            "details": {"issues": [{"code": "too_small", "minimum": 1, "type": "string", "inclusive": true, "exact": false,
+                "message": "String must contain at least 1 character(s)", "path": ["name"]}],
+                "flattened": {"formErrors": [], "fieldErrors": {"name": ["String must contain at least 1 character(s)"]}}}})
+    );
+    let res = send(
+        &app,
+        "PATCH",
+        "/api/user/me",
+        Some(&ada),
+        Some(json!({"name": "n".repeat(101)})),
+    )
+    .await;
+    assert_eq!(res.json()["details"]["issues"][0]["code"], "too_big");
+    assert_eq!(res.json()["details"]["issues"][0]["maximum"], 100);
+    for image in [
+        "ftp://example.org/a.png",
+        "not a url",
+        "javascript:alert(1)",
+    ] {
+        let res = send(
+            &app,
+            "PATCH",
+            "/api/user/me",
+            Some(&ada),
+            Some(json!({"image": image})),
+        )
+        .await;
+        assert_eq!(res.status, 400, "{image}");
+        assert_eq!(
+            res.json()["error"],
+            "Validation error: Invalid url at \"image\""
+        );
+    }
+    let long = format!("https://example.org/{}", "a".repeat(2048));
+    let res = send(
+        &app,
+        "PATCH",
+        "/api/user/me",
+        Some(&ada),
+        Some(json!({"image": long})),
+    )
+    .await;
+    assert_eq!(res.json()["details"]["issues"][0]["maximum"], 2048);
+    let res = send(
+        &app,
+        "PATCH",
+        "/api/user/me",
+        Some(&ada),
+        Some(json!({"name": 5})),
+    )
+    .await;
+    assert_eq!(
+        res.json()["error"],
+        "Validation error: Expected string, received number at \"name\""
+    );
+    let raw = axum::http::Request::builder()
+        .method("PATCH")
+        .uri("/api/user/me")
+        .header("cookie", &ada.cookie)
+        .body(axum::body::Body::from("{oops"))
+        .unwrap();
+    let res = call(&app, raw).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json(), envelope("Invalid JSON body"));
+    let stored = state.db.users().get(&ada.user.id).await.unwrap().unwrap();
+    assert_eq!(stored.name, "bad", "nothing was written");
+}
+
+#[tokio::test]
+async fn sessions_are_listed_newest_first_without_tokens_and_the_current_one_is_flagged() {
+    let (state, app) = app().await;
+    let ada = person(&state, "sess@example.org", Role::User).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let (_, newer) = session_for(&state, &ada.user).await;
+    let (_, expired) = session_for(&state, &ada.user).await;
+    state
+        .db
+        .sessions()
+        .extend(
+            &expired.id,
+            "2020-01-01T00:00:00.000Z",
+            "2020-01-01T00:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    let other = person(&state, "other@example.org", Role::User).await;
+
+    let res = send(&app, "GET", "/api/user/sessions", Some(&ada), None).await;
+    assert_eq!(res.status, 200);
+    let sessions = res.json()["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 3);
+    assert!(
+        sessions
+            .iter()
+            .all(|s| s["userId"] == ada.user.id.as_str() && s.get("token").is_none())
+    );
+    assert!(
+        !res.body
+            .windows(ada.token.len())
+            .any(|w| w == ada.token.as_bytes()),
+        "never a token"
+    );
+    let current: Vec<_> = sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(
+        current[0]["id"],
+        portal_shared::store::sessions::session_id(&ada.token)
+    );
+    let ids: Vec<&str> = sessions
+        .iter()
+        .map(|s| s["createdAt"].as_str().unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(ids, sorted, "newest first");
+    assert!(
+        !sessions
+            .iter()
+            .any(|s| s["userId"] == other.user.id.as_str())
+    );
+
+    let active = send(
+        &app,
+        "GET",
+        "/api/user/sessions?active=true",
+        Some(&ada),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(active["sessions"].as_array().unwrap().len(), 2);
+    let inactive = send(
+        &app,
+        "GET",
+        "/api/user/sessions?active=false",
+        Some(&ada),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(inactive["sessions"][0]["id"], expired.id.as_str());
+    let page = send(
+        &app,
+        "GET",
+        "/api/user/sessions?limit=1&offset=1",
+        Some(&ada),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(page["sessions"].as_array().unwrap().len(), 1);
+    let _ = newer;
+}
+
+#[tokio::test]
+async fn session_queries_are_validated() {
+    let (state, app) = app().await;
+    let ada = person(&state, "q@example.org", Role::User).await;
+    let cases = [
+        (
+            "limit=0",
+            "Validation error: Limit must be greater than or equal to 1 at \"limit\"",
+        ),
+        (
+            "limit=101",
+            "Validation error: Limit must be less than or equal to 100 at \"limit\"",
+        ),
+        (
+            "limit=ten",
+            "Validation error: Expected number, received nan at \"limit\"",
+        ),
+        (
+            "offset=-1",
+            "Validation error: Offset must be greater than or equal to 0 at \"offset\"",
+        ),
+        (
+            "active=yes",
+            "Validation error: Invalid enum value. Expected 'true' | 'false', received 'yes' at \"active\"",
+        ),
+    ];
+    for (query, message) in cases {
+        let res = send(
+            &app,
+            "GET",
+            &format!("/api/user/sessions?{query}"),
+            Some(&ada),
+            None,
+        )
+        .await;
+        assert_eq!(res.status, 400, "{query}");
+        assert_eq!(res.json()["error"], message, "{query}");
+        assert!(res.json()["details"]["issues"].is_array());
+    }
+}
+
+#[tokio::test]
+async fn users_revoke_only_their_own_sessions() {
+    let (state, app) = app().await;
+    let ada = person(&state, "own@example.org", Role::User).await;
+    let (other_token, other_session) = session_for(&state, &ada.user).await;
+    let bob = person(&state, "bob@example.org", Role::User).await;
+    let bobs = portal_shared::store::sessions::session_id(&bob.token);
+
+    let res = send(
+        &app,
+        "DELETE",
+        &format!("/api/user/sessions/{bobs}"),
+        Some(&ada),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, 404);
+    assert_eq!(res.json(), envelope("Session not found"));
+    assert!(
+        state
+            .db
+            .sessions()
+            .resolve(&bob.token)
+            .await
+            .unwrap()
+            .is_some(),
+        "Bob's session survives"
+    );
+
+    let res = send(
+        &app,
+        "DELETE",
+        &format!("/api/user/sessions/{}", other_session.id),
+        Some(&ada),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json(), json!({"ok": true}));
+    assert!(
+        state
+            .db
+            .sessions()
+            .resolve(&other_token)
+            .await
+            .unwrap()
+            .is_none(),
+        "gone at once"
+    );
+
+    let res = send(
+        &app,
+        "DELETE",
+        &format!("/api/user/sessions/{}", "x".repeat(129)),
+        Some(&ada),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json(), envelope("Invalid id format"));
+    let res = send(
+        &app,
+        "DELETE",
+        &format!("/api/user/sessions/{}", other_session.id),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(res.status, 401);
+}
+
+#[tokio::test]
+async fn each_user_has_their_own_rate_limit() {
+    let state =
+        test_state(|c| c.rate_limits.per_user = portal_shared::config::Rule::new(2, 60)).await;
+    let app = http::finish(portal_user::router(state.clone()), &state.config);
+    let ada = person(&state, "limit@example.org", Role::User).await;
+    let bob = person(&state, "limit2@example.org", Role::User).await;
+    for remaining in ["1", "0"] {
+        let res = send(&app, "GET", "/api/user/me", Some(&ada), None).await;
+        assert_eq!(res.status, 200);
+        assert_eq!(res.header("x-ratelimit-limit"), Some("2"));
+        assert_eq!(res.header("x-ratelimit-remaining"), Some(remaining));
+    }
+    let res = send(&app, "GET", "/api/user/me", Some(&ada), None).await;
+    assert_eq!(res.status, 429);
+    assert_eq!(res.json(), envelope("Too many requests"));
+    assert!(res.header("retry-after").is_some());
+    assert_eq!(res.header("x-ratelimit-remaining"), Some("0"));
+    assert_eq!(
+        send(&app, "GET", "/api/user/me", Some(&bob), None)
+            .await
+            .status,
+        200,
+        "Bob is not limited by Ada"
+    );
+}

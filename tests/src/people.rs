@@ -1,0 +1,137 @@
+//! Users and sessions made straight in the store, for tests of functions that need a
+//! signed-in caller (the auth function's own tests sign up through HTTP instead).
+
+use portal_shared::AppState;
+use portal_shared::crypto::{hash_password_blocking, new_id};
+use portal_shared::model::{Role, Session, User};
+use portal_shared::store::sessions::{new_token, session_id};
+use portal_shared::time::{iso, now};
+
+/// A signed-in user: their record, session token and the headers a browser would send.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub user: User,
+    pub token: String,
+    pub cookie: String,
+}
+
+impl Person {
+    pub fn headers(&self) -> Vec<(&'static str, &str)> {
+        vec![("cookie", self.cookie.as_str())]
+    }
+
+    pub fn id(&self) -> &str {
+        &self.user.id
+    }
+}
+
+/// Creates a user with `role` (password `password-123`) and a live session for them.
+pub async fn person(state: &AppState, email: &str, role: Role) -> Person {
+    let at = iso(now());
+    let user = User {
+        id: new_id(),
+        name: email.split('@').next().unwrap_or("someone").to_string(),
+        email: email.to_lowercase(),
+        email_verified: true,
+        image: None,
+        role,
+        banned: false,
+        ban_reason: None,
+        ban_expires: None,
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    let hash = hash_password_blocking("password-123");
+    let user = state
+        .db
+        .users()
+        .create(user, Some(hash))
+        .await
+        .expect("user is created");
+    let (token, _) = session_for(state, &user).await;
+    let cookie = state.cookies.session_cookies(&token, true)[0]
+        .split(';')
+        .next()
+        .expect("a cookie pair")
+        .to_string();
+    Person {
+        user,
+        token,
+        cookie,
+    }
+}
+
+/// Another live session for `user`; returns its token and session.
+pub async fn session_for(state: &AppState, user: &User) -> (String, Session) {
+    let token = new_token(&user.id);
+    let at = now();
+    let session = Session {
+        id: session_id(&token),
+        user_id: user.id.clone(),
+        expires_at: iso(at + time::Duration::days(7)),
+        created_at: iso(at),
+        updated_at: iso(at),
+        ip_address: "127.0.0.1".into(),
+        user_agent: "portal-tests".into(),
+        remember: true,
+        sealed_token: state.sealer.seal(&token),
+        impersonated_by: None,
+    };
+    let session = state
+        .db
+        .sessions()
+        .create(session)
+        .await
+        .expect("session is created");
+    (token, session)
+}
+
+/// The session token inside the cookie of the `events/*` fixtures that carry one (signed
+/// with the development secret), and its user's id.
+pub const FIXTURE_TOKEN: &str = "FixtureUser000000000000000000001FixtureSession00000000000000001X";
+pub const FIXTURE_USER_ID: &str = "FixtureUser000000000000000000001";
+
+/// Creates the fixtures' user (`fixture@example.org`, password `fixture-password-1`) and
+/// the session their cookie names.
+pub async fn fixture_person(state: &AppState, role: Role) -> User {
+    let at = iso(now());
+    let user = User {
+        id: FIXTURE_USER_ID.into(),
+        name: "Fixture".into(),
+        email: "fixture@example.org".into(),
+        email_verified: true,
+        image: None,
+        role,
+        banned: false,
+        ban_reason: None,
+        ban_expires: None,
+        created_at: at.clone(),
+        updated_at: at.clone(),
+    };
+    let hash = hash_password_blocking("fixture-password-1");
+    let user = state
+        .db
+        .users()
+        .create(user, Some(hash))
+        .await
+        .expect("fixture user");
+    let session = Session {
+        id: session_id(FIXTURE_TOKEN),
+        user_id: user.id.clone(),
+        expires_at: iso(now() + time::Duration::days(7)),
+        created_at: at.clone(),
+        updated_at: at,
+        ip_address: "203.0.113.7".into(),
+        user_agent: "curl/8.5.0".into(),
+        remember: true,
+        sealed_token: state.sealer.seal(FIXTURE_TOKEN),
+        impersonated_by: None,
+    };
+    state
+        .db
+        .sessions()
+        .create(session)
+        .await
+        .expect("fixture session");
+    user
+}
