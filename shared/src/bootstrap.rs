@@ -3,7 +3,6 @@
 use crate::crypto::{PasswordLength, check_password_length, hash_password, new_id};
 use crate::model::{Role, User};
 use crate::store::Db;
-use crate::store::item::{AttributeValue, s};
 use crate::store::users::CreateUserError;
 use crate::time::{iso, now};
 
@@ -36,14 +35,10 @@ pub async fn ensure_admin(db: &Db, email: &str, password: &str) -> Result<User, 
             .await
             .map_err(|e| e.to_string())?;
         let updated = users
-            .update_fields(
-                &user.id,
-                &[
-                    ("role", Some(s(Role::Admin.as_str()))),
-                    ("emailVerified", Some(AttributeValue::Bool(true))),
-                ],
-                &at,
-            )
+            .update(&user.id, &at, |u| {
+                u.role = Role::Admin;
+                u.email_verified = true;
+            })
             .await
             .map_err(|e| e.to_string())?;
         return updated.ok_or_else(|| "the account vanished while being updated".to_string());

@@ -37,7 +37,9 @@ async fn a_fresh_table_has_the_production_key_schema() {
         gsis,
         vec![
             ("GSI1".to_string(), Some(ProjectionType::All)),
-            ("GSI2".to_string(), Some(ProjectionType::All))
+            ("GSI2".to_string(), Some(ProjectionType::All)),
+            ("GSI3".to_string(), Some(ProjectionType::All)),
+            ("GSI4".to_string(), Some(ProjectionType::All))
         ]
     );
     let ttl = db

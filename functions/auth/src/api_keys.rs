@@ -235,7 +235,8 @@ pub async fn update(
             "[body.keyId] Invalid input: expected string, received undefined".into(),
         ));
     };
-    let mut key = own_key(&state, user_id, &key_id).await?;
+    let old = own_key(&state, user_id, &key_id).await?;
+    let mut key = old.clone();
     if name.is_none() && enabled.is_none() && expires_in.is_none() && !has_metadata {
         return Err(AuthError::code(
             StatusCode::BAD_REQUEST,
@@ -256,7 +257,10 @@ pub async fn update(
         key.metadata = metadata?;
     }
     key.updated_at = iso(now());
-    state.app.db.api_keys().save(&key).await?;
+    if !state.app.db.api_keys().save(&old, &key).await? {
+        // Changed or deleted by another request meanwhile.
+        return Err(AuthError::code(StatusCode::NOT_FOUND, "KEY_NOT_FOUND"));
+    }
     Ok(json_response(api_key_json(&key, None)))
 }
 

@@ -13,7 +13,6 @@ use portal_shared::auth::{Identity, presented, resolve};
 use portal_shared::cookies::percent_encode;
 use portal_shared::crypto::{constant_time_eq, hmac_b64url};
 use portal_shared::mail::{Mail, MailKind};
-use portal_shared::store::item::AttributeValue;
 use portal_shared::time::{iso, now};
 use serde_json::{Value, json};
 
@@ -213,11 +212,7 @@ pub async fn verify(
             .app
             .db
             .users()
-            .update_fields(
-                &user.id,
-                &[("emailVerified", Some(AttributeValue::Bool(true)))],
-                &iso(now()),
-            )
+            .update(&user.id, &iso(now()), |u| u.email_verified = true)
             .await?;
     }
     Ok(match callback {

@@ -92,12 +92,13 @@ pub async fn get_session(
                 let dont_remember = !session.remember || app.cookies.dont_remember(&headers);
                 let wants_refresh = query.get("disableRefresh").map(String::as_str) != Some("true");
                 if refresh_due && !dont_remember && wants_refresh {
-                    session.expires_at = iso(at + EXPIRES_IN);
-                    session.updated_at = iso(at);
+                    let (expires_at, updated_at) = (iso(at + EXPIRES_IN), iso(at));
                     app.db
                         .sessions()
-                        .extend(&session.id, &session.expires_at, &session.updated_at)
+                        .extend(&session, &expires_at, &updated_at)
                         .await?;
+                    session.expires_at = expires_at;
+                    session.updated_at = updated_at;
                     let body = json_response(
                         json!({ "session": session_json(&session, &token), "user": user_json(&identity.user) }),
                     );
@@ -278,18 +279,18 @@ pub async fn update_user(
             "No fields to update",
         ));
     }
-    let mut fields = Vec::new();
-    if let Some(name) = name {
-        fields.push(("name", Some(portal_shared::store::item::s(name.trim()))));
-    }
-    if let Some(image) = image {
-        fields.push(("image", image.map(portal_shared::store::item::s)));
-    }
     let updated = state
         .app
         .db
         .users()
-        .update_fields(&user.identity.user.id, &fields, &iso(now()))
+        .update(&user.identity.user.id, &iso(now()), |u| {
+            if let Some(name) = &name {
+                u.name = name.trim().to_string();
+            }
+            if let Some(image) = &image {
+                u.image = image.clone();
+            }
+        })
         .await?;
     if updated.is_none() {
         return Err(AuthError::unauthorized());

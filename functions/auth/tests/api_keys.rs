@@ -257,7 +257,7 @@ async fn a_key_with_an_expiry_says_so_when_it_has_passed() {
     let created = create_key(&t, &me, json!({"expiresIn": 86400})).await;
     assert!(created["expiresAt"].is_string());
     let key = created["key"].as_str().unwrap().to_string();
-    let mut stored = t
+    let stored = t
         .state
         .db
         .api_keys()
@@ -265,8 +265,9 @@ async fn a_key_with_an_expiry_says_so_when_it_has_passed() {
         .await
         .unwrap()
         .unwrap();
-    stored.expires_at = Some("2020-01-01T00:00:00.000Z".into());
-    t.state.db.api_keys().save(&stored).await.unwrap();
+    let mut expired = stored.clone();
+    expired.expires_at = Some("2020-01-01T00:00:00.000Z".into());
+    assert!(t.state.db.api_keys().save(&stored, &expired).await.unwrap());
     let res = t
         .send("GET", "/api/auth/get-session", &[("x-api-key", &key)], None)
         .await;

@@ -3,7 +3,6 @@
 mod common;
 
 use common::{PASSWORD, TestAuth, h};
-use portal_shared::store::item::AttributeValue;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -38,11 +37,9 @@ async fn guards_answer_with_the_contract_envelopes() {
     t.state
         .db
         .users()
-        .update_fields(
-            id,
-            &[("role", Some(AttributeValue::S("staff".into())))],
-            "2026-01-01T00:00:00.000Z",
-        )
+        .update(id, "2026-01-01T00:00:00.000Z", |u| {
+            u.role = portal_shared::model::Role::Staff
+        })
         .await
         .unwrap();
     assert_eq!(
@@ -111,11 +108,7 @@ async fn a_banned_users_sessions_and_keys_stop_working() {
     t.state
         .db
         .users()
-        .update_fields(
-            id,
-            &[("banned", Some(AttributeValue::Bool(true)))],
-            "2026-01-01T00:00:00.000Z",
-        )
+        .update(id, "2026-01-01T00:00:00.000Z", |u| u.banned = true)
         .await
         .unwrap();
     assert_eq!(

@@ -93,7 +93,7 @@ async fn an_expired_session_is_null_clears_cookies_and_is_deleted() {
         .db
         .sessions()
         .extend(
-            &session.id,
+            &session,
             "2020-01-01T00:00:00.000Z",
             "2020-01-01T00:00:00.000Z",
         )
@@ -139,7 +139,7 @@ async fn sessions_slide_after_a_day() {
     t.state
         .db
         .sessions()
-        .extend(&session.id, &in_five_days, &session.updated_at)
+        .extend(&session, &in_five_days, &session.updated_at)
         .await
         .unwrap();
     let res = t

@@ -5,7 +5,6 @@ mod common;
 use common::{Browser, PASSWORD, TestAuth, h, set_cookies};
 use portal_shared::crypto::Verified;
 use portal_shared::model::{Role, User};
-use portal_shared::store::item::AttributeValue;
 use serde_json::json;
 
 #[tokio::test]
@@ -312,11 +311,7 @@ async fn banned_users_are_refused_after_the_password_check() {
     t.state
         .db
         .users()
-        .update_fields(
-            id,
-            &[("banned", Some(AttributeValue::Bool(true)))],
-            "2026-01-01T00:00:00.000Z",
-        )
+        .update(id, "2026-01-01T00:00:00.000Z", |u| u.banned = true)
         .await
         .unwrap();
     let res = t.sign_in("banned@example.org", PASSWORD).await;
@@ -335,14 +330,9 @@ async fn banned_users_are_refused_after_the_password_check() {
     t.state
         .db
         .users()
-        .update_fields(
-            id,
-            &[(
-                "banExpires",
-                Some(AttributeValue::S("2020-01-01T00:00:00.000Z".into())),
-            )],
-            "2026-01-01T00:00:00.000Z",
-        )
+        .update(id, "2026-01-01T00:00:00.000Z", |u| {
+            u.ban_expires = Some("2020-01-01T00:00:00.000Z".into())
+        })
         .await
         .unwrap();
     assert_eq!(t.sign_in("banned@example.org", PASSWORD).await.status, 200);

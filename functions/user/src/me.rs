@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAuth;
 use portal_shared::model::User;
-use portal_shared::store::item::s;
 use portal_shared::time::{iso, now};
 use portal_shared::validation::ValidJson;
 use portal_shared::{ApiError, ApiResult, AppState};
@@ -88,20 +87,17 @@ pub async fn update(
     RequireAuth(me): RequireAuth,
     ValidJson(body): ValidJson<UpdateMe>,
 ) -> ApiResult<Json<Value>> {
-    let mut fields = Vec::new();
-    if let Some(name) = &body.name {
-        fields.push(("name", Some(s(name.trim()))));
-    }
-    if let Some(image) = body.image {
-        fields.push(("image", image.map(s)));
-    }
-    if fields.is_empty() {
-        return Ok(Json(profile(&me.user)));
-    }
     let updated = state
         .db
         .users()
-        .update_fields(&me.user.id, &fields, &iso(now()))
+        .update(&me.user.id, &iso(now()), |u| {
+            if let Some(name) = &body.name {
+                u.name = name.trim().to_string();
+            }
+            if let Some(image) = &body.image {
+                u.image = image.clone();
+            }
+        })
         .await?
         .ok_or(ApiError::Unauthorized)?;
     Ok(Json(profile(&updated)))

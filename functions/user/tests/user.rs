@@ -223,7 +223,7 @@ async fn sessions_are_listed_newest_first_without_tokens_and_the_current_one_is_
         .db
         .sessions()
         .extend(
-            &expired.id,
+            &expired,
             "2020-01-01T00:00:00.000Z",
             "2020-01-01T00:00:00.000Z",
         )

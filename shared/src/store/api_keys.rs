@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::item::{from_item, key, s, to_item};
 use super::sessions::Resolved;
+use super::stats::Delta;
+use super::users::cancelled_by_condition;
 use super::{Db, StoreError, condition_failed, keys, schema};
 use crate::crypto::{constant_time_eq, random_letters, sha256_b64url, sha256_hex};
 use crate::model::ApiKey;
@@ -78,6 +80,15 @@ impl ApiKeyItem {
     }
 }
 
+/// What a key adds to (`sign = 1`) or removes from (`-1`) the counters.
+fn counted(key: &ApiKey, sign: i64) -> Delta {
+    Delta {
+        api_keys: sign,
+        api_keys_enabled: if key.enabled { sign } else { 0 },
+        ..Delta::default()
+    }
+}
+
 pub struct ApiKeys<'a> {
     db: &'a Db,
 }
@@ -89,20 +100,20 @@ impl Db {
 }
 
 impl ApiKeys<'_> {
+    /// Stores a new key and counts it, in one transaction.
     pub async fn create(&self, key: ApiKey) -> Result<ApiKey, StoreError> {
-        self.put(&key).await?;
-        Ok(key)
-    }
-
-    async fn put(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.db
-            .client()
-            .put_item()
-            .table_name(self.db.table())
-            .set_item(Some(to_item(&ApiKeyItem::new(key.clone()))?))
+        let db = self.db;
+        let mut items = vec![db.put(
+            to_item(&ApiKeyItem::new(key.clone()))?,
+            Some("attribute_not_exists(PK)"),
+        )?];
+        items.extend(db.counter_update(counted(&key, 1))?);
+        db.client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
             .send()
             .await?;
-        Ok(())
+        Ok(key)
     }
 
     /// The key a client presented, with its user, in one round trip; `None` when unknown.
@@ -134,9 +145,37 @@ impl ApiKeys<'_> {
             .transpose()
     }
 
-    /// Replaces a key's stored fields (name, enabled, ...).
-    pub async fn save(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.put(key).await
+    /// Replaces a key's stored fields (name, enabled, ...) as read in `old`; the enabled
+    /// count moves with it. False when the key changed or went meanwhile.
+    pub async fn save(&self, old: &ApiKey, new: &ApiKey) -> Result<bool, StoreError> {
+        let db = self.db;
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(db.table())
+            .set_item(Some(to_item(&ApiKeyItem::new(new.clone()))?))
+            .condition_expression("attribute_exists(PK) AND enabled = :was AND updatedAt = :at")
+            .expression_attribute_values(
+                ":was",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(old.enabled),
+            )
+            .expression_attribute_values(":at", s(&old.updated_at))
+            .build()?;
+        let mut items = vec![
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(put)
+                .build(),
+        ];
+        items.extend(db.counter_update(counted(new, 1).plus(counted(old, -1)))?);
+        match db
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) if cancelled_by_condition(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Records a use: `lastRequest` and `requestCount`, at most once per minute per key
@@ -178,7 +217,42 @@ impl ApiKeys<'_> {
 
     /// Deletes a key; `owner` restricts it to that user's. True if one was deleted.
     pub async fn delete(&self, key_id: &str, owner: Option<&str>) -> Result<bool, StoreError> {
-        self.db.delete_owned(keys::api_key(key_id), owner).await
+        let db = self.db;
+        for _ in 0..4 {
+            let Some(found) = self.get(key_id).await? else {
+                return Ok(false);
+            };
+            if owner.is_some_and(|o| o != found.user_id) {
+                return Ok(false);
+            }
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(db.table())
+                .set_key(Some(key(keys::api_key(key_id))))
+                .condition_expression("attribute_exists(PK) AND enabled = :was")
+                .expression_attribute_values(
+                    ":was",
+                    aws_sdk_dynamodb::types::AttributeValue::Bool(found.enabled),
+                )
+                .build()?;
+            let mut items = vec![
+                aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                    .delete(delete)
+                    .build(),
+            ];
+            items.extend(db.counter_update(counted(&found, -1))?);
+            match db
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(true),
+                Err(err) if cancelled_by_condition(&err) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(false)
     }
 
     /// Every key of a user, newest first.

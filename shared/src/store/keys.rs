@@ -9,6 +9,15 @@
 //! | API key | `APIKEY#<keyId>` | `APIKEY` | `USER#<userId>#APIKEYS` / `<createdAt>#<keyId>` | `APIKEYS` / `<createdAt>#<keyId>` | expiresAt (+1 day) |
 //! | one-time token (reset) | `TOKEN#<sha256(token)>` | `TOKEN` | | | expiresAt |
 //! | rate-limit counter | `RATE#<bucket>` | `RATE` | | | window end |
+//! | name search entry | `USER#<userId>` | `NAME` | | `USER_NAME` / `<lower name>#<userId>` | |
+//!
+//! Users also carry `GSI3PK = ROLE#<role>` / `<createdAt>#<userId>` and, only while banned,
+//! `GSI4PK = BANNED` / `<createdAt>#<userId>`. Sessions carry `GSI3PK = SESSEXP#<yyyymmddhh>` /
+//! `<expiresAt>#<sessionId>` (the hour they expire in). One-time tokens carry
+//! `GSI1PK = USER#<userId>#TOKENS` so a user's deletion finds them.
+//!
+//! Aggregates (see `store::stats`): `STATS#<shard>` / `STATS` holds sharded counters;
+//! `STATSEXP#<yyyymmdd>#<shard>` / `STATS` holds, per hour `hHH`, how many sessions expire then.
 //!
 //! `sessionId` and `keyId` are the first 32 hex characters of SHA-256 of the secret, so the
 //! secret is found by a strongly consistent GetItem on its hash, never through an index.
@@ -59,4 +68,36 @@ pub fn api_keys_of(user_id: &str) -> String {
 /// Sort key of "newest first" listings.
 pub fn by_creation(created_at: &str, id: &str) -> String {
     format!("{created_at}#{id}")
+}
+
+pub fn name_entry(user_id: &str) -> (String, String) {
+    (format!("USER#{user_id}"), "NAME".into())
+}
+
+pub const USER_NAME: &str = "USER_NAME";
+pub const BANNED: &str = "BANNED";
+
+pub fn role_partition(role: &str) -> String {
+    format!("ROLE#{role}")
+}
+
+pub fn tokens_of(user_id: &str) -> String {
+    format!("USER#{user_id}#TOKENS")
+}
+
+/// `yyyymmddhh` of an ISO timestamp (`2026-11-25T21:48:39.970Z` -> `2026112521`).
+pub fn hour_of(iso: &str) -> String {
+    iso.chars().filter(char::is_ascii_digit).take(10).collect()
+}
+
+pub fn sessions_expiring(hour: &str) -> String {
+    format!("SESSEXP#{hour}")
+}
+
+pub fn stats_shard(shard: u32) -> (String, String) {
+    (format!("STATS#{shard}"), "STATS".into())
+}
+
+pub fn expiry_shard(day: &str, shard: u32) -> (String, String) {
+    (format!("STATSEXP#{day}#{shard}"), "STATS".into())
 }

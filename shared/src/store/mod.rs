@@ -6,8 +6,11 @@ pub mod keys;
 pub mod rate_limits;
 pub mod schema;
 pub mod sessions;
+pub mod stats;
 pub mod tokens;
 pub mod users;
+
+use crate::model::User;
 
 use std::sync::Arc;
 
@@ -209,31 +212,6 @@ impl Db {
         Ok(found.item)
     }
 
-    /// Deletes an item if it exists (and, with `owner`, only if its `userId` is that
-    /// user). True if it was deleted.
-    pub(crate) async fn delete_owned(
-        &self,
-        key: (String, String),
-        owner: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let request = self
-            .client
-            .delete_item()
-            .table_name(self.table())
-            .set_key(Some(item::key(key)));
-        let request = match owner {
-            Some(user_id) => request
-                .condition_expression("attribute_exists(PK) AND userId = :u")
-                .expression_attribute_values(":u", item::s(user_id)),
-            None => request.condition_expression("attribute_exists(PK)"),
-        };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
-    }
-
     /// Every item under `partition` of an index, newest first (all pages).
     pub(crate) async fn query_index(
         &self,
@@ -261,6 +239,35 @@ impl Db {
                 return Ok(items);
             }
         }
+    }
+
+    /// Removes a user and everything that is theirs in the table: sessions (they stop
+    /// working at once), API keys, one-time tokens, password, e-mail claim, name entry,
+    /// and uncounts them. `None` when there was no such user. Integration accounts are
+    /// removed by their owner module before this is called.
+    pub async fn delete_user_and_belongings(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        if self.users().get(user_id).await?.is_none() {
+            return Ok(None);
+        }
+        self.sessions().delete_all_for_user(user_id, None).await?;
+        for key in self.api_keys().list_for_user(user_id).await? {
+            self.api_keys().delete(&key.id, Some(user_id)).await?;
+        }
+        let tokens: Vec<(String, String)> = self
+            .query_index(schema::GSI1, &keys::tokens_of(user_id))
+            .await?
+            .iter()
+            .filter_map(|item| {
+                let pk = item.get(schema::PK)?.as_s().ok()?.clone();
+                let sk = item.get(schema::SK)?.as_s().ok()?.clone();
+                Some((pk, sk))
+            })
+            .collect();
+        self.delete_keys(tokens).await?;
+        self.users().delete(user_id).await
     }
 
     /// Creates the table unless it exists.

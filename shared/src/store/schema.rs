@@ -10,6 +10,8 @@
 //! | `PK`, `SK` | primary key of every item (strings) |
 //! | `GSI1PK`, `GSI1SK` | first overloaded index: "list the X of Y, newest first" |
 //! | `GSI2PK`, `GSI2SK` | second overloaded index: secondary orderings and prefix search |
+//! | `GSI3PK`, `GSI3SK` | third: users by role; sessions by the hour they expire |
+//! | `GSI4PK`, `GSI4SK` | fourth, sparse: banned users |
 //! | `ttl` | epoch seconds; DynamoDB deletes the item some time after (late: readers filter) |
 
 pub const PK: &str = "PK";
@@ -36,7 +38,19 @@ pub const GSI2: Gsi = Gsi {
     sort_key: "GSI2SK",
 };
 
-pub const GSIS: [Gsi; 2] = [GSI1, GSI2];
+pub const GSI3: Gsi = Gsi {
+    name: "GSI3",
+    partition_key: "GSI3PK",
+    sort_key: "GSI3SK",
+};
+
+pub const GSI4: Gsi = Gsi {
+    name: "GSI4",
+    partition_key: "GSI4PK",
+    sort_key: "GSI4SK",
+};
+
+pub const GSIS: [Gsi; 4] = [GSI1, GSI2, GSI3, GSI4];
 
 /// Every attribute that is part of a key (all strings): the table's AttributeDefinitions.
 pub fn key_attributes() -> Vec<&'static str> {

@@ -2,12 +2,12 @@
 //! hex characters of SHA-256(token), so the token is found by GetItem on its hash and the
 //! user id it carries lets the user come back in the same BatchGetItem.
 
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, TransactWriteItem, WriteRequest};
 use serde::{Deserialize, Serialize};
 
-use super::item::{Item, from_item, key, n, s, to_item};
-use super::users::user_from_item;
-use super::{Db, StoreError, condition_failed, keys, schema};
+use super::item::{Item, from_item, key, s, to_item};
+use super::users::{cancelled_by_condition, user_from_item};
+use super::{Db, StoreError, keys, schema};
 use crate::crypto::{random_alphanumeric, sha256_hex};
 use crate::model::{ApiKey, Session, User};
 
@@ -46,6 +46,10 @@ struct SessionItem {
     gsi2pk: String,
     #[serde(rename = "GSI2SK")]
     gsi2sk: String,
+    #[serde(rename = "GSI3PK", default)]
+    gsi3pk: String,
+    #[serde(rename = "GSI3SK", default)]
+    gsi3sk: String,
     ttl: i64,
     #[serde(flatten)]
     session: Session,
@@ -65,9 +69,24 @@ impl SessionItem {
             gsi1sk: keys::by_creation(&session.created_at, &session.id),
             gsi2pk: keys::SESSIONS.into(),
             gsi2sk: keys::by_creation(&session.created_at, &session.id),
-            ttl: epoch(&session.expires_at),
+            gsi3pk: keys::sessions_expiring(&keys::hour_of(&session.expires_at)),
+            gsi3sk: keys::by_creation(&session.expires_at, &session.id),
+            // Kept for the stats retention (48 h after the expiry hour), then removed.
+            ttl: epoch(&session.expires_at) + (super::stats::SESSION_RETENTION_HOURS + 1) * 3600,
             session,
         }
+    }
+}
+
+enum DeleteRace {
+    /// A session changed or went between reading and deleting.
+    Lost,
+    Store(StoreError),
+}
+
+impl From<StoreError> for DeleteRace {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
     }
 }
 
@@ -137,12 +156,17 @@ impl Db {
 }
 
 impl Sessions<'_> {
+    /// Stores a session and counts its expiry hour, in one transaction.
     pub async fn create(&self, session: Session) -> Result<Session, StoreError> {
-        self.db
-            .client()
-            .put_item()
-            .table_name(self.db.table())
-            .set_item(Some(to_item(&SessionItem::new(session.clone()))?))
+        let db = self.db;
+        let mut items = vec![db.put(
+            to_item(&SessionItem::new(session.clone()))?,
+            Some("attribute_not_exists(PK)"),
+        )?];
+        items.extend(db.expiry_updates(&[(&session.expires_at, 1)])?);
+        db.client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
             .send()
             .await?;
         Ok(session)
@@ -176,39 +200,86 @@ impl Sessions<'_> {
             .transpose()
     }
 
-    /// Moves the expiry (sliding refresh).
+    /// Moves the expiry (sliding refresh) from `old_expires_at`, moving its count between
+    /// expiry hours. A session that changed or went meanwhile is left alone.
     pub async fn extend(
         &self,
-        session_id: &str,
+        session: &Session,
         expires_at: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.db
+        let db = self.db;
+        let mut moved = session.clone();
+        moved.expires_at = expires_at.to_string();
+        moved.updated_at = now.to_string();
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(db.table())
+            .set_item(Some(to_item(&SessionItem::new(moved))?))
+            .condition_expression("attribute_exists(PK) AND expiresAt = :old")
+            .expression_attribute_values(":old", s(&session.expires_at))
+            .build()?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        items.extend(db.expiry_updates(&[(&session.expires_at, -1), (expires_at, 1)])?);
+        match db
             .client()
-            .update_item()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::session(session_id))))
-            .condition_expression("attribute_exists(PK)")
-            .update_expression("SET expiresAt = :e, updatedAt = :now, #ttl = :ttl")
-            .expression_attribute_names("#ttl", schema::TTL_ATTRIBUTE)
-            .expression_attribute_values(":e", s(expires_at))
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":ttl", n(epoch(expires_at)))
+            .transact_write_items()
+            .set_transact_items(Some(items))
             .send()
             .await
-            .map(|_| ())
-            .or_else(|err| {
-                if condition_failed(&err) {
-                    Ok(())
-                } else {
-                    Err(err.into())
-                }
-            })
+        {
+            Ok(_) => Ok(()),
+            Err(err) if cancelled_by_condition(&err) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Deletes a session; `owner` restricts it to that user's. True if one was deleted.
     pub async fn delete(&self, session_id: &str, owner: Option<&str>) -> Result<bool, StoreError> {
-        self.db.delete_owned(keys::session(session_id), owner).await
+        for _ in 0..4 {
+            let Some(session) = self.get(session_id).await? else {
+                return Ok(false);
+            };
+            if owner.is_some_and(|o| o != session.user_id) {
+                return Ok(false);
+            }
+            match self.delete_exact(&[session]).await {
+                Ok(()) => return Ok(true),
+                Err(DeleteRace::Lost) => continue,
+                Err(DeleteRace::Store(e)) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Deletes these sessions as read (unchanged since), uncounting their expiry hours,
+    /// in one transaction.
+    async fn delete_exact(&self, sessions: &[Session]) -> Result<(), DeleteRace> {
+        let db = self.db;
+        let mut items = Vec::new();
+        let mut expiries = Vec::new();
+        for session in sessions {
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(db.table())
+                .set_key(Some(key(keys::session(&session.id))))
+                .condition_expression("attribute_exists(PK) AND expiresAt = :e")
+                .expression_attribute_values(":e", s(&session.expires_at))
+                .build()
+                .map_err(StoreError::from)?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+            expiries.push((session.expires_at.as_str(), -1));
+        }
+        items.extend(db.expiry_updates(&expiries)?);
+        match db
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if cancelled_by_condition(&err) => Err(DeleteRace::Lost),
+            Err(err) => Err(DeleteRace::Store(err.into())),
+        }
     }
 
     /// Every session of a user, newest first (expired ones included: callers filter).
@@ -227,17 +298,29 @@ impl Sessions<'_> {
         user_id: &str,
         keep: Option<&str>,
     ) -> Result<usize, StoreError> {
-        let ids: Vec<String> = self
+        let doomed: Vec<Session> = self
             .list_for_user(user_id)
             .await?
             .into_iter()
-            .map(|s| s.id)
-            .filter(|id| Some(id.as_str()) != keep)
+            .filter(|s| Some(s.id.as_str()) != keep)
             .collect();
-        self.db
-            .delete_keys(ids.iter().map(|id| keys::session(id)).collect())
-            .await?;
-        Ok(ids.len())
+        let mut deleted = 0;
+        // Up to 40 sessions (and their few expiry-day updates) per transaction.
+        for chunk in doomed.chunks(40) {
+            match self.delete_exact(chunk).await {
+                Ok(()) => deleted += chunk.len(),
+                Err(DeleteRace::Store(e)) => return Err(e),
+                // One of them changed or went meanwhile: take them one by one.
+                Err(DeleteRace::Lost) => {
+                    for session in chunk {
+                        if self.delete(&session.id, Some(user_id)).await? {
+                            deleted += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(deleted)
     }
 }
 

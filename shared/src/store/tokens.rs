@@ -15,6 +15,10 @@ pub struct OneTimeToken {
     pk: String,
     #[serde(rename = "SK")]
     sk: String,
+    #[serde(rename = "GSI1PK", default)]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK", default)]
+    gsi1sk: String,
     pub kind: String,
     pub user_id: String,
     pub expires_at: String,
@@ -43,6 +47,8 @@ impl Tokens<'_> {
     ) -> Result<(), StoreError> {
         let (pk, sk) = keys::one_time_token(&sha256_hex(token.as_bytes()));
         let item = OneTimeToken {
+            gsi1pk: keys::tokens_of(user_id),
+            gsi1sk: keys::by_creation(created_at, &pk),
             pk,
             sk,
             kind: kind.into(),

@@ -1,0 +1,319 @@
+//! Aggregates for `/api/admin/stats`, exact and read in O(1): counters kept in the same
+//! TransactWriteItems as the writes they count, spread over shards so no single item takes
+//! every write, plus per-hour counts of session expiries (so "active" needs no scan).
+//!
+//! Sessions: `active` = sessions whose `expiresAt` is in the future; `total` = sessions that
+//! have not been revoked and whose expiry hour ended less than 48 hours ago (the retention
+//! after which DynamoDB's TTL removes them). Hours wholly in the future or past are summed
+//! from the buckets; the current hour is counted exactly with one small Query of the
+//! sessions that expire in it.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Select, TransactWriteItem, Update};
+use rand::Rng;
+use time::OffsetDateTime;
+
+use super::item::{Item, key, n, s};
+use super::{Db, StoreError, keys, schema};
+use crate::model::{Role, User};
+use crate::time::iso;
+
+pub const SHARDS: u32 = 8;
+pub const SESSION_RETENTION_HOURS: i64 = 48;
+/// Longest a session lives (7 days) plus a day of slack.
+const HORIZON_DAYS: i64 = 8;
+
+/// Changes to the counters made by one write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delta {
+    pub users: i64,
+    pub admins: i64,
+    pub staff: i64,
+    pub banned: i64,
+    pub api_keys: i64,
+    pub api_keys_enabled: i64,
+    pub oauth_clients: i64,
+    pub oauth_disabled: i64,
+}
+
+impl Delta {
+    /// What one user adds (`sign = 1`) or removes (`sign = -1`). `banned` counts the ban
+    /// flag (an admin setting a ban whose expiry has passed stores no ban).
+    pub fn of_user(user: &User, sign: i64) -> Self {
+        Self {
+            users: sign,
+            admins: if user.role == Role::Admin { sign } else { 0 },
+            staff: if user.role == Role::Staff { sign } else { 0 },
+            banned: if user.banned { sign } else { 0 },
+            ..Self::default()
+        }
+    }
+
+    pub fn between_users(old: &User, new: &User) -> Self {
+        Self::of_user(new, 1).plus(Self::of_user(old, -1))
+    }
+
+    pub fn plus(self, o: Self) -> Self {
+        Self {
+            users: self.users + o.users,
+            admins: self.admins + o.admins,
+            staff: self.staff + o.staff,
+            banned: self.banned + o.banned,
+            api_keys: self.api_keys + o.api_keys,
+            api_keys_enabled: self.api_keys_enabled + o.api_keys_enabled,
+            oauth_clients: self.oauth_clients + o.oauth_clients,
+            oauth_disabled: self.oauth_disabled + o.oauth_disabled,
+        }
+    }
+
+    fn fields(&self) -> [(&'static str, i64); 8] {
+        [
+            ("users", self.users),
+            ("admins", self.admins),
+            ("staff", self.staff),
+            ("banned", self.banned),
+            ("apiKeys", self.api_keys),
+            ("apiKeysEnabled", self.api_keys_enabled),
+            ("oauthClients", self.oauth_clients),
+            ("oauthDisabled", self.oauth_disabled),
+        ]
+    }
+}
+
+fn random_shard() -> u32 {
+    rand::thread_rng().gen_range(0..SHARDS)
+}
+
+impl Db {
+    /// The counter update for `delta` (on a random shard), or nothing when it is zero.
+    pub(crate) fn counter_update(
+        &self,
+        delta: Delta,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        let changed: Vec<_> = delta
+            .fields()
+            .into_iter()
+            .filter(|(_, v)| *v != 0)
+            .collect();
+        if changed.is_empty() {
+            return Ok(None);
+        }
+        let mut update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key(keys::stats_shard(random_shard()))));
+        let mut adds = Vec::new();
+        for (i, (name, value)) in changed.iter().enumerate() {
+            adds.push(format!("#c{i} :c{i}"));
+            update = update
+                .expression_attribute_names(format!("#c{i}"), *name)
+                .expression_attribute_values(format!(":c{i}"), n(value));
+        }
+        let update = update
+            .update_expression(format!("ADD {}", adds.join(", ")))
+            .build()?;
+        Ok(Some(TransactWriteItem::builder().update(update).build()))
+    }
+
+    /// Updates of the per-hour expiry buckets: `(expiresAt, +1/-1)` pairs, one update per
+    /// day item (a transaction may touch an item once).
+    pub(crate) fn expiry_updates(
+        &self,
+        changes: &[(&str, i64)],
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut by_day: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for (expires_at, delta) in changes {
+            let hour = keys::hour_of(expires_at);
+            if hour.len() != 10 {
+                continue;
+            }
+            *by_day
+                .entry(hour[..8].to_string())
+                .or_default()
+                .entry(format!("h{}", &hour[8..]))
+                .or_default() += delta;
+        }
+        let shard = random_shard();
+        let mut updates = Vec::new();
+        for (day, hours) in by_day {
+            let hours: Vec<_> = hours.into_iter().filter(|(_, d)| *d != 0).collect();
+            if hours.is_empty() {
+                continue;
+            }
+            let mut update = Update::builder()
+                .table_name(self.table())
+                .set_key(Some(key(keys::expiry_shard(&day, shard))));
+            let mut adds = Vec::new();
+            for (i, (hour, delta)) in hours.iter().enumerate() {
+                adds.push(format!("#h{i} :h{i}"));
+                update = update
+                    .expression_attribute_names(format!("#h{i}"), hour)
+                    .expression_attribute_values(format!(":h{i}"), n(delta));
+            }
+            let update = update
+                .update_expression(format!("ADD {}", adds.join(", ")))
+                .build()?;
+            updates.push(TransactWriteItem::builder().update(update).build());
+        }
+        Ok(updates)
+    }
+}
+
+/// The numbers `/api/admin/stats` shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub users: i64,
+    pub admins: i64,
+    pub staff: i64,
+    pub banned: i64,
+    pub sessions_total: i64,
+    pub sessions_active: i64,
+    pub api_keys: i64,
+    pub api_keys_enabled: i64,
+    pub oauth_clients: i64,
+    pub oauth_disabled: i64,
+}
+
+fn number(item: &Item, name: &str) -> i64 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+pub struct StatsRepo<'a> {
+    db: &'a Db,
+}
+
+impl Db {
+    pub fn stats(&self) -> StatsRepo<'_> {
+        StatsRepo { db: self }
+    }
+}
+
+impl StatsRepo<'_> {
+    /// One BatchGetItem of the counter shards and the expiry buckets from the retention
+    /// horizon to the longest session lifetime, plus one Query of the current hour.
+    pub async fn read(&self, now: OffsetDateTime) -> Result<Stats, StoreError> {
+        let db = self.db;
+        let first_hour = now - time::Duration::hours(SESSION_RETENTION_HOURS);
+        let mut wanted = Vec::new();
+        for shard in 0..SHARDS {
+            wanted.push(keys::stats_shard(shard));
+        }
+        let mut day = first_hour.date();
+        let last_day = (now + time::Duration::days(HORIZON_DAYS)).date();
+        while day <= last_day {
+            let stamp = format!(
+                "{:04}{:02}{:02}",
+                day.year(),
+                u8::from(day.month()),
+                day.day()
+            );
+            for shard in 0..SHARDS {
+                wanted.push(keys::expiry_shard(&stamp, shard));
+            }
+            day = day.next_day().unwrap_or(last_day);
+            if day == last_day && wanted.len() > 200 {
+                break;
+            }
+        }
+        let mut items = Vec::new();
+        for chunk in wanted.chunks(100) {
+            let mut request = KeysAndAttributes::builder().consistent_read(true);
+            for k in chunk {
+                request = request.keys(key(k.clone()));
+            }
+            let mut pending = Some(request.build()?);
+            for _ in 0..5 {
+                let Some(req) = pending.take() else { break };
+                let out = db
+                    .client()
+                    .batch_get_item()
+                    .request_items(db.table(), req)
+                    .send()
+                    .await?;
+                if let Some(mut r) = out.responses {
+                    items.extend(r.remove(db.table()).unwrap_or_default());
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(db.table()))
+                    .filter(|k| !k.keys().is_empty());
+            }
+            if pending.is_some() {
+                return Err(StoreError::Dynamo(
+                    "stats read left keys unprocessed".into(),
+                ));
+            }
+        }
+        let mut stats = Stats::default();
+        let current_hour = keys::hour_of(&iso(now));
+        let oldest_hour = keys::hour_of(&iso(first_hour));
+        for item in &items {
+            let pk = item
+                .get(schema::PK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            if pk.starts_with("STATS#") {
+                stats.users += number(item, "users");
+                stats.admins += number(item, "admins");
+                stats.staff += number(item, "staff");
+                stats.banned += number(item, "banned");
+                stats.api_keys += number(item, "apiKeys");
+                stats.api_keys_enabled += number(item, "apiKeysEnabled");
+                stats.oauth_clients += number(item, "oauthClients");
+                stats.oauth_disabled += number(item, "oauthDisabled");
+            } else if let Some(day) = pk
+                .strip_prefix("STATSEXP#")
+                .and_then(|r| r.split('#').next())
+            {
+                for (name, value) in item {
+                    let Some(hh) = name.strip_prefix('h') else {
+                        continue;
+                    };
+                    let hour = format!("{day}{hh}");
+                    let count: i64 = value.as_n().ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+                    if hour >= oldest_hour {
+                        stats.sessions_total += count;
+                    }
+                    if hour > current_hour {
+                        stats.sessions_active += count;
+                    }
+                }
+            }
+        }
+        stats.sessions_active += self.still_active_this_hour(&current_hour, now).await?;
+        Ok(stats)
+    }
+
+    async fn still_active_this_hour(
+        &self,
+        hour: &str,
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        let db = self.db;
+        let mut count = 0i64;
+        let mut start = None;
+        loop {
+            let page = db
+                .client()
+                .query()
+                .table_name(db.table())
+                .index_name(schema::GSI3.name)
+                .key_condition_expression("GSI3PK = :pk AND GSI3SK > :now")
+                .expression_attribute_values(":pk", s(keys::sessions_expiring(hour)))
+                .expression_attribute_values(":now", s(iso(now)))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            count += i64::from(page.count);
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(count);
+            }
+        }
+    }
+}
