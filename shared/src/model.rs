@@ -2,6 +2,7 @@
 //! timestamps with milliseconds), so an item reads back without conversion.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::time::parse_iso;
@@ -141,4 +142,22 @@ impl ApiKey {
             .and_then(parse_iso)
             .is_some_and(|at| at <= now)
     }
+}
+
+/// A session as Portal's own API shows it (never its token); `current` flags the session
+/// making the request.
+pub fn session_view(session: &Session, current: Option<&str>) -> Value {
+    let or_null = |s: &str| if s.is_empty() { Value::Null } else { json!(s) };
+    let mut view = json!({
+        "id": session.id,
+        "userId": session.user_id,
+        "expiresAt": session.expires_at,
+        "ipAddress": or_null(&session.ip_address),
+        "userAgent": or_null(&session.user_agent),
+        "createdAt": session.created_at,
+    });
+    if current == Some(session.id.as_str()) {
+        view["current"] = json!(true);
+    }
+    view
 }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAuth;
-use portal_shared::model::Session;
+use portal_shared::model::session_view;
 use portal_shared::time::now;
 use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_shared::{ApiError, ApiResult, AppState};
@@ -25,21 +25,6 @@ impl FromQuery for SessionQuery {
     }
 }
 
-/// A session as Portal shows it: never its token.
-pub fn session_view(session: &Session, current: Option<&str>) -> Value {
-    let mut view = json!({
-        "id": session.id,
-        "userId": session.user_id,
-        "expiresAt": session.expires_at,
-        "ipAddress": if session.ip_address.is_empty() { Value::Null } else { json!(session.ip_address) },
-        "userAgent": if session.user_agent.is_empty() { Value::Null } else { json!(session.user_agent) },
-        "createdAt": session.created_at,
-    });
-    if current == Some(session.id.as_str()) {
-        view["current"] = json!(true);
-    }
-    view
-}
 
 pub async fn list(
     State(state): State<AppState>,

@@ -9,6 +9,7 @@
 //! | API key | `APIKEY#<keyId>` | `APIKEY` | `USER#<userId>#APIKEYS` / `<createdAt>#<keyId>` | `APIKEYS` / `<createdAt>#<keyId>` | expiresAt (+1 day) |
 //! | one-time token (reset) | `TOKEN#<sha256(token)>` | `TOKEN` | | | expiresAt |
 //! | rate-limit counter | `RATE#<bucket>` | `RATE` | | | window end |
+//! | OAuth client | `OAUTH#<id>` | `OAUTH` | | `OAUTHCLIENTS` / `<createdAt>#<id>` | |
 //! | name search entry | `USER#<userId>` | `NAME` | | `USER_NAME` / `<lower name>#<userId>` | |
 //!
 //! Users also carry `GSI3PK = ROLE#<role>` / `<createdAt>#<userId>` and, only while banned,
@@ -101,3 +102,9 @@ pub fn stats_shard(shard: u32) -> (String, String) {
 pub fn expiry_shard(day: &str, shard: u32) -> (String, String) {
     (format!("STATSEXP#{day}#{shard}"), "STATS".into())
 }
+
+pub fn oauth_client(id: &str) -> (String, String) {
+    (format!("OAUTH#{id}"), "OAUTH".into())
+}
+
+pub const OAUTH_CLIENTS: &str = "OAUTHCLIENTS";

@@ -3,6 +3,8 @@
 pub mod api_keys;
 pub mod item;
 pub mod keys;
+pub mod listing;
+pub mod oauth_clients;
 pub mod rate_limits;
 pub mod schema;
 pub mod sessions;
@@ -30,6 +32,9 @@ pub enum StoreError {
     Dynamo(String),
     #[error("stored item is malformed: {0}")]
     Malformed(String),
+    /// A paging cursor that this listing did not make.
+    #[error("invalid cursor")]
+    BadCursor,
 }
 
 impl<E, R> From<SdkError<E, R>> for StoreError
@@ -50,7 +55,12 @@ impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        ApiError::internal(err)
+        match err {
+            StoreError::BadCursor => crate::validation::validation_error(vec![
+                crate::validation::Issue::custom("Invalid cursor").at("cursor"),
+            ]),
+            other => ApiError::internal(other),
+        }
     }
 }
 

@@ -181,6 +181,17 @@ fn number(item: &Item, name: &str) -> i64 {
         .unwrap_or(0)
 }
 
+fn add_counters(stats: &mut Stats, item: &Item) {
+    stats.users += number(item, "users");
+    stats.admins += number(item, "admins");
+    stats.staff += number(item, "staff");
+    stats.banned += number(item, "banned");
+    stats.api_keys += number(item, "apiKeys");
+    stats.api_keys_enabled += number(item, "apiKeysEnabled");
+    stats.oauth_clients += number(item, "oauthClients");
+    stats.oauth_disabled += number(item, "oauthDisabled");
+}
+
 pub struct StatsRepo<'a> {
     db: &'a Db,
 }
@@ -192,6 +203,24 @@ impl Db {
 }
 
 impl StatsRepo<'_> {
+    /// Only the counters (users, keys, OAuth clients): one BatchGetItem of the shards.
+    pub async fn counters(&self) -> Result<Stats, StoreError> {
+        let db = self.db;
+        let mut request = KeysAndAttributes::builder().consistent_read(true);
+        for shard in 0..SHARDS {
+            request = request.keys(key(keys::stats_shard(shard)));
+        }
+        let out = db.client().batch_get_item().request_items(db.table(), request.build()?).send().await?;
+        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
+            return Err(StoreError::Dynamo("counter read left keys unprocessed".into()));
+        }
+        let mut stats = Stats::default();
+        for item in out.responses.and_then(|mut r| r.remove(db.table())).unwrap_or_default() {
+            add_counters(&mut stats, &item);
+        }
+        Ok(stats)
+    }
+
     /// One BatchGetItem of the counter shards and the expiry buckets from the retention
     /// horizon to the longest session lifetime, plus one Query of the current hour.
     pub async fn read(&self, now: OffsetDateTime) -> Result<Stats, StoreError> {
@@ -257,14 +286,7 @@ impl StatsRepo<'_> {
                 .cloned()
                 .unwrap_or_default();
             if pk.starts_with("STATS#") {
-                stats.users += number(item, "users");
-                stats.admins += number(item, "admins");
-                stats.staff += number(item, "staff");
-                stats.banned += number(item, "banned");
-                stats.api_keys += number(item, "apiKeys");
-                stats.api_keys_enabled += number(item, "apiKeysEnabled");
-                stats.oauth_clients += number(item, "oauthClients");
-                stats.oauth_disabled += number(item, "oauthDisabled");
+                add_counters(&mut stats, item);
             } else if let Some(day) = pk
                 .strip_prefix("STATSEXP#")
                 .and_then(|r| r.split('#').next())

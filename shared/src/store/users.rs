@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use super::item::{Item, from_item, key, s, to_item};
 use super::stats::Delta;
 use super::{Db, StoreError, keys, schema};
-use crate::model::User;
+use crate::model::{Role, User};
+use super::listing::{Filter, PageRequest, decode_cursor};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct UserItem {
@@ -422,4 +425,171 @@ impl Users<'_> {
 
 pub(crate) fn user_from_item(item: Item) -> Result<User, StoreError> {
     from_item::<UserItem>(item).map(|i| i.user)
+}
+
+/// Which users an admin listing wants.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub banned: Option<bool>,
+    /// Prefix of the e-mail or of the name (case-insensitive).
+    pub search: Option<String>,
+}
+
+/// A page of users and the size of the whole filtered set.
+#[derive(Debug, Clone)]
+pub struct UserList {
+    pub users: Vec<User>,
+    pub total: i64,
+    pub has_more: bool,
+    pub next_cursor: Option<String>,
+}
+
+fn banned_filter(banned: bool) -> Filter {
+    Filter {
+        expression: "#banned = :banned".into(),
+        names: vec![("#banned".into(), "banned".into())],
+        values: vec![(":banned".into(), aws_sdk_dynamodb::types::AttributeValue::Bool(banned))],
+    }
+}
+
+fn role_filter(role: Role) -> Filter {
+    Filter {
+        expression: "#role = :role".into(),
+        names: vec![("#role".into(), "role".into())],
+        values: vec![(":role".into(), s(role.as_str()))],
+    }
+}
+
+impl Users<'_> {
+    /// Users newest first, filtered by role and ban through the index that fits (roles:
+    /// GSI3, banned: the sparse GSI4), or by search (see [`Users::search`]). `total` comes
+    /// from the counters when one answers the filter, else from a count of the partition.
+    pub async fn list(&self, filter: &UserFilter, limit: u32, offset: u32, cursor: Option<&str>) -> Result<UserList, StoreError> {
+        if let Some(q) = filter.search.as_deref() {
+            return self.search(q, filter, limit, offset, cursor).await;
+        }
+        let (gsi, partition, extra) = match (filter.role, filter.banned) {
+            (role, Some(true)) => (schema::GSI4, keys::BANNED.to_string(), role.map(role_filter)),
+            (Some(role), banned) => (schema::GSI3, keys::role_partition(role.as_str()), banned.map(banned_filter)),
+            (None, banned) => (schema::GSI1, keys::USERS.to_string(), banned.map(banned_filter)),
+        };
+        let after = match cursor {
+            Some(c) => Some(decode_cursor(c, gsi, &partition).ok_or(StoreError::BadCursor)?),
+            None => None,
+        };
+        let request = PageRequest { limit, offset, after };
+        let page = self.db.query_page(gsi, &partition, extra.as_ref(), &request).await?;
+        let counters = self.db.stats().counters().await?;
+        let total = match (filter.role, filter.banned) {
+            (None, None) => counters.users,
+            (Some(Role::Admin), None) => counters.admins,
+            (Some(Role::Staff), None) => counters.staff,
+            (Some(Role::User), None) => counters.users - counters.admins - counters.staff,
+            (None, Some(true)) => counters.banned,
+            (None, Some(false)) => counters.users - counters.banned,
+            _ => self.db.count(gsi, &partition, extra.as_ref()).await?,
+        };
+        let users = page.items.into_iter().map(user_from_item).collect::<Result<Vec<_>, _>>()?;
+        Ok(UserList { users, total, has_more: page.has_more, next_cursor: page.next_cursor })
+    }
+
+    /// Prefix search on e-mail and name: two index Queries (GSI2 `USER_EMAIL` and
+    /// `USER_NAME`), cost O(matches), never a table scan. Its cursor is the position.
+    async fn search(&self, q: &str, filter: &UserFilter, limit: u32, offset: u32, cursor: Option<&str>) -> Result<UserList, StoreError> {
+        let q = q.to_lowercase();
+        let start = match cursor {
+            Some(c) => URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.strip_prefix("search:").and_then(|n| n.parse::<usize>().ok()))
+                .ok_or(StoreError::BadCursor)?,
+            None => offset as usize,
+        };
+        let mut found: std::collections::HashMap<String, User> = std::collections::HashMap::new();
+        for item in self.db.query_prefix(schema::GSI2, keys::USER_EMAIL, &q).await? {
+            let user = user_from_item(item)?;
+            found.insert(user.id.clone(), user);
+        }
+        let mut missing = Vec::new();
+        for item in self.db.query_prefix(schema::GSI2, keys::USER_NAME, &q).await? {
+            if let Some(id) = item.get("userId").and_then(|v| v.as_s().ok())
+                && !found.contains_key(id)
+            {
+                missing.push(id.clone());
+            }
+        }
+        for user in self.get_many(&missing).await? {
+            found.insert(user.id.clone(), user);
+        }
+        let mut users: Vec<User> = found
+            .into_values()
+            .filter(|u| filter.role.is_none_or(|r| u.role == r))
+            .filter(|u| filter.banned.is_none_or(|b| u.banned == b))
+            .collect();
+        users.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        let total = users.len() as i64;
+        let end = (start + limit as usize).min(users.len());
+        let has_more = end < users.len();
+        let page = users.get(start.min(users.len())..end).unwrap_or_default().to_vec();
+        Ok(UserList {
+            users: page,
+            total,
+            has_more,
+            next_cursor: has_more.then(|| URL_SAFE_NO_PAD.encode(format!("search:{end}"))),
+        })
+    }
+
+    /// Several users by id (one BatchGetItem per 100), in no particular order.
+    pub async fn get_many(&self, ids: &[String]) -> Result<Vec<User>, StoreError> {
+        let mut users = Vec::new();
+        let mut unique: Vec<&String> = ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
+            let mut request = aws_sdk_dynamodb::types::KeysAndAttributes::builder().consistent_read(true);
+            for id in chunk {
+                request = request.keys(key(keys::user(id)));
+            }
+            let mut pending = Some(request.build()?);
+            for _ in 0..5 {
+                let Some(req) = pending.take() else { break };
+                let out = self.db.client().batch_get_item().request_items(self.db.table(), req).send().await?;
+                for item in out.responses.and_then(|mut r| r.remove(self.db.table())).unwrap_or_default() {
+                    users.push(user_from_item(item)?);
+                }
+                pending = out.unprocessed_keys.and_then(|mut u| u.remove(self.db.table())).filter(|k| !k.keys().is_empty());
+            }
+        }
+        Ok(users)
+    }
+}
+
+impl Db {
+    /// Every item of `partition` on `gsi` whose sort key starts with `prefix`.
+    pub(crate) async fn query_prefix(&self, gsi: schema::Gsi, partition: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(gsi.name)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", gsi.partition_key)
+                .expression_attribute_names("#sk", gsi.sort_key)
+                .expression_attribute_values(":pk", s(partition))
+                .expression_attribute_values(":prefix", s(prefix))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
 }

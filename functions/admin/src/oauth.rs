@@ -1,0 +1,192 @@
+//! `/api/admin/oauth-clients`: list and read (admin or staff); create and update (admin).
+//! The client secret is returned once, on creation, and stored as a SHA-256 hash.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff};
+use portal_shared::crypto::{new_id, random_alphanumeric, sha256_hex};
+use portal_shared::http::json_with_status;
+use portal_shared::store::oauth_clients::OAuthClient;
+use portal_shared::time::{iso, now};
+use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidJson, ValidQuery};
+use portal_shared::{ApiError, ApiResult, AppState};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use validator::{Validate, ValidationError, ValidationErrors};
+
+use crate::page_fields;
+
+pub const CLIENT_NOT_FOUND: &str = "OAuth client not found";
+const MAX_URIS: usize = 10;
+
+fn client_view(client: &OAuthClient) -> Value {
+    json!({
+        "id": client.id,
+        "name": client.name,
+        "clientId": client.client_id,
+        "redirectUris": client.redirect_uris,
+        "disabled": client.disabled,
+        "createdAt": client.created_at,
+    })
+}
+
+pub struct ClientQuery {
+    paging: Paging,
+}
+
+impl FromQuery for ClientQuery {
+    fn from_query(q: &mut QueryReader) -> Self {
+        Self { paging: Paging::read(q, 100) }
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ValidQuery(query): ValidQuery<ClientQuery>,
+    RequireAdminOrStaff(_): RequireAdminOrStaff,
+) -> ApiResult<Json<Value>> {
+    let (limit, offset, cursor) = page_fields(&query.paging);
+    let page = state.db.oauth_clients().list_page(limit, offset, cursor).await?;
+    let mut body = json!({ "oauthClients": page.items.iter().map(client_view).collect::<Vec<_>>() });
+    if let Some(next) = page.next_cursor {
+        body["nextCursor"] = json!(next);
+    }
+    Ok(Json(body))
+}
+
+pub async fn show(State(state): State<AppState>, id: PathId, RequireAdminOrStaff(_): RequireAdminOrStaff) -> ApiResult<Json<Value>> {
+    let client = state.db.oauth_clients().get(id.as_str()).await?.ok_or_else(|| ApiError::not_found(CLIENT_NOT_FOUND))?;
+    Ok(Json(json!({ "oauthClient": client_view(&client) })))
+}
+
+/// Absolute https URLs, or http on a loopback host (local development).
+fn redirect_uri_ok(raw: &str) -> bool {
+    let Ok(url) = url::Url::parse(raw) else { return false };
+    if url.fragment().is_some() || raw.len() > 2048 {
+        return false;
+    }
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")),
+        _ => false,
+    }
+}
+
+fn check_uris(uris: &[String], errors: &mut ValidationErrors) {
+    if uris.is_empty() || uris.len() > MAX_URIS {
+        let mut e = ValidationError::new("length");
+        e.add_param("min".into(), &1);
+        e.add_param("max".into(), &MAX_URIS);
+        e.add_param("value".into(), &uris);
+        errors.add("redirectUris", e);
+    }
+    if uris.iter().any(|u| !redirect_uri_ok(u)) {
+        let mut e = ValidationError::new("redirect_uri");
+        e.message = Some("Redirect URIs must be absolute https URLs (http only on localhost)".into());
+        errors.add("redirectUris", e);
+    }
+}
+
+fn check_name(name: &str, errors: &mut ValidationErrors) {
+    let n = name.trim().chars().count();
+    if !(1..=100).contains(&n) {
+        let mut e = ValidationError::new("length");
+        e.add_param("min".into(), &1);
+        e.add_param("max".into(), &100);
+        e.add_param("value".into(), &name.trim());
+        errors.add("name", e);
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewClient {
+    name: String,
+    redirect_uris: Vec<String>,
+}
+
+impl Validate for NewClient {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        check_name(&self.name, &mut errors);
+        check_uris(&self.redirect_uris, &mut errors);
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+pub async fn create(State(state): State<AppState>, RequireAdmin(_): RequireAdmin, ValidJson(body): ValidJson<NewClient>) -> ApiResult<Response> {
+    let secret = random_alphanumeric(48);
+    let at = iso(now());
+    let client = OAuthClient {
+        id: new_id(),
+        name: body.name.trim().to_string(),
+        client_id: random_alphanumeric(32),
+        client_secret_hash: sha256_hex(secret.as_bytes()),
+        redirect_uris: body.redirect_uris,
+        disabled: false,
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    let client = state.db.oauth_clients().create(client).await?;
+    let mut view = client_view(&client);
+    view["clientSecret"] = json!(secret);
+    Ok(json_with_status(StatusCode::CREATED, json!({ "oauthClient": view })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientUpdate {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    redirect_uris: Option<Vec<String>>,
+    #[serde(default)]
+    disabled: Option<bool>,
+}
+
+impl Validate for ClientUpdate {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        if let Some(name) = &self.name {
+            check_name(name, &mut errors);
+        }
+        if let Some(uris) = &self.redirect_uris {
+            check_uris(uris, &mut errors);
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAdmin(_): RequireAdmin,
+    ValidJson(body): ValidJson<ClientUpdate>,
+) -> ApiResult<Json<Value>> {
+    for _ in 0..4 {
+        let old = state.db.oauth_clients().get(id.as_str()).await?.ok_or_else(|| ApiError::not_found(CLIENT_NOT_FOUND))?;
+        let mut new = old.clone();
+        if let Some(name) = &body.name {
+            new.name = name.trim().to_string();
+        }
+        if let Some(uris) = &body.redirect_uris {
+            new.redirect_uris = uris.clone();
+        }
+        if let Some(disabled) = body.disabled {
+            new.disabled = disabled;
+        }
+        if new == old {
+            return Ok(Json(json!({ "oauthClient": client_view(&old) })));
+        }
+        new.updated_at = iso(now());
+        if new.updated_at == old.updated_at {
+            new.updated_at = iso(now() + time::Duration::milliseconds(1));
+        }
+        if state.db.oauth_clients().save(&old, &new).await? {
+            return Ok(Json(json!({ "oauthClient": client_view(&new) })));
+        }
+    }
+    Err(ApiError::Conflict("OAuth client changed concurrently; retry".into()))
+}
