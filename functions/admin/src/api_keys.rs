@@ -51,7 +51,13 @@ pub async fn list(
     let page = state
         .db
         .api_keys()
-        .list_page(query.user_id.as_deref(), query.enabled, limit, offset, cursor)
+        .list_page(
+            query.user_id.as_deref(),
+            query.enabled,
+            limit,
+            offset,
+            cursor,
+        )
         .await?;
     let owner_ids: Vec<String> = page.items.iter().map(|k| k.user_id.clone()).collect();
     let owners: HashMap<String, User> = state
@@ -62,7 +68,11 @@ pub async fn list(
         .into_iter()
         .map(|u| (u.id.clone(), u))
         .collect();
-    let keys: Vec<Value> = page.items.iter().map(|k| key_view(k, owners.get(&k.user_id))).collect();
+    let keys: Vec<Value> = page
+        .items
+        .iter()
+        .map(|k| key_view(k, owners.get(&k.user_id)))
+        .collect();
     let mut body = json!({ "apiKeys": keys });
     if let Some(next) = page.next_cursor {
         body["nextCursor"] = json!(next);
@@ -70,15 +80,33 @@ pub async fn list(
     Ok(Json(body))
 }
 
-pub async fn show(State(state): State<AppState>, id: PathId, RequireAdminOrStaff(_): RequireAdminOrStaff) -> ApiResult<Json<Value>> {
-    let key = state.db.api_keys().get(id.as_str()).await?.ok_or_else(|| ApiError::not_found(KEY_NOT_FOUND))?;
+pub async fn show(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAdminOrStaff(_): RequireAdminOrStaff,
+) -> ApiResult<Json<Value>> {
+    let key = state
+        .db
+        .api_keys()
+        .get(id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(KEY_NOT_FOUND))?;
     let owner = state.db.users().get(&key.user_id).await?;
     Ok(Json(json!({ "apiKey": key_view(&key, owner.as_ref()) })))
 }
 
 /// The key stops working at once. Staff may delete only regular users' keys.
-pub async fn remove(State(state): State<AppState>, id: PathId, RequireAdminOrStaff(actor): RequireAdminOrStaff) -> ApiResult<Json<Value>> {
-    let key = state.db.api_keys().get(id.as_str()).await?.ok_or_else(|| ApiError::not_found(KEY_NOT_FOUND))?;
+pub async fn remove(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAdminOrStaff(actor): RequireAdminOrStaff,
+) -> ApiResult<Json<Value>> {
+    let key = state
+        .db
+        .api_keys()
+        .get(id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(KEY_NOT_FOUND))?;
     if let Some(owner) = state.db.users().get(&key.user_id).await? {
         may_manage(&actor.user, owner.role)?;
     }

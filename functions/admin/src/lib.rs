@@ -15,24 +15,44 @@ use portal_shared::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/admin/users", get(users::list))
-        .route("/api/admin/users/{id}", get(users::show).patch(users::update).delete(users::remove))
+        .route(
+            "/api/admin/users/{id}",
+            get(users::show).patch(users::update).delete(users::remove),
+        )
         .route("/api/admin/sessions", get(sessions::list))
-        .route("/api/admin/sessions/{id}", get(sessions::show).delete(sessions::revoke))
+        .route(
+            "/api/admin/sessions/{id}",
+            get(sessions::show).delete(sessions::revoke),
+        )
         .route("/api/admin/api-keys", get(api_keys::list))
-        .route("/api/admin/api-keys/{id}", get(api_keys::show).delete(api_keys::remove))
-        .route("/api/admin/oauth-clients", get(oauth::list).post(oauth::create))
-        .route("/api/admin/oauth-clients/{id}", get(oauth::show).patch(oauth::update))
+        .route(
+            "/api/admin/api-keys/{id}",
+            get(api_keys::show).delete(api_keys::remove),
+        )
+        .route(
+            "/api/admin/oauth-clients",
+            get(oauth::list).post(oauth::create),
+        )
+        .route(
+            "/api/admin/oauth-clients/{id}",
+            get(oauth::show).patch(oauth::update),
+        )
         .route("/api/admin/stats", get(stats::show))
         .with_state(state)
 }
 
 /// Staff manage regular users only; touching anyone else needs an admin.
-pub(crate) fn may_manage(actor: &portal_shared::model::User, target_role: portal_shared::model::Role) -> Result<(), portal_shared::ApiError> {
+pub(crate) fn may_manage(
+    actor: &portal_shared::model::User,
+    target_role: portal_shared::model::Role,
+) -> Result<(), portal_shared::ApiError> {
     use portal_shared::model::Role;
     if actor.role == Role::Admin || target_role == Role::User {
         Ok(())
     } else {
-        Err(portal_shared::ApiError::forbidden(portal_shared::error::FORBIDDEN_ADMIN))
+        Err(portal_shared::ApiError::forbidden(
+            portal_shared::error::FORBIDDEN_ADMIN,
+        ))
     }
 }
 

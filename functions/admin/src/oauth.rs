@@ -38,7 +38,9 @@ pub struct ClientQuery {
 
 impl FromQuery for ClientQuery {
     fn from_query(q: &mut QueryReader) -> Self {
-        Self { paging: Paging::read(q, 100) }
+        Self {
+            paging: Paging::read(q, 100),
+        }
     }
 }
 
@@ -48,22 +50,38 @@ pub async fn list(
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
     let (limit, offset, cursor) = page_fields(&query.paging);
-    let page = state.db.oauth_clients().list_page(limit, offset, cursor).await?;
-    let mut body = json!({ "oauthClients": page.items.iter().map(client_view).collect::<Vec<_>>() });
+    let page = state
+        .db
+        .oauth_clients()
+        .list_page(limit, offset, cursor)
+        .await?;
+    let mut body =
+        json!({ "oauthClients": page.items.iter().map(client_view).collect::<Vec<_>>() });
     if let Some(next) = page.next_cursor {
         body["nextCursor"] = json!(next);
     }
     Ok(Json(body))
 }
 
-pub async fn show(State(state): State<AppState>, id: PathId, RequireAdminOrStaff(_): RequireAdminOrStaff) -> ApiResult<Json<Value>> {
-    let client = state.db.oauth_clients().get(id.as_str()).await?.ok_or_else(|| ApiError::not_found(CLIENT_NOT_FOUND))?;
+pub async fn show(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAdminOrStaff(_): RequireAdminOrStaff,
+) -> ApiResult<Json<Value>> {
+    let client = state
+        .db
+        .oauth_clients()
+        .get(id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(CLIENT_NOT_FOUND))?;
     Ok(Json(json!({ "oauthClient": client_view(&client) })))
 }
 
 /// Absolute https URLs, or http on a loopback host (local development).
 fn redirect_uri_ok(raw: &str) -> bool {
-    let Ok(url) = url::Url::parse(raw) else { return false };
+    let Ok(url) = url::Url::parse(raw) else {
+        return false;
+    };
     if url.fragment().is_some() || raw.len() > 2048 {
         return false;
     }
@@ -84,7 +102,8 @@ fn check_uris(uris: &[String], errors: &mut ValidationErrors) {
     }
     if uris.iter().any(|u| !redirect_uri_ok(u)) {
         let mut e = ValidationError::new("redirect_uri");
-        e.message = Some("Redirect URIs must be absolute https URLs (http only on localhost)".into());
+        e.message =
+            Some("Redirect URIs must be absolute https URLs (http only on localhost)".into());
         errors.add("redirectUris", e);
     }
 }
@@ -112,11 +131,19 @@ impl Validate for NewClient {
         let mut errors = ValidationErrors::new();
         check_name(&self.name, &mut errors);
         check_uris(&self.redirect_uris, &mut errors);
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 
-pub async fn create(State(state): State<AppState>, RequireAdmin(_): RequireAdmin, ValidJson(body): ValidJson<NewClient>) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    RequireAdmin(_): RequireAdmin,
+    ValidJson(body): ValidJson<NewClient>,
+) -> ApiResult<Response> {
     let secret = random_alphanumeric(48);
     let at = iso(now());
     let client = OAuthClient {
@@ -132,7 +159,10 @@ pub async fn create(State(state): State<AppState>, RequireAdmin(_): RequireAdmin
     let client = state.db.oauth_clients().create(client).await?;
     let mut view = client_view(&client);
     view["clientSecret"] = json!(secret);
-    Ok(json_with_status(StatusCode::CREATED, json!({ "oauthClient": view })))
+    Ok(json_with_status(
+        StatusCode::CREATED,
+        json!({ "oauthClient": view }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,7 +185,11 @@ impl Validate for ClientUpdate {
         if let Some(uris) = &self.redirect_uris {
             check_uris(uris, &mut errors);
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -166,7 +200,12 @@ pub async fn update(
     ValidJson(body): ValidJson<ClientUpdate>,
 ) -> ApiResult<Json<Value>> {
     for _ in 0..4 {
-        let old = state.db.oauth_clients().get(id.as_str()).await?.ok_or_else(|| ApiError::not_found(CLIENT_NOT_FOUND))?;
+        let old = state
+            .db
+            .oauth_clients()
+            .get(id.as_str())
+            .await?
+            .ok_or_else(|| ApiError::not_found(CLIENT_NOT_FOUND))?;
         let mut new = old.clone();
         if let Some(name) = &body.name {
             new.name = name.trim().to_string();
@@ -188,5 +227,7 @@ pub async fn update(
             return Ok(Json(json!({ "oauthClient": client_view(&new) })));
         }
     }
-    Err(ApiError::Conflict("OAuth client changed concurrently; retry".into()))
+    Err(ApiError::Conflict(
+        "OAuth client changed concurrently; retry".into(),
+    ))
 }

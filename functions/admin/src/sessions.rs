@@ -38,23 +38,49 @@ pub async fn list(
     let page = state
         .db
         .sessions()
-        .list_page(query.user_id.as_deref(), query.active, &iso(now()), limit, offset, cursor)
+        .list_page(
+            query.user_id.as_deref(),
+            query.active,
+            &iso(now()),
+            limit,
+            offset,
+            cursor,
+        )
         .await?;
-    let mut body = json!({ "sessions": page.items.iter().map(|s| session_view(s, None)).collect::<Vec<_>>() });
+    let mut body =
+        json!({ "sessions": page.items.iter().map(|s| session_view(s, None)).collect::<Vec<_>>() });
     if let Some(next) = page.next_cursor {
         body["nextCursor"] = json!(next);
     }
     Ok(Json(body))
 }
 
-pub async fn show(State(state): State<AppState>, id: PathId, RequireAdminOrStaff(_): RequireAdminOrStaff) -> ApiResult<Json<Value>> {
-    let session = state.db.sessions().get(id.as_str()).await?.ok_or_else(|| ApiError::not_found(SESSION_NOT_FOUND))?;
+pub async fn show(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAdminOrStaff(_): RequireAdminOrStaff,
+) -> ApiResult<Json<Value>> {
+    let session = state
+        .db
+        .sessions()
+        .get(id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(SESSION_NOT_FOUND))?;
     Ok(Json(json!({ "session": session_view(&session, None) })))
 }
 
 /// The session stops working at once. Staff may revoke only regular users' sessions.
-pub async fn revoke(State(state): State<AppState>, id: PathId, RequireAdminOrStaff(actor): RequireAdminOrStaff) -> ApiResult<Json<Value>> {
-    let session = state.db.sessions().get(id.as_str()).await?.ok_or_else(|| ApiError::not_found(SESSION_NOT_FOUND))?;
+pub async fn revoke(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAdminOrStaff(actor): RequireAdminOrStaff,
+) -> ApiResult<Json<Value>> {
+    let session = state
+        .db
+        .sessions()
+        .get(id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(SESSION_NOT_FOUND))?;
     if let Some(owner) = state.db.users().get(&session.user_id).await? {
         may_manage(&actor.user, owner.role)?;
     }

@@ -7,7 +7,10 @@ use portal_shared::time::now;
 use portal_shared::{ApiResult, AppState};
 use serde_json::{Value, json};
 
-pub async fn show(State(state): State<AppState>, RequireAdminOrStaff(_): RequireAdminOrStaff) -> ApiResult<Json<Value>> {
+pub async fn show(
+    State(state): State<AppState>,
+    RequireAdminOrStaff(_): RequireAdminOrStaff,
+) -> ApiResult<Json<Value>> {
     let s = state.db.stats().read(now()).await?;
     Ok(Json(json!({
         "users": {

@@ -41,7 +41,9 @@ pub struct UserQuery {
 
 impl FromQuery for UserQuery {
     fn from_query(q: &mut QueryReader) -> Self {
-        let role = q.one_of("role", &["user", "staff", "admin"]).and_then(|r| Role::parse(&r));
+        let role = q
+            .one_of("role", &["user", "staff", "admin"])
+            .and_then(|r| Role::parse(&r));
         Self {
             filter: UserFilter {
                 role,
@@ -59,7 +61,11 @@ pub async fn list(
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
     let (limit, offset, cursor) = page_fields(&query.paging);
-    let found = state.db.users().list(&query.filter, limit, offset, cursor).await?;
+    let found = state
+        .db
+        .users()
+        .list(&query.filter, limit, offset, cursor)
+        .await?;
     let mut body = json!({
         "users": found.users.iter().map(admin_user).collect::<Vec<_>>(),
         "pagination": { "total": found.total, "limit": limit, "offset": offset, "hasMore": found.has_more },
@@ -70,8 +76,17 @@ pub async fn list(
     Ok(Json(body))
 }
 
-pub async fn show(State(state): State<AppState>, id: PathId, RequireAdminOrStaff(_): RequireAdminOrStaff) -> ApiResult<Json<Value>> {
-    let user = state.db.users().get(id.as_str()).await?.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+pub async fn show(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAdminOrStaff(_): RequireAdminOrStaff,
+) -> ApiResult<Json<Value>> {
+    let user = state
+        .db
+        .users()
+        .get(id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
     Ok(Json(json!({ "user": admin_user(&user) })))
 }
 
@@ -123,7 +138,11 @@ impl Validate for AdminUpdate {
             e.message = Some("Invalid datetime".into());
             errors.add("banExpires", e);
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -134,74 +153,103 @@ pub async fn update(
     ValidJson(body): ValidJson<AdminUpdate>,
 ) -> ApiResult<Json<Value>> {
     let at = now();
-    let admins = state.db.stats().counters().await?.admins;
     let actor = actor.user;
-    let result = state
-        .db
-        .users()
-        .modify(id.as_str(), &iso(at), |user| {
-            may_manage(&actor, user.role)?;
-            let was_admin = user.role == Role::Admin;
-            if let Some(role) = body.role {
-                if role != user.role {
-                    may_manage(&actor, role)?;
-                    if actor.role != Role::Admin {
-                        return Err(ApiError::forbidden(FORBIDDEN_ADMIN));
+    // The admin count is read before the change; when it says "last admin", it is read
+    // once more, in case another admin appeared meanwhile.
+    let mut result = None;
+    for _ in 0..2 {
+        let admins = state.db.stats().counters().await?.admins;
+        let attempt = state
+            .db
+            .users()
+            .modify(id.as_str(), &iso(at), |user| {
+                may_manage(&actor, user.role)?;
+                let was_admin = user.role == Role::Admin;
+                if let Some(role) = body.role {
+                    if role != user.role {
+                        may_manage(&actor, role)?;
+                        if actor.role != Role::Admin {
+                            return Err(ApiError::forbidden(FORBIDDEN_ADMIN));
+                        }
                     }
+                    user.role = role;
                 }
-                user.role = role;
-            }
-            if let Some(name) = &body.name {
-                user.name = name.trim().to_string();
-            }
-            match body.banned {
-                Some(true) => {
-                    user.banned = true;
-                    if let Some(reason) = &body.ban_reason {
-                        user.ban_reason = reason.clone();
-                    }
-                    if let Some(until) = &body.ban_expires {
-                        user.ban_expires = until.as_deref().and_then(parse_iso).map(iso);
-                    }
-                    // A ban that has already ended is no ban.
-                    if user.ban_expires.as_deref().and_then(parse_iso).is_some_and(|t| t <= at) {
-                        user.banned = false;
-                    }
+                if let Some(name) = &body.name {
+                    user.name = name.trim().to_string();
                 }
-                Some(false) => {
-                    user.banned = false;
-                    user.ban_reason = None;
-                    user.ban_expires = None;
-                }
-                None => {
-                    if user.banned {
+                match body.banned {
+                    Some(true) => {
+                        user.banned = true;
                         if let Some(reason) = &body.ban_reason {
                             user.ban_reason = reason.clone();
                         }
                         if let Some(until) = &body.ban_expires {
                             user.ban_expires = until.as_deref().and_then(parse_iso).map(iso);
                         }
+                        // A ban that has already ended is no ban.
+                        if user
+                            .ban_expires
+                            .as_deref()
+                            .and_then(parse_iso)
+                            .is_some_and(|t| t <= at)
+                        {
+                            user.banned = false;
+                        }
+                    }
+                    Some(false) => {
+                        user.banned = false;
+                        user.ban_reason = None;
+                        user.ban_expires = None;
+                    }
+                    None => {
+                        if user.banned {
+                            if let Some(reason) = &body.ban_reason {
+                                user.ban_reason = reason.clone();
+                            }
+                            if let Some(until) = &body.ban_expires {
+                                user.ban_expires = until.as_deref().and_then(parse_iso).map(iso);
+                            }
+                        }
                     }
                 }
-            }
-            // Nobody demotes or bans the last admin (themselves included). Two admins
-            // demoting each other at the same instant can still both pass: documented.
-            if was_admin && (user.role != Role::Admin || user.banned) && admins <= 1 {
-                return Err(ApiError::forbidden(LAST_ADMIN));
-            }
-            Ok(())
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+                // Nobody demotes or bans the last admin (themselves included). Two admins
+                // demoting each other at the same instant can still both pass: documented.
+                if was_admin && (user.role != Role::Admin || user.banned) && admins <= 1 {
+                    return Err(ApiError::forbidden(LAST_ADMIN));
+                }
+                Ok(())
+            })
+            .await?
+            .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+        let last_admin = matches!(&attempt, Err(ApiError::Forbidden(m)) if m == LAST_ADMIN);
+        result = Some(attempt);
+        if !last_admin || state.db.stats().counters().await?.admins <= 1 {
+            break;
+        }
+    }
+    let result = result.ok_or_else(|| ApiError::internal("no attempt made"))?;
     let updated = result?;
     if updated.is_banned_at(now()) {
-        state.db.sessions().delete_all_for_user(&updated.id, None).await?;
+        state
+            .db
+            .sessions()
+            .delete_all_for_user(&updated.id, None)
+            .await?;
     }
     Ok(Json(json!({ "user": admin_user(&updated) })))
 }
 
-pub async fn remove(State(state): State<AppState>, id: PathId, RequireAdmin(_): RequireAdmin) -> ApiResult<Json<Value>> {
-    let target = state.db.users().get(id.as_str()).await?.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+pub async fn remove(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAdmin(_): RequireAdmin,
+) -> ApiResult<Json<Value>> {
+    let target = state
+        .db
+        .users()
+        .get(id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
     if target.role == Role::Admin && state.db.stats().counters().await?.admins <= 1 {
         return Err(ApiError::forbidden(LAST_ADMIN));
     }

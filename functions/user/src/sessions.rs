@@ -25,7 +25,6 @@ impl FromQuery for SessionQuery {
     }
 }
 
-
 pub async fn list(
     State(state): State<AppState>,
     RequireAuth(me): RequireAuth,

@@ -269,7 +269,14 @@ impl ApiKeys<'_> {
 impl ApiKeys<'_> {
     /// Keys newest first, of one user or of everyone, optionally only enabled (or
     /// disabled) ones: one index Query per page.
-    pub async fn list_page(&self, user_id: Option<&str>, enabled: Option<bool>, limit: u32, offset: u32, cursor: Option<&str>) -> Result<super::listing::Page<ApiKey>, StoreError> {
+    pub async fn list_page(
+        &self,
+        user_id: Option<&str>,
+        enabled: Option<bool>,
+        limit: u32,
+        offset: u32,
+        cursor: Option<&str>,
+    ) -> Result<super::listing::Page<ApiKey>, StoreError> {
         let (gsi, partition) = match user_id {
             Some(id) => (schema::GSI1, keys::api_keys_of(id)),
             None => (schema::GSI2, keys::APIKEYS.to_string()),
@@ -277,19 +284,35 @@ impl ApiKeys<'_> {
         let filter = enabled.map(|enabled| super::listing::Filter {
             expression: "enabled = :enabled".into(),
             names: Vec::new(),
-            values: vec![(":enabled".into(), aws_sdk_dynamodb::types::AttributeValue::Bool(enabled))],
+            values: vec![(
+                ":enabled".into(),
+                aws_sdk_dynamodb::types::AttributeValue::Bool(enabled),
+            )],
         });
         let after = match cursor {
-            Some(c) => Some(super::listing::decode_cursor(c, gsi, &partition).ok_or(StoreError::BadCursor)?),
+            Some(c) => Some(
+                super::listing::decode_cursor(c, gsi, &partition).ok_or(StoreError::BadCursor)?,
+            ),
             None => None,
         };
-        let request = super::listing::PageRequest { limit, offset, after };
-        let page = self.db.query_page(gsi, &partition, filter.as_ref(), &request).await?;
+        let request = super::listing::PageRequest {
+            limit,
+            offset,
+            after,
+        };
+        let page = self
+            .db
+            .query_page(gsi, &partition, filter.as_ref(), &request)
+            .await?;
         let keys = page
             .items
             .into_iter()
             .map(|item| from_item::<ApiKeyItem>(item).map(|i| i.key))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(super::listing::Page { items: keys, has_more: page.has_more, next_cursor: page.next_cursor })
+        Ok(super::listing::Page {
+            items: keys,
+            has_more: page.has_more,
+            next_cursor: page.next_cursor,
+        })
     }
 }

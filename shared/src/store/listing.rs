@@ -90,8 +90,18 @@ pub fn decode_cursor(cursor: &str, gsi: Gsi, partition: &str) -> Option<Item> {
 
 impl Db {
     /// One page of `partition` on `gsi`, newest first.
-    pub(crate) async fn query_page(&self, gsi: Gsi, partition: &str, filter: Option<&Filter>, request: &PageRequest) -> Result<Page<Item>, StoreError> {
-        let skip = if request.after.is_some() { 0 } else { request.offset as usize };
+    pub(crate) async fn query_page(
+        &self,
+        gsi: Gsi,
+        partition: &str,
+        filter: Option<&Filter>,
+        request: &PageRequest,
+    ) -> Result<Page<Item>, StoreError> {
+        let skip = if request.after.is_some() {
+            0
+        } else {
+            request.offset as usize
+        };
         let want = skip + request.limit as usize + 1;
         let mut collected: Vec<Item> = Vec::new();
         let mut start = request.after.clone();
@@ -124,17 +134,30 @@ impl Db {
             }
         }
         let has_more = collected.len() > skip + request.limit as usize;
-        let items: Vec<Item> = collected.into_iter().skip(skip).take(request.limit as usize).collect();
+        let items: Vec<Item> = collected
+            .into_iter()
+            .skip(skip)
+            .take(request.limit as usize)
+            .collect();
         let next_cursor = if has_more {
             items.last().map(|last| encode_cursor(last, gsi))
         } else {
             None
         };
-        Ok(Page { items, has_more, next_cursor })
+        Ok(Page {
+            items,
+            has_more,
+            next_cursor,
+        })
     }
 
     /// How many items of `partition` on `gsi` pass `filter` (reads them: O(partition)).
-    pub(crate) async fn count(&self, gsi: Gsi, partition: &str, filter: Option<&Filter>) -> Result<i64, StoreError> {
+    pub(crate) async fn count(
+        &self,
+        gsi: Gsi,
+        partition: &str,
+        filter: Option<&Filter>,
+    ) -> Result<i64, StoreError> {
         let mut total = 0i64;
         let mut start = None;
         loop {

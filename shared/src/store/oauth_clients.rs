@@ -70,9 +70,16 @@ impl Db {
 impl OAuthClients<'_> {
     pub async fn create(&self, client: OAuthClient) -> Result<OAuthClient, StoreError> {
         let db = self.db;
-        let mut items = vec![db.put(to_item(&OAuthClientItem::new(client.clone()))?, Some("attribute_not_exists(PK)"))?];
+        let mut items = vec![db.put(
+            to_item(&OAuthClientItem::new(client.clone()))?,
+            Some("attribute_not_exists(PK)"),
+        )?];
         items.extend(db.counter_update(counted(&client, 1))?);
-        db.client().transact_write_items().set_transact_items(Some(items)).send().await?;
+        db.client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await?;
         Ok(client)
     }
 
@@ -93,11 +100,24 @@ impl OAuthClients<'_> {
             .set_item(Some(to_item(&OAuthClientItem::new(new.clone()))?))
             .condition_expression("attribute_exists(PK) AND updatedAt = :at AND disabled = :was")
             .expression_attribute_values(":at", super::item::s(&old.updated_at))
-            .expression_attribute_values(":was", aws_sdk_dynamodb::types::AttributeValue::Bool(old.disabled))
+            .expression_attribute_values(
+                ":was",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(old.disabled),
+            )
             .build()?;
-        let mut items = vec![aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build()];
+        let mut items = vec![
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(put)
+                .build(),
+        ];
         items.extend(db.counter_update(counted(new, 1).plus(counted(old, -1)))?);
-        match db.client().transact_write_items().set_transact_items(Some(items)).send().await {
+        match db
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(true),
             Err(err) if cancelled_by_condition(&err) => Ok(false),
             Err(err) => Err(err.into()),
@@ -105,18 +125,36 @@ impl OAuthClients<'_> {
     }
 
     /// Newest first.
-    pub async fn list_page(&self, limit: u32, offset: u32, cursor: Option<&str>) -> Result<Page<OAuthClient>, StoreError> {
+    pub async fn list_page(
+        &self,
+        limit: u32,
+        offset: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<OAuthClient>, StoreError> {
         let after = match cursor {
-            Some(c) => Some(decode_cursor(c, schema::GSI2, keys::OAUTH_CLIENTS).ok_or(StoreError::BadCursor)?),
+            Some(c) => Some(
+                decode_cursor(c, schema::GSI2, keys::OAUTH_CLIENTS).ok_or(StoreError::BadCursor)?,
+            ),
             None => None,
         };
-        let request = PageRequest { limit, offset, after };
-        let page = self.db.query_page(schema::GSI2, keys::OAUTH_CLIENTS, None, &request).await?;
+        let request = PageRequest {
+            limit,
+            offset,
+            after,
+        };
+        let page = self
+            .db
+            .query_page(schema::GSI2, keys::OAUTH_CLIENTS, None, &request)
+            .await?;
         let clients = page
             .items
             .into_iter()
             .map(|item| from_item::<OAuthClientItem>(item).map(|i| i.client))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { items: clients, has_more: page.has_more, next_cursor: page.next_cursor })
+        Ok(Page {
+            items: clients,
+            has_more: page.has_more,
+            next_cursor: page.next_cursor,
+        })
     }
 }

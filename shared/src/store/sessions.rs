@@ -368,27 +368,52 @@ impl Db {
 impl Sessions<'_> {
     /// Sessions newest first, of one user or of everyone, optionally only the active (or
     /// only the expired) ones: one index Query per page.
-    pub async fn list_page(&self, user_id: Option<&str>, active: Option<bool>, now: &str, limit: u32, offset: u32, cursor: Option<&str>) -> Result<super::listing::Page<Session>, StoreError> {
+    pub async fn list_page(
+        &self,
+        user_id: Option<&str>,
+        active: Option<bool>,
+        now: &str,
+        limit: u32,
+        offset: u32,
+        cursor: Option<&str>,
+    ) -> Result<super::listing::Page<Session>, StoreError> {
         let (gsi, partition) = match user_id {
             Some(id) => (schema::GSI1, keys::sessions_of(id)),
             None => (schema::GSI2, keys::SESSIONS.to_string()),
         };
         let filter = active.map(|active| super::listing::Filter {
-            expression: if active { "expiresAt > :now".into() } else { "expiresAt <= :now".into() },
+            expression: if active {
+                "expiresAt > :now".into()
+            } else {
+                "expiresAt <= :now".into()
+            },
             names: Vec::new(),
             values: vec![(":now".into(), s(now))],
         });
         let after = match cursor {
-            Some(c) => Some(super::listing::decode_cursor(c, gsi, &partition).ok_or(StoreError::BadCursor)?),
+            Some(c) => Some(
+                super::listing::decode_cursor(c, gsi, &partition).ok_or(StoreError::BadCursor)?,
+            ),
             None => None,
         };
-        let request = super::listing::PageRequest { limit, offset, after };
-        let page = self.db.query_page(gsi, &partition, filter.as_ref(), &request).await?;
+        let request = super::listing::PageRequest {
+            limit,
+            offset,
+            after,
+        };
+        let page = self
+            .db
+            .query_page(gsi, &partition, filter.as_ref(), &request)
+            .await?;
         let sessions = page
             .items
             .into_iter()
             .map(|item| from_item::<SessionItem>(item).map(|i| i.session))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(super::listing::Page { items: sessions, has_more: page.has_more, next_cursor: page.next_cursor })
+        Ok(super::listing::Page {
+            items: sessions,
+            has_more: page.has_more,
+            next_cursor: page.next_cursor,
+        })
     }
 }

@@ -210,12 +210,23 @@ impl StatsRepo<'_> {
         for shard in 0..SHARDS {
             request = request.keys(key(keys::stats_shard(shard)));
         }
-        let out = db.client().batch_get_item().request_items(db.table(), request.build()?).send().await?;
+        let out = db
+            .client()
+            .batch_get_item()
+            .request_items(db.table(), request.build()?)
+            .send()
+            .await?;
         if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
-            return Err(StoreError::Dynamo("counter read left keys unprocessed".into()));
+            return Err(StoreError::Dynamo(
+                "counter read left keys unprocessed".into(),
+            ));
         }
         let mut stats = Stats::default();
-        for item in out.responses.and_then(|mut r| r.remove(db.table())).unwrap_or_default() {
+        for item in out
+            .responses
+            .and_then(|mut r| r.remove(db.table()))
+            .unwrap_or_default()
+        {
             add_counters(&mut stats, &item);
         }
         Ok(stats)

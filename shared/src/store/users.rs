@@ -7,10 +7,10 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::item::{Item, from_item, key, s, to_item};
+use super::listing::{Filter, PageRequest, decode_cursor};
 use super::stats::Delta;
 use super::{Db, StoreError, keys, schema};
 use crate::model::{Role, User};
-use super::listing::{Filter, PageRequest, decode_cursor};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -449,7 +449,10 @@ fn banned_filter(banned: bool) -> Filter {
     Filter {
         expression: "#banned = :banned".into(),
         names: vec![("#banned".into(), "banned".into())],
-        values: vec![(":banned".into(), aws_sdk_dynamodb::types::AttributeValue::Bool(banned))],
+        values: vec![(
+            ":banned".into(),
+            aws_sdk_dynamodb::types::AttributeValue::Bool(banned),
+        )],
     }
 }
 
@@ -465,21 +468,46 @@ impl Users<'_> {
     /// Users newest first, filtered by role and ban through the index that fits (roles:
     /// GSI3, banned: the sparse GSI4), or by search (see [`Users::search`]). `total` comes
     /// from the counters when one answers the filter, else from a count of the partition.
-    pub async fn list(&self, filter: &UserFilter, limit: u32, offset: u32, cursor: Option<&str>) -> Result<UserList, StoreError> {
+    pub async fn list(
+        &self,
+        filter: &UserFilter,
+        limit: u32,
+        offset: u32,
+        cursor: Option<&str>,
+    ) -> Result<UserList, StoreError> {
         if let Some(q) = filter.search.as_deref() {
             return self.search(q, filter, limit, offset, cursor).await;
         }
         let (gsi, partition, extra) = match (filter.role, filter.banned) {
-            (role, Some(true)) => (schema::GSI4, keys::BANNED.to_string(), role.map(role_filter)),
-            (Some(role), banned) => (schema::GSI3, keys::role_partition(role.as_str()), banned.map(banned_filter)),
-            (None, banned) => (schema::GSI1, keys::USERS.to_string(), banned.map(banned_filter)),
+            (role, Some(true)) => (
+                schema::GSI4,
+                keys::BANNED.to_string(),
+                role.map(role_filter),
+            ),
+            (Some(role), banned) => (
+                schema::GSI3,
+                keys::role_partition(role.as_str()),
+                banned.map(banned_filter),
+            ),
+            (None, banned) => (
+                schema::GSI1,
+                keys::USERS.to_string(),
+                banned.map(banned_filter),
+            ),
         };
         let after = match cursor {
             Some(c) => Some(decode_cursor(c, gsi, &partition).ok_or(StoreError::BadCursor)?),
             None => None,
         };
-        let request = PageRequest { limit, offset, after };
-        let page = self.db.query_page(gsi, &partition, extra.as_ref(), &request).await?;
+        let request = PageRequest {
+            limit,
+            offset,
+            after,
+        };
+        let page = self
+            .db
+            .query_page(gsi, &partition, extra.as_ref(), &request)
+            .await?;
         let counters = self.db.stats().counters().await?;
         let total = match (filter.role, filter.banned) {
             (None, None) => counters.users,
@@ -490,30 +518,57 @@ impl Users<'_> {
             (None, Some(false)) => counters.users - counters.banned,
             _ => self.db.count(gsi, &partition, extra.as_ref()).await?,
         };
-        let users = page.items.into_iter().map(user_from_item).collect::<Result<Vec<_>, _>>()?;
-        Ok(UserList { users, total, has_more: page.has_more, next_cursor: page.next_cursor })
+        let users = page
+            .items
+            .into_iter()
+            .map(user_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(UserList {
+            users,
+            total,
+            has_more: page.has_more,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Prefix search on e-mail and name: two index Queries (GSI2 `USER_EMAIL` and
     /// `USER_NAME`), cost O(matches), never a table scan. Its cursor is the position.
-    async fn search(&self, q: &str, filter: &UserFilter, limit: u32, offset: u32, cursor: Option<&str>) -> Result<UserList, StoreError> {
+    async fn search(
+        &self,
+        q: &str,
+        filter: &UserFilter,
+        limit: u32,
+        offset: u32,
+        cursor: Option<&str>,
+    ) -> Result<UserList, StoreError> {
         let q = q.to_lowercase();
         let start = match cursor {
             Some(c) => URL_SAFE_NO_PAD
                 .decode(c)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| s.strip_prefix("search:").and_then(|n| n.parse::<usize>().ok()))
+                .and_then(|s| {
+                    s.strip_prefix("search:")
+                        .and_then(|n| n.parse::<usize>().ok())
+                })
                 .ok_or(StoreError::BadCursor)?,
             None => offset as usize,
         };
         let mut found: std::collections::HashMap<String, User> = std::collections::HashMap::new();
-        for item in self.db.query_prefix(schema::GSI2, keys::USER_EMAIL, &q).await? {
+        for item in self
+            .db
+            .query_prefix(schema::GSI2, keys::USER_EMAIL, &q)
+            .await?
+        {
             let user = user_from_item(item)?;
             found.insert(user.id.clone(), user);
         }
         let mut missing = Vec::new();
-        for item in self.db.query_prefix(schema::GSI2, keys::USER_NAME, &q).await? {
+        for item in self
+            .db
+            .query_prefix(schema::GSI2, keys::USER_NAME, &q)
+            .await?
+        {
             if let Some(id) = item.get("userId").and_then(|v| v.as_s().ok())
                 && !found.contains_key(id)
             {
@@ -532,7 +587,10 @@ impl Users<'_> {
         let total = users.len() as i64;
         let end = (start + limit as usize).min(users.len());
         let has_more = end < users.len();
-        let page = users.get(start.min(users.len())..end).unwrap_or_default().to_vec();
+        let page = users
+            .get(start.min(users.len())..end)
+            .unwrap_or_default()
+            .to_vec();
         Ok(UserList {
             users: page,
             total,
@@ -548,18 +606,32 @@ impl Users<'_> {
         unique.sort();
         unique.dedup();
         for chunk in unique.chunks(100) {
-            let mut request = aws_sdk_dynamodb::types::KeysAndAttributes::builder().consistent_read(true);
+            let mut request =
+                aws_sdk_dynamodb::types::KeysAndAttributes::builder().consistent_read(true);
             for id in chunk {
                 request = request.keys(key(keys::user(id)));
             }
             let mut pending = Some(request.build()?);
             for _ in 0..5 {
                 let Some(req) = pending.take() else { break };
-                let out = self.db.client().batch_get_item().request_items(self.db.table(), req).send().await?;
-                for item in out.responses.and_then(|mut r| r.remove(self.db.table())).unwrap_or_default() {
+                let out = self
+                    .db
+                    .client()
+                    .batch_get_item()
+                    .request_items(self.db.table(), req)
+                    .send()
+                    .await?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(self.db.table()))
+                    .unwrap_or_default()
+                {
                     users.push(user_from_item(item)?);
                 }
-                pending = out.unprocessed_keys.and_then(|mut u| u.remove(self.db.table())).filter(|k| !k.keys().is_empty());
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(self.db.table()))
+                    .filter(|k| !k.keys().is_empty());
             }
         }
         Ok(users)
@@ -568,7 +640,12 @@ impl Users<'_> {
 
 impl Db {
     /// Every item of `partition` on `gsi` whose sort key starts with `prefix`.
-    pub(crate) async fn query_prefix(&self, gsi: schema::Gsi, partition: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+    pub(crate) async fn query_prefix(
+        &self,
+        gsi: schema::Gsi,
+        partition: &str,
+        prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {

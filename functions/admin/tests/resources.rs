@@ -1,0 +1,383 @@
+//! `/api/admin/sessions`, `/api/admin/api-keys`, `/api/admin/oauth-clients`.
+
+mod common;
+
+use common::{Admin, envelope};
+use portal_shared::model::{ApiKey, Role};
+use portal_testkit::{Person, person, session_for};
+use serde_json::{Value, json};
+
+async fn key_for(t: &Admin, who: &Person, name: &str) -> (String, ApiKey) {
+    let raw = portal_shared::store::api_keys::new_key("portal_", &who.user.id);
+    let at = portal_shared::time::iso(portal_shared::time::now());
+    let key = ApiKey {
+        id: portal_shared::store::api_keys::key_id(&raw),
+        config_id: "default".into(),
+        name: Some(name.into()),
+        start: Some(raw[..6].into()),
+        prefix: Some("portal_".into()),
+        key_hash: portal_shared::crypto::sha256_b64url(raw.as_bytes()),
+        user_id: who.user.id.clone(),
+        enabled: true,
+        rate_limit_enabled: true,
+        rate_limit_time_window: 3_600_000,
+        rate_limit_max: 1000,
+        request_count: 0,
+        remaining: None,
+        last_request: None,
+        expires_at: None,
+        created_at: at.clone(),
+        updated_at: at,
+        metadata: None,
+    };
+    (
+        raw.clone(),
+        t.state.db.api_keys().create(key).await.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn sessions_are_listed_filtered_read_and_revoked() {
+    let t = Admin::new().await;
+    let (_, extra) = session_for(&t.state, &t.user.user).await;
+    let (_, expired) = session_for(&t.state, &t.user.user).await;
+    t.state
+        .db
+        .sessions()
+        .extend(
+            &expired,
+            "2020-01-01T00:00:00.000Z",
+            "2020-01-01T00:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    let all = t.get("/api/admin/sessions", &t.staff).await.json();
+    assert_eq!(all["sessions"].as_array().unwrap().len(), 5);
+    assert!(
+        all["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s.get("token").is_none())
+    );
+    let mine = t
+        .get(
+            &format!("/api/admin/sessions?userId={}", t.user.user.id),
+            &t.staff,
+        )
+        .await
+        .json();
+    assert_eq!(mine["sessions"].as_array().unwrap().len(), 3);
+    let active = t
+        .get(
+            &format!("/api/admin/sessions?userId={}&active=true", t.user.user.id),
+            &t.staff,
+        )
+        .await
+        .json();
+    assert_eq!(active["sessions"].as_array().unwrap().len(), 2);
+    let inactive = t
+        .get("/api/admin/sessions?active=false", &t.staff)
+        .await
+        .json();
+    assert_eq!(inactive["sessions"][0]["id"], expired.id.as_str());
+
+    let one = t
+        .get(&format!("/api/admin/sessions/{}", extra.id), &t.staff)
+        .await
+        .json();
+    assert_eq!(one["session"]["userId"], t.user.user.id.as_str());
+    assert_eq!(
+        t.get("/api/admin/sessions/none", &t.staff).await.json(),
+        envelope("Session not found")
+    );
+
+    let res = t
+        .send(
+            "DELETE",
+            &format!("/api/admin/sessions/{}", extra.id),
+            Some(&t.staff),
+            None,
+        )
+        .await;
+    assert_eq!(res.json(), json!({"ok": true}));
+    assert!(
+        t.state
+            .db
+            .sessions()
+            .get(&extra.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "stops at once"
+    );
+    let admins = portal_shared::store::sessions::session_id(&t.admin.token);
+    let res = t
+        .send(
+            "DELETE",
+            &format!("/api/admin/sessions/{admins}"),
+            Some(&t.staff),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 403, "staff cannot revoke an admin's session");
+    assert_eq!(t.get("/api/admin/sessions", &t.user).await.status, 403);
+    let res = t
+        .get("/api/admin/sessions?active=sometimes&limit=500", &t.staff)
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["details"]["issues"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn session_pages_follow_the_cursor_without_gaps() {
+    let t = Admin::new().await;
+    for _ in 0..6 {
+        session_for(&t.state, &t.user.user).await;
+    }
+    let all: Vec<Value> = t
+        .get("/api/admin/sessions?limit=100", &t.admin)
+        .await
+        .json()["sessions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(all.len(), 9);
+    let mut seen = Vec::new();
+    let mut path = "/api/admin/sessions?limit=4".to_string();
+    loop {
+        let body = t.get(&path, &t.admin).await.json();
+        seen.extend(
+            body["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["id"].clone()),
+        );
+        match body["nextCursor"].as_str() {
+            Some(c) => path = format!("/api/admin/sessions?limit=4&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        all.iter().map(|s| s["id"].clone()).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn api_keys_are_listed_with_their_owner_never_the_secret() {
+    let t = Admin::new().await;
+    let (raw, key) = key_for(&t, &t.user, "ci").await;
+    let (_, admin_key) = key_for(&t, &t.admin, "ops").await;
+    let mut disabled = admin_key.clone();
+    disabled.enabled = false;
+    t.state
+        .db
+        .api_keys()
+        .save(&admin_key, &disabled)
+        .await
+        .unwrap();
+
+    let res = t.get("/api/admin/api-keys", &t.staff).await;
+    let list = res.json()["apiKeys"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 2);
+    let text = String::from_utf8_lossy(&res.body).to_string();
+    assert!(!text.contains(&raw) && !text.contains(&key.key_hash));
+    let ci = list.iter().find(|k| k["name"] == "ci").unwrap();
+    assert_eq!(
+        ci,
+        &json!({"id": key.id, "userId": t.user.user.id, "name": "ci", "enabled": true, "lastUsedAt": null,
+            "createdAt": key.created_at, "user": {"id": t.user.user.id, "email": "user@example.org", "name": "user"}})
+    );
+    let enabled = t
+        .get("/api/admin/api-keys?enabled=true", &t.staff)
+        .await
+        .json();
+    assert_eq!(enabled["apiKeys"].as_array().unwrap().len(), 1);
+    let by_user = t
+        .get(
+            &format!("/api/admin/api-keys?userId={}", t.admin.user.id),
+            &t.staff,
+        )
+        .await
+        .json();
+    assert_eq!(by_user["apiKeys"][0]["name"], "ops");
+    let one = t
+        .get(&format!("/api/admin/api-keys/{}", key.id), &t.staff)
+        .await
+        .json();
+    assert_eq!(one["apiKey"]["user"]["email"], "user@example.org");
+
+    let res = t
+        .send(
+            "DELETE",
+            &format!("/api/admin/api-keys/{}", admin_key.id),
+            Some(&t.staff),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 403, "staff cannot delete an admin's key");
+    let res = t
+        .send(
+            "DELETE",
+            &format!("/api/admin/api-keys/{}", key.id),
+            Some(&t.staff),
+            None,
+        )
+        .await;
+    assert_eq!(res.json(), json!({"ok": true}));
+    assert!(
+        t.state.db.api_keys().resolve(&raw).await.unwrap().is_none(),
+        "stops working at once"
+    );
+    assert_eq!(
+        t.get(&format!("/api/admin/api-keys/{}", key.id), &t.staff)
+            .await
+            .json(),
+        envelope("API key not found")
+    );
+}
+
+#[tokio::test]
+async fn oauth_clients_are_created_by_admins_with_a_secret_shown_once() {
+    let t = Admin::new().await;
+    let body = json!({"name": "Wiki", "redirectUris": ["https://wiki.example.org/callback", "http://localhost:8080/cb"]});
+    let res = t
+        .send(
+            "POST",
+            "/api/admin/oauth-clients",
+            Some(&t.staff),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    assert_eq!(res.json(), envelope("Forbidden - Admin access required"));
+    let res = t
+        .send(
+            "POST",
+            "/api/admin/oauth-clients",
+            Some(&t.admin),
+            Some(body),
+        )
+        .await;
+    assert_eq!(res.status, 201);
+    let created = res.json()["oauthClient"].clone();
+    let secret = created["clientSecret"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 48);
+    assert_eq!(created["disabled"], false);
+    assert_eq!(
+        created["redirectUris"],
+        json!([
+            "https://wiki.example.org/callback",
+            "http://localhost:8080/cb"
+        ])
+    );
+    let id = created["id"].as_str().unwrap();
+
+    let listed = t.get("/api/admin/oauth-clients", &t.staff).await;
+    assert!(!String::from_utf8_lossy(&listed.body).contains(&secret));
+    assert_eq!(
+        listed.json()["oauthClients"][0]["clientId"],
+        created["clientId"]
+    );
+    let one = t
+        .get(&format!("/api/admin/oauth-clients/{id}"), &t.staff)
+        .await
+        .json();
+    assert!(one["oauthClient"].get("clientSecret").is_none());
+    let dump = format!(
+        "{:?}",
+        t.state
+            .db
+            .client()
+            .scan()
+            .table_name(t.state.db.table())
+            .send()
+            .await
+            .unwrap()
+            .items
+    );
+    assert!(!dump.contains(&secret), "stored hashed");
+
+    let res = t
+        .send(
+            "PATCH",
+            &format!("/api/admin/oauth-clients/{id}"),
+            Some(&t.admin),
+            Some(json!({"disabled": true, "name": "Wiki (old)"})),
+        )
+        .await;
+    assert_eq!(res.json()["oauthClient"]["disabled"], true);
+    assert_eq!(res.json()["oauthClient"]["name"], "Wiki (old)");
+    let res = t
+        .send(
+            "PATCH",
+            &format!("/api/admin/oauth-clients/{id}"),
+            Some(&t.staff),
+            Some(json!({"disabled": false})),
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    assert_eq!(
+        t.get("/api/admin/oauth-clients/nope", &t.staff)
+            .await
+            .json(),
+        envelope("OAuth client not found")
+    );
+}
+
+#[tokio::test]
+async fn oauth_redirect_uris_must_be_https_or_local_http() {
+    let t = Admin::new().await;
+    for uris in [
+        json!([]),
+        json!(["http://wiki.example.org/cb"]),
+        json!(["/relative"]),
+        json!(["https://x.example.org/cb#frag"]),
+        json!(["ftp://x.example.org"]),
+    ] {
+        let res = t
+            .send(
+                "POST",
+                "/api/admin/oauth-clients",
+                Some(&t.admin),
+                Some(json!({"name": "X", "redirectUris": uris.clone()})),
+            )
+            .await;
+        assert_eq!(res.status, 400, "{uris}");
+        assert_eq!(
+            res.json()["details"]["issues"][0]["path"],
+            json!(["redirectUris"]),
+            "{uris}"
+        );
+    }
+    let res = t
+        .send(
+            "POST",
+            "/api/admin/oauth-clients",
+            Some(&t.admin),
+            Some(json!({"redirectUris": ["https://a.example.org"]})),
+        )
+        .await;
+    assert_eq!(
+        res.json()["error"],
+        "Validation error: Required at \"name\""
+    );
+}
+
+#[tokio::test]
+async fn anyone_else_is_refused_everywhere() {
+    let t = Admin::new().await;
+    let outsider = person(&t.state, "outsider@example.org", Role::User).await;
+    for path in [
+        "/api/admin/users",
+        "/api/admin/sessions",
+        "/api/admin/api-keys",
+        "/api/admin/oauth-clients",
+        "/api/admin/stats",
+    ] {
+        assert_eq!(t.get(path, &outsider).await.status, 403, "{path}");
+        assert_eq!(t.send("GET", path, None, None).await.status, 401, "{path}");
+    }
+}

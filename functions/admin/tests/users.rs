@@ -1,0 +1,627 @@
+//! `/api/admin/users`.
+
+mod common;
+
+use common::{Admin, envelope};
+use portal_shared::model::Role;
+use portal_testkit::{person, session_for};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn only_admins_and_staff_get_in() {
+    let t = Admin::new().await;
+    let res = t.send("GET", "/api/admin/users", None, None).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(res.json(), envelope("Unauthorized"));
+    let res = t.get("/api/admin/users", &t.user).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(
+        res.json(),
+        envelope("Forbidden - Admin or Staff access required")
+    );
+    assert_eq!(t.get("/api/admin/users", &t.staff).await.status, 200);
+    assert_eq!(t.get("/api/admin/users", &t.admin).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_list_has_the_documented_shape_newest_first() {
+    let t = Admin::new().await;
+    let res = t.get("/api/admin/users", &t.admin).await;
+    let body = res.json();
+    assert_eq!(
+        body["pagination"],
+        json!({"total": 3, "limit": 50, "offset": 0, "hasMore": false})
+    );
+    let emails: Vec<&str> = body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        vec!["user@example.org", "staff@example.org", "admin@example.org"]
+    );
+    let first = &body["users"][0];
+    for key in [
+        "id",
+        "name",
+        "email",
+        "role",
+        "banned",
+        "emailVerified",
+        "createdAt",
+        "updatedAt",
+    ] {
+        assert!(first.get(key).is_some(), "{key}");
+    }
+    assert!(body.get("nextCursor").is_none());
+}
+
+#[tokio::test]
+async fn filters_by_role_and_ban_with_exact_totals() {
+    let t = Admin::new().await;
+    for i in 0..4 {
+        person(&t.state, &format!("member{i}@example.org"), Role::User).await;
+    }
+    let banned = t.get("/api/admin/users?limit=1", &t.admin).await.json()["users"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.send(
+        "PATCH",
+        &format!("/api/admin/users/{banned}"),
+        Some(&t.admin),
+        Some(json!({"banned": true, "banReason": "spam"})),
+    )
+    .await;
+    let cases = [
+        ("role=user", 5),
+        ("role=staff", 1),
+        ("role=admin", 1),
+        ("banned=true", 1),
+        ("banned=false", 6),
+        ("role=user&banned=false", 4),
+        ("role=admin&banned=true", 0),
+    ];
+    for (query, total) in cases {
+        let body = t
+            .get(&format!("/api/admin/users?{query}"), &t.staff)
+            .await
+            .json();
+        assert_eq!(body["pagination"]["total"], total, "{query}");
+        assert_eq!(
+            body["users"].as_array().unwrap().len(),
+            total as usize,
+            "{query}"
+        );
+    }
+    let only_banned = t.get("/api/admin/users?banned=true", &t.staff).await.json();
+    assert_eq!(only_banned["users"][0]["banReason"], "spam");
+}
+
+#[tokio::test]
+async fn search_matches_email_or_name_prefixes_case_insensitively() {
+    let t = Admin::new().await;
+    let ada = person(&t.state, "ada.lovelace@example.org", Role::User).await;
+    t.state
+        .db
+        .users()
+        .update(&ada.user.id, "2026-01-01T00:00:00.000Z", |u| {
+            u.name = "Countess Ada".into()
+        })
+        .await
+        .unwrap();
+    let grace = person(&t.state, "ghopper@navy.example.org", Role::User).await;
+    t.state
+        .db
+        .users()
+        .update(&grace.user.id, "2026-01-01T00:00:00.000Z", |u| {
+            u.name = "Grace Hopper".into()
+        })
+        .await
+        .unwrap();
+    let by_email = t
+        .get("/api/admin/users?search=ADA.L", &t.admin)
+        .await
+        .json();
+    assert_eq!(by_email["pagination"]["total"], 1);
+    assert_eq!(by_email["users"][0]["email"], "ada.lovelace@example.org");
+    let by_name = t
+        .get("/api/admin/users?search=grace", &t.admin)
+        .await
+        .json();
+    assert_eq!(by_name["users"][0]["email"], "ghopper@navy.example.org");
+    let renamed_away = t
+        .get("/api/admin/users?search=ghopper", &t.admin)
+        .await
+        .json();
+    assert_eq!(
+        renamed_away["pagination"]["total"], 1,
+        "e-mail still matches"
+    );
+    let none = t.get("/api/admin/users?search=zzz", &t.admin).await.json();
+    assert_eq!(
+        none["pagination"],
+        json!({"total": 0, "limit": 50, "offset": 0, "hasMore": false})
+    );
+    let with_role = t
+        .get("/api/admin/users?search=a&role=admin", &t.admin)
+        .await
+        .json();
+    assert_eq!(with_role["users"][0]["email"], "admin@example.org");
+    assert_eq!(with_role["pagination"]["total"], 1);
+}
+
+async fn walk(t: &Admin, first: &str, by_cursor: bool) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut path = first.to_string();
+    let mut offset = 0;
+    loop {
+        let body = t.get(&path, &t.admin).await.json();
+        let page: Vec<String> = body["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(page.len() <= 4);
+        seen.extend(page.clone());
+        let has_more = body["pagination"]["hasMore"].as_bool().unwrap();
+        if !has_more {
+            assert!(body.get("nextCursor").is_none());
+            return seen;
+        }
+        if by_cursor {
+            let cursor = body["nextCursor"].as_str().unwrap();
+            path = format!("{first}&cursor={cursor}");
+        } else {
+            offset += 4;
+            path = format!("{first}&offset={offset}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn paging_by_offset_or_cursor_has_no_duplicates_or_gaps() {
+    let t = Admin::new().await;
+    for i in 0..14 {
+        person(&t.state, &format!("p{i:02}@example.org"), Role::User).await;
+    }
+    let everyone = t.get("/api/admin/users?limit=100", &t.admin).await.json();
+    let all: Vec<String> = everyone["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(all.len(), 17);
+    for query in [
+        "/api/admin/users?limit=4",
+        "/api/admin/users?limit=4&role=user",
+        "/api/admin/users?limit=4&search=p",
+    ] {
+        let expected: Vec<String> = if query.contains("role") || query.contains("search") {
+            all.iter()
+                .filter(|id| *id != &t.admin.user.id && *id != &t.staff.user.id)
+                .filter(|id| !query.contains("search") || *id != &t.user.user.id)
+                .cloned()
+                .collect()
+        } else {
+            all.clone()
+        };
+        assert_eq!(walk(&t, query, false).await, expected, "offset {query}");
+        assert_eq!(walk(&t, query, true).await, expected, "cursor {query}");
+    }
+    let last = t
+        .get("/api/admin/users?limit=4&offset=16", &t.admin)
+        .await
+        .json();
+    assert_eq!(
+        last["pagination"],
+        json!({"total": 17, "limit": 4, "offset": 16, "hasMore": false})
+    );
+}
+
+#[tokio::test]
+async fn bad_queries_are_validation_errors() {
+    let t = Admin::new().await;
+    let cases = [
+        (
+            "limit=0",
+            "Validation error: Limit must be greater than or equal to 1 at \"limit\"",
+        ),
+        (
+            "limit=101",
+            "Validation error: Limit must be less than or equal to 100 at \"limit\"",
+        ),
+        (
+            "limit=x",
+            "Validation error: Expected number, received nan at \"limit\"",
+        ),
+        (
+            "offset=-3",
+            "Validation error: Offset must be greater than or equal to 0 at \"offset\"",
+        ),
+        (
+            "banned=maybe",
+            "Validation error: Invalid enum value. Expected 'true' | 'false', received 'maybe' at \"banned\"",
+        ),
+        (
+            "role=root",
+            "Validation error: Invalid enum value. Expected 'user' | 'staff' | 'admin', received 'root' at \"role\"",
+        ),
+        (
+            "cursor=not-a-cursor",
+            "Validation error: Invalid cursor at \"cursor\"",
+        ),
+    ];
+    for (query, message) in cases {
+        let res = t.get(&format!("/api/admin/users?{query}"), &t.admin).await;
+        assert_eq!(res.status, 400, "{query}");
+        assert_eq!(res.json()["error"], message, "{query}");
+        assert!(res.json()["details"]["issues"].is_array());
+    }
+}
+
+#[tokio::test]
+async fn get_user_and_its_errors() {
+    let t = Admin::new().await;
+    let res = t
+        .get(&format!("/api/admin/users/{}", t.user.user.id), &t.staff)
+        .await;
+    assert_eq!(res.json()["user"]["email"], "user@example.org");
+    let res = t.get("/api/admin/users/nobody", &t.staff).await;
+    assert_eq!(res.status, 404);
+    assert_eq!(res.json(), envelope("User not found"));
+    let res = t
+        .get(&format!("/api/admin/users/{}", "x".repeat(129)), &t.staff)
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json(), envelope("Invalid id format"));
+}
+
+#[tokio::test]
+async fn staff_manage_regular_users_only() {
+    let t = Admin::new().await;
+    let path = format!("/api/admin/users/{}", t.user.user.id);
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.staff),
+            Some(json!({"name": "Renamed"})),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["user"]["name"], "Renamed");
+    let forbidden = envelope("Forbidden - Admin access required");
+    for role in ["staff", "admin"] {
+        let res = t
+            .send("PATCH", &path, Some(&t.staff), Some(json!({"role": role})))
+            .await;
+        assert_eq!(res.status, 403, "{role}");
+        assert_eq!(res.json(), forbidden);
+    }
+    let admin_path = format!("/api/admin/users/{}", t.admin.user.id);
+    for body in [json!({"name": "x"}), json!({"banned": true})] {
+        let res = t
+            .send("PATCH", &admin_path, Some(&t.staff), Some(body))
+            .await;
+        assert_eq!(res.status, 403);
+        assert_eq!(res.json(), forbidden);
+    }
+    let other_staff = person(&t.state, "staff2@example.org", Role::Staff).await;
+    let res = t
+        .send(
+            "PATCH",
+            &format!("/api/admin/users/{}", other_staff.user.id),
+            Some(&t.staff),
+            Some(json!({"role": "user"})),
+        )
+        .await;
+    assert_eq!(res.status, 403, "staff cannot remove the staff role");
+    let res = t.send("DELETE", &path, Some(&t.staff), None).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(res.json(), forbidden);
+    let stored = t
+        .state
+        .db
+        .users()
+        .get(&t.admin.user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.name, "admin", "nothing changed");
+}
+
+#[tokio::test]
+async fn admins_grant_and_remove_roles() {
+    let t = Admin::new().await;
+    let path = format!("/api/admin/users/{}", t.user.user.id);
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.admin),
+            Some(json!({"role": "staff"})),
+        )
+        .await;
+    assert_eq!(res.json()["user"]["role"], "staff");
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.admin),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(res.json()["user"]["role"], "admin");
+    // Now there are two admins: the first may step down.
+    let res = t
+        .send(
+            "PATCH",
+            &format!("/api/admin/users/{}", t.admin.user.id),
+            Some(&t.admin),
+            Some(json!({"role": "user"})),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["user"]["role"], "user");
+}
+
+#[tokio::test]
+async fn the_last_admin_cannot_be_demoted_banned_or_deleted() {
+    let t = Admin::new().await;
+    let me = format!("/api/admin/users/{}", t.admin.user.id);
+    let expected = envelope("Forbidden - the last admin cannot be demoted, banned or deleted");
+    for body in [
+        json!({"role": "user"}),
+        json!({"role": "staff"}),
+        json!({"banned": true}),
+    ] {
+        let res = t
+            .send("PATCH", &me, Some(&t.admin), Some(body.clone()))
+            .await;
+        assert_eq!(res.status, 403, "{body}");
+        assert_eq!(res.json(), expected);
+    }
+    let res = t.send("DELETE", &me, Some(&t.admin), None).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(res.json(), expected);
+    assert_eq!(
+        t.state
+            .db
+            .users()
+            .get(&t.admin.user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .role,
+        Role::Admin
+    );
+}
+
+#[tokio::test]
+async fn a_ban_ends_every_session_and_refuses_keys_at_once() {
+    let t = Admin::new().await;
+    let (second, _) = session_for(&t.state, &t.user.user).await;
+    let path = format!("/api/admin/users/{}", t.user.user.id);
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.staff),
+            Some(
+                json!({"banned": true, "banReason": "abuse", "banExpires": "2999-01-01T00:00:00Z"}),
+            ),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    let user = res.json()["user"].clone();
+    assert_eq!(user["banned"], true);
+    assert_eq!(user["banReason"], "abuse");
+    assert_eq!(user["banExpires"], "2999-01-01T00:00:00.000Z");
+    for token in [&t.user.token, &second] {
+        assert!(
+            t.state
+                .db
+                .sessions()
+                .resolve(token)
+                .await
+                .unwrap()
+                .is_none(),
+            "session revoked"
+        );
+    }
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.staff),
+            Some(json!({"banned": false})),
+        )
+        .await;
+    assert_eq!(res.json()["user"]["banned"], false);
+    assert_eq!(res.json()["user"]["banReason"], Value::Null);
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.staff),
+            Some(json!({"banned": true, "banExpires": "2020-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(
+        res.json()["user"]["banned"],
+        false,
+        "a ban that already ended is no ban"
+    );
+}
+
+#[tokio::test]
+async fn patch_bodies_are_validated() {
+    let t = Admin::new().await;
+    let path = format!("/api/admin/users/{}", t.user.user.id);
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.admin),
+            Some(json!({"role": "root"})),
+        )
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json()["details"]["issues"][0]["code"],
+        "invalid_enum_value"
+    );
+    assert_eq!(res.json()["details"]["issues"][0]["path"], json!(["role"]));
+    let res = t
+        .send("PATCH", &path, Some(&t.admin), Some(json!({"name": ""})))
+        .await;
+    assert_eq!(
+        res.json()["error"],
+        "Validation error: Name must contain at least 1 character(s) at \"name\""
+    );
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.admin),
+            Some(json!({"banExpires": "tomorrow"})),
+        )
+        .await;
+    assert_eq!(
+        res.json()["error"],
+        "Validation error: Invalid datetime at \"banExpires\""
+    );
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.admin),
+            Some(json!({"banned": "yes"})),
+        )
+        .await;
+    assert_eq!(
+        res.json()["error"],
+        "Validation error: Expected boolean, received string at \"banned\""
+    );
+    let res = t
+        .send(
+            "PATCH",
+            &format!("/api/admin/users/{}", "x".repeat(129)),
+            Some(&t.admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(res.json(), envelope("Invalid id format"));
+    let res = t
+        .send(
+            "PATCH",
+            "/api/admin/users/nobody",
+            Some(&t.admin),
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(res.status, 404);
+}
+
+#[tokio::test]
+async fn deleting_a_user_removes_everything_theirs() {
+    let t = Admin::new().await;
+    let raw = portal_shared::store::api_keys::new_key("portal_", &t.user.user.id);
+    let at = portal_shared::time::iso(portal_shared::time::now());
+    t.state
+        .db
+        .api_keys()
+        .create(portal_shared::model::ApiKey {
+            id: portal_shared::store::api_keys::key_id(&raw),
+            config_id: "default".into(),
+            name: None,
+            start: None,
+            prefix: None,
+            key_hash: portal_shared::crypto::sha256_b64url(raw.as_bytes()),
+            user_id: t.user.user.id.clone(),
+            enabled: true,
+            rate_limit_enabled: true,
+            rate_limit_time_window: 1,
+            rate_limit_max: 1,
+            request_count: 0,
+            remaining: None,
+            last_request: None,
+            expires_at: None,
+            created_at: at.clone(),
+            updated_at: at.clone(),
+            metadata: None,
+        })
+        .await
+        .unwrap();
+    t.state
+        .db
+        .tokens()
+        .issue(
+            "reset-token-123456789012",
+            "reset-password",
+            &t.user.user.id,
+            &at,
+            "2999-01-01T00:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    let res = t
+        .send(
+            "DELETE",
+            &format!("/api/admin/users/{}", t.user.user.id),
+            Some(&t.admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json(), json!({"ok": true}));
+    let dump = format!(
+        "{:?}",
+        t.state
+            .db
+            .client()
+            .scan()
+            .table_name(t.state.db.table())
+            .send()
+            .await
+            .unwrap()
+            .items
+    );
+    assert!(
+        !dump.contains(&t.user.user.id),
+        "no item of the user is left: {dump}"
+    );
+    assert!(!dump.contains("user@example.org"));
+    assert!(
+        t.state
+            .db
+            .users()
+            .find_by_email("user@example.org")
+            .await
+            .unwrap()
+            .is_none(),
+        "the e-mail is free again"
+    );
+    assert_eq!(
+        t.get(&format!("/api/admin/users/{}", t.user.user.id), &t.admin)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        t.send(
+            "DELETE",
+            &format!("/api/admin/users/{}", t.user.user.id),
+            Some(&t.admin),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+}
