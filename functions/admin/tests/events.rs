@@ -26,5 +26,8 @@ async fn the_same_fixture_from_a_regular_user_is_403() {
     fixture_person(&state, Role::User).await;
     let res = call(&app, event_request(&fixture("admin-stats.v2.json"))).await;
     assert_eq!(res.status, 403);
-    assert_eq!(res.json()["error"], "Forbidden - Admin or Staff access required");
+    assert_eq!(
+        res.json()["error"],
+        "Forbidden - Admin or Staff access required"
+    );
 }

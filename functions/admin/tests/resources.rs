@@ -381,3 +381,58 @@ async fn anyone_else_is_refused_everywhere() {
         assert_eq!(t.send("GET", path, None, None).await.status, 401, "{path}");
     }
 }
+
+#[tokio::test]
+async fn every_id_route_refuses_an_overlong_id_before_any_work() {
+    let t = Admin::new().await;
+    let long = "x".repeat(129);
+    for (method, path) in [
+        ("GET", "users"),
+        ("PATCH", "users"),
+        ("DELETE", "users"),
+        ("GET", "sessions"),
+        ("DELETE", "sessions"),
+        ("GET", "api-keys"),
+        ("DELETE", "api-keys"),
+        ("GET", "oauth-clients"),
+        ("PATCH", "oauth-clients"),
+    ] {
+        let res = t
+            .send(
+                method,
+                &format!("/api/admin/{path}/{long}"),
+                None,
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(res.status, 400, "{method} {path}");
+        assert_eq!(res.json(), envelope("Invalid id format"), "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn a_banned_users_api_key_is_refused_at_once() {
+    let t = Admin::new().await;
+    let (raw, _) = key_for(&t, &t.user, "before-ban").await;
+    let presented = Some(portal_shared::auth::Presented::ApiKey(raw.clone()));
+    assert!(
+        portal_shared::auth::resolve(&t.state, presented.clone())
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    t.send(
+        "PATCH",
+        &format!("/api/admin/users/{}", t.user.user.id),
+        Some(&t.staff),
+        Some(json!({"banned": true})),
+    )
+    .await;
+    assert_eq!(
+        portal_shared::auth::resolve(&t.state, presented)
+            .await
+            .unwrap()
+            .unwrap_err(),
+        portal_shared::auth::Refusal::Banned
+    );
+}
