@@ -16,6 +16,7 @@ pub async fn gateway(state: AppState) -> Router {
         .merge(portal_auth::build(state.clone()).await)
         .merge(portal_user::router(state.clone()))
         .merge(portal_admin_api::router(state.clone()))
+        .merge(portal_integrations::router(state.clone()))
         .merge(portal_monitoring::router(state.clone()));
     http::finish(routes, &state.config)
 }

@@ -163,6 +163,12 @@ pub struct Config {
     pub require_email_verification: bool,
     /// Send the verification mail on sign-up.
     pub send_verification_on_sign_up: bool,
+    /// Prosody's HTTP admin API (`mod_http_admin_api`); XMPP is enabled when these three
+    /// are set.
+    pub prosody_rest_url: Option<Url>,
+    pub prosody_rest_token: Option<String>,
+    pub xmpp_domain: Option<String>,
+    pub prosody_timeout: Duration,
 }
 
 impl Config {
@@ -311,6 +317,21 @@ impl Config {
             },
             require_email_verification: flag(&get, "PORTAL_REQUIRE_EMAIL_VERIFICATION", false)?,
             send_verification_on_sign_up: flag(&get, "PORTAL_SEND_VERIFICATION_ON_SIGN_UP", true)?,
+            prosody_rest_url: get("PROSODY_REST_URL")
+                .map(|raw| {
+                    Url::parse(&raw).map_err(|e| ConfigError::Invalid {
+                        name: "PROSODY_REST_URL",
+                        reason: e.to_string(),
+                    })
+                })
+                .transpose()?,
+            prosody_rest_token: get("PROSODY_REST_TOKEN"),
+            xmpp_domain: get("XMPP_DOMAIN").map(|d| d.trim().to_lowercase()),
+            prosody_timeout: Duration::from_millis(parse_number(
+                &get,
+                "PROSODY_TIMEOUT_MS",
+                5_000,
+            )?),
         })
     }
 

@@ -8,6 +8,7 @@ pub mod cookies;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod integrations;
 pub mod lambda;
 pub mod mail;
 pub mod model;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::cookies::CookieJar;
 use crate::crypto::Sealer;
+use crate::integrations::Registry;
 use crate::store::Db;
 
 #[derive(Clone, Debug)]
@@ -13,6 +14,7 @@ pub struct AppState {
     pub db: Db,
     pub cookies: CookieJar,
     pub sealer: Sealer,
+    pub integrations: Registry,
 }
 
 impl AppState {
@@ -20,6 +22,7 @@ impl AppState {
         Self {
             cookies: CookieJar::new(&config),
             sealer: Sealer::new(&config.auth_secret),
+            integrations: Registry::from_config(&config),
             config: Arc::new(config),
             db,
         }

@@ -27,6 +27,11 @@ pub fn parse_iso(raw: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(raw, &Rfc3339).ok()
 }
 
+/// One millisecond: the resolution of stored timestamps.
+pub fn millisecond() -> time::Duration {
+    time::Duration::milliseconds(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 pub mod engine;
 pub mod http;
 pub mod people;
+pub mod prosody;
 pub mod upstream;
 
 pub use engine::{
@@ -12,4 +13,5 @@ pub use engine::{
 };
 pub use http::{TestResponse, call, event_request, fixture, get, post_bytes, request};
 pub use people::{FIXTURE_TOKEN, FIXTURE_USER_ID, Person, fixture_person, person, session_for};
+pub use prosody::{FakeProsody, Mode, PROSODY_TOKEN};
 pub use upstream::{FakeUpstream, Recorded, Reply};

@@ -253,6 +253,12 @@ pub async fn remove(
     if target.role == Role::Admin && state.db.stats().counters().await?.admins <= 1 {
         return Err(ApiError::forbidden(LAST_ADMIN));
     }
+    portal_shared::integrations::remove_accounts_of_user(
+        &state.integrations,
+        &state.db,
+        id.as_str(),
+    )
+    .await?;
     state
         .db
         .delete_user_and_belongings(id.as_str())

@@ -625,3 +625,85 @@ async fn deleting_a_user_removes_everything_theirs() {
         404
     );
 }
+
+#[tokio::test]
+async fn deleting_a_user_deprovisions_their_integration_accounts() {
+    let prosody = portal_testkit::FakeProsody::start().await;
+    let state = portal_testkit::test_state(|c| {
+        c.rate_limits.enabled = false;
+        c.prosody_rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
+        c.prosody_rest_token = Some(portal_testkit::PROSODY_TOKEN.into());
+        c.xmpp_domain = Some("chat.example.org".into());
+    })
+    .await;
+    let app = portal_shared::http::finish(portal_admin_api::router(state.clone()), &state.config);
+    let admin = person(&state, "root@example.org", Role::Admin).await;
+    let member = person(&state, "member@example.org", Role::User).await;
+    let at = portal_shared::time::iso(portal_shared::time::now());
+    let account = portal_shared::store::integration_accounts::Account {
+        id: "acct1".into(),
+        user_id: member.user.id.clone(),
+        integration_id: "xmpp".into(),
+        username: "member".into(),
+        data: json!({"username": "member", "jid": "member@chat.example.org"}),
+        status: "provisioning".into(),
+        created_at: at.clone(),
+        updated_at: at.clone(),
+    };
+    state
+        .db
+        .integration_accounts()
+        .reserve(&account)
+        .await
+        .unwrap();
+    state
+        .db
+        .integration_accounts()
+        .activate(&account, &at)
+        .await
+        .unwrap();
+    prosody.add_user("member", "pw-on-the-server");
+    let delete = || {
+        axum::http::Request::builder()
+            .method("DELETE")
+            .uri(format!("/api/admin/users/{}", member.user.id))
+            .header("cookie", &admin.cookie)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    prosody.set_mode(portal_testkit::Mode::Fail(500));
+    let res = portal_testkit::call(&app, delete()).await;
+    assert_eq!(res.status, 502);
+    assert!(
+        state
+            .db
+            .users()
+            .get(&member.user.id)
+            .await
+            .unwrap()
+            .is_some(),
+        "nothing deleted while Prosody fails"
+    );
+    prosody.set_mode(portal_testkit::Mode::Normal);
+    let res = portal_testkit::call(&app, delete()).await;
+    assert_eq!(res.status, 200);
+    assert!(prosody.users().is_empty(), "deprovisioned upstream");
+    assert!(
+        state
+            .db
+            .integration_accounts()
+            .get("acct1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        state
+            .db
+            .users()
+            .get(&member.user.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

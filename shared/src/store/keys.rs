@@ -10,6 +10,9 @@
 //! | one-time token (reset) | `TOKEN#<sha256(token)>` | `TOKEN` | | | expiresAt |
 //! | rate-limit counter | `RATE#<bucket>` | `RATE` | | | window end |
 //! | OAuth client | `OAUTH#<id>` | `OAUTH` | | `OAUTHCLIENTS` / `<createdAt>#<id>` | |
+//! | integration account | `INTEGACCT#<id>` | `INTEGACCT` | `USER#<userId>#INTEG#<integration>` / `<createdAt>#<id>` | `USER#<userId>#INTEGS` / `<integration>#<id>` | |
+//! | one account per user per integration | `USER#<userId>` | `INTEG#<integration>` | | | |
+//! | username claim | `INTEGNAME#<integration>#<username>` | `INTEGNAME` | | | |
 //! | name search entry | `USER#<userId>` | `NAME` | | `USER_NAME` / `<lower name>#<userId>` | |
 //!
 //! Users also carry `GSI3PK = ROLE#<role>` / `<createdAt>#<userId>` and, only while banned,
@@ -108,3 +111,26 @@ pub fn oauth_client(id: &str) -> (String, String) {
 }
 
 pub const OAUTH_CLIENTS: &str = "OAUTHCLIENTS";
+
+pub fn integration_account(id: &str) -> (String, String) {
+    (format!("INTEGACCT#{id}"), "INTEGACCT".into())
+}
+
+pub fn integration_claim_of_user(user_id: &str, integration: &str) -> (String, String) {
+    (format!("USER#{user_id}"), format!("INTEG#{integration}"))
+}
+
+pub fn integration_username(integration: &str, username: &str) -> (String, String) {
+    (
+        format!("INTEGNAME#{integration}#{username}"),
+        "INTEGNAME".into(),
+    )
+}
+
+pub fn integration_accounts_of(user_id: &str, integration: &str) -> String {
+    format!("USER#{user_id}#INTEG#{integration}")
+}
+
+pub fn all_integration_accounts_of(user_id: &str) -> String {
+    format!("USER#{user_id}#INTEGS")
+}

@@ -1,6 +1,7 @@
 //! The single DynamoDB table. Nothing outside this module builds a key or an expression.
 
 pub mod api_keys;
+pub mod integration_accounts;
 pub mod item;
 pub mod keys;
 pub mod listing;

@@ -1,0 +1,196 @@
+//! Integration accounts: list the caller's, create (reserve, check and provision upstream,
+//! activate; undone on any failure), read, change, delete (upstream first).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use bytes::Bytes;
+use portal_shared::auth::RequireAuth;
+use portal_shared::crypto::new_id;
+use portal_shared::error::INVALID_JSON_BODY;
+use portal_shared::http::json_with_status;
+use portal_shared::integrations::{Integration, USERNAME_TAKEN};
+use portal_shared::model::{Role, User};
+use portal_shared::store::integration_accounts::{Account, ReserveError};
+use portal_shared::time::{iso, now};
+use portal_shared::validation::{PathId, body_rejection};
+use portal_shared::{ApiError, ApiResult, AppState};
+use serde_json::{Value, json};
+
+pub const ACCOUNT_NOT_FOUND: &str = "Integration account not found";
+pub const ACCESS_DENIED: &str = "Forbidden - Access denied";
+pub const ALREADY_HAS_ONE: &str = "You already have an account on this integration";
+
+/// The `{integration}` path segment, resolved in the registry before anything else:
+/// 404 `Unknown integration`, 403 `Integration is disabled`.
+pub struct Chosen(Arc<dyn Integration>);
+
+impl FromRequestParts<AppState> for Chosen {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found(portal_shared::integrations::UNKNOWN_INTEGRATION))?;
+        let id = params
+            .get("integration")
+            .map(String::as_str)
+            .unwrap_or_default();
+        state.integrations.enabled(id).map(Chosen)
+    }
+}
+
+fn json_body(body: Result<Bytes, BytesRejection>) -> ApiResult<Value> {
+    let bytes = body.map_err(body_rejection)?;
+    serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request(INVALID_JSON_BODY))
+}
+
+/// The account, if it exists on this integration and the caller owns it or is an admin.
+async fn accessible(
+    state: &AppState,
+    integration: &str,
+    id: &str,
+    caller: &User,
+) -> ApiResult<Account> {
+    let account = state
+        .db
+        .integration_accounts()
+        .get(id)
+        .await?
+        .filter(|a| a.integration_id == integration && a.status != "provisioning")
+        .ok_or_else(|| ApiError::not_found(ACCOUNT_NOT_FOUND))?;
+    if account.user_id != caller.id && caller.role != Role::Admin {
+        return Err(ApiError::forbidden(ACCESS_DENIED));
+    }
+    Ok(account)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Chosen(integration): Chosen,
+    RequireAuth(me): RequireAuth,
+) -> ApiResult<Json<Value>> {
+    let accounts = state
+        .db
+        .integration_accounts()
+        .list_for_user(&me.user.id, integration.id())
+        .await?;
+    Ok(Json(
+        json!({ "ok": true, "accounts": accounts.iter().map(Account::view).collect::<Vec<_>>() }),
+    ))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Chosen(integration): Chosen,
+    RequireAuth(me): RequireAuth,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let request = integration.parse_create(&json_body(body)?)?;
+    let at = iso(now());
+    let reserved = Account {
+        id: new_id(),
+        user_id: me.user.id.clone(),
+        integration_id: integration.id().to_string(),
+        username: request.username.clone(),
+        data: request.data.clone(),
+        status: "provisioning".into(),
+        created_at: at.clone(),
+        updated_at: at.clone(),
+    };
+    let accounts = state.db.integration_accounts();
+    match accounts.reserve(&reserved).await {
+        Ok(()) => {}
+        Err(ReserveError::AlreadyHasOne) => return Err(ApiError::Conflict(ALREADY_HAS_ONE.into())),
+        Err(ReserveError::UsernameTaken) => return Err(ApiError::Conflict(USERNAME_TAKEN.into())),
+        Err(ReserveError::Store(e)) => return Err(e.into()),
+    }
+    // From here on, any failure releases the reservation (and what upstream got).
+    let upstream = async {
+        if integration.exists(&request.username).await? {
+            return Err(portal_shared::integrations::UpstreamError::Taken);
+        }
+        integration.provision(&request).await
+    };
+    if let Err(err) = upstream.await {
+        accounts.release(&reserved).await?;
+        return Err(err.into());
+    }
+    let active = match accounts.activate(&reserved, &iso(now())).await {
+        Ok(Some(active)) => active,
+        outcome => {
+            tracing::error!(account = %reserved.id, ?outcome, "account provisioned upstream but not recorded; rolling back");
+            if let Err(err) = integration.deprovision(&reserved).await {
+                tracing::error!(account = %reserved.id, error = %err, "rollback upstream failed: an orphan account remains upstream");
+            }
+            if let Err(err) = accounts.release(&reserved).await {
+                tracing::error!(account = %reserved.id, error = %err, "releasing the reservation failed");
+            }
+            return Err(ApiError::internal(
+                "integration account could not be recorded",
+            ));
+        }
+    };
+    let mut body = json!({ "ok": true, "account": active.view() });
+    if request.generated_password {
+        body["temporaryPassword"] = json!(request.password);
+    }
+    Ok(json_with_status(StatusCode::CREATED, body))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    id: PathId,
+    Chosen(integration): Chosen,
+    RequireAuth(me): RequireAuth,
+) -> ApiResult<Json<Value>> {
+    let account = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
+    Ok(Json(json!({ "ok": true, "account": account.view() })))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    id: PathId,
+    Chosen(integration): Chosen,
+    RequireAuth(me): RequireAuth,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let change = integration.parse_update(&json_body(body)?)?;
+    let old = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
+    integration.apply(&old, &change).await?;
+    let mut new = old.clone();
+    if let Some(status) = &change.status {
+        new.status = status.clone();
+    }
+    new.updated_at = iso(now());
+    if new.updated_at == old.updated_at {
+        new.updated_at = iso(now() + portal_shared::time::millisecond());
+    }
+    if !state.db.integration_accounts().save(&old, &new).await? {
+        return Err(ApiError::Conflict(
+            "The account changed meanwhile; try again".into(),
+        ));
+    }
+    Ok(Json(json!({ "ok": true, "account": new.view() })))
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    id: PathId,
+    Chosen(integration): Chosen,
+    RequireAuth(me): RequireAuth,
+) -> ApiResult<Json<Value>> {
+    let account = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
+    integration.deprovision(&account).await?;
+    state.db.integration_accounts().release(&account).await?;
+    Ok(Json(json!({ "ok": true })))
+}

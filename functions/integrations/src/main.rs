@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    portal_shared::lambda::serve("integrations", portal_integrations::router).await
+}

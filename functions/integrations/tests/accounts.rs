@@ -1,0 +1,570 @@
+//! `/api/integrations/*` against a fake Prosody admin API over real HTTP.
+
+use std::time::Duration;
+
+use axum::Router;
+use portal_shared::model::Role;
+use portal_shared::{AppState, Config, http};
+use portal_testkit::{
+    FakeProsody, Mode, PROSODY_TOKEN, Person, TestResponse, call, person, test_state,
+};
+use serde_json::{Value, json};
+
+const DOMAIN: &str = "chat.example.org";
+
+struct T {
+    state: AppState,
+    app: Router,
+    prosody: FakeProsody,
+    ada: Person,
+    bob: Person,
+    admin: Person,
+}
+
+fn configure(c: &mut Config, prosody: &FakeProsody) {
+    c.rate_limits.enabled = false;
+    c.prosody_rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
+    c.prosody_rest_token = Some(PROSODY_TOKEN.into());
+    c.xmpp_domain = Some(DOMAIN.into());
+}
+
+async fn setup(adjust: impl FnOnce(&mut Config)) -> T {
+    let prosody = FakeProsody::start().await;
+    let state = test_state(|c| {
+        configure(c, &prosody);
+        adjust(c);
+    })
+    .await;
+    let app = http::finish(portal_integrations::router(state.clone()), &state.config);
+    let ada = person(&state, "ada@example.org", Role::User).await;
+    let bob = person(&state, "bob@example.org", Role::User).await;
+    let admin = person(&state, "admin@example.org", Role::Admin).await;
+    T {
+        state,
+        app,
+        prosody,
+        ada,
+        bob,
+        admin,
+    }
+}
+
+impl T {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        who: Option<&Person>,
+        body: Option<&str>,
+    ) -> TestResponse {
+        let mut b = axum::http::Request::builder().method(method).uri(path);
+        if let Some(p) = who {
+            b = b.header("cookie", &p.cookie);
+        }
+        let request = b
+            .body(axum::body::Body::from(body.unwrap_or_default().to_string()))
+            .unwrap();
+        call(&self.app, request).await
+    }
+
+    async fn create(&self, who: &Person, body: Value) -> TestResponse {
+        self.send(
+            "POST",
+            "/api/integrations/xmpp/accounts",
+            Some(who),
+            Some(&body.to_string()),
+        )
+        .await
+    }
+
+    async fn items(&self, prefix: &str) -> usize {
+        let out = self
+            .state
+            .db
+            .client()
+            .scan()
+            .table_name(self.state.db.table())
+            .send()
+            .await
+            .unwrap();
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .filter(|i| {
+                let pk = i
+                    .get("PK")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                let sk = i
+                    .get("SK")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                pk.starts_with(prefix) || sk.starts_with(prefix)
+            })
+            .count()
+    }
+
+    /// Accounts, their per-user claims and username claims left in the table.
+    async fn integration_items(&self) -> usize {
+        self.items("INTEGACCT#").await + self.items("INTEG#").await + self.items("INTEGNAME#").await
+    }
+}
+
+fn envelope(message: &str) -> Value {
+    json!({"ok": false, "error": message})
+}
+
+#[tokio::test]
+async fn the_registry_lists_xmpp_enabled_when_configured() {
+    let t = setup(|_| {}).await;
+    let res = t.send("GET", "/api/integrations", Some(&t.ada), None).await;
+    assert_eq!(
+        res.json(),
+        json!({"ok": true, "integrations": [{"id": "xmpp", "name": "XMPP", "description": "A chat account (Jabber/XMPP) on the community server", "enabled": true, "icon": "message-circle"}]})
+    );
+    assert_eq!(
+        t.send("GET", "/api/integrations", None, None).await.status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn unconfigured_xmpp_is_listed_disabled_and_refused() {
+    let t = setup(|c| c.prosody_rest_token = None).await;
+    let res = t.send("GET", "/api/integrations", Some(&t.ada), None).await;
+    assert_eq!(res.json()["integrations"][0]["enabled"], false);
+    let res = t.create(&t.ada, json!({"username": "ada"})).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(res.json(), envelope("Integration is disabled"));
+    let res = t
+        .send("GET", "/api/integrations/irc/accounts", Some(&t.ada), None)
+        .await;
+    assert_eq!(res.status, 404);
+    assert_eq!(res.json(), envelope("Unknown integration"));
+}
+
+#[tokio::test]
+async fn creating_an_account_provisions_it_on_prosody() {
+    let t = setup(|_| {}).await;
+    let res = t
+        .create(
+            &t.ada,
+            json!({"username": "Ada@chat.example.org", "password": "xmpp-password-1"}),
+        )
+        .await;
+    assert_eq!(res.status, 201);
+    let body = res.json();
+    assert_eq!(body["ok"], true);
+    assert!(body.get("temporaryPassword").is_none());
+    let account = &body["account"];
+    assert_eq!(
+        account["data"],
+        json!({"username": "ada", "jid": "ada@chat.example.org"})
+    );
+    assert_eq!(account["status"], "active");
+    assert_eq!(account["integrationId"], "xmpp");
+    assert_eq!(account["userId"], t.ada.user.id.as_str());
+    assert_eq!(
+        t.prosody.users().get("ada").map(String::as_str),
+        Some("xmpp-password-1")
+    );
+    let dump = format!(
+        "{:?}",
+        t.state
+            .db
+            .client()
+            .scan()
+            .table_name(t.state.db.table())
+            .send()
+            .await
+            .unwrap()
+            .items
+    );
+    assert!(
+        !dump.contains("xmpp-password-1"),
+        "passwords are never stored"
+    );
+
+    let list = t
+        .send("GET", "/api/integrations/xmpp/accounts", Some(&t.ada), None)
+        .await
+        .json();
+    assert_eq!(list["accounts"], json!([account]));
+    let theirs = t
+        .send("GET", "/api/integrations/xmpp/accounts", Some(&t.bob), None)
+        .await
+        .json();
+    assert_eq!(theirs, json!({"ok": true, "accounts": []}));
+}
+
+#[tokio::test]
+async fn without_a_password_a_temporary_one_is_returned_once() {
+    let t = setup(|_| {}).await;
+    let res = t.create(&t.ada, json!({"username": "ada"})).await;
+    assert_eq!(res.status, 201);
+    let temporary = res.json()["temporaryPassword"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(temporary.len(), 24);
+    assert_eq!(t.prosody.users()["ada"], temporary);
+    let id = res.json()["account"]["id"].as_str().unwrap().to_string();
+    let again = t
+        .send(
+            "GET",
+            &format!("/api/integrations/xmpp/accounts/{id}"),
+            Some(&t.ada),
+            None,
+        )
+        .await;
+    assert!(!String::from_utf8_lossy(&again.body).contains(&temporary));
+}
+
+#[tokio::test]
+async fn bad_bodies_are_validation_errors_and_write_nothing() {
+    let t = setup(|_| {}).await;
+    let cases = [
+        (json!({}), "Validation error: Required at \"username\""),
+        (
+            json!({"username": "-ada"}),
+            "Validation error: Username may contain letters, digits, _ - . and must start with a letter or digit at \"username\"",
+        ),
+        (
+            json!({"username": "ada lovelace"}),
+            "Validation error: Username may contain letters, digits, _ - . and must start with a letter or digit at \"username\"",
+        ),
+        (
+            json!({"username": "ada@other.org"}),
+            "Validation error: Username must be a localpart or localpart@chat.example.org at \"username\"",
+        ),
+        (
+            json!({"username": "a".repeat(65)}),
+            "Validation error: Username must contain at most 64 character(s) at \"username\"",
+        ),
+        (
+            json!({"username": "ada", "password": "short"}),
+            "Validation error: Password must contain at least 8 character(s) at \"password\"",
+        ),
+        (
+            json!({"username": 5}),
+            "Validation error: Expected string, received number at \"username\"",
+        ),
+    ];
+    for (body, message) in cases {
+        let res = t.create(&t.ada, body.clone()).await;
+        assert_eq!(res.status, 400, "{body}");
+        assert_eq!(res.json()["error"], message, "{body}");
+        assert!(res.json()["details"]["issues"].is_array());
+    }
+    let res = t
+        .send(
+            "POST",
+            "/api/integrations/xmpp/accounts",
+            Some(&t.ada),
+            Some("{not json"),
+        )
+        .await;
+    assert_eq!(res.json(), envelope("Invalid JSON body"));
+    assert_eq!(t.integration_items().await, 0);
+    assert!(t.prosody.calls().is_empty(), "nothing reached Prosody");
+}
+
+#[tokio::test]
+async fn one_account_per_user_and_one_user_per_name() {
+    let t = setup(|_| {}).await;
+    assert_eq!(
+        t.create(&t.ada, json!({"username": "ada"})).await.status,
+        201
+    );
+    let res = t.create(&t.ada, json!({"username": "ada2"})).await;
+    assert_eq!(res.status, 409);
+    assert_eq!(
+        res.json(),
+        envelope("You already have an account on this integration")
+    );
+    let res = t.create(&t.bob, json!({"username": "ADA"})).await;
+    assert_eq!(res.status, 409);
+    assert_eq!(res.json(), envelope("Username already taken"));
+    t.prosody.add_user("bob", "made-on-the-server");
+    let res = t.create(&t.bob, json!({"username": "bob"})).await;
+    assert_eq!(res.status, 409, "taken upstream");
+    assert_eq!(res.json(), envelope("Username already taken"));
+    assert_eq!(t.prosody.users()["bob"], "made-on-the-server", "untouched");
+    assert_eq!(
+        t.integration_items().await,
+        3,
+        "only Ada's account and its two claims"
+    );
+    assert_eq!(
+        t.create(&t.bob, json!({"username": "bobby"})).await.status,
+        201,
+        "the reservation was released"
+    );
+}
+
+#[tokio::test]
+async fn upstream_failures_are_502_and_leave_nothing_behind() {
+    let t = setup(|c| c.prosody_timeout = Duration::from_millis(300)).await;
+    let cases = [
+        (Mode::Fail(500), "XMPP server failed (status 500)"),
+        (Mode::Fail(401), "XMPP server refused Portal's credentials"),
+        (Mode::FailOn("PUT", 503), "XMPP server failed (status 503)"),
+        (
+            Mode::Hang(Duration::from_secs(3)),
+            "XMPP server did not answer in time",
+        ),
+    ];
+    for (mode, message) in cases {
+        t.prosody.set_mode(mode);
+        let res = t.create(&t.ada, json!({"username": "ada"})).await;
+        assert_eq!(res.status, 502, "{mode:?}");
+        assert_eq!(res.json(), envelope(message), "{mode:?}");
+        assert_eq!(
+            t.integration_items().await,
+            0,
+            "{mode:?}: reservation released"
+        );
+    }
+    t.prosody.set_mode(Mode::Normal);
+    assert!(t.prosody.users().is_empty());
+    assert_eq!(
+        t.create(&t.ada, json!({"username": "ada"})).await.status,
+        201,
+        "works once Prosody is back"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_502() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let t = setup(|c| {
+        c.prosody_rest_url = Some(url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap())
+    })
+    .await;
+    let res = t.create(&t.ada, json!({"username": "ada"})).await;
+    assert_eq!(res.status, 502);
+    assert_eq!(res.json(), envelope("XMPP server could not be reached"));
+    assert_eq!(t.integration_items().await, 0);
+}
+
+#[tokio::test]
+async fn when_our_write_fails_after_prosody_created_the_account_it_is_deleted_there() {
+    let t = setup(|_| {}).await;
+    // Between Prosody's create and Portal's own write, the reservation disappears (as if
+    // the table write failed): Portal must undo the upstream account.
+    let db = t.state.db.clone();
+    let user_id = t.ada.user.id.clone();
+    t.prosody.on_create(move |_| {
+        let db = db.clone();
+        let user_id = user_id.clone();
+        async move {
+            for account in db
+                .integration_accounts()
+                .all_of_user(&user_id)
+                .await
+                .unwrap()
+            {
+                db.integration_accounts().release(&account).await.unwrap();
+            }
+        }
+    });
+    let res = t.create(&t.ada, json!({"username": "ada"})).await;
+    assert_eq!(res.status, 500);
+    assert_eq!(res.json(), envelope("Internal server error"));
+    assert!(
+        t.prosody.users().is_empty(),
+        "the upstream account was rolled back"
+    );
+    let methods: Vec<String> = t.prosody.calls().into_iter().map(|(m, _)| m).collect();
+    assert_eq!(methods, vec!["GET", "PUT", "DELETE"]);
+    assert_eq!(t.integration_items().await, 0);
+}
+
+#[tokio::test]
+async fn twenty_users_racing_for_one_name_get_one_account() {
+    let t = setup(|_| {}).await;
+    let mut racers = Vec::new();
+    for i in 0..20 {
+        racers.push(person(&t.state, &format!("racer{i}@example.org"), Role::User).await);
+    }
+    let attempts = racers
+        .iter()
+        .map(|p| t.create(p, json!({"username": "popular"})));
+    let results = futures::future::join_all(attempts).await;
+    assert_eq!(results.iter().filter(|r| r.status == 201).count(), 1);
+    assert_eq!(results.iter().filter(|r| r.status == 409).count(), 19);
+    assert!(
+        results
+            .iter()
+            .filter(|r| r.status == 409)
+            .all(|r| r.json() == envelope("Username already taken"))
+    );
+    assert_eq!(t.prosody.users().len(), 1);
+    assert_eq!(t.items("INTEGACCT#").await, 1);
+}
+
+#[tokio::test]
+async fn owners_and_admins_reach_an_account_others_do_not() {
+    let t = setup(|_| {}).await;
+    let id = t.create(&t.ada, json!({"username": "ada"})).await.json()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/integrations/xmpp/accounts/{id}");
+    assert_eq!(t.send("GET", &path, Some(&t.ada), None).await.status, 200);
+    assert_eq!(t.send("GET", &path, Some(&t.admin), None).await.status, 200);
+    for (method, body) in [
+        ("GET", None),
+        ("PATCH", Some("{\"status\":\"suspended\"}")),
+        ("DELETE", None),
+    ] {
+        let res = t.send(method, &path, Some(&t.bob), body).await;
+        assert_eq!(res.status, 403, "{method}");
+        assert_eq!(res.json(), envelope("Forbidden - Access denied"));
+    }
+    let res = t
+        .send(
+            "GET",
+            "/api/integrations/xmpp/accounts/nope",
+            Some(&t.ada),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 404);
+    assert_eq!(res.json(), envelope("Integration account not found"));
+    let res = t
+        .send(
+            "GET",
+            &format!("/api/integrations/xmpp/accounts/{}", "x".repeat(129)),
+            Some(&t.ada),
+            None,
+        )
+        .await;
+    assert_eq!(res.json(), envelope("Invalid id format"));
+    assert_eq!(t.send("GET", &path, None, None).await.status, 401);
+}
+
+#[tokio::test]
+async fn updates_reset_the_password_upstream_and_record_the_status() {
+    let t = setup(|_| {}).await;
+    let id = t
+        .create(
+            &t.ada,
+            json!({"username": "ada", "password": "first-password"}),
+        )
+        .await
+        .json()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/integrations/xmpp/accounts/{id}");
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.ada),
+            Some("{\"password\":\"second-password\"}"),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(t.prosody.users()["ada"], "second-password");
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.admin),
+            Some("{\"status\":\"suspended\"}"),
+        )
+        .await;
+    assert_eq!(res.json()["account"]["status"], "suspended");
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.ada),
+            Some("{\"status\":\"frozen\"}"),
+        )
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json()["error"],
+        "Validation error: Invalid enum value. Expected 'active' | 'suspended', received 'frozen' at \"status\""
+    );
+    t.prosody.set_mode(Mode::Fail(500));
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.ada),
+            Some("{\"password\":\"third-password\",\"status\":\"active\"}"),
+        )
+        .await;
+    assert_eq!(res.status, 502);
+    let stored = t
+        .state
+        .db
+        .integration_accounts()
+        .get(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.status, "suspended",
+        "nothing recorded when upstream failed"
+    );
+}
+
+#[tokio::test]
+async fn deleting_removes_the_account_upstream_first() {
+    let t = setup(|_| {}).await;
+    let id = t.create(&t.ada, json!({"username": "ada"})).await.json()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/integrations/xmpp/accounts/{id}");
+    t.prosody.set_mode(Mode::FailOn("DELETE", 500));
+    let res = t.send("DELETE", &path, Some(&t.ada), None).await;
+    assert_eq!(res.status, 502);
+    assert_eq!(
+        t.integration_items().await,
+        3,
+        "kept while Prosody still has it"
+    );
+    t.prosody.set_mode(Mode::Normal);
+    let res = t.send("DELETE", &path, Some(&t.ada), None).await;
+    assert_eq!(res.json(), json!({"ok": true}));
+    assert!(t.prosody.users().is_empty());
+    assert_eq!(t.integration_items().await, 0);
+
+    // Already gone upstream (404 there): still deleted here.
+    let id = t.create(&t.ada, json!({"username": "ada"})).await.json()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.prosody.remove_user("ada");
+    let res = t
+        .send(
+            "DELETE",
+            &format!("/api/integrations/xmpp/accounts/{id}"),
+            Some(&t.ada),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(t.integration_items().await, 0);
+    let res = t
+        .send(
+            "DELETE",
+            &format!("/api/integrations/xmpp/accounts/{id}"),
+            Some(&t.ada),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 404);
+}

@@ -1,0 +1,359 @@
+//! XMPP accounts on a Prosody server, through `mod_http_admin_api`:
+//! `GET|PUT|DELETE {PROSODY_REST_URL}/admin_api/users/{localpart}` with
+//! `Authorization: Bearer {PROSODY_REST_TOKEN}` and JSON `{"password": ...}`.
+//! Enabled only when the URL, the token and `XMPP_DOMAIN` are all configured.
+//!
+//! Suspending an account is recorded by Portal (`status: suspended`) and not pushed to
+//! Prosody: the admin API has no suspend call, and scrambling the password would make
+//! re-activation lose the user's password.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::{AccountChange, BoxFuture, Integration, NewAccount, UpstreamError};
+use crate::config::Config;
+use crate::crypto::{PasswordLength, check_password_length, random_alphanumeric};
+use crate::error::ApiError;
+use crate::store::integration_accounts::Account;
+use crate::validation::{Issue, validation_error};
+
+const MAX_LOCALPART: usize = 64;
+
+pub struct Xmpp {
+    upstream: Option<Upstream>,
+}
+
+struct Upstream {
+    base: String,
+    token: String,
+    domain: String,
+    client: reqwest::Client,
+}
+
+impl Xmpp {
+    pub fn from_config(config: &Config) -> Self {
+        let upstream = match (&config.prosody_rest_url, &config.prosody_rest_token, &config.xmpp_domain) {
+            (Some(url), Some(token), Some(domain)) => reqwest::Client::builder()
+                .timeout(config.prosody_timeout)
+                .connect_timeout(config.prosody_timeout.min(std::time::Duration::from_secs(3)))
+                .build()
+                .map_err(|e| tracing::error!(error = %e, "cannot build the Prosody client; XMPP disabled"))
+                .ok()
+                .map(|client| Upstream {
+                    base: url.as_str().trim_end_matches('/').to_string(),
+                    token: token.clone(),
+                    domain: domain.to_lowercase(),
+                    client,
+                }),
+            _ => None,
+        };
+        Self { upstream }
+    }
+
+    fn upstream(&self) -> Result<&Upstream, UpstreamError> {
+        self.upstream
+            .as_ref()
+            .ok_or_else(|| UpstreamError::Failed("XMPP is not configured".into()))
+    }
+}
+
+/// Letters, digits, `_ - .`; starts with a letter or digit; 1-64 characters; lower-cased.
+fn localpart(raw: &str, domain: &str) -> Result<String, Issue> {
+    let raw = raw.trim().to_lowercase();
+    let local = match raw.split_once('@') {
+        Some((local, d)) if d == domain => local.to_string(),
+        Some(_) => {
+            return Err(Issue::invalid_string(
+                "regex",
+                format!("Username must be a localpart or localpart@{domain}"),
+            )
+            .at("username"));
+        }
+        None => raw,
+    };
+    let len = local.chars().count();
+    if len == 0 {
+        return Err(Issue::too_small("string", 1, false).at("username"));
+    }
+    if len > MAX_LOCALPART {
+        return Err(Issue::too_big("string", MAX_LOCALPART as u64, false).at("username"));
+    }
+    let starts_well = local
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    let all_allowed = local
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !starts_well || !all_allowed {
+        return Err(Issue::invalid_string(
+            "regex",
+            "Username may contain letters, digits, _ - . and must start with a letter or digit",
+        )
+        .at("username"));
+    }
+    Ok(local)
+}
+
+fn password_issue(password: &str) -> Option<Issue> {
+    match check_password_length(password) {
+        PasswordLength::Ok => None,
+        PasswordLength::TooShort => Some(Issue::too_small("string", 8, false).at("password")),
+        PasswordLength::TooLong => Some(Issue::too_big("string", 128, false).at("password")),
+    }
+}
+
+fn object(body: &Value) -> Result<&serde_json::Map<String, Value>, ApiError> {
+    body.as_object().ok_or_else(|| {
+        let received = match body {
+            Value::Null => "null",
+            Value::Array(_) => "array",
+            Value::String(_) => "string",
+            Value::Number(_) => "number",
+            Value::Bool(_) => "boolean",
+            Value::Object(_) => "object",
+        };
+        validation_error(vec![Issue::invalid_type("object", received)])
+    })
+}
+
+fn optional_string(
+    map: &serde_json::Map<String, Value>,
+    field: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<String> {
+    match map.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            let received = if other.is_number() {
+                "number"
+            } else if other.is_boolean() {
+                "boolean"
+            } else {
+                "object"
+            };
+            issues.push(Issue::invalid_type("string", received).at(field));
+            None
+        }
+    }
+}
+
+fn transport(err: reqwest::Error) -> UpstreamError {
+    tracing::warn!(error = %err, "Prosody call failed");
+    if err.is_timeout() {
+        UpstreamError::Failed("XMPP server did not answer in time".into())
+    } else {
+        UpstreamError::Failed("XMPP server could not be reached".into())
+    }
+}
+
+fn refused(status: StatusCode) -> UpstreamError {
+    tracing::warn!(status = status.as_u16(), "Prosody answered with an error");
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            UpstreamError::Failed("XMPP server refused Portal's credentials".into())
+        }
+        other => UpstreamError::Failed(format!("XMPP server failed (status {})", other.as_u16())),
+    }
+}
+
+impl Upstream {
+    fn url(&self, username: &str) -> String {
+        format!("{}/admin_api/users/{username}", self.base)
+    }
+
+    async fn set_password(&self, username: &str, password: &str) -> Result<(), UpstreamError> {
+        let res = self
+            .client
+            .put(self.url(username))
+            .bearer_auth(&self.token)
+            .json(&json!({ "password": password }))
+            .send()
+            .await
+            .map_err(transport)?;
+        match res.status() {
+            s if s.is_success() => Ok(()),
+            StatusCode::CONFLICT => Err(UpstreamError::Taken),
+            s => Err(refused(s)),
+        }
+    }
+}
+
+impl Integration for Xmpp {
+    fn id(&self) -> &'static str {
+        "xmpp"
+    }
+
+    fn name(&self) -> &'static str {
+        "XMPP"
+    }
+
+    fn description(&self) -> &'static str {
+        "A chat account (Jabber/XMPP) on the community server"
+    }
+
+    fn icon(&self) -> Option<&'static str> {
+        Some("message-circle")
+    }
+
+    fn enabled(&self) -> bool {
+        self.upstream.is_some()
+    }
+
+    fn parse_create(&self, body: &Value) -> Result<NewAccount, ApiError> {
+        let upstream = self.upstream().map_err(ApiError::from)?;
+        let map = object(body)?;
+        let mut issues = Vec::new();
+        let username = match map.get("username") {
+            None | Some(Value::Null) => {
+                issues.push(Issue::invalid_type("string", "undefined").at("username"));
+                None
+            }
+            Some(Value::String(raw)) => match localpart(raw, &upstream.domain) {
+                Ok(local) => Some(local),
+                Err(issue) => {
+                    issues.push(issue);
+                    None
+                }
+            },
+            Some(_) => {
+                issues.push(Issue::invalid_type("string", "number").at("username"));
+                None
+            }
+        };
+        let password = optional_string(map, "password", &mut issues);
+        if let Some(issue) = password.as_deref().and_then(password_issue) {
+            issues.push(issue);
+        }
+        if !issues.is_empty() {
+            return Err(validation_error(issues));
+        }
+        let username = username.ok_or_else(|| {
+            validation_error(vec![
+                Issue::invalid_type("string", "undefined").at("username"),
+            ])
+        })?;
+        let (password, generated_password) = match password {
+            Some(p) => (p, false),
+            None => (random_alphanumeric(24), true),
+        };
+        Ok(NewAccount {
+            data: json!({ "username": username, "jid": format!("{username}@{}", upstream.domain) }),
+            username,
+            password,
+            generated_password,
+        })
+    }
+
+    fn parse_update(&self, body: &Value) -> Result<AccountChange, ApiError> {
+        let map = object(body)?;
+        let mut issues = Vec::new();
+        let password = optional_string(map, "password", &mut issues);
+        if let Some(issue) = password.as_deref().and_then(password_issue) {
+            issues.push(issue);
+        }
+        let status = optional_string(map, "status", &mut issues);
+        if let Some(s) = &status
+            && s != "active"
+            && s != "suspended"
+        {
+            issues.push(Issue::invalid_enum(&["active", "suspended"], s).at("status"));
+        }
+        if !issues.is_empty() {
+            return Err(validation_error(issues));
+        }
+        Ok(AccountChange { password, status })
+    }
+
+    fn exists(&self, username: &str) -> BoxFuture<'_, Result<bool, UpstreamError>> {
+        let username = username.to_string();
+        Box::pin(async move {
+            let upstream = self.upstream()?;
+            let res = upstream
+                .client
+                .get(upstream.url(&username))
+                .bearer_auth(&upstream.token)
+                .send()
+                .await
+                .map_err(transport)?;
+            match res.status() {
+                s if s.is_success() => Ok(true),
+                StatusCode::NOT_FOUND => Ok(false),
+                s => Err(refused(s)),
+            }
+        })
+    }
+
+    fn provision<'a>(
+        &'a self,
+        account: &'a NewAccount,
+    ) -> BoxFuture<'a, Result<(), UpstreamError>> {
+        Box::pin(async move {
+            self.upstream()?
+                .set_password(&account.username, &account.password)
+                .await
+        })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        account: &'a Account,
+        change: &'a AccountChange,
+    ) -> BoxFuture<'a, Result<(), UpstreamError>> {
+        Box::pin(async move {
+            if let Some(password) = &change.password {
+                self.upstream()?
+                    .set_password(&account.username, password)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn deprovision<'a>(&'a self, account: &'a Account) -> BoxFuture<'a, Result<(), UpstreamError>> {
+        Box::pin(async move {
+            let upstream = self.upstream()?;
+            let res = upstream
+                .client
+                .delete(upstream.url(&account.username))
+                .bearer_auth(&upstream.token)
+                .send()
+                .await
+                .map_err(transport)?;
+            match res.status() {
+                s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
+                s => Err(refused(s)),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn localparts() {
+        for (raw, want) in [
+            ("Ada", "ada"),
+            ("ada.l-ove_1", "ada.l-ove_1"),
+            ("ada@chat.example.org", "ada"),
+            ("9lives", "9lives"),
+        ] {
+            assert_eq!(localpart(raw, "chat.example.org").unwrap(), want, "{raw}");
+        }
+        for raw in [
+            "",
+            "-ada",
+            ".ada",
+            "ada lovelace",
+            "ada@other.org",
+            "ad/a",
+            &"a".repeat(65),
+            "ädä",
+        ] {
+            assert!(localpart(raw, "chat.example.org").is_err(), "{raw}");
+        }
+    }
+}

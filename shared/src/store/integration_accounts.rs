@@ -1,0 +1,279 @@
+//! Integration accounts. An account is reserved (status `provisioning`) together with two
+//! claims in one transaction: one account per user per integration, and one username per
+//! integration, so racing creates have exactly one winner. It becomes `active` once the
+//! service has it, and its reservation is released if the service refuses it.
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::item::{from_item, key, s, to_item};
+use super::{Db, StoreError, condition_failed, keys, schema};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub id: String,
+    pub user_id: String,
+    pub integration_id: String,
+    /// The name unique within the integration.
+    pub username: String,
+    pub data: Value,
+    /// `provisioning`, `active` or `suspended`.
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Account {
+    /// As the API shows it.
+    pub fn view(&self) -> Value {
+        json!({
+            "id": self.id,
+            "userId": self.user_id,
+            "integrationId": self.integration_id,
+            "data": self.data,
+            "status": self.status,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct AccountItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    #[serde(rename = "GSI2PK")]
+    gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    gsi2sk: String,
+    #[serde(flatten)]
+    account: Account,
+}
+
+impl AccountItem {
+    fn new(account: Account) -> Self {
+        let (pk, sk) = keys::integration_account(&account.id);
+        Self {
+            pk,
+            sk,
+            gsi1pk: keys::integration_accounts_of(&account.user_id, &account.integration_id),
+            gsi1sk: keys::by_creation(&account.created_at, &account.id),
+            gsi2pk: keys::all_integration_accounts_of(&account.user_id),
+            gsi2sk: format!("{}#{}", account.integration_id, account.id),
+            account,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReserveError {
+    #[error("the user already has an account on this integration")]
+    AlreadyHasOne,
+    #[error("username taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Accounts<'a> {
+    db: &'a Db,
+}
+
+impl Db {
+    pub fn integration_accounts(&self) -> Accounts<'_> {
+        Accounts { db: self }
+    }
+}
+
+fn claim_items(
+    db: &Db,
+    account: &Account,
+) -> Result<(TransactWriteItem, TransactWriteItem), StoreError> {
+    let owner = keys::integration_claim_of_user(&account.user_id, &account.integration_id);
+    let name = keys::integration_username(&account.integration_id, &account.username);
+    let claim = |(pk, sk): (String, String)| json!({ "PK": pk, "SK": sk, "accountId": account.id, "userId": account.user_id });
+    let new = Some("attribute_not_exists(PK)");
+    Ok((
+        db.put(to_item(&claim(owner))?, new)?,
+        db.put(to_item(&claim(name))?, new)?,
+    ))
+}
+
+impl Accounts<'_> {
+    /// Writes the account (status `provisioning`) and both claims, or nothing.
+    pub async fn reserve(&self, account: &Account) -> Result<(), ReserveError> {
+        let db = self.db;
+        let (owner, name) = claim_items(db, account)?;
+        let items = vec![
+            db.put(
+                to_item(&AccountItem::new(account.clone()))?,
+                Some("attribute_not_exists(PK)"),
+            )?,
+            owner,
+            name,
+        ];
+        match db
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(e)) =
+                    err.as_service_error()
+                {
+                    let failed: Vec<bool> = e
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                        .collect();
+                    if failed.get(1) == Some(&true) {
+                        return Err(ReserveError::AlreadyHasOne);
+                    }
+                    if failed.get(2) == Some(&true) {
+                        return Err(ReserveError::UsernameTaken);
+                    }
+                }
+                Err(ReserveError::Store(err.into()))
+            }
+        }
+    }
+
+    /// Removes the account and its claims (a failed create, or a delete).
+    pub async fn release(&self, account: &Account) -> Result<(), StoreError> {
+        let db = self.db;
+        let delete = |k: (String, String)| -> Result<TransactWriteItem, StoreError> {
+            Ok(TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(db.table())
+                        .set_key(Some(key(k)))
+                        .build()?,
+                )
+                .build())
+        };
+        let items = vec![
+            delete(keys::integration_account(&account.id))?,
+            delete(keys::integration_claim_of_user(
+                &account.user_id,
+                &account.integration_id,
+            ))?,
+            delete(keys::integration_username(
+                &account.integration_id,
+                &account.username,
+            ))?,
+        ];
+        db.client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a reserved account `active`; `None` when the reservation is gone.
+    pub async fn activate(
+        &self,
+        account: &Account,
+        now: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        let result = self
+            .db
+            .client()
+            .update_item()
+            .table_name(self.db.table())
+            .set_key(Some(key(keys::integration_account(&account.id))))
+            .condition_expression("attribute_exists(PK) AND #status = :provisioning")
+            .update_expression("SET #status = :active, updatedAt = :now")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":provisioning", s("provisioning"))
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":now", s(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                let mut active = account.clone();
+                active.status = "active".into();
+                active.updated_at = now.to_string();
+                Ok(Some(active))
+            }
+            Err(err) if condition_failed(&err) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Account>, StoreError> {
+        self.db
+            .get_item(keys::integration_account(id))
+            .await?
+            .map(|i| from_item::<AccountItem>(i).map(|i| i.account))
+            .transpose()
+    }
+
+    /// Stores `new` over `old` as read. False when it changed or went meanwhile.
+    pub async fn save(&self, old: &Account, new: &Account) -> Result<bool, StoreError> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(self.db.table())
+            .set_item(Some(to_item(&AccountItem::new(new.clone()))?))
+            .condition_expression("attribute_exists(PK) AND updatedAt = :at")
+            .expression_attribute_values(":at", s(&old.updated_at))
+            .build()?;
+        let result = self
+            .db
+            .client()
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if super::users::cancelled_by_condition(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// A user's accounts on one integration, newest first (reservations in progress left out).
+    pub async fn list_for_user(
+        &self,
+        user_id: &str,
+        integration: &str,
+    ) -> Result<Vec<Account>, StoreError> {
+        let items = self
+            .db
+            .query_index(
+                schema::GSI1,
+                &keys::integration_accounts_of(user_id, integration),
+            )
+            .await?;
+        let accounts = items
+            .into_iter()
+            .map(|i| from_item::<AccountItem>(i).map(|i| i.account))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(accounts
+            .into_iter()
+            .filter(|a| a.status != "provisioning")
+            .collect())
+    }
+
+    /// Every account of a user, on every integration (for deleting the user).
+    pub async fn all_of_user(&self, user_id: &str) -> Result<Vec<Account>, StoreError> {
+        self.db
+            .query_index(schema::GSI2, &keys::all_integration_accounts_of(user_id))
+            .await?
+            .into_iter()
+            .map(|i| from_item::<AccountItem>(i).map(|i| i.account))
+            .collect()
+    }
+}
