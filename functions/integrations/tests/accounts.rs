@@ -568,3 +568,15 @@ async fn deleting_removes_the_account_upstream_first() {
         .await;
     assert_eq!(res.status, 404);
 }
+
+#[tokio::test]
+async fn a_wrong_admin_token_is_a_502_naming_the_credentials() {
+    let t = setup(|c| c.prosody_rest_token = Some("not-the-token".into())).await;
+    let res = t.create(&t.ada, json!({"username": "ada"})).await;
+    assert_eq!(res.status, 502);
+    assert_eq!(
+        res.json(),
+        envelope("XMPP server refused Portal's credentials")
+    );
+    assert_eq!(t.integration_items().await, 0);
+}
