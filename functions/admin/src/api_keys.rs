@@ -10,7 +10,7 @@ use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQue
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
-use crate::{may_manage, page_fields};
+use crate::{listed, may_manage};
 
 pub const KEY_NOT_FOUND: &str = "API key not found";
 
@@ -47,17 +47,10 @@ pub async fn list(
     ValidQuery(query): ValidQuery<KeyQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
-    let (limit, offset, cursor) = page_fields(&query.paging);
     let page = state
         .db
         .api_keys()
-        .list_page(
-            query.user_id.as_deref(),
-            query.enabled,
-            limit,
-            offset,
-            cursor,
-        )
+        .list_page(query.user_id.as_deref(), query.enabled, &query.paging)
         .await?;
     let owner_ids: Vec<String> = page.items.iter().map(|k| k.user_id.clone()).collect();
     let owners: HashMap<String, User> = state
@@ -73,11 +66,7 @@ pub async fn list(
         .iter()
         .map(|k| key_view(k, owners.get(&k.user_id)))
         .collect();
-    let mut body = json!({ "apiKeys": keys });
-    if let Some(next) = page.next_cursor {
-        body["nextCursor"] = json!(next);
-    }
-    Ok(Json(body))
+    Ok(Json(listed("apiKeys", keys, page.next_cursor)))
 }
 
 pub async fn show(

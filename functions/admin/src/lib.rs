@@ -56,7 +56,15 @@ pub(crate) fn may_manage(
     }
 }
 
-/// `{limit, offset, cursor}` plus the filters of one listing.
-pub(crate) fn page_fields(paging: &portal_shared::validation::Paging) -> (u32, u32, Option<&str>) {
-    (paging.limit, paging.offset, paging.cursor.as_deref())
+/// `{ <key>: [...], nextCursor? }`: the body of a listing.
+pub(crate) fn listed(
+    key: &str,
+    items: Vec<serde_json::Value>,
+    next_cursor: Option<String>,
+) -> serde_json::Value {
+    let mut body = serde_json::json!({ key: items });
+    if let Some(next) = next_cursor {
+        body["nextCursor"] = serde_json::json!(next);
+    }
+    body
 }

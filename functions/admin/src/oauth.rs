@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use validator::{Validate, ValidationError, ValidationErrors};
 
-use crate::page_fields;
+use crate::listed;
 
 pub const CLIENT_NOT_FOUND: &str = "OAuth client not found";
 const MAX_URIS: usize = 10;
@@ -49,18 +49,12 @@ pub async fn list(
     ValidQuery(query): ValidQuery<ClientQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
-    let (limit, offset, cursor) = page_fields(&query.paging);
-    let page = state
-        .db
-        .oauth_clients()
-        .list_page(limit, offset, cursor)
-        .await?;
-    let mut body =
-        json!({ "oauthClients": page.items.iter().map(client_view).collect::<Vec<_>>() });
-    if let Some(next) = page.next_cursor {
-        body["nextCursor"] = json!(next);
-    }
-    Ok(Json(body))
+    let page = state.db.oauth_clients().list_page(&query.paging).await?;
+    Ok(Json(listed(
+        "oauthClients",
+        page.items.iter().map(client_view).collect::<Vec<_>>(),
+        page.next_cursor,
+    )))
 }
 
 pub async fn show(

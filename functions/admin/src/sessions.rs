@@ -9,7 +9,7 @@ use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQue
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
-use crate::{may_manage, page_fields};
+use crate::{listed, may_manage};
 
 pub const SESSION_NOT_FOUND: &str = "Session not found";
 
@@ -34,7 +34,6 @@ pub async fn list(
     ValidQuery(query): ValidQuery<SessionQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
-    let (limit, offset, cursor) = page_fields(&query.paging);
     let page = state
         .db
         .sessions()
@@ -42,17 +41,17 @@ pub async fn list(
             query.user_id.as_deref(),
             query.active,
             &iso(now()),
-            limit,
-            offset,
-            cursor,
+            &query.paging,
         )
         .await?;
-    let mut body =
-        json!({ "sessions": page.items.iter().map(|s| session_view(s, None)).collect::<Vec<_>>() });
-    if let Some(next) = page.next_cursor {
-        body["nextCursor"] = json!(next);
-    }
-    Ok(Json(body))
+    Ok(Json(listed(
+        "sessions",
+        page.items
+            .iter()
+            .map(|s| session_view(s, None))
+            .collect::<Vec<_>>(),
+        page.next_cursor,
+    )))
 }
 
 pub async fn show(

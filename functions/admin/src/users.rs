@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use validator::{Validate, ValidationError, ValidationErrors};
 
-use crate::{may_manage, page_fields};
+use crate::may_manage;
 
 pub const LAST_ADMIN: &str = "Forbidden - the last admin cannot be demoted, banned or deleted";
 
@@ -60,12 +60,8 @@ pub async fn list(
     ValidQuery(query): ValidQuery<UserQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
-    let (limit, offset, cursor) = page_fields(&query.paging);
-    let found = state
-        .db
-        .users()
-        .list(&query.filter, limit, offset, cursor)
-        .await?;
+    let (limit, offset) = (query.paging.limit, query.paging.offset);
+    let found = state.db.users().list(&query.filter, &query.paging).await?;
     let mut body = json!({
         "users": found.users.iter().map(admin_user).collect::<Vec<_>>(),
         "pagination": { "total": found.total, "limit": limit, "offset": offset, "hasMore": found.has_more },

@@ -273,9 +273,7 @@ impl ApiKeys<'_> {
         &self,
         user_id: Option<&str>,
         enabled: Option<bool>,
-        limit: u32,
-        offset: u32,
-        cursor: Option<&str>,
+        paging: &crate::validation::Paging,
     ) -> Result<super::listing::Page<ApiKey>, StoreError> {
         let (gsi, partition) = match user_id {
             Some(id) => (schema::GSI1, keys::api_keys_of(id)),
@@ -289,30 +287,10 @@ impl ApiKeys<'_> {
                 aws_sdk_dynamodb::types::AttributeValue::Bool(enabled),
             )],
         });
-        let after = match cursor {
-            Some(c) => Some(
-                super::listing::decode_cursor(c, gsi, &partition).ok_or(StoreError::BadCursor)?,
-            ),
-            None => None,
-        };
-        let request = super::listing::PageRequest {
-            limit,
-            offset,
-            after,
-        };
-        let page = self
-            .db
-            .query_page(gsi, &partition, filter.as_ref(), &request)
-            .await?;
-        let keys = page
-            .items
-            .into_iter()
-            .map(|item| from_item::<ApiKeyItem>(item).map(|i| i.key))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(super::listing::Page {
-            items: keys,
-            has_more: page.has_more,
-            next_cursor: page.next_cursor,
-        })
+        self.db
+            .list_page(gsi, &partition, filter.as_ref(), paging, |item| {
+                from_item::<ApiKeyItem>(item).map(|i| i.key)
+            })
+            .await
     }
 }

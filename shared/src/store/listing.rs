@@ -151,6 +151,44 @@ impl Db {
         })
     }
 
+    /// [`Db::query_page`] with the paging of the API: `cursor` (if any) must be one this
+    /// listing made, else [`StoreError::BadCursor`].
+    pub(crate) async fn list_page<T>(
+        &self,
+        gsi: Gsi,
+        partition: &str,
+        filter: Option<&Filter>,
+        paging: &crate::validation::Paging,
+        read: impl Fn(Item) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let (limit, offset) = (paging.limit, paging.offset);
+        let after = match paging.cursor.as_deref() {
+            Some(c) => Some(decode_cursor(c, gsi, partition).ok_or(StoreError::BadCursor)?),
+            None => None,
+        };
+        let page = self
+            .query_page(
+                gsi,
+                partition,
+                filter,
+                &PageRequest {
+                    limit,
+                    offset,
+                    after,
+                },
+            )
+            .await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(read)
+                .collect::<Result<Vec<_>, _>>()?,
+            has_more: page.has_more,
+            next_cursor: page.next_cursor,
+        })
+    }
+
     /// How many items of `partition` on `gsi` pass `filter` (reads them: O(partition)).
     pub(crate) async fn count(
         &self,

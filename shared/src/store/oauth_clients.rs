@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::item::{from_item, to_item};
-use super::listing::{Page, PageRequest, decode_cursor};
+use super::listing::Page;
 use super::stats::Delta;
 use super::users::cancelled_by_condition;
 use super::{Db, StoreError, keys, schema};
@@ -127,34 +127,12 @@ impl OAuthClients<'_> {
     /// Newest first.
     pub async fn list_page(
         &self,
-        limit: u32,
-        offset: u32,
-        cursor: Option<&str>,
+        paging: &crate::validation::Paging,
     ) -> Result<Page<OAuthClient>, StoreError> {
-        let after = match cursor {
-            Some(c) => Some(
-                decode_cursor(c, schema::GSI2, keys::OAUTH_CLIENTS).ok_or(StoreError::BadCursor)?,
-            ),
-            None => None,
-        };
-        let request = PageRequest {
-            limit,
-            offset,
-            after,
-        };
-        let page = self
-            .db
-            .query_page(schema::GSI2, keys::OAUTH_CLIENTS, None, &request)
-            .await?;
-        let clients = page
-            .items
-            .into_iter()
-            .map(|item| from_item::<OAuthClientItem>(item).map(|i| i.client))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items: clients,
-            has_more: page.has_more,
-            next_cursor: page.next_cursor,
-        })
+        self.db
+            .list_page(schema::GSI2, keys::OAUTH_CLIENTS, None, paging, |item| {
+                from_item::<OAuthClientItem>(item).map(|i| i.client)
+            })
+            .await
     }
 }

@@ -373,9 +373,7 @@ impl Sessions<'_> {
         user_id: Option<&str>,
         active: Option<bool>,
         now: &str,
-        limit: u32,
-        offset: u32,
-        cursor: Option<&str>,
+        paging: &crate::validation::Paging,
     ) -> Result<super::listing::Page<Session>, StoreError> {
         let (gsi, partition) = match user_id {
             Some(id) => (schema::GSI1, keys::sessions_of(id)),
@@ -390,30 +388,10 @@ impl Sessions<'_> {
             names: Vec::new(),
             values: vec![(":now".into(), s(now))],
         });
-        let after = match cursor {
-            Some(c) => Some(
-                super::listing::decode_cursor(c, gsi, &partition).ok_or(StoreError::BadCursor)?,
-            ),
-            None => None,
-        };
-        let request = super::listing::PageRequest {
-            limit,
-            offset,
-            after,
-        };
-        let page = self
-            .db
-            .query_page(gsi, &partition, filter.as_ref(), &request)
-            .await?;
-        let sessions = page
-            .items
-            .into_iter()
-            .map(|item| from_item::<SessionItem>(item).map(|i| i.session))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(super::listing::Page {
-            items: sessions,
-            has_more: page.has_more,
-            next_cursor: page.next_cursor,
-        })
+        self.db
+            .list_page(gsi, &partition, filter.as_ref(), paging, |item| {
+                from_item::<SessionItem>(item).map(|i| i.session)
+            })
+            .await
     }
 }

@@ -471,10 +471,9 @@ impl Users<'_> {
     pub async fn list(
         &self,
         filter: &UserFilter,
-        limit: u32,
-        offset: u32,
-        cursor: Option<&str>,
+        paging: &crate::validation::Paging,
     ) -> Result<UserList, StoreError> {
+        let (limit, offset, cursor) = (paging.limit, paging.offset, paging.cursor.as_deref());
         if let Some(q) = filter.search.as_deref() {
             return self.search(q, filter, limit, offset, cursor).await;
         }
