@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use super::item::{from_item, key, s, to_item};
 use super::sessions::Resolved;
 use super::stats::Delta;
-use super::users::cancelled_by_condition;
 use super::{Db, StoreError, condition_failed, keys, schema};
 use crate::crypto::{constant_time_eq, random_letters, sha256_b64url, sha256_hex};
 use crate::model::ApiKey;
@@ -165,17 +164,7 @@ impl ApiKeys<'_> {
                 .build(),
         ];
         items.extend(db.counter_update(counted(new, 1).plus(counted(old, -1)))?);
-        match db
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(err) if cancelled_by_condition(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        db.commit(items).await
     }
 
     /// Records a use: `lastRequest` and `requestCount`, at most once per minute per key
@@ -240,16 +229,8 @@ impl ApiKeys<'_> {
                     .build(),
             ];
             items.extend(db.counter_update(counted(&found, -1))?);
-            match db
-                .client()
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(true),
-                Err(err) if cancelled_by_condition(&err) => continue,
-                Err(err) => return Err(err.into()),
+            if db.commit(items).await? {
+                return Ok(true);
             }
         }
         Ok(false)

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use super::item::{from_item, to_item};
 use super::listing::Page;
 use super::stats::Delta;
-use super::users::cancelled_by_condition;
 use super::{Db, StoreError, keys, schema};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,17 +110,7 @@ impl OAuthClients<'_> {
                 .build(),
         ];
         items.extend(db.counter_update(counted(new, 1).plus(counted(old, -1)))?);
-        match db
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(err) if cancelled_by_condition(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        db.commit(items).await
     }
 
     /// Newest first.

@@ -220,17 +220,8 @@ impl Sessions<'_> {
             .build()?;
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
         items.extend(db.expiry_updates(&[(&session.expires_at, -1), (expires_at, 1)])?);
-        match db
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) if cancelled_by_condition(&err) => Ok(()),
-            Err(err) => Err(err.into()),
-        }
+        db.commit(items).await?;
+        Ok(())
     }
 
     /// Deletes a session; `owner` restricts it to that user's. True if one was deleted.

@@ -163,6 +163,24 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Runs one TransactWriteItems. `Ok(false)` when a condition did not hold (nothing
+    /// was written); other failures are errors.
+    pub(crate) async fn commit(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        match self
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) if cancelled_by_condition(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
 /// How many times a read-modify-write is retried when another writer got there first.
 const ATTEMPTS: usize = 8;
 
@@ -333,16 +351,8 @@ impl Users<'_> {
                 items.push(db.put(to_item(&NameEntry::of(&new))?, None)?);
             }
             items.extend(db.counter_update(Delta::between_users(&old, &new))?);
-            match db
-                .client()
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(Some(Ok(new))),
-                Err(err) if cancelled_by_condition(&err) => continue,
-                Err(err) => return Err(err.into()),
+            if db.commit(items).await? {
+                return Ok(Some(Ok(new)));
             }
         }
         Err(StoreError::Dynamo(format!(
@@ -405,16 +415,8 @@ impl Users<'_> {
                 delete(keys::credential(user_id), None)?,
             ];
             items.extend(db.counter_update(Delta::of_user(&user, -1))?);
-            match db
-                .client()
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(Some(user)),
-                Err(err) if cancelled_by_condition(&err) => continue,
-                Err(err) => return Err(err.into()),
+            if db.commit(items).await? {
+                return Ok(Some(user));
             }
         }
         Err(StoreError::Dynamo(format!(
