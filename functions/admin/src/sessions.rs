@@ -83,7 +83,7 @@ pub async fn revoke(
     if let Some(owner) = state.db.users().get(&session.user_id).await? {
         may_manage(&actor.user, owner.role)?;
     }
-    if !state.db.sessions().delete(id.as_str(), None).await? {
+    if !state.db.sessions().delete_read(&session).await? {
         return Err(ApiError::not_found(SESSION_NOT_FOUND));
     }
     Ok(Json(json!({ "ok": true })))

@@ -104,13 +104,7 @@ async fn calls_per_endpoint() {
             "DELETE",
             format!("/api/admin/sessions/{}", session.id),
             None,
-            vec![
-                "BatchGetItem",
-                "GetItem",
-                "GetItem",
-                "GetItem",
-                "TransactWriteItems",
-            ],
+            vec!["BatchGetItem", "GetItem", "GetItem", "TransactWriteItems"],
         ),
     ];
     for (method, path, body, expected) in cases {

@@ -242,6 +242,16 @@ impl Sessions<'_> {
         Ok(false)
     }
 
+    /// Deletes a session the caller has just read; if it changed meanwhile (a refresh),
+    /// falls back to reading it again. True if it was deleted.
+    pub async fn delete_read(&self, session: &Session) -> Result<bool, StoreError> {
+        match self.delete_exact(std::slice::from_ref(session)).await {
+            Ok(()) => Ok(true),
+            Err(DeleteRace::Lost) => self.delete(&session.id, Some(&session.user_id)).await,
+            Err(DeleteRace::Store(e)) => Err(e),
+        }
+    }
+
     /// Deletes these sessions as read (unchanged since), uncounting their expiry hours,
     /// in one transaction.
     async fn delete_exact(&self, sessions: &[Session]) -> Result<(), DeleteRace> {
