@@ -12,6 +12,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use bytes::Bytes;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
@@ -245,7 +246,8 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Api
     Ok(parsed)
 }
 
-fn type_name(value: Option<&Value>) -> &'static str {
+/// The zod name of a JSON value's type (`undefined` when absent).
+pub fn type_name(value: Option<&Value>) -> &'static str {
     match value {
         None => "undefined",
         Some(Value::Null) => "null",
@@ -426,6 +428,71 @@ fn field_issue(error: &validator::ValidationError) -> Issue {
         Some(message) => Issue { message, ..issue },
         None => issue,
     }
+}
+
+/// Rules of a hand-written `Validate` impl, reported as `validator` errors (and so as zod
+/// issues by [`validator_issues`]).
+#[derive(Debug, Default)]
+pub struct Rules(ValidationErrors);
+
+impl Rules {
+    /// `value` must have `min..=max` characters.
+    pub fn length(&mut self, field: &'static str, value: &str, min: u64, max: u64) {
+        let n = value.chars().count() as u64;
+        if !(min..=max).contains(&n) {
+            self.0.add(field, sized(value, min, max));
+        }
+    }
+
+    /// `items` must have `min..=max` entries.
+    pub fn count<T: serde::Serialize>(
+        &mut self,
+        field: &'static str,
+        items: &[T],
+        min: u64,
+        max: u64,
+    ) {
+        let n = items.len() as u64;
+        if !(min..=max).contains(&n) {
+            self.0.add(field, sized(&items, min, max));
+        }
+    }
+
+    /// A broken rule with its own code (`url`, `email` map to zod's) and message.
+    pub fn broken(&mut self, field: &'static str, code: &'static str, message: Option<&str>) {
+        let mut error = validator::ValidationError::new(code);
+        error.message = message.map(|m| m.to_string().into());
+        self.0.add(field, error);
+    }
+
+    pub fn finish(self) -> Result<(), ValidationErrors> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
+    }
+}
+
+fn sized<T: serde::Serialize + ?Sized>(
+    value: &T,
+    min: u64,
+    max: u64,
+) -> validator::ValidationError {
+    let mut error = validator::ValidationError::new("length");
+    error.add_param("min".into(), &min);
+    error.add_param("max".into(), &max);
+    error.add_param("value".into(), &value);
+    error
+}
+
+/// For `Option<Option<T>>` fields: absent is `None`, `null` is `Some(None)` (clear it).
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -135,3 +135,50 @@ pub async fn fixture_person(state: &AppState, role: Role) -> User {
         .expect("fixture session");
     user
 }
+
+/// A new API key for `user` (not stored yet) and its plaintext.
+pub fn unsaved_api_key(
+    user: &User,
+    name: &str,
+    enabled: bool,
+) -> (String, portal_shared::model::ApiKey) {
+    let raw = portal_shared::store::api_keys::new_key("portal_", &user.id);
+    let at = iso(now());
+    let key = portal_shared::model::ApiKey {
+        id: portal_shared::store::api_keys::key_id(&raw),
+        config_id: "default".into(),
+        name: Some(name.into()),
+        start: Some(raw[..6].into()),
+        prefix: Some("portal_".into()),
+        key_hash: portal_shared::crypto::sha256_b64url(raw.as_bytes()),
+        user_id: user.id.clone(),
+        enabled,
+        rate_limit_enabled: true,
+        rate_limit_time_window: 3_600_000,
+        rate_limit_max: 1000,
+        request_count: 0,
+        remaining: None,
+        last_request: None,
+        expires_at: None,
+        created_at: at.clone(),
+        updated_at: at,
+        metadata: None,
+    };
+    (raw, key)
+}
+
+/// An enabled API key for `user`, stored; returns its plaintext and the stored key.
+pub async fn api_key_for(
+    state: &AppState,
+    user: &User,
+    name: &str,
+) -> (String, portal_shared::model::ApiKey) {
+    let (raw, key) = unsaved_api_key(user, name, true);
+    let key = state
+        .db
+        .api_keys()
+        .create(key)
+        .await
+        .expect("key is created");
+    (raw, key)
+}

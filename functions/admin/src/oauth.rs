@@ -10,11 +10,13 @@ use portal_shared::crypto::{new_id, random_alphanumeric, sha256_hex};
 use portal_shared::http::json_with_status;
 use portal_shared::store::oauth_clients::OAuthClient;
 use portal_shared::time::{iso, now};
-use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidJson, ValidQuery};
+use portal_shared::validation::{
+    FromQuery, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery,
+};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use validator::{Validate, ValidationError, ValidationErrors};
+use validator::{Validate, ValidationErrors};
 
 use crate::listed;
 
@@ -86,30 +88,14 @@ fn redirect_uri_ok(raw: &str) -> bool {
     }
 }
 
-fn check_uris(uris: &[String], errors: &mut ValidationErrors) {
-    if uris.is_empty() || uris.len() > MAX_URIS {
-        let mut e = ValidationError::new("length");
-        e.add_param("min".into(), &1);
-        e.add_param("max".into(), &MAX_URIS);
-        e.add_param("value".into(), &uris);
-        errors.add("redirectUris", e);
-    }
+fn check_uris(uris: &[String], rules: &mut Rules) {
+    rules.count("redirectUris", uris, 1, MAX_URIS as u64);
     if uris.iter().any(|u| !redirect_uri_ok(u)) {
-        let mut e = ValidationError::new("redirect_uri");
-        e.message =
-            Some("Redirect URIs must be absolute https URLs (http only on localhost)".into());
-        errors.add("redirectUris", e);
-    }
-}
-
-fn check_name(name: &str, errors: &mut ValidationErrors) {
-    let n = name.trim().chars().count();
-    if !(1..=100).contains(&n) {
-        let mut e = ValidationError::new("length");
-        e.add_param("min".into(), &1);
-        e.add_param("max".into(), &100);
-        e.add_param("value".into(), &name.trim());
-        errors.add("name", e);
+        rules.broken(
+            "redirectUris",
+            "redirect_uri",
+            Some("Redirect URIs must be absolute https URLs (http only on localhost)"),
+        );
     }
 }
 
@@ -122,14 +108,10 @@ pub struct NewClient {
 
 impl Validate for NewClient {
     fn validate(&self) -> Result<(), ValidationErrors> {
-        let mut errors = ValidationErrors::new();
-        check_name(&self.name, &mut errors);
-        check_uris(&self.redirect_uris, &mut errors);
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        let mut rules = Rules::default();
+        rules.length("name", self.name.trim(), 1, 100);
+        check_uris(&self.redirect_uris, &mut rules);
+        rules.finish()
     }
 }
 
@@ -172,18 +154,14 @@ pub struct ClientUpdate {
 
 impl Validate for ClientUpdate {
     fn validate(&self) -> Result<(), ValidationErrors> {
-        let mut errors = ValidationErrors::new();
+        let mut rules = Rules::default();
         if let Some(name) = &self.name {
-            check_name(name, &mut errors);
+            rules.length("name", name.trim(), 1, 100);
         }
         if let Some(uris) = &self.redirect_uris {
-            check_uris(uris, &mut errors);
+            check_uris(uris, &mut rules);
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        rules.finish()
     }
 }
 

@@ -8,11 +8,13 @@ use portal_shared::error::{FORBIDDEN_ADMIN, USER_NOT_FOUND};
 use portal_shared::model::{Role, User};
 use portal_shared::store::users::UserFilter;
 use portal_shared::time::{iso, now, parse_iso};
-use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidJson, ValidQuery};
+use portal_shared::validation::{
+    FromQuery, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, present,
+};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use validator::{Validate, ValidationError, ValidationErrors};
+use validator::{Validate, ValidationErrors};
 
 use crate::may_manage;
 
@@ -101,44 +103,21 @@ pub struct AdminUpdate {
     ban_expires: Option<Option<String>>,
 }
 
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-fn length(value: &str, min: u64, max: u64) -> ValidationError {
-    let mut e = ValidationError::new("length");
-    e.add_param("min".into(), &min);
-    e.add_param("max".into(), &max);
-    e.add_param("value".into(), &value);
-    e
-}
-
 impl Validate for AdminUpdate {
     fn validate(&self) -> Result<(), ValidationErrors> {
-        let mut errors = ValidationErrors::new();
+        let mut rules = Rules::default();
         if let Some(name) = &self.name {
-            let n = name.trim().chars().count() as u64;
-            if !(1..=100).contains(&n) {
-                errors.add("name", length(name.trim(), 1, 100));
-            }
+            rules.length("name", name.trim(), 1, 100);
         }
-        if let Some(Some(reason)) = &self.ban_reason
-            && reason.chars().count() > 500
-        {
-            errors.add("banReason", length(reason, 0, 500));
+        if let Some(Some(reason)) = &self.ban_reason {
+            rules.length("banReason", reason, 0, 500);
         }
         if let Some(Some(until)) = &self.ban_expires
             && parse_iso(until).is_none()
         {
-            let mut e = ValidationError::new("datetime");
-            e.message = Some("Invalid datetime".into());
-            errors.add("banExpires", e);
+            rules.broken("banExpires", "datetime", Some("Invalid datetime"));
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        rules.finish()
     }
 }
 

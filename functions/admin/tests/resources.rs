@@ -8,32 +8,7 @@ use portal_testkit::{Person, person, session_for};
 use serde_json::{Value, json};
 
 async fn key_for(t: &Admin, who: &Person, name: &str) -> (String, ApiKey) {
-    let raw = portal_shared::store::api_keys::new_key("portal_", &who.user.id);
-    let at = portal_shared::time::iso(portal_shared::time::now());
-    let key = ApiKey {
-        id: portal_shared::store::api_keys::key_id(&raw),
-        config_id: "default".into(),
-        name: Some(name.into()),
-        start: Some(raw[..6].into()),
-        prefix: Some("portal_".into()),
-        key_hash: portal_shared::crypto::sha256_b64url(raw.as_bytes()),
-        user_id: who.user.id.clone(),
-        enabled: true,
-        rate_limit_enabled: true,
-        rate_limit_time_window: 3_600_000,
-        rate_limit_max: 1000,
-        request_count: 0,
-        remaining: None,
-        last_request: None,
-        expires_at: None,
-        created_at: at.clone(),
-        updated_at: at,
-        metadata: None,
-    };
-    (
-        raw.clone(),
-        t.state.db.api_keys().create(key).await.unwrap(),
-    )
+    portal_testkit::api_key_for(&t.state, &who.user, name).await
 }
 
 #[tokio::test]

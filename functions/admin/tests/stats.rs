@@ -13,29 +13,7 @@ use portal_testkit::{Person, person, session_for};
 use serde_json::{Value, json};
 
 fn new_key(user: &Person, n: usize) -> (String, ApiKey) {
-    let raw = portal_shared::store::api_keys::new_key("portal_", &user.user.id);
-    let at = iso(now());
-    let key = ApiKey {
-        id: portal_shared::store::api_keys::key_id(&raw),
-        config_id: "default".into(),
-        name: Some(format!("k{n}")),
-        start: None,
-        prefix: None,
-        key_hash: portal_shared::crypto::sha256_b64url(raw.as_bytes()),
-        user_id: user.user.id.clone(),
-        enabled: !n.is_multiple_of(3),
-        rate_limit_enabled: true,
-        rate_limit_time_window: 1000,
-        rate_limit_max: 10,
-        request_count: 0,
-        remaining: None,
-        last_request: None,
-        expires_at: None,
-        created_at: at.clone(),
-        updated_at: at,
-        metadata: None,
-    };
-    (raw, key)
+    portal_testkit::unsaved_api_key(&user.user, &format!("k{n}"), !n.is_multiple_of(3))
 }
 
 /// A role or ban change either applied, or was refused by the last-admin rule (a member

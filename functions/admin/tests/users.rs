@@ -531,33 +531,8 @@ async fn patch_bodies_are_validated() {
 #[tokio::test]
 async fn deleting_a_user_removes_everything_theirs() {
     let t = Admin::new().await;
-    let raw = portal_shared::store::api_keys::new_key("portal_", &t.user.user.id);
+    portal_testkit::api_key_for(&t.state, &t.user.user, "doomed").await;
     let at = portal_shared::time::iso(portal_shared::time::now());
-    t.state
-        .db
-        .api_keys()
-        .create(portal_shared::model::ApiKey {
-            id: portal_shared::store::api_keys::key_id(&raw),
-            config_id: "default".into(),
-            name: None,
-            start: None,
-            prefix: None,
-            key_hash: portal_shared::crypto::sha256_b64url(raw.as_bytes()),
-            user_id: t.user.user.id.clone(),
-            enabled: true,
-            rate_limit_enabled: true,
-            rate_limit_time_window: 1,
-            rate_limit_max: 1,
-            request_count: 0,
-            remaining: None,
-            last_request: None,
-            expires_at: None,
-            created_at: at.clone(),
-            updated_at: at.clone(),
-            metadata: None,
-        })
-        .await
-        .unwrap();
     t.state
         .db
         .tokens()

@@ -33,6 +33,18 @@ pub async fn start_session(
     remember: bool,
     meta: &RequestMeta,
 ) -> Result<(Session, String), StoreError> {
+    let (session, token) = new_session(app, user, remember, meta);
+    let session = app.db.sessions().create(session).await?;
+    Ok((session, token))
+}
+
+/// A new session for `user` and its token, not stored yet.
+pub fn new_session(
+    app: &AppState,
+    user: &User,
+    remember: bool,
+    meta: &RequestMeta,
+) -> (Session, String) {
     let token = new_token(&user.id);
     let at = now();
     let session = Session {
@@ -47,8 +59,7 @@ pub async fn start_session(
         sealed_token: app.sealer.seal(&token),
         impersonated_by: None,
     };
-    let session = app.db.sessions().create(session).await?;
-    Ok((session, token))
+    (session, token)
 }
 
 fn no_store(mut response: Response) -> Response {

@@ -19,7 +19,7 @@ use crate::email::send_verification_mail;
 use crate::error::{AuthError, AuthResult};
 use crate::guard::{RequestMeta, absolute, is_allowed_redirect, limit_email};
 use crate::input::{Body, Fields, is_email};
-use crate::session::start_session;
+use crate::session::{new_session, start_session};
 use crate::views::{clear_session, json_response, set_session, user_json};
 
 /// Fields only the server sets (the admin plugin's `input: false`).
@@ -112,7 +112,12 @@ pub async fn sign_up(
         created_at: at.clone(),
         updated_at: at,
     };
-    let user = match users.create(user, Some(hash)).await {
+    // Signed in at once unless e-mails must be verified first; the session is written in
+    // the same transaction as the user.
+    let signed_in = (!state.app.config.require_email_verification)
+        .then(|| new_session(&state.app, &user, remember, &meta));
+    let session = signed_in.as_ref().map(|(session, _)| session);
+    let user = match users.create_signed_in(user, Some(hash), session).await {
         Ok(user) => user,
         Err(CreateUserError::EmailTaken) => {
             return Err(AuthError::code(
@@ -125,12 +130,11 @@ pub async fn sign_up(
     if state.app.config.send_verification_on_sign_up {
         send_verification_mail(&state, &user.email, callback.as_deref()).await;
     }
-    if state.app.config.require_email_verification {
+    let Some((_, token)) = signed_in else {
         return Ok(json_response(
             json!({ "token": null, "user": user_json(&user) }),
         ));
-    }
-    let (_, token) = start_session(&state.app, &user, remember, &meta).await?;
+    };
     let response = json_response(json!({ "token": token, "user": user_json(&user) }));
     Ok(set_session(response, &state.app.cookies, &token, remember))
 }

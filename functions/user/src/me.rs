@@ -5,11 +5,11 @@ use axum::extract::State;
 use portal_shared::auth::RequireAuth;
 use portal_shared::model::User;
 use portal_shared::time::{iso, now};
-use portal_shared::validation::ValidJson;
+use portal_shared::validation::{Rules, ValidJson, present};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use validator::{Validate, ValidationError, ValidationErrors};
+use validator::{Validate, ValidationErrors};
 
 const MAX_NAME: u64 = 100;
 const MAX_IMAGE: u64 = 2048;
@@ -42,43 +42,21 @@ pub struct UpdateMe {
     image: Option<Option<String>>,
 }
 
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-fn length_error(value: &str, min: u64, max: u64) -> ValidationError {
-    let mut error = ValidationError::new("length");
-    error.add_param("min".into(), &min);
-    error.add_param("max".into(), &max);
-    error.add_param("value".into(), &value);
-    error
-}
-
 impl Validate for UpdateMe {
     fn validate(&self) -> Result<(), ValidationErrors> {
-        let mut errors = ValidationErrors::new();
+        let mut rules = Rules::default();
         if let Some(name) = &self.name {
-            let len = name.trim().chars().count() as u64;
-            if !(1..=MAX_NAME).contains(&len) {
-                errors.add("name", length_error(name.trim(), 1, MAX_NAME));
-            }
+            rules.length("name", name.trim(), 1, MAX_NAME);
         }
         if let Some(Some(image)) = &self.image {
-            if image.chars().count() as u64 > MAX_IMAGE {
-                errors.add("image", length_error(image, 0, MAX_IMAGE));
-            } else {
-                let is_http = url::Url::parse(image)
-                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-                if !is_http {
-                    errors.add("image", ValidationError::new("url"));
-                }
+            rules.length("image", image, 0, MAX_IMAGE);
+            let is_http = url::Url::parse(image)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !is_http {
+                rules.broken("image", "url", None);
             }
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        rules.finish()
     }
 }
 

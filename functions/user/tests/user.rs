@@ -59,33 +59,7 @@ async fn me_shows_the_documented_profile() {
 async fn me_works_with_an_api_key_too() {
     let (state, app) = app().await;
     let ada = person(&state, "key@example.org", Role::User).await;
-    let raw = portal_shared::store::api_keys::new_key("portal_", &ada.user.id);
-    let at = portal_shared::time::iso(portal_shared::time::now());
-    state
-        .db
-        .api_keys()
-        .create(portal_shared::model::ApiKey {
-            id: portal_shared::store::api_keys::key_id(&raw),
-            config_id: "default".into(),
-            name: None,
-            start: None,
-            prefix: Some("portal_".into()),
-            key_hash: portal_shared::crypto::sha256_b64url(raw.as_bytes()),
-            user_id: ada.user.id.clone(),
-            enabled: true,
-            rate_limit_enabled: true,
-            rate_limit_time_window: 3_600_000,
-            rate_limit_max: 1000,
-            request_count: 0,
-            remaining: None,
-            last_request: None,
-            expires_at: None,
-            created_at: at.clone(),
-            updated_at: at,
-            metadata: None,
-        })
-        .await
-        .unwrap();
+    let (raw, _) = portal_testkit::api_key_for(&state, &ada.user, "script").await;
     let request = axum::http::Request::builder()
         .uri("/api/user/me")
         .header("authorization", format!("Bearer {raw}"))

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::crypto::{PasswordLength, check_password_length, random_alphanumeric};
 use crate::error::ApiError;
 use crate::store::integration_accounts::Account;
-use crate::validation::{Issue, validation_error};
+use crate::validation::{Issue, type_name, validation_error};
 
 const MAX_LOCALPART: usize = 64;
 
@@ -104,17 +104,8 @@ fn password_issue(password: &str) -> Option<Issue> {
 }
 
 fn object(body: &Value) -> Result<&serde_json::Map<String, Value>, ApiError> {
-    body.as_object().ok_or_else(|| {
-        let received = match body {
-            Value::Null => "null",
-            Value::Array(_) => "array",
-            Value::String(_) => "string",
-            Value::Number(_) => "number",
-            Value::Bool(_) => "boolean",
-            Value::Object(_) => "object",
-        };
-        validation_error(vec![Issue::invalid_type("object", received)])
-    })
+    body.as_object()
+        .ok_or_else(|| validation_error(vec![Issue::invalid_type("object", type_name(Some(body)))]))
 }
 
 fn optional_string(
@@ -126,14 +117,7 @@ fn optional_string(
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(other) => {
-            let received = if other.is_number() {
-                "number"
-            } else if other.is_boolean() {
-                "boolean"
-            } else {
-                "object"
-            };
-            issues.push(Issue::invalid_type("string", received).at(field));
+            issues.push(Issue::invalid_type("string", type_name(Some(other))).at(field));
             None
         }
     }
@@ -217,8 +201,8 @@ impl Integration for Xmpp {
                     None
                 }
             },
-            Some(_) => {
-                issues.push(Issue::invalid_type("string", "number").at("username"));
+            Some(other) => {
+                issues.push(Issue::invalid_type("string", type_name(Some(other))).at("username"));
                 None
             }
         };

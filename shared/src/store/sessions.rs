@@ -158,13 +158,9 @@ impl Db {
 impl Sessions<'_> {
     /// Stores a session and counts its expiry hour, in one transaction.
     pub async fn create(&self, session: Session) -> Result<Session, StoreError> {
-        let db = self.db;
-        let mut items = vec![db.put(
-            to_item(&SessionItem::new(session.clone()))?,
-            Some("attribute_not_exists(PK)"),
-        )?];
-        items.extend(db.expiry_updates(&[(&session.expires_at, 1)])?);
-        db.client()
+        let items = self.db.session_items(&session)?;
+        self.db
+            .client()
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
@@ -326,6 +322,20 @@ impl Sessions<'_> {
 }
 
 impl Db {
+    /// The writes that store a new session: the item and the count of its expiry hour
+    /// (to run alone, or inside a larger transaction such as a sign-up).
+    pub(crate) fn session_items(
+        &self,
+        session: &Session,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = vec![self.put(
+            to_item(&SessionItem::new(session.clone()))?,
+            Some("attribute_not_exists(PK)"),
+        )?];
+        items.extend(self.expiry_updates(&[(&session.expires_at, 1)])?);
+        Ok(items)
+    }
+
     /// Deletes items by key, 25 per BatchWriteItem, retrying unprocessed ones.
     pub(crate) async fn delete_keys(&self, all: Vec<(String, String)>) -> Result<(), StoreError> {
         for chunk in all.chunks(25) {

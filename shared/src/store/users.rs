@@ -193,6 +193,17 @@ impl Users<'_> {
         user: User,
         password_hash: Option<String>,
     ) -> Result<User, CreateUserError> {
+        self.create_signed_in(user, password_hash, None).await
+    }
+
+    /// [`Users::create`] together with the user's first session, in the same
+    /// transaction: a sign-up either ends signed in or leaves nothing behind.
+    pub async fn create_signed_in(
+        &self,
+        user: User,
+        password_hash: Option<String>,
+        session: Option<&crate::model::Session>,
+    ) -> Result<User, CreateUserError> {
         let db = self.db;
         let (pk, sk) = keys::email_claim(&user.email);
         let claim = EmailClaim {
@@ -219,6 +230,9 @@ impl Users<'_> {
             items.push(db.put(to_item(&credential)?, None)?);
         }
         items.extend(db.counter_update(Delta::of_user(&user, 1))?);
+        if let Some(session) = session {
+            items.extend(db.session_items(session)?);
+        }
         match db
             .client()
             .transact_write_items()
