@@ -138,61 +138,7 @@ pub async fn update(
             .db
             .users()
             .modify(id.as_str(), &iso(at), |user| {
-                may_manage(&actor, user.role)?;
-                let was_admin = user.role == Role::Admin;
-                if let Some(role) = body.role {
-                    if role != user.role {
-                        may_manage(&actor, role)?;
-                        if actor.role != Role::Admin {
-                            return Err(ApiError::forbidden(FORBIDDEN_ADMIN));
-                        }
-                    }
-                    user.role = role;
-                }
-                if let Some(name) = &body.name {
-                    user.name = name.trim().to_string();
-                }
-                match body.banned {
-                    Some(true) => {
-                        user.banned = true;
-                        if let Some(reason) = &body.ban_reason {
-                            user.ban_reason = reason.clone();
-                        }
-                        if let Some(until) = &body.ban_expires {
-                            user.ban_expires = until.as_deref().and_then(parse_iso).map(iso);
-                        }
-                        // A ban that has already ended is no ban.
-                        if user
-                            .ban_expires
-                            .as_deref()
-                            .and_then(parse_iso)
-                            .is_some_and(|t| t <= at)
-                        {
-                            user.banned = false;
-                        }
-                    }
-                    Some(false) => {
-                        user.banned = false;
-                        user.ban_reason = None;
-                        user.ban_expires = None;
-                    }
-                    None => {
-                        if user.banned {
-                            if let Some(reason) = &body.ban_reason {
-                                user.ban_reason = reason.clone();
-                            }
-                            if let Some(until) = &body.ban_expires {
-                                user.ban_expires = until.as_deref().and_then(parse_iso).map(iso);
-                            }
-                        }
-                    }
-                }
-                // Nobody demotes or bans the last admin (themselves included). Two admins
-                // demoting each other at the same instant can still both pass: documented.
-                if was_admin && (user.role != Role::Admin || user.banned) && admins <= 1 {
-                    return Err(ApiError::forbidden(LAST_ADMIN));
-                }
-                Ok(())
+                apply(&actor, &body, admins, at, user)
             })
             .await?
             .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
@@ -212,6 +158,72 @@ pub async fn update(
             .await?;
     }
     Ok(Json(json!({ "user": admin_user(&updated) })))
+}
+
+/// Applies an admin's change to `user`, enforcing the role rules and the last-admin rule
+/// (`admins` is the current number of admins).
+fn apply(
+    actor: &User,
+    body: &AdminUpdate,
+    admins: i64,
+    at: time::OffsetDateTime,
+    user: &mut User,
+) -> Result<(), ApiError> {
+    may_manage(actor, user.role)?;
+    let was_admin = user.role == Role::Admin;
+    if let Some(role) = body.role {
+        if role != user.role {
+            may_manage(actor, role)?;
+            if actor.role != Role::Admin {
+                return Err(ApiError::forbidden(FORBIDDEN_ADMIN));
+            }
+        }
+        user.role = role;
+    }
+    if let Some(name) = &body.name {
+        user.name = name.trim().to_string();
+    }
+    match body.banned {
+        Some(true) => {
+            user.banned = true;
+            if let Some(reason) = &body.ban_reason {
+                user.ban_reason = reason.clone();
+            }
+            if let Some(until) = &body.ban_expires {
+                user.ban_expires = until.as_deref().and_then(parse_iso).map(iso);
+            }
+            // A ban that has already ended is no ban.
+            if user
+                .ban_expires
+                .as_deref()
+                .and_then(parse_iso)
+                .is_some_and(|t| t <= at)
+            {
+                user.banned = false;
+            }
+        }
+        Some(false) => {
+            user.banned = false;
+            user.ban_reason = None;
+            user.ban_expires = None;
+        }
+        None => {
+            if user.banned {
+                if let Some(reason) = &body.ban_reason {
+                    user.ban_reason = reason.clone();
+                }
+                if let Some(until) = &body.ban_expires {
+                    user.ban_expires = until.as_deref().and_then(parse_iso).map(iso);
+                }
+            }
+        }
+    }
+    // Nobody demotes or bans the last admin (themselves included). Two admins
+    // demoting each other at the same instant can still both pass: documented.
+    if was_admin && (user.role != Role::Admin || user.banned) && admins <= 1 {
+        return Err(ApiError::forbidden(LAST_ADMIN));
+    }
+    Ok(())
 }
 
 pub async fn remove(

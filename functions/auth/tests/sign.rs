@@ -183,7 +183,11 @@ async fn twenty_racing_sign_ups_make_exactly_one_user() {
         assert_eq!(res.json()["code"], "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL");
     }
     assert_eq!(t.count_items("EMAIL#").await, 1, "one e-mail claim");
-    assert_eq!(t.count_items("SESSION#").await, 1, "one session, written with the user");
+    assert_eq!(
+        t.count_items("SESSION#").await,
+        1,
+        "one session, written with the user"
+    );
     let dump = t.table_dump().await;
     assert_eq!(
         dump.matches("S(\"CREDENTIAL\")").count(),
