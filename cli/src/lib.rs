@@ -3,8 +3,9 @@
 
 use clap::{Parser, Subcommand};
 use portal_shared::model::Role;
+use portal_shared::moderation::{Actor, Changed, UserChange, change_user, ensure_admin};
 use portal_shared::store::Db;
-use portal_shared::time::{iso, now, parse_iso};
+use portal_shared::time::{now, parse_iso};
 use serde_json::json;
 
 #[derive(Debug, Parser)]
@@ -69,29 +70,48 @@ async fn user_id(db: &Db, email: &str) -> Result<String, String> {
         .ok_or_else(|| format!("no account with e-mail {email}"))
 }
 
+/// Runs a role or ban change under the shared moderation rules, as the operator.
+async fn change(db: &Db, email: &str, change: UserChange) -> Result<Changed, String> {
+    let id = user_id(db, email).await?;
+    change_user(db, Actor::Operator, &id, &change, now())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|refused| refused.to_string())
+}
+
 /// Runs one command; `password` is read only by `create-admin`. Returns what to print.
 pub async fn run(
     cli: &Cli,
     db: &Db,
     password: impl FnOnce() -> Result<String, String>,
 ) -> Result<String, String> {
-    let at = iso(now());
     match &cli.command {
         Command::CreateAdmin { email } => {
             let password = password()?;
-            let user = portal_shared::bootstrap::ensure_admin(db, email, &password).await?;
-            Ok(format!("admin {} ({})", user.email, user.id))
+            let done = ensure_admin(db, email, &password, now()).await?;
+            let user = &done.user;
+            Ok(if done.took_over {
+                format!(
+                    "admin {} ({}): the existing account was taken over; {} session(s) ended and {} API key(s) deleted first",
+                    user.email, user.id, done.sessions_ended, done.api_keys_deleted
+                )
+            } else {
+                format!("admin {} ({}) created", user.email, user.id)
+            })
         }
         Command::SetRole { email, role } => {
             let role =
                 Role::parse(role).ok_or_else(|| format!("`{role}` is not user, staff or admin"))?;
-            let id = user_id(db, email).await?;
-            let user = db
-                .users()
-                .update(&id, &at, |u| u.role = role)
-                .await
-                .map_err(|e| e.to_string())?;
-            let user = user.ok_or("the account vanished")?;
+            let user = change(
+                db,
+                email,
+                UserChange {
+                    role: Some(role),
+                    ..UserChange::default()
+                },
+            )
+            .await?
+            .user;
             Ok(format!("{} is now {}", user.email, user.role.as_str()))
         }
         Command::Ban {
@@ -100,37 +120,37 @@ pub async fn run(
             until,
         } => {
             let until = match until {
-                Some(raw) => Some(iso(
-                    parse_iso(raw).ok_or_else(|| format!("`{raw}` is not an RFC 3339 time"))?
-                )),
+                Some(raw) => {
+                    Some(parse_iso(raw).ok_or_else(|| format!("`{raw}` is not an RFC 3339 time"))?)
+                }
                 None => None,
             };
-            let id = user_id(db, email).await?;
-            db.users()
-                .update(&id, &at, |u| {
-                    u.banned = true;
-                    u.ban_reason = reason.clone();
-                    u.ban_expires = until.clone();
-                })
-                .await
-                .map_err(|e| e.to_string())?;
-            let ended = db
-                .sessions()
-                .delete_all_for_user(&id, None)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(format!("{email} banned; {ended} session(s) ended"))
+            let done = change(
+                db,
+                email,
+                UserChange {
+                    banned: Some(true),
+                    ban_reason: Some(reason.clone()),
+                    ban_expires: Some(until),
+                    ..UserChange::default()
+                },
+            )
+            .await?;
+            Ok(format!(
+                "{email} banned; {} session(s) ended",
+                done.sessions_ended
+            ))
         }
         Command::Unban { email } => {
-            let id = user_id(db, email).await?;
-            db.users()
-                .update(&id, &at, |u| {
-                    u.banned = false;
-                    u.ban_reason = None;
-                    u.ban_expires = None;
-                })
-                .await
-                .map_err(|e| e.to_string())?;
+            change(
+                db,
+                email,
+                UserChange {
+                    banned: Some(false),
+                    ..UserChange::default()
+                },
+            )
+            .await?;
             Ok(format!("{email} unbanned"))
         }
         Command::Stats => {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use axum::Router;
 use clap::Parser;
 use portal_shared::store::Db;
+use portal_shared::time::now;
 use portal_shared::{AppState, Config, http};
 use portal_testkit::{EmbeddedDynamo, Storage};
 
@@ -91,10 +92,16 @@ pub async fn prepare(args: &Args) -> Result<(Running, tokio::net::TcpListener), 
         std::env::var("PORTAL_ADMIN_EMAIL"),
         std::env::var("PORTAL_ADMIN_PASSWORD"),
     ) {
-        let admin = portal_shared::bootstrap::ensure_admin(&db, &email, &password)
+        let admin = portal_shared::moderation::ensure_admin(&db, &email, &password, now())
             .await
-            .map_err(|e| format!("cannot bootstrap the admin {email}: {e}"))?;
-        tracing::info!(email = %admin.email, id = %admin.id, "admin account ready");
+            .map_err(|e| format!("cannot bootstrap the admin: {e}"))?;
+        tracing::info!(
+            id = %admin.user.id,
+            took_over = admin.took_over,
+            sessions_ended = admin.sessions_ended,
+            api_keys_deleted = admin.api_keys_deleted,
+            "admin account ready"
+        );
     }
     let router = gateway(AppState::new(config, db)).await;
     Ok((

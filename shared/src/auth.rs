@@ -86,7 +86,8 @@ impl Identity {
 pub enum Refusal {
     /// Nothing presented, or nothing it names.
     Missing,
-    /// An expired session (the row may be deleted and cookies cleared).
+    /// An expired session, or one revoked by a newer session generation on its user (the
+    /// row may be deleted and cookies cleared).
     SessionExpired(String),
     KeyDisabled,
     KeyExpired,
@@ -113,8 +114,14 @@ pub async fn resolve(
     let at = now();
     Ok(match resolved {
         None => Err(Refusal::Missing),
-        Some(Resolved::Session(session, _)) if session.is_expired_at(at) => {
+        Some(Resolved::Session(session, user))
+            if session.is_expired_at(at) || session.generation < user.generations.sessions =>
+        {
             Err(Refusal::SessionExpired(session.id))
+        }
+        // Made before the user's keys were revoked: as if it did not exist.
+        Some(Resolved::ApiKey(key, user)) if key.generation < user.generations.api_keys => {
+            Err(Refusal::Missing)
         }
         Some(Resolved::ApiKey(key, _)) if !key.enabled => Err(Refusal::KeyDisabled),
         Some(Resolved::ApiKey(key, _)) if key.is_expired_at(at) => Err(Refusal::KeyExpired),
@@ -155,6 +162,27 @@ pub async fn identify(parts: &mut Parts, state: &AppState) -> Result<Option<Iden
     Ok(identity)
 }
 
+pub const MISSING_ORIGIN: &str = "Forbidden - missing or null Origin";
+pub const INVALID_ORIGIN: &str = "Forbidden - invalid origin";
+
+/// The cross-site request check of the Portal routes: a request that changes state
+/// (anything but GET, HEAD, OPTIONS) and is authenticated by the session COOKIE must come
+/// from a trusted origin (`Origin`, else `Referer`), as on `/api/auth/*`. API keys and
+/// bearer tokens are not sent by browsers on their own, so they are not checked.
+fn check_cookie_origin(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
+    use axum::http::Method;
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || state.cookies.session_token(&parts.headers).is_none()
+    {
+        return Ok(());
+    }
+    match crate::origins::check_request_origin(&state.config, &parts.headers) {
+        Ok(()) => Ok(()),
+        Err(crate::origins::OriginRefusal::Missing) => Err(ApiError::forbidden(MISSING_ORIGIN)),
+        Err(crate::origins::OriginRefusal::Untrusted) => Err(ApiError::forbidden(INVALID_ORIGIN)),
+    }
+}
+
 /// requireAuth: any signed-in, non-banned user; else 401 `Unauthorized`. Also counts the
 /// request against the caller's own limit (per user, or per API key).
 #[derive(Debug, Clone)]
@@ -177,6 +205,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
+        check_cookie_origin(&state, parts)?;
         let identity = identify(parts, &state)
             .await?
             .ok_or(ApiError::Unauthorized)?;

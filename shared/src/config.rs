@@ -214,6 +214,18 @@ impl Config {
             }
             None => Url::parse("http://localhost:3000").expect("static URL parses"),
         };
+        // Cookies of a production deployment travel only over TLS (a localhost origin,
+        // for a production build tried on one machine, is the one exception).
+        let on_localhost = matches!(
+            base_url.host_str(),
+            Some("localhost" | "127.0.0.1" | "[::1]")
+        );
+        if production && base_url.scheme() != "https" && !on_localhost {
+            return Err(ConfigError::Invalid {
+                name: "PORTAL_BASE_URL",
+                reason: "must be an https URL in production".into(),
+            });
+        }
 
         let auth_secret = match get("BETTER_AUTH_SECRET").or_else(|| get("AUTH_SECRET")) {
             Some(s) if production && s == DEVELOPMENT_SECRET => {
@@ -269,13 +281,7 @@ impl Config {
                 })
                 .unwrap_or_default(),
             rate_limits: RateLimits {
-                enabled: !matches!(
-                    get("PORTAL_RATE_LIMIT")
-                        .as_deref()
-                        .map(str::to_ascii_lowercase)
-                        .as_deref(),
-                    Some("off" | "false" | "0" | "disabled")
-                ),
+                enabled: rate_limiting(&get, production)?,
                 credentials: rule(&get, "PORTAL_RATE_LIMIT_CREDENTIALS", Rule::new(3, 10))?,
                 mail: rule(&get, "PORTAL_RATE_LIMIT_MAIL", Rule::new(3, 60))?,
                 auth_default: rule(&get, "PORTAL_RATE_LIMIT_AUTH", Rule::new(100, 10))?,
@@ -351,6 +357,27 @@ impl Config {
     }
 }
 
+/// `PORTAL_RATE_LIMIT`: on unless `off` (refused in production).
+fn rate_limiting(
+    get: &impl Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<bool, ConfigError> {
+    let off = matches!(
+        get("PORTAL_RATE_LIMIT")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("off" | "false" | "0" | "disabled")
+    );
+    if off && production {
+        return Err(ConfigError::Invalid {
+            name: "PORTAL_RATE_LIMIT",
+            reason: "rate limiting cannot be turned off in production".into(),
+        });
+    }
+    Ok(!off)
+}
+
 fn rule(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -409,6 +436,43 @@ mod tests {
     }
 
     const STRONG: &str = "0123456789abcdef0123456789abcdef-strong";
+
+    #[test]
+    fn production_refuses_unsafe_settings() {
+        let base = [
+            ("PORTAL_ENV", "production"),
+            ("TABLE_NAME", "portal"),
+            ("BETTER_AUTH_SECRET", STRONG),
+            ("PORTAL_MAIL_FROM", "Portal <no-reply@example.org>"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        let https = ("PORTAL_BASE_URL", "https://portal.example.org");
+        assert_eq!(
+            with(&[https, ("PORTAL_RATE_LIMIT", "off")])
+                .unwrap_err()
+                .to_string(),
+            "PORTAL_RATE_LIMIT is invalid: rate limiting cannot be turned off in production"
+        );
+        assert_eq!(
+            with(&[("PORTAL_BASE_URL", "http://portal.example.org")])
+                .unwrap_err()
+                .to_string(),
+            "PORTAL_BASE_URL is invalid: must be an https URL in production"
+        );
+        assert!(with(&[("PORTAL_BASE_URL", "http://localhost:3000")]).is_ok());
+        assert!(with(&[https, ("PORTAL_RATE_LIMIT", "on")]).is_ok());
+        // Outside production both stay possible (local load tests, plain http).
+        assert!(
+            !config(&[("PORTAL_RATE_LIMIT", "off")])
+                .unwrap()
+                .rate_limits
+                .enabled
+        );
+    }
 
     #[test]
     fn production_refuses_to_start_without_its_secret() {

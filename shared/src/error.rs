@@ -18,6 +18,7 @@ pub const NOT_FOUND: &str = "Not found";
 pub const METHOD_NOT_ALLOWED: &str = "Method not allowed";
 pub const PAYLOAD_TOO_LARGE: &str = "Request body too large";
 pub const TOO_MANY_REQUESTS: &str = "Too many requests";
+pub const UNSUPPORTED_MEDIA_TYPE: &str = "Unsupported media type";
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

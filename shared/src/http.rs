@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -35,6 +35,11 @@ pub struct VerbatimBody;
 /// normalisation, panic capture and request ids. Apply once, to the whole router (a
 /// function's on Lambda, the merged one in the local gateway).
 pub fn finish(router: Router, config: &Config) -> Router {
+    let router = if router.has_routes() {
+        router.route_layer(middleware::from_fn(record_route))
+    } else {
+        router
+    };
     router
         .fallback(|| async { ApiError::not_found(crate::error::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -94,6 +99,15 @@ fn gateway_request_id(req: &Request) -> Option<String> {
     from_context.or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()))
 }
 
+/// Names the matched route TEMPLATE on the request's span (`/api/auth/reset-password/{token}`),
+/// never the raw path: paths can carry secrets (reset tokens).
+async fn record_route(req: Request, next: Next) -> Response {
+    if let Some(route) = req.extensions().get::<MatchedPath>() {
+        tracing::Span::current().record("route", route.as_str());
+    }
+    next.run(req).await
+}
+
 /// Gives the request an id (API Gateway's, else a fresh one: a client's own
 /// `x-request-id` is not trusted), opens the span every log line of the request is
 /// written in, logs the outcome, and returns the id in `x-request-id`.
@@ -103,7 +117,7 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         "request",
         request_id = %id,
         method = %req.method(),
-        path = %req.uri().path(),
+        route = tracing::field::Empty,
     );
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = Instant::now();
@@ -136,6 +150,21 @@ pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
     })
+}
+
+/// The part of an address a rate limit counts: the whole IPv4 address, an IPv6 client's
+/// /64 (one subscriber usually holds a whole /64, so per-address limits would not hold).
+pub fn rate_limit_subject(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// A JSON success body with an explicit status (e.g. 201).

@@ -2,7 +2,6 @@
 //! envelope, validated extractors, the single-table store, HTTP glue and telemetry.
 
 pub mod auth;
-pub mod bootstrap;
 pub mod config;
 pub mod cookies;
 pub mod crypto;
@@ -12,6 +11,8 @@ pub mod integrations;
 pub mod lambda;
 pub mod mail;
 pub mod model;
+pub mod moderation;
+pub mod origins;
 pub mod rate_limit;
 pub mod state;
 pub mod store;

@@ -70,7 +70,8 @@ impl Mailer {
                 );
                 let body = serde_json::to_vec_pretty(mail).map_err(std::io::Error::other)?;
                 tokio::fs::write(dir.join(&name), body).await?;
-                tracing::info!(to = %mail.to, kind = ?mail.kind, url = %mail.url, file = %name, "mail written to the outbox");
+                // Never the link (it carries a token) nor the address: the file has both.
+                tracing::info!(kind = ?mail.kind, file = %name, "mail written to the outbox");
                 Ok(())
             }
             Mailer::Ses(client) => {
@@ -95,7 +96,7 @@ impl Mailer {
                     .map_err(|e| {
                         MailError::Ses(aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string())
                     })?;
-                tracing::info!(to = %mail.to, kind = ?mail.kind, "mail sent through SES");
+                tracing::info!(kind = ?mail.kind, "mail sent through SES");
                 Ok(())
             }
         }

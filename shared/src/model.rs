@@ -55,9 +55,61 @@ pub struct User {
     pub ban_expires: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Which credentials still count (see [`Generations`]); never shown by the API.
+    #[serde(default)]
+    pub generations: Generations,
+}
+
+/// Counters on the user that end every credential issued under an older value: raising
+/// one revokes them all on the very next request, whether or not an index has shown the
+/// credential yet (the index-driven deletes that follow are cleanup, not the guarantee).
+/// A session, API key or reset token records the counter it was issued under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Generations {
+    /// Raised by revoke-all, bans, password resets, password changes that revoke the other
+    /// sessions, and an operator taking the account over.
+    #[serde(default)]
+    pub sessions: i64,
+    /// Raised when a reset proves the mailbox of an unverified account, and on takeover.
+    #[serde(default)]
+    pub api_keys: i64,
+    /// Raised by every password reset and change: outstanding reset links stop working.
+    #[serde(default)]
+    pub reset_tokens: i64,
 }
 
 impl User {
+    /// A new account (not banned, nothing revoked yet), created at `at`.
+    pub fn new(
+        id: String,
+        name: String,
+        email: String,
+        email_verified: bool,
+        role: Role,
+        at: &str,
+    ) -> Self {
+        Self {
+            id,
+            name,
+            email,
+            email_verified,
+            image: None,
+            role,
+            banned: false,
+            ban_reason: None,
+            ban_expires: None,
+            created_at: at.to_string(),
+            updated_at: at.to_string(),
+            generations: Generations::default(),
+        }
+    }
+
+    /// Admin and not banned: an admin who can act (the last-admin rule counts these).
+    pub fn is_acting_admin(&self) -> bool {
+        self.role == Role::Admin && !self.banned
+    }
+
     /// Banned, and the ban has not expired (an expired ban is no ban).
     pub fn is_banned_at(&self, now: OffsetDateTime) -> bool {
         if !self.banned {
@@ -68,6 +120,27 @@ impl User {
             None => true,
         }
     }
+}
+
+/// The profile rules, one for every entry point (sign-up, `/update-user`, `PATCH
+/// /api/user/me`): a name is trimmed and 1 to 100 characters; an image is an absolute
+/// http(s) URL with a host, at most 2048 characters.
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_IMAGE_CHARS: usize = 2048;
+
+/// Whether `raw`, trimmed, is an acceptable display name.
+pub fn is_valid_name(raw: &str) -> bool {
+    (1..=MAX_NAME_CHARS).contains(&raw.trim().chars().count())
+}
+
+/// Whether `raw` is an acceptable profile image URL.
+pub fn is_valid_image(raw: &str) -> bool {
+    raw.chars().count() <= MAX_IMAGE_CHARS && is_http_url(raw)
+}
+
+/// An absolute http(s) URL with a host.
+pub fn is_http_url(raw: &str) -> bool {
+    url::Url::parse(raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
 /// A session as stored. The token itself is never stored: `id` is derived from its hash,
@@ -91,6 +164,9 @@ pub struct Session {
     pub sealed_token: String,
     #[serde(default)]
     pub impersonated_by: Option<String>,
+    /// The user's session generation when it was made; older than the user's: revoked.
+    #[serde(default)]
+    pub generation: i64,
 }
 
 fn yes() -> bool {
@@ -133,6 +209,9 @@ pub struct ApiKey {
     /// JSON object, as given at creation.
     #[serde(default)]
     pub metadata: Option<String>,
+    /// The user's API-key generation when it was made; older than the user's: revoked.
+    #[serde(default)]
+    pub generation: i64,
 }
 
 impl ApiKey {

@@ -22,9 +22,13 @@ pub fn iso(at: OffsetDateTime) -> String {
     )
 }
 
-/// Parses any RFC 3339 timestamp.
+/// Parses an RFC 3339 timestamp into UTC. `None` for anything that is not one, and for
+/// instants outside the years 1 to 9999 (which [`iso`] could not write back).
 pub fn parse_iso(raw: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(raw, &Rfc3339).ok()
+    OffsetDateTime::parse(raw, &Rfc3339)
+        .ok()?
+        .checked_to_offset(time::UtcOffset::UTC)
+        .filter(|t| (1..=9999).contains(&t.year()))
 }
 
 /// One millisecond: the resolution of stored timestamps.
@@ -42,5 +46,13 @@ mod tests {
         assert_eq!(iso(at), "2026-11-25T19:48:39.970Z");
         let whole = parse_iso("2026-01-02T03:04:05Z").unwrap();
         assert_eq!(iso(whole), "2026-01-02T03:04:05.000Z");
+    }
+
+    #[test]
+    fn instants_iso_cannot_write_are_not_timestamps() {
+        assert_eq!(parse_iso("9999-12-31T23:59:59-23:59"), None);
+        assert_eq!(parse_iso("0000-01-01T00:00:00+23:59"), None);
+        assert_eq!(parse_iso("0000-01-01T00:00:00Z"), None);
+        assert!(parse_iso("9999-12-31T23:59:59Z").is_some());
     }
 }

@@ -17,7 +17,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
-use crate::error::{ApiError, INVALID_ID_FORMAT, INVALID_JSON_BODY, INVALID_REQUEST_BODY};
+use crate::error::{
+    ApiError, INVALID_ID_FORMAT, INVALID_JSON_BODY, INVALID_REQUEST_BODY, UNSUPPORTED_MEDIA_TYPE,
+};
 
 /// Longest accepted path id, in characters.
 pub const MAX_ID_LEN: usize = 128;
@@ -217,10 +219,44 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(body_rejection)?;
+        let JsonBody(bytes) = JsonBody::from_request(req, state).await?;
         parse_json(&bytes).map(ValidJson)
+    }
+}
+
+/// A body sent as `application/json` (or `application/*+json`), read but not parsed:
+/// 415 `Unsupported media type` for any other type, 413 over the cap.
+pub struct JsonBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let media = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let is_json = media == "application/json"
+            || (media.starts_with("application/") && media.ends_with("+json"));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                UNSUPPORTED_MEDIA_TYPE.into(),
+            ));
+        }
+        Bytes::from_request(req, state)
+            .await
+            .map(JsonBody)
+            .map_err(body_rejection)
+    }
+}
+
+impl JsonBody {
+    /// The body as a JSON document (400 `Invalid JSON body`).
+    pub fn value(&self) -> Result<Value, ApiError> {
+        serde_json::from_slice(&self.0).map_err(|_| ApiError::bad_request(INVALID_JSON_BODY))
     }
 }
 
@@ -634,6 +670,9 @@ impl<S: Send + Sync, T: FromQuery> FromRequestParts<S> for ValidQuery<T> {
     }
 }
 
+/// The deepest `offset` a listing takes.
+pub const MAX_OFFSET: u32 = 10_000;
+
 /// `limit`/`offset` paging with an opaque `cursor` alternative.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paging {
@@ -643,11 +682,12 @@ pub struct Paging {
 }
 
 impl Paging {
-    /// Reads `limit` (1..=100, default `default_limit`), `offset` (>= 0) and `cursor`.
+    /// Reads `limit` (1..=100, default `default_limit`), `offset` (0..=10,000: an offset
+    /// costs a read of every item it skips, so deeper pages take the `cursor`) and `cursor`.
     pub fn read(query: &mut QueryReader, default_limit: u32) -> Self {
         Self {
             limit: query.int("limit", default_limit, 1, MAX_LIMIT),
-            offset: query.int("offset", 0, 0, u32::MAX / 2),
+            offset: query.int("offset", 0, 0, MAX_OFFSET),
             cursor: query.string("cursor", 2048),
         }
     }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use portal_shared::validation::ValidJson;
 use portal_shared::{ApiResult, Config, http};
-use portal_testkit::{call, get as get_path, post_bytes, request};
+use portal_testkit::{call, get as get_path, post_as, post_bytes, request};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use validator::Validate;
@@ -103,6 +103,24 @@ async fn validated_bodies_answer_the_contract() {
         not_json.json(),
         json!({"ok": false, "error": "Invalid JSON body"})
     );
+
+    // A JSON body must say so: a form post (what a cross-site <form> can send) is 415.
+    for content_type in ["application/x-www-form-urlencoded", "text/plain", ""] {
+        let res = post_as(&app, "/api/rename", content_type, r#"{"name":"Ada"}"#).await;
+        assert_eq!(res.status, 415, "{content_type:?}");
+        assert_eq!(
+            res.json(),
+            json!({"ok": false, "error": "Unsupported media type"})
+        );
+    }
+    let json_charset = post_as(
+        &app,
+        "/api/rename",
+        "application/json; charset=utf-8",
+        r#"{"name":"Ada"}"#,
+    )
+    .await;
+    assert_eq!(json_charset.status, 200);
 }
 
 #[tokio::test]

@@ -67,8 +67,24 @@ pub async fn get(router: &Router, uri: &str) -> TestResponse {
     call(router, request("GET", uri, Body::empty())).await
 }
 
+/// A POST of `body` sent as `application/json`.
 pub async fn post_bytes(router: &Router, uri: &str, body: impl Into<Body>) -> TestResponse {
-    call(router, request("POST", uri, body)).await
+    post_as(router, uri, "application/json", body).await
+}
+
+/// A POST of `body` with the given `Content-Type`.
+pub async fn post_as(
+    router: &Router,
+    uri: &str,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> TestResponse {
+    let mut req = request("POST", uri, body);
+    if let Ok(value) = axum::http::HeaderValue::from_str(content_type) {
+        req.headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, value);
+    }
+    call(router, req).await
 }
 
 /// Deserialises an API Gateway event (HTTP API v2 or REST v1 JSON) into the request

@@ -7,6 +7,9 @@ use portal_shared::model::{Role, Session, User};
 use portal_shared::store::sessions::{new_token, session_id};
 use portal_shared::time::{iso, now};
 
+/// The origin of the tests' front end: the base URL of the test configuration.
+pub const BROWSER_ORIGIN: &str = "http://localhost:3000";
+
 /// A signed-in user: their record, session token and the headers a browser would send.
 #[derive(Debug, Clone)]
 pub struct Person {
@@ -16,8 +19,9 @@ pub struct Person {
 }
 
 impl Person {
+    /// What the browser of the test's own front end sends: the cookie and its origin.
     pub fn headers(&self) -> Vec<(&'static str, &str)> {
-        vec![("cookie", self.cookie.as_str())]
+        vec![("cookie", self.cookie.as_str()), ("origin", BROWSER_ORIGIN)]
     }
 
     pub fn id(&self) -> &str {
@@ -28,19 +32,14 @@ impl Person {
 /// Creates a user with `role` (password `password-123`) and a live session for them.
 pub async fn person(state: &AppState, email: &str, role: Role) -> Person {
     let at = iso(now());
-    let user = User {
-        id: new_id(),
-        name: email.split('@').next().unwrap_or("someone").to_string(),
-        email: email.to_lowercase(),
-        email_verified: true,
-        image: None,
+    let user = User::new(
+        new_id(),
+        email.split('@').next().unwrap_or("someone").to_string(),
+        email.to_lowercase(),
+        true,
         role,
-        banned: false,
-        ban_reason: None,
-        ban_expires: None,
-        created_at: at.clone(),
-        updated_at: at,
-    };
+        &at,
+    );
     let hash = hash_password_blocking("password-123");
     let user = state
         .db
@@ -76,6 +75,7 @@ pub async fn session_for(state: &AppState, user: &User) -> (String, Session) {
         remember: true,
         sealed_token: state.sealer.seal(&token),
         impersonated_by: None,
+        generation: user.generations.sessions,
     };
     let session = state
         .db
@@ -95,19 +95,14 @@ pub const FIXTURE_USER_ID: &str = "FixtureUser000000000000000000001";
 /// the session their cookie names.
 pub async fn fixture_person(state: &AppState, role: Role) -> User {
     let at = iso(now());
-    let user = User {
-        id: FIXTURE_USER_ID.into(),
-        name: "Fixture".into(),
-        email: "fixture@example.org".into(),
-        email_verified: true,
-        image: None,
+    let user = User::new(
+        FIXTURE_USER_ID.into(),
+        "Fixture".into(),
+        "fixture@example.org".into(),
+        true,
         role,
-        banned: false,
-        ban_reason: None,
-        ban_expires: None,
-        created_at: at.clone(),
-        updated_at: at.clone(),
-    };
+        &at,
+    );
     let hash = hash_password_blocking("fixture-password-1");
     let user = state
         .db
@@ -126,6 +121,7 @@ pub async fn fixture_person(state: &AppState, role: Role) -> User {
         remember: true,
         sealed_token: state.sealer.seal(FIXTURE_TOKEN),
         impersonated_by: None,
+        generation: 0,
     };
     state
         .db
@@ -163,6 +159,7 @@ pub fn unsaved_api_key(
         created_at: at.clone(),
         updated_at: at,
         metadata: None,
+        generation: user.generations.api_keys,
     };
     (raw, key)
 }

@@ -41,18 +41,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Staff manage regular users only; touching anyone else needs an admin.
+/// The shared staff rule (see `portal_shared::moderation`), as this API answers it.
 pub(crate) fn may_manage(
     actor: &portal_shared::model::User,
     target_role: portal_shared::model::Role,
 ) -> Result<(), portal_shared::ApiError> {
-    use portal_shared::model::Role;
-    if actor.role == Role::Admin || target_role == Role::User {
+    use portal_shared::moderation::{Actor, Refused};
+    if portal_shared::moderation::may_manage(Actor::Member(actor), target_role) {
         Ok(())
     } else {
-        Err(portal_shared::ApiError::forbidden(
-            portal_shared::error::FORBIDDEN_ADMIN,
-        ))
+        Err(Refused::NeedsAdmin.into())
     }
 }
 

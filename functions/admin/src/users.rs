@@ -4,10 +4,11 @@
 use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff};
-use portal_shared::error::{FORBIDDEN_ADMIN, USER_NOT_FOUND};
+use portal_shared::error::USER_NOT_FOUND;
 use portal_shared::model::{Role, User};
+use portal_shared::moderation::{Actor, UserChange, change_user, delete_user};
 use portal_shared::store::users::UserFilter;
-use portal_shared::time::{iso, now, parse_iso};
+use portal_shared::time::{now, parse_iso};
 use portal_shared::validation::{
     FromQuery, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, present,
 };
@@ -15,10 +16,6 @@ use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use validator::{Validate, ValidationErrors};
-
-use crate::may_manage;
-
-pub const LAST_ADMIN: &str = "Forbidden - the last admin cannot be demoted, banned or deleted";
 
 pub fn admin_user(user: &User) -> Value {
     json!({
@@ -127,103 +124,24 @@ pub async fn update(
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
     ValidJson(body): ValidJson<AdminUpdate>,
 ) -> ApiResult<Json<Value>> {
-    let at = now();
-    let actor = actor.user;
-    // The admin count is read before the change; when it says "last admin", it is read
-    // once more, in case another admin appeared meanwhile.
-    let mut result = None;
-    for _ in 0..2 {
-        let admins = state.db.stats().counters().await?.admins;
-        let attempt = state
-            .db
-            .users()
-            .modify(id.as_str(), &iso(at), |user| {
-                apply(&actor, &body, admins, at, user)
-            })
-            .await?
-            .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
-        let last_admin = matches!(&attempt, Err(ApiError::Forbidden(m)) if m == LAST_ADMIN);
-        result = Some(attempt);
-        if !last_admin || state.db.stats().counters().await?.admins <= 1 {
-            break;
-        }
-    }
-    let result = result.ok_or_else(|| ApiError::internal("no attempt made"))?;
-    let updated = result?;
-    if updated.is_banned_at(now()) {
-        state
-            .db
-            .sessions()
-            .delete_all_for_user(&updated.id, None)
-            .await?;
-    }
-    Ok(Json(json!({ "user": admin_user(&updated) })))
-}
-
-/// Applies an admin's change to `user`, enforcing the role rules and the last-admin rule
-/// (`admins` is the current number of admins).
-fn apply(
-    actor: &User,
-    body: &AdminUpdate,
-    admins: i64,
-    at: time::OffsetDateTime,
-    user: &mut User,
-) -> Result<(), ApiError> {
-    may_manage(actor, user.role)?;
-    let was_admin = user.role == Role::Admin;
-    if let Some(role) = body.role {
-        if role != user.role {
-            may_manage(actor, role)?;
-            if actor.role != Role::Admin {
-                return Err(ApiError::forbidden(FORBIDDEN_ADMIN));
-            }
-        }
-        user.role = role;
-    }
-    if let Some(name) = &body.name {
-        user.name = name.trim().to_string();
-    }
-    match body.banned {
-        Some(true) => {
-            user.banned = true;
-            if let Some(reason) = &body.ban_reason {
-                user.ban_reason = reason.clone();
-            }
-            if let Some(until) = &body.ban_expires {
-                user.ban_expires = until.as_deref().and_then(parse_iso).map(iso);
-            }
-            // A ban that has already ended is no ban.
-            if user
-                .ban_expires
-                .as_deref()
-                .and_then(parse_iso)
-                .is_some_and(|t| t <= at)
-            {
-                user.banned = false;
-            }
-        }
-        Some(false) => {
-            user.banned = false;
-            user.ban_reason = None;
-            user.ban_expires = None;
-        }
-        None => {
-            if user.banned {
-                if let Some(reason) = &body.ban_reason {
-                    user.ban_reason = reason.clone();
-                }
-                if let Some(until) = &body.ban_expires {
-                    user.ban_expires = until.as_deref().and_then(parse_iso).map(iso);
-                }
-            }
-        }
-    }
-    // Nobody demotes or bans the last admin (themselves included). Two admins
-    // demoting each other at the same instant can still both pass: documented.
-    if was_admin && (user.role != Role::Admin || user.banned) && admins <= 1 {
-        return Err(ApiError::forbidden(LAST_ADMIN));
-    }
-    Ok(())
+    let change = UserChange {
+        name: body.name,
+        role: body.role,
+        banned: body.banned,
+        ban_reason: body.ban_reason,
+        ban_expires: body
+            .ban_expires
+            .map(|until| until.as_deref().and_then(parse_iso)),
+    };
+    let changed = change_user(
+        &state.db,
+        Actor::Member(&actor.user),
+        id.as_str(),
+        &change,
+        now(),
+    )
+    .await??;
+    Ok(Json(json!({ "user": admin_user(&changed.user) })))
 }
 
 pub async fn remove(
@@ -231,25 +149,6 @@ pub async fn remove(
     id: PathId,
     RequireAdmin(_): RequireAdmin,
 ) -> ApiResult<Json<Value>> {
-    let target = state
-        .db
-        .users()
-        .get(id.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
-    if target.role == Role::Admin && state.db.stats().counters().await?.admins <= 1 {
-        return Err(ApiError::forbidden(LAST_ADMIN));
-    }
-    portal_shared::integrations::remove_accounts_of_user(
-        &state.integrations,
-        &state.db,
-        id.as_str(),
-    )
-    .await?;
-    state
-        .db
-        .delete_user_and_belongings(id.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+    delete_user(&state.db, &state.integrations, id.as_str()).await??;
     Ok(Json(json!({ "ok": true })))
 }

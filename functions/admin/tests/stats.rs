@@ -252,6 +252,7 @@ async fn stats_cost_the_same_reads_whatever_the_table_holds() {
         let request = axum::http::Request::builder()
             .uri("/api/admin/stats")
             .header("cookie", &admin.cookie)
+            .header("origin", portal_testkit::BROWSER_ORIGIN)
             .body(axum::body::Body::empty())
             .unwrap();
         let res = portal_testkit::call(&app, request).await;

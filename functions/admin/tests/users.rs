@@ -539,7 +539,7 @@ async fn deleting_a_user_removes_everything_theirs() {
         .issue(
             "reset-token-123456789012",
             "reset-password",
-            &t.user.user.id,
+            &t.user.user,
             &at,
             "2999-01-01T00:00:00.000Z",
         )
@@ -643,6 +643,7 @@ async fn deleting_a_user_deprovisions_their_integration_accounts() {
             .method("DELETE")
             .uri(format!("/api/admin/users/{}", member.user.id))
             .header("cookie", &admin.cookie)
+            .header("origin", portal_testkit::BROWSER_ORIGIN)
             .body(axum::body::Body::empty())
             .unwrap()
     };

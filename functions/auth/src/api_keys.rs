@@ -33,6 +33,8 @@ const SERVER_ONLY: [&str; 9] = [
 ];
 const MAX_NAME: usize = 32;
 const MAX_PREFIX: usize = 32;
+/// Metadata is stored on the key item (400 KB at most in DynamoDB): keep it small.
+const MAX_METADATA_BYTES: usize = 4096;
 const MIN_EXPIRES_IN: f64 = 86_400.0;
 const MAX_EXPIRES_IN: f64 = 365.0 * 86_400.0;
 
@@ -76,7 +78,16 @@ fn expiry(expires_in: Option<Option<f64>>) -> AuthResult<Option<Option<String>>>
 fn metadata(f: &Fields) -> AuthResult<Option<String>> {
     match f.raw("metadata") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(Value::Object(map.clone()).to_string())),
+        Some(Value::Object(map)) => {
+            let json = Value::Object(map.clone()).to_string();
+            if json.len() > MAX_METADATA_BYTES {
+                return Err(AuthError::code(
+                    StatusCode::BAD_REQUEST,
+                    "METADATA_TOO_LARGE",
+                ));
+            }
+            Ok(Some(json))
+        }
         Some(_) => Err(AuthError::code(
             StatusCode::BAD_REQUEST,
             "INVALID_METADATA_TYPE",
@@ -145,6 +156,7 @@ pub async fn create(
         created_at: at.clone(),
         updated_at: at,
         metadata,
+        generation: user.identity.user.generations.api_keys,
     };
     let key = state.app.db.api_keys().create(key).await?;
     Ok(json_response(api_key_json(&key, Some(&raw))))
@@ -157,7 +169,16 @@ pub async fn list(
     Query(query): Query<HashMap<String, String>>,
 ) -> AuthResult<Response> {
     let user_id = owner(&user)?;
-    let keys = state.app.db.api_keys().list_for_user(user_id).await?;
+    let live = user.identity.user.generations.api_keys;
+    let keys: Vec<ApiKey> = state
+        .app
+        .db
+        .api_keys()
+        .list_for_user(user_id)
+        .await?
+        .into_iter()
+        .filter(|k| k.generation >= live)
+        .collect();
     let total = keys.len();
     let number = |name: &str| query.get(name).and_then(|v| v.parse::<usize>().ok());
     let (limit, offset) = (number("limit"), number("offset"));

@@ -17,7 +17,7 @@ use portal_shared::time::{iso, now};
 use serde_json::{Value, json};
 
 use crate::error::{AuthError, AuthResult};
-use crate::guard::{absolute, is_allowed_redirect, limit_email};
+use crate::guard::{check_url_fields, limit_email, redirect_target};
 use crate::input::{Body, Fields};
 use crate::views::{json_response, redirect, with_param};
 use crate::{AuthState, BASE_PATH};
@@ -125,14 +125,7 @@ pub async fn send_verification(
             "[body.email] Invalid email address".into(),
         ));
     };
-    if let Some(url) = &callback
-        && !is_allowed_redirect(&state.app.config, url)
-    {
-        return Err(AuthError::code(
-            StatusCode::FORBIDDEN,
-            "INVALID_CALLBACK_URL",
-        ));
-    }
+    check_url_fields(&state.app.config, &body.value)?;
     if let Err(limited) = limit_email(&state.app, "/send-verification-email", &email).await {
         return Ok(limited);
     }
@@ -174,21 +167,17 @@ pub async fn verify(
             "[query.token] Invalid input: expected string, received undefined".into(),
         ));
     };
-    let callback = query.get("callbackURL");
-    if let Some(url) = callback
-        && !is_allowed_redirect(&state.app.config, url)
-    {
-        return Err(AuthError::code(
-            StatusCode::FORBIDDEN,
+    let callback = match query.get("callbackURL") {
+        Some(raw) => Some(redirect_target(
+            &state.app.config,
+            raw,
             "INVALID_CALLBACK_URL",
-        ));
-    }
+        )?),
+        None => None,
+    };
     let fail = |code: &'static str| -> AuthResult<Response> {
-        match callback {
-            Some(url) => {
-                let target = absolute(&state.app.config, url);
-                Ok(redirect(&with_param(&target, "error", code)))
-            }
+        match &callback {
+            Some(target) => Ok(redirect(&with_param(target.as_str(), "error", code))),
             None => Err(AuthError::code(StatusCode::UNAUTHORIZED, code)),
         }
     };
@@ -216,7 +205,7 @@ pub async fn verify(
             .await?;
     }
     Ok(match callback {
-        Some(url) => redirect(&absolute(&state.app.config, url)),
+        Some(target) => redirect(target.as_str()),
         None => json_response(json!({ "status": true, "user": Value::Null })),
     })
 }

@@ -54,6 +54,7 @@ pub fn message_of(code: &str) -> &'static str {
         "EXPIRES_IN_IS_TOO_SMALL" => "The expiresIn is smaller than the predefined minimum value.",
         "EXPIRES_IN_IS_TOO_LARGE" => "The expiresIn is larger than the predefined maximum value.",
         "INVALID_METADATA_TYPE" => "metadata must be an object or undefined",
+        "METADATA_TOO_LARGE" => "metadata must be at most 4096 bytes of JSON",
         _ => "Internal Server Error",
     }
 }

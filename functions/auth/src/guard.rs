@@ -2,8 +2,8 @@
 //! applies them, plus the session guard of BetterAuth's protected endpoints.
 
 use axum::body::Body as AxumBody;
-use axum::extract::{FromRef, FromRequestParts, Request, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE, ORIGIN, REFERER};
+use axum::extract::{FromRef, FromRequestParts, MatchedPath, Request, State};
+use axum::http::header::{CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use portal_shared::AppState;
 use portal_shared::auth::{Identity, Via, presented, resolve};
 use portal_shared::config::{Config, Rule};
-use portal_shared::http::{VerbatimBody, client_ip};
+use portal_shared::http::{VerbatimBody, client_ip, rate_limit_subject};
+use portal_shared::origins::{OriginRefusal, check_request_origin, resolve_redirect};
 use portal_shared::rate_limit::{self, Bucket};
 use portal_shared::store::rate_limits::RateDecision;
 use url::Url;
@@ -19,59 +20,27 @@ use url::Url;
 use crate::BASE_PATH;
 use crate::error::AuthError;
 
-/// `scheme://host[:port]` of a URL, lower-case.
-fn origin_of(raw: &str) -> Option<String> {
-    let url = Url::parse(raw).ok()?;
-    match url.origin() {
-        url::Origin::Tuple(..) => Some(url.origin().ascii_serialization().to_ascii_lowercase()),
-        url::Origin::Opaque(_) => None,
-    }
+/// A client-given redirect or callback URL, resolved (see [`resolve_redirect`]); refused
+/// with 403 `code`.
+pub fn redirect_target(config: &Config, raw: &str, code: &'static str) -> Result<Url, AuthError> {
+    resolve_redirect(config, raw).ok_or_else(|| AuthError::code(StatusCode::FORBIDDEN, code))
 }
 
-/// The base URL's origin, the configured trusted origins, with `*.` wildcards.
-pub fn is_trusted_origin(config: &Config, origin: &str) -> bool {
-    let Some(origin) = origin_of(origin) else {
-        return false;
-    };
-    if origin_of(config.base_url.as_str()).as_deref() == Some(origin.as_str()) {
-        return true;
-    }
-    let (scheme, host) = origin.split_once("://").unwrap_or(("", origin.as_str()));
-    config.trusted_origins.iter().any(|pattern| {
-        let pattern = pattern.to_ascii_lowercase();
-        let (want_scheme, want_host) = match pattern.split_once("://") {
-            Some((s, h)) => (Some(s), h),
-            None => (None, pattern.as_str()),
-        };
-        if want_scheme.is_some_and(|s| s != scheme) {
-            return false;
+/// BetterAuth's check of the URL fields of a body: `callbackURL`, `errorCallbackURL`,
+/// `newUserCallbackURL` (403 `INVALID_CALLBACK_URL`) and `redirectTo` (403
+/// `INVALID_REDIRECT_URL`), wherever a body carries them.
+pub fn check_url_fields(config: &Config, body: &serde_json::Value) -> Result<(), AuthError> {
+    for (field, code) in [
+        ("callbackURL", "INVALID_CALLBACK_URL"),
+        ("errorCallbackURL", "INVALID_CALLBACK_URL"),
+        ("newUserCallbackURL", "INVALID_CALLBACK_URL"),
+        ("redirectTo", "INVALID_REDIRECT_URL"),
+    ] {
+        if let Some(raw) = body.get(field).and_then(serde_json::Value::as_str) {
+            redirect_target(config, raw, code)?;
         }
-        match want_host.strip_prefix("*.") {
-            Some(suffix) => host.ends_with(&format!(".{suffix}")),
-            None => host == want_host,
-        }
-    })
-}
-
-/// Relative (`/path`, not `//`, no encoded or back slashes) or on a trusted origin.
-pub fn is_allowed_redirect(config: &Config, url: &str) -> bool {
-    if url.starts_with('/') {
-        let lower = url.to_ascii_lowercase();
-        return !url.starts_with("//")
-            && !url.contains('\\')
-            && !lower.contains("%2f")
-            && !lower.contains("%5c");
     }
-    is_trusted_origin(config, url)
-}
-
-/// Resolves a callback URL against the base URL (relative ones land on our origin).
-pub fn absolute(config: &Config, url: &str) -> String {
-    config
-        .base_url
-        .join(url)
-        .map(|u| u.to_string())
-        .unwrap_or_else(|_| url.to_string())
+    Ok(())
 }
 
 fn forbidden(code: &'static str) -> Response {
@@ -103,15 +72,10 @@ pub async fn origin_check(State(state): State<AppState>, req: Request, next: Nex
     {
         return forbidden("CROSS_SITE_NAVIGATION_LOGIN_BLOCKED");
     }
-    let origin = headers
-        .get(ORIGIN)
-        .or_else(|| headers.get(REFERER))
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && *v != "null");
-    match origin {
-        None => forbidden("MISSING_OR_NULL_ORIGIN"),
-        Some(origin) if !is_trusted_origin(&state.config, origin) => forbidden("INVALID_ORIGIN"),
-        Some(_) => next.run(req).await,
+    match check_request_origin(&state.config, headers) {
+        Err(OriginRefusal::Missing) => forbidden("MISSING_OR_NULL_ORIGIN"),
+        Err(OriginRefusal::Untrusted) => forbidden("INVALID_ORIGIN"),
+        Ok(()) => next.run(req).await,
     }
 }
 
@@ -154,9 +118,17 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
     let (parts, body) = req.into_parts();
     let full = parts.uri.path();
     let path = full.strip_prefix(BASE_PATH).unwrap_or(full).to_string();
-    let ip = client_ip(&parts).map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    // Counted per route template: a raw path can carry a secret (a reset token), and a
+    // table key never holds one.
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|m| m.as_str())
+        .unwrap_or(full);
+    let route = route.strip_prefix(BASE_PATH).unwrap_or(route);
+    let ip = client_ip(&parts).map_or_else(|| "unknown".to_string(), rate_limit_subject);
     let bucket = Bucket::new(
-        format!("auth|ip|{ip}|{path}"),
+        format!("auth|ip|{ip}|{route}"),
         rule_for(&state.config, &path),
     );
     let decision = match rate_limit::check(&state, &[bucket]).await {
@@ -287,61 +259,4 @@ pub fn user_agent(headers: &HeaderMap) -> String {
         .chars()
         .take(512)
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config() -> Config {
-        let mut c = Config::for_tests("t");
-        c.base_url = Url::parse("https://portal.example.org").unwrap();
-        c.trusted_origins = vec![
-            "https://*.atl.dev".into(),
-            "http://localhost:5173".into(),
-            "*.example.net".into(),
-        ];
-        c
-    }
-
-    #[test]
-    fn trusted_origins() {
-        let c = config();
-        for ok in [
-            "https://portal.example.org",
-            "https://portal.example.org/some/page",
-            "https://app.atl.dev",
-            "http://localhost:5173",
-            "http://x.example.net",
-        ] {
-            assert!(is_trusted_origin(&c, ok), "{ok}");
-        }
-        for bad in [
-            "http://portal.example.org",
-            "https://evil.org",
-            "http://app.atl.dev",
-            "https://atl.dev.evil.org",
-            "null",
-            "http://localhost:5174",
-        ] {
-            assert!(!is_trusted_origin(&c, bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn redirects() {
-        let c = config();
-        for ok in ["/dashboard", "/reset?x=1", "https://app.atl.dev/done"] {
-            assert!(is_allowed_redirect(&c, ok), "{ok}");
-        }
-        for bad in [
-            "//evil.org",
-            "/%2F%2Fevil.org",
-            "/\\evil.org",
-            "https://evil.org/x",
-            "javascript:alert(1)",
-        ] {
-            assert!(!is_allowed_redirect(&c, bad), "{bad}");
-        }
-    }
 }

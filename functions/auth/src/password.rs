@@ -6,13 +6,16 @@ use axum::response::Response;
 use portal_shared::cookies::percent_encode;
 use portal_shared::crypto::{Verified, hash_password, random_alphanumeric, verify_password};
 use portal_shared::mail::{Mail, MailKind};
+use portal_shared::store::StoreError;
+use portal_shared::store::tokens::OneTimeToken;
+use portal_shared::store::users::LastAdmin;
 use portal_shared::time::{iso, now, parse_iso};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::Duration;
 
 use crate::error::{AuthError, AuthResult};
-use crate::guard::{RequestMeta, SessionUser, absolute, is_allowed_redirect, limit_email};
+use crate::guard::{RequestMeta, SessionUser, check_url_fields, limit_email, redirect_target};
 use crate::input::{Body, Fields};
 use crate::session::start_session;
 use crate::sign::password_error;
@@ -35,14 +38,7 @@ pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthRe
             "[body.email] Invalid email address".into(),
         ));
     };
-    if let Some(url) = &redirect_to
-        && !is_allowed_redirect(&state.app.config, url)
-    {
-        return Err(AuthError::code(
-            StatusCode::FORBIDDEN,
-            "INVALID_REDIRECT_URL",
-        ));
-    }
+    check_url_fields(&state.app.config, &body.value)?;
     if let Err(limited) = limit_email(&state.app, "/request-password-reset", &email).await {
         return Ok(limited);
     }
@@ -53,7 +49,7 @@ pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthRe
             .app
             .db
             .tokens()
-            .issue(&token, RESET_KIND, &user.id, &iso(at), &iso(at + RESET_TTL))
+            .issue(&token, RESET_KIND, &user, &iso(at), &iso(at + RESET_TTL))
             .await?;
         let callback = redirect_to.unwrap_or_else(|| "/".into());
         let url = format!(
@@ -83,6 +79,11 @@ pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthRe
     })))
 }
 
+/// A reset token that has not expired (the user's generation is checked apart).
+fn is_live(token: &OneTimeToken) -> bool {
+    token.kind == RESET_KIND && parse_iso(&token.expires_at).is_some_and(|e| e > now())
+}
+
 /// `GET /reset-password/:token?callbackURL=`: the link in the mail; sends the browser to
 /// the front end's reset page with the token, or with `error=INVALID_TOKEN`.
 pub async fn reset_redirect(
@@ -95,20 +96,22 @@ pub async fn reset_redirect(
             "[query.callbackURL] Invalid input: expected string, received undefined".into(),
         ));
     };
-    if !is_allowed_redirect(&state.app.config, callback) {
-        return Err(AuthError::code(
-            StatusCode::FORBIDDEN,
-            "INVALID_CALLBACK_URL",
-        ));
-    }
-    let target = absolute(&state.app.config, callback);
-    let valid = state.app.db.tokens().peek(&token).await?.is_some_and(|t| {
-        t.kind == RESET_KIND && parse_iso(&t.expires_at).is_some_and(|e| e > now())
-    });
+    // The token only ever goes to a URL on one of our origins.
+    let target = redirect_target(&state.app.config, callback, "INVALID_CALLBACK_URL")?;
+    let valid = match state.app.db.tokens().peek(&token).await? {
+        Some(t) if is_live(&t) => state
+            .app
+            .db
+            .users()
+            .get(&t.user_id)
+            .await?
+            .is_some_and(|u| u.generations.reset_tokens == t.generation),
+        _ => false,
+    };
     Ok(if valid {
-        redirect(&with_param(&target, "token", &token))
+        redirect(&with_param(target.as_str(), "token", &token))
     } else {
-        redirect(&with_param(&target, "error", "INVALID_TOKEN"))
+        redirect(&with_param(target.as_str(), "error", "INVALID_TOKEN"))
     })
 }
 
@@ -141,25 +144,62 @@ pub async fn reset(
         .tokens()
         .consume(&token)
         .await?
+        .filter(is_live)
         .ok_or_else(invalid)?;
-    if taken.kind != RESET_KIND || parse_iso(&taken.expires_at).is_none_or(|e| e <= now()) {
-        return Err(invalid());
-    }
     let hash = hash_password(new_password).await;
-    state
+    // One write: the password, the mailbox proven, and every credential of whoever held
+    // the account before revoked (its sessions always; its API keys when the address was
+    // not verified, since no proven owner made them), and other reset links void.
+    let mut was_verified = true;
+    let reset = state
         .app
         .db
         .users()
-        .set_password(&taken.user_id, &hash, &iso(now()))
+        .change_password(&taken.user_id, &hash, &iso(now()), |u| {
+            if u.generations.reset_tokens != taken.generation {
+                return Err(ResetRefused::Superseded);
+            }
+            was_verified = u.email_verified;
+            u.email_verified = true;
+            u.generations.sessions += 1;
+            u.generations.reset_tokens += 1;
+            if !was_verified {
+                u.generations.api_keys += 1;
+            }
+            Ok(())
+        })
         .await?;
-    // Deliberate difference: whoever held a session of this account loses it.
-    state
-        .app
-        .db
-        .sessions()
+    match reset {
+        Some(Ok(_)) => {}
+        None | Some(Err(ResetRefused::Superseded)) => return Err(invalid()),
+        Some(Err(ResetRefused::LastAdmin)) => {
+            return Err(AuthError::from(StoreError::Dynamo(
+                "a password reset touched the admin roster".into(),
+            )));
+        }
+    }
+    // Cleanup of what the generations already revoked.
+    let db = &state.app.db;
+    db.sessions()
         .delete_all_for_user(&taken.user_id, None)
         .await?;
+    if !was_verified {
+        db.api_keys().delete_all_for_user(&taken.user_id).await?;
+    }
     Ok(json_response(json!({ "status": true })))
+}
+
+/// Why a reset did not apply.
+enum ResetRefused {
+    /// The password was reset or changed since the link was sent.
+    Superseded,
+    LastAdmin,
+}
+
+impl From<LastAdmin> for ResetRefused {
+    fn from(_: LastAdmin) -> Self {
+        ResetRefused::LastAdmin
+    }
 }
 
 /// `POST /change-password {currentPassword, newPassword, revokeOtherSessions?}`
@@ -194,15 +234,25 @@ pub async fn change(
         return Err(AuthError::code(StatusCode::BAD_REQUEST, "INVALID_PASSWORD"));
     }
     let hash = hash_password(new_password).await;
-    state
+    // The password and the revocations it brings in one write: outstanding reset links
+    // stop working, and with `revokeOtherSessions` every session made before.
+    let changed = state
         .app
         .db
         .users()
-        .set_password(&me.id, &hash, &iso(now()))
-        .await?;
+        .change_password(&me.id, &hash, &iso(now()), |u| {
+            u.generations.reset_tokens += 1;
+            if revoke_others {
+                u.generations.sessions += 1;
+            }
+            Ok::<(), LastAdmin>(())
+        })
+        .await?
+        .and_then(Result::ok)
+        .ok_or_else(AuthError::unauthorized)?;
     if !revoke_others {
         return Ok(json_response(
-            json!({ "token": Value::Null, "user": user_json(me) }),
+            json!({ "token": Value::Null, "user": user_json(&changed) }),
         ));
     }
     state
@@ -212,7 +262,7 @@ pub async fn change(
         .delete_all_for_user(&me.id, None)
         .await?;
     let remember = user.session().remember;
-    let (_, token) = start_session(&state.app, me, remember, &meta).await?;
-    let response = json_response(json!({ "token": token, "user": user_json(me) }));
+    let (_, token) = start_session(&state.app, &changed, remember, &meta).await?;
+    let response = json_response(json!({ "token": token, "user": user_json(&changed) }));
     Ok(set_session(response, &state.app.cookies, &token, remember))
 }

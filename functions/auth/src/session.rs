@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use portal_shared::AppState;
 use portal_shared::auth::{Presented, Refusal, Via, presented, resolve};
-use portal_shared::model::{Session, User};
+use portal_shared::model::{MAX_NAME_CHARS, Session, User, is_valid_image, is_valid_name};
 use portal_shared::store::StoreError;
 use portal_shared::store::sessions::{new_token, session_id};
 use portal_shared::time::{iso, now, parse_iso};
@@ -58,6 +58,7 @@ pub fn new_session(
         remember,
         sealed_token: app.sealer.seal(&token),
         impersonated_by: None,
+        generation: user.generations.sessions,
     };
     (session, token)
 }
@@ -183,6 +184,7 @@ pub async fn list_sessions(
         .await?
         .into_iter()
         .filter(|s| !s.is_expired_at(at))
+        .filter(|s| s.generation >= user.identity.user.generations.sessions)
         .filter_map(|s| {
             let token = state.app.sealer.open(&s.sealed_token)?;
             Some(session_json(&s, &token))
@@ -217,13 +219,20 @@ pub async fn revoke_sessions(
     State(state): State<AuthState>,
     user: SessionUser,
 ) -> AuthResult<Response> {
-    state
-        .app
-        .db
-        .sessions()
-        .delete_all_for_user(&user.identity.user.id, None)
-        .await?;
+    revoke(&state.app, &user.identity.user.id, None).await?;
     Ok(json_response(json!({ "status": true })))
+}
+
+/// Ends every session of `user_id` but `keep` at once (by the user's session generation),
+/// then deletes them.
+async fn revoke(app: &AppState, user_id: &str, keep: Option<&str>) -> AuthResult<()> {
+    app.db
+        .users()
+        .revoke_sessions(user_id, &iso(now()), keep)
+        .await?
+        .ok_or_else(AuthError::unauthorized)?;
+    app.db.sessions().delete_all_for_user(user_id, keep).await?;
+    Ok(())
 }
 
 /// `POST /revoke-other-sessions`
@@ -231,17 +240,21 @@ pub async fn revoke_other_sessions(
     State(state): State<AuthState>,
     user: SessionUser,
 ) -> AuthResult<Response> {
-    state
-        .app
-        .db
-        .sessions()
-        .delete_all_for_user(&user.identity.user.id, Some(&user.session().id))
-        .await?;
+    revoke(&state.app, &user.identity.user.id, Some(&user.session().id)).await?;
     Ok(json_response(json!({ "status": true })))
 }
 
-const MAX_NAME: usize = 100;
-const MAX_IMAGE: usize = 2048;
+/// The shared profile rules (`portal_shared::model`), in BetterAuth's wording.
+pub fn check_profile(f: &mut Fields, name: Option<&str>, image: Option<&str>) {
+    if name.is_some_and(|n| !is_valid_name(n)) {
+        f.issue(format!(
+            "[body.name] Too big or too small: expected string to have 1 to {MAX_NAME_CHARS} characters"
+        ));
+    }
+    if image.is_some_and(|url| !is_valid_image(url)) {
+        f.issue("[body.image] Invalid URL".into());
+    }
+}
 
 /// `POST /update-user {name?, image?}`
 pub async fn update_user(
@@ -255,22 +268,11 @@ pub async fn update_user(
     let image = f.nullable_string("image");
     let has_email = f.has("email");
     let forbidden = SERVER_ONLY_USER_FIELDS.iter().any(|field| f.has(field));
-    if name
-        .as_ref()
-        .is_some_and(|n| n.trim().is_empty() || n.chars().count() > MAX_NAME)
-    {
-        f.issue(format!(
-            "[body.name] Too big or too small: expected string to have 1 to {MAX_NAME} characters"
-        ));
-    }
-    if let Some(Some(url)) = &image
-        && (url.chars().count() > MAX_IMAGE
-            || !(url.starts_with("https://")
-                || url.starts_with("http://")
-                || url.starts_with("data:image/")))
-    {
-        f.issue("[body.image] Invalid URL".into());
-    }
+    check_profile(
+        &mut f,
+        name.as_deref(),
+        image.as_ref().and_then(Option::as_deref),
+    );
     f.finish()?;
     if has_email {
         return Err(AuthError::code(

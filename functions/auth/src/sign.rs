@@ -17,9 +17,9 @@ use serde_json::json;
 use crate::AuthState;
 use crate::email::send_verification_mail;
 use crate::error::{AuthError, AuthResult};
-use crate::guard::{RequestMeta, absolute, is_allowed_redirect, limit_email};
+use crate::guard::{RequestMeta, check_url_fields, limit_email, redirect_target};
 use crate::input::{Body, Fields, is_email};
-use crate::session::{new_session, start_session};
+use crate::session::{check_profile, new_session, start_session};
 use crate::views::{clear_session, json_response, set_session, user_json};
 
 /// Fields only the server sets (the admin plugin's `input: false`).
@@ -46,16 +46,6 @@ pub fn password_error(password: &str) -> Option<AuthError> {
     }
 }
 
-fn check_callback(state: &AuthState, url: Option<&str>) -> AuthResult<()> {
-    match url {
-        Some(u) if !is_allowed_redirect(&state.app.config, u) => Err(AuthError::code(
-            StatusCode::FORBIDDEN,
-            "INVALID_CALLBACK_URL",
-        )),
-        _ => Ok(()),
-    }
-}
-
 pub async fn sign_up(
     State(state): State<AuthState>,
     meta: RequestMeta,
@@ -72,6 +62,7 @@ pub async fn sign_up(
     let callback = f.optional_string("callbackURL");
     let remember = f.optional_bool("rememberMe").unwrap_or(true);
     let forbidden_field = SERVER_ONLY_USER_FIELDS.iter().any(|field| f.has(field));
+    check_profile(&mut f, name.as_deref(), image.as_deref());
     f.finish()?;
     let (Some(name), Some(email), Some(password)) = (name, email, password) else {
         return Err(AuthError::validation("[body] Invalid input".into()));
@@ -85,7 +76,7 @@ pub async fn sign_up(
     if let Some(err) = password_error(&password) {
         return Err(err);
     }
-    check_callback(&state, callback.as_deref())?;
+    check_url_fields(&state.app.config, &body.value)?;
     let email = email.to_lowercase();
     if let Err(limited) = limit_email(&state.app, "/sign-up/email", &email).await {
         return Ok(limited);
@@ -99,19 +90,15 @@ pub async fn sign_up(
     }
     let hash = hash_password(password).await;
     let at = iso(now());
-    let user = User {
-        id: new_id(),
-        name: name.trim().to_string(),
+    let mut user = User::new(
+        new_id(),
+        name.trim().to_string(),
         email,
-        email_verified: false,
-        image,
-        role: Role::User,
-        banned: false,
-        ban_reason: None,
-        ban_expires: None,
-        created_at: at.clone(),
-        updated_at: at,
-    };
+        false,
+        Role::User,
+        &at,
+    );
+    user.image = image;
     // Signed in at once unless e-mails must be verified first; the session is written in
     // the same transaction as the user.
     let signed_in = (!state.app.config.require_email_verification)
@@ -156,7 +143,7 @@ pub async fn sign_in(
     if !is_email(&email) {
         return Err(AuthError::code(StatusCode::BAD_REQUEST, "INVALID_EMAIL"));
     }
-    check_callback(&state, callback.as_deref())?;
+    check_url_fields(&state.app.config, &body.value)?;
     let email = email.to_lowercase();
     if let Err(limited) = limit_email(&state.app, "/sign-in/email", &email).await {
         return Ok(limited);
@@ -198,7 +185,7 @@ pub async fn sign_in(
     let (_, token) = start_session(&state.app, &user, remember, &meta).await?;
     let mut response = match &callback {
         Some(url) => {
-            let url = absolute(&state.app.config, url);
+            let url = redirect_target(&state.app.config, url, "INVALID_CALLBACK_URL")?.to_string();
             let mut response = json_response(
                 json!({ "redirect": true, "url": url, "token": token, "user": user_json(&user) }),
             );

@@ -60,15 +60,23 @@ async fn guards_answer_with_the_contract_envelopes() {
 #[tokio::test]
 async fn the_bootstrapped_admin_passes_every_guard() {
     let t = TestAuth::new(|_| {}).await;
-    let admin =
-        portal_shared::bootstrap::ensure_admin(&t.state.db, "Root@Example.org", "admin-password-1")
+    let ensure = |email: &'static str, password: &'static str| {
+        let db = t.state.db.clone();
+        async move {
+            portal_shared::moderation::ensure_admin(
+                &db,
+                email,
+                password,
+                portal_shared::time::now(),
+            )
             .await
-            .unwrap();
-    let again =
-        portal_shared::bootstrap::ensure_admin(&t.state.db, "root@example.org", "admin-password-2")
-            .await
-            .unwrap();
-    assert_eq!(admin.id, again.id, "idempotent");
+            .unwrap()
+        }
+    };
+    let admin = ensure("Root@Example.org", "admin-password-1").await;
+    let again = ensure("root@example.org", "admin-password-2").await;
+    assert_eq!(admin.user.id, again.user.id, "idempotent");
+    assert!(!admin.took_over && again.took_over);
     assert_eq!(
         t.sign_in("root@example.org", "admin-password-1")
             .await

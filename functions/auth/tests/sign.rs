@@ -352,19 +352,14 @@ const LEGACY_HASH: &str = "0123456789abcdef0123456789abcdef:f07d9222c4b9914fbdd4
 async fn migrated_users_sign_in_with_their_old_password_and_get_an_argon2id_hash() {
     let t = TestAuth::new(|_| {}).await;
     let at = "2025-06-01T00:00:00.000Z".to_string();
-    let user = User {
-        id: "LegacyUser0000000000000000000001".into(),
-        name: "Migrated".into(),
-        email: "old@example.org".into(),
-        email_verified: true,
-        image: None,
-        role: Role::User,
-        banned: false,
-        ban_reason: None,
-        ban_expires: None,
-        created_at: at.clone(),
-        updated_at: at,
-    };
+    let user = User::new(
+        "LegacyUser0000000000000000000001".into(),
+        "Migrated".into(),
+        "old@example.org".into(),
+        true,
+        Role::User,
+        &at,
+    );
     t.state
         .db
         .users()

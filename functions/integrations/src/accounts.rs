@@ -5,27 +5,28 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
-use bytes::Bytes;
 use portal_shared::auth::RequireAuth;
 use portal_shared::crypto::new_id;
-use portal_shared::error::INVALID_JSON_BODY;
+use portal_shared::error::{FORBIDDEN_ADMIN, FORBIDDEN_ADMIN_OR_STAFF};
 use portal_shared::http::json_with_status;
-use portal_shared::integrations::{Integration, USERNAME_TAKEN};
+use portal_shared::integrations::{AccountChange, Integration, USERNAME_TAKEN};
 use portal_shared::model::{Role, User};
+use portal_shared::moderation::{Actor, may_manage};
 use portal_shared::store::integration_accounts::{Account, ReserveError};
 use portal_shared::time::{iso, now};
-use portal_shared::validation::{PathId, body_rejection};
+use portal_shared::validation::{JsonBody, PathId};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
 pub const ACCOUNT_NOT_FOUND: &str = "Integration account not found";
 pub const ACCESS_DENIED: &str = "Forbidden - Access denied";
 pub const ALREADY_HAS_ONE: &str = "You already have an account on this integration";
+pub const SUSPENDED: &str =
+    "Forbidden - the account is suspended; an admin or staff member can reactivate it";
 
 /// The `{integration}` path segment, resolved in the registry before anything else:
 /// 404 `Unknown integration`, 403 `Integration is disabled`.
@@ -49,11 +50,6 @@ impl FromRequestParts<AppState> for Chosen {
     }
 }
 
-fn json_body(body: Result<Bytes, BytesRejection>) -> ApiResult<Value> {
-    let bytes = body.map_err(body_rejection)?;
-    serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request(INVALID_JSON_BODY))
-}
-
 /// The account, if it exists on this integration and the caller owns it or is an admin.
 async fn accessible(
     state: &AppState,
@@ -70,6 +66,40 @@ async fn accessible(
         .ok_or_else(|| ApiError::not_found(ACCOUNT_NOT_FOUND))?;
     if account.user_id != caller.id && caller.role != Role::Admin {
         return Err(ApiError::forbidden(ACCESS_DENIED));
+    }
+    Ok(account)
+}
+
+/// The account, for an admin or staff member changing its status (staff only for regular
+/// users' accounts; a password in the same change still needs the owner or an admin).
+async fn moderated(
+    state: &AppState,
+    integration: &str,
+    id: &str,
+    caller: &User,
+    change: &AccountChange,
+) -> ApiResult<Account> {
+    if !matches!(caller.role, Role::Admin | Role::Staff) {
+        return Err(ApiError::forbidden(FORBIDDEN_ADMIN_OR_STAFF));
+    }
+    if change.password.is_some() {
+        return accessible(state, integration, id, caller).await;
+    }
+    let account = state
+        .db
+        .integration_accounts()
+        .get(id)
+        .await?
+        .filter(|a| a.integration_id == integration && a.status != "provisioning")
+        .ok_or_else(|| ApiError::not_found(ACCOUNT_NOT_FOUND))?;
+    let owner_role = state
+        .db
+        .users()
+        .get(&account.user_id)
+        .await?
+        .map_or(Role::User, |u| u.role);
+    if !may_manage(Actor::Member(caller), owner_role) {
+        return Err(ApiError::forbidden(FORBIDDEN_ADMIN));
     }
     Ok(account)
 }
@@ -93,9 +123,9 @@ pub async fn create(
     State(state): State<AppState>,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
-    let request = integration.parse_create(&json_body(body)?)?;
+    let request = integration.parse_create(&body?.value()?)?;
     let at = iso(now());
     let reserved = Account {
         id: new_id(),
@@ -162,10 +192,18 @@ pub async fn update(
     id: PathId,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Json<Value>> {
-    let change = integration.parse_update(&json_body(body)?)?;
-    let old = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
+    let change = integration.parse_update(&body?.value()?)?;
+    let old = match &change.status {
+        // Suspending or reactivating is moderation: admin or staff, under the staff rule.
+        Some(_) => moderated(&state, integration.id(), id.as_str(), &me.user, &change).await?,
+        None => accessible(&state, integration.id(), id.as_str(), &me.user).await?,
+    };
+    let reactivating = change.status.as_deref() == Some("active");
+    if old.status == "suspended" && change.password.is_some() && !reactivating {
+        return Err(ApiError::forbidden(SUSPENDED));
+    }
     integration.apply(&old, &change).await?;
     let mut new = old.clone();
     if let Some(status) = &change.status {

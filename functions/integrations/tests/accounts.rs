@@ -59,7 +59,12 @@ impl T {
     ) -> TestResponse {
         let mut b = axum::http::Request::builder().method(method).uri(path);
         if let Some(p) = who {
-            b = b.header("cookie", &p.cookie);
+            b = b
+                .header("cookie", &p.cookie)
+                .header("origin", portal_testkit::BROWSER_ORIGIN);
+        }
+        if body.is_some() {
+            b = b.header("content-type", "application/json");
         }
         let request = b
             .body(axum::body::Body::from(body.unwrap_or_default().to_string()))
@@ -419,14 +424,23 @@ async fn owners_and_admins_reach_an_account_others_do_not() {
     let path = format!("/api/integrations/xmpp/accounts/{id}");
     assert_eq!(t.send("GET", &path, Some(&t.ada), None).await.status, 200);
     assert_eq!(t.send("GET", &path, Some(&t.admin), None).await.status, 200);
-    for (method, body) in [
-        ("GET", None),
-        ("PATCH", Some("{\"status\":\"suspended\"}")),
-        ("DELETE", None),
+    for (method, body, refusal) in [
+        ("GET", None, "Forbidden - Access denied"),
+        (
+            "PATCH",
+            Some("{\"password\":\"bobs-password\"}"),
+            "Forbidden - Access denied",
+        ),
+        (
+            "PATCH",
+            Some("{\"status\":\"suspended\"}"),
+            "Forbidden - Admin or Staff access required",
+        ),
+        ("DELETE", None, "Forbidden - Access denied"),
     ] {
         let res = t.send(method, &path, Some(&t.bob), body).await;
         assert_eq!(res.status, 403, "{method}");
-        assert_eq!(res.json(), envelope("Forbidden - Access denied"));
+        assert_eq!(res.json(), envelope(refusal));
     }
     let res = t
         .send(
@@ -487,7 +501,7 @@ async fn updates_reset_the_password_upstream_and_record_the_status() {
         .send(
             "PATCH",
             &path,
-            Some(&t.ada),
+            Some(&t.admin),
             Some("{\"status\":\"frozen\"}"),
         )
         .await;
@@ -501,7 +515,7 @@ async fn updates_reset_the_password_upstream_and_record_the_status() {
         .send(
             "PATCH",
             &path,
-            Some(&t.ada),
+            Some(&t.admin),
             Some("{\"password\":\"third-password\",\"status\":\"active\"}"),
         )
         .await;

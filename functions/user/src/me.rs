@@ -3,16 +3,15 @@
 use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAuth;
-use portal_shared::model::User;
+use portal_shared::model::{
+    MAX_IMAGE_CHARS, MAX_NAME_CHARS, User, is_http_url, is_valid_image, is_valid_name,
+};
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{Rules, ValidJson, present};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use validator::{Validate, ValidationErrors};
-
-const MAX_NAME: u64 = 100;
-const MAX_IMAGE: u64 = 2048;
 
 fn profile(user: &User) -> Value {
     json!({
@@ -45,14 +44,16 @@ pub struct UpdateMe {
 impl Validate for UpdateMe {
     fn validate(&self) -> Result<(), ValidationErrors> {
         let mut rules = Rules::default();
-        if let Some(name) = &self.name {
-            rules.length("name", name.trim(), 1, MAX_NAME);
+        if let Some(name) = &self.name
+            && !is_valid_name(name)
+        {
+            rules.length("name", name.trim(), 1, MAX_NAME_CHARS as u64);
         }
-        if let Some(Some(image)) = &self.image {
-            rules.length("image", image, 0, MAX_IMAGE);
-            let is_http = url::Url::parse(image)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-            if !is_http {
+        if let Some(Some(image)) = &self.image
+            && !is_valid_image(image)
+        {
+            rules.length("image", image, 0, MAX_IMAGE_CHARS as u64);
+            if !is_http_url(image) {
                 rules.broken("image", "url", None);
             }
         }

@@ -37,6 +37,8 @@ pub async fn list(
         .list_for_user(&me.user.id)
         .await?
         .iter()
+        // Revoked by a newer generation, not yet cleaned up: gone for the user.
+        .filter(|s| s.generation >= me.user.generations.sessions)
         .filter(|s| {
             query
                 .active

@@ -21,7 +21,9 @@ async fn send(
 ) -> TestResponse {
     let mut builder = axum::http::Request::builder().method(method).uri(path);
     if let Some(p) = who {
-        builder = builder.header("cookie", &p.cookie);
+        builder = builder
+            .header("cookie", &p.cookie)
+            .header("origin", portal_testkit::BROWSER_ORIGIN);
     }
     let request = match body {
         Some(b) => builder
@@ -177,6 +179,8 @@ async fn patch_me_refuses_bad_fields_with_the_validation_envelope() {
         .method("PATCH")
         .uri("/api/user/me")
         .header("cookie", &ada.cookie)
+        .header("origin", portal_testkit::BROWSER_ORIGIN)
+        .header("content-type", "application/json")
         .body(axum::body::Body::from("{oops"))
         .unwrap();
     let res = call(&app, raw).await;

@@ -53,7 +53,9 @@ pub struct NewAccount {
     pub data: Value,
 }
 
-/// A validated change to an account.
+/// A validated change to an account. `status` (suspend or reactivate) is for admins and
+/// staff only; a suspended account takes a new password only together with `status:
+/// "active"` (suspension locks the account upstream, reactivation with a password opens it).
 #[derive(Debug, Clone, Default)]
 pub struct AccountChange {
     pub password: Option<String>,

@@ -286,10 +286,17 @@ impl Integration for Xmpp {
         change: &'a AccountChange,
     ) -> BoxFuture<'a, Result<(), UpstreamError>> {
         Box::pin(async move {
+            let upstream = self.upstream()?;
+            let suspending =
+                change.status.as_deref() == Some("suspended") && account.status != "suspended";
+            if suspending {
+                // Prosody's admin API has no "disable" call: suspension replaces the
+                // password with a random one nobody knows, so no client can sign in.
+                let lock = crate::crypto::random_alphanumeric(64);
+                return upstream.set_password(&account.username, &lock).await;
+            }
             if let Some(password) = &change.password {
-                self.upstream()?
-                    .set_password(&account.username, password)
-                    .await?;
+                upstream.set_password(&account.username, password).await?;
             }
             Ok(())
         })

@@ -236,6 +236,18 @@ impl ApiKeys<'_> {
         Ok(false)
     }
 
+    /// Deletes every key of a user (found through the index: revocation itself is the
+    /// user's key generation). Returns how many went.
+    pub async fn delete_all_for_user(&self, user_id: &str) -> Result<usize, StoreError> {
+        let mut deleted = 0;
+        for key in self.list_for_user(user_id).await? {
+            if self.delete(&key.id, Some(user_id)).await? {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Every key of a user, newest first.
     pub async fn list_for_user(&self, user_id: &str) -> Result<Vec<ApiKey>, StoreError> {
         self.db

@@ -8,6 +8,7 @@
 //! | session | `SESSION#<sessionId>` | `SESSION` | `USER#<userId>#SESSIONS` / `<createdAt>#<sessionId>` | `SESSIONS` / `<createdAt>#<sessionId>` | expiresAt |
 //! | API key | `APIKEY#<keyId>` | `APIKEY` | `USER#<userId>#APIKEYS` / `<createdAt>#<keyId>` | `APIKEYS` / `<createdAt>#<keyId>` | expiresAt (+1 day) |
 //! | one-time token (reset) | `TOKEN#<sha256(token)>` | `TOKEN` | | | expiresAt |
+//! | admin roster (last-admin rule) | `ADMINS` | `ROSTER` | | | |
 //! | rate-limit counter | `RATE#<bucket>` | `RATE` | | | window end |
 //! | OAuth client | `OAUTH#<id>` | `OAUTH` | | `OAUTHCLIENTS` / `<createdAt>#<id>` | |
 //! | integration account | `INTEGACCT#<id>` | `INTEGACCT` | `USER#<userId>#INTEG#<integration>` / `<createdAt>#<id>` | `USER#<userId>#INTEGS` / `<integration>#<id>` | |
@@ -50,6 +51,13 @@ pub fn api_key(key_id: &str) -> (String, String) {
 
 pub fn one_time_token(token_hash: &str) -> (String, String) {
     (format!("TOKEN#{token_hash}"), "TOKEN".into())
+}
+
+/// The roster of admins who can act (role admin, not banned): a string set `ids`,
+/// changed in the same transaction as the user it lists, so the last-admin rule is one
+/// condition (`size(ids) > 1`) that two concurrent demotions cannot both pass.
+pub fn admin_roster() -> (String, String) {
+    ("ADMINS".into(), "ROSTER".into())
 }
 
 pub fn rate_counter(bucket: &str) -> (String, String) {

@@ -259,14 +259,16 @@ impl Db {
     pub async fn delete_user_and_belongings(
         &self,
         user_id: &str,
-    ) -> Result<Option<User>, StoreError> {
-        if self.users().get(user_id).await?.is_none() {
+    ) -> Result<Option<Result<User, users::LastAdmin>>, StoreError> {
+        let Some(user) = self.users().get(user_id).await? else {
             return Ok(None);
+        };
+        // Refuse before anything is removed; the delete itself checks the roster again.
+        if user.is_acting_admin() && self.users().acting_admins().await?.len() <= 1 {
+            return Ok(Some(Err(users::LastAdmin)));
         }
         self.sessions().delete_all_for_user(user_id, None).await?;
-        for key in self.api_keys().list_for_user(user_id).await? {
-            self.api_keys().delete(&key.id, Some(user_id)).await?;
-        }
+        self.api_keys().delete_all_for_user(user_id).await?;
         let tokens: Vec<(String, String)> = self
             .query_index(schema::GSI1, &keys::tokens_of(user_id))
             .await?

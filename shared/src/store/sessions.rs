@@ -211,8 +211,12 @@ impl Sessions<'_> {
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(db.table())
             .set_item(Some(to_item(&SessionItem::new(moved))?))
-            .condition_expression("attribute_exists(PK) AND expiresAt = :old")
+            // Unchanged since read: neither refreshed nor moved to another generation.
+            .condition_expression(
+                "attribute_exists(PK) AND expiresAt = :old AND (attribute_not_exists(generation) OR generation = :g)",
+            )
             .expression_attribute_values(":old", s(&session.expires_at))
+            .expression_attribute_values(":g", super::item::n(session.generation))
             .build()?;
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
         items.extend(db.expiry_updates(&[(&session.expires_at, -1), (expires_at, 1)])?);

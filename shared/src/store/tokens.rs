@@ -24,6 +24,9 @@ pub struct OneTimeToken {
     pub expires_at: String,
     pub created_at: String,
     ttl: i64,
+    /// The user's reset-token generation when it was issued; older than the user's: void.
+    #[serde(default)]
+    pub generation: i64,
 }
 
 pub struct Tokens<'a> {
@@ -41,10 +44,11 @@ impl Tokens<'_> {
         &self,
         token: &str,
         kind: &str,
-        user_id: &str,
+        user: &crate::model::User,
         created_at: &str,
         expires_at: &str,
     ) -> Result<(), StoreError> {
+        let user_id = user.id.as_str();
         let (pk, sk) = keys::one_time_token(&sha256_hex(token.as_bytes()));
         let item = OneTimeToken {
             gsi1pk: keys::tokens_of(user_id),
@@ -56,6 +60,7 @@ impl Tokens<'_> {
             expires_at: expires_at.into(),
             created_at: created_at.into(),
             ttl: crate::time::parse_iso(expires_at).map_or(0, |t| t.unix_timestamp()),
+            generation: user.generations.reset_tokens,
         };
         self.db
             .client()

@@ -167,6 +167,15 @@ impl Db {
     /// Runs one TransactWriteItems. `Ok(false)` when a condition did not hold (nothing
     /// was written); other failures are errors.
     pub(crate) async fn commit(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        Ok(self.commit_or_failed(items).await?.is_ok())
+    }
+
+    /// Runs one TransactWriteItems; `Ok(Err(positions))` names the items whose condition
+    /// did not hold (nothing was written).
+    pub(crate) async fn commit_or_failed(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Vec<usize>>, StoreError> {
         match self
             .client()
             .transact_write_items()
@@ -174,12 +183,65 @@ impl Db {
             .send()
             .await
         {
-            Ok(_) => Ok(true),
-            Err(err) if cancelled_by_condition(&err) => Ok(false),
+            Ok(_) => Ok(Ok(())),
+            Err(err) if cancelled_by_condition(&err) => {
+                let failed = match err.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(i, _)| i)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                Ok(Err(failed))
+            }
             Err(err) => Err(err.into()),
         }
     }
+
+    /// Adds a user to, or takes them off, the admin roster (see [`keys::admin_roster`]).
+    /// Taking someone off holds only while they are on it with somebody else.
+    fn roster_change(&self, user_id: &str, joins: bool) -> Result<TransactWriteItem, StoreError> {
+        let id = aws_sdk_dynamodb::types::AttributeValue::Ss(vec![user_id.to_string()]);
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key(keys::admin_roster())))
+            .expression_attribute_names("#ids", "ids")
+            .expression_attribute_values(":ids", id);
+        let update = if joins {
+            update.update_expression("ADD #ids :ids")
+        } else {
+            update
+                .update_expression("DELETE #ids :ids")
+                .condition_expression("contains(#ids, :id) AND size(#ids) > :one")
+                .expression_attribute_values(":id", s(user_id))
+                .expression_attribute_values(":one", super::item::n(1))
+        };
+        Ok(TransactWriteItem::builder().update(update.build()?).build())
+    }
+
+    /// The roster change a user's edit needs, if any.
+    fn roster_between(
+        &self,
+        old: Option<&User>,
+        new: Option<&User>,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        let was = old.is_some_and(User::is_acting_admin);
+        let is = new.is_some_and(User::is_acting_admin);
+        let id = new.or(old).map(|u| u.id.as_str()).unwrap_or_default();
+        match (was, is) {
+            (false, true) => Ok(Some(self.roster_change(id, true)?)),
+            (true, false) => Ok(Some(self.roster_change(id, false)?)),
+            _ => Ok(None),
+        }
+    }
 }
+
+/// A change refused because it would leave no admin who can act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastAdmin;
 
 /// How many times a read-modify-write is retried when another writer got there first.
 const ATTEMPTS: usize = 8;
@@ -230,6 +292,7 @@ impl Users<'_> {
             items.push(db.put(to_item(&credential)?, None)?);
         }
         items.extend(db.counter_update(Delta::of_user(&user, 1))?);
+        items.extend(db.roster_between(None, Some(&user))?);
         if let Some(session) = session {
             items.extend(db.session_items(session)?);
         }
@@ -324,14 +387,29 @@ impl Users<'_> {
         Ok(())
     }
 
-    /// Reads the user, lets `change` edit it, and stores the result with the counters it
-    /// moves, retrying when another writer changed the user meanwhile. `change` returns
-    /// `Err` to refuse (nothing is written). `None` when there is no such user.
-    pub async fn modify<E>(
+    /// Reads the user, lets `change` edit it, and stores the result with the counters and
+    /// the admin roster it moves, retrying when another writer changed the user meanwhile.
+    /// `change` returns `Err` to refuse (nothing is written); a change that would take the
+    /// last acting admin off the roster is refused with [`LastAdmin`]. `None` when there is
+    /// no such user.
+    pub async fn modify<E: From<LastAdmin>>(
+        &self,
+        user_id: &str,
+        now: &str,
+        change: impl FnMut(&mut User) -> Result<(), E>,
+    ) -> Result<Option<Result<User, E>>, StoreError> {
+        self.modify_with(user_id, now, change, |_| Ok(Vec::new()))
+            .await
+    }
+
+    /// [`Users::modify`] with more writes in the same transaction, made from the changed
+    /// user (`extra`, called once per attempt).
+    async fn modify_with<E: From<LastAdmin>>(
         &self,
         user_id: &str,
         now: &str,
         mut change: impl FnMut(&mut User) -> Result<(), E>,
+        mut extra: impl FnMut(&User) -> Result<Vec<TransactWriteItem>, StoreError>,
     ) -> Result<Option<Result<User, E>>, StoreError> {
         let db = self.db;
         for _ in 0..ATTEMPTS {
@@ -342,7 +420,8 @@ impl Users<'_> {
             if let Err(refused) = change(&mut new) {
                 return Ok(Some(Err(refused)));
             }
-            if new == old {
+            let extra = extra(&new)?;
+            if new == old && extra.is_empty() {
                 return Ok(Some(Ok(old)));
             }
             new.updated_at = now.to_string();
@@ -365,8 +444,18 @@ impl Users<'_> {
                 items.push(db.put(to_item(&NameEntry::of(&new))?, None)?);
             }
             items.extend(db.counter_update(Delta::between_users(&old, &new))?);
-            if db.commit(items).await? {
-                return Ok(Some(Ok(new)));
+            let roster_at = items.len();
+            let roster = db.roster_between(Some(&old), Some(&new))?;
+            let has_roster = roster.is_some();
+            items.extend(roster);
+            items.extend(extra);
+            match db.commit_or_failed(items).await? {
+                Ok(()) => return Ok(Some(Ok(new))),
+                // Only the roster said no: this user is the last admin who can act.
+                Err(failed) if has_roster && failed == [roster_at] => {
+                    return Ok(Some(Err(LastAdmin.into())));
+                }
+                Err(_) => continue,
             }
         }
         Err(StoreError::Dynamo(format!(
@@ -374,7 +463,78 @@ impl Users<'_> {
         )))
     }
 
-    /// [`Users::modify`] for changes that cannot be refused.
+    /// Stores a new password hash and applies `change` to the user in ONE transaction (so a
+    /// password change and the revocations it brings land together). `change` may refuse.
+    pub async fn change_password<E: From<LastAdmin>>(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now: &str,
+        change: impl FnMut(&mut User) -> Result<(), E>,
+    ) -> Result<Option<Result<User, E>>, StoreError> {
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(self.db.table())
+            .set_key(Some(key(keys::credential(user_id))))
+            .update_expression("SET passwordHash = :h, updatedAt = :now, userId = :u, createdAt = if_not_exists(createdAt, :now)")
+            .expression_attribute_values(":h", s(password_hash))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":u", s(user_id))
+            .build()?;
+        let credential = TransactWriteItem::builder().update(update).build();
+        self.modify_with(user_id, now, change, |_| Ok(vec![credential.clone()]))
+            .await
+    }
+
+    /// Revokes every session of the user made so far (raising their session generation),
+    /// except `keep`, which moves to the new generation in the same transaction. The
+    /// sessions still stored are the caller's cleanup. `None` when there is no such user.
+    pub async fn revoke_sessions(
+        &self,
+        user_id: &str,
+        now: &str,
+        keep: Option<&str>,
+    ) -> Result<Option<User>, StoreError> {
+        let table = self.db.table().to_string();
+        let result = self
+            .modify_with(
+                user_id,
+                now,
+                |u| {
+                    u.generations.sessions += 1;
+                    Ok::<(), LastAdmin>(())
+                },
+                |new| {
+                    let Some(session_id) = keep else {
+                        return Ok(Vec::new());
+                    };
+                    let update = aws_sdk_dynamodb::types::Update::builder()
+                        .table_name(&table)
+                        .set_key(Some(key(keys::session(session_id))))
+                        .update_expression("SET generation = :g")
+                        .condition_expression("attribute_exists(PK)")
+                        .expression_attribute_values(":g", super::item::n(new.generations.sessions))
+                        .build()?;
+                    Ok(vec![TransactWriteItem::builder().update(update).build()])
+                },
+            )
+            .await?;
+        result
+            .map(|r| r.map_err(|LastAdmin| StoreError::Dynamo("unexpected roster change".into())))
+            .transpose()
+    }
+
+    /// The ids of the admins who can act (the roster), read strongly consistently.
+    pub async fn acting_admins(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .db
+            .get_item(keys::admin_roster())
+            .await?
+            .and_then(|mut item| item.remove("ids"))
+            .and_then(|ids| ids.as_ss().ok().cloned())
+            .unwrap_or_default())
+    }
+
+    /// [`Users::modify`] for changes that cannot be refused (not role or ban changes).
     pub async fn update(
         &self,
         user_id: &str,
@@ -383,21 +543,28 @@ impl Users<'_> {
     ) -> Result<Option<User>, StoreError> {
         let mut change = change;
         let result = self
-            .modify::<std::convert::Infallible>(user_id, now, |u| {
+            .modify::<LastAdmin>(user_id, now, |u| {
                 change(u);
                 Ok(())
             })
             .await?;
-        Ok(result.map(|r| match r {
-            Ok(user) => user,
-            Err(never) => match never {},
-        }))
+        // Role and ban changes go through `moderation`, which handles the refusal.
+        result
+            .map(|r| {
+                r.map_err(|LastAdmin| {
+                    StoreError::Dynamo("a plain update would remove the last admin".into())
+                })
+            })
+            .transpose()
     }
 
     /// Removes the user's own items (profile, e-mail claim, name entry, password) and
-    /// uncounts them, if the user is still as read (`version`). Sessions, keys and
-    /// tokens are removed by the caller first.
-    pub async fn delete(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+    /// uncounts them, if the user is still as read (`version`), unless they are the last
+    /// admin who can act. Sessions, keys and tokens are removed by the caller first.
+    pub async fn delete(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<Result<User, LastAdmin>>, StoreError> {
         let db = self.db;
         for _ in 0..ATTEMPTS {
             let Some((user, version)) = self.get_versioned(user_id).await? else {
@@ -429,8 +596,16 @@ impl Users<'_> {
                 delete(keys::credential(user_id), None)?,
             ];
             items.extend(db.counter_update(Delta::of_user(&user, -1))?);
-            if db.commit(items).await? {
-                return Ok(Some(user));
+            let roster_at = items.len();
+            let roster = db.roster_between(Some(&user), None)?;
+            let has_roster = roster.is_some();
+            items.extend(roster);
+            match db.commit_or_failed(items).await? {
+                Ok(()) => return Ok(Some(Ok(user))),
+                Err(failed) if has_roster && failed == [roster_at] => {
+                    return Ok(Some(Err(LastAdmin)));
+                }
+                Err(_) => continue,
             }
         }
         Err(StoreError::Dynamo(format!(

@@ -40,7 +40,9 @@ impl Admin {
     ) -> TestResponse {
         let mut builder = axum::http::Request::builder().method(method).uri(path);
         if let Some(p) = who {
-            builder = builder.header("cookie", &p.cookie);
+            builder = builder
+                .header("cookie", &p.cookie)
+                .header("origin", portal_testkit::BROWSER_ORIGIN);
         }
         let request = match body {
             Some(b) => builder

@@ -1,0 +1,304 @@
+//! Who may change whose role, ban or account, and what such a change revokes: the ONE
+//! place for those rules, called by every entry point (the admin API for admins and staff,
+//! the operator CLI, the local gateway's bootstrap admin). Entry points only map a
+//! [`Refused`] to their own output.
+//!
+//! - Staff manage regular users only: they cannot grant or remove the staff/admin roles,
+//!   nor edit, ban or delete an admin or another staff member. Operators may do anything.
+//! - The last admin who can act (role admin, not banned) cannot be demoted, banned or
+//!   deleted: enforced by the admin roster's condition in the same transaction as the
+//!   change, so two admins demoting each other at once cannot both pass.
+//! - A ban raises the user's session generation in the same write (every session stops on
+//!   the next request), then deletes the sessions as cleanup.
+//! - Making an existing account admin (`ensure_admin`) first revokes every session and
+//!   API key it had: someone else may have signed up with that address.
+
+use time::OffsetDateTime;
+
+use crate::crypto::{PasswordLength, check_password_length, hash_password, new_id};
+use crate::error::{ApiError, FORBIDDEN_ADMIN, USER_NOT_FOUND};
+use crate::integrations::Registry;
+use crate::model::{Role, User};
+use crate::store::users::{CreateUserError, LastAdmin};
+use crate::store::{Db, StoreError};
+use crate::time::{iso, parse_iso};
+
+pub const LAST_ADMIN: &str = "Forbidden - the last admin cannot be demoted, banned or deleted";
+
+/// Who asks for a change.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A signed-in admin or staff member.
+    Member(&'a User),
+    /// Someone with access to the table (the CLI, the bootstrap admin).
+    Operator,
+}
+
+/// Why a change was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    NotFound,
+    /// Staff touching an admin or staff member, or granting a role.
+    NeedsAdmin,
+    LastAdmin,
+}
+
+impl From<LastAdmin> for Refused {
+    fn from(_: LastAdmin) -> Self {
+        Refused::LastAdmin
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::NotFound => ApiError::not_found(USER_NOT_FOUND),
+            Refused::NeedsAdmin => ApiError::forbidden(FORBIDDEN_ADMIN),
+            Refused::LastAdmin => ApiError::forbidden(LAST_ADMIN),
+        }
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refused::NotFound => "no such account",
+            Refused::NeedsAdmin => "only an admin may do that",
+            Refused::LastAdmin => {
+                "refused: this is the last admin who can act (demote, ban or delete another first)"
+            }
+        })
+    }
+}
+
+/// Whether `actor` may act on someone whose role is `target`: staff manage regular users
+/// only.
+pub fn may_manage(actor: Actor<'_>, target: Role) -> bool {
+    match actor {
+        Actor::Operator => true,
+        Actor::Member(user) => user.role == Role::Admin || target == Role::User,
+    }
+}
+
+/// A ban as asked for: `Some(None)` clears a field, `None` leaves it.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub banned: Option<bool>,
+    pub ban_reason: Option<Option<String>>,
+    pub ban_expires: Option<Option<OffsetDateTime>>,
+}
+
+/// What [`change_user`] did.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub user: User,
+    /// Sessions removed because the change banned the user.
+    pub sessions_ended: usize,
+}
+
+/// Applies `change` to the user `user_id` under every rule above. `Ok(Err(_))` is a
+/// refusal (nothing written).
+pub async fn change_user(
+    db: &Db,
+    actor: Actor<'_>,
+    user_id: &str,
+    change: &UserChange,
+    at: OffsetDateTime,
+) -> Result<Result<Changed, Refused>, StoreError> {
+    let mut banned_now = false;
+    let result = db
+        .users()
+        .modify(user_id, &iso(at), |user| {
+            banned_now = false;
+            apply(actor, change, at, user)?;
+            banned_now = user.banned;
+            Ok::<(), Refused>(())
+        })
+        .await?;
+    let user = match result {
+        None => return Ok(Err(Refused::NotFound)),
+        Some(Err(refused)) => return Ok(Err(refused)),
+        Some(Ok(user)) => user,
+    };
+    // The generation raised with the ban already stops every session; this removes them.
+    let sessions_ended = if banned_now {
+        db.sessions().delete_all_for_user(&user.id, None).await?
+    } else {
+        0
+    };
+    Ok(Ok(Changed {
+        user,
+        sessions_ended,
+    }))
+}
+
+fn apply(
+    actor: Actor<'_>,
+    change: &UserChange,
+    at: OffsetDateTime,
+    user: &mut User,
+) -> Result<(), Refused> {
+    if !may_manage(actor, user.role) {
+        return Err(Refused::NeedsAdmin);
+    }
+    if let Some(role) = change.role {
+        if role != user.role {
+            let is_admin = match actor {
+                Actor::Operator => true,
+                Actor::Member(member) => member.role == Role::Admin,
+            };
+            if !is_admin {
+                return Err(Refused::NeedsAdmin);
+            }
+        }
+        user.role = role;
+    }
+    if let Some(name) = &change.name {
+        user.name = name.trim().to_string();
+    }
+    let was_banned = user.banned;
+    let amend = |user: &mut User| {
+        if let Some(reason) = &change.ban_reason {
+            user.ban_reason = reason.clone();
+        }
+        if let Some(until) = &change.ban_expires {
+            user.ban_expires = until.map(iso);
+        }
+    };
+    match change.banned {
+        Some(true) => {
+            user.banned = true;
+            amend(user);
+            // A ban that has already ended is no ban.
+            if user
+                .ban_expires
+                .as_deref()
+                .and_then(parse_iso)
+                .is_some_and(|t| t <= at)
+            {
+                user.banned = false;
+            }
+        }
+        Some(false) => {
+            user.banned = false;
+            user.ban_reason = None;
+            user.ban_expires = None;
+        }
+        None if user.banned => amend(user),
+        None => {}
+    }
+    if user.banned && !was_banned {
+        user.generations.sessions += 1;
+    }
+    Ok(())
+}
+
+/// Deletes a user and everything theirs, integration accounts first (deprovisioned
+/// upstream). Refused for the last admin who can act.
+pub async fn delete_user(
+    db: &Db,
+    integrations: &Registry,
+    user_id: &str,
+) -> Result<Result<(), Refused>, ApiError> {
+    let Some(user) = db.users().get(user_id).await? else {
+        return Ok(Err(Refused::NotFound));
+    };
+    if user.is_acting_admin() && db.users().acting_admins().await?.len() <= 1 {
+        return Ok(Err(Refused::LastAdmin));
+    }
+    crate::integrations::remove_accounts_of_user(integrations, db, user_id).await?;
+    Ok(match db.delete_user_and_belongings(user_id).await? {
+        None => Err(Refused::NotFound),
+        Some(Err(last)) => Err(last.into()),
+        Some(Ok(_)) => Ok(()),
+    })
+}
+
+/// What [`ensure_admin`] did.
+#[derive(Debug, Clone)]
+pub struct AdminEnsured {
+    pub user: User,
+    /// The account existed before: its sessions and API keys were revoked first.
+    pub took_over: bool,
+    pub sessions_ended: usize,
+    pub api_keys_deleted: usize,
+}
+
+/// Creates the admin `email` with `password`, or, when the address already belongs to an
+/// account, takes that account over: every session and API key it had is revoked (in the
+/// same write that sets the password, the admin role and the verified mailbox), then
+/// deleted. Idempotent.
+pub async fn ensure_admin(
+    db: &Db,
+    email: &str,
+    password: &str,
+    at: OffsetDateTime,
+) -> Result<AdminEnsured, String> {
+    let email = email.trim().to_lowercase();
+    if !email.contains('@') {
+        return Err(format!("`{email}` is not an e-mail address"));
+    }
+    match check_password_length(password) {
+        PasswordLength::Ok => {}
+        PasswordLength::TooShort => {
+            return Err("the password must have at least 8 characters".into());
+        }
+        PasswordLength::TooLong => {
+            return Err("the password must have at most 128 characters".into());
+        }
+    }
+    let hash = hash_password(password.to_string()).await;
+    let now = iso(at);
+    let users = db.users();
+    let fail = |e: StoreError| e.to_string();
+    if let Some((existing, _)) = users.find_by_email(&email).await.map_err(fail)? {
+        let user = users
+            .change_password(&existing.id, &hash, &now, |u| {
+                u.role = Role::Admin;
+                u.banned = false;
+                u.ban_reason = None;
+                u.ban_expires = None;
+                u.email_verified = true;
+                u.generations.sessions += 1;
+                u.generations.api_keys += 1;
+                u.generations.reset_tokens += 1;
+                Ok::<(), LastAdmin>(())
+            })
+            .await
+            .map_err(fail)?
+            .ok_or("the account vanished while being updated")?
+            .map_err(|_| "the admin roster refused the change".to_string())?;
+        let sessions_ended = db
+            .sessions()
+            .delete_all_for_user(&user.id, None)
+            .await
+            .map_err(fail)?;
+        let api_keys_deleted = db
+            .api_keys()
+            .delete_all_for_user(&user.id)
+            .await
+            .map_err(fail)?;
+        return Ok(AdminEnsured {
+            user,
+            took_over: true,
+            sessions_ended,
+            api_keys_deleted,
+        });
+    }
+    let name = email.split('@').next().unwrap_or("admin").to_string();
+    let user = User::new(new_id(), name, email, true, Role::Admin, &now);
+    match users.create(user, Some(hash)).await {
+        Ok(user) => Ok(AdminEnsured {
+            user,
+            took_over: false,
+            sessions_ended: 0,
+            api_keys_deleted: 0,
+        }),
+        Err(CreateUserError::EmailTaken) => {
+            Err("the e-mail was claimed concurrently; run again".into())
+        }
+        Err(CreateUserError::Store(e)) => Err(e.to_string()),
+    }
+}
