@@ -137,3 +137,67 @@ async fn mistakes_are_refused_with_a_message() {
     assert!(!ok);
     assert!(err.contains("`root` is not user, staff or admin"), "{err}");
 }
+
+#[tokio::test]
+async fn the_cli_keeps_the_last_admin_rule() {
+    let db = fresh_db().await;
+    let table = db.table().to_string();
+    let (ok, _, err) = admin_cli(
+        &table,
+        &["create-admin", "--email", "root@example.org"],
+        Some("a-long-password\n"),
+    );
+    assert!(ok, "{err}");
+    for args in [
+        vec!["set-role", "--email", "root@example.org", "--role", "user"],
+        vec!["ban", "--email", "root@example.org"],
+    ] {
+        let (ok, _, err) = admin_cli(&table, &args, None);
+        assert!(!ok, "{args:?}");
+        assert!(err.contains("last admin"), "{err}");
+    }
+    let (user, _) = db
+        .users()
+        .find_by_email("root@example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.role, Role::Admin);
+    assert!(!user.banned);
+}
+
+#[tokio::test]
+async fn create_admin_over_an_existing_account_revokes_what_it_had() {
+    let db = fresh_db().await;
+    let table = db.table().to_string();
+    let state = portal_shared::AppState::new(portal_shared::Config::for_tests(&table), db.clone());
+    // Someone signed up with the address the operator is about to make admin.
+    let squatter = person(&state, "root@example.org", Role::User).await;
+    let (key, _) = portal_testkit::api_key_for(&state, &squatter.user, "theirs").await;
+    let (ok, out, err) = admin_cli(
+        &table,
+        &["create-admin", "--email", "root@example.org"],
+        Some("the-operators-password\n"),
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("taken over; 1 session(s) ended and 1 API key(s) deleted"),
+        "{out}"
+    );
+    assert!(
+        db.sessions()
+            .resolve(&squatter.token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(db.api_keys().resolve(&key).await.unwrap().is_none());
+    let (user, _) = db
+        .users()
+        .find_by_email("root@example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.role, Role::Admin);
+    assert!(user.email_verified);
+}

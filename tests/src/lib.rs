@@ -11,9 +11,7 @@ pub mod upstream;
 pub use engine::{
     CallCounter, EmbeddedDynamo, Storage, counted_state, fresh_db, shared_engine, test_state,
 };
-pub use http::{
-    TestResponse, call, event_request, fixture, get, post_as, post_bytes, request,
-};
+pub use http::{TestResponse, call, event_request, fixture, get, post_as, post_bytes, request};
 pub use people::{
     BROWSER_ORIGIN, FIXTURE_TOKEN, FIXTURE_USER_ID, Person, api_key_for, fixture_person, person,
     session_for, unsaved_api_key,

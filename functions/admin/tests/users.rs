@@ -683,3 +683,105 @@ async fn deleting_a_user_deprovisions_their_integration_accounts() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_banned_admin_does_not_count_as_the_other_admin() {
+    let t = Admin::new().await;
+    let other = portal_testkit::person(&t.state, "other-admin@example.org", Role::Admin).await;
+    let last = envelope("Forbidden - the last admin cannot be demoted, banned or deleted");
+    // Two admins who can act: one may be banned.
+    let res = t
+        .send(
+            "PATCH",
+            &format!("/api/admin/users/{}", other.user.id),
+            Some(&t.admin),
+            Some(json!({"banned": true})),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    // Now the remaining one is the last who can act, whatever the role counter says.
+    let me = format!("/api/admin/users/{}", t.admin.user.id);
+    for body in [json!({"role": "user"}), json!({"banned": true})] {
+        let res = t.send("PATCH", &me, Some(&t.admin), Some(body)).await;
+        assert_eq!(res.status, 403);
+        assert_eq!(res.json(), last);
+    }
+    let res = t.send("DELETE", &me, Some(&t.admin), None).await;
+    assert_eq!(res.json(), last);
+    // The banned admin can be deleted; lifting the ban makes them count again.
+    let res = t
+        .send(
+            "PATCH",
+            &format!("/api/admin/users/{}", other.user.id),
+            Some(&t.admin),
+            Some(json!({"banned": false})),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    let res = t
+        .send("PATCH", &me, Some(&t.admin), Some(json!({"role": "staff"})))
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["user"]["role"], "staff");
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    for _ in 0..5 {
+        let t = Admin::new().await;
+        let other = portal_testkit::person(&t.state, "other-admin@example.org", Role::Admin).await;
+        let a_path = format!("/api/admin/users/{}", other.user.id);
+        let b_path = format!("/api/admin/users/{}", t.admin.user.id);
+        let (a, b) = tokio::join!(
+            t.send(
+                "PATCH",
+                &a_path,
+                Some(&t.admin),
+                Some(json!({"role": "user"}))
+            ),
+            t.send(
+                "PATCH",
+                &b_path,
+                Some(&other),
+                Some(json!({"role": "user"}))
+            )
+        );
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        assert_eq!(statuses, [200, 403], "exactly one demotion passes");
+        let admins = t.state.db.users().acting_admins().await.unwrap();
+        assert_eq!(admins.len(), 1, "{admins:?}");
+        let stats = t.state.db.stats().counters().await.unwrap();
+        assert_eq!(stats.admins, 1);
+    }
+}
+
+#[tokio::test]
+async fn a_ban_expiry_the_date_library_cannot_hold_is_a_400() {
+    let t = Admin::new().await;
+    let path = format!("/api/admin/users/{}", t.user.user.id);
+    for until in [
+        "9999-12-31T23:59:59-23:59",
+        "0000-01-01T00:00:00+23:59",
+        "+10000-01-01T00:00:00Z",
+        "2026-02-30T00:00:00Z",
+    ] {
+        let res = t
+            .send(
+                "PATCH",
+                &path,
+                Some(&t.admin),
+                Some(json!({"banned": true, "banExpires": until})),
+            )
+            .await;
+        assert_eq!(res.status, 400, "{until}");
+        assert_eq!(
+            res.json()["error"],
+            "Validation error: Invalid datetime at \"banExpires\""
+        );
+    }
+    let res = t
+        .send("GET", "/api/admin/users?offset=10001", Some(&t.admin), None)
+        .await;
+    assert_eq!(res.status, 400);
+}

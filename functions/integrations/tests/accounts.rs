@@ -594,3 +594,125 @@ async fn a_wrong_admin_token_is_a_502_naming_the_credentials() {
     );
     assert_eq!(t.integration_items().await, 0);
 }
+
+#[tokio::test]
+async fn only_admins_and_staff_suspend_and_a_suspended_account_cannot_sign_in_upstream() {
+    let t = setup(|_| {}).await;
+    let staff = person(&t.state, "staff@example.org", Role::Staff).await;
+    let id = t
+        .create(
+            &t.ada,
+            json!({"username": "ada", "password": "ada-password-1"}),
+        )
+        .await
+        .json()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/integrations/xmpp/accounts/{id}");
+    let suspend = "{\"status\":\"suspended\"}";
+
+    // The owner cannot suspend or reactivate their own account.
+    for body in [suspend, "{\"status\":\"active\"}"] {
+        let res = t.send("PATCH", &path, Some(&t.ada), Some(body)).await;
+        assert_eq!(res.status, 403, "{body}");
+        assert_eq!(
+            res.json(),
+            envelope("Forbidden - Admin or Staff access required")
+        );
+    }
+    assert_eq!(t.prosody.users()["ada"], "ada-password-1");
+
+    // Staff may suspend a regular user's account: the password upstream is replaced.
+    let res = t.send("PATCH", &path, Some(&staff), Some(suspend)).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["account"]["status"], "suspended");
+    let locked = t.prosody.users()["ada"].clone();
+    assert_ne!(
+        locked, "ada-password-1",
+        "the old password no longer signs in"
+    );
+    assert!(locked.len() >= 32);
+
+    // While suspended, nobody sets a password without reactivating.
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.ada),
+            Some("{\"password\":\"sneaky-password\"}"),
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    assert_eq!(
+        res.json(),
+        envelope(
+            "Forbidden - the account is suspended; an admin or staff member can reactivate it"
+        )
+    );
+    assert_eq!(t.prosody.users()["ada"], locked);
+
+    // An admin reactivates it with a new password: it signs in again upstream.
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.admin),
+            Some("{\"status\":\"active\",\"password\":\"fresh-password-2\"}"),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["account"]["status"], "active");
+    assert_eq!(t.prosody.users()["ada"], "fresh-password-2");
+
+    // Staff may not suspend an admin's account.
+    let admins = t.create(&t.admin, json!({"username": "root"})).await.json()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = t
+        .send(
+            "PATCH",
+            &format!("/api/integrations/xmpp/accounts/{admins}"),
+            Some(&staff),
+            Some(suspend),
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    assert_eq!(res.json(), envelope("Forbidden - Admin access required"));
+}
+
+#[tokio::test]
+async fn bodies_must_be_json_and_cookie_writes_need_a_trusted_origin() {
+    let t = setup(|_| {}).await;
+    let request = |origin: Option<&str>, content_type: &str| {
+        let mut b = axum::http::Request::builder()
+            .method("POST")
+            .uri("/api/integrations/xmpp/accounts")
+            .header("cookie", &t.ada.cookie)
+            .header("content-type", content_type);
+        if let Some(origin) = origin {
+            b = b.header("origin", origin);
+        }
+        b.body(axum::body::Body::from(r#"{"username":"ada"}"#))
+            .unwrap()
+    };
+    let res = call(&t.app, request(None, "application/json")).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(res.json(), envelope("Forbidden - missing or null Origin"));
+    let res = call(
+        &t.app,
+        request(Some("https://evil.example"), "application/json"),
+    )
+    .await;
+    assert_eq!(res.json(), envelope("Forbidden - invalid origin"));
+    let res = call(
+        &t.app,
+        request(Some(portal_testkit::BROWSER_ORIGIN), "text/plain"),
+    )
+    .await;
+    assert_eq!(res.status, 415);
+    assert_eq!(res.json(), envelope("Unsupported media type"));
+    assert!(t.prosody.users().is_empty());
+    assert_eq!(t.integration_items().await, 0);
+}

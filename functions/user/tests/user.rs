@@ -414,3 +414,204 @@ async fn each_user_has_their_own_rate_limit() {
         "Bob is not limited by Ada"
     );
 }
+
+/// A request with exactly these headers (and a JSON body when given).
+async fn raw(
+    app: &Router,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> TestResponse {
+    let mut builder = axum::http::Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder
+        .body(axum::body::Body::from(body.unwrap_or_default().to_string()))
+        .unwrap();
+    call(app, request).await
+}
+
+#[tokio::test]
+async fn cookie_requests_that_change_state_must_come_from_a_trusted_origin() {
+    let (state, app) = app().await;
+    let ada = person(&state, "ada@example.org", Role::User).await;
+    let (_, other) = session_for(&state, &ada.user).await;
+    let json_type = ("content-type", "application/json");
+    let patch = Some(r#"{"name":"Changed"}"#);
+    let cookie = ("cookie", ada.cookie.as_str());
+    let cases: Vec<(&str, String, Vec<(&str, &str)>, &str)> = vec![
+        (
+            "PATCH",
+            "/api/user/me".into(),
+            vec![cookie, json_type],
+            "Forbidden - missing or null Origin",
+        ),
+        (
+            "PATCH",
+            "/api/user/me".into(),
+            vec![cookie, json_type, ("origin", "null")],
+            "Forbidden - missing or null Origin",
+        ),
+        (
+            "PATCH",
+            "/api/user/me".into(),
+            vec![cookie, json_type, ("origin", "https://evil.example")],
+            "Forbidden - invalid origin",
+        ),
+        (
+            "PATCH",
+            "/api/user/me".into(),
+            vec![
+                cookie,
+                json_type,
+                ("origin", "http://localhost:3000.evil.example"),
+            ],
+            "Forbidden - invalid origin",
+        ),
+        (
+            "PATCH",
+            "/api/user/me".into(),
+            vec![cookie, json_type, ("referer", "https://evil.example/page")],
+            "Forbidden - invalid origin",
+        ),
+        (
+            "DELETE",
+            format!("/api/user/sessions/{}", other.id),
+            vec![cookie],
+            "Forbidden - missing or null Origin",
+        ),
+    ];
+    for (method, path, headers, message) in cases {
+        let res = raw(
+            &app,
+            method,
+            &path,
+            &headers,
+            patch.filter(|_| method == "PATCH"),
+        )
+        .await;
+        assert_eq!(res.status, 403, "{method} {path} {headers:?}");
+        assert_eq!(res.json(), envelope(message));
+    }
+    let stored = state.db.users().get(&ada.user.id).await.unwrap().unwrap();
+    assert_eq!(stored.name, "ada", "nothing changed");
+    assert!(state.db.sessions().get(&other.id).await.unwrap().is_some());
+
+    // Reading needs no origin; a trusted Origin, or a trusted Referer, may change state.
+    assert_eq!(
+        raw(&app, "GET", "/api/user/me", &[cookie], None)
+            .await
+            .status,
+        200
+    );
+    let trusted = [
+        cookie,
+        json_type,
+        ("origin", portal_testkit::BROWSER_ORIGIN),
+    ];
+    assert_eq!(
+        raw(&app, "PATCH", "/api/user/me", &trusted, patch)
+            .await
+            .status,
+        200
+    );
+    let by_referer = [
+        cookie,
+        json_type,
+        ("referer", "http://localhost:3000/settings"),
+    ];
+    assert_eq!(
+        raw(&app, "PATCH", "/api/user/me", &by_referer, patch)
+            .await
+            .status,
+        200
+    );
+
+    // An API key is not sent by a browser on its own: no origin needed.
+    let (key, _) = portal_testkit::api_key_for(&state, &ada.user, "script").await;
+    let bearer = format!("Bearer {key}");
+    let res = raw(
+        &app,
+        "PATCH",
+        "/api/user/me",
+        &[("authorization", &bearer), json_type],
+        patch,
+    )
+    .await;
+    assert_eq!(res.status, 200);
+}
+
+#[tokio::test]
+async fn json_bodies_must_be_sent_as_json() {
+    let (state, app) = app().await;
+    let ada = person(&state, "ada@example.org", Role::User).await;
+    let origin = ("origin", portal_testkit::BROWSER_ORIGIN);
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+    ] {
+        let mut headers = vec![("cookie", ada.cookie.as_str()), origin];
+        headers.extend(content_type.map(|c| ("content-type", c)));
+        let res = raw(
+            &app,
+            "PATCH",
+            "/api/user/me",
+            &headers,
+            Some(r#"{"name":"Form"}"#),
+        )
+        .await;
+        assert_eq!(res.status, 415, "{content_type:?}");
+        assert_eq!(res.json(), envelope("Unsupported media type"));
+    }
+    let stored = state.db.users().get(&ada.user.id).await.unwrap().unwrap();
+    assert_eq!(stored.name, "ada");
+}
+
+#[tokio::test]
+async fn the_profile_rule_is_the_sign_up_rule_and_offsets_are_bounded() {
+    let (state, app) = app().await;
+    let ada = person(&state, "ada@example.org", Role::User).await;
+    for body in [
+        json!({"name": "   "}),
+        json!({"name": "x".repeat(101)}),
+        json!({"image": "javascript:alert(1)"}),
+        json!({"image": "data:image/png;base64,AAAA"}),
+        json!({"image": format!("https://cdn.example.org/{}", "a".repeat(2048))}),
+    ] {
+        let res = send(
+            &app,
+            "PATCH",
+            "/api/user/me",
+            Some(&ada),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(res.status, 400, "{body}");
+    }
+    let res = send(
+        &app,
+        "GET",
+        "/api/user/sessions?offset=10001",
+        Some(&ada),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json()["error"],
+        "Validation error: Offset must be less than or equal to 10000 at \"offset\""
+    );
+    let res = send(
+        &app,
+        "GET",
+        "/api/user/sessions?offset=10000",
+        Some(&ada),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, 200);
+}

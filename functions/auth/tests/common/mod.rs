@@ -114,7 +114,7 @@ impl TestAuth {
             .header("content-type", "application/json")
             .body(axum::body::Body::from(body.to_string()))
             .unwrap();
-        let addr: SocketAddr = format!("{ip}:40000").parse().unwrap();
+        let addr = SocketAddr::new(ip.parse().unwrap(), 40000);
         request.extensions_mut().insert(ConnectInfo(addr));
         call(&self.app, request).await
     }
