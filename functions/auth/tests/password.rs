@@ -2,18 +2,8 @@
 
 mod common;
 
-use common::{Browser, PASSWORD, TestAuth, h, set_cookies};
+use common::{Browser, PASSWORD, TestAuth, h, set_cookies, token_of};
 use serde_json::{Value, json};
-
-fn token_of(url: &str) -> String {
-    url.split("/reset-password/")
-        .nth(1)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string()
-}
 
 #[tokio::test]
 async fn request_reset_answers_the_same_for_unknown_addresses() {

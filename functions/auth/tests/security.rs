@@ -105,17 +105,7 @@ async fn reset_token(t: &TestAuth, email: &str) -> String {
         )
         .await;
     assert_eq!(res.status, 200);
-    let url = t.mails().last().unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    url.split("/reset-password/")
-        .nth(1)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string()
+    common::token_of(t.mails().last().unwrap()["url"].as_str().unwrap())
 }
 
 #[tokio::test]

@@ -50,6 +50,17 @@ impl FromRequestParts<AppState> for Chosen {
     }
 }
 
+/// The account, if it exists on this integration (404 otherwise).
+async fn find(state: &AppState, integration: &str, id: &str) -> ApiResult<Account> {
+    state
+        .db
+        .integration_accounts()
+        .get(id)
+        .await?
+        .filter(|a| a.integration_id == integration && a.status != "provisioning")
+        .ok_or_else(|| ApiError::not_found(ACCOUNT_NOT_FOUND))
+}
+
 /// The account, if it exists on this integration and the caller owns it or is an admin.
 async fn accessible(
     state: &AppState,
@@ -57,13 +68,7 @@ async fn accessible(
     id: &str,
     caller: &User,
 ) -> ApiResult<Account> {
-    let account = state
-        .db
-        .integration_accounts()
-        .get(id)
-        .await?
-        .filter(|a| a.integration_id == integration && a.status != "provisioning")
-        .ok_or_else(|| ApiError::not_found(ACCOUNT_NOT_FOUND))?;
+    let account = find(state, integration, id).await?;
     if account.user_id != caller.id && caller.role != Role::Admin {
         return Err(ApiError::forbidden(ACCESS_DENIED));
     }
@@ -85,13 +90,7 @@ async fn moderated(
     if change.password.is_some() {
         return accessible(state, integration, id, caller).await;
     }
-    let account = state
-        .db
-        .integration_accounts()
-        .get(id)
-        .await?
-        .filter(|a| a.integration_id == integration && a.status != "provisioning")
-        .ok_or_else(|| ApiError::not_found(ACCOUNT_NOT_FOUND))?;
+    let account = find(state, integration, id).await?;
     let owner_role = state
         .db
         .users()

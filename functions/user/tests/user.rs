@@ -441,7 +441,8 @@ async fn cookie_requests_that_change_state_must_come_from_a_trusted_origin() {
     let json_type = ("content-type", "application/json");
     let patch = Some(r#"{"name":"Changed"}"#);
     let cookie = ("cookie", ada.cookie.as_str());
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "PATCH",
             "/api/user/me".into(),

@@ -367,24 +367,34 @@ impl Users<'_> {
     }
 
     /// Stores a new password hash (creating the credential if the user had none).
+    /// (A hash upgrade, not a password change: nothing is revoked.)
     pub async fn set_password(
         &self,
         user_id: &str,
         password_hash: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.db
-            .client()
-            .update_item()
+        let write = self.credential_write(user_id, password_hash, now)?;
+        self.db.commit(vec![write]).await?;
+        Ok(())
+    }
+
+    /// The write that stores a password hash (creating the credential if there was none).
+    fn credential_write(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = aws_sdk_dynamodb::types::Update::builder()
             .table_name(self.db.table())
             .set_key(Some(key(keys::credential(user_id))))
             .update_expression("SET passwordHash = :h, updatedAt = :now, userId = :u, createdAt = if_not_exists(createdAt, :now)")
             .expression_attribute_values(":h", s(password_hash))
             .expression_attribute_values(":now", s(now))
             .expression_attribute_values(":u", s(user_id))
-            .send()
-            .await?;
-        Ok(())
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// Reads the user, lets `change` edit it, and stores the result with the counters and
@@ -472,15 +482,7 @@ impl Users<'_> {
         now: &str,
         change: impl FnMut(&mut User) -> Result<(), E>,
     ) -> Result<Option<Result<User, E>>, StoreError> {
-        let update = aws_sdk_dynamodb::types::Update::builder()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::credential(user_id))))
-            .update_expression("SET passwordHash = :h, updatedAt = :now, userId = :u, createdAt = if_not_exists(createdAt, :now)")
-            .expression_attribute_values(":h", s(password_hash))
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":u", s(user_id))
-            .build()?;
-        let credential = TransactWriteItem::builder().update(update).build();
+        let credential = self.credential_write(user_id, password_hash, now)?;
         self.modify_with(user_id, now, change, |_| Ok(vec![credential.clone()]))
             .await
     }

@@ -196,6 +196,17 @@ impl TestAuth {
     }
 }
 
+/// The token inside a mailed reset link (`.../reset-password/<token>?callbackURL=...`).
+pub fn token_of(url: &str) -> String {
+    url.split("/reset-password/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 fn uuid_like() -> String {
     portal_shared::crypto::random_alphanumeric(16)
 }
