@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use axum::Router;
 use clap::Parser;
+use portal_engine::{EmbeddedDynamo, Storage};
 use portal_shared::store::Db;
 use portal_shared::time::now;
 use portal_shared::{AppState, Config, http};
-use portal_testkit::{EmbeddedDynamo, Storage};
 
 /// Every route group. A new function is one more `.merge(...)` line here.
 pub async fn gateway(state: AppState) -> Router {

@@ -10,10 +10,11 @@ use axum::http::request::Parts;
 
 use crate::error::{ApiError, FORBIDDEN_ADMIN, FORBIDDEN_ADMIN_OR_STAFF};
 use crate::model::{ApiKey, Role, Session, User};
-use crate::rate_limit::RateSlot;
+use crate::rate_limit::{Bucket, RateSlot};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::api_keys::key_user_id;
+use crate::store::keys;
 use crate::store::sessions::{Resolved, token_user_id};
 use crate::time::{iso, now};
 
@@ -210,7 +211,7 @@ where
             .await?
             .ok_or(ApiError::Unauthorized)?;
         let slot = parts.extensions.get::<RateSlot>().cloned();
-        crate::rate_limit::count_identity(&state, &identity, slot.as_ref()).await?;
+        count_identity(&state, &identity, slot.as_ref()).await?;
         Ok(RequireAuth(identity))
     }
 }
@@ -246,5 +247,32 @@ where
         } else {
             Err(ApiError::forbidden(FORBIDDEN_ADMIN_OR_STAFF))
         }
+    }
+}
+
+/// Counts a request of a signed-in caller: per user for sessions, per key for API keys.
+/// Over the limit: 429 `Too many requests` with `Retry-After`.
+pub async fn count_identity(
+    state: &AppState,
+    identity: &Identity,
+    slot: Option<&RateSlot>,
+) -> Result<(), ApiError> {
+    let limits = &state.config.rate_limits;
+    let bucket = match &identity.via {
+        Via::Session(_) => Bucket::new(keys::rate_bucket_user(&identity.user.id), limits.per_user),
+        Via::ApiKey(key) => Bucket::new(keys::rate_bucket_api_key(&key.id), limits.per_api_key),
+    };
+    let Some(decision) = crate::rate_limit::check(state, &[bucket]).await? else {
+        return Ok(());
+    };
+    if let Some(slot) = slot {
+        slot.put(decision);
+    }
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(ApiError::TooManyRequests {
+            retry_after_secs: decision.retry_after,
+        })
     }
 }

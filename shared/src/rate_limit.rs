@@ -8,9 +8,6 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::auth::{Identity, Via};
-use crate::error::ApiError;
-
 use crate::config::Rule;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -104,31 +101,4 @@ pub async fn rate_headers(mut req: Request, next: Next) -> Response {
         apply_headers(response.headers_mut(), &decision);
     }
     response
-}
-
-/// Counts a request of a signed-in caller: per user for sessions, per key for API keys.
-/// Over the limit: 429 `Too many requests` with `Retry-After`.
-pub async fn count_identity(
-    state: &AppState,
-    identity: &Identity,
-    slot: Option<&RateSlot>,
-) -> Result<(), ApiError> {
-    let limits = &state.config.rate_limits;
-    let bucket = match &identity.via {
-        Via::Session(_) => Bucket::new(format!("user|{}", identity.user.id), limits.per_user),
-        Via::ApiKey(key) => Bucket::new(format!("key|{}", key.id), limits.per_api_key),
-    };
-    let Some(decision) = check(state, &[bucket]).await? else {
-        return Ok(());
-    };
-    if let Some(slot) = slot {
-        slot.put(decision);
-    }
-    if decision.allowed {
-        Ok(())
-    } else {
-        Err(ApiError::TooManyRequests {
-            retry_after_secs: decision.retry_after,
-        })
-    }
 }

@@ -2,7 +2,7 @@
 //! (`/api/admin/*`, requireAdminOrStaff; some actions admin only).
 
 mod api_keys;
-mod oauth;
+mod oauth_clients;
 mod sessions;
 mod stats;
 mod users;
@@ -31,11 +31,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/admin/oauth-clients",
-            get(oauth::list).post(oauth::create),
+            get(oauth_clients::list).post(oauth_clients::create),
         )
         .route(
             "/api/admin/oauth-clients/{id}",
-            get(oauth::show).patch(oauth::update),
+            get(oauth_clients::show).patch(oauth_clients::update),
         )
         .route("/api/admin/stats", get(stats::show))
         .with_state(state)

@@ -16,7 +16,7 @@ use time::Duration;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
-use crate::guard::AnyUser;
+use crate::extract::AnyUser;
 use crate::input::{Body, Fields};
 use crate::views::{api_key_json, json_response};
 

@@ -17,8 +17,9 @@ use portal_shared::time::{iso, now};
 use serde_json::{Value, json};
 
 use crate::error::{AuthError, AuthResult};
-use crate::guard::{check_url_fields, limit_email, redirect_target};
 use crate::input::{Body, Fields};
+use crate::limits::limit_email;
+use crate::origin::{check_url_fields, redirect_target};
 use crate::views::{json_response, redirect, with_param};
 use crate::{AuthState, BASE_PATH};
 

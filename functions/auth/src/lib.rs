@@ -4,9 +4,13 @@
 mod api_keys;
 mod email;
 pub mod error;
-mod guard;
+mod extract;
 mod input;
+mod limits;
+mod origin;
+mod pages;
 mod password;
+mod profile;
 mod session;
 mod sign;
 mod views;
@@ -75,7 +79,7 @@ pub fn router(app: AppState, mailer: Mailer) -> Router {
             "/revoke-other-sessions",
             only(post(session::revoke_other_sessions)),
         )
-        .route("/update-user", only(post(session::update_user)))
+        .route("/update-user", only(post(profile::update_user)))
         .route(
             "/request-password-reset",
             only(post(password::request_reset)),
@@ -96,17 +100,17 @@ pub fn router(app: AppState, mailer: Mailer) -> Router {
         .route("/api-key/get", only(get(api_keys::get)))
         .route("/api-key/update", only(post(api_keys::update)))
         .route("/api-key/delete", only(post(api_keys::delete)))
-        .route("/ok", only(get(session::ok)))
-        .route("/error", only(get(session::error_page)))
+        .route("/ok", only(get(pages::ok)))
+        .route("/error", only(get(pages::error_page)))
         .route("/{*rest}", any(not_found))
         .route("/", any(not_found))
         .layer(middleware::from_fn_with_state(
             app.clone(),
-            guard::origin_check,
+            origin::origin_check,
         ))
         .layer(middleware::from_fn_with_state(
             app.clone(),
-            guard::rate_limit_by_ip,
+            limits::rate_limit_by_ip,
         ))
         .with_state(state);
     Router::new().nest(BASE_PATH, routes)

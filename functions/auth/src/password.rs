@@ -15,8 +15,10 @@ use std::collections::HashMap;
 use time::Duration;
 
 use crate::error::{AuthError, AuthResult};
-use crate::guard::{RequestMeta, SessionUser, check_url_fields, limit_email, redirect_target};
+use crate::extract::{RequestMeta, SessionUser};
 use crate::input::{Body, Fields};
+use crate::limits::limit_email;
+use crate::origin::{check_url_fields, redirect_target};
 use crate::session::start_session;
 use crate::sign::password_error;
 use crate::views::{json_response, redirect, set_session, user_json, with_param};
@@ -221,7 +223,7 @@ pub async fn change(
     if let Some(err) = password_error(&new_password) {
         return Err(err);
     }
-    let me = &user.identity.user;
+    let me = &user.user;
     let credential = state
         .app
         .db
@@ -261,7 +263,7 @@ pub async fn change(
         .sessions()
         .delete_all_for_user(&me.id, None)
         .await?;
-    let remember = user.session().remember;
+    let remember = (&user.session).remember;
     let (_, token) = start_session(&state.app, &changed, remember, &meta).await?;
     let response = json_response(json!({ "token": token, "user": user_json(&changed) }));
     Ok(set_session(response, &state.app.cookies, &token, remember))

@@ -2,12 +2,12 @@
 //! `/ok`, `/error`.
 
 use axum::extract::{Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use portal_shared::AppState;
 use portal_shared::auth::{Presented, Refusal, Via, presented, resolve};
-use portal_shared::model::{MAX_NAME_CHARS, Session, User, is_valid_image, is_valid_name};
+use portal_shared::model::{Session, User};
 use portal_shared::store::StoreError;
 use portal_shared::store::sessions::{new_token, session_id};
 use portal_shared::time::{iso, now, parse_iso};
@@ -17,9 +17,8 @@ use time::Duration;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
-use crate::guard::{RequestMeta, SessionUser, user_agent};
+use crate::extract::{RequestMeta, SessionUser, user_agent};
 use crate::input::{Body, Fields};
-use crate::sign::SERVER_ONLY_USER_FIELDS;
 use crate::views::{clear_session, json_response, session_json, set_session, user_json};
 
 const EXPIRES_IN: Duration = Duration::days(7);
@@ -180,11 +179,11 @@ pub async fn list_sessions(
         .app
         .db
         .sessions()
-        .list_for_user(&user.identity.user.id)
+        .list_for_user(&user.user.id)
         .await?
         .into_iter()
         .filter(|s| !s.is_expired_at(at))
-        .filter(|s| s.generation >= user.identity.user.generations.sessions)
+        .filter(|s| s.generation >= user.user.generations.sessions)
         .filter_map(|s| {
             let token = state.app.sealer.open(&s.sealed_token)?;
             Some(session_json(&s, &token))
@@ -208,7 +207,7 @@ pub async fn revoke_session(
             .app
             .db
             .sessions()
-            .delete(&session_id(&token), Some(&user.identity.user.id))
+            .delete(&session_id(&token), Some(&user.user.id))
             .await?;
     }
     Ok(json_response(json!({ "status": true })))
@@ -219,7 +218,7 @@ pub async fn revoke_sessions(
     State(state): State<AuthState>,
     user: SessionUser,
 ) -> AuthResult<Response> {
-    revoke(&state.app, &user.identity.user.id, None).await?;
+    revoke(&state.app, &user.user.id, None).await?;
     Ok(json_response(json!({ "status": true })))
 }
 
@@ -240,104 +239,6 @@ pub async fn revoke_other_sessions(
     State(state): State<AuthState>,
     user: SessionUser,
 ) -> AuthResult<Response> {
-    revoke(&state.app, &user.identity.user.id, Some(&user.session().id)).await?;
+    revoke(&state.app, &user.user.id, Some(&(&user.session).id)).await?;
     Ok(json_response(json!({ "status": true })))
-}
-
-/// The shared profile rules (`portal_shared::model`), in BetterAuth's wording.
-pub fn check_profile(f: &mut Fields, name: Option<&str>, image: Option<&str>) {
-    if name.is_some_and(|n| !is_valid_name(n)) {
-        f.issue(format!(
-            "[body.name] Too big or too small: expected string to have 1 to {MAX_NAME_CHARS} characters"
-        ));
-    }
-    if image.is_some_and(|url| !is_valid_image(url)) {
-        f.issue("[body.image] Invalid URL".into());
-    }
-}
-
-/// `POST /update-user {name?, image?}`
-pub async fn update_user(
-    State(state): State<AuthState>,
-    user: SessionUser,
-    body: Body,
-) -> AuthResult<Response> {
-    let body = body.json_only()?;
-    let mut f = Fields::of("body", &body.value, false);
-    let name = f.optional_string("name");
-    let image = f.nullable_string("image");
-    let has_email = f.has("email");
-    let forbidden = SERVER_ONLY_USER_FIELDS.iter().any(|field| f.has(field));
-    check_profile(
-        &mut f,
-        name.as_deref(),
-        image.as_ref().and_then(Option::as_deref),
-    );
-    f.finish()?;
-    if has_email {
-        return Err(AuthError::code(
-            StatusCode::BAD_REQUEST,
-            "EMAIL_CAN_NOT_BE_UPDATED",
-        ));
-    }
-    if forbidden {
-        return Err(AuthError::code(
-            StatusCode::BAD_REQUEST,
-            "FIELD_NOT_ALLOWED",
-        ));
-    }
-    if name.is_none() && image.is_none() {
-        return Err(AuthError::message_only(
-            StatusCode::BAD_REQUEST,
-            "No fields to update",
-        ));
-    }
-    let updated = state
-        .app
-        .db
-        .users()
-        .update(&user.identity.user.id, &iso(now()), |u| {
-            if let Some(name) = &name {
-                u.name = name.trim().to_string();
-            }
-            if let Some(image) = &image {
-                u.image = image.clone();
-            }
-        })
-        .await?;
-    if updated.is_none() {
-        return Err(AuthError::unauthorized());
-    }
-    let response = json_response(json!({ "status": true }));
-    Ok(set_session(
-        response,
-        &state.app.cookies,
-        &user.token,
-        user.session().remember,
-    ))
-}
-
-pub async fn ok() -> Response {
-    json_response(json!({ "ok": true }))
-}
-
-/// BetterAuth's HTML error page (`?error=CODE`).
-pub async fn error_page(Query(query): Query<HashMap<String, String>>) -> Response {
-    let code: String = query
-        .get("error")
-        .map(String::as_str)
-        .unwrap_or("UNKNOWN")
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(64)
-        .collect();
-    let mut response = Html(format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Error</title></head><body><h1>Something went wrong</h1><p>Error code: <code>{code}</code></p></body></html>"
-    ))
-    .into_response();
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response
 }

@@ -17,20 +17,13 @@ use serde_json::json;
 use crate::AuthState;
 use crate::email::send_verification_mail;
 use crate::error::{AuthError, AuthResult};
-use crate::guard::{RequestMeta, check_url_fields, limit_email, redirect_target};
+use crate::extract::RequestMeta;
 use crate::input::{Body, Fields, is_email};
-use crate::session::{check_profile, new_session, start_session};
+use crate::limits::limit_email;
+use crate::origin::{check_url_fields, redirect_target};
+use crate::profile::{SERVER_ONLY_USER_FIELDS, check_profile};
+use crate::session::{new_session, start_session};
 use crate::views::{clear_session, json_response, set_session, user_json};
-
-/// Fields only the server sets (the admin plugin's `input: false`).
-pub const SERVER_ONLY_USER_FIELDS: [&str; 6] = [
-    "role",
-    "banned",
-    "banReason",
-    "banExpires",
-    "emailVerified",
-    "id",
-];
 
 pub fn password_error(password: &str) -> Option<AuthError> {
     match check_password_length(password) {

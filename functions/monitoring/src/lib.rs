@@ -1,14 +1,14 @@
 //! `monitoring`: the Sentry tunnel (`/api/monitoring`) and the health check (`/api/health`).
 
 mod health;
-mod tunnel;
+mod monitoring;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use portal_shared::AppState;
 
-pub use tunnel::SentryTunnel;
+pub use monitoring::SentryTunnel;
 
 /// Every route of the group.
 pub fn router(state: AppState) -> Router {
@@ -17,8 +17,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/api/monitoring",
-            get(tunnel::status)
-                .post(tunnel::forward)
+            get(monitoring::status)
+                .post(monitoring::forward)
                 .with_state(tunnel)
                 .layer(DefaultBodyLimit::max(body_cap)),
         )

@@ -60,6 +60,27 @@ pub fn admin_roster() -> (String, String) {
     ("ADMINS".into(), "ROSTER".into())
 }
 
+/// Rate-limit bucket of a signed-in user's requests.
+pub fn rate_bucket_user(user_id: &str) -> String {
+    format!("user|{user_id}")
+}
+
+/// Rate-limit bucket of an API key's requests.
+pub fn rate_bucket_api_key(key_id: &str) -> String {
+    format!("key|{key_id}")
+}
+
+/// Rate-limit bucket of an auth route (its TEMPLATE, never a raw path) per client address
+/// (an IPv6 client's /64).
+pub fn rate_bucket_address(subject: &str, route: &str) -> String {
+    format!("auth|ip|{subject}|{route}")
+}
+
+/// Rate-limit bucket of an auth route per target e-mail.
+pub fn rate_bucket_email(email: &str, route: &str) -> String {
+    format!("auth|email|{}|{route}", email.to_ascii_lowercase())
+}
+
 pub fn rate_counter(bucket: &str) -> (String, String) {
     (format!("RATE#{bucket}"), "RATE".into())
 }

@@ -1,6 +1,6 @@
-//! Local infrastructure and test helpers. The embedded DynamoDB engine lives here so that
-//! the local gateway and every test start it the same way; production Lambdas never link
-//! this crate.
+//! Test helpers: a fresh table per test on the embedded engine (`portal-engine`, which the
+//! local gateway starts the same way), signed-in people, fake upstream servers speaking
+//! their services' wire protocols, and API Gateway events. Production Lambdas never link it.
 
 pub mod engine;
 pub mod http;

@@ -1,0 +1,114 @@
+//! Who calls a BetterAuth endpoint (a session, or a session or API key) and from where.
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use portal_shared::AppState;
+use portal_shared::auth::{Identity, Presented, Via, presented, resolve};
+use portal_shared::http::client_ip;
+use portal_shared::model::{Session, User};
+
+use crate::error::AuthError;
+
+/// A session (not an API key) of a non-banned user, with the token it was presented as;
+/// BetterAuth's `sessionMiddleware` (401 `UNAUTHORIZED`).
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub session: Session,
+    pub token: String,
+}
+
+/// Any identity (session or API key), BetterAuth's session lookup with api-key sessions.
+#[derive(Debug, Clone)]
+pub struct AnyUser {
+    pub identity: Identity,
+}
+
+async fn identity_and_token(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<(Identity, String)>, AuthError> {
+    let presented = presented(state, &parts.headers);
+    let token = match &presented {
+        Some(Presented::SessionToken(t)) => t.clone(),
+        Some(Presented::ApiKey(k)) => k.clone(),
+        None => return Ok(None),
+    };
+    Ok(resolve(state, presented).await?.ok().map(|i| (i, token)))
+}
+
+impl<S> FromRequestParts<S> for SessionUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        match identity_and_token(parts, &state).await? {
+            Some((
+                Identity {
+                    user,
+                    via: Via::Session(session),
+                },
+                token,
+            )) => Ok(Self {
+                user,
+                session,
+                token,
+            }),
+            _ => Err(AuthError::unauthorized()),
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for AnyUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        match identity_and_token(parts, &state).await? {
+            Some((identity, _)) => Ok(Self { identity }),
+            None => Err(AuthError::code(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED_SESSION",
+            )),
+        }
+    }
+}
+
+/// Where a request comes from, as stored on the sessions it creates.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            ip: client_ip(parts)
+                .map(|ip| ip.to_string())
+                .unwrap_or_default(),
+            user_agent: user_agent(&parts.headers),
+        })
+    }
+}
+
+pub fn user_agent(headers: &HeaderMap) -> String {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .chars()
+        .take(512)
+        .collect()
+}

@@ -1,0 +1,97 @@
+//! The auth rate limiter as BetterAuth applies it (per address and path, before routing)
+//! plus Portal's per-target-e-mail limit of the credential and mail endpoints.
+
+use axum::body::Body as AxumBody;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use portal_shared::AppState;
+use portal_shared::config::{Config, Rule};
+use portal_shared::http::{VerbatimBody, client_ip, rate_limit_subject};
+use portal_shared::rate_limit::{self, Bucket};
+use portal_shared::store::keys;
+use portal_shared::store::rate_limits::RateDecision;
+
+use crate::BASE_PATH;
+use crate::error::AuthError;
+
+/// Which rule a path is counted under.
+pub fn rule_for(config: &Config, path: &str) -> Rule {
+    let limits = &config.rate_limits;
+    if ["/sign-in", "/sign-up", "/change-password", "/change-email"]
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
+        limits.credentials
+    } else if path.starts_with("/request-password-reset")
+        || path.starts_with("/send-verification-email")
+        || path.starts_with("/forget-password")
+    {
+        limits.mail
+    } else {
+        limits.auth_default
+    }
+}
+
+/// BetterAuth's 429: text/plain JSON message, `X-Retry-After`, plus our standard headers.
+pub fn too_many(decision: &RateDecision) -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain;charset=UTF-8"),
+        )],
+        AxumBody::from(r#"{"message":"Too many requests. Please try again later."}"#),
+    )
+        .into_response();
+    rate_limit::apply_headers(response.headers_mut(), decision);
+    response.extensions_mut().insert(VerbatimBody);
+    response
+}
+
+/// Per IP and path, before routing; the answer carries the `X-RateLimit-*` headers.
+pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let full = parts.uri.path();
+    let path = full.strip_prefix(BASE_PATH).unwrap_or(full).to_string();
+    // Counted per route template: a raw path can carry a secret (a reset token), and a
+    // table key never holds one.
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|m| m.as_str())
+        .unwrap_or(full);
+    let route = route.strip_prefix(BASE_PATH).unwrap_or(route);
+    let ip = client_ip(&parts).map_or_else(|| "unknown".to_string(), rate_limit_subject);
+    let bucket = Bucket::new(
+        keys::rate_bucket_address(&ip, route),
+        rule_for(&state.config, &path),
+    );
+    let decision = match rate_limit::check(&state, &[bucket]).await {
+        Ok(decision) => decision,
+        Err(err) => return AuthError::from(err).into_response(),
+    };
+    if let Some(d) = decision.filter(|d| !d.allowed) {
+        return too_many(&d);
+    }
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if let Some(d) = decision {
+        rate_limit::apply_headers(response.headers_mut(), &d);
+    }
+    response
+}
+
+/// Counts a request against the e-mail it targets (sign-in, sign-up, reset, verification).
+pub async fn limit_email(state: &AppState, path: &str, email: &str) -> Result<(), Response> {
+    let bucket = Bucket::new(
+        keys::rate_bucket_email(email, path),
+        rule_for(&state.config, path),
+    );
+    match rate_limit::check(state, &[bucket]).await {
+        Ok(Some(d)) if !d.allowed => Err(too_many(&d)),
+        Ok(_) => Ok(()),
+        Err(err) => Err(AuthError::from(err).into_response()),
+    }
+}
