@@ -167,6 +167,19 @@ pub fn rate_limit_subject(ip: IpAddr) -> String {
     }
 }
 
+/// `{ <key>: [...], nextCursor? }`: the body of every listing.
+pub fn listed(
+    key: &str,
+    items: Vec<serde_json::Value>,
+    next_cursor: Option<String>,
+) -> serde_json::Value {
+    let mut body = serde_json::json!({ key: items });
+    if let Some(next) = next_cursor {
+        body["nextCursor"] = serde_json::json!(next);
+    }
+    body
+}
+
 /// A JSON success body with an explicit status (e.g. 201).
 pub fn json_with_status<T: serde::Serialize>(status: StatusCode, body: T) -> Response {
     (status, axum::Json(body)).into_response()

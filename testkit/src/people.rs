@@ -4,7 +4,7 @@
 use portal_shared::AppState;
 use portal_shared::crypto::{hash_password_blocking, new_id};
 use portal_shared::model::{Role, Session, User};
-use portal_shared::store::sessions::{new_token, session_id};
+use portal_shared::store::sessions::{StartedFrom, new_session, session_for_token};
 use portal_shared::time::{iso, now};
 
 /// The origin of the tests' front end: the base URL of the test configuration.
@@ -62,21 +62,11 @@ pub async fn person(state: &AppState, email: &str, role: Role) -> Person {
 
 /// Another live session for `user`; returns its token and session.
 pub async fn session_for(state: &AppState, user: &User) -> (String, Session) {
-    let token = new_token(&user.id);
-    let at = now();
-    let session = Session {
-        id: session_id(&token),
-        user_id: user.id.clone(),
-        expires_at: iso(at + time::Duration::days(7)),
-        created_at: iso(at),
-        updated_at: iso(at),
-        ip_address: "127.0.0.1".into(),
+    let from = StartedFrom {
+        ip: "127.0.0.1".into(),
         user_agent: "portal-tests".into(),
-        remember: true,
-        sealed_token: state.sealer.seal(&token),
-        impersonated_by: None,
-        generation: user.generations.sessions,
     };
+    let (session, token) = new_session(&state.sealer, user, true, &from, now());
     let session = state
         .db
         .sessions()
@@ -110,19 +100,11 @@ pub async fn fixture_person(state: &AppState, role: Role) -> User {
         .create(user, Some(hash))
         .await
         .expect("fixture user");
-    let session = Session {
-        id: session_id(FIXTURE_TOKEN),
-        user_id: user.id.clone(),
-        expires_at: iso(now() + time::Duration::days(7)),
-        created_at: at.clone(),
-        updated_at: at,
-        ip_address: "203.0.113.7".into(),
+    let from = StartedFrom {
+        ip: "203.0.113.7".into(),
         user_agent: "curl/8.5.0".into(),
-        remember: true,
-        sealed_token: state.sealer.seal(FIXTURE_TOKEN),
-        impersonated_by: None,
-        generation: 0,
     };
+    let session = session_for_token(&state.sealer, &user, FIXTURE_TOKEN, true, &from, now());
     state
         .db
         .sessions()

@@ -10,7 +10,8 @@ use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQue
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
-use crate::{listed, may_manage};
+use crate::may_manage;
+use portal_shared::http::listed;
 
 pub const KEY_NOT_FOUND: &str = "API key not found";
 

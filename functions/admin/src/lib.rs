@@ -53,16 +53,3 @@ pub(crate) fn may_manage(
         Err(Refused::NeedsAdmin.into())
     }
 }
-
-/// `{ <key>: [...], nextCursor? }`: the body of a listing.
-pub(crate) fn listed(
-    key: &str,
-    items: Vec<serde_json::Value>,
-    next_cursor: Option<String>,
-) -> serde_json::Value {
-    let mut body = serde_json::json!({ key: items });
-    if let Some(next) = next_cursor {
-        body["nextCursor"] = serde_json::json!(next);
-    }
-    body
-}

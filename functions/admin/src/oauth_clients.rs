@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use validator::{Validate, ValidationErrors};
 
-use crate::listed;
+use portal_shared::http::listed;
 
 pub const CLIENT_NOT_FOUND: &str = "OAuth client not found";
 const MAX_URIS: usize = 10;

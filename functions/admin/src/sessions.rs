@@ -9,7 +9,8 @@ use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQue
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
-use crate::{listed, may_manage};
+use crate::may_manage;
+use portal_shared::http::listed;
 
 pub const SESSION_NOT_FOUND: &str = "Session not found";
 
@@ -40,6 +41,7 @@ pub async fn list(
         .list_page(
             query.user_id.as_deref(),
             query.active,
+            None,
             &iso(now()),
             &query.paging,
         )

@@ -9,7 +9,7 @@ use portal_shared::AppState;
 use portal_shared::auth::{Presented, Refusal, Via, presented, resolve};
 use portal_shared::model::{Session, User};
 use portal_shared::store::StoreError;
-use portal_shared::store::sessions::{new_token, session_id};
+use portal_shared::store::sessions::{self, LIFETIME as EXPIRES_IN, StartedFrom, session_id};
 use portal_shared::time::{iso, now, parse_iso};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -21,8 +21,6 @@ use crate::extract::{RequestMeta, SessionUser, user_agent};
 use crate::input::{Body, Fields};
 use crate::views::{clear_session, json_response, session_json, set_session, user_json};
 
-const EXPIRES_IN: Duration = Duration::days(7);
-const NOT_REMEMBERED: Duration = Duration::days(1);
 const UPDATE_AGE: Duration = Duration::days(1);
 
 /// Creates a session for `user`; returns it and its token.
@@ -44,22 +42,11 @@ pub fn new_session(
     remember: bool,
     meta: &RequestMeta,
 ) -> (Session, String) {
-    let token = new_token(&user.id);
-    let at = now();
-    let session = Session {
-        id: session_id(&token),
-        user_id: user.id.clone(),
-        expires_at: iso(at + if remember { EXPIRES_IN } else { NOT_REMEMBERED }),
-        created_at: iso(at),
-        updated_at: iso(at),
-        ip_address: meta.ip.clone(),
+    let from = StartedFrom {
+        ip: meta.ip.clone(),
         user_agent: meta.user_agent.clone(),
-        remember,
-        sealed_token: app.sealer.seal(&token),
-        impersonated_by: None,
-        generation: user.generations.sessions,
     };
-    (session, token)
+    sessions::new_session(&app.sealer, user, remember, &from, now())
 }
 
 fn no_store(mut response: Response) -> Response {

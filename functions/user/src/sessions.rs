@@ -3,8 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAuth;
+use portal_shared::http::listed;
 use portal_shared::model::session_view;
-use portal_shared::time::now;
+use portal_shared::time::{iso, now};
 use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
@@ -30,25 +31,23 @@ pub async fn list(
     RequireAuth(me): RequireAuth,
     ValidQuery(query): ValidQuery<SessionQuery>,
 ) -> ApiResult<Json<Value>> {
-    let at = now();
-    let sessions: Vec<Value> = state
+    let page = state
         .db
         .sessions()
-        .list_for_user(&me.user.id)
-        .await?
+        .list_page(
+            Some(&me.user.id),
+            query.active,
+            Some(me.user.generations.sessions),
+            &iso(now()),
+            &query.paging,
+        )
+        .await?;
+    let sessions = page
+        .items
         .iter()
-        // Revoked by a newer generation, not yet cleaned up: gone for the user.
-        .filter(|s| s.generation >= me.user.generations.sessions)
-        .filter(|s| {
-            query
-                .active
-                .is_none_or(|active| active != s.is_expired_at(at))
-        })
-        .skip(query.paging.offset as usize)
-        .take(query.paging.limit as usize)
         .map(|s| session_view(s, me.session_id()))
         .collect();
-    Ok(Json(json!({ "sessions": sessions })))
+    Ok(Json(listed("sessions", sessions, page.next_cursor)))
 }
 
 pub async fn revoke(

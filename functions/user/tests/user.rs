@@ -616,3 +616,60 @@ async fn the_profile_rule_is_the_sign_up_rule_and_offsets_are_bounded() {
     .await;
     assert_eq!(res.status, 200);
 }
+
+#[tokio::test]
+async fn own_sessions_page_by_cursor_like_every_other_list() {
+    let (state, app) = app().await;
+    let ada = person(&state, "ada@example.org", Role::User).await;
+    for _ in 0..4 {
+        session_for(&state, &ada.user).await;
+    }
+    let first = send(&app, "GET", "/api/user/sessions?limit=3", Some(&ada), None).await;
+    assert_eq!(first.status, 200);
+    let body = first.json();
+    let cursor = body["nextCursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let mut seen: Vec<String> = body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(seen.len(), 3);
+    let rest = send(
+        &app,
+        "GET",
+        &format!("/api/user/sessions?limit=3&cursor={cursor}"),
+        Some(&ada),
+        None,
+    )
+    .await
+    .json();
+    assert!(rest.get("nextCursor").is_none(), "{rest}");
+    seen.extend(
+        rest["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string()),
+    );
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (5, 5), "no duplicates, no gaps");
+    let res = send(
+        &app,
+        "GET",
+        "/api/user/sessions?cursor=forged",
+        Some(&ada),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json()["error"],
+        "Validation error: Invalid cursor at \"cursor\""
+    );
+}

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::item::{Item, from_item, key, s, to_item};
 use super::users::{cancelled_by_condition, user_from_item};
 use super::{Db, StoreError, keys, schema};
-use crate::crypto::{random_alphanumeric, sha256_hex};
+use crate::crypto::{Sealer, random_alphanumeric, sha256_hex};
 use crate::model::{ApiKey, Session, User};
 
 pub const TOKEN_LEN: usize = 64;
@@ -24,6 +24,62 @@ pub fn new_token(user_id: &str) -> String {
         "{user_id}{}",
         random_alphanumeric(TOKEN_LEN - user_id.len().min(32))
     )
+}
+
+/// How long a session lasts (BetterAuth's `expiresIn`), and one not remembered.
+pub const LIFETIME: time::Duration = time::Duration::days(7);
+pub const NOT_REMEMBERED_LIFETIME: time::Duration = time::Duration::days(1);
+
+/// Where a session is started from, as stored on it.
+#[derive(Debug, Clone, Default)]
+pub struct StartedFrom {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// A new session for `user` with a fresh token (not stored yet); returns it and the token.
+pub fn new_session(
+    sealer: &Sealer,
+    user: &User,
+    remember: bool,
+    from: &StartedFrom,
+    at: time::OffsetDateTime,
+) -> (Session, String) {
+    let token = new_token(&user.id);
+    (
+        session_for_token(sealer, user, &token, remember, from, at),
+        token,
+    )
+}
+
+/// The session `token` names (the id is derived from its hash, the token kept only sealed),
+/// under the user's current session generation.
+pub fn session_for_token(
+    sealer: &Sealer,
+    user: &User,
+    token: &str,
+    remember: bool,
+    from: &StartedFrom,
+    at: time::OffsetDateTime,
+) -> Session {
+    let lifetime = if remember {
+        LIFETIME
+    } else {
+        NOT_REMEMBERED_LIFETIME
+    };
+    Session {
+        id: session_id(token),
+        user_id: user.id.clone(),
+        expires_at: crate::time::iso(at + lifetime),
+        created_at: crate::time::iso(at),
+        updated_at: crate::time::iso(at),
+        ip_address: from.ip.clone(),
+        user_agent: from.user_agent.clone(),
+        remember,
+        sealed_token: sealer.seal(token),
+        impersonated_by: None,
+        generation: user.generations.sessions,
+    }
 }
 
 /// The user id a well-formed token carries.
@@ -382,11 +438,14 @@ impl Db {
 
 impl Sessions<'_> {
     /// Sessions newest first, of one user or of everyone, optionally only the active (or
-    /// only the expired) ones: one index Query per page.
+    /// only the expired) ones, and only those of a session generation at least
+    /// `from_generation` (the user's own listing: revoked ones not yet cleaned up are gone):
+    /// one index Query per page.
     pub async fn list_page(
         &self,
         user_id: Option<&str>,
         active: Option<bool>,
+        from_generation: Option<i64>,
         now: &str,
         paging: &crate::validation::Paging,
     ) -> Result<super::listing::Page<Session>, StoreError> {
@@ -394,7 +453,7 @@ impl Sessions<'_> {
             Some(id) => (schema::GSI1, keys::sessions_of(id)),
             None => (schema::GSI2, keys::SESSIONS.to_string()),
         };
-        let filter = active.map(|active| super::listing::Filter {
+        let by_activity = active.map(|active| super::listing::Filter {
             expression: if active {
                 "expiresAt > :now".into()
             } else {
@@ -403,6 +462,17 @@ impl Sessions<'_> {
             names: Vec::new(),
             values: vec![(":now".into(), s(now))],
         });
+        let by_generation = from_generation
+            .filter(|g| *g > 0)
+            .map(|g| super::listing::Filter {
+                expression: "#generation >= :generation".into(),
+                names: vec![("#generation".into(), "generation".into())],
+                values: vec![(":generation".into(), super::item::n(g))],
+            });
+        let filter = match (by_activity, by_generation) {
+            (Some(a), Some(b)) => Some(a.and(b)),
+            (a, b) => a.or(b),
+        };
         self.db
             .list_page(gsi, &partition, filter.as_ref(), paging, |item| {
                 from_item::<SessionItem>(item).map(|i| i.session)
