@@ -263,7 +263,7 @@ pub async fn change(
         .sessions()
         .delete_all_for_user(&me.id, None)
         .await?;
-    let remember = (&user.session).remember;
+    let remember = user.session.remember;
     let (_, token) = start_session(&state.app, &changed, remember, &meta).await?;
     let response = json_response(json!({ "token": token, "user": user_json(&changed) }));
     Ok(set_session(response, &state.app.cookies, &token, remember))

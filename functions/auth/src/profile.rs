@@ -92,6 +92,6 @@ pub async fn update_user(
         response,
         &state.app.cookies,
         &user.token,
-        (&user.session).remember,
+        user.session.remember,
     ))
 }

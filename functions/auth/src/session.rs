@@ -226,6 +226,6 @@ pub async fn revoke_other_sessions(
     State(state): State<AuthState>,
     user: SessionUser,
 ) -> AuthResult<Response> {
-    revoke(&state.app, &user.user.id, Some(&(&user.session).id)).await?;
+    revoke(&state.app, &user.user.id, Some(&user.session.id)).await?;
     Ok(json_response(json!({ "status": true })))
 }

@@ -4,12 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::item::{from_item, key, s, to_item};
+use super::item::{from_item, n, s, to_item};
 use super::sessions::Resolved;
 use super::stats::Delta;
-use super::{Db, StoreError, condition_failed, keys, schema};
+use super::table::{Committed, Expression, exists, is_new};
+use super::{Db, StoreError, keys, schema};
 use crate::crypto::{constant_time_eq, random_letters, sha256_b64url, sha256_hex};
 use crate::model::ApiKey;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 pub const DEFAULT_PREFIX: &str = "portal_";
 const RANDOM_LEN: usize = 40;
@@ -79,6 +81,16 @@ impl ApiKeyItem {
     }
 }
 
+/// The guard of a write to a key as it was read: still there, same enabled flag (so the
+/// counters it moves stay right).
+fn as_read(key: &ApiKey) -> Expression {
+    exists().and(
+        Expression::new("#enabled = :was")
+            .name("#enabled", "enabled")
+            .value(":was", AttributeValue::Bool(key.enabled)),
+    )
+}
+
 /// What a key adds to (`sign = 1`) or removes from (`-1`) the counters.
 fn counted(key: &ApiKey, sign: i64) -> Delta {
     Delta {
@@ -102,17 +114,14 @@ impl ApiKeys<'_> {
     /// Stores a new key and counts it, in one transaction.
     pub async fn create(&self, key: ApiKey) -> Result<ApiKey, StoreError> {
         let db = self.db;
-        let mut items = vec![db.put(
-            to_item(&ApiKeyItem::new(key.clone()))?,
-            Some("attribute_not_exists(PK)"),
-        )?];
+        let mut items = vec![db.put(to_item(&ApiKeyItem::new(key.clone()))?, Some(is_new()))?];
         items.extend(db.counter_update(counted(&key, 1))?);
-        db.client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await?;
-        Ok(key)
+        match db.commit(items).await? {
+            Committed::Yes => Ok(key),
+            Committed::ConditionFailed(_) => Err(StoreError::Dynamo(
+                "an API key with this id exists already".into(),
+            )),
+        }
     }
 
     /// The key a client presented, with its user, in one round trip; `None` when unknown.
@@ -148,23 +157,14 @@ impl ApiKeys<'_> {
     /// count moves with it. False when the key changed or went meanwhile.
     pub async fn save(&self, old: &ApiKey, new: &ApiKey) -> Result<bool, StoreError> {
         let db = self.db;
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(db.table())
-            .set_item(Some(to_item(&ApiKeyItem::new(new.clone()))?))
-            .condition_expression("attribute_exists(PK) AND enabled = :was AND updatedAt = :at")
-            .expression_attribute_values(
-                ":was",
-                aws_sdk_dynamodb::types::AttributeValue::Bool(old.enabled),
-            )
-            .expression_attribute_values(":at", s(&old.updated_at))
-            .build()?;
-        let mut items = vec![
-            aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                .put(put)
-                .build(),
-        ];
+        let unchanged = as_read(old).and(
+            Expression::new("#updatedAt = :updatedAt")
+                .name("#updatedAt", "updatedAt")
+                .value(":updatedAt", s(&old.updated_at)),
+        );
+        let mut items = vec![db.put(to_item(&ApiKeyItem::new(new.clone()))?, Some(unchanged))?];
         items.extend(db.counter_update(counted(new, 1).plus(counted(old, -1)))?);
-        db.commit(items).await
+        Ok(db.commit(items).await?.is_yes())
     }
 
     /// Records a use: `lastRequest` and `requestCount`, at most once per minute per key
@@ -182,26 +182,23 @@ impl ApiKeys<'_> {
         {
             return Ok(());
         }
-        let result = self
-            .db
-            .client()
-            .update_item()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::api_key(&api_key.id))))
-            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(lastRequest) OR lastRequest <= :ago OR lastRequest = :null)")
-            .update_expression("SET lastRequest = :now, requestCount = if_not_exists(requestCount, :zero) + :one")
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":ago", s(minute_ago))
-            .expression_attribute_values(":null", aws_sdk_dynamodb::types::AttributeValue::Null(true))
-            .expression_attribute_values(":zero", super::item::n(0))
-            .expression_attribute_values(":one", super::item::n(1))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if condition_failed(&err) => Ok(()),
-            Err(err) => Err(err.into()),
-        }
+        let update =
+            Expression::new("SET #last = :now, #count = if_not_exists(#count, :zero) + :one")
+                .name("#count", "requestCount")
+                .value(":now", s(now))
+                .value(":zero", n(0))
+                .value(":one", n(1));
+        let not_within_a_minute = exists().and(
+            Expression::new("attribute_not_exists(#last) OR #last <= :ago OR #last = :null")
+                .name("#last", "lastRequest")
+                .value(":ago", s(minute_ago))
+                .value(":null", AttributeValue::Null(true)),
+        );
+        // Another request recorded it first: nothing to do.
+        self.db
+            .update_if(keys::api_key(&api_key.id), update, not_within_a_minute)
+            .await?;
+        Ok(())
     }
 
     /// Deletes a key; `owner` restricts it to that user's. True if one was deleted.
@@ -214,22 +211,9 @@ impl ApiKeys<'_> {
             if owner.is_some_and(|o| o != found.user_id) {
                 return Ok(false);
             }
-            let delete = aws_sdk_dynamodb::types::Delete::builder()
-                .table_name(db.table())
-                .set_key(Some(key(keys::api_key(key_id))))
-                .condition_expression("attribute_exists(PK) AND enabled = :was")
-                .expression_attribute_values(
-                    ":was",
-                    aws_sdk_dynamodb::types::AttributeValue::Bool(found.enabled),
-                )
-                .build()?;
-            let mut items = vec![
-                aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                    .delete(delete)
-                    .build(),
-            ];
+            let mut items = vec![db.delete(keys::api_key(key_id), Some(as_read(&found)))?];
             items.extend(db.counter_update(counted(&found, -1))?);
-            if db.commit(items).await? {
+            if db.commit(items).await?.is_yes() {
                 return Ok(true);
             }
         }
@@ -272,13 +256,10 @@ impl ApiKeys<'_> {
             Some(id) => (schema::GSI1, keys::api_keys_of(id)),
             None => (schema::GSI2, keys::APIKEYS.to_string()),
         };
-        let filter = enabled.map(|enabled| super::listing::Filter {
-            expression: "enabled = :enabled".into(),
-            names: Vec::new(),
-            values: vec![(
-                ":enabled".into(),
-                aws_sdk_dynamodb::types::AttributeValue::Bool(enabled),
-            )],
+        let filter = enabled.map(|enabled| {
+            Expression::new("#enabled = :enabled")
+                .name("#enabled", "enabled")
+                .value(":enabled", AttributeValue::Bool(enabled))
         });
         self.db
             .list_page(gsi, &partition, filter.as_ref(), paging, |item| {

@@ -3,13 +3,13 @@
 //! integration, so racing creates have exactly one winner. It becomes `active` once the
 //! service has it, and its reservation is released if the service refuses it.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::item::{from_item, key, s, to_item};
-use super::{Db, StoreError, condition_failed, keys, schema};
+use super::item::{from_item, s, to_item};
+use super::table::{Committed, Expression, exists, is_new};
+use super::{Db, StoreError, keys, schema};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -100,11 +100,10 @@ fn claim_items(
 ) -> Result<(TransactWriteItem, TransactWriteItem), StoreError> {
     let owner = keys::integration_claim_of_user(&account.user_id, &account.integration_id);
     let name = keys::integration_username(&account.integration_id, &account.username);
-    let claim = |(pk, sk): (String, String)| json!({ "PK": pk, "SK": sk, "accountId": account.id, "userId": account.user_id });
-    let new = Some("attribute_not_exists(PK)");
+    let claim = |(pk, sk): (String, String)| json!({ (schema::PK): pk, (schema::SK): sk, "accountId": account.id, "userId": account.user_id });
     Ok((
-        db.put(to_item(&claim(owner))?, new)?,
-        db.put(to_item(&claim(name))?, new)?,
+        db.put(to_item(&claim(owner))?, Some(is_new()))?,
+        db.put(to_item(&claim(name))?, Some(is_new()))?,
     ))
 }
 
@@ -114,71 +113,39 @@ impl Accounts<'_> {
         let db = self.db;
         let (owner, name) = claim_items(db, account)?;
         let items = vec![
-            db.put(
-                to_item(&AccountItem::new(account.clone()))?,
-                Some("attribute_not_exists(PK)"),
-            )?,
+            db.put(to_item(&AccountItem::new(account.clone()))?, Some(is_new()))?,
             owner,
             name,
         ];
-        match db
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                if let Some(TransactWriteItemsError::TransactionCanceledException(e)) =
-                    err.as_service_error()
-                {
-                    let failed: Vec<bool> = e
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code() == Some("ConditionalCheckFailed"))
-                        .collect();
-                    if failed.get(1) == Some(&true) {
-                        return Err(ReserveError::AlreadyHasOne);
-                    }
-                    if failed.get(2) == Some(&true) {
-                        return Err(ReserveError::UsernameTaken);
-                    }
-                }
-                Err(ReserveError::Store(err.into()))
+        match db.commit(items).await? {
+            Committed::Yes => Ok(()),
+            Committed::ConditionFailed(failed) if failed.contains(&1) => {
+                Err(ReserveError::AlreadyHasOne)
             }
+            Committed::ConditionFailed(failed) if failed.contains(&2) => {
+                Err(ReserveError::UsernameTaken)
+            }
+            Committed::ConditionFailed(_) => Err(ReserveError::Store(StoreError::Dynamo(
+                "an account with this id exists already".into(),
+            ))),
         }
     }
 
     /// Removes the account and its claims (a failed create, or a delete).
     pub async fn release(&self, account: &Account) -> Result<(), StoreError> {
         let db = self.db;
-        let delete = |k: (String, String)| -> Result<TransactWriteItem, StoreError> {
-            Ok(TransactWriteItem::builder()
-                .delete(
-                    Delete::builder()
-                        .table_name(db.table())
-                        .set_key(Some(key(k)))
-                        .build()?,
-                )
-                .build())
-        };
         let items = vec![
-            delete(keys::integration_account(&account.id))?,
-            delete(keys::integration_claim_of_user(
-                &account.user_id,
-                &account.integration_id,
-            ))?,
-            delete(keys::integration_username(
-                &account.integration_id,
-                &account.username,
-            ))?,
+            db.delete(keys::integration_account(&account.id), None)?,
+            db.delete(
+                keys::integration_claim_of_user(&account.user_id, &account.integration_id),
+                None,
+            )?,
+            db.delete(
+                keys::integration_username(&account.integration_id, &account.username),
+                None,
+            )?,
         ];
-        db.client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await?;
+        db.commit(items).await?;
         Ok(())
     }
 
@@ -188,30 +155,23 @@ impl Accounts<'_> {
         account: &Account,
         now: &str,
     ) -> Result<Option<Account>, StoreError> {
-        let result = self
-            .db
-            .client()
-            .update_item()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::integration_account(&account.id))))
-            .condition_expression("attribute_exists(PK) AND #status = :provisioning")
-            .update_expression("SET #status = :active, updatedAt = :now")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":provisioning", s("provisioning"))
-            .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":now", s(now))
-            .send()
-            .await;
-        match result {
-            Ok(_) => {
-                let mut active = account.clone();
-                active.status = "active".into();
-                active.updated_at = now.to_string();
-                Ok(Some(active))
-            }
-            Err(err) if condition_failed(&err) => Ok(None),
-            Err(err) => Err(err.into()),
+        let update = Expression::new("SET #status = :active, #updatedAt = :now")
+            .name("#updatedAt", "updatedAt")
+            .value(":active", s("active"))
+            .value(":now", s(now));
+        let reserved = exists().and(
+            Expression::new("#status = :provisioning")
+                .name("#status", "status")
+                .value(":provisioning", s("provisioning")),
+        );
+        let key = keys::integration_account(&account.id);
+        if !self.db.update_if(key, update, reserved).await? {
+            return Ok(None);
         }
+        let mut active = account.clone();
+        active.status = "active".into();
+        active.updated_at = now.to_string();
+        Ok(Some(active))
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Account>, StoreError> {
@@ -224,24 +184,15 @@ impl Accounts<'_> {
 
     /// Stores `new` over `old` as read. False when it changed or went meanwhile.
     pub async fn save(&self, old: &Account, new: &Account) -> Result<bool, StoreError> {
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(self.db.table())
-            .set_item(Some(to_item(&AccountItem::new(new.clone()))?))
-            .condition_expression("attribute_exists(PK) AND updatedAt = :at")
-            .expression_attribute_values(":at", s(&old.updated_at))
-            .build()?;
-        let result = self
+        let unchanged = exists().and(
+            Expression::new("#updatedAt = :updatedAt")
+                .name("#updatedAt", "updatedAt")
+                .value(":updatedAt", s(&old.updated_at)),
+        );
+        let put = self
             .db
-            .client()
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if super::users::cancelled_by_condition(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+            .put(to_item(&AccountItem::new(new.clone()))?, Some(unchanged))?;
+        Ok(self.db.commit(vec![put]).await?.is_yes())
     }
 
     /// A user's accounts on one integration, newest first (reservations in progress left out).

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::item::{Item, s};
 use super::schema::{self, Gsi};
+use super::table::{Expression, Query};
 use super::{Db, StoreError};
 
 /// What page to read.
@@ -34,31 +35,6 @@ impl<T> Page<T> {
             items: self.items.into_iter().map(f).collect(),
             has_more: self.has_more,
             next_cursor: self.next_cursor,
-        }
-    }
-}
-
-/// A filter expression applied after the key condition.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub expression: String,
-    pub names: Vec<(String, String)>,
-    pub values: Vec<(String, AttributeValue)>,
-}
-
-impl Filter {
-    /// `a AND b` of two optional filters.
-    pub fn and(self, other: Filter) -> Filter {
-        if self.expression.is_empty() {
-            return other;
-        }
-        if other.expression.is_empty() {
-            return self;
-        }
-        Filter {
-            expression: format!("({}) AND ({})", self.expression, other.expression),
-            names: self.names.into_iter().chain(other.names).collect(),
-            values: self.values.into_iter().chain(other.values).collect(),
         }
     }
 }
@@ -89,12 +65,12 @@ pub fn decode_cursor(cursor: &str, gsi: Gsi, partition: &str) -> Option<Item> {
 }
 
 impl Db {
-    /// One page of `partition` on `gsi`, newest first.
+    /// One page of `partition` on `gsi`, newest first, through the one paging loop.
     pub(crate) async fn query_page(
         &self,
         gsi: Gsi,
         partition: &str,
-        filter: Option<&Filter>,
+        filter: Option<&Expression>,
         request: &PageRequest,
     ) -> Result<Page<Item>, StoreError> {
         let skip = if request.after.is_some() {
@@ -103,36 +79,10 @@ impl Db {
             request.offset as usize
         };
         let want = skip + request.limit as usize + 1;
-        let mut collected: Vec<Item> = Vec::new();
-        let mut start = request.after.clone();
-        loop {
-            let mut query = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(gsi.name)
-                .key_condition_expression("#gpk = :gpk")
-                .expression_attribute_names("#gpk", gsi.partition_key)
-                .expression_attribute_values(":gpk", s(partition))
-                .scan_index_forward(false)
-                .limit(((want - collected.len()) as i32).clamp(25, 500))
-                .set_exclusive_start_key(start.take());
-            if let Some(f) = filter.filter(|f| !f.expression.is_empty()) {
-                query = query.filter_expression(&f.expression);
-                for (k, v) in &f.names {
-                    query = query.expression_attribute_names(k, v);
-                }
-                for (k, v) in &f.values {
-                    query = query.expression_attribute_values(k, v.clone());
-                }
-            }
-            let page = query.send().await?;
-            collected.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if collected.len() >= want || start.is_none() {
-                break;
-            }
-        }
+        let query = Query::index(gsi, partition).filtered(filter);
+        let (collected, _) = self
+            .query(&query, request.after.clone(), Some(want))
+            .await?;
         let has_more = collected.len() > skip + request.limit as usize;
         let items: Vec<Item> = collected
             .into_iter()
@@ -157,7 +107,7 @@ impl Db {
         &self,
         gsi: Gsi,
         partition: &str,
-        filter: Option<&Filter>,
+        filter: Option<&Expression>,
         paging: &crate::validation::Paging,
         read: impl Fn(Item) -> Result<T, StoreError>,
     ) -> Result<Page<T>, StoreError> {
@@ -187,43 +137,5 @@ impl Db {
             has_more: page.has_more,
             next_cursor: page.next_cursor,
         })
-    }
-
-    /// How many items of `partition` on `gsi` pass `filter` (reads them: O(partition)).
-    pub(crate) async fn count(
-        &self,
-        gsi: Gsi,
-        partition: &str,
-        filter: Option<&Filter>,
-    ) -> Result<i64, StoreError> {
-        let mut total = 0i64;
-        let mut start = None;
-        loop {
-            let mut query = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(gsi.name)
-                .key_condition_expression("#gpk = :gpk")
-                .expression_attribute_names("#gpk", gsi.partition_key)
-                .expression_attribute_values(":gpk", s(partition))
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .set_exclusive_start_key(start);
-            if let Some(f) = filter.filter(|f| !f.expression.is_empty()) {
-                query = query.filter_expression(&f.expression);
-                for (k, v) in &f.names {
-                    query = query.expression_attribute_names(k, v);
-                }
-                for (k, v) in &f.values {
-                    query = query.expression_attribute_values(k, v.clone());
-                }
-            }
-            let page = query.send().await?;
-            total += i64::from(page.count);
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(total);
-            }
-        }
     }
 }

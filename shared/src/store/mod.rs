@@ -10,6 +10,7 @@ pub mod rate_limits;
 pub mod schema;
 pub mod sessions;
 pub mod stats;
+pub mod table;
 pub mod tokens;
 pub mod users;
 
@@ -207,51 +208,6 @@ impl Db {
         Ok(())
     }
 
-    /// One item by primary key, read strongly consistently.
-    pub(crate) async fn get_item(
-        &self,
-        key: (String, String),
-    ) -> Result<Option<item::Item>, StoreError> {
-        let found = self
-            .client
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(item::key(key)))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(found.item)
-    }
-
-    /// Every item under `partition` of an index, newest first (all pages).
-    pub(crate) async fn query_index(
-        &self,
-        gsi: schema::Gsi,
-        partition: &str,
-    ) -> Result<Vec<item::Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(self.table())
-                .index_name(gsi.name)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", gsi.partition_key)
-                .expression_attribute_values(":pk", item::s(partition))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            items.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
-    }
-
     /// Removes a user and everything that is theirs in the table: sessions (they stop
     /// working at once), API keys, one-time tokens, password, e-mail claim, name entry,
     /// and uncounts them. `None` when there was no such user. Integration accounts are
@@ -269,17 +225,13 @@ impl Db {
         }
         self.sessions().delete_all_for_user(user_id, None).await?;
         self.api_keys().delete_all_for_user(user_id).await?;
-        let tokens: Vec<(String, String)> = self
+        let tokens: Vec<table::Key> = self
             .query_index(schema::GSI1, &keys::tokens_of(user_id))
             .await?
             .iter()
-            .filter_map(|item| {
-                let pk = item.get(schema::PK)?.as_s().ok()?.clone();
-                let sk = item.get(schema::SK)?.as_s().ok()?.clone();
-                Some((pk, sk))
-            })
+            .filter_map(table::key_of)
             .collect();
-        self.delete_keys(tokens).await?;
+        self.batch_delete(tokens).await?;
         self.users().delete(user_id).await
     }
 

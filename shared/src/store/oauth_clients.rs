@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::item::{from_item, to_item};
 use super::listing::Page;
 use super::stats::Delta;
+use super::table::{Committed, Expression, exists, is_new};
 use super::{Db, StoreError, keys, schema};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,15 +72,15 @@ impl OAuthClients<'_> {
         let db = self.db;
         let mut items = vec![db.put(
             to_item(&OAuthClientItem::new(client.clone()))?,
-            Some("attribute_not_exists(PK)"),
+            Some(is_new()),
         )?];
         items.extend(db.counter_update(counted(&client, 1))?);
-        db.client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await?;
-        Ok(client)
+        match db.commit(items).await? {
+            Committed::Yes => Ok(client),
+            Committed::ConditionFailed(_) => Err(StoreError::Dynamo(
+                "an OAuth client with this id exists already".into(),
+            )),
+        }
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<OAuthClient>, StoreError> {
@@ -94,23 +95,22 @@ impl OAuthClients<'_> {
     /// client changed meanwhile.
     pub async fn save(&self, old: &OAuthClient, new: &OAuthClient) -> Result<bool, StoreError> {
         let db = self.db;
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(db.table())
-            .set_item(Some(to_item(&OAuthClientItem::new(new.clone()))?))
-            .condition_expression("attribute_exists(PK) AND updatedAt = :at AND disabled = :was")
-            .expression_attribute_values(":at", super::item::s(&old.updated_at))
-            .expression_attribute_values(
-                ":was",
-                aws_sdk_dynamodb::types::AttributeValue::Bool(old.disabled),
-            )
-            .build()?;
-        let mut items = vec![
-            aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                .put(put)
-                .build(),
-        ];
+        let unchanged = exists().and(
+            Expression::new("#updatedAt = :updatedAt AND #disabled = :was")
+                .name("#updatedAt", "updatedAt")
+                .name("#disabled", "disabled")
+                .value(":updatedAt", super::item::s(&old.updated_at))
+                .value(
+                    ":was",
+                    aws_sdk_dynamodb::types::AttributeValue::Bool(old.disabled),
+                ),
+        );
+        let mut items = vec![db.put(
+            to_item(&OAuthClientItem::new(new.clone()))?,
+            Some(unchanged),
+        )?];
         items.extend(db.counter_update(counted(new, 1).plus(counted(old, -1)))?);
-        db.commit(items).await
+        Ok(db.commit(items).await?.is_yes())
     }
 
     /// Newest first.

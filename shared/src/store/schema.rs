@@ -17,6 +17,8 @@
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 pub const TTL_ATTRIBUTE: &str = "ttl";
+/// The optimistic-concurrency counter of items changed by read-modify-write (users).
+pub const VERSION: &str = "version";
 
 /// A global secondary index, projected ALL, keyed by two string attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

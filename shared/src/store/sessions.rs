@@ -2,11 +2,12 @@
 //! hex characters of SHA-256(token), so the token is found by GetItem on its hash and the
 //! user id it carries lets the user come back in the same BatchGetItem.
 
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
-use super::item::{Item, from_item, key, s, to_item};
-use super::users::{cancelled_by_condition, user_from_item};
+use super::item::{Item, from_item, n, s, to_item};
+use super::table::{Committed, Expression, exists, is_new};
+use super::users::user_from_item;
 use super::{Db, StoreError, keys, schema};
 use crate::crypto::{Sealer, random_alphanumeric, sha256_hex};
 use crate::model::{ApiKey, Session, User};
@@ -146,6 +147,15 @@ impl From<StoreError> for DeleteRace {
     }
 }
 
+/// The guard of a write to a session as it was read: still there, same expiry.
+fn as_read(session: &Session) -> Expression {
+    exists().and(
+        Expression::new("#expiresAt = :expiresAt")
+            .name("#expiresAt", "expiresAt")
+            .value(":expiresAt", s(&session.expires_at)),
+    )
+}
+
 /// What a secret presented by a client resolved to, with its user, from one round trip.
 #[derive(Debug, Clone)]
 pub enum Resolved {
@@ -168,35 +178,9 @@ impl Db {
         item_key: (String, String),
         user_id: &str,
     ) -> Result<(Option<Item>, Option<User>), StoreError> {
-        let wanted = KeysAndAttributes::builder()
-            .keys(key(item_key.clone()))
-            .keys(key(keys::user(user_id)))
-            .consistent_read(true)
-            .build()?;
-        let mut pending = Some(wanted);
-        let mut found: Vec<Item> = Vec::new();
-        // Unprocessed keys are rare (throttling); retry them a few times.
-        for _ in 0..4 {
-            let Some(request) = pending.take() else { break };
-            let out = self
-                .client()
-                .batch_get_item()
-                .request_items(self.table(), request)
-                .send()
-                .await?;
-            if let Some(mut responses) = out.responses {
-                found.extend(responses.remove(self.table()).unwrap_or_default());
-            }
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(self.table()))
-                .filter(|k| !k.keys().is_empty());
-        }
-        if pending.is_some() {
-            return Err(StoreError::Dynamo(
-                "batch read left keys unprocessed".into(),
-            ));
-        }
+        let found = self
+            .batch_get(vec![item_key.clone(), keys::user(user_id)])
+            .await?;
         let mut item = None;
         let mut user = None;
         for it in found {
@@ -215,13 +199,12 @@ impl Sessions<'_> {
     /// Stores a session and counts its expiry hour, in one transaction.
     pub async fn create(&self, session: Session) -> Result<Session, StoreError> {
         let items = self.db.session_items(&session)?;
-        self.db
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await?;
-        Ok(session)
+        match self.db.commit(items).await? {
+            Committed::Yes => Ok(session),
+            Committed::ConditionFailed(_) => Err(StoreError::Dynamo(
+                "a session with this id exists already".into(),
+            )),
+        }
     }
 
     /// The session a token names and its user, in one round trip. `None` for anything
@@ -264,17 +247,13 @@ impl Sessions<'_> {
         let mut moved = session.clone();
         moved.expires_at = expires_at.to_string();
         moved.updated_at = now.to_string();
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(db.table())
-            .set_item(Some(to_item(&SessionItem::new(moved))?))
-            // Unchanged since read: neither refreshed nor moved to another generation.
-            .condition_expression(
-                "attribute_exists(PK) AND expiresAt = :old AND (attribute_not_exists(generation) OR generation = :g)",
-            )
-            .expression_attribute_values(":old", s(&session.expires_at))
-            .expression_attribute_values(":g", super::item::n(session.generation))
-            .build()?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        // Unchanged since read: neither refreshed nor moved to another generation.
+        let unchanged = as_read(session).and(
+            Expression::new("attribute_not_exists(#generation) OR #generation = :generation")
+                .name("#generation", "generation")
+                .value(":generation", n(session.generation)),
+        );
+        let mut items = vec![db.put(to_item(&SessionItem::new(moved))?, Some(unchanged))?];
         items.extend(db.expiry_updates(&[(&session.expires_at, -1), (expires_at, 1)])?);
         db.commit(items).await?;
         Ok(())
@@ -315,27 +294,13 @@ impl Sessions<'_> {
         let mut items = Vec::new();
         let mut expiries = Vec::new();
         for session in sessions {
-            let delete = aws_sdk_dynamodb::types::Delete::builder()
-                .table_name(db.table())
-                .set_key(Some(key(keys::session(&session.id))))
-                .condition_expression("attribute_exists(PK) AND expiresAt = :e")
-                .expression_attribute_values(":e", s(&session.expires_at))
-                .build()
-                .map_err(StoreError::from)?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
+            items.push(db.delete(keys::session(&session.id), Some(as_read(session)))?);
             expiries.push((session.expires_at.as_str(), -1));
         }
         items.extend(db.expiry_updates(&expiries)?);
-        match db
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) if cancelled_by_condition(&err) => Err(DeleteRace::Lost),
-            Err(err) => Err(DeleteRace::Store(err.into())),
+        match db.commit(items).await? {
+            Committed::Yes => Ok(()),
+            Committed::ConditionFailed(_) => Err(DeleteRace::Lost),
         }
     }
 
@@ -388,51 +353,10 @@ impl Db {
         &self,
         session: &Session,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let mut items = vec![self.put(
-            to_item(&SessionItem::new(session.clone()))?,
-            Some("attribute_not_exists(PK)"),
-        )?];
+        let mut items =
+            vec![self.put(to_item(&SessionItem::new(session.clone()))?, Some(is_new()))?];
         items.extend(self.expiry_updates(&[(&session.expires_at, 1)])?);
         Ok(items)
-    }
-
-    /// Deletes items by key, 25 per BatchWriteItem, retrying unprocessed ones.
-    pub(crate) async fn delete_keys(&self, all: Vec<(String, String)>) -> Result<(), StoreError> {
-        for chunk in all.chunks(25) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|k| {
-                    DeleteRequest::builder()
-                        .set_key(Some(key(k.clone())))
-                        .build()
-                        .map(|d| WriteRequest::builder().delete_request(d).build())
-                })
-                .collect::<Result<_, _>>()?;
-            for attempt in 0..5 {
-                if requests.is_empty() {
-                    break;
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
-                let out = self
-                    .client()
-                    .batch_write_item()
-                    .request_items(self.table(), requests)
-                    .send()
-                    .await?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(self.table()))
-                    .unwrap_or_default();
-            }
-            if !requests.is_empty() {
-                return Err(StoreError::Dynamo(
-                    "batch delete left items unprocessed".into(),
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -453,26 +377,21 @@ impl Sessions<'_> {
             Some(id) => (schema::GSI1, keys::sessions_of(id)),
             None => (schema::GSI2, keys::SESSIONS.to_string()),
         };
-        let by_activity = active.map(|active| super::listing::Filter {
-            expression: if active {
-                "expiresAt > :now".into()
+        let by_activity = active.map(|active| {
+            Expression::new(if active {
+                "#expiresAt > :now"
             } else {
-                "expiresAt <= :now".into()
-            },
-            names: Vec::new(),
-            values: vec![(":now".into(), s(now))],
+                "#expiresAt <= :now"
+            })
+            .name("#expiresAt", "expiresAt")
+            .value(":now", s(now))
         });
-        let by_generation = from_generation
-            .filter(|g| *g > 0)
-            .map(|g| super::listing::Filter {
-                expression: "#generation >= :generation".into(),
-                names: vec![("#generation".into(), "generation".into())],
-                values: vec![(":generation".into(), super::item::n(g))],
-            });
-        let filter = match (by_activity, by_generation) {
-            (Some(a), Some(b)) => Some(a.and(b)),
-            (a, b) => a.or(b),
-        };
+        let by_generation = from_generation.filter(|g| *g > 0).map(|g| {
+            Expression::new("#generation >= :generation")
+                .name("#generation", "generation")
+                .value(":generation", n(g))
+        });
+        let filter = Expression::both(by_activity, by_generation);
         self.db
             .list_page(gsi, &partition, filter.as_ref(), paging, |item| {
                 from_item::<SessionItem>(item).map(|i| i.session)

@@ -10,11 +10,12 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, Select, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use rand::Rng;
 use time::OffsetDateTime;
 
-use super::item::{Item, key, n, s};
+use super::item::{Item, n};
+use super::table::{Expression, Query};
 use super::{Db, StoreError, keys, schema};
 use crate::model::{Role, User};
 use crate::time::iso;
@@ -85,6 +86,20 @@ fn random_shard() -> u32 {
     rand::thread_rng().gen_range(0..SHARDS)
 }
 
+/// `ADD #a0 :a0, #a1 :a1, ...` of numeric attributes.
+fn adds(changes: impl Iterator<Item = (String, i64)>) -> Expression {
+    let mut parts = Vec::new();
+    let mut update = Expression::default();
+    for (i, (name, delta)) in changes.enumerate() {
+        parts.push(format!("#a{i} :a{i}"));
+        update = update
+            .name(&format!("#a{i}"), &name)
+            .value(&format!(":a{i}"), n(delta));
+    }
+    update.text = format!("ADD {}", parts.join(", "));
+    update
+}
+
 impl Db {
     /// The counter update for `delta` (on a random shard), or nothing when it is zero.
     pub(crate) fn counter_update(
@@ -99,20 +114,16 @@ impl Db {
         if changed.is_empty() {
             return Ok(None);
         }
-        let mut update = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(key(keys::stats_shard(random_shard()))));
-        let mut adds = Vec::new();
-        for (i, (name, value)) in changed.iter().enumerate() {
-            adds.push(format!("#c{i} :c{i}"));
-            update = update
-                .expression_attribute_names(format!("#c{i}"), *name)
-                .expression_attribute_values(format!(":c{i}"), n(value));
-        }
-        let update = update
-            .update_expression(format!("ADD {}", adds.join(", ")))
-            .build()?;
-        Ok(Some(TransactWriteItem::builder().update(update).build()))
+        let update = adds(
+            changed
+                .iter()
+                .map(|(name, value)| (name.to_string(), *value)),
+        );
+        Ok(Some(self.update(
+            keys::stats_shard(random_shard()),
+            update,
+            None,
+        )?))
     }
 
     /// Updates of the per-hour expiry buckets: `(expiresAt, +1/-1)` pairs, one update per
@@ -140,20 +151,8 @@ impl Db {
             if hours.is_empty() {
                 continue;
             }
-            let mut update = Update::builder()
-                .table_name(self.table())
-                .set_key(Some(key(keys::expiry_shard(&day, shard))));
-            let mut adds = Vec::new();
-            for (i, (hour, delta)) in hours.iter().enumerate() {
-                adds.push(format!("#h{i} :h{i}"));
-                update = update
-                    .expression_attribute_names(format!("#h{i}"), hour)
-                    .expression_attribute_values(format!(":h{i}"), n(delta));
-            }
-            let update = update
-                .update_expression(format!("ADD {}", adds.join(", ")))
-                .build()?;
-            updates.push(TransactWriteItem::builder().update(update).build());
+            let update = adds(hours.into_iter());
+            updates.push(self.update(keys::expiry_shard(&day, shard), update, None)?);
         }
         Ok(updates)
     }
@@ -205,29 +204,11 @@ impl Db {
 impl StatsRepo<'_> {
     /// Only the counters (users, keys, OAuth clients): one BatchGetItem of the shards.
     pub async fn counters(&self) -> Result<Stats, StoreError> {
-        let db = self.db;
-        let mut request = KeysAndAttributes::builder().consistent_read(true);
-        for shard in 0..SHARDS {
-            request = request.keys(key(keys::stats_shard(shard)));
-        }
-        let out = db
-            .client()
-            .batch_get_item()
-            .request_items(db.table(), request.build()?)
-            .send()
-            .await?;
-        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
-            return Err(StoreError::Dynamo(
-                "counter read left keys unprocessed".into(),
-            ));
-        }
+        let shards = (0..SHARDS).map(keys::stats_shard).collect();
+        let items = self.db.batch_get(shards).await?;
         let mut stats = Stats::default();
-        for item in out
-            .responses
-            .and_then(|mut r| r.remove(db.table()))
-            .unwrap_or_default()
-        {
-            add_counters(&mut stats, &item);
+        for item in &items {
+            add_counters(&mut stats, item);
         }
         Ok(stats)
     }
@@ -258,35 +239,8 @@ impl StatsRepo<'_> {
                 break;
             }
         }
-        let mut items = Vec::new();
-        for chunk in wanted.chunks(100) {
-            let mut request = KeysAndAttributes::builder().consistent_read(true);
-            for k in chunk {
-                request = request.keys(key(k.clone()));
-            }
-            let mut pending = Some(request.build()?);
-            for _ in 0..5 {
-                let Some(req) = pending.take() else { break };
-                let out = db
-                    .client()
-                    .batch_get_item()
-                    .request_items(db.table(), req)
-                    .send()
-                    .await?;
-                if let Some(mut r) = out.responses {
-                    items.extend(r.remove(db.table()).unwrap_or_default());
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(db.table()))
-                    .filter(|k| !k.keys().is_empty());
-            }
-            if pending.is_some() {
-                return Err(StoreError::Dynamo(
-                    "stats read left keys unprocessed".into(),
-                ));
-            }
-        }
+        // The chunks of 100 keys go out together.
+        let items = db.batch_get(wanted).await?;
         let mut stats = Stats::default();
         let current_hour = keys::hour_of(&iso(now));
         let oldest_hour = keys::hour_of(&iso(first_hour));
@@ -326,27 +280,9 @@ impl StatsRepo<'_> {
         hour: &str,
         now: OffsetDateTime,
     ) -> Result<i64, StoreError> {
-        let db = self.db;
-        let mut count = 0i64;
-        let mut start = None;
-        loop {
-            let page = db
-                .client()
-                .query()
-                .table_name(db.table())
-                .index_name(schema::GSI3.name)
-                .key_condition_expression("GSI3PK = :pk AND GSI3SK > :now")
-                .expression_attribute_values(":pk", s(keys::sessions_expiring(hour)))
-                .expression_attribute_values(":now", s(iso(now)))
-                .select(Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            count += i64::from(page.count);
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(count);
-            }
-        }
+        let partition = keys::sessions_expiring(hour);
+        let now = iso(now);
+        let query = Query::index(schema::GSI3, &partition).after(&now);
+        self.db.count(&query).await
     }
 }

@@ -1,11 +1,10 @@
 //! One-time tokens (password reset): stored as SHA-256 of the token, consumed by a
 //! conditional delete so a token works exactly once even under concurrent use.
 
-use aws_sdk_dynamodb::types::ReturnValue;
 use serde::{Deserialize, Serialize};
 
-use super::item::{from_item, key, to_item};
-use super::{Db, StoreError, condition_failed, keys};
+use super::item::{from_item, to_item};
+use super::{Db, StoreError, keys};
 use crate::crypto::sha256_hex;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,50 +61,24 @@ impl Tokens<'_> {
             ttl: crate::time::parse_iso(expires_at).map_or(0, |t| t.unix_timestamp()),
             generation: user.generations.reset_tokens,
         };
-        self.db
-            .client()
-            .put_item()
-            .table_name(self.db.table())
-            .set_item(Some(to_item(&item)?))
-            .send()
-            .await?;
-        Ok(())
+        self.db.put_item(to_item(&item)?).await
     }
 
     /// Takes the token (deleting it) and returns what it was for, if it existed.
     pub async fn consume(&self, token: &str) -> Result<Option<OneTimeToken>, StoreError> {
-        let result = self
-            .db
-            .client()
-            .delete_item()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::one_time_token(&sha256_hex(
-                token.as_bytes(),
-            )))))
-            .condition_expression("attribute_exists(PK)")
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(out) => out.attributes.map(from_item).transpose(),
-            Err(err) if condition_failed(&err) => Ok(None),
-            Err(err) => Err(err.into()),
-        }
+        self.db
+            .take(keys::one_time_token(&sha256_hex(token.as_bytes())))
+            .await?
+            .map(from_item)
+            .transpose()
     }
 
     /// Whether the token exists (without taking it).
     pub async fn peek(&self, token: &str) -> Result<Option<OneTimeToken>, StoreError> {
-        let found = self
-            .db
-            .client()
-            .get_item()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::one_time_token(&sha256_hex(
-                token.as_bytes(),
-            )))))
-            .consistent_read(true)
-            .send()
-            .await?;
-        found.item.map(from_item).transpose()
+        self.db
+            .get_item(keys::one_time_token(&sha256_hex(token.as_bytes())))
+            .await?
+            .map(from_item)
+            .transpose()
     }
 }

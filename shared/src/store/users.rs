@@ -2,13 +2,13 @@
 //! name entry that makes names searchable. Every change to a user is one transaction with
 //! the counters it moves (see `stats`), guarded by a version number.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::item::{Item, from_item, key, s, to_item};
-use super::listing::{Filter, PageRequest, decode_cursor};
+use super::item::{Item, from_item, n, s, to_item};
+use super::listing::{PageRequest, decode_cursor};
 use super::stats::Delta;
+use super::table::{Committed, Expression, Query, at_version, exists, is_new};
 use super::{Db, StoreError, keys, schema};
 use crate::model::{Role, User};
 use base64::Engine;
@@ -133,93 +133,25 @@ impl Db {
     }
 }
 
-pub(crate) fn cancelled_by_condition(
-    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
-) -> bool {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
-            .cancellation_reasons()
-            .iter()
-            .any(|r| r.code() == Some("ConditionalCheckFailed")),
-        _ => false,
-    }
-}
-
 impl Db {
-    pub(crate) fn put(
-        &self,
-        item: Item,
-        condition: Option<&str>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        Ok(TransactWriteItem::builder()
-            .put(
-                Put::builder()
-                    .table_name(self.table())
-                    .set_item(Some(item))
-                    .set_condition_expression(condition.map(str::to_string))
-                    .build()?,
-            )
-            .build())
-    }
-}
-
-impl Db {
-    /// Runs one TransactWriteItems. `Ok(false)` when a condition did not hold (nothing
-    /// was written); other failures are errors.
-    pub(crate) async fn commit(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
-        Ok(self.commit_or_failed(items).await?.is_ok())
-    }
-
-    /// Runs one TransactWriteItems; `Ok(Err(positions))` names the items whose condition
-    /// did not hold (nothing was written).
-    pub(crate) async fn commit_or_failed(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<Result<(), Vec<usize>>, StoreError> {
-        match self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Ok(())),
-            Err(err) if cancelled_by_condition(&err) => {
-                let failed = match err.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
-                        .cancellation_reasons()
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                        .map(|(i, _)| i)
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                Ok(Err(failed))
-            }
-            Err(err) => Err(err.into()),
-        }
-    }
-
     /// Adds a user to, or takes them off, the admin roster (see [`keys::admin_roster`]).
     /// Taking someone off holds only while they are on it with somebody else.
     fn roster_change(&self, user_id: &str, joins: bool) -> Result<TransactWriteItem, StoreError> {
-        let id = aws_sdk_dynamodb::types::AttributeValue::Ss(vec![user_id.to_string()]);
-        let update = aws_sdk_dynamodb::types::Update::builder()
-            .table_name(self.table())
-            .set_key(Some(key(keys::admin_roster())))
-            .expression_attribute_names("#ids", "ids")
-            .expression_attribute_values(":ids", id);
-        let update = if joins {
-            update.update_expression("ADD #ids :ids")
+        let id = AttributeValue::Ss(vec![user_id.to_string()]);
+        let (update, condition) = if joins {
+            (Expression::new("ADD #ids :ids"), None)
         } else {
-            update
-                .update_expression("DELETE #ids :ids")
-                .condition_expression("contains(#ids, :id) AND size(#ids) > :one")
-                .expression_attribute_values(":id", s(user_id))
-                .expression_attribute_values(":one", super::item::n(1))
+            (
+                Expression::new("DELETE #ids :ids"),
+                Some(
+                    Expression::new("contains(#ids, :id) AND size(#ids) > :one")
+                        .value(":id", s(user_id))
+                        .value(":one", n(1)),
+                ),
+            )
         };
-        Ok(TransactWriteItem::builder().update(update.build()?).build())
+        let update = update.name("#ids", "ids").value(":ids", id);
+        self.update(keys::admin_roster(), update, condition)
     }
 
     /// The roster change a user's edit needs, if any.
@@ -273,10 +205,9 @@ impl Users<'_> {
             sk,
             user_id: user.id.clone(),
         };
-        let new_item = Some("attribute_not_exists(PK)");
         let mut items = vec![
-            db.put(to_item(&claim)?, new_item)?,
-            db.put(to_item(&UserItem::new(user.clone(), 1))?, new_item)?,
+            db.put(to_item(&claim)?, Some(is_new()))?,
+            db.put(to_item(&UserItem::new(user.clone(), 1))?, Some(is_new()))?,
             db.put(to_item(&NameEntry::of(&user))?, None)?,
         ];
         if let Some(hash) = password_hash {
@@ -296,16 +227,9 @@ impl Users<'_> {
         if let Some(session) = session {
             items.extend(db.session_items(session)?);
         }
-        match db
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(user),
-            Err(err) if cancelled_by_condition(&err) => Err(CreateUserError::EmailTaken),
-            Err(err) => Err(CreateUserError::Store(err.into())),
+        match db.commit(items).await? {
+            Committed::Yes => Ok(user),
+            Committed::ConditionFailed(_) => Err(CreateUserError::EmailTaken),
         }
     }
 
@@ -339,28 +263,16 @@ impl Users<'_> {
         &self,
         user_id: &str,
     ) -> Result<Option<(User, Option<Credential>)>, StoreError> {
-        let (pk, _) = keys::user(user_id);
-        let found = self
-            .db
-            .client()
-            .query()
-            .table_name(self.db.table())
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(pk))
-            .consistent_read(true)
-            .send()
-            .await?;
+        let (pk, user_sk) = keys::user(user_id);
+        let (_, credential_sk) = keys::credential(user_id);
         let mut user = None;
         let mut credential = None;
-        for item in found.items.unwrap_or_default() {
-            match item
-                .get(schema::SK)
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-            {
-                Some("USER") => user = Some(from_item::<UserItem>(item)?.user),
-                Some("CREDENTIAL") => credential = Some(from_item::<Credential>(item)?),
-                _ => {}
+        for item in self.db.query_all(&Query::table(&pk)).await? {
+            let sk = item.get(schema::SK).and_then(|v| v.as_s().ok()).cloned();
+            if sk.as_deref() == Some(user_sk.as_str()) {
+                user = Some(from_item::<UserItem>(item)?.user);
+            } else if sk.as_deref() == Some(credential_sk.as_str()) {
+                credential = Some(from_item::<Credential>(item)?);
             }
         }
         Ok(user.map(|u| (u, credential)))
@@ -386,15 +298,11 @@ impl Users<'_> {
         password_hash: &str,
         now: &str,
     ) -> Result<TransactWriteItem, StoreError> {
-        let update = aws_sdk_dynamodb::types::Update::builder()
-            .table_name(self.db.table())
-            .set_key(Some(key(keys::credential(user_id))))
-            .update_expression("SET passwordHash = :h, updatedAt = :now, userId = :u, createdAt = if_not_exists(createdAt, :now)")
-            .expression_attribute_values(":h", s(password_hash))
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":u", s(user_id))
-            .build()?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        let update = Expression::new("SET passwordHash = :h, updatedAt = :now, userId = :u, createdAt = if_not_exists(createdAt, :now)")
+            .value(":h", s(password_hash))
+            .value(":now", s(now))
+            .value(":u", s(user_id));
+        self.db.update(keys::credential(user_id), update, None)
     }
 
     /// Reads the user, lets `change` edit it, and stores the result with the counters and
@@ -435,21 +343,8 @@ impl Users<'_> {
                 return Ok(Some(Ok(old)));
             }
             new.updated_at = now.to_string();
-            let guard = if version == 0 {
-                "attribute_exists(PK) AND attribute_not_exists(version)"
-            } else {
-                "version = :v"
-            };
-            let put = Put::builder()
-                .table_name(db.table())
-                .set_item(Some(to_item(&UserItem::new(new.clone(), version + 1))?))
-                .condition_expression(guard);
-            let put = if version == 0 {
-                put
-            } else {
-                put.expression_attribute_values(":v", super::item::n(version))
-            };
-            let mut items = vec![TransactWriteItem::builder().put(put.build()?).build()];
+            let item = to_item(&UserItem::new(new.clone(), version + 1))?;
+            let mut items = vec![db.put(item, Some(at_version(version)))?];
             if new.name != old.name {
                 items.push(db.put(to_item(&NameEntry::of(&new))?, None)?);
             }
@@ -459,13 +354,13 @@ impl Users<'_> {
             let has_roster = roster.is_some();
             items.extend(roster);
             items.extend(extra);
-            match db.commit_or_failed(items).await? {
-                Ok(()) => return Ok(Some(Ok(new))),
+            match db.commit(items).await? {
+                Committed::Yes => return Ok(Some(Ok(new))),
                 // Only the roster said no: this user is the last admin who can act.
-                Err(failed) if has_roster && failed == [roster_at] => {
+                Committed::ConditionFailed(failed) if has_roster && failed == [roster_at] => {
                     return Ok(Some(Err(LastAdmin.into())));
                 }
-                Err(_) => continue,
+                Committed::ConditionFailed(_) => continue,
             }
         }
         Err(StoreError::Dynamo(format!(
@@ -496,7 +391,7 @@ impl Users<'_> {
         now: &str,
         keep: Option<&str>,
     ) -> Result<Option<User>, StoreError> {
-        let table = self.db.table().to_string();
+        let db = self.db;
         let result = self
             .modify_with(
                 user_id,
@@ -509,14 +404,14 @@ impl Users<'_> {
                     let Some(session_id) = keep else {
                         return Ok(Vec::new());
                     };
-                    let update = aws_sdk_dynamodb::types::Update::builder()
-                        .table_name(&table)
-                        .set_key(Some(key(keys::session(session_id))))
-                        .update_expression("SET generation = :g")
-                        .condition_expression("attribute_exists(PK)")
-                        .expression_attribute_values(":g", super::item::n(new.generations.sessions))
-                        .build()?;
-                    Ok(vec![TransactWriteItem::builder().update(update).build()])
+                    let update = Expression::new("SET #generation = :generation")
+                        .name("#generation", "generation")
+                        .value(":generation", n(new.generations.sessions));
+                    Ok(vec![db.update(
+                        keys::session(session_id),
+                        update,
+                        Some(exists()),
+                    )?])
                 },
             )
             .await?;
@@ -572,42 +467,23 @@ impl Users<'_> {
             let Some((user, version)) = self.get_versioned(user_id).await? else {
                 return Ok(None);
             };
-            let delete = |k: (String, String),
-                          condition: Option<(&str, i64)>|
-             -> Result<TransactWriteItem, StoreError> {
-                let mut d = aws_sdk_dynamodb::types::Delete::builder()
-                    .table_name(db.table())
-                    .set_key(Some(key(k)));
-                if let Some((expression, v)) = condition {
-                    d = d.condition_expression(expression);
-                    if v > 0 {
-                        d = d.expression_attribute_values(":v", super::item::n(v));
-                    }
-                }
-                Ok(TransactWriteItem::builder().delete(d.build()?).build())
-            };
-            let guard = if version == 0 {
-                "attribute_exists(PK) AND attribute_not_exists(version)"
-            } else {
-                "version = :v"
-            };
             let mut items = vec![
-                delete(keys::user(user_id), Some((guard, version)))?,
-                delete(keys::email_claim(&user.email), None)?,
-                delete(keys::name_entry(user_id), None)?,
-                delete(keys::credential(user_id), None)?,
+                db.delete(keys::user(user_id), Some(at_version(version)))?,
+                db.delete(keys::email_claim(&user.email), None)?,
+                db.delete(keys::name_entry(user_id), None)?,
+                db.delete(keys::credential(user_id), None)?,
             ];
             items.extend(db.counter_update(Delta::of_user(&user, -1))?);
             let roster_at = items.len();
             let roster = db.roster_between(Some(&user), None)?;
             let has_roster = roster.is_some();
             items.extend(roster);
-            match db.commit_or_failed(items).await? {
-                Ok(()) => return Ok(Some(Ok(user))),
-                Err(failed) if has_roster && failed == [roster_at] => {
+            match db.commit(items).await? {
+                Committed::Yes => return Ok(Some(Ok(user))),
+                Committed::ConditionFailed(failed) if has_roster && failed == [roster_at] => {
                     return Ok(Some(Err(LastAdmin)));
                 }
-                Err(_) => continue,
+                Committed::ConditionFailed(_) => continue,
             }
         }
         Err(StoreError::Dynamo(format!(
@@ -638,23 +514,16 @@ pub struct UserList {
     pub next_cursor: Option<String>,
 }
 
-fn banned_filter(banned: bool) -> Filter {
-    Filter {
-        expression: "#banned = :banned".into(),
-        names: vec![("#banned".into(), "banned".into())],
-        values: vec![(
-            ":banned".into(),
-            aws_sdk_dynamodb::types::AttributeValue::Bool(banned),
-        )],
-    }
+fn banned_filter(banned: bool) -> Expression {
+    Expression::new("#banned = :banned")
+        .name("#banned", "banned")
+        .value(":banned", AttributeValue::Bool(banned))
 }
 
-fn role_filter(role: Role) -> Filter {
-    Filter {
-        expression: "#role = :role".into(),
-        names: vec![("#role".into(), "role".into())],
-        values: vec![(":role".into(), s(role.as_str()))],
-    }
+fn role_filter(role: Role) -> Expression {
+    Expression::new("#role = :role")
+        .name("#role", "role")
+        .value(":role", s(role.as_str()))
 }
 
 impl Users<'_> {
@@ -708,7 +577,10 @@ impl Users<'_> {
             (Some(Role::User), None) => counters.users - counters.admins - counters.staff,
             (None, Some(true)) => counters.banned,
             (None, Some(false)) => counters.users - counters.banned,
-            _ => self.db.count(gsi, &partition, extra.as_ref()).await?,
+            _ => {
+                let query = Query::index(gsi, &partition).filtered(extra.as_ref());
+                self.db.count(&query).await?
+            }
         };
         let users = page
             .items
@@ -747,20 +619,14 @@ impl Users<'_> {
             None => offset as usize,
         };
         let mut found: std::collections::HashMap<String, User> = std::collections::HashMap::new();
-        for item in self
-            .db
-            .query_prefix(schema::GSI2, keys::USER_EMAIL, &q)
-            .await?
-        {
+        let by_email = Query::index(schema::GSI2, keys::USER_EMAIL).prefix(&q);
+        for item in self.db.query_all(&by_email).await? {
             let user = user_from_item(item)?;
             found.insert(user.id.clone(), user);
         }
         let mut missing = Vec::new();
-        for item in self
-            .db
-            .query_prefix(schema::GSI2, keys::USER_NAME, &q)
-            .await?
-        {
+        let by_name = Query::index(schema::GSI2, keys::USER_NAME).prefix(&q);
+        for item in self.db.query_all(&by_name).await? {
             if let Some(id) = item.get("userId").and_then(|v| v.as_s().ok())
                 && !found.contains_key(id)
             {
@@ -791,74 +657,16 @@ impl Users<'_> {
         })
     }
 
-    /// Several users by id (one BatchGetItem per 100), in no particular order.
+    /// Several users by id (one BatchGetItem per 100, sent together), in no order.
     pub async fn get_many(&self, ids: &[String]) -> Result<Vec<User>, StoreError> {
-        let mut users = Vec::new();
         let mut unique: Vec<&String> = ids.iter().collect();
         unique.sort();
         unique.dedup();
-        for chunk in unique.chunks(100) {
-            let mut request =
-                aws_sdk_dynamodb::types::KeysAndAttributes::builder().consistent_read(true);
-            for id in chunk {
-                request = request.keys(key(keys::user(id)));
-            }
-            let mut pending = Some(request.build()?);
-            for _ in 0..5 {
-                let Some(req) = pending.take() else { break };
-                let out = self
-                    .db
-                    .client()
-                    .batch_get_item()
-                    .request_items(self.db.table(), req)
-                    .send()
-                    .await?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(self.db.table()))
-                    .unwrap_or_default()
-                {
-                    users.push(user_from_item(item)?);
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(self.db.table()))
-                    .filter(|k| !k.keys().is_empty());
-            }
-        }
-        Ok(users)
-    }
-}
-
-impl Db {
-    /// Every item of `partition` on `gsi` whose sort key starts with `prefix`.
-    pub(crate) async fn query_prefix(
-        &self,
-        gsi: schema::Gsi,
-        partition: &str,
-        prefix: &str,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(gsi.name)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", gsi.partition_key)
-                .expression_attribute_names("#sk", gsi.sort_key)
-                .expression_attribute_values(":pk", s(partition))
-                .expression_attribute_values(":prefix", s(prefix))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            items.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        self.db
+            .batch_get(unique.into_iter().map(|id| keys::user(id)).collect())
+            .await?
+            .into_iter()
+            .map(user_from_item)
+            .collect()
     }
 }
