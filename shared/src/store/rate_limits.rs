@@ -2,9 +2,8 @@
 //! so a limit holds across every Lambda instance. Semantics are BetterAuth's: the count
 //! restarts once `window` has passed since the last allowed request.
 
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
-
-use super::item::{key, n};
+use super::item::n;
+use super::table::{Expression, exists};
 use super::{Db, StoreError, keys, schema};
 
 /// The outcome of one request against one bucket.
@@ -46,34 +45,28 @@ impl RateLimits<'_> {
         let cutoff = now_ms - window_ms;
         let ttl = now_ms / 1000 + window_secs as i64 + 60;
         for _ in 0..3 {
+            let key = keys::rate_counter(bucket);
             // 1. Count within a live window.
-            let counted = self
+            let count_one =
+                Expression::new("SET #count = #count + :one, #last = :now, #ttl = :ttl")
+                    .name("#ttl", schema::TTL_ATTRIBUTE)
+                    .value(":one", n(1))
+                    .value(":now", n(now_ms))
+                    .value(":ttl", n(ttl));
+            let live_and_under = exists().and(
+                Expression::new("#last > :cutoff AND #count < :max")
+                    .name("#last", "lastRequest")
+                    .name("#count", "requestCount")
+                    .value(":cutoff", n(cutoff))
+                    .value(":max", n(max)),
+            );
+            let old = match self
                 .db
-                .client()
-                .update_item()
-                .table_name(self.db.table())
-                .set_key(Some(key(keys::rate_counter(bucket))))
-                .condition_expression(
-                    "attribute_exists(PK) AND lastRequest > :cutoff AND requestCount < :max",
-                )
-                .update_expression(
-                    "SET requestCount = requestCount + :one, lastRequest = :now, #ttl = :ttl",
-                )
-                .expression_attribute_names("#ttl", schema::TTL_ATTRIBUTE)
-                .expression_attribute_values(":cutoff", n(cutoff))
-                .expression_attribute_values(":max", n(max))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":now", n(now_ms))
-                .expression_attribute_values(":ttl", n(ttl))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            let old = match counted {
-                Ok(out) => {
-                    let count = out.attributes.as_ref().and_then(|a| number(a, "requestCount")).unwrap_or(1);
+                .update_returning(key.clone(), count_one, live_and_under)
+                .await?
+            {
+                Ok(new) => {
+                    let count = number(&new, "requestCount").unwrap_or(1);
                     return Ok(RateDecision {
                         allowed: true,
                         limit: max,
@@ -82,13 +75,7 @@ impl RateLimits<'_> {
                         retry_after: 0,
                     });
                 }
-                Err(err) => match err.as_service_error() {
-                    Some(e) if e.is_conditional_check_failed_exception() => match e {
-                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item.clone(),
-                        _ => None,
-                    },
-                    _ => return Err(err.into()),
-                },
+                Err(old) => old,
             };
             // 2. Over the limit within a live window: refuse.
             if let Some(old) = &old {
@@ -106,40 +93,26 @@ impl RateLimits<'_> {
                 }
             }
             // 3. No live window: start one, unless a concurrent request just did.
-            let started = self
-                .db
-                .client()
-                .update_item()
-                .table_name(self.db.table())
-                .set_key(Some(key(keys::rate_counter(bucket))))
-                .condition_expression("attribute_not_exists(PK) OR lastRequest <= :cutoff")
-                .update_expression("SET requestCount = :one, lastRequest = :now, #ttl = :ttl")
-                .expression_attribute_names("#ttl", schema::TTL_ATTRIBUTE)
-                .expression_attribute_values(":cutoff", n(cutoff))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":now", n(now_ms))
-                .expression_attribute_values(":ttl", n(ttl))
-                .send()
-                .await;
-            match started {
-                Ok(_) => {
-                    return Ok(RateDecision {
-                        allowed: true,
-                        limit: max,
-                        remaining: max.saturating_sub(1),
-                        reset_at: (now_ms + window_ms) / 1000,
-                        retry_after: 0,
-                    });
-                }
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                {
-                    continue;
-                }
-                Err(err) => return Err(err.into()),
+            let start_window = Expression::new("SET #count = :one, #last = :now, #ttl = :ttl")
+                .name("#count", "requestCount")
+                .name("#ttl", schema::TTL_ATTRIBUTE)
+                .value(":one", n(1))
+                .value(":now", n(now_ms))
+                .value(":ttl", n(ttl));
+            let none_live = Expression::new("attribute_not_exists(#pk) OR #last <= :cutoff")
+                .name("#pk", schema::PK)
+                .name("#last", "lastRequest")
+                .value(":cutoff", n(cutoff));
+            if self.db.update_if(key, start_window, none_live).await? {
+                return Ok(RateDecision {
+                    allowed: true,
+                    limit: max,
+                    remaining: max.saturating_sub(1),
+                    reset_at: (now_ms + window_ms) / 1000,
+                    retry_after: 0,
+                });
             }
+            // A concurrent request started it: count again.
         }
         Err(StoreError::Dynamo(format!(
             "rate limit bucket {bucket} kept changing"

@@ -389,13 +389,28 @@ impl Db {
         update: Expression,
         condition: Expression,
     ) -> Result<bool, StoreError> {
+        Ok(self.update_returning(k, update, condition).await?.is_ok())
+    }
+
+    /// One UpdateItem on its own, under `condition`: `Ok(the item as written)`, or
+    /// `Err(the item as it was, if any)` when the condition did not hold.
+    pub(crate) async fn update_returning(
+        &self,
+        k: Key,
+        update: Expression,
+        condition: Expression,
+    ) -> Result<Result<Item, Option<Item>>, StoreError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
         let mut request = self
             .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(key(k)))
             .update_expression(update.text)
-            .condition_expression(condition.text);
+            .condition_expression(condition.text)
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         for (k, v) in update.names.into_iter().chain(condition.names) {
             request = request.expression_attribute_names(k, v);
         }
@@ -403,9 +418,13 @@ impl Db {
             request = request.expression_attribute_values(k, v);
         }
         match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err) if super::condition_failed(&err) => Ok(false),
-            Err(err) => Err(err.into()),
+            Ok(out) => Ok(Ok(out.attributes.unwrap_or_default())),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    Ok(Err(c.item.clone()))
+                }
+                _ => Err(err.into()),
+            },
         }
     }
 
