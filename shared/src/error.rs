@@ -146,6 +146,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A store failure, as the API answers it: a cursor another listing made is the client's
+/// mistake (400 `Invalid cursor`); anything else is ours (500, logged).
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        match err {
+            crate::store::StoreError::BadCursor => crate::validation::invalid_cursor(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,9 +17,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
+use crate::crypto::Sealer;
 use crate::error::{
     ApiError, INVALID_ID_FORMAT, INVALID_JSON_BODY, INVALID_REQUEST_BODY, UNSUPPORTED_MEDIA_TYPE,
 };
+use crate::store::listing::{Cursor, PageRequest};
 
 /// Longest accepted path id, in characters.
 pub const MAX_ID_LEN: usize = 128;
@@ -670,6 +672,18 @@ impl<S: Send + Sync, T: FromQuery> FromRequestParts<S> for ValidQuery<T> {
     }
 }
 
+/// The `nextCursor` of a page: the store's cursor, sealed with the auth secret's sealing key
+/// (a client can neither read nor forge one).
+pub fn seal_cursor(sealer: &Sealer, next: Option<&Cursor>) -> Option<String> {
+    next.and_then(|c| serde_json::to_string(c).ok())
+        .map(|json| sealer.seal(&json))
+}
+
+/// 400 `Invalid cursor` at `cursor`.
+pub fn invalid_cursor() -> ApiError {
+    validation_error(vec![Issue::custom("Invalid cursor").at("cursor")])
+}
+
 /// The deepest `offset` a listing takes.
 pub const MAX_OFFSET: u32 = 10_000;
 
@@ -682,6 +696,25 @@ pub struct Paging {
 }
 
 impl Paging {
+    /// The store's page request. The cursor is sealed (see [`seal_cursor`]): one that does
+    /// not open, or that another listing made, is 400 `Invalid cursor`.
+    pub fn request(&self, sealer: &Sealer) -> Result<PageRequest, ApiError> {
+        let cursor = match &self.cursor {
+            None => None,
+            Some(token) => Some(
+                sealer
+                    .open(token)
+                    .and_then(|json| serde_json::from_str::<Cursor>(&json).ok())
+                    .ok_or_else(invalid_cursor)?,
+            ),
+        };
+        Ok(PageRequest {
+            limit: self.limit,
+            offset: self.offset,
+            cursor,
+        })
+    }
+
     /// Reads `limit` (1..=100, default `default_limit`), `offset` (0..=10,000: an offset
     /// costs a read of every item it skips, so deeper pages take the `cursor`) and `cursor`.
     pub fn read(query: &mut QueryReader, default_limit: u32) -> Self {

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAdminOrStaff;
 use portal_shared::model::{ApiKey, User};
-use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
+use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery, seal_cursor};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
@@ -51,7 +51,11 @@ pub async fn list(
     let page = state
         .db
         .api_keys()
-        .list_page(query.user_id.as_deref(), query.enabled, &query.paging)
+        .list_page(
+            query.user_id.as_deref(),
+            query.enabled,
+            &query.paging.request(&state.sealer)?,
+        )
         .await?;
     let owner_ids: Vec<String> = page.items.iter().map(|k| k.user_id.clone()).collect();
     let owners: HashMap<String, User> = state
@@ -67,7 +71,11 @@ pub async fn list(
         .iter()
         .map(|k| key_view(k, owners.get(&k.user_id)))
         .collect();
-    Ok(Json(listed("apiKeys", keys, page.next_cursor)))
+    Ok(Json(listed(
+        "apiKeys",
+        keys,
+        seal_cursor(&state.sealer, page.next.as_ref()),
+    )))
 }
 
 pub async fn show(

@@ -11,7 +11,7 @@ use portal_shared::http::json_with_status;
 use portal_shared::store::oauth_clients::OAuthClient;
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{
-    FromQuery, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery,
+    FromQuery, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, seal_cursor,
 };
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
@@ -51,11 +51,12 @@ pub async fn list(
     ValidQuery(query): ValidQuery<ClientQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
-    let page = state.db.oauth_clients().list_page(&query.paging).await?;
+    let request = query.paging.request(&state.sealer)?;
+    let page = state.db.oauth_clients().list_page(&request).await?;
     Ok(Json(listed(
         "oauthClients",
         page.items.iter().map(client_view).collect::<Vec<_>>(),
-        page.next_cursor,
+        seal_cursor(&state.sealer, page.next.as_ref()),
     )))
 }
 

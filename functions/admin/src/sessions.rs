@@ -5,7 +5,7 @@ use axum::extract::State;
 use portal_shared::auth::RequireAdminOrStaff;
 use portal_shared::model::session_view;
 use portal_shared::time::{iso, now};
-use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
+use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery, seal_cursor};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
@@ -43,7 +43,7 @@ pub async fn list(
             query.active,
             None,
             &iso(now()),
-            &query.paging,
+            &query.paging.request(&state.sealer)?,
         )
         .await?;
     Ok(Json(listed(
@@ -52,7 +52,7 @@ pub async fn list(
             .iter()
             .map(|s| session_view(s, None))
             .collect::<Vec<_>>(),
-        page.next_cursor,
+        seal_cursor(&state.sealer, page.next.as_ref()),
     )))
 }
 

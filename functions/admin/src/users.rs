@@ -10,7 +10,7 @@ use portal_shared::moderation::{Actor, UserChange, change_user, delete_user};
 use portal_shared::store::users::UserFilter;
 use portal_shared::time::{now, parse_iso};
 use portal_shared::validation::{
-    FromQuery, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, present,
+    FromQuery, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, present, seal_cursor,
 };
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
@@ -60,12 +60,13 @@ pub async fn list(
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
     let (limit, offset) = (query.paging.limit, query.paging.offset);
-    let found = state.db.users().list(&query.filter, &query.paging).await?;
+    let request = query.paging.request(&state.sealer)?;
+    let found = state.db.users().list(&query.filter, &request).await?;
     let mut body = json!({
         "users": found.users.iter().map(admin_user).collect::<Vec<_>>(),
         "pagination": { "total": found.total, "limit": limit, "offset": offset, "hasMore": found.has_more },
     });
-    if let Some(next) = found.next_cursor {
+    if let Some(next) = seal_cursor(&state.sealer, found.next.as_ref()) {
         body["nextCursor"] = json!(next);
     }
     Ok(Json(body))

@@ -785,3 +785,40 @@ async fn a_ban_expiry_the_date_library_cannot_hold_is_a_400() {
         .await;
     assert_eq!(res.status, 400);
 }
+
+#[tokio::test]
+async fn cursors_are_sealed_so_a_client_cannot_craft_one() {
+    let t = Admin::new().await;
+    let first = t.get("/api/admin/users?limit=1", &t.admin).await.json();
+    let cursor = first["nextCursor"].as_str().unwrap().to_string();
+    assert!(
+        !cursor.contains("USER#") && !cursor.contains("GSI1"),
+        "the cursor shows nothing of the table"
+    );
+    assert_eq!(
+        t.get(
+            &format!("/api/admin/users?limit=1&cursor={cursor}"),
+            &t.admin
+        )
+        .await
+        .status,
+        200
+    );
+    // What the key of an item looks like, encoded by hand, and a flipped character.
+    use base64::Engine;
+    let crafted = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(r#"{"PK":"USER#x","SK":"USER","GSI1PK":"USERS","GSI1SK":"0"}"#);
+    let mut flipped = cursor.into_bytes();
+    let last = flipped.len() - 1;
+    flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+    for bad in [crafted, String::from_utf8(flipped).unwrap()] {
+        let res = t
+            .get(&format!("/api/admin/users?limit=1&cursor={bad}"), &t.admin)
+            .await;
+        assert_eq!(res.status, 400, "{bad}");
+        assert_eq!(
+            res.json()["error"],
+            "Validation error: Invalid cursor at \"cursor\""
+        );
+    }
+}

@@ -6,7 +6,7 @@ use portal_shared::auth::RequireAuth;
 use portal_shared::http::listed;
 use portal_shared::model::session_view;
 use portal_shared::time::{iso, now};
-use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
+use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery, seal_cursor};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
@@ -39,7 +39,7 @@ pub async fn list(
             query.active,
             Some(me.user.generations.sessions),
             &iso(now()),
-            &query.paging,
+            &query.paging.request(&state.sealer)?,
         )
         .await?;
     let sessions = page
@@ -47,7 +47,11 @@ pub async fn list(
         .iter()
         .map(|s| session_view(s, me.session_id()))
         .collect();
-    Ok(Json(listed("sessions", sessions, page.next_cursor)))
+    Ok(Json(listed(
+        "sessions",
+        sessions,
+        seal_cursor(&state.sealer, page.next.as_ref()),
+    )))
 }
 
 pub async fn revoke(

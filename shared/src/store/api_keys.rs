@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::item::{from_item, n, s, to_item};
+use super::listing::{Page, PageRequest};
 use super::sessions::Resolved;
 use super::stats::Delta;
 use super::table::{Committed, Expression, exists, is_new};
@@ -250,8 +251,8 @@ impl ApiKeys<'_> {
         &self,
         user_id: Option<&str>,
         enabled: Option<bool>,
-        paging: &crate::validation::Paging,
-    ) -> Result<super::listing::Page<ApiKey>, StoreError> {
+        request: &PageRequest,
+    ) -> Result<Page<ApiKey>, StoreError> {
         let (gsi, partition) = match user_id {
             Some(id) => (schema::GSI1, keys::api_keys_of(id)),
             None => (schema::GSI2, keys::APIKEYS.to_string()),
@@ -262,7 +263,7 @@ impl ApiKeys<'_> {
                 .value(":enabled", AttributeValue::Bool(enabled))
         });
         self.db
-            .list_page(gsi, &partition, filter.as_ref(), paging, |item| {
+            .list_page(gsi, &partition, filter.as_ref(), request, |item| {
                 from_item::<ApiKeyItem>(item).map(|i| i.key)
             })
             .await

@@ -1,141 +1,116 @@
 //! Paged listings over an index: `limit`/`offset` (costs O(offset): DynamoDB has no
-//! skip) and an opaque `cursor` (costs O(page)), with an optional filter.
+//! skip) or a [`Cursor`] (costs O(page)), with an optional filter. The store's own page
+//! request and cursor: the edge turns them into the API's query parameters and seals the
+//! cursor, so a client can neither read nor forge one.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
 
 use super::item::{Item, s};
 use super::schema::{self, Gsi};
 use super::table::{Expression, Query};
 use super::{Db, StoreError};
 
+/// Where the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Cursor {
+    /// After this item (its key attributes) of the listing of `partition`.
+    After {
+        partition: String,
+        key: BTreeMap<String, String>,
+    },
+    /// At this position of a computed result (a search for `search`).
+    At { search: String, position: usize },
+}
+
 /// What page to read.
 #[derive(Debug, Clone, Default)]
 pub struct PageRequest {
     pub limit: u32,
     pub offset: u32,
-    /// Decoded cursor: the key of the last item of the previous page.
-    pub after: Option<Item>,
+    pub cursor: Option<Cursor>,
 }
 
-/// A page of items; `next_cursor` continues after its last item.
+/// A page of items; `next` continues after its last item.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub has_more: bool,
-    pub next_cursor: Option<String>,
+    pub next: Option<Cursor>,
 }
 
-impl<T> Page<T> {
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            has_more: self.has_more,
-            next_cursor: self.next_cursor,
-        }
-    }
-}
-
-/// Encodes the key attributes of `item` for `gsi` as an opaque cursor.
-pub fn encode_cursor(item: &Item, gsi: Gsi) -> String {
-    let mut keys = serde_json::Map::new();
+/// The cursor after `item` in the listing of `partition` on `gsi`.
+fn cursor_after(item: &Item, gsi: Gsi, partition: &str) -> Cursor {
+    let mut key = BTreeMap::new();
     for name in [schema::PK, schema::SK, gsi.partition_key, gsi.sort_key] {
         if let Some(AttributeValue::S(v)) = item.get(name) {
-            keys.insert(name.to_string(), serde_json::Value::String(v.clone()));
+            key.insert(name.to_string(), v.clone());
         }
     }
-    URL_SAFE_NO_PAD.encode(serde_json::Value::Object(keys).to_string())
+    Cursor::After {
+        partition: partition.to_string(),
+        key,
+    }
 }
 
-/// Decodes a cursor for a listing of `partition` on `gsi`; `None` when it is not one.
-pub fn decode_cursor(cursor: &str, gsi: Gsi, partition: &str) -> Option<Item> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    let map: HashMap<String, String> = serde_json::from_slice(&bytes).ok()?;
+/// Where a cursor starts the listing of `partition` on `gsi`; [`StoreError::BadCursor`]
+/// when another listing made it.
+fn start_of(cursor: &Cursor, gsi: Gsi, partition: &str) -> Result<Item, StoreError> {
+    let Cursor::After {
+        partition: made_for,
+        key,
+    } = cursor
+    else {
+        return Err(StoreError::BadCursor);
+    };
     let wanted = [schema::PK, schema::SK, gsi.partition_key, gsi.sort_key];
-    if map.len() != 4 || wanted.iter().any(|k| !map.contains_key(*k)) {
-        return None;
+    if made_for != partition
+        || key.len() != wanted.len()
+        || wanted.iter().any(|k| !key.contains_key(*k))
+        || key.get(gsi.partition_key).map(String::as_str) != Some(partition)
+    {
+        return Err(StoreError::BadCursor);
     }
-    if map.get(gsi.partition_key).map(String::as_str) != Some(partition) {
-        return None;
-    }
-    Some(map.into_iter().map(|(k, v)| (k, s(v))).collect())
+    Ok(key.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect())
 }
 
 impl Db {
-    /// One page of `partition` on `gsi`, newest first, through the one paging loop.
-    pub(crate) async fn query_page(
-        &self,
-        gsi: Gsi,
-        partition: &str,
-        filter: Option<&Expression>,
-        request: &PageRequest,
-    ) -> Result<Page<Item>, StoreError> {
-        let skip = if request.after.is_some() {
-            0
-        } else {
-            request.offset as usize
-        };
-        let want = skip + request.limit as usize + 1;
-        let query = Query::index(gsi, partition).filtered(filter);
-        let (collected, _) = self
-            .query(&query, request.after.clone(), Some(want))
-            .await?;
-        let has_more = collected.len() > skip + request.limit as usize;
-        let items: Vec<Item> = collected
-            .into_iter()
-            .skip(skip)
-            .take(request.limit as usize)
-            .collect();
-        let next_cursor = if has_more {
-            items.last().map(|last| encode_cursor(last, gsi))
-        } else {
-            None
-        };
-        Ok(Page {
-            items,
-            has_more,
-            next_cursor,
-        })
-    }
-
-    /// [`Db::query_page`] with the paging of the API: `cursor` (if any) must be one this
-    /// listing made, else [`StoreError::BadCursor`].
+    /// One page of `partition` on `gsi`, newest first, through the one paging loop; `read`
+    /// turns each item into its entity.
     pub(crate) async fn list_page<T>(
         &self,
         gsi: Gsi,
         partition: &str,
         filter: Option<&Expression>,
-        paging: &crate::validation::Paging,
+        request: &PageRequest,
         read: impl Fn(Item) -> Result<T, StoreError>,
     ) -> Result<Page<T>, StoreError> {
-        let (limit, offset) = (paging.limit, paging.offset);
-        let after = match paging.cursor.as_deref() {
-            Some(c) => Some(decode_cursor(c, gsi, partition).ok_or(StoreError::BadCursor)?),
+        let after = match &request.cursor {
+            Some(cursor) => Some(start_of(cursor, gsi, partition)?),
             None => None,
         };
-        let page = self
-            .query_page(
-                gsi,
-                partition,
-                filter,
-                &PageRequest {
-                    limit,
-                    offset,
-                    after,
-                },
-            )
-            .await?;
+        let skip = if after.is_some() {
+            0
+        } else {
+            request.offset as usize
+        };
+        let limit = request.limit as usize;
+        let query = Query::index(gsi, partition).filtered(filter);
+        let (collected, _) = self.query(&query, after, Some(skip + limit + 1)).await?;
+        let has_more = collected.len() > skip + limit;
+        let items: Vec<Item> = collected.into_iter().skip(skip).take(limit).collect();
+        let next = if has_more {
+            items.last().map(|last| cursor_after(last, gsi, partition))
+        } else {
+            None
+        };
         Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(read)
-                .collect::<Result<Vec<_>, _>>()?,
-            has_more: page.has_more,
-            next_cursor: page.next_cursor,
+            items: items.into_iter().map(read).collect::<Result<Vec<_>, _>>()?,
+            has_more,
+            next,
         })
     }
 }

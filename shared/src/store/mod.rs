@@ -26,8 +26,6 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
-use crate::error::ApiError;
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("dynamodb: {0}")]
@@ -52,17 +50,6 @@ where
 impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
     fn from(err: aws_sdk_dynamodb::error::BuildError) -> Self {
         Self::Dynamo(err.to_string())
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::BadCursor => crate::validation::validation_error(vec![
-                crate::validation::Issue::custom("Invalid cursor").at("cursor"),
-            ]),
-            other => ApiError::internal(other),
-        }
     }
 }
 

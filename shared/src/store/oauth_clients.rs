@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::item::{from_item, to_item};
-use super::listing::Page;
+use super::listing::{Page, PageRequest};
 use super::stats::Delta;
 use super::table::{Committed, Expression, exists, is_new};
 use super::{Db, StoreError, keys, schema};
@@ -114,12 +114,9 @@ impl OAuthClients<'_> {
     }
 
     /// Newest first.
-    pub async fn list_page(
-        &self,
-        paging: &crate::validation::Paging,
-    ) -> Result<Page<OAuthClient>, StoreError> {
+    pub async fn list_page(&self, request: &PageRequest) -> Result<Page<OAuthClient>, StoreError> {
         self.db
-            .list_page(schema::GSI2, keys::OAUTH_CLIENTS, None, paging, |item| {
+            .list_page(schema::GSI2, keys::OAUTH_CLIENTS, None, request, |item| {
                 from_item::<OAuthClientItem>(item).map(|i| i.client)
             })
             .await

@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::item::{Item, from_item, n, s, to_item};
+use super::listing::{Page, PageRequest};
 use super::table::{Committed, Expression, exists, is_new};
 use super::users::user_from_item;
 use super::{Db, StoreError, keys, schema};
@@ -371,8 +372,8 @@ impl Sessions<'_> {
         active: Option<bool>,
         from_generation: Option<i64>,
         now: &str,
-        paging: &crate::validation::Paging,
-    ) -> Result<super::listing::Page<Session>, StoreError> {
+        request: &PageRequest,
+    ) -> Result<Page<Session>, StoreError> {
         let (gsi, partition) = match user_id {
             Some(id) => (schema::GSI1, keys::sessions_of(id)),
             None => (schema::GSI2, keys::SESSIONS.to_string()),
@@ -393,7 +394,7 @@ impl Sessions<'_> {
         });
         let filter = Expression::both(by_activity, by_generation);
         self.db
-            .list_page(gsi, &partition, filter.as_ref(), paging, |item| {
+            .list_page(gsi, &partition, filter.as_ref(), request, |item| {
                 from_item::<SessionItem>(item).map(|i| i.session)
             })
             .await

@@ -6,13 +6,11 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::item::{Item, from_item, n, s, to_item};
-use super::listing::{PageRequest, decode_cursor};
+use super::listing::{Cursor, PageRequest};
 use super::stats::Delta;
 use super::table::{Committed, Expression, Query, at_version, exists, is_new};
 use super::{Db, StoreError, keys, schema};
 use crate::model::{Role, User};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct UserItem {
@@ -511,7 +509,7 @@ pub struct UserList {
     pub users: Vec<User>,
     pub total: i64,
     pub has_more: bool,
-    pub next_cursor: Option<String>,
+    pub next: Option<Cursor>,
 }
 
 fn banned_filter(banned: bool) -> Expression {
@@ -533,11 +531,10 @@ impl Users<'_> {
     pub async fn list(
         &self,
         filter: &UserFilter,
-        paging: &crate::validation::Paging,
+        request: &PageRequest,
     ) -> Result<UserList, StoreError> {
-        let (limit, offset, cursor) = (paging.limit, paging.offset, paging.cursor.as_deref());
         if let Some(q) = filter.search.as_deref() {
-            return self.search(q, filter, limit, offset, cursor).await;
+            return self.search(q, filter, request).await;
         }
         let (gsi, partition, extra) = match (filter.role, filter.banned) {
             (role, Some(true)) => (
@@ -556,42 +553,31 @@ impl Users<'_> {
                 banned.map(banned_filter),
             ),
         };
-        let after = match cursor {
-            Some(c) => Some(decode_cursor(c, gsi, &partition).ok_or(StoreError::BadCursor)?),
-            None => None,
-        };
-        let request = PageRequest {
-            limit,
-            offset,
-            after,
-        };
         let page = self
             .db
-            .query_page(gsi, &partition, extra.as_ref(), &request)
-            .await?;
-        let counters = self.db.stats().counters().await?;
-        let total = match (filter.role, filter.banned) {
-            (None, None) => counters.users,
-            (Some(Role::Admin), None) => counters.admins,
-            (Some(Role::Staff), None) => counters.staff,
-            (Some(Role::User), None) => counters.users - counters.admins - counters.staff,
-            (None, Some(true)) => counters.banned,
-            (None, Some(false)) => counters.users - counters.banned,
-            _ => {
-                let query = Query::index(gsi, &partition).filtered(extra.as_ref());
-                self.db.count(&query).await?
-            }
+            .list_page(gsi, &partition, extra.as_ref(), request, user_from_item);
+        // The page and the total do not depend on each other: they go out together.
+        let total = async {
+            let counters = self.db.stats().counters().await?;
+            Ok(match (filter.role, filter.banned) {
+                (None, None) => counters.users,
+                (Some(Role::Admin), None) => counters.admins,
+                (Some(Role::Staff), None) => counters.staff,
+                (Some(Role::User), None) => counters.users - counters.admins - counters.staff,
+                (None, Some(true)) => counters.banned,
+                (None, Some(false)) => counters.users - counters.banned,
+                _ => {
+                    let query = Query::index(gsi, &partition).filtered(extra.as_ref());
+                    self.db.count(&query).await?
+                }
+            })
         };
-        let users = page
-            .items
-            .into_iter()
-            .map(user_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
+        let (page, total) = futures::try_join!(page, total)?;
         Ok(UserList {
-            users,
+            users: page.items,
             total,
             has_more: page.has_more,
-            next_cursor: page.next_cursor,
+            next: page.next,
         })
     }
 
@@ -601,22 +587,14 @@ impl Users<'_> {
         &self,
         q: &str,
         filter: &UserFilter,
-        limit: u32,
-        offset: u32,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<UserList, StoreError> {
         let q = q.to_lowercase();
-        let start = match cursor {
-            Some(c) => URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| {
-                    s.strip_prefix("search:")
-                        .and_then(|n| n.parse::<usize>().ok())
-                })
-                .ok_or(StoreError::BadCursor)?,
-            None => offset as usize,
+        let limit = request.limit;
+        let start = match &request.cursor {
+            Some(Cursor::At { search, position }) if *search == q => *position,
+            Some(_) => return Err(StoreError::BadCursor),
+            None => request.offset as usize,
         };
         let mut found: std::collections::HashMap<String, User> = std::collections::HashMap::new();
         let by_email = Query::index(schema::GSI2, keys::USER_EMAIL).prefix(&q);
@@ -653,7 +631,10 @@ impl Users<'_> {
             users: page,
             total,
             has_more,
-            next_cursor: has_more.then(|| URL_SAFE_NO_PAD.encode(format!("search:{end}"))),
+            next: has_more.then(|| Cursor::At {
+                search: q.clone(),
+                position: end,
+            }),
         })
     }
 
