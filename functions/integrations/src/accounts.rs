@@ -28,6 +28,19 @@ pub const ALREADY_HAS_ONE: &str = "You already have an account on this integrati
 pub const SUSPENDED: &str =
     "Forbidden - the account is suspended; an admin or staff member can reactivate it";
 
+/// An integration account as the API shows it (never a password).
+fn account_view(account: &Account) -> Value {
+    json!({
+        "id": account.id,
+        "userId": account.user_id,
+        "integrationId": account.integration_id,
+        "data": account.data,
+        "status": account.status,
+        "createdAt": account.created_at,
+        "updatedAt": account.updated_at,
+    })
+}
+
 /// The `{integration}` path segment, resolved in the registry before anything else:
 /// 404 `Unknown integration`, 403 `Integration is disabled`.
 pub struct Chosen(Arc<dyn Integration>);
@@ -114,7 +127,7 @@ pub async fn list(
         .list_for_user(&me.user.id, integration.id())
         .await?;
     Ok(Json(
-        json!({ "ok": true, "accounts": accounts.iter().map(Account::view).collect::<Vec<_>>() }),
+        json!({ "ok": true, "accounts": accounts.iter().map(account_view).collect::<Vec<_>>() }),
     ))
 }
 
@@ -169,7 +182,7 @@ pub async fn create(
             ));
         }
     };
-    let mut body = json!({ "ok": true, "account": active.view() });
+    let mut body = json!({ "ok": true, "account": account_view(&active) });
     if request.generated_password {
         body["temporaryPassword"] = json!(request.password);
     }
@@ -183,7 +196,7 @@ pub async fn show(
     RequireAuth(me): RequireAuth,
 ) -> ApiResult<Json<Value>> {
     let account = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
-    Ok(Json(json!({ "ok": true, "account": account.view() })))
+    Ok(Json(json!({ "ok": true, "account": account_view(&account) })))
 }
 
 pub async fn update(
@@ -217,7 +230,7 @@ pub async fn update(
             "The account changed meanwhile; try again".into(),
         ));
     }
-    Ok(Json(json!({ "ok": true, "account": new.view() })))
+    Ok(Json(json!({ "ok": true, "account": account_view(&new) })))
 }
 
 pub async fn remove(

@@ -26,21 +26,6 @@ pub struct Account {
     pub updated_at: String,
 }
 
-impl Account {
-    /// As the API shows it.
-    pub fn view(&self) -> Value {
-        json!({
-            "id": self.id,
-            "userId": self.user_id,
-            "integrationId": self.integration_id,
-            "data": self.data,
-            "status": self.status,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-        })
-    }
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 struct AccountItem {
     #[serde(rename = "PK")]
