@@ -196,7 +196,9 @@ pub async fn show(
     RequireAuth(me): RequireAuth,
 ) -> ApiResult<Json<Value>> {
     let account = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
-    Ok(Json(json!({ "ok": true, "account": account_view(&account) })))
+    Ok(Json(
+        json!({ "ok": true, "account": account_view(&account) }),
+    ))
 }
 
 pub async fn update(

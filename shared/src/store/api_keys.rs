@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::item::{from_item, n, s, to_item};
+use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
 use super::sessions::Resolved;
 use super::stats::Delta;
@@ -42,18 +43,8 @@ pub fn key_user_id(raw: &str) -> Option<&str> {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ApiKeyItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI1PK")]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    gsi1sk: String,
-    #[serde(rename = "GSI2PK")]
-    gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    gsi2sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     ttl: Option<i64>,
     #[serde(flatten)]
@@ -62,7 +53,6 @@ struct ApiKeyItem {
 
 impl ApiKeyItem {
     fn new(key: ApiKey) -> Self {
-        let (pk, sk) = keys::api_key(&key.id);
         // Expired keys stay readable for a day (so a client hears KEY_EXPIRED), then go.
         let ttl = key
             .expires_at
@@ -70,12 +60,7 @@ impl ApiKeyItem {
             .and_then(crate::time::parse_iso)
             .map(|t| t.unix_timestamp() + 86_400);
         Self {
-            pk,
-            sk,
-            gsi1pk: keys::api_keys_of(&key.user_id),
-            gsi1sk: keys::by_creation(&key.created_at, &key.id),
-            gsi2pk: keys::APIKEYS.into(),
-            gsi2sk: keys::by_creation(&key.created_at, &key.id),
+            keys: keys::api_key_item(&key),
             ttl,
             key,
         }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::item::{from_item, s, to_item};
+use super::keys::ItemKeys;
 use super::table::{Committed, Expression, exists, is_new};
 use super::{Db, StoreError, keys, schema};
 
@@ -28,32 +29,21 @@ pub struct Account {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct AccountItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI1PK")]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    gsi1sk: String,
-    #[serde(rename = "GSI2PK")]
-    gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    gsi2sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     #[serde(flatten)]
     account: Account,
 }
 
 impl AccountItem {
     fn new(account: Account) -> Self {
-        let (pk, sk) = keys::integration_account(&account.id);
         Self {
-            pk,
-            sk,
-            gsi1pk: keys::integration_accounts_of(&account.user_id, &account.integration_id),
-            gsi1sk: keys::by_creation(&account.created_at, &account.id),
-            gsi2pk: keys::all_integration_accounts_of(&account.user_id),
-            gsi2sk: format!("{}#{}", account.integration_id, account.id),
+            keys: keys::integration_account_item(
+                &account.id,
+                &account.user_id,
+                &account.integration_id,
+                &account.created_at,
+            ),
             account,
         }
     }
@@ -85,7 +75,12 @@ fn claim_items(
 ) -> Result<(TransactWriteItem, TransactWriteItem), StoreError> {
     let owner = keys::integration_claim_of_user(&account.user_id, &account.integration_id);
     let name = keys::integration_username(&account.integration_id, &account.username);
-    let claim = |(pk, sk): (String, String)| json!({ (schema::PK): pk, (schema::SK): sk, "accountId": account.id, "userId": account.user_id });
+    let claim = |key: (String, String)| {
+        let mut item = serde_json::to_value(keys::plain_item(key)).unwrap_or_default();
+        item["accountId"] = json!(account.id);
+        item["userId"] = json!(account.user_id);
+        item
+    };
     Ok((
         db.put(to_item(&claim(owner))?, Some(is_new()))?,
         db.put(to_item(&claim(name))?, Some(is_new()))?,

@@ -29,6 +29,10 @@
 //! Tokens and keys embed their user's id, so the session (or key) and its user come back
 //! in ONE BatchGetItem.
 
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ApiKey, Session, User};
+
 pub fn user(user_id: &str) -> (String, String) {
     (format!("USER#{user_id}"), "USER".into())
 }
@@ -162,4 +166,143 @@ pub fn integration_accounts_of(user_id: &str, integration: &str) -> String {
 
 pub fn all_integration_accounts_of(user_id: &str) -> String {
     format!("USER#{user_id}#INTEGS")
+}
+
+/// The key attributes of an item, flattened into every item type: its primary key and
+/// the index keys it carries (absent ones are not written, so indexes stay sparse).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemKeys {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi1pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi1sk: Option<String>,
+    #[serde(rename = "GSI2PK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(rename = "GSI2SK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
+    #[serde(rename = "GSI3PK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi3pk: Option<String>,
+    #[serde(rename = "GSI3SK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi3sk: Option<String>,
+    #[serde(rename = "GSI4PK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi4pk: Option<String>,
+    #[serde(rename = "GSI4SK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi4sk: Option<String>,
+}
+
+impl ItemKeys {
+    fn at((pk, sk): (String, String)) -> Self {
+        Self {
+            pk,
+            sk,
+            ..Self::default()
+        }
+    }
+
+    fn gsi1(mut self, pk: String, sk: String) -> Self {
+        (self.gsi1pk, self.gsi1sk) = (Some(pk), Some(sk));
+        self
+    }
+
+    fn gsi2(mut self, pk: String, sk: String) -> Self {
+        (self.gsi2pk, self.gsi2sk) = (Some(pk), Some(sk));
+        self
+    }
+
+    fn gsi3(mut self, pk: String, sk: String) -> Self {
+        (self.gsi3pk, self.gsi3sk) = (Some(pk), Some(sk));
+        self
+    }
+
+    fn gsi4(mut self, pk: String, sk: String) -> Self {
+        (self.gsi4pk, self.gsi4sk) = (Some(pk), Some(sk));
+        self
+    }
+}
+
+/// A user: listed by creation (GSI1), found by e-mail prefix (GSI2), by role (GSI3) and,
+/// only while banned, in the banned list (GSI4).
+pub fn user_item(user: &User) -> ItemKeys {
+    let by_creation = by_creation(&user.created_at, &user.id);
+    let keys = ItemKeys::at(self::user(&user.id))
+        .gsi1(USERS.into(), by_creation.clone())
+        .gsi2(USER_EMAIL.into(), format!("{}#{}", user.email, user.id))
+        .gsi3(role_partition(user.role.as_str()), by_creation.clone());
+    if user.banned {
+        keys.gsi4(BANNED.into(), by_creation)
+    } else {
+        keys
+    }
+}
+
+/// A user's name search entry: found by the start of the lower-cased name (GSI2).
+pub fn name_entry_item(user: &User) -> ItemKeys {
+    ItemKeys::at(name_entry(&user.id)).gsi2(
+        USER_NAME.into(),
+        format!("{}#{}", user.name.to_lowercase(), user.id),
+    )
+}
+
+/// A session: the user's (GSI1), everyone's (GSI2), by the hour it expires (GSI3).
+pub fn session_item(session: &Session) -> ItemKeys {
+    ItemKeys::at(self::session(&session.id))
+        .gsi1(
+            sessions_of(&session.user_id),
+            by_creation(&session.created_at, &session.id),
+        )
+        .gsi2(
+            SESSIONS.into(),
+            by_creation(&session.created_at, &session.id),
+        )
+        .gsi3(
+            sessions_expiring(&hour_of(&session.expires_at)),
+            by_creation(&session.expires_at, &session.id),
+        )
+}
+
+/// An API key: the user's (GSI1), everyone's (GSI2).
+pub fn api_key_item(key: &ApiKey) -> ItemKeys {
+    let sort = by_creation(&key.created_at, &key.id);
+    ItemKeys::at(api_key(&key.id))
+        .gsi1(api_keys_of(&key.user_id), sort.clone())
+        .gsi2(APIKEYS.into(), sort)
+}
+
+/// A one-time token (by the hash of the token): the user's (GSI1), for their deletion.
+pub fn one_time_token_item(token_hash: &str, user_id: &str, created_at: &str) -> ItemKeys {
+    let (pk, sk) = one_time_token(token_hash);
+    let sort = by_creation(created_at, &pk);
+    ItemKeys::at((pk, sk)).gsi1(tokens_of(user_id), sort)
+}
+
+/// An OAuth client: all of them (GSI2).
+pub fn oauth_client_item(id: &str, created_at: &str) -> ItemKeys {
+    ItemKeys::at(oauth_client(id)).gsi2(OAUTH_CLIENTS.into(), by_creation(created_at, id))
+}
+
+/// An integration account: the user's on one integration (GSI1), on all (GSI2).
+pub fn integration_account_item(
+    id: &str,
+    user_id: &str,
+    integration: &str,
+    created_at: &str,
+) -> ItemKeys {
+    ItemKeys::at(integration_account(id))
+        .gsi1(
+            integration_accounts_of(user_id, integration),
+            by_creation(created_at, id),
+        )
+        .gsi2(
+            all_integration_accounts_of(user_id),
+            format!("{integration}#{id}"),
+        )
+}
+
+/// An item with only a primary key (credentials, e-mail and integration claims).
+pub fn plain_item(key: (String, String)) -> ItemKeys {
+    ItemKeys::at(key)
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::item::{from_item, to_item};
+use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
 use super::stats::Delta;
 use super::table::{Committed, Expression, exists, is_new};
@@ -24,26 +25,16 @@ pub struct OAuthClient {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct OAuthClientItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI2PK")]
-    gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    gsi2sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     #[serde(flatten)]
     client: OAuthClient,
 }
 
 impl OAuthClientItem {
     fn new(client: OAuthClient) -> Self {
-        let (pk, sk) = keys::oauth_client(&client.id);
         Self {
-            pk,
-            sk,
-            gsi2pk: keys::OAUTH_CLIENTS.into(),
-            gsi2sk: keys::by_creation(&client.created_at, &client.id),
+            keys: keys::oauth_client_item(&client.id, &client.created_at),
             client,
         }
     }

@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::item::{Item, from_item, n, s, to_item};
+use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
 use super::table::{Committed, Expression, exists, is_new};
 use super::users::user_from_item;
@@ -92,22 +93,8 @@ pub fn token_user_id(token: &str) -> Option<&str> {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct SessionItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI1PK")]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    gsi1sk: String,
-    #[serde(rename = "GSI2PK")]
-    gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    gsi2sk: String,
-    #[serde(rename = "GSI3PK", default)]
-    gsi3pk: String,
-    #[serde(rename = "GSI3SK", default)]
-    gsi3sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     ttl: i64,
     #[serde(flatten)]
     session: Session,
@@ -119,16 +106,8 @@ fn epoch(iso: &str) -> i64 {
 
 impl SessionItem {
     fn new(session: Session) -> Self {
-        let (pk, sk) = keys::session(&session.id);
         Self {
-            pk,
-            sk,
-            gsi1pk: keys::sessions_of(&session.user_id),
-            gsi1sk: keys::by_creation(&session.created_at, &session.id),
-            gsi2pk: keys::SESSIONS.into(),
-            gsi2sk: keys::by_creation(&session.created_at, &session.id),
-            gsi3pk: keys::sessions_expiring(&keys::hour_of(&session.expires_at)),
-            gsi3sk: keys::by_creation(&session.expires_at, &session.id),
+            keys: keys::session_item(&session),
             // Kept for the stats retention (48 h after the expiry hour), then removed.
             ttl: epoch(&session.expires_at) + (super::stats::SESSION_RETENTION_HOURS + 1) * 3600,
             session,

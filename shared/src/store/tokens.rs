@@ -4,20 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::item::{from_item, to_item};
+use super::keys::ItemKeys;
 use super::{Db, StoreError, keys};
 use crate::crypto::sha256_hex;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OneTimeToken {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI1PK", default)]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK", default)]
-    gsi1sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     pub kind: String,
     pub user_id: String,
     pub expires_at: String,
@@ -48,12 +43,8 @@ impl Tokens<'_> {
         expires_at: &str,
     ) -> Result<(), StoreError> {
         let user_id = user.id.as_str();
-        let (pk, sk) = keys::one_time_token(&sha256_hex(token.as_bytes()));
         let item = OneTimeToken {
-            gsi1pk: keys::tokens_of(user_id),
-            gsi1sk: keys::by_creation(created_at, &pk),
-            pk,
-            sk,
+            keys: keys::one_time_token_item(&sha256_hex(token.as_bytes()), user_id, created_at),
             kind: kind.into(),
             user_id: user_id.into(),
             expires_at: expires_at.into(),

@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::item::{Item, from_item, n, s, to_item};
+use super::keys::ItemKeys;
 use super::listing::{Cursor, PageRequest};
 use super::stats::Delta;
 use super::table::{Committed, Expression, Query, at_version, exists, is_new};
@@ -14,26 +15,8 @@ use crate::model::{Role, User};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct UserItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI1PK")]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    gsi1sk: String,
-    #[serde(rename = "GSI2PK")]
-    gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    gsi2sk: String,
-    #[serde(rename = "GSI3PK")]
-    gsi3pk: String,
-    #[serde(rename = "GSI3SK")]
-    gsi3sk: String,
-    #[serde(rename = "GSI4PK", default, skip_serializing_if = "Option::is_none")]
-    gsi4pk: Option<String>,
-    #[serde(rename = "GSI4SK", default, skip_serializing_if = "Option::is_none")]
-    gsi4sk: Option<String>,
+    #[serde(flatten)]
+    keys: ItemKeys,
     #[serde(default)]
     version: i64,
     #[serde(flatten)]
@@ -42,19 +25,8 @@ struct UserItem {
 
 impl UserItem {
     fn new(user: User, version: i64) -> Self {
-        let (pk, sk) = keys::user(&user.id);
-        let by_creation = keys::by_creation(&user.created_at, &user.id);
         Self {
-            pk,
-            sk,
-            gsi1pk: keys::USERS.into(),
-            gsi1sk: by_creation.clone(),
-            gsi2pk: keys::USER_EMAIL.into(),
-            gsi2sk: format!("{}#{}", user.email, user.id),
-            gsi3pk: keys::role_partition(user.role.as_str()),
-            gsi3sk: by_creation.clone(),
-            gsi4pk: user.banned.then(|| keys::BANNED.to_string()),
-            gsi4sk: user.banned.then_some(by_creation),
+            keys: keys::user_item(&user),
             version,
             user,
         }
@@ -65,25 +37,15 @@ impl UserItem {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NameEntry {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(rename = "GSI2PK")]
-    gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    gsi2sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     user_id: String,
 }
 
 impl NameEntry {
     fn of(user: &User) -> Self {
-        let (pk, sk) = keys::name_entry(&user.id);
         Self {
-            pk,
-            sk,
-            gsi2pk: keys::USER_NAME.into(),
-            gsi2sk: format!("{}#{}", user.name.to_lowercase(), user.id),
+            keys: keys::name_entry_item(user),
             user_id: user.id.clone(),
         }
     }
@@ -93,10 +55,8 @@ impl NameEntry {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Credential {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     pub user_id: String,
     pub password_hash: String,
     pub created_at: String,
@@ -106,10 +66,8 @@ pub struct Credential {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EmailClaim {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
+    #[serde(flatten)]
+    keys: ItemKeys,
     user_id: String,
 }
 
@@ -197,10 +155,8 @@ impl Users<'_> {
         session: Option<&crate::model::Session>,
     ) -> Result<User, CreateUserError> {
         let db = self.db;
-        let (pk, sk) = keys::email_claim(&user.email);
         let claim = EmailClaim {
-            pk,
-            sk,
+            keys: keys::plain_item(keys::email_claim(&user.email)),
             user_id: user.id.clone(),
         };
         let mut items = vec![
@@ -209,10 +165,8 @@ impl Users<'_> {
             db.put(to_item(&NameEntry::of(&user))?, None)?,
         ];
         if let Some(hash) = password_hash {
-            let (pk, sk) = keys::credential(&user.id);
             let credential = Credential {
-                pk,
-                sk,
+                keys: keys::plain_item(keys::credential(&user.id)),
                 user_id: user.id.clone(),
                 password_hash: hash,
                 created_at: user.created_at.clone(),
