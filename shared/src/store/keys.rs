@@ -139,6 +139,34 @@ pub fn expiry_shard(day: &str, shard: u32) -> (String, String) {
     (format!("STATSEXP#{day}#{shard}"), "STATS".into())
 }
 
+/// Where an expiry hour (`yyyymmddhh`) is counted: its day item (`yyyymmdd`) and the
+/// attribute of the hour on it (`hHH`).
+pub fn expiry_hour_slot(hour: &str) -> Option<(String, String)> {
+    (hour.len() == 10 && hour.is_ascii())
+        .then(|| (hour[..8].to_string(), format!("h{}", &hour[8..])))
+}
+
+/// What a stats item is, read back from its partition key.
+pub enum StatsItem {
+    Counters,
+    /// The expiry buckets of this day: `(attribute, hour)` via [`hour_of_slot`].
+    ExpiryDay(String),
+}
+
+pub fn stats_item_of(pk: &str) -> Option<StatsItem> {
+    if pk.starts_with("STATS#") {
+        return Some(StatsItem::Counters);
+    }
+    pk.strip_prefix("STATSEXP#")
+        .and_then(|rest| rest.split('#').next())
+        .map(|day| StatsItem::ExpiryDay(day.to_string()))
+}
+
+/// The hour (`yyyymmddhh`) an attribute of an expiry day item counts, if it is one.
+pub fn hour_of_slot(day: &str, attribute: &str) -> Option<String> {
+    attribute.strip_prefix('h').map(|hh| format!("{day}{hh}"))
+}
+
 pub fn oauth_client(id: &str) -> (String, String) {
     (format!("OAUTH#{id}"), "OAUTH".into())
 }

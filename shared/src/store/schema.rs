@@ -2,8 +2,8 @@
 //! `template.yaml` must declare the same (a test compares them), and `create_table`
 //! builds local and test tables from these constants.
 //!
-//! Item layout (each entity documents its PK / SK / GSI keys / TTL where it is defined,
-//! in the repository module that owns it; every key string is built in `store::keys`):
+//! The item layout (which item carries which keys, and every key string) is in
+//! `store::keys`; the attributes themselves:
 //!
 //! | attribute | role |
 //! |---|---|

@@ -134,15 +134,10 @@ impl Db {
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut by_day: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
         for (expires_at, delta) in changes {
-            let hour = keys::hour_of(expires_at);
-            if hour.len() != 10 {
+            let Some((day, slot)) = keys::expiry_hour_slot(&keys::hour_of(expires_at)) else {
                 continue;
-            }
-            *by_day
-                .entry(hour[..8].to_string())
-                .or_default()
-                .entry(format!("h{}", &hour[8..]))
-                .or_default() += delta;
+            };
+            *by_day.entry(day).or_default().entry(slot).or_default() += delta;
         }
         let shard = random_shard();
         let mut updates = Vec::new();
@@ -250,25 +245,24 @@ impl StatsRepo<'_> {
                 .and_then(|v| v.as_s().ok())
                 .cloned()
                 .unwrap_or_default();
-            if pk.starts_with("STATS#") {
-                add_counters(&mut stats, item);
-            } else if let Some(day) = pk
-                .strip_prefix("STATSEXP#")
-                .and_then(|r| r.split('#').next())
-            {
-                for (name, value) in item {
-                    let Some(hh) = name.strip_prefix('h') else {
-                        continue;
-                    };
-                    let hour = format!("{day}{hh}");
-                    let count: i64 = value.as_n().ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-                    if hour >= oldest_hour {
-                        stats.sessions_total += count;
-                    }
-                    if hour > current_hour {
-                        stats.sessions_active += count;
+            match keys::stats_item_of(&pk) {
+                Some(keys::StatsItem::Counters) => add_counters(&mut stats, item),
+                Some(keys::StatsItem::ExpiryDay(day)) => {
+                    for (name, value) in item {
+                        let Some(hour) = keys::hour_of_slot(&day, name) else {
+                            continue;
+                        };
+                        let count: i64 =
+                            value.as_n().ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+                        if hour >= oldest_hour {
+                            stats.sessions_total += count;
+                        }
+                        if hour > current_hour {
+                            stats.sessions_active += count;
+                        }
                     }
                 }
+                None => {}
             }
         }
         stats.sessions_active += self.still_active_this_hour(&current_hour, now).await?;
