@@ -2,12 +2,14 @@
 //! local gateway starts the same way), signed-in people, fake upstream servers speaking
 //! their services' wire protocols, and API Gateway events. Production Lambdas never link it.
 
+pub mod app;
 pub mod engine;
 pub mod http;
 pub mod people;
 pub mod prosody;
 pub mod upstream;
 
+pub use app::{TestApp, envelope};
 pub use engine::{
     CallCounter, EmbeddedDynamo, Storage, counted_state, fresh_db, shared_engine, test_state,
 };

@@ -12,7 +12,7 @@ async fn get_session_fixtures_carry_the_session_cookie() {
     let t = TestAuth::new(|_| {}).await;
     fixture_person(&t.state, Role::User).await;
     for name in ["auth-get-session.v2.json", "auth-get-session.v1.json"] {
-        let res = call(&t.app, event_request(&fixture(name))).await;
+        let res = call(&t.t.app, event_request(&fixture(name))).await;
         assert_eq!(res.status, 200, "{name}");
         let body = res.json();
         assert_eq!(body["user"]["email"], "fixture@example.org", "{name}");
@@ -25,7 +25,7 @@ async fn sign_in_fixtures_sign_in_from_the_gateway_source_ip() {
     let t = TestAuth::new(|_| {}).await;
     fixture_person(&t.state, Role::User).await;
     for name in ["auth-sign-in.v2.json", "auth-sign-in.v1.json"] {
-        let res = call(&t.app, event_request(&fixture(name))).await;
+        let res = call(&t.t.app, event_request(&fixture(name))).await;
         assert_eq!(res.status, 200, "{name}");
         let token = res.json()["token"].as_str().unwrap().to_string();
         let (session, _) = t

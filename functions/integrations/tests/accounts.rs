@@ -2,19 +2,18 @@
 
 use std::time::Duration;
 
-use axum::Router;
+use portal_shared::Config;
 use portal_shared::model::Role;
-use portal_shared::{AppState, Config, http};
 use portal_testkit::{
-    FakeProsody, Mode, PROSODY_TOKEN, Person, TestResponse, call, person, test_state,
+    FakeProsody, Mode, PROSODY_TOKEN, Person, TestApp, TestResponse, call, envelope, person,
+    test_state,
 };
 use serde_json::{Value, json};
 
 const DOMAIN: &str = "chat.example.org";
 
 struct T {
-    state: AppState,
-    app: Router,
+    t: TestApp,
     prosody: FakeProsody,
     ada: Person,
     bob: Person,
@@ -35,17 +34,24 @@ async fn setup(adjust: impl FnOnce(&mut Config)) -> T {
         adjust(c);
     })
     .await;
-    let app = http::finish(portal_integrations::router(state.clone()), &state.config);
+    let t = TestApp::new(state.clone(), portal_integrations::router(state.clone()));
     let ada = person(&state, "ada@example.org", Role::User).await;
     let bob = person(&state, "bob@example.org", Role::User).await;
     let admin = person(&state, "admin@example.org", Role::Admin).await;
     T {
-        state,
-        app,
+        t,
         prosody,
         ada,
         bob,
         admin,
+    }
+}
+
+impl std::ops::Deref for T {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.t
     }
 }
 
@@ -57,19 +63,7 @@ impl T {
         who: Option<&Person>,
         body: Option<&str>,
     ) -> TestResponse {
-        let mut b = axum::http::Request::builder().method(method).uri(path);
-        if let Some(p) = who {
-            b = b
-                .header("cookie", &p.cookie)
-                .header("origin", portal_testkit::BROWSER_ORIGIN);
-        }
-        if body.is_some() {
-            b = b.header("content-type", "application/json");
-        }
-        let request = b
-            .body(axum::body::Body::from(body.unwrap_or_default().to_string()))
-            .unwrap();
-        call(&self.app, request).await
+        self.t.send_text(method, path, who, body).await
     }
 
     async fn create(&self, who: &Person, body: Value) -> TestResponse {
@@ -82,43 +76,12 @@ impl T {
         .await
     }
 
-    async fn items(&self, prefix: &str) -> usize {
-        let out = self
-            .state
-            .db
-            .client()
-            .scan()
-            .table_name(self.state.db.table())
-            .send()
-            .await
-            .unwrap();
-        out.items
-            .unwrap_or_default()
-            .iter()
-            .filter(|i| {
-                let pk = i
-                    .get("PK")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
-                let sk = i
-                    .get("SK")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
-                pk.starts_with(prefix) || sk.starts_with(prefix)
-            })
-            .count()
-    }
-
     /// Accounts, their per-user claims and username claims left in the table.
     async fn integration_items(&self) -> usize {
-        self.items("INTEGACCT#").await + self.items("INTEG#").await + self.items("INTEGNAME#").await
+        self.count_items("INTEGACCT#").await
+            + self.count_items("INTEG#").await
+            + self.count_items("INTEGNAME#").await
     }
-}
-
-fn envelope(message: &str) -> Value {
-    json!({"ok": false, "error": message})
 }
 
 #[tokio::test]
@@ -411,7 +374,7 @@ async fn twenty_users_racing_for_one_name_get_one_account() {
             .all(|r| r.json() == envelope("Username already taken"))
     );
     assert_eq!(t.prosody.users().len(), 1);
-    assert_eq!(t.items("INTEGACCT#").await, 1);
+    assert_eq!(t.count_items("INTEGACCT#").await, 1);
 }
 
 #[tokio::test]
@@ -697,17 +660,17 @@ async fn bodies_must_be_json_and_cookie_writes_need_a_trusted_origin() {
         b.body(axum::body::Body::from(r#"{"username":"ada"}"#))
             .unwrap()
     };
-    let res = call(&t.app, request(None, "application/json")).await;
+    let res = call(&t.t.app, request(None, "application/json")).await;
     assert_eq!(res.status, 403);
     assert_eq!(res.json(), envelope("Forbidden - missing or null Origin"));
     let res = call(
-        &t.app,
+        &t.t.app,
         request(Some("https://evil.example"), "application/json"),
     )
     .await;
     assert_eq!(res.json(), envelope("Forbidden - invalid origin"));
     let res = call(
-        &t.app,
+        &t.t.app,
         request(Some(portal_testkit::BROWSER_ORIGIN), "text/plain"),
     )
     .await;

@@ -1,42 +1,26 @@
 //! `/api/user/*`: a signed-in user reads and edits their profile and manages their sessions.
 
-use axum::Router;
+use portal_shared::AppState;
 use portal_shared::model::Role;
-use portal_shared::{AppState, http};
-use portal_testkit::{Person, TestResponse, call, person, session_for, test_state};
+use portal_testkit::{
+    Person, TestApp, TestResponse, call, envelope, person, session_for, test_state,
+};
 use serde_json::{Value, json};
 
-async fn app() -> (AppState, Router) {
+async fn app() -> (AppState, TestApp) {
     let state = test_state(|c| c.rate_limits.enabled = false).await;
-    let router = http::finish(portal_user::router(state.clone()), &state.config);
-    (state, router)
+    let app = TestApp::new(state.clone(), portal_user::router(state.clone()));
+    (state, app)
 }
 
 async fn send(
-    app: &Router,
+    app: &TestApp,
     method: &str,
     path: &str,
     who: Option<&Person>,
     body: Option<Value>,
 ) -> TestResponse {
-    let mut builder = axum::http::Request::builder().method(method).uri(path);
-    if let Some(p) = who {
-        builder = builder
-            .header("cookie", &p.cookie)
-            .header("origin", portal_testkit::BROWSER_ORIGIN);
-    }
-    let request = match body {
-        Some(b) => builder
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from(b.to_string())),
-        None => builder.body(axum::body::Body::empty()),
-    }
-    .unwrap();
-    call(app, request).await
-}
-
-fn envelope(message: &str) -> Value {
-    json!({"ok": false, "error": message})
+    app.send(method, path, who, body).await
 }
 
 #[tokio::test]
@@ -67,7 +51,7 @@ async fn me_works_with_an_api_key_too() {
         .header("authorization", format!("Bearer {raw}"))
         .body(axum::body::Body::empty())
         .unwrap();
-    let res = call(&app, request).await;
+    let res = call(&app.app, request).await;
     assert_eq!(res.status, 200);
     assert_eq!(res.json()["user"]["email"], "key@example.org");
 }
@@ -183,7 +167,7 @@ async fn patch_me_refuses_bad_fields_with_the_validation_envelope() {
         .header("content-type", "application/json")
         .body(axum::body::Body::from("{oops"))
         .unwrap();
-    let res = call(&app, raw).await;
+    let res = call(&app.app, raw).await;
     assert_eq!(res.status, 400);
     assert_eq!(res.json(), envelope("Invalid JSON body"));
     let stored = state.db.users().get(&ada.user.id).await.unwrap().unwrap();
@@ -392,7 +376,7 @@ async fn users_revoke_only_their_own_sessions() {
 async fn each_user_has_their_own_rate_limit() {
     let state =
         test_state(|c| c.rate_limits.per_user = portal_shared::config::Rule::new(2, 60)).await;
-    let app = http::finish(portal_user::router(state.clone()), &state.config);
+    let app = TestApp::new(state.clone(), portal_user::router(state.clone()));
     let ada = person(&state, "limit@example.org", Role::User).await;
     let bob = person(&state, "limit2@example.org", Role::User).await;
     for remaining in ["1", "0"] {
@@ -413,24 +397,6 @@ async fn each_user_has_their_own_rate_limit() {
         200,
         "Bob is not limited by Ada"
     );
-}
-
-/// A request with exactly these headers (and a JSON body when given).
-async fn raw(
-    app: &Router,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> TestResponse {
-    let mut builder = axum::http::Request::builder().method(method).uri(path);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let request = builder
-        .body(axum::body::Body::from(body.unwrap_or_default().to_string()))
-        .unwrap();
-    call(app, request).await
 }
 
 #[tokio::test]
@@ -485,14 +451,9 @@ async fn cookie_requests_that_change_state_must_come_from_a_trusted_origin() {
         ),
     ];
     for (method, path, headers, message) in cases {
-        let res = raw(
-            &app,
-            method,
-            &path,
-            &headers,
-            patch.filter(|_| method == "PATCH"),
-        )
-        .await;
+        let res = app
+            .request(method, &path, &headers, patch.filter(|_| method == "PATCH"))
+            .await;
         assert_eq!(res.status, 403, "{method} {path} {headers:?}");
         assert_eq!(res.json(), envelope(message));
     }
@@ -502,7 +463,7 @@ async fn cookie_requests_that_change_state_must_come_from_a_trusted_origin() {
 
     // Reading needs no origin; a trusted Origin, or a trusted Referer, may change state.
     assert_eq!(
-        raw(&app, "GET", "/api/user/me", &[cookie], None)
+        app.request("GET", "/api/user/me", &[cookie], None)
             .await
             .status,
         200
@@ -513,7 +474,7 @@ async fn cookie_requests_that_change_state_must_come_from_a_trusted_origin() {
         ("origin", portal_testkit::BROWSER_ORIGIN),
     ];
     assert_eq!(
-        raw(&app, "PATCH", "/api/user/me", &trusted, patch)
+        app.request("PATCH", "/api/user/me", &trusted, patch)
             .await
             .status,
         200
@@ -524,7 +485,7 @@ async fn cookie_requests_that_change_state_must_come_from_a_trusted_origin() {
         ("referer", "http://localhost:3000/settings"),
     ];
     assert_eq!(
-        raw(&app, "PATCH", "/api/user/me", &by_referer, patch)
+        app.request("PATCH", "/api/user/me", &by_referer, patch)
             .await
             .status,
         200
@@ -533,14 +494,14 @@ async fn cookie_requests_that_change_state_must_come_from_a_trusted_origin() {
     // An API key is not sent by a browser on its own: no origin needed.
     let (key, _) = portal_testkit::api_key_for(&state, &ada.user, "script").await;
     let bearer = format!("Bearer {key}");
-    let res = raw(
-        &app,
-        "PATCH",
-        "/api/user/me",
-        &[("authorization", &bearer), json_type],
-        patch,
-    )
-    .await;
+    let res = app
+        .request(
+            "PATCH",
+            "/api/user/me",
+            &[("authorization", &bearer), json_type],
+            patch,
+        )
+        .await;
     assert_eq!(res.status, 200);
 }
 
@@ -557,14 +518,14 @@ async fn json_bodies_must_be_sent_as_json() {
     ] {
         let mut headers = vec![("cookie", ada.cookie.as_str()), origin];
         headers.extend(content_type.map(|c| ("content-type", c)));
-        let res = raw(
-            &app,
-            "PATCH",
-            "/api/user/me",
-            &headers,
-            Some(r#"{"name":"Form"}"#),
-        )
-        .await;
+        let res = app
+            .request(
+                "PATCH",
+                "/api/user/me",
+                &headers,
+                Some(r#"{"name":"Form"}"#),
+            )
+            .await;
         assert_eq!(res.status, 415, "{content_type:?}");
         assert_eq!(res.json(), envelope("Unsupported media type"));
     }

@@ -10,16 +10,23 @@ use axum::extract::ConnectInfo;
 use axum::routing::get;
 use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff, RequireAuth};
 use portal_shared::mail::Mailer;
-use portal_shared::{AppState, Config, http};
-use portal_testkit::{CallCounter, TestResponse, call, counted_state, test_state};
+use portal_shared::{AppState, Config};
+use portal_testkit::{CallCounter, TestApp, TestResponse, call, counted_state, test_state};
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
 pub struct TestAuth {
-    pub state: AppState,
-    pub app: Router,
+    pub t: TestApp,
     pub outbox: PathBuf,
+}
+
+impl std::ops::Deref for TestAuth {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.t
+    }
 }
 
 async fn whoami(RequireAuth(id): RequireAuth) -> axum::Json<Value> {
@@ -65,8 +72,10 @@ impl TestAuth {
             .with_state(state.clone());
         let routes =
             portal_auth::router(state.clone(), Mailer::Outbox(outbox.clone())).merge(probes);
-        let app = http::finish(routes, &state.config);
-        Self { state, app, outbox }
+        Self {
+            t: TestApp::new(state, routes),
+            outbox,
+        }
     }
 
     pub async fn send(
@@ -92,18 +101,12 @@ impl TestAuth {
         headers: &[(&str, &str)],
         body: Option<(&str, String)>,
     ) -> TestResponse {
-        let mut builder = axum::http::Request::builder().method(method).uri(path);
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
+        let mut headers = headers.to_vec();
+        if let Some((content_type, _)) = &body {
+            headers.push(("content-type", content_type));
         }
-        let request = match body {
-            Some((content_type, body)) => builder
-                .header("content-type", content_type)
-                .body(axum::body::Body::from(body)),
-            None => builder.body(axum::body::Body::empty()),
-        }
-        .unwrap();
-        call(&self.app, request).await
+        let body = body.as_ref().map(|(_, b)| b.as_str());
+        self.t.request(method, path, &headers, body).await
     }
 
     /// Like `send`, from the given client address.
@@ -116,7 +119,7 @@ impl TestAuth {
             .unwrap();
         let addr = SocketAddr::new(ip.parse().unwrap(), 40000);
         request.extensions_mut().insert(ConnectInfo(addr));
-        call(&self.app, request).await
+        call(&self.t.app, request).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> TestResponse {
@@ -158,41 +161,6 @@ impl TestAuth {
             .iter()
             .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
             .collect()
-    }
-
-    /// Every item of the table (test-only Scan), as text, for "no secret stored" checks.
-    pub async fn table_dump(&self) -> String {
-        let out = self
-            .state
-            .db
-            .client()
-            .scan()
-            .table_name(self.state.db.table())
-            .send()
-            .await
-            .unwrap();
-        format!("{:?}", out.items.unwrap_or_default())
-    }
-
-    pub async fn count_items(&self, pk_prefix: &str) -> usize {
-        let out = self
-            .state
-            .db
-            .client()
-            .scan()
-            .table_name(self.state.db.table())
-            .send()
-            .await
-            .unwrap();
-        out.items
-            .unwrap_or_default()
-            .iter()
-            .filter(|i| {
-                i.get("PK")
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|pk| pk.starts_with(pk_prefix))
-            })
-            .count()
     }
 }
 
