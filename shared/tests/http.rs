@@ -4,17 +4,23 @@
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use portal_shared::validation::ValidJson;
+use portal_shared::validation::{Issue, Rules, ValidJson, Validate};
 use portal_shared::{ApiResult, Config, http};
 use portal_testkit::{call, get as get_path, post_as, post_bytes, request};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use validator::Validate;
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize)]
 struct Rename {
-    #[validate(length(min = 3, max = 100))]
     name: String,
+}
+
+impl Validate for Rename {
+    fn validate(&self) -> Result<(), Vec<Issue>> {
+        let mut rules = Rules::default();
+        rules.length("name", &self.name, 3, 100);
+        rules.finish()
+    }
 }
 
 async fn rename(ValidJson(body): ValidJson<Rename>) -> ApiResult<axum::Json<Value>> {

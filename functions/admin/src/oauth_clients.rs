@@ -11,12 +11,12 @@ use portal_shared::http::json_with_status;
 use portal_shared::store::oauth_clients::OAuthClient;
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{
-    FromQuery, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, seal_cursor,
+    FromQuery, Issue, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, Validate,
+    seal_cursor,
 };
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use validator::{Validate, ValidationErrors};
 
 use portal_shared::http::listed;
 
@@ -108,7 +108,7 @@ pub struct NewClient {
 }
 
 impl Validate for NewClient {
-    fn validate(&self) -> Result<(), ValidationErrors> {
+    fn validate(&self) -> Result<(), Vec<Issue>> {
         let mut rules = Rules::default();
         rules.length("name", self.name.trim(), 1, 100);
         check_uris(&self.redirect_uris, &mut rules);
@@ -154,7 +154,7 @@ pub struct ClientUpdate {
 }
 
 impl Validate for ClientUpdate {
-    fn validate(&self) -> Result<(), ValidationErrors> {
+    fn validate(&self) -> Result<(), Vec<Issue>> {
         let mut rules = Rules::default();
         if let Some(name) = &self.name {
             rules.length("name", name.trim(), 1, 100);

@@ -10,12 +10,12 @@ use portal_shared::moderation::{Actor, UserChange, change_user, delete_user};
 use portal_shared::store::users::UserFilter;
 use portal_shared::time::{now, parse_iso};
 use portal_shared::validation::{
-    FromQuery, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, present, seal_cursor,
+    FromQuery, Issue, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, Validate, present,
+    seal_cursor,
 };
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use validator::{Validate, ValidationErrors};
 
 pub fn admin_user(user: &User) -> Value {
     json!({
@@ -102,7 +102,7 @@ pub struct AdminUpdate {
 }
 
 impl Validate for AdminUpdate {
-    fn validate(&self) -> Result<(), ValidationErrors> {
+    fn validate(&self) -> Result<(), Vec<Issue>> {
         let mut rules = Rules::default();
         if let Some(name) = &self.name {
             rules.length("name", name.trim(), 1, 100);

@@ -7,11 +7,10 @@ use portal_shared::model::{
     MAX_IMAGE_CHARS, MAX_NAME_CHARS, User, is_http_url, is_valid_image, is_valid_name,
 };
 use portal_shared::time::{iso, now};
-use portal_shared::validation::{Rules, ValidJson, present};
+use portal_shared::validation::{Issue, Rules, ValidJson, Validate, present};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use validator::{Validate, ValidationErrors};
 
 fn profile(user: &User) -> Value {
     json!({
@@ -42,7 +41,7 @@ pub struct UpdateMe {
 }
 
 impl Validate for UpdateMe {
-    fn validate(&self) -> Result<(), ValidationErrors> {
+    fn validate(&self) -> Result<(), Vec<Issue>> {
         let mut rules = Rules::default();
         if let Some(name) = &self.name
             && !is_valid_name(name)
