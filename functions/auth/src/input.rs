@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use bytes::Bytes;
+use portal_shared::validation::{Issue, type_name};
 use serde_json::{Map, Value};
 
 use crate::error::AuthError;
@@ -108,23 +109,12 @@ impl Body {
     }
 }
 
-fn type_name(value: Option<&Value>) -> &'static str {
-    match value {
-        None => "undefined",
-        Some(Value::Null) => "null",
-        Some(Value::Bool(_)) => "boolean",
-        Some(Value::Number(_)) => "number",
-        Some(Value::String(_)) => "string",
-        Some(Value::Array(_)) => "array",
-        Some(Value::Object(_)) => "object",
-    }
-}
-
-/// Reads fields of an object body (or query), collecting zod-4 style issues.
+/// Reads fields of an object body (or query), collecting the shared zod issues, worded
+/// as zod 4 words them (BetterAuth's messages).
 pub struct Fields<'a> {
     source: &'static str,
     object: Option<&'a Map<String, Value>>,
-    issues: Vec<String>,
+    issues: Vec<Issue>,
 }
 
 impl<'a> Fields<'a> {
@@ -140,9 +130,7 @@ impl<'a> Fields<'a> {
                 } else {
                     type_name(Some(other))
                 };
-                issues.push(format!(
-                    "[{source}] Invalid input: expected object, received {received}"
-                ));
+                issues.push(Issue::invalid_type("object", received));
                 None
             }
         };
@@ -163,10 +151,8 @@ impl<'a> Fields<'a> {
 
     fn wrong(&mut self, name: &str, expected: &str) {
         let received = type_name(self.raw(name));
-        self.issues.push(format!(
-            "[{}.{name}] Invalid input: expected {expected}, received {received}",
-            self.source
-        ));
+        self.issues
+            .push(Issue::invalid_type(expected, received).at(name));
     }
 
     pub fn string(&mut self, name: &str) -> Option<String> {
@@ -237,13 +223,14 @@ impl<'a> Fields<'a> {
             Some(value)
         } else {
             self.issues
-                .push(format!("[{}.{name}] Invalid email address", self.source));
+                .push(Issue::invalid_string("email", "Invalid email").at(name));
             None
         }
     }
 
-    pub fn issue(&mut self, message: String) {
-        self.issues.push(message);
+    /// A broken rule of `field`, with BetterAuth's message.
+    pub fn issue(&mut self, field: &str, message: &str) {
+        self.issues.push(Issue::custom(message).at(field));
     }
 
     /// 400 VALIDATION_ERROR with every issue, or Ok.
@@ -251,7 +238,12 @@ impl<'a> Fields<'a> {
         if self.issues.is_empty() {
             Ok(())
         } else {
-            Err(AuthError::validation(self.issues.join("; ")))
+            let lines: Vec<String> = self
+                .issues
+                .iter()
+                .map(|i| i.zod4_line(self.source))
+                .collect();
+            Err(AuthError::validation(lines.join("; ")))
         }
     }
 }

@@ -26,12 +26,15 @@ pub const SERVER_ONLY_USER_FIELDS: [&str; 6] = [
 /// The shared profile rules (`portal_shared::model`), in BetterAuth's wording.
 pub fn check_profile(f: &mut Fields, name: Option<&str>, image: Option<&str>) {
     if name.is_some_and(|n| !is_valid_name(n)) {
-        f.issue(format!(
-            "[body.name] Too big or too small: expected string to have 1 to {MAX_NAME_CHARS} characters"
-        ));
+        f.issue(
+            "name",
+            &format!(
+                "Too big or too small: expected string to have 1 to {MAX_NAME_CHARS} characters"
+            ),
+        );
     }
     if image.is_some_and(|url| !is_valid_image(url)) {
-        f.issue("[body.image] Invalid URL".into());
+        f.issue("image", "Invalid URL");
     }
 }
 

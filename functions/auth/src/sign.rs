@@ -49,7 +49,10 @@ pub async fn sign_up(
     let email = f.email("email");
     let password = f.string("password");
     if password.as_deref() == Some("") {
-        f.issue("[body.password] Too small: expected string to have >=1 characters".into());
+        f.issue(
+            "password",
+            "Too small: expected string to have >=1 characters",
+        );
     }
     let image = f.optional_string("image");
     let callback = f.optional_string("callbackURL");

@@ -197,6 +197,38 @@ pub fn type_name(value: Option<&Value>) -> &'static str {
     }
 }
 
+impl Issue {
+    /// The issue as zod 4 words it, as BetterAuth answers: `[body.email] Invalid email
+    /// address`, `[body.name] Invalid input: expected string, received undefined` (the
+    /// contract's own envelopes use zod 3's wording, [`validation_error`]).
+    pub fn zod4_line(&self, source: &str) -> String {
+        let message = match self.code {
+            "invalid_type" => format!(
+                "Invalid input: expected {}, received {}",
+                self.extra
+                    .get("expected")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown"),
+                self.extra
+                    .get("received")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown"),
+            ),
+            "invalid_string"
+                if self.extra.get("validation").and_then(Value::as_str) == Some("email") =>
+            {
+                "Invalid email address".to_string()
+            }
+            _ => self.message.clone(),
+        };
+        if self.path.is_empty() {
+            format!("[{source}] {message}")
+        } else {
+            format!("[{source}.{}] {message}", self.path_string())
+        }
+    }
+}
+
 /// The rules of a body, checked after it parsed: each broken rule is one issue at its
 /// field (issues come out ordered by field).
 #[derive(Debug, Default)]
