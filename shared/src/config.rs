@@ -138,70 +138,171 @@ pub enum MailTransport {
     Ses,
 }
 
+/// Which sections of the configuration a function needs. A section it does not need is
+/// not read (its variables need not be set, even in production) and holds inert values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    pub auth: bool,
+    pub mail: bool,
+    pub sentry: bool,
+    pub prosody: bool,
+}
+
+impl Needs {
+    /// Everything: the local gateway, the tests.
+    pub const ALL: Needs = Needs {
+        auth: true,
+        mail: true,
+        sentry: true,
+        prosody: true,
+    };
+}
+
+/// What every function has: where it runs, its table, its body cap and its rate limits.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
     /// The single DynamoDB table.
     pub table_name: String,
-    /// Public origin of the API (BetterAuth's `baseURL`), e.g. `https://portal.example.org`.
-    pub base_url: Url,
-    /// HMAC/AEAD key material for cookies and sealed tokens.
-    pub auth_secret: String,
     /// Cap on request bodies for every route that has no cap of its own.
     pub max_body_bytes: usize,
-    /// The Sentry project errors go to; the tunnel forwards only to it.
-    pub sentry_dsn: Option<SentryDsn>,
-    pub sentry_tunnel_timeout: Duration,
-    pub sentry_tunnel_max_bytes: usize,
+    pub rate_limits: RateLimits,
+    pub auth: AuthConfig,
+    pub mail: MailConfig,
+    pub sentry: SentryConfig,
+    pub prosody: ProsodyConfig,
+}
+
+/// Sessions, cookies, origins: every function that authenticates a caller.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Public origin of the API (BetterAuth's `baseURL`), e.g. `https://portal.example.org`.
+    pub base_url: Url,
+    /// HMAC/AEAD key material for cookies, sealed tokens and cursors.
+    pub secret: String,
     /// Origins allowed besides the base URL's (`PORTAL_TRUSTED_ORIGINS`, comma list;
     /// `*.example.org` and `https://*.example.org` wildcards).
     pub trusted_origins: Vec<String>,
-    pub rate_limits: RateLimits,
-    pub mail_transport: MailTransport,
-    pub mail_from: String,
     /// Sign-in refuses unverified e-mails (403 EMAIL_NOT_VERIFIED) when set.
     pub require_email_verification: bool,
     /// Send the verification mail on sign-up.
     pub send_verification_on_sign_up: bool,
-    /// Prosody's HTTP admin API (`mod_http_admin_api`); XMPP is enabled when these three
-    /// are set.
-    pub prosody_rest_url: Option<Url>,
-    pub prosody_rest_token: Option<String>,
-    pub xmpp_domain: Option<String>,
-    pub prosody_timeout: Duration,
 }
 
+/// Outgoing mail (the auth function).
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    pub from: String,
+}
+
+/// The Sentry tunnel (the monitoring function).
+#[derive(Debug, Clone)]
+pub struct SentryConfig {
+    /// The Sentry project errors go to; the tunnel forwards only to it.
+    pub dsn: Option<SentryDsn>,
+    pub tunnel_timeout: Duration,
+    pub tunnel_max_bytes: usize,
+}
+
+/// Prosody's HTTP admin API (`mod_http_admin_api`); XMPP is enabled when the URL, the
+/// token and the domain are all set.
+#[derive(Debug, Clone)]
+pub struct ProsodyConfig {
+    pub rest_url: Option<Url>,
+    pub rest_token: Option<String>,
+    pub xmpp_domain: Option<String>,
+    pub timeout: Duration,
+}
+
+type Get<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 impl Config {
-    /// Reads the process environment.
+    /// Reads the process environment, every section.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::load(|name| std::env::var(name).ok(), Needs::ALL)
     }
 
-    /// Reads configuration through `lookup` (the environment, or a map in tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let environment = match get("PORTAL_ENV").as_deref().map(str::to_ascii_lowercase) {
-            Some(v) if v == "production" => Environment::Production,
-            Some(v) if v == "development" => Environment::Development,
-            Some(v) if v == "test" => Environment::Test,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "PORTAL_ENV",
-                    reason: format!("`{other}` is not production, development or test"),
-                });
-            }
-            // On Lambda nothing may run on development defaults by accident.
-            None if get("AWS_LAMBDA_FUNCTION_NAME").is_some() => Environment::Production,
-            None => Environment::Development,
-        };
-        let production = environment == Environment::Production;
+    /// Reads the process environment: the core and the sections `needs` names.
+    pub fn from_env_for(needs: Needs) -> Result<Self, ConfigError> {
+        Self::load(|name| std::env::var(name).ok(), needs)
+    }
 
+    /// Reads every section through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::load(lookup, Needs::ALL)
+    }
+
+    /// Reads the core and the sections `needs` names through `lookup`.
+    pub fn load(
+        lookup: impl Fn(&str) -> Option<String>,
+        needs: Needs,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let environment = environment(&get)?;
+        let production = environment == Environment::Production;
         let table_name = match get("TABLE_NAME") {
             Some(t) => t,
             None if production => return Err(ConfigError::Missing { name: "TABLE_NAME" }),
             None => "portal".to_string(),
         };
+        Ok(Self {
+            environment,
+            table_name,
+            max_body_bytes: parse_number(&get, "PORTAL_MAX_BODY_BYTES", 1024 * 1024)?,
+            rate_limits: rate_limits(&get, production)?,
+            auth: if needs.auth {
+                AuthConfig::load(&get, production)?
+            } else {
+                AuthConfig::inert()
+            },
+            mail: if needs.mail {
+                MailConfig::load(&get, production)?
+            } else {
+                MailConfig::inert()
+            },
+            sentry: SentryConfig::load(&get, needs.sentry)?,
+            prosody: ProsodyConfig::load(&get, needs.prosody)?,
+        })
+    }
 
+    /// A configuration for tests: development defaults, the given table.
+    pub fn for_tests(table_name: &str) -> Self {
+        let mut config = Self::from_lookup(|name| match name {
+            "PORTAL_ENV" => Some("test".into()),
+            _ => None,
+        })
+        .expect("test defaults are valid");
+        config.table_name = table_name.to_string();
+        config
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+/// `PORTAL_ENV`, or production on Lambda, else development.
+fn environment(get: Get) -> Result<Environment, ConfigError> {
+    let environment = match get("PORTAL_ENV").as_deref().map(str::to_ascii_lowercase) {
+        Some(v) if v == "production" => Environment::Production,
+        Some(v) if v == "development" => Environment::Development,
+        Some(v) if v == "test" => Environment::Test,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "PORTAL_ENV",
+                reason: format!("`{other}` is not production, development or test"),
+            });
+        }
+        // On Lambda nothing may run on development defaults by accident.
+        None if get("AWS_LAMBDA_FUNCTION_NAME").is_some() => Environment::Production,
+        None => Environment::Development,
+    };
+    Ok(environment)
+}
+
+impl AuthConfig {
+    fn load(get: Get, production: bool) -> Result<Self, ConfigError> {
         let base_url = match get("PORTAL_BASE_URL").or_else(|| get("BETTER_AUTH_URL")) {
             Some(raw) => Url::parse(&raw).map_err(|e| ConfigError::Invalid {
                 name: "PORTAL_BASE_URL",
@@ -227,7 +328,7 @@ impl Config {
             });
         }
 
-        let auth_secret = match get("BETTER_AUTH_SECRET").or_else(|| get("AUTH_SECRET")) {
+        let secret = match get("BETTER_AUTH_SECRET").or_else(|| get("AUTH_SECRET")) {
             Some(s) if production && s == DEVELOPMENT_SECRET => {
                 return Err(ConfigError::Invalid {
                     name: "BETTER_AUTH_SECRET",
@@ -248,29 +349,9 @@ impl Config {
             }
             None => DEVELOPMENT_SECRET.to_string(),
         };
-
-        let sentry_dsn = get("SENTRY_DSN")
-            .map(|raw| {
-                SentryDsn::parse(&raw).map_err(|reason| ConfigError::Invalid {
-                    name: "SENTRY_DSN",
-                    reason,
-                })
-            })
-            .transpose()?;
-
         Ok(Self {
-            environment,
-            table_name,
             base_url,
-            auth_secret,
-            max_body_bytes: parse_number(&get, "PORTAL_MAX_BODY_BYTES", 1024 * 1024)?,
-            sentry_dsn,
-            sentry_tunnel_timeout: Duration::from_millis(parse_number(
-                &get,
-                "SENTRY_TUNNEL_TIMEOUT_MS",
-                5_000,
-            )?),
-            sentry_tunnel_max_bytes: parse_number(&get, "SENTRY_TUNNEL_MAX_BYTES", 1024 * 1024)?,
+            secret,
             trusted_origins: get("PORTAL_TRUSTED_ORIGINS")
                 .or_else(|| get("BETTER_AUTH_TRUSTED_ORIGINS"))
                 .map(|list| {
@@ -280,15 +361,28 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
-            rate_limits: RateLimits {
-                enabled: rate_limiting(&get, production)?,
-                credentials: rule(&get, "PORTAL_RATE_LIMIT_CREDENTIALS", Rule::new(3, 10))?,
-                mail: rule(&get, "PORTAL_RATE_LIMIT_MAIL", Rule::new(3, 60))?,
-                auth_default: rule(&get, "PORTAL_RATE_LIMIT_AUTH", Rule::new(100, 10))?,
-                per_user: rule(&get, "PORTAL_RATE_LIMIT_USER", Rule::new(300, 60))?,
-                per_api_key: rule(&get, "PORTAL_RATE_LIMIT_API_KEY", Rule::new(1000, 3600))?,
-            },
-            mail_transport: match get("PORTAL_MAIL")
+            require_email_verification: flag(get, "PORTAL_REQUIRE_EMAIL_VERIFICATION", false)?,
+            send_verification_on_sign_up: flag(get, "PORTAL_SEND_VERIFICATION_ON_SIGN_UP", true)?,
+        })
+    }
+
+    /// For a function that authenticates nobody: a secret of this process only, so
+    /// nothing it could sign would be accepted anywhere else.
+    fn inert() -> Self {
+        Self {
+            base_url: Url::parse("http://localhost").expect("static URL parses"),
+            secret: crate::crypto::random_alphanumeric(48),
+            trusted_origins: Vec::new(),
+            require_email_verification: false,
+            send_verification_on_sign_up: false,
+        }
+    }
+}
+
+impl MailConfig {
+    fn load(get: Get, production: bool) -> Result<Self, ConfigError> {
+        Ok(Self {
+            transport: match get("PORTAL_MAIL")
                 .as_deref()
                 .map(str::to_ascii_lowercase)
                 .as_deref()
@@ -312,7 +406,7 @@ impl Config {
                         .into(),
                 ),
             },
-            mail_from: match get("PORTAL_MAIL_FROM") {
+            from: match get("PORTAL_MAIL_FROM") {
                 Some(from) => from,
                 None if production => {
                     return Err(ConfigError::Missing {
@@ -321,9 +415,56 @@ impl Config {
                 }
                 None => "Portal <no-reply@localhost>".into(),
             },
-            require_email_verification: flag(&get, "PORTAL_REQUIRE_EMAIL_VERIFICATION", false)?,
-            send_verification_on_sign_up: flag(&get, "PORTAL_SEND_VERIFICATION_ON_SIGN_UP", true)?,
-            prosody_rest_url: get("PROSODY_REST_URL")
+        })
+    }
+
+    fn inert() -> Self {
+        Self {
+            transport: MailTransport::Outbox(".portal/mail".into()),
+            from: "Portal <no-reply@localhost>".into(),
+        }
+    }
+}
+
+impl SentryConfig {
+    fn load(get: Get, needed: bool) -> Result<Self, ConfigError> {
+        let dsn = if needed {
+            get("SENTRY_DSN")
+                .map(|raw| {
+                    SentryDsn::parse(&raw).map_err(|reason| ConfigError::Invalid {
+                        name: "SENTRY_DSN",
+                        reason,
+                    })
+                })
+                .transpose()?
+        } else {
+            None
+        };
+        Ok(Self {
+            dsn,
+            tunnel_timeout: Duration::from_millis(parse_number(
+                get,
+                "SENTRY_TUNNEL_TIMEOUT_MS",
+                5_000,
+            )?),
+            tunnel_max_bytes: parse_number(get, "SENTRY_TUNNEL_MAX_BYTES", 1024 * 1024)?,
+        })
+    }
+}
+
+impl ProsodyConfig {
+    fn load(get: Get, needed: bool) -> Result<Self, ConfigError> {
+        let timeout = Duration::from_millis(parse_number(get, "PROSODY_TIMEOUT_MS", 5_000)?);
+        if !needed {
+            return Ok(Self {
+                rest_url: None,
+                rest_token: None,
+                xmpp_domain: None,
+                timeout,
+            });
+        }
+        Ok(Self {
+            rest_url: get("PROSODY_REST_URL")
                 .map(|raw| {
                     Url::parse(&raw).map_err(|e| ConfigError::Invalid {
                         name: "PROSODY_REST_URL",
@@ -331,37 +472,27 @@ impl Config {
                     })
                 })
                 .transpose()?,
-            prosody_rest_token: get("PROSODY_REST_TOKEN"),
+            rest_token: get("PROSODY_REST_TOKEN"),
             xmpp_domain: get("XMPP_DOMAIN").map(|d| d.trim().to_lowercase()),
-            prosody_timeout: Duration::from_millis(parse_number(
-                &get,
-                "PROSODY_TIMEOUT_MS",
-                5_000,
-            )?),
+            timeout,
         })
-    }
-
-    /// A configuration for tests: development defaults, the given table.
-    pub fn for_tests(table_name: &str) -> Self {
-        let mut config = Self::from_lookup(|name| match name {
-            "PORTAL_ENV" => Some("test".into()),
-            _ => None,
-        })
-        .expect("test defaults are valid");
-        config.table_name = table_name.to_string();
-        config
-    }
-
-    pub fn is_production(&self) -> bool {
-        self.environment == Environment::Production
     }
 }
 
+/// The rate limits (every function that serves callers counts them).
+fn rate_limits(get: Get, production: bool) -> Result<RateLimits, ConfigError> {
+    Ok(RateLimits {
+        enabled: rate_limiting(get, production)?,
+        credentials: rule(get, "PORTAL_RATE_LIMIT_CREDENTIALS", Rule::new(3, 10))?,
+        mail: rule(get, "PORTAL_RATE_LIMIT_MAIL", Rule::new(3, 60))?,
+        auth_default: rule(get, "PORTAL_RATE_LIMIT_AUTH", Rule::new(100, 10))?,
+        per_user: rule(get, "PORTAL_RATE_LIMIT_USER", Rule::new(300, 60))?,
+        per_api_key: rule(get, "PORTAL_RATE_LIMIT_API_KEY", Rule::new(1000, 3600))?,
+    })
+}
+
 /// `PORTAL_RATE_LIMIT`: on unless `off` (refused in production).
-fn rate_limiting(
-    get: &impl Fn(&str) -> Option<String>,
-    production: bool,
-) -> Result<bool, ConfigError> {
+fn rate_limiting(get: Get, production: bool) -> Result<bool, ConfigError> {
     let off = matches!(
         get("PORTAL_RATE_LIMIT")
             .as_deref()
@@ -378,11 +509,7 @@ fn rate_limiting(
     Ok(!off)
 }
 
-fn rule(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: Rule,
-) -> Result<Rule, ConfigError> {
+fn rule(get: Get, name: &'static str, default: Rule) -> Result<Rule, ConfigError> {
     match get(name) {
         None => Ok(default),
         Some(raw) => Rule::parse(&raw).ok_or_else(|| ConfigError::Invalid {
@@ -392,11 +519,7 @@ fn rule(
     }
 }
 
-fn flag(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
+fn flag(get: Get, name: &'static str, default: bool) -> Result<bool, ConfigError> {
     match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
         None => Ok(default),
         Some("true" | "1" | "yes" | "on") => Ok(true),
@@ -409,7 +532,7 @@ fn flag(
 }
 
 fn parse_number<T: std::str::FromStr + Copy>(
-    get: &impl Fn(&str) -> Option<String>,
+    get: Get,
     name: &'static str,
     default: T,
 ) -> Result<T, ConfigError> {
@@ -436,6 +559,56 @@ mod tests {
     }
 
     const STRONG: &str = "0123456789abcdef0123456789abcdef-strong";
+
+    #[test]
+    fn each_function_reads_only_its_own_sections() {
+        let lookup = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        const MONITORING: &[(&str, &str)] = &[
+            ("PORTAL_ENV", "production"),
+            ("TABLE_NAME", "portal"),
+            ("SENTRY_DSN", "https://k@o1.ingest.sentry.io/42"),
+        ];
+        let only_sentry = Needs {
+            auth: false,
+            mail: false,
+            sentry: true,
+            prosody: false,
+        };
+        // The public monitoring function starts in production with no auth secret at all,
+        // and holds no secret of the deployment.
+        let c = Config::load(lookup(MONITORING), only_sentry).unwrap();
+        assert!(c.sentry.dsn.is_some());
+        assert_ne!(c.auth.secret, DEVELOPMENT_SECRET);
+        // The same variables do not start a function that needs the auth section.
+        let err = Config::load(lookup(MONITORING), Needs::ALL).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::Missing {
+                name: "PORTAL_BASE_URL"
+            }
+        );
+        // A section not needed is not read: Prosody stays off even when set.
+        const WITH_PROSODY: &[(&str, &str)] = &[
+            ("PROSODY_REST_URL", "http://127.0.0.1:5280"),
+            ("PROSODY_REST_TOKEN", "t"),
+            ("XMPP_DOMAIN", "chat.example.org"),
+        ];
+        let c = Config::load(lookup(WITH_PROSODY), only_sentry).unwrap();
+        assert!(c.prosody.rest_url.is_none());
+        assert!(
+            Config::load(lookup(WITH_PROSODY), Needs::ALL)
+                .unwrap()
+                .prosody
+                .rest_url
+                .is_some()
+        );
+    }
 
     #[test]
     fn production_refuses_unsafe_settings() {
@@ -532,9 +705,9 @@ mod tests {
         ])
         .unwrap();
         assert!(c.is_production());
-        assert_eq!(c.mail_transport, MailTransport::Ses);
+        assert_eq!(c.mail.transport, MailTransport::Ses);
         assert_eq!(c.table_name, "portal-prod");
-        assert!(c.sentry_dsn.is_none());
+        assert!(c.sentry.dsn.is_none());
     }
 
     #[test]
@@ -559,8 +732,8 @@ mod tests {
     fn development_has_defaults() {
         let c = config(&[]).unwrap();
         assert_eq!(c.environment, Environment::Development);
-        assert_eq!(c.auth_secret, DEVELOPMENT_SECRET);
-        assert_eq!(c.base_url.as_str(), "http://localhost:3000/");
+        assert_eq!(c.auth.secret, DEVELOPMENT_SECRET);
+        assert_eq!(c.auth.base_url.as_str(), "http://localhost:3000/");
     }
 
     #[test]

@@ -26,8 +26,8 @@ pub struct CookieJar {
 impl CookieJar {
     pub fn new(config: &Config) -> Self {
         Self {
-            secure: config.base_url.scheme() == "https",
-            secret: config.auth_secret.clone(),
+            secure: config.auth.base_url.scheme() == "https",
+            secret: config.auth.secret.clone(),
         }
     }
 
@@ -146,8 +146,8 @@ mod tests {
 
     fn jar(base: &str) -> CookieJar {
         let mut config = Config::for_tests("t");
-        config.base_url = url::Url::parse(base).unwrap();
-        config.auth_secret = "better-auth-secret-123456789012345".into();
+        config.auth.base_url = url::Url::parse(base).unwrap();
+        config.auth.secret = "better-auth-secret-123456789012345".into();
         CookieJar::new(&config)
     }
 

@@ -46,7 +46,7 @@ pub enum Mailer {
 impl Mailer {
     /// The transport the configuration names (the SES client reads the AWS environment).
     pub async fn from_config(config: &Config) -> Self {
-        match &config.mail_transport {
+        match &config.mail.transport {
             MailTransport::Outbox(dir) => Mailer::Outbox(dir.clone()),
             MailTransport::Ses => {
                 let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;

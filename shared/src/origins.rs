@@ -29,10 +29,10 @@ pub fn is_trusted_url(config: &Config, url: &Url) -> bool {
     let Some((scheme, host, port)) = origin_of(url) else {
         return false;
     };
-    if origin_of(&config.base_url) == Some((scheme.clone(), host.clone(), port)) {
+    if origin_of(&config.auth.base_url) == Some((scheme.clone(), host.clone(), port)) {
         return true;
     }
-    config.trusted_origins.iter().any(|pattern| {
+    config.auth.trusted_origins.iter().any(|pattern| {
         let pattern = pattern.trim().to_ascii_lowercase();
         let (want_scheme, rest) = match pattern.split_once("://") {
             Some((s, rest)) => (Some(s.to_string()), rest.to_string()),
@@ -86,7 +86,7 @@ pub fn resolve_redirect(config: &Config, raw: &str) -> Option<Url> {
             }
         }
     }
-    let url = config.base_url.join(raw).ok()?;
+    let url = config.auth.base_url.join(raw).ok()?;
     if !url.username().is_empty() || url.password().is_some() {
         return None;
     }
@@ -130,8 +130,8 @@ mod tests {
 
     fn config() -> Config {
         let mut c = Config::for_tests("t");
-        c.base_url = Url::parse("https://portal.example.org").unwrap();
-        c.trusted_origins = vec![
+        c.auth.base_url = Url::parse("https://portal.example.org").unwrap();
+        c.auth.trusted_origins = vec![
             "https://*.atl.dev".into(),
             "http://localhost:5173".into(),
             "*.example.net".into(),

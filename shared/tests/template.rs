@@ -146,3 +146,61 @@ fn every_function_is_a_cargo_lambda_build_on_arm64() {
         assert!(binary.starts_with("portal-"), "{name:?} builds {binary}");
     }
 }
+
+/// The variables a function is deployed with: the globals and its own.
+fn variables_of(function: &str) -> BTreeSet<String> {
+    let t = template();
+    let names = |v: &Value| -> Vec<String> {
+        v.as_mapping()
+            .map(|m| m.keys().map(|k| str_of(k).to_string()).collect())
+            .unwrap_or_default()
+    };
+    let mut all: BTreeSet<String> = names(&t["Globals"]["Function"]["Environment"]["Variables"])
+        .into_iter()
+        .collect();
+    all.extend(names(
+        &t["Resources"][function]["Properties"]["Environment"]["Variables"],
+    ));
+    all
+}
+
+#[test]
+fn each_function_is_given_only_the_variables_of_its_sections() {
+    let secret = "BETTER_AUTH_SECRET".to_string();
+    let monitoring = variables_of("MonitoringFunction");
+    assert!(
+        !monitoring.contains(&secret),
+        "the public tunnel holds no auth secret"
+    );
+    assert!(monitoring.contains("SENTRY_DSN"));
+    for function in [
+        "AuthFunction",
+        "UserFunction",
+        "AdminFunction",
+        "IntegrationsFunction",
+    ] {
+        let vars = variables_of(function);
+        assert!(vars.contains(&secret), "{function}");
+        assert!(vars.contains("PORTAL_BASE_URL"), "{function}");
+        assert!(!vars.contains("SENTRY_DSN"), "{function}");
+    }
+    assert!(variables_of("AuthFunction").contains("PORTAL_MAIL_FROM"));
+    for function in ["UserFunction", "AdminFunction", "IntegrationsFunction"] {
+        assert!(
+            !variables_of(function).contains("PORTAL_MAIL_FROM"),
+            "{function}"
+        );
+    }
+    for function in ["AdminFunction", "IntegrationsFunction"] {
+        assert!(
+            variables_of(function).contains("PROSODY_REST_TOKEN"),
+            "{function}"
+        );
+    }
+    for function in ["AuthFunction", "UserFunction", "MonitoringFunction"] {
+        assert!(
+            !variables_of(function).contains("PROSODY_REST_TOKEN"),
+            "{function}"
+        );
+    }
+}

@@ -11,6 +11,14 @@ use axum::Router;
 use axum::routing::get;
 use portal_shared::AppState;
 
+/// The configuration this function reads: sessions and cookies, and Prosody (deleting a user deprovisions their accounts).
+pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
+    auth: true,
+    mail: false,
+    sentry: false,
+    prosody: true,
+};
+
 /// Every route of the group.
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -606,9 +606,9 @@ async fn deleting_a_user_deprovisions_their_integration_accounts() {
     let prosody = portal_testkit::FakeProsody::start().await;
     let state = portal_testkit::test_state(|c| {
         c.rate_limits.enabled = false;
-        c.prosody_rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
-        c.prosody_rest_token = Some(portal_testkit::PROSODY_TOKEN.into());
-        c.xmpp_domain = Some("chat.example.org".into());
+        c.prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
+        c.prosody.rest_token = Some(portal_testkit::PROSODY_TOKEN.into());
+        c.prosody.xmpp_domain = Some("chat.example.org".into());
     })
     .await;
     let app = portal_shared::http::finish(portal_admin_api::router(state.clone()), &state.config);

@@ -85,17 +85,23 @@ fn verify_jwt(secret: &str, token: &str) -> Result<Value, JwtError> {
 pub async fn send_verification_mail(state: &AuthState, email: &str, callback: Option<&str>) {
     let iat = now().unix_timestamp();
     let token = sign_jwt(
-        &state.app.config.auth_secret,
+        &state.app.config.auth.secret,
         &json!({ "email": email, "iat": iat, "exp": iat + TOKEN_TTL_SECS }),
     );
     let url = format!(
         "{}{BASE_PATH}/verify-email?token={token}&callbackURL={}",
-        state.app.config.base_url.as_str().trim_end_matches('/'),
+        state
+            .app
+            .config
+            .auth
+            .base_url
+            .as_str()
+            .trim_end_matches('/'),
         percent_encode(callback.unwrap_or("/"))
     );
     let mail = Mail {
         to: email.to_string(),
-        from: state.app.config.mail_from.clone(),
+        from: state.app.config.mail.from.clone(),
         subject: "Verify your e-mail address".into(),
         text: format!(
             "Welcome to Portal.\n\nTo confirm that {email} is yours, open:\n\n{url}\n\nThe link works for one hour.\n"
@@ -182,7 +188,7 @@ pub async fn verify(
             None => Err(AuthError::code(StatusCode::UNAUTHORIZED, code)),
         }
     };
-    let claims = match verify_jwt(&state.app.config.auth_secret, token) {
+    let claims = match verify_jwt(&state.app.config.auth.secret, token) {
         Ok(claims) => claims,
         Err(JwtError::Expired) => return fail("TOKEN_EXPIRED"),
         Err(JwtError::Invalid) => return fail("INVALID_TOKEN"),

@@ -26,6 +26,14 @@ use portal_shared::AppState;
 use portal_shared::http::VerbatimBody;
 use portal_shared::mail::Mailer;
 
+/// The configuration this function reads: sessions and cookies, and mail.
+pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
+    auth: true,
+    mail: true,
+    sentry: false,
+    prosody: false,
+};
+
 pub const BASE_PATH: &str = "/api/auth";
 
 /// What auth handlers need: the common state and the mailer.

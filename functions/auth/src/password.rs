@@ -56,12 +56,18 @@ pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthRe
         let callback = redirect_to.unwrap_or_else(|| "/".into());
         let url = format!(
             "{}{BASE_PATH}/reset-password/{token}?callbackURL={}",
-            state.app.config.base_url.as_str().trim_end_matches('/'),
+            state
+                .app
+                .config
+                .auth
+                .base_url
+                .as_str()
+                .trim_end_matches('/'),
             percent_encode(&callback)
         );
         let mail = Mail {
             to: user.email.clone(),
-            from: state.app.config.mail_from.clone(),
+            from: state.app.config.mail.from.clone(),
             subject: "Reset your password".into(),
             text: format!(
                 "Hello {},\n\nSomeone asked to reset the password of your Portal account. To choose a new one, open:\n\n{url}\n\nThe link works once, for one hour. If it was not you, ignore this mail.\n",

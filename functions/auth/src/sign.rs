@@ -97,7 +97,7 @@ pub async fn sign_up(
     user.image = image;
     // Signed in at once unless e-mails must be verified first; the session is written in
     // the same transaction as the user.
-    let signed_in = (!state.app.config.require_email_verification)
+    let signed_in = (!state.app.config.auth.require_email_verification)
         .then(|| new_session(&state.app, &user, remember, &meta));
     let session = signed_in.as_ref().map(|(session, _)| session);
     let user = match users.create_signed_in(user, Some(hash), session).await {
@@ -110,7 +110,7 @@ pub async fn sign_up(
         }
         Err(CreateUserError::Store(err)) => return Err(err.into()),
     };
-    if state.app.config.send_verification_on_sign_up {
+    if state.app.config.auth.send_verification_on_sign_up {
         send_verification_mail(&state, &user.email, callback.as_deref()).await;
     }
     let Some((_, token)) = signed_in else {
@@ -161,7 +161,7 @@ pub async fn sign_in(
             "INVALID_EMAIL_OR_PASSWORD",
         ));
     };
-    if state.app.config.require_email_verification && !user.email_verified {
+    if state.app.config.auth.require_email_verification && !user.email_verified {
         return Err(AuthError::code(StatusCode::FORBIDDEN, "EMAIL_NOT_VERIFIED"));
     }
     if user.is_banned_at(now()) {

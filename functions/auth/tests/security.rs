@@ -13,8 +13,8 @@ const BASE: &str = "https://portal.example.org";
 /// Base URL `https://portal.example.org`, a trusted front end and a wildcard.
 async fn app() -> TestAuth {
     TestAuth::new(|c| {
-        c.base_url = url::Url::parse(BASE).unwrap();
-        c.trusted_origins = vec![
+        c.auth.base_url = url::Url::parse(BASE).unwrap();
+        c.auth.trusted_origins = vec![
             "https://app.trusted.example.net".into(),
             "https://*.apps.example.net".into(),
         ];

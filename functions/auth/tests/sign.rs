@@ -424,7 +424,7 @@ async fn sign_out_ends_the_session_and_expires_the_cookies() {
 
 #[tokio::test]
 async fn unverified_addresses_cannot_sign_in_when_verification_is_required() {
-    let t = TestAuth::new(|c| c.require_email_verification = true).await;
+    let t = TestAuth::new(|c| c.auth.require_email_verification = true).await;
     let res = t
         .post(
             "/api/auth/sign-up/email",
@@ -455,8 +455,9 @@ async fn unverified_addresses_cannot_sign_in_when_verification_is_required() {
 
 #[tokio::test]
 async fn over_https_cookies_are_secure_and_prefixed() {
-    let t = TestAuth::new(|c| c.base_url = url::Url::parse("https://portal.example.org").unwrap())
-        .await;
+    let t =
+        TestAuth::new(|c| c.auth.base_url = url::Url::parse("https://portal.example.org").unwrap())
+            .await;
     let res = t
         .post(
             "/api/auth/sign-up/email",

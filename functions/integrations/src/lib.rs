@@ -12,6 +12,14 @@ use portal_shared::AppState;
 use portal_shared::auth::RequireAuth;
 use serde_json::{Value, json};
 
+/// The configuration this function reads: sessions and cookies, and Prosody.
+pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
+    auth: true,
+    mail: false,
+    sentry: false,
+    prosody: true,
+};
+
 /// Every route of the group.
 pub fn router(state: AppState) -> Router {
     Router::new()

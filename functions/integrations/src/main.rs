@@ -1,4 +1,9 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    portal_shared::lambda::serve("integrations", portal_integrations::router).await
+    portal_shared::lambda::serve(
+        "integrations",
+        portal_integrations::NEEDS,
+        portal_integrations::router,
+    )
+    .await
 }

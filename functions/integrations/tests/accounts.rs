@@ -22,9 +22,9 @@ struct T {
 
 fn configure(c: &mut Config, prosody: &FakeProsody) {
     c.rate_limits.enabled = false;
-    c.prosody_rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
-    c.prosody_rest_token = Some(PROSODY_TOKEN.into());
-    c.xmpp_domain = Some(DOMAIN.into());
+    c.prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
+    c.prosody.rest_token = Some(PROSODY_TOKEN.into());
+    c.prosody.xmpp_domain = Some(DOMAIN.into());
 }
 
 async fn setup(adjust: impl FnOnce(&mut Config)) -> T {
@@ -100,7 +100,7 @@ async fn the_registry_lists_xmpp_enabled_when_configured() {
 
 #[tokio::test]
 async fn unconfigured_xmpp_is_listed_disabled_and_refused() {
-    let t = setup(|c| c.prosody_rest_token = None).await;
+    let t = setup(|c| c.prosody.rest_token = None).await;
     let res = t.send("GET", "/api/integrations", Some(&t.ada), None).await;
     assert_eq!(res.json()["integrations"][0]["enabled"], false);
     let res = t.create(&t.ada, json!({"username": "ada"})).await;
@@ -274,7 +274,7 @@ async fn one_account_per_user_and_one_user_per_name() {
 
 #[tokio::test]
 async fn upstream_failures_are_502_and_leave_nothing_behind() {
-    let t = setup(|c| c.prosody_timeout = Duration::from_millis(300)).await;
+    let t = setup(|c| c.prosody.timeout = Duration::from_millis(300)).await;
     let cases = [
         (Mode::Fail(500), "XMPP server failed (status 500)"),
         (Mode::Fail(401), "XMPP server refused Portal's credentials"),
@@ -312,7 +312,7 @@ async fn an_unreachable_server_is_502() {
         .unwrap()
         .port();
     let t = setup(|c| {
-        c.prosody_rest_url = Some(url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap())
+        c.prosody.rest_url = Some(url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap())
     })
     .await;
     let res = t.create(&t.ada, json!({"username": "ada"})).await;
@@ -548,7 +548,7 @@ async fn deleting_removes_the_account_upstream_first() {
 
 #[tokio::test]
 async fn a_wrong_admin_token_is_a_502_naming_the_credentials() {
-    let t = setup(|c| c.prosody_rest_token = Some("not-the-token".into())).await;
+    let t = setup(|c| c.prosody.rest_token = Some("not-the-token".into())).await;
     let res = t.create(&t.ada, json!({"username": "ada"})).await;
     assert_eq!(res.status, 502);
     assert_eq!(

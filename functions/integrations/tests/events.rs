@@ -10,9 +10,9 @@ use portal_testkit::{
 async fn the_create_fixture_provisions_an_xmpp_account() {
     let prosody = FakeProsody::start().await;
     let state = test_state(|c| {
-        c.prosody_rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
-        c.prosody_rest_token = Some(PROSODY_TOKEN.into());
-        c.xmpp_domain = Some("chat.example.org".into());
+        c.prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
+        c.prosody.rest_token = Some(PROSODY_TOKEN.into());
+        c.prosody.xmpp_domain = Some("chat.example.org".into());
     })
     .await;
     let app = http::finish(portal_integrations::router(state.clone()), &state.config);

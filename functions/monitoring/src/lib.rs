@@ -10,10 +10,18 @@ use portal_shared::AppState;
 
 pub use monitoring::SentryTunnel;
 
+/// The configuration this function reads: Sentry only: it authenticates nobody.
+pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
+    auth: false,
+    mail: false,
+    sentry: true,
+    prosody: false,
+};
+
 /// Every route of the group.
 pub fn router(state: AppState) -> Router {
     let tunnel = SentryTunnel::from_config(&state.config);
-    let body_cap = state.config.sentry_tunnel_max_bytes;
+    let body_cap = state.config.sentry.tunnel_max_bytes;
     Router::new()
         .route(
             "/api/monitoring",

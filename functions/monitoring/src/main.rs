@@ -1,4 +1,9 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    portal_shared::lambda::serve("monitoring", portal_monitoring::router).await
+    portal_shared::lambda::serve(
+        "monitoring",
+        portal_monitoring::NEEDS,
+        portal_monitoring::router,
+    )
+    .await
 }

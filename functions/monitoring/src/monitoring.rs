@@ -41,10 +41,10 @@ struct Upstream {
 impl SentryTunnel {
     /// Builds the HTTP client only when there is somewhere to send to.
     pub fn from_config(config: &Config) -> Self {
-        let Some(dsn) = config.sentry_dsn.clone() else {
+        let Some(dsn) = config.sentry.dsn.clone() else {
             return Self(None);
         };
-        let timeout = config.sentry_tunnel_timeout;
+        let timeout = config.sentry.tunnel_timeout;
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(3)))

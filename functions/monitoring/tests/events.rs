@@ -65,7 +65,7 @@ async fn tunnel_fixtures_without_sentry_are_503() {
 async fn tunnel_fixtures_reach_sentry_through_the_lambda_path() {
     let sentry = FakeUpstream::start(Reply::json(200, r#"{"id":"ok"}"#)).await;
     let dsn = format!("http://public@127.0.0.1:{}/42", sentry.port());
-    let app = plain_app(|c| c.sentry_dsn = Some(SentryDsn::parse(&dsn).unwrap())).await;
+    let app = plain_app(|c| c.sentry.dsn = Some(SentryDsn::parse(&dsn).unwrap())).await;
     for name in ["monitoring-tunnel.v2.json", "monitoring-tunnel.v1.json"] {
         // The fixture names Sentry's real ingest host; point it at the fake one.
         let event = fixture(name).replace("https://public@o0.ingest.sentry.io/42", &dsn);
@@ -89,7 +89,7 @@ async fn tunnel_fixtures_reach_sentry_through_the_lambda_path() {
 async fn tunnel_fixture_for_another_project_is_403() {
     let sentry = FakeUpstream::start(Reply::json(200, "{}")).await;
     let dsn = format!("http://public@127.0.0.1:{}/42", sentry.port());
-    let app = plain_app(|c| c.sentry_dsn = Some(SentryDsn::parse(&dsn).unwrap())).await;
+    let app = plain_app(|c| c.sentry.dsn = Some(SentryDsn::parse(&dsn).unwrap())).await;
     let res = call(&app, event_request(&fixture("monitoring-tunnel.v2.json"))).await;
     assert_eq!(res.status, 403);
     assert!(sentry.requests().is_empty());

@@ -7,6 +7,14 @@ use axum::Router;
 use axum::routing::{delete, get};
 use portal_shared::AppState;
 
+/// The configuration this function reads: sessions and cookies.
+pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
+    auth: true,
+    mail: false,
+    sentry: false,
+    prosody: false,
+};
+
 /// Every route of the group.
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    portal_shared::lambda::serve("user", portal_user::router).await
+    portal_shared::lambda::serve("user", portal_user::NEEDS, portal_user::router).await
 }

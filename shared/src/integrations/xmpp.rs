@@ -32,10 +32,10 @@ struct Upstream {
 
 impl Xmpp {
     pub fn from_config(config: &Config) -> Self {
-        let upstream = match (&config.prosody_rest_url, &config.prosody_rest_token, &config.xmpp_domain) {
+        let upstream = match (&config.prosody.rest_url, &config.prosody.rest_token, &config.prosody.xmpp_domain) {
             (Some(url), Some(token), Some(domain)) => reqwest::Client::builder()
-                .timeout(config.prosody_timeout)
-                .connect_timeout(config.prosody_timeout.min(std::time::Duration::from_secs(3)))
+                .timeout(config.prosody.timeout)
+                .connect_timeout(config.prosody.timeout.min(std::time::Duration::from_secs(3)))
                 .build()
                 .map_err(|e| tracing::error!(error = %e, "cannot build the Prosody client; XMPP disabled"))
                 .ok()
