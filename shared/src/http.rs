@@ -167,14 +167,15 @@ pub fn rate_limit_subject(ip: IpAddr) -> String {
     }
 }
 
-/// `{ <key>: [...], nextCursor? }`: the body of every listing.
+/// `{ <key>: [...], nextCursor? }`: the body of every listing, its cursor sealed.
 pub fn listed(
+    sealer: &crate::crypto::Sealer,
     key: &str,
     items: Vec<serde_json::Value>,
-    next_cursor: Option<String>,
+    next: Option<&crate::store::listing::Cursor>,
 ) -> serde_json::Value {
     let mut body = serde_json::json!({ key: items });
-    if let Some(next) = next_cursor {
+    if let Some(next) = crate::validation::seal_cursor(sealer, next) {
         body["nextCursor"] = serde_json::json!(next);
     }
     body

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAdminOrStaff;
 use portal_shared::model::{ApiKey, User};
-use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery, seal_cursor};
+use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
@@ -72,9 +72,10 @@ pub async fn list(
         .map(|k| key_view(k, owners.get(&k.user_id)))
         .collect();
     Ok(Json(listed(
+        &state.sealer,
         "apiKeys",
         keys,
-        seal_cursor(&state.sealer, page.next.as_ref()),
+        page.next.as_ref(),
     )))
 }
 

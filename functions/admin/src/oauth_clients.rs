@@ -12,7 +12,6 @@ use portal_shared::store::oauth_clients::OAuthClient;
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{
     FromQuery, Issue, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, Validate,
-    seal_cursor,
 };
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
@@ -54,9 +53,10 @@ pub async fn list(
     let request = query.paging.request(&state.sealer)?;
     let page = state.db.oauth_clients().list_page(&request).await?;
     Ok(Json(listed(
+        &state.sealer,
         "oauthClients",
         page.items.iter().map(client_view).collect::<Vec<_>>(),
-        seal_cursor(&state.sealer, page.next.as_ref()),
+        page.next.as_ref(),
     )))
 }
 

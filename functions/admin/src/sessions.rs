@@ -5,7 +5,7 @@ use axum::extract::State;
 use portal_shared::auth::RequireAdminOrStaff;
 use portal_shared::model::session_view;
 use portal_shared::time::{iso, now};
-use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery, seal_cursor};
+use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
@@ -47,12 +47,13 @@ pub async fn list(
         )
         .await?;
     Ok(Json(listed(
+        &state.sealer,
         "sessions",
         page.items
             .iter()
             .map(|s| session_view(s, None))
             .collect::<Vec<_>>(),
-        seal_cursor(&state.sealer, page.next.as_ref()),
+        page.next.as_ref(),
     )))
 }
 

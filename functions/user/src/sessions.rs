@@ -6,7 +6,7 @@ use portal_shared::auth::RequireAuth;
 use portal_shared::http::listed;
 use portal_shared::model::session_view;
 use portal_shared::time::{iso, now};
-use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery, seal_cursor};
+use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
@@ -48,9 +48,10 @@ pub async fn list(
         .map(|s| session_view(s, me.session_id()))
         .collect();
     Ok(Json(listed(
+        &state.sealer,
         "sessions",
         sessions,
-        seal_cursor(&state.sealer, page.next.as_ref()),
+        page.next.as_ref(),
     )))
 }
 

@@ -456,37 +456,14 @@ impl Db {
         mut start: Option<Item>,
         want: Option<usize>,
     ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
-        let keys = q.key_condition();
         let mut items: Vec<Item> = Vec::new();
         loop {
             let mut request = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .set_index_name(q.index.map(|g| g.name.to_string()))
-                .key_condition_expression(&keys.text)
+                .query_request(q)
                 .scan_index_forward(!q.newest_first)
-                .consistent_read(q.consistent)
                 .set_exclusive_start_key(start.take());
             if let Some(want) = want {
                 request = request.limit(((want - items.len()) as i32).clamp(25, 500));
-            }
-            for (k, v) in keys
-                .names
-                .iter()
-                .chain(q.filter.iter().flat_map(|f| f.names.iter()))
-            {
-                request = request.expression_attribute_names(k, v);
-            }
-            for (k, v) in keys
-                .values
-                .iter()
-                .chain(q.filter.iter().flat_map(|f| f.values.iter()))
-            {
-                request = request.expression_attribute_values(k, v.clone());
-            }
-            if let Some(f) = q.filter {
-                request = request.filter_expression(&f.text);
             }
             let page = request.send().await?;
             items.extend(page.items.unwrap_or_default());
@@ -495,6 +472,32 @@ impl Db {
                 return Ok((items, start));
             }
         }
+    }
+
+    /// A Query request for `q`: table or index, key condition, filter, consistency.
+    fn query_request(
+        &self,
+        q: &Query<'_>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let keys = q.key_condition();
+        let mut request = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .set_index_name(q.index.map(|g| g.name.to_string()))
+            .key_condition_expression(&keys.text)
+            .consistent_read(q.consistent);
+        let filter = q.filter.cloned().unwrap_or_default();
+        for (k, v) in keys.names.into_iter().chain(filter.names) {
+            request = request.expression_attribute_names(k, v);
+        }
+        for (k, v) in keys.values.into_iter().chain(filter.values) {
+            request = request.expression_attribute_values(k, v);
+        }
+        if !filter.text.is_empty() {
+            request = request.filter_expression(filter.text);
+        }
+        request
     }
 
     /// Every item of a partition of an index, newest first.
@@ -513,37 +516,15 @@ impl Db {
 
     /// How many items of `q` pass its filter (reads them: O(partition)).
     pub(crate) async fn count(&self, q: &Query<'_>) -> Result<i64, StoreError> {
-        let keys = q.key_condition();
         let mut total = 0i64;
         let mut start = None;
         loop {
-            let mut request = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .set_index_name(q.index.map(|g| g.name.to_string()))
-                .key_condition_expression(&keys.text)
-                .consistent_read(q.consistent)
+            let page = self
+                .query_request(q)
                 .select(Select::Count)
-                .set_exclusive_start_key(start);
-            for (k, v) in keys
-                .names
-                .iter()
-                .chain(q.filter.iter().flat_map(|f| f.names.iter()))
-            {
-                request = request.expression_attribute_names(k, v);
-            }
-            for (k, v) in keys
-                .values
-                .iter()
-                .chain(q.filter.iter().flat_map(|f| f.values.iter()))
-            {
-                request = request.expression_attribute_values(k, v.clone());
-            }
-            if let Some(f) = q.filter {
-                request = request.filter_expression(&f.text);
-            }
-            let page = request.send().await?;
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
             total += i64::from(page.count);
             start = page.last_evaluated_key;
             if start.is_none() {
