@@ -17,9 +17,9 @@ use portal_shared::time::{iso, now};
 use serde_json::{Value, json};
 
 use crate::error::{AuthError, AuthResult};
-use crate::input::{Body, Fields};
-use crate::limits::limit_email;
-use crate::origin::{check_url_fields, redirect_target};
+use crate::input::Body;
+use crate::limits::{MailRequest, mail_request};
+use crate::origin::redirect_target;
 use crate::views::{json_response, redirect, with_param};
 use crate::{AuthState, BASE_PATH};
 
@@ -122,20 +122,13 @@ pub async fn send_verification(
     body: Body,
 ) -> AuthResult<Response> {
     let started = Instant::now();
-    let body = body.json_only()?;
-    let mut f = Fields::of("body", &body.value, false);
-    let email = f.email("email");
-    let callback = f.optional_string("callbackURL");
-    f.finish()?;
-    let Some(email) = email.map(|e| e.to_lowercase()) else {
-        return Err(AuthError::validation(
-            "[body.email] Invalid email address".into(),
-        ));
+    let MailRequest {
+        email,
+        link: callback,
+    } = match mail_request(&state.app, body, "callbackURL", "/send-verification-email").await? {
+        Ok(request) => request,
+        Err(limited) => return Ok(limited),
     };
-    check_url_fields(&state.app.config, &body.value)?;
-    if let Err(limited) = limit_email(&state.app, "/send-verification-email", &email).await {
-        return Ok(limited);
-    }
     let signed_in: Option<Identity> = resolve(&state.app, presented(&state.app, &headers))
         .await?
         .ok();

@@ -16,6 +16,8 @@ use portal_shared::store::rate_limits::RateDecision;
 
 use crate::BASE_PATH;
 use crate::error::AuthError;
+use crate::input::{Body, Fields};
+use crate::origin::check_url_fields;
 
 /// Which rule a path is counted under.
 pub fn rule_for(config: &Config, path: &str) -> Rule {
@@ -94,4 +96,37 @@ pub async fn limit_email(state: &AppState, path: &str, email: &str) -> Result<()
         Ok(_) => Ok(()),
         Err(err) => Err(AuthError::from(err).into_response()),
     }
+}
+
+/// A body that asks for a mail to an address (reset, verification): `{email, <link field>?}`.
+pub struct MailRequest {
+    /// Lower-cased.
+    pub email: String,
+    /// Where the mailed link sends the browser (already checked).
+    pub link: Option<String>,
+}
+
+/// Reads a mail request: the e-mail and the link field validated, every URL field of the
+/// body checked, and the request counted against the address (`Ok(Err(429))` when over).
+pub async fn mail_request(
+    state: &AppState,
+    body: Body,
+    link_field: &str,
+    path: &str,
+) -> Result<Result<MailRequest, Response>, AuthError> {
+    let body = body.json_only()?;
+    let mut f = Fields::of("body", &body.value, false);
+    let email = f.email("email");
+    let link = f.optional_string(link_field);
+    f.finish()?;
+    let Some(email) = email.map(|e| e.to_lowercase()) else {
+        return Err(AuthError::validation(
+            "[body.email] Invalid email address".into(),
+        ));
+    };
+    check_url_fields(&state.config, &body.value)?;
+    if let Err(limited) = limit_email(state, path, &email).await {
+        return Ok(Err(limited));
+    }
+    Ok(Ok(MailRequest { email, link }))
 }

@@ -17,8 +17,8 @@ use time::Duration;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::{RequestMeta, SessionUser};
 use crate::input::{Body, Fields};
-use crate::limits::limit_email;
-use crate::origin::{check_url_fields, redirect_target};
+use crate::limits::{MailRequest, mail_request};
+use crate::origin::redirect_target;
 use crate::session::start_session;
 use crate::sign::password_error;
 use crate::views::{json_response, redirect, set_session, user_json, with_param};
@@ -30,20 +30,13 @@ const RESET_TTL: Duration = Duration::hours(1);
 /// `POST /request-password-reset {email, redirectTo?}`: the same answer whether or not the
 /// e-mail has an account.
 pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthResult<Response> {
-    let body = body.json_only()?;
-    let mut f = Fields::of("body", &body.value, false);
-    let email = f.email("email");
-    let redirect_to = f.optional_string("redirectTo");
-    f.finish()?;
-    let Some(email) = email.map(|e| e.to_lowercase()) else {
-        return Err(AuthError::validation(
-            "[body.email] Invalid email address".into(),
-        ));
+    let MailRequest {
+        email,
+        link: redirect_to,
+    } = match mail_request(&state.app, body, "redirectTo", "/request-password-reset").await? {
+        Ok(request) => request,
+        Err(limited) => return Ok(limited),
     };
-    check_url_fields(&state.app.config, &body.value)?;
-    if let Err(limited) = limit_email(&state.app, "/request-password-reset", &email).await {
-        return Ok(limited);
-    }
     if let Some((user, _)) = state.app.db.users().find_by_email(&email).await? {
         let token = random_alphanumeric(24);
         let at = now();
