@@ -47,7 +47,29 @@ pub fn finish(router: Router, config: &Config) -> Router {
         .layer(middleware::from_fn(crate::rate_limit::rate_headers))
         .layer(middleware::map_response(errors_as_envelopes))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(request_context))
+}
+
+/// Every response: `X-Content-Type-Options: nosniff`. A response to a request that carries
+/// a credential (cookie, `Authorization`, `x-api-key`), and every `/api/auth/*` response, is
+/// private to its caller: `Cache-Control: no-store` unless the handler chose otherwise.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let private = req.uri().path().starts_with("/api/auth/")
+        || [header::COOKIE, header::AUTHORIZATION]
+            .iter()
+            .any(|h| req.headers().contains_key(h))
+        || req.headers().contains_key(crate::auth::API_KEY_HEADER);
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if private && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// Any error response that is not already JSON (from the router, a body limit, a layer)

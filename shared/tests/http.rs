@@ -154,3 +154,32 @@ async fn a_client_supplied_request_id_is_not_trusted() {
     assert_ne!(id, "forgedA");
     assert_eq!(id.len(), 36, "a fresh UUID");
 }
+
+#[tokio::test]
+async fn every_response_says_nosniff_and_credentialed_ones_are_not_stored() {
+    let app = app();
+    for res in [
+        get_path(&app, "/api/nope").await,
+        get_path(&app, "/api/panic").await,
+        post_bytes(&app, "/api/rename", r#"{"name":"Ada"}"#).await,
+    ] {
+        assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(res.header("cache-control"), None, "anonymous: cacheable");
+    }
+    for (name, value) in [
+        ("cookie", "better-auth.session_token=x"),
+        ("authorization", "Bearer x"),
+        ("x-api-key", "x"),
+    ] {
+        let req = axum::http::Request::builder()
+            .uri("/api/nope")
+            .header(name, value)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = call(&app, req).await;
+        assert_eq!(res.header("cache-control"), Some("no-store"), "{name}");
+        assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+    }
+    let res = get_path(&app, "/api/auth/anything").await;
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+}
