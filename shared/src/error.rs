@@ -19,6 +19,9 @@ pub const METHOD_NOT_ALLOWED: &str = "Method not allowed";
 pub const PAYLOAD_TOO_LARGE: &str = "Request body too large";
 pub const TOO_MANY_REQUESTS: &str = "Too many requests";
 pub const UNSUPPORTED_MEDIA_TYPE: &str = "Unsupported media type";
+pub const SERVICE_UNAVAILABLE: &str = "Service temporarily unavailable, try again shortly";
+/// What a 503 asks the client to wait, in seconds.
+pub const RETRY_AFTER_SECS: u64 = 1;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -136,11 +139,19 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let mut response = envelope(status, &self.to_string(), details);
-        if let Self::TooManyRequests { retry_after_secs } = self {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_secs.max(1)),
-            );
+        match self {
+            Self::TooManyRequests { retry_after_secs } => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs.max(1)),
+                );
+            }
+            Self::ServiceUnavailable(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            }
+            _ => {}
         }
         response
     }
@@ -152,6 +163,10 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(err: crate::store::StoreError) -> Self {
         match err {
             crate::store::StoreError::BadCursor => crate::validation::invalid_cursor(),
+            crate::store::StoreError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "table unavailable");
+                ApiError::ServiceUnavailable(SERVICE_UNAVAILABLE.into())
+            }
             other => ApiError::internal(other),
         }
     }

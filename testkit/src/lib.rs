@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod engine;
+pub mod faults;
 pub mod http;
 pub mod people;
 pub mod prosody;
@@ -13,6 +14,7 @@ pub use app::{TestApp, envelope};
 pub use engine::{
     CallCounter, EmbeddedDynamo, Storage, counted_state, fresh_db, shared_engine, test_state,
 };
+pub use faults::{Fault, FaultyDynamo, faulty_state};
 pub use http::{TestResponse, call, event_request, fixture, get, post_as, post_bytes, request};
 pub use people::{
     BROWSER_ORIGIN, FIXTURE_TOKEN, FIXTURE_USER_ID, Person, api_key_for, fixture_person, person,

@@ -110,6 +110,14 @@ impl AuthError {
 
 impl From<StoreError> for AuthError {
     fn from(err: StoreError) -> Self {
+        if let StoreError::Unavailable(detail) = &err {
+            tracing::warn!(error = %detail, "table unavailable");
+            return Self::with_message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                portal_shared::error::SERVICE_UNAVAILABLE,
+            );
+        }
         tracing::error!(error = %err, "store failure in auth");
         Self::with_message(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -125,6 +133,13 @@ impl IntoResponse for AuthError {
             Some(code) => json!({ "message": self.message, "code": code }),
             None => json!({ "message": self.message }),
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(portal_shared::error::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }

@@ -35,15 +35,45 @@ pub enum StoreError {
     /// A paging cursor that this listing did not make.
     #[error("invalid cursor")]
     BadCursor,
+    /// DynamoDB throttled, timed out or could not be reached (after the SDK's retries):
+    /// nothing was written, and a retry later can succeed.
+    #[error("dynamodb unavailable: {0}")]
+    Unavailable(String),
 }
+
+/// Error codes of DynamoDB that say "not now": a retry later can succeed.
+const TRANSIENT_CODES: [&str; 8] = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+    "LimitExceededException",
+];
 
 impl<E, R> From<SdkError<E, R>> for StoreError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     fn from(err: SdkError<E, R>) -> Self {
-        Self::Dynamo(DisplayErrorContext(&err).to_string())
+        let detail = DisplayErrorContext(&err).to_string();
+        match &err {
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => Self::Unavailable(detail),
+            SdkError::ServiceError(service)
+                if service
+                    .err()
+                    .code()
+                    .is_some_and(|code| TRANSIENT_CODES.contains(&code)) =>
+            {
+                Self::Unavailable(detail)
+            }
+            _ => Self::Dynamo(detail),
+        }
     }
 }
 
@@ -61,6 +91,23 @@ where
     err.as_service_error()
         .and_then(|e| e.code())
         .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+/// Timeouts of every DynamoDB call, chosen for a Lambda answering a browser: a connection
+/// takes at most 1 s, one attempt 2 s, the whole call (retries included) 5 s; past that the
+/// request answers 503 with `Retry-After` rather than holding the function.
+pub fn timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .operation_attempt_timeout(std::time::Duration::from_secs(2))
+        .operation_timeout(std::time::Duration::from_secs(5))
+        .build()
+}
+
+/// The SDK's standard retry mode: 3 attempts with jittered exponential backoff, on
+/// throttling, transient service errors and I/O failures.
+pub fn retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+    aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(3)
 }
 
 /// A handle on the table: the SDK client (built once per process) and the table name.
@@ -81,7 +128,11 @@ impl Db {
     /// The client of the environment: credentials, region and `AWS_ENDPOINT_URL_DYNAMODB`
     /// as the SDK reads them.
     pub async fn from_env(table: &str) -> Self {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(timeouts())
+            .retry_config(retries())
+            .load()
+            .await;
         Self::new(Client::new(&sdk), table)
     }
 
@@ -91,6 +142,8 @@ impl Db {
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
+            .timeout_config(timeouts())
+            .retry_config(retries())
             .credentials_provider(Credentials::new(
                 "local",
                 "local",

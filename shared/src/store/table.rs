@@ -211,6 +211,19 @@ pub(crate) fn cancelled_by_condition(
     err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
 ) -> Option<Vec<usize>> {
     match err.as_service_error() {
+        // Cancelled for a conflict or throttling: transient, not a refusal.
+        Some(TransactWriteItemsError::TransactionCanceledException(e))
+            if e.cancellation_reasons().iter().any(|r| {
+                matches!(
+                    r.code(),
+                    Some(
+                        "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+                    )
+                )
+            }) =>
+        {
+            None
+        }
         Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
             let failed: Vec<usize> = e
                 .cancellation_reasons()
@@ -443,6 +456,15 @@ impl Db {
             Ok(_) => Ok(Committed::Yes),
             Err(err) => match cancelled_by_condition(&err) {
                 Some(failed) => Ok(Committed::ConditionFailed(failed)),
+                None if matches!(
+                    err.as_service_error(),
+                    Some(TransactWriteItemsError::TransactionCanceledException(_))
+                ) =>
+                {
+                    Err(StoreError::Unavailable(
+                        "transaction cancelled by a conflict or throttling".into(),
+                    ))
+                }
                 None => Err(err.into()),
             },
         }

@@ -63,7 +63,7 @@ impl TestAuth {
         (Self::on(state), counter)
     }
 
-    fn on(state: AppState) -> Self {
+    pub fn on(state: AppState) -> Self {
         let outbox = std::env::temp_dir().join(format!("portal-outbox-{}", uuid_like()));
         let probes = Router::new()
             .route("/api/test/whoami", get(whoami))
