@@ -172,7 +172,12 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
 pub async fn faulty_state(adjust: impl FnOnce(&mut Config)) -> (AppState, FaultyDynamo) {
     let direct = crate::engine::fresh_db().await;
     let proxy = FaultyDynamo::start().await;
-    let db = Db::local(proxy.url(), direct.table());
+    // The production timeouts: what a deployed function would do.
+    let db = Db::local_with(
+        proxy.url(),
+        direct.table(),
+        portal_shared::store::timeouts(),
+    );
     let mut config = Config::for_tests(direct.table());
     adjust(&mut config);
     (AppState::new(config, db), proxy)

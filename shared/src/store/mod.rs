@@ -104,6 +104,16 @@ pub fn timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
         .build()
 }
 
+/// Timeouts for a local engine under a parallel test suite: a loaded laptop, not a
+/// failing service.
+pub fn local_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .operation_timeout(std::time::Duration::from_secs(60))
+        .build()
+}
+
 /// The SDK's standard retry mode: 3 attempts with jittered exponential backoff, on
 /// throttling, transient service errors and I/O failures.
 pub fn retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
@@ -137,12 +147,23 @@ impl Db {
     }
 
     /// A client for a local DynamoDB-compatible engine at `endpoint` (dummy credentials).
+    /// The embedded engine serves every parallel test of a binary from one SQLite file, so
+    /// its calls get generous timeouts ([`local_timeouts`]); [`Db::local_with`] takes others.
     pub fn local(endpoint: &str, table: &str) -> Self {
+        Self::local_with(endpoint, table, local_timeouts())
+    }
+
+    /// [`Db::local`] with the given timeouts (the fault tests use the production ones).
+    pub fn local_with(
+        endpoint: &str,
+        table: &str,
+        timeouts: aws_sdk_dynamodb::config::timeout::TimeoutConfig,
+    ) -> Self {
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
-            .timeout_config(timeouts())
+            .timeout_config(timeouts)
             .retry_config(retries())
             .credentials_provider(Credentials::new(
                 "local",
