@@ -127,6 +127,8 @@ pub struct RateLimits {
     pub per_user: Rule,
     /// every other route, per API key.
     pub per_api_key: Rule,
+    /// the public Sentry tunnel, per client address.
+    pub tunnel: Rule,
 }
 
 /// How mail leaves.
@@ -488,6 +490,7 @@ fn rate_limits(get: Get, production: bool) -> Result<RateLimits, ConfigError> {
         auth_default: rule(get, "PORTAL_RATE_LIMIT_AUTH", Rule::new(100, 10))?,
         per_user: rule(get, "PORTAL_RATE_LIMIT_USER", Rule::new(300, 60))?,
         per_api_key: rule(get, "PORTAL_RATE_LIMIT_API_KEY", Rule::new(1000, 3600))?,
+        tunnel: rule(get, "PORTAL_RATE_LIMIT_TUNNEL", Rule::new(120, 60))?,
     })
 }
 

@@ -174,6 +174,18 @@ pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
     })
 }
 
+/// The caller's address as an extractor (see [`client_ip`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(parts)))
+    }
+}
+
 /// The part of an address a rate limit counts: the whole IPv4 address, an IPv6 client's
 /// /64 (one subscriber usually holds a whole /64, so per-address limits would not hold).
 pub fn rate_limit_subject(ip: IpAddr) -> String {

@@ -28,6 +28,7 @@ pub struct Reply {
     pub content_type: &'static str,
     pub body: String,
     pub delay: Duration,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -37,7 +38,14 @@ impl Reply {
             content_type: "application/json",
             body: body.to_string(),
             delay: Duration::ZERO,
+            headers: Vec::new(),
         }
+    }
+
+    /// Answers with this header too.
+    pub fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_string()));
+        self
     }
 
     pub fn after(mut self, delay: Duration) -> Self {
@@ -117,10 +125,16 @@ async fn answer(State(shared): State<Shared>, request: Request) -> Response {
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
-    (
+    let mut response = (
         reply.status,
         [(http::header::CONTENT_TYPE, reply.content_type)],
         reply.body,
     )
-        .into_response()
+        .into_response();
+    for (name, value) in reply.headers {
+        if let Ok(value) = http::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }

@@ -27,7 +27,10 @@ pub fn router(state: AppState) -> Router {
             "/api/monitoring",
             get(monitoring::status)
                 .post(monitoring::forward)
-                .with_state(tunnel)
+                .with_state(monitoring::TunnelState {
+                    app: state.clone(),
+                    tunnel,
+                })
                 .layer(DefaultBodyLimit::max(body_cap)),
         )
         .route("/api/health", get(health::check).with_state(state))

@@ -13,9 +13,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use portal_shared::config::SentryDsn;
-use portal_shared::http::VerbatimBody;
+use portal_shared::http::{ClientAddress, VerbatimBody, rate_limit_subject};
+use portal_shared::rate_limit::{self, Bucket, RateSlot};
+use portal_shared::store::keys;
 use portal_shared::validation::body_rejection;
-use portal_shared::{ApiError, ApiResult, Config};
+use portal_shared::{ApiError, ApiResult, AppState, Config};
 use serde_json::{Value, json};
 
 pub const NOT_CONFIGURED: &str = "Sentry is not configured";
@@ -27,6 +29,8 @@ pub const UPSTREAM_TIMEOUT: &str = "Sentry did not answer in time";
 pub const UPSTREAM_UNREACHABLE: &str = "Sentry could not be reached";
 
 const SENTRY_ENVELOPE: &str = "application/x-sentry-envelope";
+/// Sentry's answer headers the browser SDK acts on.
+const RELAYED_HEADERS: [&str; 2] = ["retry-after", "x-sentry-rate-limits"];
 
 /// `None` when no `SENTRY_DSN` is configured: the tunnel then answers 503.
 #[derive(Clone)]
@@ -80,15 +84,41 @@ fn envelope_dsn(envelope: &[u8]) -> ApiResult<SentryDsn> {
     SentryDsn::parse(dsn).map_err(|_| ApiError::bad_request(INVALID_DSN))
 }
 
+/// What the tunnel routes hold: the tunnel, and the state its rate limit counts in.
+#[derive(Clone)]
+pub struct TunnelState {
+    pub app: AppState,
+    pub tunnel: SentryTunnel,
+}
+
 /// `POST /api/monitoring`: forwards the envelope unchanged and relays Sentry's answer.
+/// Public, so counted per client address (an IPv6 client's /64) like the auth routes.
 pub async fn forward(
-    State(tunnel): State<SentryTunnel>,
+    State(state): State<TunnelState>,
+    ClientAddress(ip): ClientAddress,
+    slot: Option<axum::Extension<RateSlot>>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let upstream = tunnel
+    let upstream = state
+        .tunnel
         .0
         .as_ref()
         .ok_or_else(|| ApiError::ServiceUnavailable(NOT_CONFIGURED.into()))?;
+    let subject = ip.map_or_else(|| "unknown".to_string(), rate_limit_subject);
+    let bucket = Bucket::new(
+        keys::rate_bucket_address(&subject, "/api/monitoring"),
+        state.app.config.rate_limits.tunnel,
+    );
+    if let Some(decision) = rate_limit::check(&state.app, &[bucket]).await? {
+        if let Some(axum::Extension(slot)) = slot {
+            slot.put(decision);
+        }
+        if !decision.allowed {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: decision.retry_after,
+            });
+        }
+    }
     let envelope = body.map_err(body_rejection)?;
     let dsn = envelope_dsn(&envelope)?;
     if !upstream.dsn.same_project(&dsn) {
@@ -112,6 +142,17 @@ pub async fn forward(
     let status = StatusCode::from_u16(answer.status().as_u16())
         .map_err(|_| ApiError::BadGateway(UPSTREAM_UNREACHABLE.into()))?;
     let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
+    // Sentry's back-off instructions go back to the SDK in the browser as they came.
+    let relayed: Vec<(header::HeaderName, HeaderValue)> = RELAYED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = answer.headers().get(*name)?.to_str().ok()?;
+            Some((
+                header::HeaderName::from_static(name),
+                HeaderValue::from_str(value).ok()?,
+            ))
+        })
+        .collect();
     let body = answer.bytes().await.map_err(|err| {
         tracing::warn!(error = %err, "Sentry answer unreadable");
         ApiError::BadGateway(UPSTREAM_UNREACHABLE.into())
@@ -123,6 +164,9 @@ pub async fn forward(
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
+    for (name, value) in relayed {
+        response.headers_mut().insert(name, value);
+    }
     // Sentry's own answer (e.g. its 429 with a retry hint) goes back as it came.
     response.extensions_mut().insert(VerbatimBody);
     Ok(response)

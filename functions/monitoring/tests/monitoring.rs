@@ -132,12 +132,22 @@ async fn tunnel_forwards_the_exact_envelope_to_the_configured_project() {
 
 #[tokio::test]
 async fn tunnel_relays_sentry_errors_as_they_came() {
-    let sentry = FakeUpstream::start(Reply::json(429, r#"{"detail":"rate limited"}"#)).await;
+    let sentry = FakeUpstream::start(
+        Reply::json(429, r#"{"detail":"rate limited"}"#)
+            .header("retry-after", "60")
+            .header("x-sentry-rate-limits", "60:error;transaction:organization"),
+    )
+    .await;
     let app = tunnel_to(&sentry, |_| {}).await;
     let body = envelope(&format!("http://public@127.0.0.1:{}/42", sentry.port()));
     let res = post_bytes(&app, "/api/monitoring", body).await;
     assert_eq!(res.status, 429);
     assert_eq!(res.json(), json!({"detail": "rate limited"}));
+    assert_eq!(res.header("retry-after"), Some("60"));
+    assert_eq!(
+        res.header("x-sentry-rate-limits"),
+        Some("60:error;transaction:organization")
+    );
 }
 
 #[tokio::test]
@@ -240,4 +250,38 @@ async fn slow_sentry_times_out_with_502() {
     let res = post_bytes(&app, "/api/monitoring", envelope(&dsn)).await;
     assert_eq!(res.status, 502);
     assert_eq!(res.json(), error("Sentry did not answer in time"));
+}
+
+#[tokio::test]
+async fn the_public_tunnel_is_rate_limited_per_client_address() {
+    let sentry = FakeUpstream::start(Reply::json(200, "{}")).await;
+    let app = tunnel_to(&sentry, |c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.tunnel = portal_shared::config::Rule::new(2, 60);
+    })
+    .await;
+    let body = envelope(&format!("http://public@127.0.0.1:{}/42", sentry.port()));
+    let from = |ip: &str| {
+        let mut req = request("POST", "/api/monitoring", body.clone());
+        let addr = std::net::SocketAddr::new(ip.parse().unwrap(), 40000);
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        req
+    };
+    for remaining in ["1", "0"] {
+        let res = call(&app, from("2001:db8::1")).await;
+        assert_eq!(res.status, 200);
+        assert_eq!(res.header("x-ratelimit-remaining"), Some(remaining));
+    }
+    // Another address of the same /64 shares the bucket.
+    let res = call(&app, from("2001:db8::2")).await;
+    assert_eq!(res.status, 429);
+    assert_eq!(res.json(), error("Too many requests"));
+    assert!(res.header("retry-after").is_some());
+    assert_eq!(
+        sentry.requests().len(),
+        2,
+        "the refused envelope never left"
+    );
+    assert_eq!(call(&app, from("192.0.2.9")).await.status, 200);
 }
