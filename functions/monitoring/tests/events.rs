@@ -94,3 +94,71 @@ async fn tunnel_fixture_for_another_project_is_403() {
     assert_eq!(res.status, 403);
     assert!(sentry.requests().is_empty());
 }
+
+/// Malformed API Gateway events: lambda_http refuses them (an invocation error the runtime
+/// reports), or the router answers them cleanly; never a panic, never a 5xx from us.
+#[tokio::test]
+async fn malformed_events_are_refused_or_answered_cleanly() {
+    let app = plain_app(|_| {}).await;
+    let base: serde_json::Value =
+        serde_json::from_str(&fixture("monitoring-status.v2.json")).unwrap();
+    let mut cases: Vec<(String, String)> = vec![
+        ("empty object".into(), "{}".into()),
+        ("not JSON".into(), "{\"version\":".into()),
+        (
+            "unknown version".into(),
+            json!({"version": "9.9", "rawPath": "/api/health"}).to_string(),
+        ),
+        ("a number".into(), "42".into()),
+    ];
+    let mut with = |name: &str, change: &dyn Fn(&mut serde_json::Value)| {
+        let mut event = base.clone();
+        change(&mut event);
+        cases.push((name.to_string(), event.to_string()));
+    };
+    with("no request context", &|e| {
+        e.as_object_mut().unwrap().remove("requestContext");
+    });
+    with("headers of the wrong type", &|e| {
+        e["headers"] = json!(["x"])
+    });
+    with("a 1 MB header", &|e| {
+        e["headers"]["x-big"] = json!("a".repeat(1024 * 1024))
+    });
+    with("a path that is not a string", &|e| e["rawPath"] = json!(12));
+    with("a method nobody uses", &|e| {
+        e["requestContext"]["http"]["method"] = json!("BREW")
+    });
+    for (name, event) in cases {
+        let parsed = std::panic::catch_unwind(|| lambda_http::request::from_str(&event));
+        let Ok(parsed) = parsed else {
+            panic!("{name}: lambda_http panicked on the event");
+        };
+        if let Ok(request) = parsed {
+            let res = tokio::time::timeout(std::time::Duration::from_secs(5), call(&app, request))
+                .await
+                .unwrap_or_else(|_| panic!("{name}: no answer"));
+            assert!(res.status.as_u16() < 500, "{name}: {}", res.status);
+        }
+    }
+}
+
+/// Known upstream defect, kept visible: `aws_lambda_events` (under lambda_http 1.3.2) panics
+/// while decoding an event whose `isBase64Encoded` body is not base64, and lambda_runtime
+/// deserialises events outside its panic guard, so such an event (which API Gateway never
+/// sends; only a direct, IAM-authorised invoke can) ends the instance, which Lambda then
+/// replaces. When this test starts failing, the dependency is fixed: drop the test and the
+/// note in docs/DECISIONS.md.
+#[test]
+fn a_body_flagged_base64_that_is_not_still_panics_in_lambda_http() {
+    let mut event: serde_json::Value =
+        serde_json::from_str(&fixture("monitoring-status.v2.json")).unwrap();
+    event["isBase64Encoded"] = json!(true);
+    event["body"] = json!("%%% not base64 %%%");
+    let text = event.to_string();
+    let outcome = std::panic::catch_unwind(|| lambda_http::request::from_str(&text).is_ok());
+    assert!(
+        outcome.is_err(),
+        "lambda_http no longer panics: remove this note"
+    );
+}

@@ -634,3 +634,53 @@ async fn own_sessions_page_by_cursor_like_every_other_list() {
         "Validation error: Invalid cursor at \"cursor\""
     );
 }
+
+#[tokio::test]
+async fn hostile_bodies_get_a_clear_4xx_and_change_nothing() {
+    let (state, app) = app().await;
+    let ada = person(&state, "ada@example.org", Role::User).await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let wide = format!("{{\"name\":[{}]}}", vec!["1"; 100_000].join(","));
+    let cases: Vec<(String, u16, &str)> = vec![
+        (format!("{{\"name\":{deep}}}"), 400, "Invalid JSON body"),
+        (
+            wide,
+            400,
+            "Validation error: Expected string, received array at \"name\"",
+        ),
+        (
+            r#"{"name":"a","name":"b"}"#.into(),
+            400,
+            "Invalid JSON body",
+        ),
+        (r#"{"name":"\ud800"}"#.into(), 400, "Invalid JSON body"),
+        ("x".repeat(2 * 1024 * 1024), 413, "Request body too large"),
+    ];
+    for (body, status, error) in cases {
+        let res = app
+            .send_text("PATCH", "/api/user/me", Some(&ada), Some(&body))
+            .await;
+        assert_eq!(res.status, status, "{}", &body[..body.len().min(40)]);
+        assert_eq!(
+            res.json()["error"],
+            error,
+            "{}",
+            &body[..body.len().min(40)]
+        );
+    }
+    // Unicode that is valid text is kept as sent (trimmed), within the length rule.
+    for name in ["Ada\u{200b}", "\u{202e}adA", "Ａｄａ", "أدا"] {
+        let res = send(
+            &app,
+            "PATCH",
+            "/api/user/me",
+            Some(&ada),
+            Some(json!({ "name": name })),
+        )
+        .await;
+        assert_eq!(res.status, 200, "{name:?}");
+        assert_eq!(res.json()["user"]["name"], name.trim());
+    }
+    let stored = state.db.users().get(&ada.user.id).await.unwrap().unwrap();
+    assert_eq!(stored.name, "أدا");
+}

@@ -62,7 +62,75 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 impl JsonBody {
     /// The body as a JSON document (400 `Invalid JSON body`).
     pub fn value(&self) -> Result<Value, ApiError> {
-        serde_json::from_slice(&self.0).map_err(|_| ApiError::bad_request(INVALID_JSON_BODY))
+        json_document(&self.0)
+    }
+}
+
+/// A JSON document, or 400 `Invalid JSON body`: not JSON, nested deeper than serde_json's
+/// limit (128), or an object with a key twice (parsers disagree on which one wins, so we
+/// take neither).
+fn json_document(bytes: &[u8]) -> Result<Value, ApiError> {
+    let invalid = |_| ApiError::bad_request(INVALID_JSON_BODY);
+    serde_json::from_slice::<NoDuplicateKeys>(bytes).map_err(invalid)?;
+    serde_json::from_slice(bytes).map_err(invalid)
+}
+
+/// Walks a JSON document and fails on an object that repeats a key.
+struct NoDuplicateKeys;
+
+impl<'de> Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeysVisitor)
+    }
+}
+
+struct NoDuplicateKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeysVisitor {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key) {
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
     }
 }
 
@@ -77,8 +145,7 @@ pub fn body_rejection(rejection: BytesRejection) -> ApiError {
 
 /// Parses and validates a JSON document (see [`ValidJson`]).
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|_| ApiError::bad_request(INVALID_JSON_BODY))?;
+    let value = json_document(bytes)?;
     let received = value.clone();
     let parsed: T = serde_path_to_error::deserialize(value)
         .map_err(|err| validation_error(vec![serde_issue(&err, &received)]))?;
