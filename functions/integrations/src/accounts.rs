@@ -131,6 +131,16 @@ pub async fn list(
     ))
 }
 
+/// How long a create may hold its reservation (`provisioning`) before another create may
+/// clear it: far longer than any function runs (their timeout is 15 s).
+const RESERVATION_LEASE: time::Duration = time::Duration::minutes(2);
+
+fn is_stale(account: &Account) -> bool {
+    account.status == "provisioning"
+        && portal_shared::time::parse_iso(&account.updated_at)
+            .is_none_or(|at| at + RESERVATION_LEASE < now())
+}
+
 pub async fn create(
     State(state): State<AppState>,
     Chosen(integration): Chosen,
@@ -150,11 +160,34 @@ pub async fn create(
         updated_at: at.clone(),
     };
     let accounts = state.db.integration_accounts();
-    match accounts.reserve(&reserved).await {
-        Ok(()) => {}
-        Err(ReserveError::AlreadyHasOne) => return Err(ApiError::Conflict(ALREADY_HAS_ONE.into())),
-        Err(ReserveError::UsernameTaken) => return Err(ApiError::Conflict(USERNAME_TAKEN.into())),
-        Err(ReserveError::Store(e)) => return Err(e.into()),
+    // A reservation whose create died mid-way (its lease ran out) does not block anyone:
+    // it is cleared, here and upstream, and the reservation tried once more.
+    let mut cleared_stale = false;
+    loop {
+        let conflict = match accounts.reserve(&reserved).await {
+            Ok(()) => break,
+            Err(ReserveError::AlreadyHasOne) => ALREADY_HAS_ONE,
+            Err(ReserveError::UsernameTaken) => USERNAME_TAKEN,
+            Err(ReserveError::Store(e)) => return Err(e.into()),
+        };
+        let holder = if conflict == ALREADY_HAS_ONE {
+            accounts
+                .holder_of_user_claim(&me.user.id, integration.id())
+                .await?
+        } else {
+            accounts
+                .holder_of_username(integration.id(), &request.username)
+                .await?
+        };
+        match holder {
+            Some(stale) if !cleared_stale && is_stale(&stale) => {
+                tracing::warn!(account = %stale.id, "clearing a reservation whose lease ran out");
+                integration.deprovision(&stale).await?;
+                accounts.release(&stale).await?;
+                cleared_stale = true;
+            }
+            _ => return Err(ApiError::Conflict(conflict.into())),
+        }
     }
     // From here on, any failure releases the reservation (and what upstream got).
     let upstream = async {

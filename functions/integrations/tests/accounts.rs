@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use portal_shared::Config;
 use portal_shared::model::Role;
+use portal_shared::store::integration_accounts::Account;
 use portal_testkit::{
     FakeProsody, Mode, PROSODY_TOKEN, Person, TestApp, TestResponse, call, envelope, person,
     test_state,
@@ -678,4 +679,71 @@ async fn bodies_must_be_json_and_cookie_writes_need_a_trusted_origin() {
     assert_eq!(res.json(), envelope("Unsupported media type"));
     assert!(t.prosody.users().is_empty());
     assert_eq!(t.integration_items().await, 0);
+}
+
+/// A reservation as a create leaves it when it dies between reserving and activating.
+fn reservation(user: &Person, username: &str, minutes_ago: i64) -> Account {
+    let at =
+        portal_shared::time::iso(portal_shared::time::now() - time::Duration::minutes(minutes_ago));
+    Account {
+        id: portal_shared::crypto::new_id(),
+        user_id: user.user.id.clone(),
+        integration_id: "xmpp".into(),
+        username: username.into(),
+        data: json!({"username": username, "jid": format!("{username}@{DOMAIN}")}),
+        status: "provisioning".into(),
+        created_at: at.clone(),
+        updated_at: at,
+    }
+}
+
+#[tokio::test]
+async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever() {
+    let t = setup(|_| {}).await;
+    let accounts = t.state.db.integration_accounts();
+    // Ada's earlier create reserved, reached Prosody, then its function timed out.
+    accounts
+        .reserve(&reservation(&t.ada, "ada", 10))
+        .await
+        .unwrap();
+    t.prosody.add_user("ada", "half-made");
+    let res = t
+        .create(
+            &t.ada,
+            json!({"username": "ada", "password": "ada-password-2"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{:?}", String::from_utf8_lossy(&res.body));
+    assert_eq!(res.json()["account"]["status"], "active");
+    assert_eq!(t.prosody.users()["ada"], "ada-password-2");
+    assert_eq!(
+        t.integration_items().await,
+        3,
+        "one account, its two claims"
+    );
+
+    // Bob's stale reservation of a name does not keep it from Carol.
+    let carol = person(&t.state, "carol@example.org", Role::User).await;
+    accounts
+        .reserve(&reservation(&t.bob, "shared", 10))
+        .await
+        .unwrap();
+    let res = t.create(&carol, json!({"username": "shared"})).await;
+    assert_eq!(res.status, 201);
+    assert_eq!(res.json()["account"]["userId"], carol.user.id.as_str());
+
+    // A reservation still within its lease is a create in progress: it still blocks.
+    accounts
+        .reserve(&reservation(&t.bob, "bobby", 0))
+        .await
+        .unwrap();
+    let res = t.create(&t.bob, json!({"username": "another"})).await;
+    assert_eq!(res.status, 409);
+    assert_eq!(
+        res.json(),
+        envelope("You already have an account on this integration")
+    );
+    let res = t.create(&t.admin, json!({"username": "bobby"})).await;
+    assert_eq!(res.status, 409);
+    assert_eq!(res.json(), envelope("Username already taken"));
 }

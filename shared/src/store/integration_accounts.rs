@@ -154,6 +154,36 @@ impl Accounts<'_> {
         Ok(Some(active))
     }
 
+    /// The account holding a user's claim on an integration, if any.
+    pub async fn holder_of_user_claim(
+        &self,
+        user_id: &str,
+        integration: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        self.holder(keys::integration_claim_of_user(user_id, integration))
+            .await
+    }
+
+    /// The account holding a username on an integration, if any.
+    pub async fn holder_of_username(
+        &self,
+        integration: &str,
+        username: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        self.holder(keys::integration_username(integration, username))
+            .await
+    }
+
+    async fn holder(&self, claim: (String, String)) -> Result<Option<Account>, StoreError> {
+        let Some(item) = self.db.get_item(claim).await? else {
+            return Ok(None);
+        };
+        match item.get("accountId").and_then(|v| v.as_s().ok()) {
+            Some(id) => self.get(id).await,
+            None => Ok(None),
+        }
+    }
+
     pub async fn get(&self, id: &str) -> Result<Option<Account>, StoreError> {
         self.db
             .get_item(keys::integration_account(id))
