@@ -174,6 +174,40 @@ pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
     })
 }
 
+/// When this invocation must have answered: the Lambda context's deadline less a margin to
+/// answer and clean up in; `None` outside Lambda (the local gateway, plain HTTP tests).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Option<std::time::Instant>);
+
+/// Time kept back from the Lambda deadline to release what a late call reserved and answer.
+const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(1500);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Deadline {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(context) = parts.extensions.get::<lambda_http::Context>() else {
+            return Ok(Self(None));
+        };
+        let now_ms = (crate::time::now().unix_timestamp_nanos() / 1_000_000) as i64;
+        let left =
+            std::time::Duration::from_millis((context.deadline as i64 - now_ms).max(0) as u64);
+        Ok(Self(Some(
+            Instant::now() + left.saturating_sub(DEADLINE_MARGIN),
+        )))
+    }
+}
+
+impl Deadline {
+    /// Runs `work` until the deadline: `None` when it did not finish in time.
+    pub async fn within<F: std::future::Future>(&self, work: F) -> Option<F::Output> {
+        match self.0 {
+            Some(at) => tokio::time::timeout_at(at.into(), work).await.ok(),
+            None => Some(work.await),
+        }
+    }
+}
+
 /// The caller's address as an extractor (see [`client_ip`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<IpAddr>);

@@ -12,7 +12,7 @@ use axum::response::Response;
 use portal_shared::auth::RequireAuth;
 use portal_shared::crypto::new_id;
 use portal_shared::error::{FORBIDDEN_ADMIN, FORBIDDEN_ADMIN_OR_STAFF};
-use portal_shared::http::json_with_status;
+use portal_shared::http::{Deadline, json_with_status};
 use portal_shared::integrations::{AccountChange, Integration, USERNAME_TAKEN};
 use portal_shared::model::{Role, User};
 use portal_shared::moderation::{Actor, may_manage};
@@ -145,6 +145,7 @@ pub async fn create(
     State(state): State<AppState>,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
+    deadline: Deadline,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
     let request = integration.parse_create(&body?.value()?)?;
@@ -160,8 +161,9 @@ pub async fn create(
         updated_at: at.clone(),
     };
     let accounts = state.db.integration_accounts();
-    // A reservation whose create died mid-way (its lease ran out) does not block anyone:
-    // it is cleared, here and upstream, and the reservation tried once more.
+    // A reservation whose create died mid-way (its lease ran out) does not block anyone: it
+    // is released and the reservation tried once more. Upstream is left alone: the name may
+    // belong to an account Portal did not make, so the usual check decides.
     let mut cleared_stale = false;
     loop {
         let conflict = match accounts.reserve(&reserved).await {
@@ -181,22 +183,28 @@ pub async fn create(
         };
         match holder {
             Some(stale) if !cleared_stale && is_stale(&stale) => {
-                tracing::warn!(account = %stale.id, "clearing a reservation whose lease ran out");
-                integration.deprovision(&stale).await?;
+                tracing::warn!(account = %stale.id, "releasing a reservation whose lease ran out");
                 accounts.release(&stale).await?;
                 cleared_stale = true;
             }
             _ => return Err(ApiError::Conflict(conflict.into())),
         }
     }
-    // From here on, any failure releases the reservation (and what upstream got).
+    // From here on, any failure releases the reservation (and what upstream got). The
+    // upstream calls end before the invocation's deadline, so the release always runs.
     let upstream = async {
         if integration.exists(&request.username).await? {
             return Err(portal_shared::integrations::UpstreamError::Taken);
         }
         integration.provision(&request).await
     };
-    if let Err(err) = upstream.await {
+    let outcome = deadline.within(upstream).await.unwrap_or_else(|| {
+        Err(portal_shared::integrations::UpstreamError::Failed(format!(
+            "{} did not answer before the request's deadline",
+            integration.name()
+        )))
+    });
+    if let Err(err) = outcome {
         accounts.release(&reserved).await?;
         return Err(err.into());
     }

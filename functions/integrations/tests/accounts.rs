@@ -701,12 +701,11 @@ fn reservation(user: &Person, username: &str, minutes_ago: i64) -> Account {
 async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever() {
     let t = setup(|_| {}).await;
     let accounts = t.state.db.integration_accounts();
-    // Ada's earlier create reserved, reached Prosody, then its function timed out.
+    // Ada's earlier create reserved, then its function timed out before Prosody had it.
     accounts
         .reserve(&reservation(&t.ada, "ada", 10))
         .await
         .unwrap();
-    t.prosody.add_user("ada", "half-made");
     let res = t
         .create(
             &t.ada,
@@ -722,28 +721,68 @@ async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever(
         "one account, its two claims"
     );
 
-    // Bob's stale reservation of a name does not keep it from Carol.
-    let carol = person(&t.state, "carol@example.org", Role::User).await;
+    // Bob's died after Prosody created the name: the name stays taken (Portal cannot tell
+    // that account from one it did not make), but Bob is not stuck: another name works.
     accounts
-        .reserve(&reservation(&t.bob, "shared", 10))
+        .reserve(&reservation(&t.bob, "bobby", 10))
         .await
         .unwrap();
-    let res = t.create(&carol, json!({"username": "shared"})).await;
+    t.prosody.add_user("bobby", "orphan");
+    let res = t.create(&t.bob, json!({"username": "bobby"})).await;
+    assert_eq!(res.status, 409);
+    assert_eq!(res.json(), envelope("Username already taken"));
+    assert_eq!(t.prosody.users()["bobby"], "orphan", "upstream left alone");
+    let res = t.create(&t.bob, json!({"username": "bob2"})).await;
     assert_eq!(res.status, 201);
-    assert_eq!(res.json()["account"]["userId"], carol.user.id.as_str());
 
     // A reservation still within its lease is a create in progress: it still blocks.
+    let carol = person(&t.state, "carol@example.org", Role::User).await;
     accounts
-        .reserve(&reservation(&t.bob, "bobby", 0))
+        .reserve(&reservation(&carol, "carol", 0))
         .await
         .unwrap();
-    let res = t.create(&t.bob, json!({"username": "another"})).await;
+    let res = t.create(&carol, json!({"username": "another"})).await;
     assert_eq!(res.status, 409);
     assert_eq!(
         res.json(),
         envelope("You already have an account on this integration")
     );
-    let res = t.create(&t.admin, json!({"username": "bobby"})).await;
+    let res = t.create(&t.admin, json!({"username": "carol"})).await;
     assert_eq!(res.status, 409);
     assert_eq!(res.json(), envelope("Username already taken"));
+}
+
+#[tokio::test]
+async fn a_hanging_prosody_cannot_hold_a_create_past_the_invocations_deadline() {
+    let t = setup(|c| c.prosody.timeout = Duration::from_secs(30)).await;
+    t.prosody.set_mode(Mode::Hang(Duration::from_secs(20)));
+    let mut context = lambda_http::Context::default();
+    let now_ms = (portal_shared::time::now().unix_timestamp_nanos() / 1_000_000) as u64;
+    context.deadline = now_ms + 3_000;
+    let mut request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/integrations/xmpp/accounts")
+        .header("cookie", &t.ada.cookie)
+        .header("origin", portal_testkit::BROWSER_ORIGIN)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(r#"{"username":"ada"}"#))
+        .unwrap();
+    request.extensions_mut().insert(context);
+    let started = std::time::Instant::now();
+    let res = call(&t.t.app, request).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(res.status, 502);
+    assert_eq!(
+        res.json(),
+        envelope("XMPP did not answer before the request's deadline")
+    );
+    assert_eq!(
+        t.integration_items().await,
+        0,
+        "the reservation was released in time"
+    );
 }
