@@ -19,3 +19,80 @@ async fn one_origin_answers_for_every_group() {
     assert_eq!(res.status, 404);
     assert_eq!(res.json(), json!({"ok": false, "error": "Not found"}));
 }
+
+/// Every route of every group, as a signed-in admin's browser calls it: each answer says
+/// `nosniff`, is `no-store` (it answers a credentialed request), and never holds an
+/// internal error text.
+#[tokio::test]
+async fn every_route_carries_the_security_headers() {
+    let state = test_state(|c| c.rate_limits.enabled = false).await;
+    let app = gateway(state.clone()).await;
+    let admin = portal_testkit::person(
+        &state,
+        "root@example.org",
+        portal_shared::model::Role::Admin,
+    )
+    .await;
+    let id = admin.user.id.clone();
+    let routes: Vec<(&str, String)> = vec![
+        ("GET", "/api/auth/get-session".into()),
+        ("GET", "/api/auth/list-sessions".into()),
+        ("GET", "/api/auth/api-key/list".into()),
+        ("GET", "/api/auth/ok".into()),
+        ("POST", "/api/auth/sign-out".into()),
+        ("POST", "/api/auth/update-user".into()),
+        ("GET", "/api/user/me".into()),
+        ("PATCH", "/api/user/me".into()),
+        ("GET", "/api/user/sessions".into()),
+        ("DELETE", "/api/user/sessions/nope".into()),
+        ("GET", "/api/admin/users".into()),
+        ("GET", format!("/api/admin/users/{id}")),
+        ("PATCH", format!("/api/admin/users/{id}")),
+        ("GET", "/api/admin/sessions".into()),
+        ("GET", "/api/admin/sessions/nope".into()),
+        ("GET", "/api/admin/api-keys".into()),
+        ("GET", "/api/admin/api-keys/nope".into()),
+        ("GET", "/api/admin/oauth-clients".into()),
+        ("POST", "/api/admin/oauth-clients".into()),
+        ("GET", "/api/admin/oauth-clients/nope".into()),
+        ("GET", "/api/admin/stats".into()),
+        ("GET", "/api/integrations".into()),
+        ("GET", "/api/integrations/xmpp/accounts".into()),
+        ("POST", "/api/integrations/xmpp/accounts".into()),
+        ("GET", "/api/integrations/xmpp/accounts/nope".into()),
+        ("GET", "/api/monitoring".into()),
+        ("POST", "/api/monitoring".into()),
+        ("GET", "/api/health".into()),
+        ("GET", "/api/nowhere".into()),
+    ];
+    for (method, path) in routes {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(&path)
+            .header("cookie", &admin.cookie)
+            .header("origin", portal_testkit::BROWSER_ORIGIN)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from("{}"))
+            .unwrap();
+        let res = portal_testkit::call(&app, request).await;
+        assert_eq!(
+            res.header("x-content-type-options"),
+            Some("nosniff"),
+            "{method} {path}"
+        );
+        assert_eq!(
+            res.header("cache-control"),
+            Some("no-store"),
+            "{method} {path}"
+        );
+        assert!(
+            res.status.as_u16() < 500 || res.status.as_u16() == 503,
+            "{method} {path}: {}",
+            res.status
+        );
+        let body = String::from_utf8_lossy(&res.body).to_lowercase();
+        for leak in ["panicked", "backtrace", "dynamodb:", "stack"] {
+            assert!(!body.contains(leak), "{method} {path}: {body}");
+        }
+    }
+}
