@@ -21,7 +21,7 @@ use crate::input::Body;
 use crate::limits::{MailRequest, mail_request};
 use crate::origin::redirect_target;
 use crate::views::{json_response, redirect, with_param};
-use crate::{AuthState, BASE_PATH};
+use crate::{AuthState, auth_link};
 
 const TOKEN_TTL_SECS: i64 = 3600;
 /// Unauthenticated requests take at least this long, whether or not a mail went out.
@@ -88,16 +88,12 @@ pub async fn send_verification_mail(state: &AuthState, email: &str, callback: Op
         &state.app.config.auth.secret,
         &json!({ "email": email, "iat": iat, "exp": iat + TOKEN_TTL_SECS }),
     );
-    let url = format!(
-        "{}{BASE_PATH}/verify-email?token={token}&callbackURL={}",
-        state
-            .app
-            .config
-            .auth
-            .base_url
-            .as_str()
-            .trim_end_matches('/'),
-        percent_encode(callback.unwrap_or("/"))
+    let url = auth_link(
+        &state.app.config,
+        &format!(
+            "/verify-email?token={token}&callbackURL={}",
+            percent_encode(callback.unwrap_or("/"))
+        ),
     );
     let mail = Mail {
         to: email.to_string(),

@@ -36,6 +36,14 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
 
 pub const BASE_PATH: &str = "/api/auth";
 
+/// The public URL of an auth route (`rest` starts with `/`), for links in mails.
+pub fn auth_link(config: &portal_shared::Config, rest: &str) -> String {
+    format!(
+        "{}{BASE_PATH}{rest}",
+        config.auth.base_url.as_str().trim_end_matches('/')
+    )
+}
+
 /// What auth handlers need: the common state and the mailer.
 #[derive(Clone)]
 pub struct AuthState {

@@ -22,7 +22,7 @@ use crate::origin::redirect_target;
 use crate::session::start_session;
 use crate::sign::password_error;
 use crate::views::{json_response, redirect, set_session, user_json, with_param};
-use crate::{AuthState, BASE_PATH};
+use crate::{AuthState, auth_link};
 
 const RESET_KIND: &str = "reset-password";
 const RESET_TTL: Duration = Duration::hours(1);
@@ -47,16 +47,12 @@ pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthRe
             .issue(&token, RESET_KIND, &user, &iso(at), &iso(at + RESET_TTL))
             .await?;
         let callback = redirect_to.unwrap_or_else(|| "/".into());
-        let url = format!(
-            "{}{BASE_PATH}/reset-password/{token}?callbackURL={}",
-            state
-                .app
-                .config
-                .auth
-                .base_url
-                .as_str()
-                .trim_end_matches('/'),
-            percent_encode(&callback)
+        let url = auth_link(
+            &state.app.config,
+            &format!(
+                "/reset-password/{token}?callbackURL={}",
+                percent_encode(&callback)
+            ),
         );
         let mail = Mail {
             to: user.email.clone(),
