@@ -120,9 +120,11 @@ impl Db {
         let is = new.is_some_and(User::is_acting_admin);
         let id = new.or(old).map(|u| u.id.as_str()).unwrap_or_default();
         match (was, is) {
-            (false, true) => Ok(Some(self.roster_change(id, true)?)),
+            // An acting admin is (re)stated on every write of theirs: adding to a set is
+            // idempotent, and it heals a roster written before this rule existed.
+            (_, true) => Ok(Some(self.roster_change(id, true)?)),
             (true, false) => Ok(Some(self.roster_change(id, false)?)),
-            _ => Ok(None),
+            (false, false) => Ok(None),
         }
     }
 }
