@@ -270,16 +270,12 @@ pub async fn ensure_admin(
             .map_err(fail)?
             .ok_or("the account vanished while being updated")?
             .map_err(|_| "the admin roster refused the change".to_string())?;
-        let sessions_ended = db
-            .sessions()
-            .delete_all_for_user(&user.id, None)
-            .await
-            .map_err(fail)?;
-        let api_keys_deleted = db
-            .api_keys()
-            .delete_all_for_user(&user.id)
-            .await
-            .map_err(fail)?;
+        let (sessions, api_keys) = (db.sessions(), db.api_keys());
+        let (sessions_ended, api_keys_deleted) = futures::try_join!(
+            sessions.delete_all_for_user(&user.id, None),
+            api_keys.delete_all_for_user(&user.id),
+        )
+        .map_err(fail)?;
         return Ok(AdminEnsured {
             user,
             took_over: true,

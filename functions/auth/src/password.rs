@@ -177,12 +177,15 @@ pub async fn reset(
     }
     // Cleanup of what the generations already revoked.
     let db = &state.app.db;
-    db.sessions()
-        .delete_all_for_user(&taken.user_id, None)
-        .await?;
-    if !was_verified {
-        db.api_keys().delete_all_for_user(&taken.user_id).await?;
-    }
+    let keys = async {
+        if was_verified {
+            Ok(0)
+        } else {
+            db.api_keys().delete_all_for_user(&taken.user_id).await
+        }
+    };
+    let sessions = db.sessions();
+    futures::try_join!(sessions.delete_all_for_user(&taken.user_id, None), keys)?;
     Ok(json_response(json!({ "status": true })))
 }
 

@@ -284,15 +284,22 @@ impl Db {
         if user.is_acting_admin() && self.users().acting_admins().await?.len() <= 1 {
             return Ok(Some(Err(users::LastAdmin)));
         }
-        self.sessions().delete_all_for_user(user_id, None).await?;
-        self.api_keys().delete_all_for_user(user_id).await?;
-        let tokens: Vec<table::Key> = self
-            .query_index(schema::GSI1, &keys::tokens_of(user_id))
-            .await?
-            .iter()
-            .filter_map(table::key_of)
-            .collect();
-        self.batch_delete(tokens).await?;
+        // Sessions, keys and one-time tokens are independent: removed together.
+        let tokens = async {
+            let found: Vec<table::Key> = self
+                .query_index(schema::GSI1, &keys::tokens_of(user_id))
+                .await?
+                .iter()
+                .filter_map(table::key_of)
+                .collect();
+            self.batch_delete(found).await
+        };
+        let (sessions, api_keys) = (self.sessions(), self.api_keys());
+        futures::try_join!(
+            sessions.delete_all_for_user(user_id, None),
+            api_keys.delete_all_for_user(user_id),
+            tokens,
+        )?;
         self.users().delete(user_id).await
     }
 
