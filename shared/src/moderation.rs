@@ -202,10 +202,13 @@ pub async fn delete_user(
     integrations: &Registry,
     user_id: &str,
 ) -> Result<Result<(), Refused>, ApiError> {
-    let Some(user) = db.users().get(user_id).await? else {
+    // The user and the roster do not depend on each other: read together.
+    let users = db.users();
+    let (user, roster) = futures::try_join!(users.get(user_id), users.acting_admins())?;
+    let Some(user) = user else {
         return Ok(Err(Refused::NotFound));
     };
-    if user.is_acting_admin() && db.users().acting_admins().await?.len() <= 1 {
+    if user.is_acting_admin() && roster.len() <= 1 {
         return Ok(Err(Refused::LastAdmin));
     }
     crate::integrations::remove_accounts_of_user(integrations, db, user_id).await?;

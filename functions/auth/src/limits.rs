@@ -64,7 +64,7 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
         .extensions
         .get::<MatchedPath>()
         .map(|m| m.as_str())
-        .unwrap_or(full);
+        .unwrap_or("unmatched");
     let route = route.strip_prefix(BASE_PATH).unwrap_or(route);
     let ip = client_ip(&parts).map_or_else(|| "unknown".to_string(), rate_limit_subject);
     let bucket = Bucket::new(

@@ -135,11 +135,13 @@ pub async fn reset(
     }
     let invalid = || AuthError::code(StatusCode::BAD_REQUEST, "INVALID_TOKEN");
     let token = token.ok_or_else(invalid)?;
+    // Read, not taken yet: a reset that fails (the table unavailable) leaves the link usable.
+    // It still works once only: the write below requires the token's generation and raises it.
     let taken = state
         .app
         .db
         .tokens()
-        .consume(&token)
+        .peek(&token)
         .await?
         .filter(is_live)
         .ok_or_else(invalid)?;
@@ -175,7 +177,7 @@ pub async fn reset(
             )));
         }
     }
-    // Cleanup of what the generations already revoked.
+    // Cleanup of what the generations already revoked, the used link included.
     let db = &state.app.db;
     let keys = async {
         if was_verified {
@@ -184,8 +186,12 @@ pub async fn reset(
             db.api_keys().delete_all_for_user(&taken.user_id).await
         }
     };
-    let sessions = db.sessions();
-    futures::try_join!(sessions.delete_all_for_user(&taken.user_id, None), keys)?;
+    let (sessions, tokens) = (db.sessions(), db.tokens());
+    futures::try_join!(
+        tokens.consume(&token),
+        sessions.delete_all_for_user(&taken.user_id, None),
+        keys
+    )?;
     Ok(json_response(json!({ "status": true })))
 }
 

@@ -131,3 +131,42 @@ fn portal_user_routes(state: portal_shared::AppState) -> axum::Router {
         )
         .with_state(state)
 }
+
+#[tokio::test]
+async fn a_reset_that_fails_on_the_table_leaves_the_link_usable_once() {
+    let (t, proxy) = app().await;
+    t.sign_up("ada@example.org").await;
+    t.post(
+        "/api/auth/request-password-reset",
+        json!({"email": "ada@example.org", "redirectTo": "/reset"}),
+    )
+    .await;
+    let token = common::token_of(t.mails().last().unwrap()["url"].as_str().unwrap());
+    let reset = || {
+        t.post(
+            "/api/auth/reset-password",
+            json!({"token": token, "newPassword": "a-new-password-1"}),
+        )
+    };
+    // The link is read, the user is read, then the write is throttled.
+    proxy.after(2, Fault::Throttle);
+    let res = reset().await;
+    assert_eq!(res.status, 503);
+    assert_eq!(
+        proxy.operations().last().map(String::as_str),
+        Some("TransactWriteItems")
+    );
+    proxy.set(Fault::Pass);
+    assert_eq!(
+        reset().await.json(),
+        json!({"status": true}),
+        "the link still works"
+    );
+    assert_eq!(reset().await.status, 400, "and only once");
+    assert_eq!(
+        t.sign_in("ada@example.org", "a-new-password-1")
+            .await
+            .status,
+        200
+    );
+}

@@ -277,13 +277,8 @@ impl Db {
         &self,
         user_id: &str,
     ) -> Result<Option<Result<User, users::LastAdmin>>, StoreError> {
-        let Some(user) = self.users().get(user_id).await? else {
-            return Ok(None);
-        };
-        // Refuse before anything is removed; the delete itself checks the roster again.
-        if user.is_acting_admin() && self.users().acting_admins().await?.len() <= 1 {
-            return Ok(Some(Err(users::LastAdmin)));
-        }
+        // The caller checked the last-admin rule before anything was removed; the delete
+        // of the user item enforces it again, atomically, through the roster.
         // Sessions, keys and one-time tokens are independent: removed together.
         let tokens = async {
             let found: Vec<table::Key> = self
