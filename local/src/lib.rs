@@ -11,16 +11,63 @@ use portal_shared::store::Db;
 use portal_shared::time::now;
 use portal_shared::{AppState, Config, http};
 
-/// Every route group. A new function is one more `.merge(...)` line here.
+/// Every route group. A new function is one more `.merge(...)` line here and in [`openapi`].
 pub async fn gateway(state: AppState) -> Router {
     let routes = Router::new()
         .merge(portal_auth::build(state.clone()).await)
         .merge(portal_user::router(state.clone()))
         .merge(portal_admin_api::router(state.clone()))
         .merge(portal_integrations::router(state.clone()))
-        .merge(portal_monitoring::router(state.clone()));
+        .merge(portal_monitoring::router(state.clone()))
+        .route("/api/docs", axum::routing::get(reference_page));
     http::finish(routes, &state.config)
 }
+
+/// The whole API's OpenAPI document, made from the same route lists the functions serve.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = portal_auth::routes().into_openapi();
+    doc.merge(portal_user::routes().into_openapi());
+    doc.merge(portal_admin_api::routes().into_openapi());
+    doc.merge(portal_integrations::routes().into_openapi());
+    doc.merge(portal_monitoring::routes(0).into_openapi());
+    portal_shared::openapi::complete(doc)
+}
+
+/// The document as `docs/openapi.json` holds it (and the monitoring function serves it).
+pub fn openapi_json() -> String {
+    let doc = serde_json::to_value(openapi()).expect("the document serialises");
+    let mut text = serde_json::to_string_pretty(&doc).expect("the document serialises");
+    text.push('\n');
+    text
+}
+
+/// A local convenience, not part of the deployed API: Redoc (pinned, integrity-checked,
+/// fetched by the browser from jsDelivr) rendering `/api/openapi.json`.
+async fn reference_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(REFERENCE_PAGE)
+}
+
+const REFERENCE_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Portal API reference</title>
+</head>
+<body>
+<noscript>The reference needs JavaScript; the document itself is at <a href="/api/openapi.json">/api/openapi.json</a>.</noscript>
+<div id="reference"><p style="font-family:sans-serif;margin:2em">Loading the reference (Redoc, from cdn.jsdelivr.net)&hellip; The document itself is at <a href="/api/openapi.json">/api/openapi.json</a>.</p></div>
+<script src="https://cdn.jsdelivr.net/npm/redoc@2.5.4/bundles/redoc.standalone.js"
+        integrity="sha384-w447zOpYfw/1Tv/5AK9NfHTlQIqE3RVR6KY62jCyy9zNDgO64cMwGGP1Fj0zJVf5"
+        crossorigin="anonymous"></script>
+<script>
+  if (window.Redoc) {
+    Redoc.init("/api/openapi.json", { hideDownloadButton: false }, document.getElementById("reference"));
+  }
+</script>
+</body>
+</html>
+"#;
 
 #[derive(Debug, Clone, Parser)]
 #[command(

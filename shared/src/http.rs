@@ -124,11 +124,20 @@ fn gateway_request_id(req: &Request) -> Option<String> {
 /// Names the matched route TEMPLATE on the request's span (`/api/auth/reset-password/{token}`),
 /// never the raw path: paths can carry secrets (reset tokens).
 async fn record_route(req: Request, next: Next) -> Response {
-    if let Some(route) = req.extensions().get::<MatchedPath>() {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    if let Some(route) = &route {
         tracing::Span::current().record("route", route.as_str());
     }
-    next.run(req).await
+    let mut response = next.run(req).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(MatchedRoute(route));
+    }
+    response
 }
+
+/// On a response: the route template that answered it (absent when no route matched).
+#[derive(Debug, Clone)]
+pub struct MatchedRoute(pub MatchedPath);
 
 /// Gives the request an id (API Gateway's, else a fresh one: a client's own
 /// `x-request-id` is not trusted), opens the span every log line of the request is
@@ -236,10 +245,10 @@ pub fn rate_limit_subject(ip: IpAddr) -> String {
 }
 
 /// `{ <key>: [...], nextCursor? }`: the body of every listing, its cursor sealed.
-pub fn listed(
+pub fn listed<T: serde::Serialize>(
     sealer: &crate::crypto::Sealer,
     key: &str,
-    items: Vec<serde_json::Value>,
+    items: Vec<T>,
     next: Option<&crate::store::listing::Cursor>,
 ) -> serde_json::Value {
     let mut body = serde_json::json!({ key: items });

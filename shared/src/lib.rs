@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod mail;
 pub mod model;
 pub mod moderation;
+pub mod openapi;
 pub mod origins;
 pub mod rate_limit;
 pub mod state;

@@ -2,7 +2,6 @@
 //! timestamps with milliseconds), so an item reads back without conversion.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::time::parse_iso;
@@ -223,20 +222,32 @@ impl ApiKey {
     }
 }
 
-/// A session as Portal's own API shows it (never its token); `current` flags the session
-/// making the request.
-pub fn session_view(session: &Session, current: Option<&str>) -> Value {
-    let or_null = |s: &str| if s.is_empty() { Value::Null } else { json!(s) };
-    let mut view = json!({
-        "id": session.id,
-        "userId": session.user_id,
-        "expiresAt": session.expires_at,
-        "ipAddress": or_null(&session.ip_address),
-        "userAgent": or_null(&session.user_agent),
-        "createdAt": session.created_at,
-    });
-    if current == Some(session.id.as_str()) {
-        view["current"] = json!(true);
+/// A session as Portal's own API shows it (never its token).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub id: String,
+    pub user_id: String,
+    pub expires_at: String,
+    /// The address the session was started from, when known.
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: String,
+    /// `true` on the session making the request (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<bool>,
+}
+
+/// A session as Portal's own API shows it; `current` flags the session making the request.
+pub fn session_view(session: &Session, current: Option<&str>) -> SessionView {
+    let or_null = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    SessionView {
+        id: session.id.clone(),
+        user_id: session.user_id.clone(),
+        expires_at: session.expires_at.clone(),
+        ip_address: or_null(&session.ip_address),
+        user_agent: or_null(&session.user_agent),
+        created_at: session.created_at.clone(),
+        current: (current == Some(session.id.as_str())).then_some(true),
     }
-    view
 }

@@ -16,6 +16,9 @@ pub struct TestResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The route template that answered (`None`: no route matched, or not through
+    /// `http::finish`).
+    pub route: Option<String>,
 }
 
 impl TestResponse {
@@ -47,10 +50,15 @@ where
         .expect("routers are infallible");
     let (parts, body) = response.into_parts();
     let body = body.collect().await.expect("body is readable").to_bytes();
+    let route = parts
+        .extensions
+        .get::<portal_shared::http::MatchedRoute>()
+        .map(|r| r.0.as_str().to_string());
     TestResponse {
         status: parts.status,
         headers: parts.headers,
         body,
+        route,
     }
 }
 

@@ -6,25 +6,71 @@ use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAdminOrStaff;
 use portal_shared::model::{ApiKey, User};
+use portal_shared::openapi::{ErrorEnvelope, Id};
 use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_shared::{ApiError, ApiResult, AppState};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::may_manage;
 use portal_shared::http::listed;
 
 pub const KEY_NOT_FOUND: &str = "API key not found";
 
-fn key_view(key: &ApiKey, owner: Option<&User>) -> Value {
-    json!({
-        "id": key.id,
-        "userId": key.user_id,
-        "name": key.name,
-        "enabled": key.enabled,
-        "lastUsedAt": key.last_request,
-        "createdAt": key.created_at,
-        "user": owner.map(|u| json!({ "id": u.id, "email": u.email, "name": u.name })),
-    })
+/// An API key as staff see it: never the key, never its hash.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyView {
+    id: String,
+    user_id: String,
+    name: Option<String>,
+    enabled: bool,
+    last_used_at: Option<String>,
+    created_at: String,
+    /// The owner (`null` if the user is gone).
+    user: Option<Owner>,
+}
+
+/// Who owns a key.
+#[derive(Serialize, ToSchema)]
+pub struct Owner {
+    id: String,
+    email: String,
+    name: String,
+}
+
+fn key_view(key: &ApiKey, owner: Option<&User>) -> KeyView {
+    KeyView {
+        id: key.id.clone(),
+        user_id: key.user_id.clone(),
+        name: key.name.clone(),
+        enabled: key.enabled,
+        last_used_at: key.last_request.clone(),
+        created_at: key.created_at.clone(),
+        user: owner.map(|u| Owner {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+        }),
+    }
+}
+
+/// `{ apiKeys, nextCursor? }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyList {
+    api_keys: Vec<KeyView>,
+    next_cursor: Option<String>,
+}
+
+/// `{ apiKey }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyBody {
+    api_key: KeyView,
 }
 
 pub struct KeyQuery {
@@ -43,6 +89,18 @@ impl FromQuery for KeyQuery {
     }
 }
 
+/// Everyone's API keys (or one user's), newest first, with their owner.
+#[utoipa::path(
+    get,
+    path = "/api/admin/api-keys",
+    security(("signedIn" = [])),
+    params(
+        ("userId" = Option<String>, Query, max_length = 128),
+        ("enabled" = Option<bool>, Query),
+        portal_shared::openapi::Paging,
+    ),
+    responses((status = 200, description = "A page of keys", body = KeyList))
+)]
 pub async fn list(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<KeyQuery>,
@@ -66,7 +124,7 @@ pub async fn list(
         .into_iter()
         .map(|u| (u.id.clone(), u))
         .collect();
-    let keys: Vec<Value> = page
+    let keys: Vec<KeyView> = page
         .items
         .iter()
         .map(|k| key_view(k, owners.get(&k.user_id)))
@@ -79,6 +137,17 @@ pub async fn list(
     )))
 }
 
+/// One API key.
+#[utoipa::path(
+    get,
+    path = "/api/admin/api-keys/{id}",
+    security(("signedIn" = [])),
+    params(Id),
+    responses(
+        (status = 200, description = "The key", body = KeyBody),
+        (status = 404, description = "`API key not found`", body = ErrorEnvelope),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     id: PathId,
@@ -95,6 +164,17 @@ pub async fn show(
 }
 
 /// The key stops working at once. Staff may delete only regular users' keys.
+/// Deletes an API key; it stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/api-keys/{id}",
+    security(("signedIn" = [])),
+    params(Id),
+    responses(
+        (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
+        (status = 404, description = "`API key not found`", body = ErrorEnvelope),
+    )
+)]
 pub async fn remove(
     State(state): State<AppState>,
     id: PathId,

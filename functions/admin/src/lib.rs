@@ -8,8 +8,9 @@ mod stats;
 mod users;
 
 use axum::Router;
-use axum::routing::get;
 use portal_shared::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The configuration this function reads: sessions and cookies, and Prosody (deleting a user deprovisions their accounts).
 pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
@@ -20,36 +21,25 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
 };
 
 /// Every route of the group.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/admin/users", get(users::list))
-        .route(
-            "/api/admin/users/{id}",
-            get(users::show).patch(users::update).delete(users::remove),
-        )
-        .route("/api/admin/sessions", get(sessions::list))
-        .route(
-            "/api/admin/sessions/{id}",
-            get(sessions::show).delete(sessions::revoke),
-        )
-        .route("/api/admin/api-keys", get(api_keys::list))
-        .route(
-            "/api/admin/api-keys/{id}",
-            get(api_keys::show).delete(api_keys::remove),
-        )
-        .route(
-            "/api/admin/oauth-clients",
-            get(oauth_clients::list).post(oauth_clients::create),
-        )
-        .route(
-            "/api/admin/oauth-clients/{id}",
-            get(oauth_clients::show).patch(oauth_clients::update),
-        )
-        .route("/api/admin/stats", get(stats::show))
-        .with_state(state)
+/// Every route of the group, with its documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(users::list))
+        .routes(routes!(users::show, users::update, users::remove))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::show, sessions::revoke))
+        .routes(routes!(api_keys::list))
+        .routes(routes!(api_keys::show, api_keys::remove))
+        .routes(routes!(oauth_clients::list, oauth_clients::create))
+        .routes(routes!(oauth_clients::show, oauth_clients::update))
+        .routes(routes!(stats::show))
 }
 
-/// The shared staff rule (see `portal_shared::moderation`), as this API answers it.
+/// The group's router.
+pub fn router(state: AppState) -> Router {
+    Router::from(routes()).with_state(state)
+}
+
 pub(crate) fn may_manage(
     actor: &portal_shared::model::User,
     target_role: portal_shared::model::Role,

@@ -8,29 +8,64 @@ use axum::response::Response;
 use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff};
 use portal_shared::crypto::{new_id, random_alphanumeric, sha256_hex};
 use portal_shared::http::json_with_status;
+use portal_shared::openapi::{ErrorEnvelope, Id};
 use portal_shared::store::oauth_clients::OAuthClient;
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{
     FromQuery, Issue, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, Validate,
 };
 use portal_shared::{ApiError, ApiResult, AppState};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use portal_shared::http::listed;
 
 pub const CLIENT_NOT_FOUND: &str = "OAuth client not found";
 const MAX_URIS: usize = 10;
 
-fn client_view(client: &OAuthClient) -> Value {
-    json!({
-        "id": client.id,
-        "name": client.name,
-        "clientId": client.client_id,
-        "redirectUris": client.redirect_uris,
-        "disabled": client.disabled,
-        "createdAt": client.created_at,
-    })
+/// An OAuth client (its secret only once, on creation).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientView {
+    id: String,
+    name: String,
+    client_id: String,
+    redirect_uris: Vec<String>,
+    disabled: bool,
+    created_at: String,
+    /// Only in the answer to its creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+}
+
+fn client_view(client: &OAuthClient) -> ClientView {
+    ClientView {
+        id: client.id.clone(),
+        name: client.name.clone(),
+        client_id: client.client_id.clone(),
+        redirect_uris: client.redirect_uris.clone(),
+        disabled: client.disabled,
+        created_at: client.created_at.clone(),
+        client_secret: None,
+    }
+}
+
+/// `{ oauthClients, nextCursor? }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientList {
+    oauth_clients: Vec<ClientView>,
+    next_cursor: Option<String>,
+}
+
+/// `{ oauthClient }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientBody {
+    oauth_client: ClientView,
 }
 
 pub struct ClientQuery {
@@ -45,6 +80,14 @@ impl FromQuery for ClientQuery {
     }
 }
 
+/// OAuth clients, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/admin/oauth-clients",
+    security(("signedIn" = [])),
+    params(portal_shared::openapi::Paging),
+    responses((status = 200, description = "A page of clients", body = ClientList))
+)]
 pub async fn list(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<ClientQuery>,
@@ -60,6 +103,17 @@ pub async fn list(
     )))
 }
 
+/// One OAuth client.
+#[utoipa::path(
+    get,
+    path = "/api/admin/oauth-clients/{id}",
+    security(("signedIn" = [])),
+    params(Id),
+    responses(
+        (status = 200, description = "The client", body = ClientBody),
+        (status = 404, description = "`OAuth client not found`", body = ErrorEnvelope),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     id: PathId,
@@ -100,10 +154,13 @@ fn check_uris(uris: &[String], rules: &mut Rules) {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A new client: a name and 1 to 10 redirect URIs (https, or http on localhost).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewClient {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    #[schema(min_items = 1, max_items = 10)]
     redirect_uris: Vec<String>,
 }
 
@@ -116,6 +173,14 @@ impl Validate for NewClient {
     }
 }
 
+/// Registers an OAuth client (admin only); the answer holds its secret, once.
+#[utoipa::path(
+    post,
+    path = "/api/admin/oauth-clients",
+    security(("signedIn" = [])),
+    request_body = NewClient,
+    responses((status = 201, description = "Created, with `clientSecret`", body = ClientBody))
+)]
 pub async fn create(
     State(state): State<AppState>,
     RequireAdmin(_): RequireAdmin,
@@ -135,14 +200,15 @@ pub async fn create(
     };
     let client = state.db.oauth_clients().create(client).await?;
     let mut view = client_view(&client);
-    view["clientSecret"] = json!(secret);
+    view.client_secret = Some(secret);
     Ok(json_with_status(
         StatusCode::CREATED,
         json!({ "oauthClient": view }),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A change to a client; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientUpdate {
     #[serde(default)]
@@ -166,6 +232,18 @@ impl Validate for ClientUpdate {
     }
 }
 
+/// Renames, re-points or disables an OAuth client (admin only).
+#[utoipa::path(
+    patch,
+    path = "/api/admin/oauth-clients/{id}",
+    security(("signedIn" = [])),
+    params(Id),
+    request_body = ClientUpdate,
+    responses(
+        (status = 200, description = "The changed client", body = ClientBody),
+        (status = 404, description = "`OAuth client not found`", body = ErrorEnvelope),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     id: PathId,

@@ -3,11 +3,13 @@
 use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAdminOrStaff;
-use portal_shared::model::session_view;
+use portal_shared::model::{SessionView, session_view};
+use portal_shared::openapi::{ErrorEnvelope, Id};
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::may_manage;
 use portal_shared::http::listed;
@@ -30,6 +32,35 @@ impl FromQuery for SessionQuery {
     }
 }
 
+/// `{ sessions, nextCursor? }`.
+#[derive(ToSchema)]
+#[schema(as = AdminSessionList)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionList {
+    sessions: Vec<SessionView>,
+    next_cursor: Option<String>,
+}
+
+/// `{ session }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SessionBody {
+    session: SessionView,
+}
+
+/// Everyone's sessions (or one user's), newest first; never a token.
+#[utoipa::path(
+    get,
+    path = "/api/admin/sessions",
+    security(("signedIn" = [])),
+    params(
+        ("userId" = Option<String>, Query, max_length = 128),
+        ("active" = Option<bool>, Query),
+        portal_shared::openapi::Paging,
+    ),
+    responses((status = 200, description = "A page of sessions", body = SessionList))
+)]
 pub async fn list(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<SessionQuery>,
@@ -57,6 +88,17 @@ pub async fn list(
     )))
 }
 
+/// One session.
+#[utoipa::path(
+    get,
+    path = "/api/admin/sessions/{id}",
+    security(("signedIn" = [])),
+    params(Id),
+    responses(
+        (status = 200, description = "The session", body = SessionBody),
+        (status = 404, description = "`Session not found`", body = ErrorEnvelope),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     id: PathId,
@@ -72,6 +114,17 @@ pub async fn show(
 }
 
 /// The session stops working at once. Staff may revoke only regular users' sessions.
+/// Ends a session, at once.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/sessions/{id}",
+    security(("signedIn" = [])),
+    params(Id),
+    responses(
+        (status = 200, description = "Ended", body = portal_shared::openapi::Ok),
+        (status = 404, description = "`Session not found`", body = ErrorEnvelope),
+    )
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     id: PathId,

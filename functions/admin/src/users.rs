@@ -7,6 +7,7 @@ use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff};
 use portal_shared::error::USER_NOT_FOUND;
 use portal_shared::model::{Role, User};
 use portal_shared::moderation::{Actor, UserChange, change_user, delete_user};
+use portal_shared::openapi::{ErrorEnvelope, Id};
 use portal_shared::store::users::UserFilter;
 use portal_shared::time::{now, parse_iso};
 use portal_shared::validation::{
@@ -14,23 +15,71 @@ use portal_shared::validation::{
     seal_cursor,
 };
 use portal_shared::{ApiError, ApiResult, AppState};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
-pub fn admin_user(user: &User) -> Value {
-    json!({
-        "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "image": user.image,
-        "role": user.role.as_str(),
-        "banned": user.is_banned_at(now()),
-        "banReason": user.ban_reason,
-        "banExpires": user.ban_expires,
-        "emailVerified": user.email_verified,
-        "createdAt": user.created_at,
-        "updatedAt": user.updated_at,
-    })
+/// A user as staff and admins see them.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub image: Option<String>,
+    /// `user`, `staff` or `admin`.
+    pub role: &'static str,
+    /// Banned now (a ban whose `banExpires` has passed no longer counts).
+    pub banned: bool,
+    pub ban_reason: Option<String>,
+    pub ban_expires: Option<String>,
+    pub email_verified: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub fn admin_user(user: &User) -> AdminUser {
+    AdminUser {
+        id: user.id.clone(),
+        name: user.name.clone(),
+        email: user.email.clone(),
+        image: user.image.clone(),
+        role: user.role.as_str(),
+        banned: user.is_banned_at(now()),
+        ban_reason: user.ban_reason.clone(),
+        ban_expires: user.ban_expires.clone(),
+        email_verified: user.email_verified,
+        created_at: user.created_at.clone(),
+        updated_at: user.updated_at.clone(),
+    }
+}
+
+/// `{ "user": {...} }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AdminUserBody {
+    user: AdminUser,
+}
+
+/// `{ users, pagination, nextCursor? }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct UserList {
+    users: Vec<AdminUser>,
+    pagination: Pagination,
+    next_cursor: Option<String>,
+}
+
+/// Where this page sits in the filtered set.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    total: u64,
+    limit: u32,
+    offset: u32,
+    has_more: bool,
 }
 
 pub struct UserQuery {
@@ -54,6 +103,19 @@ impl FromQuery for UserQuery {
     }
 }
 
+/// Users, newest first, filtered by role, ban and a prefix of their e-mail or name.
+#[utoipa::path(
+    get,
+    path = "/api/admin/users",
+    security(("signedIn" = [])),
+    params(
+        ("role" = Option<String>, Query, description = "`user`, `staff` or `admin`"),
+        ("banned" = Option<bool>, Query),
+        ("search" = Option<String>, Query, max_length = 100, description = "Case-insensitive prefix of the e-mail or the name"),
+        portal_shared::openapi::Paging,
+    ),
+    responses((status = 200, description = "A page of users", body = UserList))
+)]
 pub async fn list(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<UserQuery>,
@@ -72,6 +134,17 @@ pub async fn list(
     Ok(Json(body))
 }
 
+/// One user.
+#[utoipa::path(
+    get,
+    path = "/api/admin/users/{id}",
+    security(("signedIn" = [])),
+    params(Id),
+    responses(
+        (status = 200, description = "The user", body = AdminUserBody),
+        (status = 404, description = "`User not found`", body = ErrorEnvelope),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     id: PathId,
@@ -86,18 +159,26 @@ pub async fn show(
     Ok(Json(json!({ "user": admin_user(&user) })))
 }
 
-#[derive(Debug, Deserialize)]
+/// A change to a user; absent fields stay as they are. Staff may not touch admins or give
+/// the admin and staff roles.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminUpdate {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(user|staff|admin)$")]
     role: Option<Role>,
+    /// Banning ends every session and API key of the user at once.
     #[serde(default)]
     banned: Option<bool>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 500)]
     ban_reason: Option<Option<String>>,
+    /// When the ban ends (ISO 8601); `null`: never.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     ban_expires: Option<Option<String>>,
 }
 
@@ -119,6 +200,18 @@ impl Validate for AdminUpdate {
     }
 }
 
+/// Renames, changes the role of, bans or unbans a user.
+#[utoipa::path(
+    patch,
+    path = "/api/admin/users/{id}",
+    security(("signedIn" = [])),
+    params(Id),
+    request_body = AdminUpdate,
+    responses(
+        (status = 200, description = "The changed user", body = AdminUserBody),
+        (status = 404, description = "`User not found`", body = ErrorEnvelope),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     id: PathId,
@@ -145,6 +238,19 @@ pub async fn update(
     Ok(Json(json!({ "user": admin_user(&changed.user) })))
 }
 
+/// Deletes a user with everything theirs (admin only): sessions, keys, credentials and
+/// service accounts (removed upstream first).
+#[utoipa::path(
+    delete,
+    path = "/api/admin/users/{id}",
+    security(("signedIn" = [])),
+    params(Id),
+    responses(
+        (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
+        (status = 404, description = "`User not found`", body = ErrorEnvelope),
+        (status = 502, description = "A service could not remove the user's account", body = ErrorEnvelope),
+    )
+)]
 pub async fn remove(
     State(state): State<AppState>,
     id: PathId,

@@ -96,6 +96,11 @@ fn metadata(f: &Fields) -> AuthResult<Option<String>> {
 }
 
 /// `POST /api-key/create {name?, expiresIn?, prefix?, metadata?}`
+#[utoipa::path(
+    post, path = "/api-key/create", security(("signedIn" = [])),
+    request_body = crate::wire::CreateKey,
+    responses((status = 200, description = "The key, with `key` shown this once", body = crate::wire::AuthApiKey))
+)]
 pub async fn create(
     State(state): State<AuthState>,
     user: Result<AnyUser, AuthError>,
@@ -163,6 +168,11 @@ pub async fn create(
 }
 
 /// `GET /api-key/list?limit=&offset=`
+#[utoipa::path(
+    get, path = "/api-key/list", security(("signedIn" = [])),
+    params(("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query)),
+    responses((status = 200, description = "The caller's keys (never the key)", body = crate::wire::KeyList))
+)]
 pub async fn list(
     State(state): State<AuthState>,
     user: AnyUser,
@@ -210,6 +220,14 @@ async fn own_key(state: &AuthState, user_id: &str, id: &str) -> AuthResult<ApiKe
 }
 
 /// `GET /api-key/get?id=`
+#[utoipa::path(
+    get, path = "/api-key/get", security(("signedIn" = [])),
+    params(("id" = String, Query)),
+    responses(
+        (status = 200, description = "The key (never the key itself)", body = crate::wire::AuthApiKey),
+        (status = 404, description = "`KEY_NOT_FOUND`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AuthState>,
     user: AnyUser,
@@ -226,6 +244,14 @@ pub async fn get(
 }
 
 /// `POST /api-key/update {keyId, name?, enabled?, expiresIn?, metadata?}`
+#[utoipa::path(
+    post, path = "/api-key/update", security(("signedIn" = [])),
+    request_body = crate::wire::UpdateKey,
+    responses(
+        (status = 200, description = "The changed key", body = crate::wire::AuthApiKey),
+        (status = 404, description = "`KEY_NOT_FOUND`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
 pub async fn update(
     State(state): State<AuthState>,
     user: AnyUser,
@@ -286,6 +312,14 @@ pub async fn update(
 }
 
 /// `POST /api-key/delete {keyId}`
+#[utoipa::path(
+    post, path = "/api-key/delete", security(("signedIn" = [])),
+    request_body = crate::wire::DeleteKey,
+    responses(
+        (status = 200, description = "Deleted", body = crate::wire::Success),
+        (status = 404, description = "`KEY_NOT_FOUND`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AuthState>,
     user: AnyUser,

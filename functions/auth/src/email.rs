@@ -112,6 +112,11 @@ pub async fn send_verification_mail(state: &AuthState, email: &str, callback: Op
 }
 
 /// `POST /send-verification-email {email, callbackURL?}`
+#[utoipa::path(
+    post, path = "/send-verification-email",
+    request_body = crate::wire::SendVerification,
+    responses((status = 200, description = "Sent if there is something to verify", body = crate::wire::Status))
+)]
 pub async fn send_verification(
     State(state): State<AuthState>,
     headers: axum::http::HeaderMap,
@@ -154,6 +159,15 @@ pub async fn send_verification(
 }
 
 /// `GET /verify-email?token=&callbackURL=`
+#[utoipa::path(
+    get, path = "/verify-email",
+    params(("token" = String, Query), ("callbackURL" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "Verified", body = crate::wire::Verified),
+        (status = 302, description = "With `callbackURL`: to it (with `?error=…` on a bad token)"),
+        (status = 401, description = "`INVALID_TOKEN` or `TOKEN_EXPIRED`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
 pub async fn verify(
     State(state): State<AuthState>,
     Query(query): Query<HashMap<String, String>>,

@@ -14,6 +14,7 @@ mod profile;
 mod session;
 mod sign;
 mod views;
+mod wire;
 
 use axum::Router;
 use axum::body::Body;
@@ -21,10 +22,12 @@ use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, any, get, post};
+use axum::routing::{MethodRouter, any};
 use portal_shared::AppState;
 use portal_shared::http::VerbatimBody;
 use portal_shared::mail::Mailer;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt as _};
+use utoipa_axum::routes;
 
 /// The configuration this function reads: sessions and cookies, and mail.
 pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
@@ -75,59 +78,51 @@ pub async fn build(app: AppState) -> Router {
 }
 
 /// Every route of the group.
+/// Every route of `/api/auth`, with its documentation. Paths are exact: an unknown one, a
+/// trailing slash or a wrong method is BetterAuth's empty 404.
+pub fn routes() -> OpenApiRouter<AuthState> {
+    let routes = OpenApiRouter::new()
+        .routes(routes!(sign::sign_up).map(only))
+        .routes(routes!(sign::sign_in).map(only))
+        .routes(routes!(sign::sign_out).map(only))
+        .routes(routes!(session::get_session, session::get_session_post).map(only))
+        .routes(routes!(session::list_sessions).map(only))
+        .routes(routes!(session::revoke_session).map(only))
+        .routes(routes!(session::revoke_sessions).map(only))
+        .routes(routes!(session::revoke_other_sessions).map(only))
+        .routes(routes!(profile::update_user).map(only))
+        .routes(routes!(password::request_reset).map(only))
+        .routes(routes!(password::reset_redirect).map(only))
+        .routes(routes!(password::reset).map(only))
+        .routes(routes!(password::change).map(only))
+        .routes(routes!(email::send_verification).map(only))
+        .routes(routes!(email::verify).map(only))
+        .routes(routes!(api_keys::create).map(only))
+        .routes(routes!(api_keys::list).map(only))
+        .routes(routes!(api_keys::get).map(only))
+        .routes(routes!(api_keys::update).map(only))
+        .routes(routes!(api_keys::delete).map(only))
+        .routes(routes!(pages::ok).map(only))
+        .routes(routes!(pages::error_page).map(only))
+        .route("/{*rest}", any(not_found))
+        .route("/", any(not_found));
+    OpenApiRouter::new().nest(BASE_PATH, routes)
+}
+
+/// The group's router: the routes behind the origin check and the per-address limits.
 pub fn router(app: AppState, mailer: Mailer) -> Router {
     let state = AuthState {
         app: app.clone(),
         mailer,
     };
-    let routes = Router::new()
-        .route("/sign-up/email", only(post(sign::sign_up)))
-        .route("/sign-in/email", only(post(sign::sign_in)))
-        .route("/sign-out", only(post(sign::sign_out)))
-        .route(
-            "/get-session",
-            only(get(session::get_session).post(session::get_session_post)),
-        )
-        .route("/list-sessions", only(get(session::list_sessions)))
-        .route("/revoke-session", only(post(session::revoke_session)))
-        .route("/revoke-sessions", only(post(session::revoke_sessions)))
-        .route(
-            "/revoke-other-sessions",
-            only(post(session::revoke_other_sessions)),
-        )
-        .route("/update-user", only(post(profile::update_user)))
-        .route(
-            "/request-password-reset",
-            only(post(password::request_reset)),
-        )
-        .route(
-            "/reset-password/{token}",
-            only(get(password::reset_redirect)),
-        )
-        .route("/reset-password", only(post(password::reset)))
-        .route("/change-password", only(post(password::change)))
-        .route(
-            "/send-verification-email",
-            only(post(email::send_verification)),
-        )
-        .route("/verify-email", only(get(email::verify)))
-        .route("/api-key/create", only(post(api_keys::create)))
-        .route("/api-key/list", only(get(api_keys::list)))
-        .route("/api-key/get", only(get(api_keys::get)))
-        .route("/api-key/update", only(post(api_keys::update)))
-        .route("/api-key/delete", only(post(api_keys::delete)))
-        .route("/ok", only(get(pages::ok)))
-        .route("/error", only(get(pages::error_page)))
-        .route("/{*rest}", any(not_found))
-        .route("/", any(not_found))
+    Router::from(routes())
         .layer(middleware::from_fn_with_state(
             app.clone(),
             origin::origin_check,
         ))
         .layer(middleware::from_fn_with_state(
-            app.clone(),
+            app,
             limits::rate_limit_by_ip,
         ))
-        .with_state(state);
-    Router::new().nest(BASE_PATH, routes)
+        .with_state(state)
 }

@@ -10,11 +10,20 @@ use serde_json::json;
 
 use crate::views::json_response;
 
+#[utoipa::path(
+    get, path = "/ok",
+    responses((status = 200, description = "Up", body = crate::wire::AuthOk))
+)]
 pub async fn ok() -> Response {
     json_response(json!({ "ok": true }))
 }
 
 /// BetterAuth's HTML error page (`?error=CODE`).
+#[utoipa::path(
+    get, path = "/error",
+    params(("error" = Option<String>, Query)),
+    responses((status = 200, description = "BetterAuth's error page", content_type = "text/html", body = String))
+)]
 pub async fn error_page(Query(query): Query<HashMap<String, String>>) -> Response {
     let code: String = query
         .get("error")

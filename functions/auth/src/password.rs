@@ -29,6 +29,11 @@ const RESET_TTL: Duration = Duration::hours(1);
 
 /// `POST /request-password-reset {email, redirectTo?}`: the same answer whether or not the
 /// e-mail has an account.
+#[utoipa::path(
+    post, path = "/request-password-reset",
+    request_body = crate::wire::RequestReset,
+    responses((status = 200, description = "A link is mailed if the address is known (the same answer either way)", body = crate::wire::ResetRequested))
+)]
 pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthResult<Response> {
     let MailRequest {
         email,
@@ -83,6 +88,11 @@ fn is_live(token: &OneTimeToken) -> bool {
 
 /// `GET /reset-password/:token?callbackURL=`: the link in the mail; sends the browser to
 /// the front end's reset page with the token, or with `error=INVALID_TOKEN`.
+#[utoipa::path(
+    get, path = "/reset-password/{token}",
+    params(("token" = String, Path), ("callbackURL" = String, Query, description = "Where the front end's reset page is (relative or trusted)")),
+    responses((status = 302, description = "To `callbackURL?token=…`, or `callbackURL?error=INVALID_TOKEN`"))
+)]
 pub async fn reset_redirect(
     State(state): State<AuthState>,
     Path(token): Path<String>,
@@ -113,6 +123,12 @@ pub async fn reset_redirect(
 }
 
 /// `POST /reset-password {newPassword, token}`: single use; the user's sessions end.
+#[utoipa::path(
+    post, path = "/reset-password",
+    params(("token" = Option<String>, Query)),
+    request_body = crate::wire::ResetPassword,
+    responses((status = 200, description = "The password is set; the link is used up; every session ends", body = crate::wire::Status))
+)]
 pub async fn reset(
     State(state): State<AuthState>,
     Query(query): Query<HashMap<String, String>>,
@@ -209,6 +225,11 @@ impl From<LastAdmin> for ResetRefused {
 }
 
 /// `POST /change-password {currentPassword, newPassword, revokeOtherSessions?}`
+#[utoipa::path(
+    post, path = "/change-password", security(("signedIn" = [])),
+    request_body = crate::wire::ChangePassword,
+    responses((status = 200, description = "Changed", body = crate::wire::PasswordChanged))
+)]
 pub async fn change(
     State(state): State<AuthState>,
     user: SessionUser,

@@ -39,6 +39,11 @@ pub fn check_profile(f: &mut Fields, name: Option<&str>, image: Option<&str>) {
 }
 
 /// `POST /update-user {name?, image?}`
+#[utoipa::path(
+    post, path = "/update-user", security(("signedIn" = [])),
+    request_body = crate::wire::UpdateUser,
+    responses((status = 200, description = "Updated", body = crate::wire::Status))
+)]
 pub async fn update_user(
     State(state): State<AuthState>,
     user: SessionUser,

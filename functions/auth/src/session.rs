@@ -57,6 +57,11 @@ fn no_store(mut response: Response) -> Response {
 }
 
 /// `GET /get-session`: `{session, user}` or `null`.
+#[utoipa::path(
+    get, path = "/get-session",
+    params(("disableCookieCache" = Option<bool>, Query), ("disableRefresh" = Option<bool>, Query)),
+    responses((status = 200, description = "The session and its user, or `null` when not signed in", body = Option<crate::wire::SessionAndUser>))
+)]
 pub async fn get_session(
     State(state): State<AuthState>,
     Query(query): Query<HashMap<String, String>>,
@@ -149,6 +154,10 @@ pub async fn get_session(
 }
 
 /// `POST /get-session` needs `deferSessionRefresh`, which Portal does not enable.
+#[utoipa::path(
+    post, path = "/get-session",
+    responses((status = 405, description = "`METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED`", body = portal_shared::openapi::AuthErrorBody))
+)]
 pub async fn get_session_post() -> AuthError {
     AuthError::code(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -157,6 +166,10 @@ pub async fn get_session_post() -> AuthError {
 }
 
 /// `GET /list-sessions`: the caller's live sessions, tokens included (unsealed).
+#[utoipa::path(
+    get, path = "/list-sessions", security(("signedIn" = [])),
+    responses((status = 200, description = "The caller's live sessions", body = Vec<crate::wire::AuthSession>))
+)]
 pub async fn list_sessions(
     State(state): State<AuthState>,
     user: SessionUser,
@@ -180,6 +193,11 @@ pub async fn list_sessions(
 }
 
 /// `POST /revoke-session {token}`: only the caller's own; unknown tokens are a no-op.
+#[utoipa::path(
+    post, path = "/revoke-session", security(("signedIn" = [])),
+    request_body = crate::wire::RevokeSession,
+    responses((status = 200, description = "Ended (a token that is not the caller's: nothing happens)", body = crate::wire::Status))
+)]
 pub async fn revoke_session(
     State(state): State<AuthState>,
     user: SessionUser,
@@ -201,6 +219,11 @@ pub async fn revoke_session(
 }
 
 /// `POST /revoke-sessions`: every session of the caller, this one included.
+#[utoipa::path(
+    post, path = "/revoke-sessions", security(("signedIn" = [])),
+    request_body(content = Option<crate::wire::Empty>, content_type = "application/json"),
+    responses((status = 200, description = "Every session of the caller ended", body = crate::wire::Status))
+)]
 pub async fn revoke_sessions(
     State(state): State<AuthState>,
     user: SessionUser,
@@ -222,6 +245,11 @@ async fn revoke(app: &AppState, user_id: &str, keep: Option<&str>) -> AuthResult
 }
 
 /// `POST /revoke-other-sessions`
+#[utoipa::path(
+    post, path = "/revoke-other-sessions", security(("signedIn" = [])),
+    request_body(content = Option<crate::wire::Empty>, content_type = "application/json"),
+    responses((status = 200, description = "Every other session of the caller ended", body = crate::wire::Status))
+)]
 pub async fn revoke_other_sessions(
     State(state): State<AuthState>,
     user: SessionUser,

@@ -39,6 +39,13 @@ pub fn password_error(password: &str) -> Option<AuthError> {
     }
 }
 
+#[utoipa::path(
+    post, path = "/sign-up/email", request_body(content((crate::wire::SignUp = "application/json"), (crate::wire::SignUp = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Signed up (and in, with the session cookie, unless e-mail verification comes first)", body = crate::wire::Signed),
+        (status = 422, description = "`USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
 pub async fn sign_up(
     State(state): State<AuthState>,
     meta: RequestMeta,
@@ -122,6 +129,13 @@ pub async fn sign_up(
     Ok(set_session(response, &state.app.cookies, &token, remember))
 }
 
+#[utoipa::path(
+    post, path = "/sign-in/email", request_body(content((crate::wire::SignIn = "application/json"), (crate::wire::SignIn = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Signed in: the session cookie is set", body = crate::wire::SignedIn),
+        (status = 401, description = "`INVALID_EMAIL_OR_PASSWORD`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
 pub async fn sign_in(
     State(state): State<AuthState>,
     meta: RequestMeta,
@@ -198,6 +212,10 @@ pub async fn sign_in(
     Ok(response)
 }
 
+#[utoipa::path(
+    post, path = "/sign-out", request_body(content = Option<crate::wire::SignOut>, content_type = "application/json"),
+    responses((status = 200, description = "Signed out: the cookies expire (also when not signed in)", body = crate::wire::Success))
+)]
 pub async fn sign_out(State(state): State<AuthState>, headers: HeaderMap) -> AuthResult<Response> {
     if let Some(Presented::SessionToken(token)) = presented(&state.app, &headers) {
         let id = portal_shared::store::sessions::session_id(&token);

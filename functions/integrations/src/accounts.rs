@@ -16,11 +16,14 @@ use portal_shared::http::{Deadline, json_with_status};
 use portal_shared::integrations::{AccountChange, Integration, USERNAME_TAKEN};
 use portal_shared::model::{Role, User};
 use portal_shared::moderation::{Actor, may_manage};
+use portal_shared::openapi::{ErrorEnvelope, Id};
 use portal_shared::store::integration_accounts::{Account, ReserveError};
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{JsonBody, PathId};
 use portal_shared::{ApiError, ApiResult, AppState};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 pub const ACCOUNT_NOT_FOUND: &str = "Integration account not found";
 pub const ACCESS_DENIED: &str = "Forbidden - Access denied";
@@ -29,16 +32,80 @@ pub const SUSPENDED: &str =
     "Forbidden - the account is suspended; an admin or staff member can reactivate it";
 
 /// An integration account as the API shows it (never a password).
-fn account_view(account: &Account) -> Value {
-    json!({
-        "id": account.id,
-        "userId": account.user_id,
-        "integrationId": account.integration_id,
-        "data": account.data,
-        "status": account.status,
-        "createdAt": account.created_at,
-        "updatedAt": account.updated_at,
-    })
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    id: String,
+    user_id: String,
+    integration_id: String,
+    /// What the service knows the account by (xmpp: `{username, jid}`).
+    #[schema(value_type = Object)]
+    data: Value,
+    /// `active` or `suspended`.
+    status: String,
+    created_at: String,
+    updated_at: String,
+}
+
+fn account_view(account: &Account) -> AccountView {
+    AccountView {
+        id: account.id.clone(),
+        user_id: account.user_id.clone(),
+        integration_id: account.integration_id.clone(),
+        data: account.data.clone(),
+        status: account.status.clone(),
+        created_at: account.created_at.clone(),
+        updated_at: account.updated_at.clone(),
+    }
+}
+
+/// `{ ok: true, accounts }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AccountList {
+    ok: bool,
+    accounts: Vec<AccountView>,
+}
+
+/// `{ ok: true, account }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AccountBody {
+    ok: bool,
+    account: AccountView,
+}
+
+/// `{ ok: true, account, temporaryPassword? }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedAccount {
+    ok: bool,
+    account: AccountView,
+    /// A generated password, returned once, when none was given.
+    temporary_password: Option<String>,
+}
+
+/// A new account, checked by the integration's own rules. xmpp: `username` is a localpart
+/// (letters, digits, `_ - .`) or `localpart@<the XMPP domain>`; without `password` one is
+/// generated and returned once.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct NewAccount {
+    #[schema(min_length = 1, max_length = 1023)]
+    username: String,
+    #[schema(min_length = 8, max_length = 128)]
+    password: Option<String>,
+}
+
+/// A change: a new password, or (staff and admins) `status`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AccountUpdate {
+    #[schema(min_length = 8, max_length = 128)]
+    password: Option<String>,
+    #[schema(pattern = "^(active|suspended)$")]
+    status: Option<String>,
 }
 
 /// The `{integration}` path segment, resolved in the registry before anything else:
@@ -116,6 +183,18 @@ async fn moderated(
     Ok(account)
 }
 
+/// The caller's own accounts on an integration.
+#[utoipa::path(
+    get,
+    path = "/api/integrations/{integration}/accounts",
+    security(("signedIn" = [])),
+    params(("integration" = String, Path, description = "An integration id from `GET /api/integrations` (e.g. `xmpp`)")),
+    responses(
+        (status = 200, description = "The caller's accounts", body = AccountList),
+        (status = 403, description = "`Integration is disabled`", body = ErrorEnvelope),
+        (status = 404, description = "`Unknown integration`", body = ErrorEnvelope),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Chosen(integration): Chosen,
@@ -141,6 +220,21 @@ fn is_stale(account: &Account) -> bool {
             .is_none_or(|at| at + RESERVATION_LEASE < now())
 }
 
+/// Creates the caller's account on the service (one per integration), undone on any failure.
+#[utoipa::path(
+    post,
+    path = "/api/integrations/{integration}/accounts",
+    security(("signedIn" = [])),
+    params(("integration" = String, Path, description = "An integration id from `GET /api/integrations` (e.g. `xmpp`)")),
+    request_body = NewAccount,
+    responses(
+        (status = 201, description = "Created (with `temporaryPassword` once if none was given)", body = CreatedAccount),
+        (status = 403, description = "`Integration is disabled`", body = ErrorEnvelope),
+        (status = 404, description = "`Unknown integration`", body = ErrorEnvelope),
+        (status = 409, description = "The caller already has one, or the username is taken", body = ErrorEnvelope),
+        (status = 502, description = "The service failed; nothing was kept", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Chosen(integration): Chosen,
@@ -230,6 +324,18 @@ pub async fn create(
     Ok(json_with_status(StatusCode::CREATED, body))
 }
 
+/// One account (its owner, staff or an admin).
+#[utoipa::path(
+    get,
+    path = "/api/integrations/{integration}/accounts/{id}",
+    security(("signedIn" = [])),
+    params(("integration" = String, Path, description = "An integration id from `GET /api/integrations` (e.g. `xmpp`)"), Id),
+    responses(
+        (status = 200, description = "The account", body = AccountBody),
+        (status = 403, description = "Not the caller's, or the integration is disabled", body = ErrorEnvelope),
+        (status = 404, description = "`Integration account not found`", body = ErrorEnvelope),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     id: PathId,
@@ -242,6 +348,20 @@ pub async fn show(
     ))
 }
 
+/// Changes an account's password, or (staff and admins) suspends or reactivates it.
+#[utoipa::path(
+    patch,
+    path = "/api/integrations/{integration}/accounts/{id}",
+    security(("signedIn" = [])),
+    params(("integration" = String, Path, description = "An integration id from `GET /api/integrations` (e.g. `xmpp`)"), Id),
+    request_body = AccountUpdate,
+    responses(
+        (status = 200, description = "The changed account", body = AccountBody),
+        (status = 403, description = "Not allowed", body = ErrorEnvelope),
+        (status = 404, description = "`Integration account not found`", body = ErrorEnvelope),
+        (status = 502, description = "The service failed; nothing changed", body = ErrorEnvelope),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     id: PathId,
@@ -276,6 +396,19 @@ pub async fn update(
     Ok(Json(json!({ "ok": true, "account": account_view(&new) })))
 }
 
+/// Deletes an account, on the service first.
+#[utoipa::path(
+    delete,
+    path = "/api/integrations/{integration}/accounts/{id}",
+    security(("signedIn" = [])),
+    params(("integration" = String, Path, description = "An integration id from `GET /api/integrations` (e.g. `xmpp`)"), Id),
+    responses(
+        (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
+        (status = 403, description = "Not allowed", body = ErrorEnvelope),
+        (status = 404, description = "`Integration account not found`", body = ErrorEnvelope),
+        (status = 502, description = "The service failed; the account is kept", body = ErrorEnvelope),
+    )
+)]
 pub async fn remove(
     State(state): State<AppState>,
     id: PathId,

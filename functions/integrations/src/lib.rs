@@ -7,10 +7,12 @@ mod accounts;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use portal_shared::AppState;
 use portal_shared::auth::RequireAuth;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The configuration this function reads: sessions and cookies, and Prosody.
 pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
@@ -21,28 +23,58 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
 };
 
 /// Every route of the group.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/integrations", get(list))
-        .route(
-            "/api/integrations/{integration}/accounts",
-            get(accounts::list).post(accounts::create),
-        )
-        .route(
-            "/api/integrations/{integration}/accounts/{id}",
-            get(accounts::show)
-                .patch(accounts::update)
-                .delete(accounts::remove),
-        )
-        .with_state(state)
+/// Every route of the group, with its documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(accounts::list, accounts::create))
+        .routes(routes!(accounts::show, accounts::update, accounts::remove))
 }
 
-/// `GET /api/integrations`
-async fn list(State(state): State<AppState>, RequireAuth(_): RequireAuth) -> Json<Value> {
-    let integrations: Vec<Value> = state
+/// The group's router.
+pub fn router(state: AppState) -> Router {
+    Router::from(routes()).with_state(state)
+}
+
+/// One integration of the registry.
+#[derive(Serialize, ToSchema)]
+struct IntegrationView {
+    id: &'static str,
+    name: &'static str,
+    description: &'static str,
+    /// Configured completely, so usable.
+    enabled: bool,
+    icon: Option<&'static str>,
+}
+
+/// `{ ok: true, integrations }`.
+#[derive(Serialize, ToSchema)]
+struct IntegrationList {
+    ok: bool,
+    integrations: Vec<IntegrationView>,
+}
+
+/// Every integration Portal knows, enabled or not.
+#[utoipa::path(
+    get,
+    path = "/api/integrations",
+    security(("signedIn" = [])),
+    responses((status = 200, description = "The registry", body = IntegrationList))
+)]
+async fn list(State(state): State<AppState>, RequireAuth(_): RequireAuth) -> Json<IntegrationList> {
+    let integrations = state
         .integrations
         .all()
-        .map(|i| json!({ "id": i.id(), "name": i.name(), "description": i.description(), "enabled": i.enabled(), "icon": i.icon() }))
+        .map(|i| IntegrationView {
+            id: i.id(),
+            name: i.name(),
+            description: i.description(),
+            enabled: i.enabled(),
+            icon: i.icon(),
+        })
         .collect();
-    Json(json!({ "ok": true, "integrations": integrations }))
+    Json(IntegrationList {
+        ok: true,
+        integrations,
+    })
 }

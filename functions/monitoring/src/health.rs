@@ -5,10 +5,27 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use portal_shared::{ApiError, ApiResult, AppState};
-use serde_json::json;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 pub const TABLE_UNREACHABLE: &str = "Table unreachable";
 
+/// `{ ok: true, status: "ok", checks: { table: "ok" } }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Health {
+    ok: bool,
+    status: String,
+    #[schema(value_type = Object)]
+    checks: Value,
+}
+
+/// The function is alive and the table answers (503 `Table unreachable` otherwise).
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    responses((status = 200, description = "Healthy", body = Health))
+)]
 pub async fn check(State(state): State<AppState>) -> ApiResult<Response> {
     state.db.ping().await.map_err(|err| {
         tracing::error!(error = %err, "health check: table unreachable");

@@ -14,11 +14,13 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use portal_shared::config::SentryDsn;
 use portal_shared::http::{ClientAddress, VerbatimBody, rate_limit_subject};
+use portal_shared::openapi::ErrorEnvelope;
 use portal_shared::rate_limit::{self, Bucket, RateSlot};
 use portal_shared::store::keys;
 use portal_shared::validation::body_rejection;
 use portal_shared::{ApiError, ApiResult, AppState, Config};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 pub const NOT_CONFIGURED: &str = "Sentry is not configured";
 pub const INVALID_HEADER: &str =
@@ -67,7 +69,22 @@ impl SentryTunnel {
     }
 }
 
-/// `GET /api/monitoring`
+/// `{ status: "ok", service: "sentry-tunnel" }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TunnelStatus {
+    #[schema(example = "ok")]
+    status: String,
+    #[schema(example = "sentry-tunnel")]
+    service: String,
+}
+
+/// The tunnel is up.
+#[utoipa::path(
+    get,
+    path = "/api/monitoring",
+    responses((status = 200, description = "Up", body = TunnelStatus))
+)]
 pub async fn status() -> Json<Value> {
     Json(json!({ "status": "ok", "service": "sentry-tunnel" }))
 }
@@ -91,8 +108,29 @@ pub struct TunnelState {
     pub tunnel: SentryTunnel,
 }
 
+impl axum::extract::FromRef<TunnelState> for AppState {
+    fn from_ref(state: &TunnelState) -> Self {
+        state.app.clone()
+    }
+}
+
 /// `POST /api/monitoring`: forwards the envelope unchanged and relays Sentry's answer.
 /// Public, so counted per client address (an IPv6 client's /64) like the auth routes.
+#[utoipa::path(
+    post,
+    path = "/api/monitoring",
+    request_body(
+        content = String,
+        content_type = "application/x-sentry-envelope",
+        description = "A Sentry envelope whose header names the configured project's DSN"
+    ),
+    responses(
+        (status = 200, description = "Sentry's answer, relayed (with its `Retry-After` and `X-Sentry-Rate-Limits`)"),
+        (status = 403, description = "The envelope names another Sentry project", body = ErrorEnvelope),
+        (status = 502, description = "Sentry could not be reached or did not answer in time", body = ErrorEnvelope),
+        (status = "4XX", description = "Sentry's own refusal, relayed"),
+    )
+)]
 pub async fn forward(
     State(state): State<TunnelState>,
     ClientAddress(ip): ClientAddress,

@@ -4,8 +4,9 @@ mod me;
 mod sessions;
 
 use axum::Router;
-use axum::routing::{delete, get};
 use portal_shared::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The configuration this function reads: sessions and cookies.
 pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
@@ -15,11 +16,15 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
     prosody: false,
 };
 
-/// Every route of the group.
+/// Every route of the group, with its documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me::show, me::update))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::revoke))
+}
+
+/// The group's router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/user/me", get(me::show).patch(me::update))
-        .route("/api/user/sessions", get(sessions::list))
-        .route("/api/user/sessions/{id}", delete(sessions::revoke))
-        .with_state(state)
+    Router::from(routes()).with_state(state)
 }

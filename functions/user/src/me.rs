@@ -9,34 +9,65 @@ use portal_shared::model::{
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{Issue, Rules, ValidJson, Validate, present};
 use portal_shared::{ApiError, ApiResult, AppState};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-fn profile(user: &User) -> Value {
-    json!({
-        "user": {
-            "id": user.id,
-            "name": user.name,
-            "email": user.email,
-            "image": user.image,
-            "role": user.role.as_str(),
-            "emailVerified": user.email_verified,
-            "createdAt": user.created_at,
-        }
-    })
+/// The signed-in user, as `/api/user/me` shows them.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub image: Option<String>,
+    /// `user`, `staff` or `admin`.
+    pub role: &'static str,
+    pub email_verified: bool,
+    pub created_at: String,
 }
 
-pub async fn show(RequireAuth(me): RequireAuth) -> Json<Value> {
+/// `{ "user": {...} }`.
+#[derive(Serialize, ToSchema)]
+pub struct ProfileBody {
+    pub user: Profile,
+}
+
+fn profile(user: &User) -> ProfileBody {
+    ProfileBody {
+        user: Profile {
+            id: user.id.clone(),
+            name: user.name.clone(),
+            email: user.email.clone(),
+            image: user.image.clone(),
+            role: user.role.as_str(),
+            email_verified: user.email_verified,
+            created_at: user.created_at.clone(),
+        },
+    }
+}
+
+/// The signed-in user's profile.
+#[utoipa::path(
+    get,
+    path = "/api/user/me",
+    security(("signedIn" = [])),
+    responses((status = 200, description = "The caller", body = ProfileBody))
+)]
+pub async fn show(RequireAuth(me): RequireAuth) -> Json<ProfileBody> {
     Json(profile(&me.user))
 }
 
 /// `image: null` clears the picture; an absent field is left alone; unknown fields are
 /// ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateMe {
+    /// Trimmed, 1 to 100 characters.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
+    /// An http(s) URL up to 2048 characters, or `null` to clear the picture.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 2048)]
     image: Option<Option<String>>,
 }
 
@@ -60,11 +91,19 @@ impl Validate for UpdateMe {
     }
 }
 
+/// Changes the caller's name or picture.
+#[utoipa::path(
+    patch,
+    path = "/api/user/me",
+    security(("signedIn" = [])),
+    request_body = UpdateMe,
+    responses((status = 200, description = "The updated caller", body = ProfileBody))
+)]
 pub async fn update(
     State(state): State<AppState>,
     RequireAuth(me): RequireAuth,
     ValidJson(body): ValidJson<UpdateMe>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ProfileBody>> {
     let updated = state
         .db
         .users()

@@ -4,11 +4,13 @@ use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAuth;
 use portal_shared::http::listed;
-use portal_shared::model::session_view;
+use portal_shared::model::{SessionView, session_view};
+use portal_shared::openapi::{ErrorEnvelope, Id};
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 pub const SESSION_NOT_FOUND: &str = "Session not found";
 
@@ -26,6 +28,24 @@ impl FromQuery for SessionQuery {
     }
 }
 
+/// `{ "sessions": [...], "nextCursor"? }`.
+#[derive(ToSchema)]
+#[schema(as = UserSessionList)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionList {
+    sessions: Vec<SessionView>,
+    next_cursor: Option<String>,
+}
+
+/// The caller's sessions, newest first; never a token.
+#[utoipa::path(
+    get,
+    path = "/api/user/sessions",
+    security(("signedIn" = [])),
+    params(("active" = Option<bool>, Query, description = "Only sessions that have (not) expired"), portal_shared::openapi::Paging),
+    responses((status = 200, description = "The caller's sessions", body = SessionList))
+)]
 pub async fn list(
     State(state): State<AppState>,
     RequireAuth(me): RequireAuth,
@@ -55,6 +75,17 @@ pub async fn list(
     )))
 }
 
+/// Ends one of the caller's own sessions, at once.
+#[utoipa::path(
+    delete,
+    path = "/api/user/sessions/{id}",
+    security(("signedIn" = [])),
+    params(Id),
+    responses(
+        (status = 200, description = "Ended", body = portal_shared::openapi::Ok),
+        (status = 404, description = "Not one of the caller's sessions", body = ErrorEnvelope),
+    )
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     id: PathId,

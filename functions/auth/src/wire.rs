@@ -1,0 +1,268 @@
+//! The shapes of BetterAuth's wire protocol as this function speaks it, for the OpenAPI
+//! document. The handlers read bodies field by field (BetterAuth's own error codes and
+//! order of checks) and write them with `views`; these types describe the same JSON, and
+//! the real `better-auth` client (e2e) and schemathesis' response checks hold the two
+//! together.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// A user as BetterAuth shows them (admin plugin fields included).
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthUser {
+    id: String,
+    name: String,
+    email: String,
+    email_verified: bool,
+    image: Option<String>,
+    created_at: String,
+    updated_at: String,
+    role: String,
+    banned: bool,
+    ban_reason: Option<String>,
+    ban_expires: Option<String>,
+}
+
+/// A session as BetterAuth shows it (its token included: the protocol hands it back).
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthSession {
+    id: String,
+    token: String,
+    user_id: String,
+    expires_at: String,
+    created_at: String,
+    updated_at: String,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    impersonated_by: Option<String>,
+}
+
+/// `{ session, user }`.
+#[derive(ToSchema)]
+pub struct SessionAndUser {
+    session: AuthSession,
+    user: AuthUser,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignUp {
+    #[schema(min_length = 1)]
+    name: String,
+    #[schema(format = Email)]
+    email: String,
+    #[schema(min_length = 8, max_length = 128)]
+    password: String,
+    image: Option<String>,
+    /// Relative, or on a trusted origin.
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+    remember_me: Option<bool>,
+}
+
+/// `{ token, user }` (`token` null when e-mail verification is required first).
+#[derive(ToSchema)]
+pub struct Signed {
+    token: Option<String>,
+    user: AuthUser,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignIn {
+    #[schema(format = Email)]
+    email: String,
+    password: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+    /// Default true; false: a browser-session cookie that lives one day.
+    remember_me: Option<bool>,
+}
+
+/// `{ redirect, token, url?, user }` (`url` and a `Location` header with `callbackURL`).
+#[derive(ToSchema)]
+pub struct SignedIn {
+    redirect: bool,
+    token: String,
+    url: Option<String>,
+    user: AuthUser,
+}
+
+/// Sign-out takes an optional, ignored body.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignOut {
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+    disable_redirect: Option<bool>,
+}
+
+/// `{ success: true }`.
+#[derive(ToSchema)]
+pub struct Success {
+    success: bool,
+}
+
+/// `{ status: true }`.
+#[derive(ToSchema)]
+pub struct Status {
+    status: bool,
+}
+
+#[derive(ToSchema)]
+pub struct RevokeSession {
+    #[schema(min_length = 1)]
+    token: String,
+}
+
+/// No fields.
+#[derive(ToSchema)]
+pub struct Empty {}
+
+/// Only `name` and `image` may change here; server fields (`role`, `banned`, ...) are
+/// refused, `email` has its own flow.
+#[derive(ToSchema)]
+pub struct UpdateUser {
+    #[schema(min_length = 1, max_length = 100)]
+    name: Option<String>,
+    image: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestReset {
+    #[schema(format = Email)]
+    email: String,
+    redirect_to: Option<String>,
+}
+
+/// The same answer whether the address exists or not.
+#[derive(ToSchema)]
+pub struct ResetRequested {
+    status: bool,
+    message: String,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetPassword {
+    #[schema(min_length = 8, max_length = 128)]
+    new_password: String,
+    /// Or `?token=`.
+    token: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePassword {
+    current_password: String,
+    #[schema(min_length = 8, max_length = 128)]
+    new_password: String,
+    /// Ends every session and starts a new one (its token in the answer).
+    revoke_other_sessions: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct PasswordChanged {
+    token: Option<String>,
+    user: AuthUser,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendVerification {
+    #[schema(format = Email)]
+    email: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+/// Without `callbackURL`: `{ status: true, user: null }`.
+#[derive(ToSchema)]
+pub struct Verified {
+    status: bool,
+    #[schema(value_type = Option<Object>)]
+    user: Option<Value>,
+}
+
+/// An API key row as the api-key plugin shows it; `key` (the secret) only on creation.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthApiKey {
+    id: String,
+    config_id: String,
+    name: Option<String>,
+    /// The first characters of the key, to recognise it.
+    start: Option<String>,
+    prefix: Option<String>,
+    reference_id: String,
+    user_id: String,
+    enabled: bool,
+    rate_limit_enabled: bool,
+    rate_limit_time_window: Option<i64>,
+    rate_limit_max: Option<i64>,
+    request_count: i64,
+    remaining: Option<i64>,
+    refill_amount: Option<i64>,
+    refill_interval: Option<i64>,
+    last_refill_at: Option<String>,
+    last_request: Option<String>,
+    expires_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    permissions: Option<Value>,
+    /// The key itself: only in the answer to its creation.
+    key: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateKey {
+    #[schema(max_length = 32)]
+    name: Option<String>,
+    /// Seconds until the key expires (one day to one year); `null`: never.
+    expires_in: Option<f64>,
+    #[schema(max_length = 32)]
+    prefix: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<Value>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyList {
+    api_keys: Vec<AuthApiKey>,
+    total: u64,
+    limit: Option<u64>,
+    offset: Option<u64>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateKey {
+    key_id: String,
+    #[schema(max_length = 32)]
+    name: Option<String>,
+    enabled: Option<bool>,
+    expires_in: Option<f64>,
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<Value>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteKey {
+    key_id: String,
+}
+
+/// `{ ok: true }`.
+#[derive(ToSchema)]
+pub struct AuthOk {
+    ok: bool,
+}
