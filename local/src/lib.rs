@@ -24,12 +24,29 @@ pub async fn gateway(state: AppState) -> Router {
 }
 
 /// The whole API's OpenAPI document, made from the same route lists the functions serve.
+///
+/// Two functions naming different schemas alike would silently publish one for both: that
+/// stops here (and in the tests) with the name to change.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = portal_auth::routes().into_openapi();
-    doc.merge(portal_user::routes().into_openapi());
-    doc.merge(portal_admin_api::routes().into_openapi());
-    doc.merge(portal_integrations::routes().into_openapi());
-    doc.merge(portal_monitoring::routes(0).into_openapi());
+    let mut doc = utoipa::openapi::OpenApi::default();
+    for part in [
+        portal_auth::routes().into_openapi(),
+        portal_user::routes().into_openapi(),
+        portal_admin_api::routes().into_openapi(),
+        portal_integrations::routes().into_openapi(),
+        portal_monitoring::routes(0).into_openapi(),
+    ] {
+        if let (Some(have), Some(new)) = (&doc.components, &part.components) {
+            for (name, schema) in &new.schemas {
+                let same = have.schemas.get(name).is_none_or(|known| known == schema);
+                assert!(
+                    same,
+                    "two schemas are named {name}: rename one with #[schema(as = ...)]"
+                );
+            }
+        }
+        doc.merge(part);
+    }
     portal_shared::openapi::complete(doc)
 }
 

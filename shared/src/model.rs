@@ -238,6 +238,16 @@ pub struct SessionView {
     pub current: Option<bool>,
 }
 
+/// `{ sessions, nextCursor? }`: a page of sessions (user and admin listings).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionList {
+    sessions: Vec<SessionView>,
+    /// Give it back as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
 /// A session as Portal's own API shows it; `current` flags the session making the request.
 pub fn session_view(session: &Session, current: Option<&str>) -> SessionView {
     let or_null = |s: &str| (!s.is_empty()).then(|| s.to_string());

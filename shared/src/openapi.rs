@@ -24,7 +24,7 @@ pub struct ErrorEnvelope {
     /// One readable line; for validation errors it names the field.
     pub error: String,
     /// Validation errors only: zod-shaped `issues` and `flattened` field errors.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
 }
 
@@ -35,7 +35,7 @@ pub struct AuthErrorBody {
     /// Machine-readable code (absent on a few answers, e.g. the rate limiter's).
     pub code: Option<String>,
     pub message: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
 }
 

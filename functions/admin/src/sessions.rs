@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAdminOrStaff;
-use portal_shared::model::{SessionView, session_view};
+use portal_shared::model::{SessionList, SessionView, session_view};
 use portal_shared::openapi::{ErrorEnvelope, Id};
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
@@ -30,16 +30,6 @@ impl FromQuery for SessionQuery {
             paging: Paging::read(q, 100),
         }
     }
-}
-
-/// `{ sessions, nextCursor? }`.
-#[derive(ToSchema)]
-#[schema(as = AdminSessionList)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionList {
-    sessions: Vec<SessionView>,
-    next_cursor: Option<String>,
 }
 
 /// `{ session }`.

@@ -109,7 +109,7 @@ impl FromQuery for UserQuery {
     path = "/api/admin/users",
     security(("signedIn" = [])),
     params(
-        ("role" = Option<String>, Query, description = "`user`, `staff` or `admin`"),
+        ("role" = Option<String>, Query, pattern = "^(user|staff|admin)$", description = "`user`, `staff` or `admin`"),
         ("banned" = Option<bool>, Query),
         ("search" = Option<String>, Query, max_length = 100, description = "Case-insensitive prefix of the e-mail or the name"),
         portal_shared::openapi::Paging,

@@ -98,7 +98,7 @@ fn metadata(f: &Fields) -> AuthResult<Option<String>> {
 /// `POST /api-key/create {name?, expiresIn?, prefix?, metadata?}`
 #[utoipa::path(
     post, path = "/api-key/create", security(("signedIn" = [])),
-    request_body = crate::wire::CreateKey,
+    request_body(content = Option<crate::wire::CreateKey>, content_type = "application/json", description = "Every field is optional; no body is an unnamed key"),
     responses((status = 200, description = "The key, with `key` shown this once", body = crate::wire::AuthApiKey))
 )]
 pub async fn create(
@@ -190,8 +190,17 @@ pub async fn list(
         .filter(|k| k.generation >= live)
         .collect();
     let total = keys.len();
-    let number = |name: &str| query.get(name).and_then(|v| v.parse::<usize>().ok());
-    let (limit, offset) = (number("limit"), number("offset"));
+    let number = |name: &str| -> AuthResult<Option<usize>> {
+        match query.get(name) {
+            None => Ok(None),
+            Some(v) => v.parse::<usize>().map(Some).map_err(|_| {
+                AuthError::validation(format!(
+                    "[query.{name}] Invalid input: expected number, received NaN"
+                ))
+            }),
+        }
+    };
+    let (limit, offset) = (number("limit")?, number("offset")?);
     let page: Vec<Value> = keys
         .iter()
         .skip(offset.unwrap_or(0))

@@ -166,6 +166,7 @@ pub async fn send_verification(
         (status = 200, description = "Verified", body = crate::wire::Verified),
         (status = 302, description = "With `callbackURL`: to it (with `?error=…` on a bad token)"),
         (status = 401, description = "`INVALID_TOKEN` or `TOKEN_EXPIRED`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 403, description = "`INVALID_CALLBACK_URL`", body = portal_shared::openapi::AuthErrorBody),
     )
 )]
 pub async fn verify(

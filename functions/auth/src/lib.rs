@@ -106,7 +106,20 @@ pub fn routes() -> OpenApiRouter<AuthState> {
         .routes(routes!(pages::error_page).map(only))
         .route("/{*rest}", any(not_found))
         .route("/", any(not_found));
-    OpenApiRouter::new().nest(BASE_PATH, routes)
+    let mut routes = OpenApiRouter::new().nest(BASE_PATH, routes);
+    // Sign-out reads no body at all; utoipa can only say "optional" through `Option<T>`,
+    // which for "any JSON" would make `null` match two branches.
+    if let Some(body) = routes
+        .get_openapi_mut()
+        .paths
+        .paths
+        .get_mut("/api/auth/sign-out")
+        .and_then(|item| item.post.as_mut())
+        .and_then(|op| op.request_body.as_mut())
+    {
+        body.required = Some(utoipa::openapi::Required::False);
+    }
+    routes
 }
 
 /// The group's router: the routes behind the origin check and the per-address limits.

@@ -91,7 +91,10 @@ fn is_live(token: &OneTimeToken) -> bool {
 #[utoipa::path(
     get, path = "/reset-password/{token}",
     params(("token" = String, Path), ("callbackURL" = String, Query, description = "Where the front end's reset page is (relative or trusted)")),
-    responses((status = 302, description = "To `callbackURL?token=…`, or `callbackURL?error=INVALID_TOKEN`"))
+    responses(
+        (status = 302, description = "To `callbackURL?token=…`, or `callbackURL?error=INVALID_TOKEN`"),
+        (status = 403, description = "`INVALID_CALLBACK_URL`: not relative and not on a trusted origin", body = portal_shared::openapi::AuthErrorBody),
+    )
 )]
 pub async fn reset_redirect(
     State(state): State<AuthState>,

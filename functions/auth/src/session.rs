@@ -59,7 +59,10 @@ fn no_store(mut response: Response) -> Response {
 /// `GET /get-session`: `{session, user}` or `null`.
 #[utoipa::path(
     get, path = "/get-session",
-    params(("disableCookieCache" = Option<bool>, Query), ("disableRefresh" = Option<bool>, Query)),
+    params(
+        ("disableCookieCache" = Option<String>, Query, description = "Accepted and ignored (no cookie cache)"),
+        ("disableRefresh" = Option<String>, Query, description = "`true`: do not extend the session"),
+    ),
     responses((status = 200, description = "The session and its user, or `null` when not signed in", body = Option<crate::wire::SessionAndUser>))
 )]
 pub async fn get_session(

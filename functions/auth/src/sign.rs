@@ -213,7 +213,7 @@ pub async fn sign_in(
 }
 
 #[utoipa::path(
-    post, path = "/sign-out", request_body(content = Option<crate::wire::SignOut>, content_type = "application/json"),
+    post, path = "/sign-out", request_body(content = crate::wire::Ignored, content_type = "application/json", description = "Optional, and not read"),
     responses((status = 200, description = "Signed out: the cookies expire (also when not signed in)", body = crate::wire::Success))
 )]
 pub async fn sign_out(State(state): State<AuthState>, headers: HeaderMap) -> AuthResult<Response> {

@@ -54,7 +54,8 @@ pub struct SignUp {
     name: String,
     #[schema(format = Email)]
     email: String,
-    #[schema(min_length = 8, max_length = 128)]
+    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
+    #[schema(min_length = 4, max_length = 128)]
     password: String,
     image: Option<String>,
     /// Relative, or on a trusted origin.
@@ -91,14 +92,9 @@ pub struct SignedIn {
     user: AuthUser,
 }
 
-/// Sign-out takes an optional, ignored body.
+/// A body the endpoint accepts and does not read (BetterAuth's sign-out options): any JSON.
 #[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SignOut {
-    #[serde(rename = "callbackURL")]
-    callback_url: Option<String>,
-    disable_redirect: Option<bool>,
-}
+pub struct Ignored(Value);
 
 /// `{ success: true }`.
 #[derive(ToSchema)]
@@ -112,9 +108,9 @@ pub struct Status {
     status: bool,
 }
 
+/// A token that is not one of the caller's live sessions changes nothing.
 #[derive(ToSchema)]
 pub struct RevokeSession {
-    #[schema(min_length = 1)]
     token: String,
 }
 
@@ -149,7 +145,8 @@ pub struct ResetRequested {
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetPassword {
-    #[schema(min_length = 8, max_length = 128)]
+    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
+    #[schema(min_length = 4, max_length = 128)]
     new_password: String,
     /// Or `?token=`.
     token: Option<String>,
@@ -159,7 +156,8 @@ pub struct ResetPassword {
 #[serde(rename_all = "camelCase")]
 pub struct ChangePassword {
     current_password: String,
-    #[schema(min_length = 8, max_length = 128)]
+    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
+    #[schema(min_length = 4, max_length = 128)]
     new_password: String,
     /// Ends every session and starts a new one (its token in the answer).
     revoke_other_sessions: Option<bool>,
@@ -235,6 +233,7 @@ pub struct CreateKey {
 }
 
 #[derive(ToSchema)]
+#[schema(as = AuthKeyList)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyList {
     api_keys: Vec<AuthApiKey>,

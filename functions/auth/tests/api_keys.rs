@@ -311,3 +311,54 @@ async fn a_custom_prefix_is_kept_and_checked() {
     assert_eq!(res.status, 400);
     assert_eq!(res.json()["code"], "INVALID_PREFIX_LENGTH");
 }
+
+/// Found by schemathesis: `?offset=null` was silently ignored. Paging numbers that are not
+/// non-negative integers are a validation error, as BetterAuth's `coerce.number()` makes them.
+#[tokio::test]
+async fn list_paging_must_be_numbers() {
+    let t = TestAuth::new(|_| {}).await;
+    let me = t.sign_up("paging@example.org").await;
+    for name in ["a", "b", "c"] {
+        create_key(&t, &me, json!({ "name": name })).await;
+    }
+    let res = t
+        .send(
+            "GET",
+            "/api/auth/api-key/list?limit=2&offset=1",
+            &h(&me.headers()),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    let page = res.json();
+    assert_eq!(page["total"], 3);
+    assert_eq!(
+        (page["limit"].clone(), page["offset"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(page["apiKeys"].as_array().unwrap().len(), 2);
+    for (query, name) in [
+        ("offset=null", "offset"),
+        ("limit=-1", "limit"),
+        ("limit=2.5", "limit"),
+        ("offset=", "offset"),
+    ] {
+        let res = t
+            .send(
+                "GET",
+                &format!("/api/auth/api-key/list?{query}"),
+                &h(&me.headers()),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, 400, "{query}");
+        assert_eq!(
+            res.json(),
+            json!({
+                "code": "VALIDATION_ERROR",
+                "message": format!("[query.{name}] Invalid input: expected number, received NaN"),
+            }),
+            "{query}"
+        );
+    }
+}

@@ -16,14 +16,14 @@ use portal_shared::http::{Deadline, json_with_status};
 use portal_shared::integrations::{AccountChange, Integration, USERNAME_TAKEN};
 use portal_shared::model::{Role, User};
 use portal_shared::moderation::{Actor, may_manage};
-use portal_shared::openapi::{ErrorEnvelope, Id};
+use portal_shared::openapi::ErrorEnvelope;
 use portal_shared::store::integration_accounts::{Account, ReserveError};
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{JsonBody, PathId};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Serialize;
 use serde_json::{Value, json};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 pub const ACCOUNT_NOT_FOUND: &str = "Integration account not found";
 pub const ACCESS_DENIED: &str = "Forbidden - Access denied";
@@ -57,6 +57,26 @@ fn account_view(account: &Account) -> AccountView {
         created_at: account.created_at.clone(),
         updated_at: account.updated_at.clone(),
     }
+}
+
+/// The `{integration}` of a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct IntegrationPath {
+    /// An integration id from `GET /api/integrations` (e.g. `xmpp`).
+    integration: String,
+}
+
+/// The `{integration}` and account `{id}` of a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct AccountPath {
+    /// An integration id from `GET /api/integrations` (e.g. `xmpp`).
+    integration: String,
+    #[param(min_length = 1, max_length = 128)]
+    id: String,
 }
 
 /// `{ ok: true, accounts }`.
@@ -94,7 +114,8 @@ pub struct CreatedAccount {
 pub struct NewAccount {
     #[schema(min_length = 1, max_length = 1023)]
     username: String,
-    #[schema(min_length = 8, max_length = 128)]
+    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
+    #[schema(min_length = 4, max_length = 128)]
     password: Option<String>,
 }
 
@@ -102,7 +123,8 @@ pub struct NewAccount {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct AccountUpdate {
-    #[schema(min_length = 8, max_length = 128)]
+    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
+    #[schema(min_length = 4, max_length = 128)]
     password: Option<String>,
     #[schema(pattern = "^(active|suspended)$")]
     status: Option<String>,
@@ -188,7 +210,7 @@ async fn moderated(
     get,
     path = "/api/integrations/{integration}/accounts",
     security(("signedIn" = [])),
-    params(("integration" = String, Path, description = "An integration id from `GET /api/integrations` (e.g. `xmpp`)")),
+    params(IntegrationPath),
     responses(
         (status = 200, description = "The caller's accounts", body = AccountList),
         (status = 403, description = "`Integration is disabled`", body = ErrorEnvelope),
@@ -225,7 +247,7 @@ fn is_stale(account: &Account) -> bool {
     post,
     path = "/api/integrations/{integration}/accounts",
     security(("signedIn" = [])),
-    params(("integration" = String, Path, description = "An integration id from `GET /api/integrations` (e.g. `xmpp`)")),
+    params(IntegrationPath),
     request_body = NewAccount,
     responses(
         (status = 201, description = "Created (with `temporaryPassword` once if none was given)", body = CreatedAccount),
@@ -329,7 +351,7 @@ pub async fn create(
     get,
     path = "/api/integrations/{integration}/accounts/{id}",
     security(("signedIn" = [])),
-    params(("integration" = String, Path, description = "An integration id from `GET /api/integrations` (e.g. `xmpp`)"), Id),
+    params(AccountPath),
     responses(
         (status = 200, description = "The account", body = AccountBody),
         (status = 403, description = "Not the caller's, or the integration is disabled", body = ErrorEnvelope),
@@ -353,7 +375,7 @@ pub async fn show(
     patch,
     path = "/api/integrations/{integration}/accounts/{id}",
     security(("signedIn" = [])),
-    params(("integration" = String, Path, description = "An integration id from `GET /api/integrations` (e.g. `xmpp`)"), Id),
+    params(AccountPath),
     request_body = AccountUpdate,
     responses(
         (status = 200, description = "The changed account", body = AccountBody),
@@ -401,7 +423,7 @@ pub async fn update(
     delete,
     path = "/api/integrations/{integration}/accounts/{id}",
     security(("signedIn" = [])),
-    params(("integration" = String, Path, description = "An integration id from `GET /api/integrations` (e.g. `xmpp`)"), Id),
+    params(AccountPath),
     responses(
         (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
         (status = 403, description = "Not allowed", body = ErrorEnvelope),

@@ -120,9 +120,11 @@ impl axum::extract::FromRef<TunnelState> for AppState {
     post,
     path = "/api/monitoring",
     request_body(
-        content = String,
-        content_type = "application/x-sentry-envelope",
-        description = "A Sentry envelope whose header names the configured project's DSN"
+        content(
+            (String = "text/plain"),
+            (String = "application/x-sentry-envelope"),
+        ),
+        description = "A Sentry envelope (as the browser SDK's tunnel option sends it) whose header names the configured project's DSN"
     ),
     responses(
         (status = 200, description = "Sentry's answer, relayed (with its `Retry-After` and `X-Sentry-Rate-Limits`)"),

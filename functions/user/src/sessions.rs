@@ -4,13 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAuth;
 use portal_shared::http::listed;
-use portal_shared::model::{SessionView, session_view};
+use portal_shared::model::{SessionList, session_view};
 use portal_shared::openapi::{ErrorEnvelope, Id};
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 
 pub const SESSION_NOT_FOUND: &str = "Session not found";
 
@@ -26,16 +25,6 @@ impl FromQuery for SessionQuery {
             paging: Paging::read(q, 100),
         }
     }
-}
-
-/// `{ "sessions": [...], "nextCursor"? }`.
-#[derive(ToSchema)]
-#[schema(as = UserSessionList)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionList {
-    sessions: Vec<SessionView>,
-    next_cursor: Option<String>,
 }
 
 /// The caller's sessions, newest first; never a token.

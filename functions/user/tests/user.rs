@@ -684,3 +684,44 @@ async fn hostile_bodies_get_a_clear_4xx_and_change_nothing() {
     let stored = state.db.users().get(&ada.user.id).await.unwrap().unwrap();
     assert_eq!(stored.name, "أدا");
 }
+
+/// Found by schemathesis: serde reads a struct from a JSON array by position, so
+/// `[null, null]` was taken as `{name: null, image: null}` and cleared the picture.
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_refused_and_changes_nothing() {
+    let (state, app) = app().await;
+    let ada = person(&state, "ada@example.org", Role::User).await;
+    let res = send(
+        &app,
+        "PATCH",
+        "/api/user/me",
+        Some(&ada),
+        Some(json!({"image": "https://example.org/ada.png"})),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    for (body, received) in [
+        ("[null, null]", "array"),
+        (r#"["Eve", null]"#, "array"),
+        (r#""Eve""#, "string"),
+        ("42", "number"),
+        ("null", "null"),
+    ] {
+        let res = app
+            .send_text("PATCH", "/api/user/me", Some(&ada), Some(body))
+            .await;
+        assert_eq!(res.status, 400, "{body}");
+        let json = res.json();
+        assert_eq!(
+            json["error"],
+            format!("Validation error: Expected object, received {received}"),
+            "{body}"
+        );
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["details"]["issues"][0]["code"], "invalid_type");
+        assert_eq!(json["details"]["issues"][0]["path"], json!([]));
+    }
+    let stored = state.db.users().get(&ada.user.id).await.unwrap().unwrap();
+    assert_eq!(stored.name, "ada");
+    assert_eq!(stored.image.as_deref(), Some("https://example.org/ada.png"));
+}

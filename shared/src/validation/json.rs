@@ -144,8 +144,16 @@ pub fn body_rejection(rejection: BytesRejection) -> ApiError {
 }
 
 /// Parses and validates a JSON document (see [`ValidJson`]).
+/// Every body is a JSON object: serde would otherwise read a struct from an array by
+/// position (`[null, null]` as `{name: null, image: null}`).
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = json_document(bytes)?;
+    if !value.is_object() {
+        return Err(validation_error(vec![Issue::invalid_type(
+            "object",
+            type_name(Some(&value)),
+        )]));
+    }
     let received = value.clone();
     let parsed: T = serde_path_to_error::deserialize(value)
         .map_err(|err| validation_error(vec![serde_issue(&err, &received)]))?;
