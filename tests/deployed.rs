@@ -1,0 +1,259 @@
+//! The API as deployed: `template.yaml`'s HTTP API routes send every request to the function
+//! whose router serves it, and everything else to a function that answers the contract's
+//! 404/405 envelopes, so API Gateway never answers with its own `{"message":"Not Found"}`.
+//!
+//! SAM turns each `HttpApi` event into one route (`Method` + `Path`; no `Path`/`Method` is the
+//! `$default` route); API Gateway then picks, per request: the route with the same path and
+//! method, else the same path with `ANY`, else the greedy (`{proxy+}`) route with the longest
+//! matching prefix (a method before `ANY`), else `$default`. `route_for` is that choice.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use portal_testkit::http::{call, request};
+use portal_testkit::test_state;
+use serde_json::Value;
+use serde_yaml_ng::Value as Yaml;
+
+/// One deployed route: method (`None`: ANY), path (`None`: `$default`), function.
+#[derive(Debug, Clone)]
+struct Route {
+    method: Option<String>,
+    path: Option<String>,
+    function: String,
+}
+
+fn routes() -> Vec<Route> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let template: Yaml =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).expect("YAML");
+    let mut routes = Vec::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for event in events.values() {
+            assert_eq!(event["Type"].as_str(), Some("HttpApi"), "{name:?}");
+            let p = &event["Properties"];
+            let method = p["Method"]
+                .as_str()
+                .map(str::to_uppercase)
+                .filter(|m| m != "ANY");
+            routes.push(Route {
+                method,
+                path: p["Path"].as_str().map(str::to_string),
+                function: name.as_str().unwrap().to_string(),
+            });
+        }
+    }
+    routes
+}
+
+/// The route API Gateway (HTTP API) chooses for a request.
+fn route_for<'a>(routes: &'a [Route], method: &str, path: &str) -> &'a Route {
+    let method_rank = |r: &Route| match &r.method {
+        Some(m) if m == method => Some(0),
+        None => Some(1),
+        Some(_) => None,
+    };
+    let exact = routes
+        .iter()
+        .filter(|r| {
+            r.path
+                .as_deref()
+                .is_some_and(|p| !p.contains("{proxy+}") && matches_template(p, path))
+        })
+        .filter_map(|r| method_rank(r).map(|rank| (rank, r)))
+        .min_by_key(|(rank, _)| *rank);
+    if let Some((_, route)) = exact {
+        return route;
+    }
+    let greedy = routes
+        .iter()
+        .filter_map(|r| {
+            let prefix = r.path.as_deref()?.strip_suffix("{proxy+}")?;
+            let rest = path.strip_prefix(prefix)?;
+            (!rest.is_empty()).then_some(())?;
+            method_rank(r).map(|rank| (std::cmp::Reverse(prefix.len()), rank, r))
+        })
+        .min_by_key(|(len, rank, _)| (*len, *rank));
+    if let Some((_, _, route)) = greedy {
+        return route;
+    }
+    routes
+        .iter()
+        .find(|r| r.path.is_none())
+        .expect("a $default route")
+}
+
+/// `/api/integrations/{integration}` matches `/api/integrations/x` (one segment a parameter).
+fn matches_template(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<_>, Vec<_>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+}
+
+/// Which function serves which documented operations.
+fn owners() -> BTreeMap<&'static str, Value> {
+    let doc = |api: utoipa::openapi::OpenApi| serde_json::to_value(api).unwrap();
+    BTreeMap::from([
+        ("AuthFunction", doc(portal_auth::routes().into_openapi())),
+        ("UserFunction", doc(portal_user::routes().into_openapi())),
+        (
+            "AdminFunction",
+            doc(portal_admin_api::routes().into_openapi()),
+        ),
+        (
+            "IntegrationsFunction",
+            doc(portal_integrations::routes().into_openapi()),
+        ),
+        (
+            "MonitoringFunction",
+            doc(portal_monitoring::routes(0).into_openapi()),
+        ),
+    ])
+}
+
+fn concrete(template: &str) -> String {
+    template
+        .split('/')
+        .map(|s| if s.starts_with('{') { "x" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[test]
+fn every_documented_operation_is_routed_to_the_function_that_serves_it() {
+    let routes = routes();
+    let mut checked = 0;
+    for (function, doc) in owners() {
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                let method = method.to_uppercase();
+                let chosen = route_for(&routes, &method, &concrete(path));
+                assert_eq!(
+                    chosen.function, function,
+                    "{method} {path} would reach {} through {chosen:?}",
+                    chosen.function
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 50, "{checked}");
+}
+
+#[test]
+fn no_route_leads_to_a_function_that_serves_nothing_under_it() {
+    let owners = owners();
+    for route in routes() {
+        let Some(template) = &route.path else {
+            assert_eq!(route.function, "MonitoringFunction", "$default");
+            continue;
+        };
+        // A group's root (`/api/user`) is routed so its function answers the envelope there.
+        let prefix = format!("{}/", template.trim_end_matches("/{proxy+}"));
+        let serves = owners[route.function.as_str()]["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|p| p == template || p.starts_with(&prefix));
+        assert!(
+            serves,
+            "{route:?} routes to a function that serves nothing there"
+        );
+    }
+}
+
+/// What each function's own Lambda answers (its router, finished as `lambda::serve` does)
+/// for the requests API Gateway sends it that no route of its serves.
+#[tokio::test]
+async fn unrouted_paths_and_methods_get_the_contract_envelopes_on_aws() {
+    let state = test_state(|c| c.rate_limits.enabled = false).await;
+    let finish = |router| portal_shared::http::finish(router, &state.config);
+    let functions = BTreeMap::from([
+        (
+            "AuthFunction",
+            finish(portal_auth::build(state.clone()).await),
+        ),
+        ("UserFunction", finish(portal_user::router(state.clone()))),
+        (
+            "AdminFunction",
+            finish(portal_admin_api::router(state.clone())),
+        ),
+        (
+            "IntegrationsFunction",
+            finish(portal_integrations::router(state.clone())),
+        ),
+        (
+            "MonitoringFunction",
+            finish(portal_monitoring::router(state.clone())),
+        ),
+    ]);
+    let routes = routes();
+    let not_found = serde_json::json!({"ok": false, "error": "Not found"});
+    let not_allowed = serde_json::json!({"ok": false, "error": "Method not allowed"});
+    let cases: [(&str, &str, u16, Option<&Value>); 13] = [
+        ("GET", "/api/nope", 404, Some(&not_found)),
+        ("GET", "/", 404, Some(&not_found)),
+        ("GET", "/api", 404, Some(&not_found)),
+        ("POST", "/elsewhere/deep/path", 404, Some(&not_found)),
+        ("DELETE", "/api/monitoring", 405, Some(&not_allowed)),
+        ("PUT", "/api/health", 405, Some(&not_allowed)),
+        ("POST", "/api/openapi.json", 405, Some(&not_allowed)),
+        ("GET", "/api/admin", 404, Some(&not_found)),
+        ("GET", "/api/user", 404, Some(&not_found)),
+        ("GET", "/api/user/nope", 404, Some(&not_found)),
+        ("PUT", "/api/admin/users", 405, Some(&not_allowed)),
+        ("DELETE", "/api/integrations", 405, Some(&not_allowed)),
+        // BetterAuth's own answer for its paths: an empty 404.
+        ("GET", "/api/auth", 404, None),
+    ];
+    for (method, path, status, body) in cases {
+        let route = route_for(&routes, method, path);
+        let res = call(
+            &functions[route.function.as_str()],
+            request(method, path, Body::empty()),
+        )
+        .await;
+        assert_eq!(res.status, status, "{method} {path} via {route:?}");
+        match body {
+            Some(body) => assert_eq!(&res.json(), body, "{method} {path}"),
+            None => assert!(res.body.is_empty(), "{method} {path}"),
+        }
+    }
+    let res = call(
+        &functions["AuthFunction"],
+        request("GET", "/api/auth/nope", Body::empty()),
+    )
+    .await;
+    assert_eq!((res.status.as_u16(), res.body.len()), (404, 0));
+}
+
+#[test]
+fn the_route_choice_follows_api_gateway() {
+    let r = |m: Option<&str>, p: Option<&str>, f: &str| Route {
+        method: m.map(str::to_string),
+        path: p.map(str::to_string),
+        function: f.to_string(),
+    };
+    let routes = vec![
+        r(Some("GET"), Some("/a/b"), "get-ab"),
+        r(None, Some("/a/b"), "any-ab"),
+        r(None, Some("/a/{proxy+}"), "a-greedy"),
+        r(None, Some("/a/b/{proxy+}"), "ab-greedy"),
+        r(None, None, "default"),
+    ];
+    let to = |m: &str, p: &str| route_for(&routes, m, p).function.clone();
+    assert_eq!(to("GET", "/a/b"), "get-ab");
+    assert_eq!(to("POST", "/a/b"), "any-ab");
+    assert_eq!(to("GET", "/a/c"), "a-greedy");
+    assert_eq!(to("GET", "/a/b/c/d"), "ab-greedy");
+    assert_eq!(to("GET", "/a"), "default");
+    assert_eq!(to("GET", "/z"), "default");
+}
