@@ -257,3 +257,32 @@ fn the_route_choice_follows_api_gateway() {
     assert_eq!(to("GET", "/a"), "default");
     assert_eq!(to("GET", "/z"), "default");
 }
+
+/// Every function logs into a group the stack owns, kept `LogRetentionDays` (not forever).
+#[test]
+fn every_function_has_a_log_group_with_retention() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let template: Yaml =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).expect("YAML");
+    let resources = template["Resources"].as_mapping().unwrap();
+    let functions: Vec<&str> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(name, _)| name.as_str().unwrap())
+        .collect();
+    assert_eq!(functions.len(), 5);
+    for function in functions {
+        let group = &template["Resources"][format!("{function}Logs").as_str()];
+        assert_eq!(
+            group["Type"].as_str(),
+            Some("AWS::Logs::LogGroup"),
+            "{function}"
+        );
+        let p = format!("{:?}", group["Properties"]);
+        assert!(
+            p.contains(&format!("/aws/lambda/${{{function}}}")),
+            "{function}: {p}"
+        );
+        assert!(p.contains("LogRetentionDays"), "{function}: {p}");
+    }
+}

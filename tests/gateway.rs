@@ -96,3 +96,88 @@ async fn every_route_carries_the_security_headers() {
         }
     }
 }
+
+fn preflight(path: &str, origin: &str, method: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::builder()
+        .method("OPTIONS")
+        .uri(path)
+        .header("origin", origin)
+        .header("access-control-request-method", method)
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization,x-api-key",
+        )
+        .body(axum::body::Body::empty())
+        .unwrap()
+}
+
+/// A front end on a trusted origin gets its preflights answered before any limit or guard
+/// (nothing is counted, nothing needs a session), then credentialed answers it may read.
+#[tokio::test]
+async fn browsers_on_trusted_origins_get_cors_and_others_do_not() {
+    let state = test_state(|c| {
+        c.auth.trusted_origins = vec!["https://*.example.org".into()];
+    })
+    .await;
+    let app = gateway(state.clone()).await;
+    for (path, method) in [
+        ("/api/user/me", "PATCH"),
+        ("/api/auth/sign-in/email", "POST"),
+        ("/api/admin/users/x", "DELETE"),
+        ("/api/monitoring", "POST"),
+    ] {
+        for origin in ["http://localhost:3000", "https://app.example.org"] {
+            let res = portal_testkit::call(&app, preflight(path, origin, method)).await;
+            assert_eq!(res.status, 200, "{origin} {method} {path}");
+            assert_eq!(res.header("access-control-allow-origin"), Some(origin));
+            assert_eq!(res.header("access-control-allow-credentials"), Some("true"));
+            let methods = res.header("access-control-allow-methods").unwrap();
+            assert!(methods.contains(method), "{methods}");
+            let headers = res.header("access-control-allow-headers").unwrap();
+            for h in ["content-type", "authorization", "x-api-key"] {
+                assert!(headers.contains(h), "{headers}");
+            }
+            assert!(res.header("x-ratelimit-limit").is_none(), "not counted");
+        }
+        for origin in ["https://example.org", "https://evil.example", "null"] {
+            let res = portal_testkit::call(&app, preflight(path, origin, method)).await;
+            assert!(
+                res.header("access-control-allow-origin").is_none(),
+                "{origin} {path}"
+            );
+        }
+    }
+    let written = portal_testkit::TestApp::new(state.clone(), app.clone())
+        .scan()
+        .await;
+    assert!(written.is_empty(), "a preflight wrote {written:?}");
+
+    let req = axum::http::Request::builder()
+        .uri("/api/auth/get-session")
+        .header("origin", "https://app.example.org")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = portal_testkit::call(&app, req).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.header("access-control-allow-origin"),
+        Some("https://app.example.org")
+    );
+    assert_eq!(res.header("access-control-allow-credentials"), Some("true"));
+    let exposed = res.header("access-control-expose-headers").unwrap();
+    for h in [
+        "set-auth-token",
+        "x-request-id",
+        "retry-after",
+        "x-ratelimit-remaining",
+    ] {
+        assert!(exposed.contains(h), "{exposed}");
+    }
+    assert!(
+        res.headers
+            .get_all("vary")
+            .iter()
+            .any(|v| v.to_str().unwrap().contains("origin")),
+        "caches keep answers per origin"
+    );
+}

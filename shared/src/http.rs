@@ -47,8 +47,50 @@ pub fn finish(router: Router, config: &Config) -> Router {
         .layer(middleware::from_fn(crate::rate_limit::rate_headers))
         .layer(middleware::map_response(errors_as_envelopes))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(cors(config))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(request_context))
+}
+
+/// CORS for browser front ends on another origin: the base URL's origin and the trusted
+/// origins (wildcards included), with credentials. A preflight is answered here, before any
+/// limit, origin check or guard runs; an origin we do not trust gets no CORS headers, so
+/// the browser keeps the answer from it.
+pub fn cors(config: &Config) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let config = config.clone();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            origin
+                .to_str()
+                .is_ok_and(|o| crate::origins::is_trusted_origin(&config, o))
+        }))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static(crate::auth::API_KEY_HEADER),
+            HeaderName::from_static("sentry-trace"),
+            HeaderName::from_static("baggage"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("set-auth-token"),
+            HeaderName::from_static(REQUEST_ID_HEADER),
+            header::RETRY_AFTER,
+            HeaderName::from_static("x-retry-after"),
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// Every response: `X-Content-Type-Options: nosniff`. A response to a request that carries
