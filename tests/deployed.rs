@@ -286,3 +286,35 @@ fn every_function_has_a_log_group_with_retention() {
         assert!(p.contains("LogRetentionDays"), "{function}: {p}");
     }
 }
+
+/// `lambda::serve` pings the table with DescribeTable while the function starts; a function
+/// not allowed to would pay a refused call and a warning on every cold start.
+#[test]
+fn every_function_may_describe_the_table_it_pings_at_init() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let template: Yaml =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).expect("YAML");
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let allowed = resource["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|policy| {
+                policy["Statement"]
+                    .as_sequence()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter(|st| st["Effect"].as_str() == Some("Allow"))
+            .any(|st| {
+                st["Action"].as_sequence().is_some_and(|a| {
+                    a.iter()
+                        .any(|a| a.as_str() == Some("dynamodb:DescribeTable"))
+                })
+            });
+        assert!(allowed, "{name:?} cannot DescribeTable");
+    }
+}
