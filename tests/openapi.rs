@@ -201,3 +201,38 @@ async fn the_reference_page_loads_the_document() {
     assert!(page.contains("Redoc.init(\"/api/openapi.json\""));
     assert!(page.contains("integrity=\"sha384-"));
 }
+
+/// The bounds the document gives paging and ids are the ones the validators enforce (the
+/// annotations take literals, so this holds them to the constants).
+#[test]
+fn documented_bounds_are_the_validators_bounds() {
+    use portal_shared::validation::{MAX_CURSOR_LEN, MAX_ID_LEN, MAX_LIMIT, MAX_OFFSET};
+    let doc = document();
+    let mut seen = BTreeMap::<&str, usize>::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let (name, schema) = (p["name"].as_str().unwrap(), &p["schema"]);
+                let (key, want) = match (name, p["in"].as_str().unwrap()) {
+                    ("limit", "query") if schema.get("maximum").is_some() => {
+                        ("maximum", MAX_LIMIT as u64)
+                    }
+                    ("offset", "query") if schema.get("maximum").is_some() => {
+                        ("maximum", MAX_OFFSET as u64)
+                    }
+                    ("cursor", "query") => ("maxLength", MAX_CURSOR_LEN as u64),
+                    ("id", "path") => ("maxLength", MAX_ID_LEN as u64),
+                    _ => continue,
+                };
+                assert_eq!(schema[key], want, "{name}");
+                *seen.entry(name).or_default() += 1;
+            }
+        }
+    }
+    for name in ["limit", "offset", "cursor", "id"] {
+        assert!(
+            seen.get(name).copied().unwrap_or(0) >= 3,
+            "{name}: {seen:?}"
+        );
+    }
+}

@@ -20,7 +20,6 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
     prosody: true,
 };
 
-/// Every route of the group.
 /// Every route of the group, with its documentation.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -77,7 +77,6 @@ pub async fn build(app: AppState) -> Router {
     router(app, mailer)
 }
 
-/// Every route of the group.
 /// Every route of `/api/auth`, with its documentation. Paths are exact: an unknown one, a
 /// trailing slash or a wrong method is BetterAuth's empty 404.
 pub fn routes() -> OpenApiRouter<AuthState> {

@@ -22,7 +22,6 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
     prosody: false,
 };
 
-/// Every route of the group.
 /// Every route of the group, with its documentation. `body_cap` bounds a tunnelled envelope.
 pub fn routes(body_cap: usize) -> OpenApiRouter<monitoring::TunnelState> {
     OpenApiRouter::new()

@@ -11,7 +11,8 @@ pub use issue::{Issue, Rules, Validate, type_name, validation_error};
 pub use json::{JsonBody, ValidJson, body_rejection, parse_json, present};
 pub use path::{MAX_ID_LEN, PathId};
 pub use query::{
-    FromQuery, MAX_LIMIT, MAX_OFFSET, Paging, QueryReader, ValidQuery, invalid_cursor, seal_cursor,
+    FromQuery, MAX_CURSOR_LEN, MAX_LIMIT, MAX_OFFSET, Paging, QueryReader, ValidQuery,
+    invalid_cursor, seal_cursor,
 };
 
 #[cfg(test)]

@@ -164,6 +164,8 @@ pub fn invalid_cursor() -> ApiError {
 
 /// The deepest `offset` a listing takes.
 pub const MAX_OFFSET: u32 = 10_000;
+/// The longest `cursor` a listing reads.
+pub const MAX_CURSOR_LEN: usize = 2048;
 
 /// `limit`/`offset` paging with an opaque `cursor` alternative.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,7 +201,7 @@ impl Paging {
         Self {
             limit: query.int("limit", default_limit, 1, MAX_LIMIT),
             offset: query.int("offset", 0, 0, MAX_OFFSET),
-            cursor: query.string("cursor", 2048),
+            cursor: query.string("cursor", MAX_CURSOR_LEN),
         }
     }
 }
