@@ -318,3 +318,68 @@ fn every_function_may_describe_the_table_it_pings_at_init() {
         assert!(allowed, "{name:?} cannot DescribeTable");
     }
 }
+
+/// The operations side of the stack: JSON access logs, the tunnel's reserved concurrency,
+/// and alarms, the failed-sign-in one on the metric the functions really write.
+#[test]
+fn access_logs_reserved_concurrency_and_alarms_are_declared() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let template: Yaml =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).expect("YAML");
+    let r = &template["Resources"];
+    let format = r["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
+        .as_str()
+        .expect("access log format");
+    let fields: Value = serde_json::from_str(format).expect("access logs are JSON");
+    for field in ["requestId", "routeKey", "status", "latencyMs", "sourceIp"] {
+        assert!(fields.get(field).is_some(), "access logs lack {field}");
+    }
+    assert!(
+        format!(
+            "{:?}",
+            r["MonitoringFunction"]["Properties"]["ReservedConcurrentExecutions"]
+        )
+        .contains("TunnelReservedConcurrency")
+    );
+    let alarms: Vec<&str> = r
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| v["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .map(|(k, _)| k.as_str().unwrap())
+        .collect();
+    for alarm in [
+        "ApiServerErrorRateAlarm",
+        "FunctionErrorsAlarm",
+        "FunctionThrottlesAlarm",
+        "TableThrottlesAlarm",
+        "TableSystemErrorsAlarm",
+        "FailedSignInSpikeAlarm",
+    ] {
+        assert!(alarms.contains(&alarm), "{alarm} missing: {alarms:?}");
+        let actions = format!("{:?}", r[alarm]["Properties"]["AlarmActions"]);
+        assert!(actions.contains("AlarmTopicArn"), "{alarm} notifies nobody");
+    }
+    let spike = &r["FailedSignInSpikeAlarm"]["Properties"];
+    assert_eq!(
+        spike["Namespace"].as_str(),
+        Some(portal_shared::metrics::NAMESPACE)
+    );
+    assert_eq!(
+        spike["MetricName"].as_str(),
+        Some(portal_shared::metrics::FAILED_SIGN_INS)
+    );
+    // Every function's errors and throttles are in the sums.
+    for alarm in ["FunctionErrorsAlarm", "FunctionThrottlesAlarm"] {
+        let text = format!("{:?}", r[alarm]["Properties"]["Metrics"]);
+        for f in [
+            "AuthFunction",
+            "UserFunction",
+            "AdminFunction",
+            "IntegrationsFunction",
+            "MonitoringFunction",
+        ] {
+            assert!(text.contains(f), "{alarm} misses {f}");
+        }
+    }
+}

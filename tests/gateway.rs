@@ -181,3 +181,73 @@ async fn browsers_on_trusted_origins_get_cors_and_others_do_not() {
         "caches keep answers per origin"
     );
 }
+
+/// What the functions count (as CloudWatch EMF lines), from the answers themselves.
+#[tokio::test]
+async fn sign_ins_failures_sign_ups_limits_and_server_errors_are_counted() {
+    use std::sync::{Arc, Mutex};
+    let (state, faults) = portal_testkit::faulty_state(|c| {
+        c.rate_limits.credentials = portal_shared::config::Rule::new(3, 60);
+    })
+    .await;
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = {
+        let lines = lines.clone();
+        portal_shared::metrics::Sink::new(move |line| lines.lock().unwrap().push(line))
+    };
+    let app = portal_shared::http::finish_with(
+        portal_local::routes(state.clone()).await,
+        &state.config,
+        sink,
+    );
+    let post = |path: &str, body: serde_json::Value| {
+        axum::http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap()
+    };
+    let up = json!({"name": "Ada", "email": "ada@example.org", "password": "correct-horse-1"});
+    let res = portal_testkit::call(&app, post("/api/auth/sign-up/email", up)).await;
+    assert_eq!(res.status, 200);
+    for password in [
+        "wrong-password",
+        "correct-horse-1",
+        "wrong-again",
+        "correct-horse-1",
+    ] {
+        let body = json!({"email": "ada@example.org", "password": password});
+        portal_testkit::call(&app, post("/api/auth/sign-in/email", body)).await;
+    }
+    faults.set(portal_testkit::Fault::ServerError);
+    let res = get(&app, "/api/health").await;
+    assert_eq!(res.status, 503);
+
+    let counted: Vec<(String, Option<String>)> = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+            let aws = &doc["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(aws["Namespace"], "Portal");
+            let name = aws["Metrics"][0]["Name"].as_str().unwrap().to_string();
+            assert_eq!(doc[&name], 1, "{line}");
+            (name, doc["Route"].as_str().map(str::to_string))
+        })
+        .collect();
+    let route = |r: &str| Some(r.to_string());
+    assert_eq!(
+        counted,
+        vec![
+            ("SignUps".to_string(), None),
+            ("FailedSignIns".to_string(), None),
+            ("SignIns".to_string(), None),
+            ("FailedSignIns".to_string(), None),
+            // The fourth sign-in within 60 s is over the credentials limit (3).
+            ("RateLimited".to_string(), route("/api/auth/sign-in/email")),
+            ("ServerErrors".to_string(), route("/api/health")),
+        ]
+    );
+}

@@ -13,14 +13,19 @@ use portal_shared::{AppState, Config, http};
 
 /// Every route group. A new function is one more `.merge(...)` line here and in [`openapi`].
 pub async fn gateway(state: AppState) -> Router {
-    let routes = Router::new()
+    let config = state.config.clone();
+    http::finish(routes(state).await, &config)
+}
+
+/// Every group's routes, merged, before [`http::finish`].
+pub async fn routes(state: AppState) -> Router {
+    Router::new()
         .merge(portal_auth::build(state.clone()).await)
         .merge(portal_user::router(state.clone()))
         .merge(portal_admin_api::router(state.clone()))
         .merge(portal_integrations::router(state.clone()))
         .merge(portal_monitoring::router(state.clone()))
-        .route("/api/docs", axum::routing::get(reference_page));
-    http::finish(routes, &state.config)
+        .route("/api/docs", axum::routing::get(reference_page))
 }
 
 /// The whole API's OpenAPI document, made from the same route lists the functions serve.

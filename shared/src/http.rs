@@ -35,6 +35,11 @@ pub struct VerbatimBody;
 /// normalisation, panic capture and request ids. Apply once, to the whole router (a
 /// function's on Lambda, the merged one in the local gateway).
 pub fn finish(router: Router, config: &Config) -> Router {
+    finish_with(router, config, crate::metrics::Sink::for_environment())
+}
+
+/// [`finish`], with the metrics written to `metrics` (a test's buffer).
+pub fn finish_with(router: Router, config: &Config, metrics: crate::metrics::Sink) -> Router {
     let router = if router.has_routes() {
         router.route_layer(middleware::from_fn(record_route))
     } else {
@@ -47,6 +52,9 @@ pub fn finish(router: Router, config: &Config) -> Router {
         .layer(middleware::from_fn(crate::rate_limit::rate_headers))
         .layer(middleware::map_response(errors_as_envelopes))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(move |req, next| {
+            crate::metrics::count(metrics.clone(), req, next)
+        }))
         .layer(cors(config))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(request_context))

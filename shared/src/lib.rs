@@ -10,6 +10,7 @@ pub mod http;
 pub mod integrations;
 pub mod lambda;
 pub mod mail;
+pub mod metrics;
 pub mod model;
 pub mod moderation;
 pub mod openapi;
