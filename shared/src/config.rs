@@ -182,6 +182,10 @@ pub struct AuthConfig {
     pub base_url: Url,
     /// HMAC/AEAD key material for cookies, sealed tokens and cursors.
     pub secret: String,
+    /// The secret before the last rotation (`BETTER_AUTH_SECRET_PREVIOUS`), accepted for
+    /// what it signed or sealed but never used to sign or seal: sessions, links and cursors
+    /// made before a rotation keep working while it is configured.
+    pub previous_secret: Option<String>,
     /// Origins allowed besides the base URL's (`PORTAL_TRUSTED_ORIGINS`, comma list;
     /// `*.example.org` and `https://*.example.org` wildcards).
     pub trusted_origins: Vec<String>,
@@ -331,19 +335,7 @@ impl AuthConfig {
         }
 
         let secret = match get("BETTER_AUTH_SECRET").or_else(|| get("AUTH_SECRET")) {
-            Some(s) if production && s == DEVELOPMENT_SECRET => {
-                return Err(ConfigError::Invalid {
-                    name: "BETTER_AUTH_SECRET",
-                    reason: "the development secret cannot be used in production".into(),
-                });
-            }
-            Some(s) if production && s.len() < MIN_PRODUCTION_SECRET_LEN => {
-                return Err(ConfigError::Invalid {
-                    name: "BETTER_AUTH_SECRET",
-                    reason: format!("must be at least {MIN_PRODUCTION_SECRET_LEN} characters"),
-                });
-            }
-            Some(s) => s,
+            Some(s) => production_secret("BETTER_AUTH_SECRET", s, production)?,
             None if production => {
                 return Err(ConfigError::Missing {
                     name: "BETTER_AUTH_SECRET",
@@ -351,9 +343,14 @@ impl AuthConfig {
             }
             None => DEVELOPMENT_SECRET.to_string(),
         };
+        let previous_secret = get("BETTER_AUTH_SECRET_PREVIOUS")
+            .filter(|s| !s.is_empty() && *s != secret)
+            .map(|s| production_secret("BETTER_AUTH_SECRET_PREVIOUS", s, production))
+            .transpose()?;
         Ok(Self {
             base_url,
             secret,
+            previous_secret,
             trusted_origins: get("PORTAL_TRUSTED_ORIGINS")
                 .or_else(|| get("BETTER_AUTH_TRUSTED_ORIGINS"))
                 .map(|list| {
@@ -368,17 +365,45 @@ impl AuthConfig {
         })
     }
 
+    /// The secrets a signature or a sealed value may have been made with: the current one
+    /// first, then the previous one during a rotation.
+    pub fn accepted_secrets(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.secret.as_str()).chain(self.previous_secret.as_deref())
+    }
+
     /// For a function that authenticates nobody: a secret of this process only, so
     /// nothing it could sign would be accepted anywhere else.
     fn inert() -> Self {
         Self {
             base_url: Url::parse("http://localhost").expect("static URL parses"),
             secret: crate::crypto::random_alphanumeric(48),
+            previous_secret: None,
             trusted_origins: Vec::new(),
             require_email_verification: false,
             send_verification_on_sign_up: false,
         }
     }
+}
+
+/// A secret as production takes it: not the development constant, long enough.
+fn production_secret(
+    name: &'static str,
+    secret: String,
+    production: bool,
+) -> Result<String, ConfigError> {
+    if production && secret == DEVELOPMENT_SECRET {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "the development secret cannot be used in production".into(),
+        });
+    }
+    if production && secret.len() < MIN_PRODUCTION_SECRET_LEN {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!("must be at least {MIN_PRODUCTION_SECRET_LEN} characters"),
+        });
+    }
+    Ok(secret)
 }
 
 impl MailConfig {
@@ -689,6 +714,36 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn the_previous_secret_is_held_to_the_same_rules_and_only_accepted() {
+        let base = [
+            ("PORTAL_ENV", "production"),
+            ("TABLE_NAME", "portal"),
+            ("PORTAL_BASE_URL", "https://portal.example.org"),
+            ("BETTER_AUTH_SECRET", STRONG),
+            ("PORTAL_MAIL_FROM", "Portal <no-reply@example.org>"),
+        ];
+        let with = |previous: &'static str| {
+            let mut vars = base.to_vec();
+            vars.push(("BETTER_AUTH_SECRET_PREVIOUS", previous));
+            config(&vars)
+        };
+        assert_eq!(
+            with("short").unwrap_err().to_string(),
+            "BETTER_AUTH_SECRET_PREVIOUS is invalid: must be at least 32 characters"
+        );
+        let old = "an-older-secret-of-forty-characters-long";
+        let rotated = with(old).unwrap();
+        assert_eq!(rotated.auth.secret, STRONG);
+        assert_eq!(
+            rotated.auth.accepted_secrets().collect::<Vec<_>>(),
+            vec![STRONG, old]
+        );
+        // Empty (the template's default) or the current secret again: no second secret.
+        assert_eq!(with("").unwrap().auth.accepted_secrets().count(), 1);
+        assert_eq!(with(STRONG).unwrap().auth.accepted_secrets().count(), 1);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub const SESSION_MAX_AGE: i64 = 604_800;
 pub struct CookieJar {
     secure: bool,
     secret: String,
+    /// Accepted while a rotation's grace period lasts; never signs.
+    previous_secret: Option<String>,
 }
 
 impl CookieJar {
@@ -28,6 +30,7 @@ impl CookieJar {
         Self {
             secure: config.auth.base_url.scheme() == "https",
             secret: config.auth.secret.clone(),
+            previous_secret: config.auth.previous_secret.clone(),
         }
     }
 
@@ -48,7 +51,10 @@ impl CookieJar {
     pub fn verify(&self, signed: &str) -> Option<String> {
         let decoded = percent_decode(signed);
         let (value, signature) = decoded.rsplit_once('.')?;
-        verify_cookie_signature(&self.secret, value, signature).then(|| value.to_string())
+        std::iter::once(&self.secret)
+            .chain(self.previous_secret.as_ref())
+            .any(|secret| verify_cookie_signature(secret, value, signature))
+            .then(|| value.to_string())
     }
 
     fn attributes(&self, max_age: Option<i64>) -> String {

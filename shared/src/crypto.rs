@@ -92,9 +92,12 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 
 /// Seals and opens copies of tokens (ChaCha20-Poly1305, key derived from the auth
 /// secret), so a dump of the table alone yields no usable credential.
+/// During a secret rotation it also opens what the previous secret sealed (never seals
+/// with it).
 #[derive(Clone)]
 pub struct Sealer {
     cipher: ChaCha20Poly1305,
+    previous: Option<ChaCha20Poly1305>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -105,13 +108,26 @@ impl std::fmt::Debug for Sealer {
 
 impl Sealer {
     pub fn new(secret: &str) -> Self {
+        Self {
+            cipher: Self::cipher(secret),
+            previous: None,
+        }
+    }
+
+    /// Seals with `secret`; opens what `secret` or `previous` sealed.
+    pub fn rotated(secret: &str, previous: Option<&str>) -> Self {
+        Self {
+            cipher: Self::cipher(secret),
+            previous: previous.map(Self::cipher),
+        }
+    }
+
+    fn cipher(secret: &str) -> ChaCha20Poly1305 {
         let key = hkdf::Hkdf::<Sha256>::new(Some(b"portal-seal-v1"), secret.as_bytes());
         let mut okm = [0u8; 32];
         key.expand(b"sealed tokens", &mut okm)
             .expect("32 bytes is a valid HKDF length");
-        Self {
-            cipher: ChaCha20Poly1305::new(Key::from_slice(&okm)),
-        }
+        ChaCha20Poly1305::new(Key::from_slice(&okm))
     }
 
     /// `base64url(nonce || ciphertext)`
@@ -133,10 +149,12 @@ impl Sealer {
             return None;
         }
         let (nonce, ciphertext) = bytes.split_at(12);
-        let plain = self
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), ciphertext)
-            .ok()?;
+        let nonce = Nonce::from_slice(nonce);
+        let plain = self.cipher.decrypt(nonce, ciphertext).ok().or_else(|| {
+            self.previous
+                .as_ref()
+                .and_then(|previous| previous.decrypt(nonce, ciphertext).ok())
+        })?;
         String::from_utf8(plain).ok()
     }
 }
@@ -323,6 +341,22 @@ mod tests {
         );
         // 4 emoji are 8 UTF-16 units: long enough for BetterAuth, so for us.
         assert_eq!(check_password_length("😀😀😀😀"), PasswordLength::Ok);
+    }
+
+    #[test]
+    fn after_a_rotation_old_sealed_values_open_and_new_ones_use_the_new_secret() {
+        let old = Sealer::new("secret-a");
+        let sealed_before = old.seal("token-1");
+        let rotated = Sealer::rotated("secret-b", Some("secret-a"));
+        assert_eq!(rotated.open(&sealed_before).as_deref(), Some("token-1"));
+        let sealed_after = rotated.seal("token-2");
+        assert_eq!(old.open(&sealed_after), None);
+        assert_eq!(
+            Sealer::new("secret-b").open(&sealed_after).as_deref(),
+            Some("token-2")
+        );
+        // The grace period over (no previous secret): the old value no longer opens.
+        assert_eq!(Sealer::new("secret-b").open(&sealed_before), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ impl AppState {
     pub fn new(config: Config, db: Db) -> Self {
         Self {
             cookies: CookieJar::new(&config),
-            sealer: Sealer::new(&config.auth.secret),
+            sealer: Sealer::rotated(&config.auth.secret, config.auth.previous_secret.as_deref()),
             integrations: Registry::from_config(&config),
             config: Arc::new(config),
             db,

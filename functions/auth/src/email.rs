@@ -192,7 +192,16 @@ pub async fn verify(
             None => Err(AuthError::code(StatusCode::UNAUTHORIZED, code)),
         }
     };
-    let claims = match verify_jwt(&state.app.config.auth.secret, token) {
+    // A link mailed before a secret rotation stays good while the previous one is accepted.
+    let verified = state
+        .app
+        .config
+        .auth
+        .accepted_secrets()
+        .map(|secret| verify_jwt(secret, token))
+        .find(|outcome| *outcome != Err(JwtError::Invalid))
+        .unwrap_or(Err(JwtError::Invalid));
+    let claims = match verified {
         Ok(claims) => claims,
         Err(JwtError::Expired) => return fail("TOKEN_EXPIRED"),
         Err(JwtError::Invalid) => return fail("INVALID_TOKEN"),
