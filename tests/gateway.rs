@@ -223,12 +223,42 @@ async fn sign_ins_failures_sign_ups_limits_and_server_errors_are_counted() {
     faults.set(portal_testkit::Fault::ServerError);
     let res = get(&app, "/api/health").await;
     assert_eq!(res.status, 503);
+    faults.set(portal_testkit::Fault::Throttle);
+    let res = get(&app, "/api/health").await;
+    assert_eq!(res.status, 503);
+
+    let lines = lines.lock().unwrap().clone();
+    let docs: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    // DynamoDB, by operation: one latency sample per call; throttled attempts counted (the
+    // SDK tried the throttled DescribeTable 3 times).
+    let by_operation = |operation: &str| -> Vec<&serde_json::Value> {
+        docs.iter()
+            .filter(|d| d["Operation"] == operation)
+            .collect()
+    };
+    let transact = by_operation("TransactWriteItems");
+    assert!(!transact.is_empty(), "sign-up writes in a transaction");
+    let dims = &transact[0]["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(dims["Dimensions"], json!([["Operation"]]));
+    assert_eq!(
+        dims["Metrics"][0],
+        json!({"Name": "DynamoDBLatency", "Unit": "Milliseconds"})
+    );
+    assert!(transact[0]["DynamoDBLatency"][0].as_f64().unwrap() > 0.0);
+    let throttles: Vec<&serde_json::Value> = by_operation("DescribeTable")
+        .into_iter()
+        .filter_map(|d| d.get("DynamoDBThrottles"))
+        .collect();
+    assert_eq!(throttles, vec![&json!(3)]);
 
     let counted: Vec<(String, Option<String>)> = lines
-        .lock()
-        .unwrap()
         .iter()
-        .map(|line| {
+        .zip(&docs)
+        .filter(|(_, doc)| doc.get("Operation").is_none())
+        .map(|(line, _)| {
             let doc: serde_json::Value = serde_json::from_str(line).unwrap();
             let aws = &doc["_aws"]["CloudWatchMetrics"][0];
             assert_eq!(aws["Namespace"], "Portal");
@@ -247,6 +277,7 @@ async fn sign_ins_failures_sign_ups_limits_and_server_errors_are_counted() {
             ("FailedSignIns".to_string(), None),
             // The fourth sign-in within 60 s is over the credentials limit (3).
             ("RateLimited".to_string(), route("/api/auth/sign-in/email")),
+            ("ServerErrors".to_string(), route("/api/health")),
             ("ServerErrors".to_string(), route("/api/health")),
         ]
     );

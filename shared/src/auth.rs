@@ -113,6 +113,9 @@ pub async fn resolve(
         Presented::ApiKey(raw) => state.db.api_keys().resolve(raw).await?,
     };
     let at = now();
+    if let Some(Resolved::Session(_, user) | Resolved::ApiKey(_, user)) = &resolved {
+        crate::http::identified(&user.id);
+    }
     Ok(match resolved {
         None => Err(Refusal::Missing),
         Some(Resolved::Session(session, user))

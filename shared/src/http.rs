@@ -185,6 +185,12 @@ async fn record_route(req: Request, next: Next) -> Response {
     response
 }
 
+/// Names the signed-in user on the request's span, so every later log line of the request
+/// carries `user_id` (an id, never a name or an address).
+pub fn identified(user_id: &str) {
+    tracing::Span::current().record("user_id", user_id);
+}
+
 /// On a response: the route template that answered it (absent when no route matched).
 #[derive(Debug, Clone)]
 pub struct MatchedRoute(pub MatchedPath);
@@ -192,13 +198,20 @@ pub struct MatchedRoute(pub MatchedPath);
 /// Gives the request an id (API Gateway's, else a fresh one: a client's own
 /// `x-request-id` is not trusted), opens the span every log line of the request is
 /// written in, logs the outcome, and returns the id in `x-request-id`.
+///
+/// On Lambda the span also carries the invocation's own request id (`aws_request_id`) and
+/// its X-Ray trace id; `user_id` is recorded once the caller is known ([`identified`]).
 async fn request_context(mut req: Request, next: Next) -> Response {
     let id = gateway_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let lambda = req.lambda_context_ref();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
+        aws_request_id = lambda.map(|c| c.request_id.as_str()),
+        xray_trace_id = lambda.and_then(|c| c.xray_trace_id.as_deref()),
         method = %req.method(),
         route = tracing::field::Empty,
+        user_id = tracing::field::Empty,
     );
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = Instant::now();

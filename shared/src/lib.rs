@@ -13,6 +13,7 @@ pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod moderation;
+pub mod observe;
 pub mod openapi;
 pub mod origins;
 pub mod rate_limit;

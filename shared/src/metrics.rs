@@ -3,14 +3,20 @@
 //! call, no SDK. Counted from outcomes in one place (a layer of `http::finish`), so no
 //! handler has to remember to: sign-ins, failed sign-ins, sign-ups, rate-limited requests
 //! and server errors by route template (never a raw path: paths can hold secrets, and
-//! templates keep the dimension small).
+//! templates keep the dimension small). Also what the request's [`Invocation`] saw: DynamoDB
+//! latency and throttled attempts by operation, upstream failures by integration.
+//!
+//! [`Invocation`]: crate::observe::Invocation
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
+
+use crate::observe::{Invocation, Observed};
 
 /// The namespace of every metric.
 pub const NAMESPACE: &str = "Portal";
@@ -20,6 +26,9 @@ pub const FAILED_SIGN_INS: &str = "FailedSignIns";
 pub const SIGN_UPS: &str = "SignUps";
 pub const RATE_LIMITED: &str = "RateLimited";
 pub const SERVER_ERRORS: &str = "ServerErrors";
+pub const DYNAMODB_LATENCY: &str = "DynamoDBLatency";
+pub const DYNAMODB_THROTTLES: &str = "DynamoDBThrottles";
+pub const UPSTREAM_FAILURES: &str = "UpstreamFailures";
 
 /// Where EMF lines go: standard output on Lambda (CloudWatch Logs), a buffer in tests.
 #[derive(Clone)]
@@ -76,10 +85,28 @@ pub fn counted(route: Option<&str>, status: u16) -> Vec<(&'static str, Option<St
 
 /// One EMF document: `value` of `metric`, with a `Route` dimension when given.
 pub fn emf_line(metric: &str, route: Option<&str>, timestamp_ms: i128) -> String {
-    let dimensions = match route {
-        Some(_) => json!([["Route"]]),
+    emf_document(
+        route.map(|r| ("Route", r)),
+        &[(metric, "Count", json!(1))],
+        timestamp_ms,
+    )
+}
+
+/// One EMF document: each `(name, unit, value)` of `metrics` (a value may be an array of
+/// samples), under one dimension when given.
+pub fn emf_document(
+    dimension: Option<(&str, &str)>,
+    metrics: &[(&str, &str, Value)],
+    timestamp_ms: i128,
+) -> String {
+    let dimensions = match dimension {
+        Some((name, _)) => json!([[name]]),
         None => json!([[]]),
     };
+    let definitions: Vec<Value> = metrics
+        .iter()
+        .map(|(name, unit, _)| json!({ "Name": name, "Unit": unit }))
+        .collect();
     let mut doc = Map::new();
     doc.insert(
         "_aws".into(),
@@ -88,31 +115,74 @@ pub fn emf_line(metric: &str, route: Option<&str>, timestamp_ms: i128) -> String
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 "Dimensions": dimensions,
-                "Metrics": [{ "Name": metric, "Unit": "Count" }],
+                "Metrics": definitions,
             }],
         }),
     );
-    if let Some(route) = route {
-        doc.insert("Route".into(), json!(route));
+    if let Some((name, value)) = dimension {
+        doc.insert(name.into(), json!(value));
     }
-    doc.insert(metric.into(), json!(1));
+    for (name, _, value) in metrics {
+        doc.insert((*name).into(), value.clone());
+    }
     Value::Object(doc).to_string()
 }
 
-/// The layer: counts each answer (see [`counted`]) after it is made.
+/// The documents of what a request's invocation saw: per DynamoDB operation its latencies
+/// (milliseconds, one sample a call) and throttled attempts (when any); per integration its
+/// upstream failures.
+pub fn observed_lines(invocation: &Invocation, timestamp_ms: i128) -> Vec<String> {
+    let mut by_operation: BTreeMap<String, (Vec<f64>, u32)> = BTreeMap::new();
+    for call in invocation.dynamo_calls() {
+        let entry = by_operation.entry(call.operation).or_default();
+        entry
+            .0
+            .push((call.latency.as_secs_f64() * 1000.0 * 100.0).round() / 100.0);
+        entry.1 += call.throttled;
+    }
+    let mut lines = Vec::new();
+    for (operation, (latencies, throttled)) in by_operation {
+        let mut metrics = vec![(DYNAMODB_LATENCY, "Milliseconds", json!(latencies))];
+        if throttled > 0 {
+            metrics.push((DYNAMODB_THROTTLES, "Count", json!(throttled)));
+        }
+        lines.push(emf_document(
+            Some(("Operation", &operation)),
+            &metrics,
+            timestamp_ms,
+        ));
+    }
+    let mut by_integration: BTreeMap<&str, u32> = BTreeMap::new();
+    for integration in invocation.upstream_failures() {
+        *by_integration.entry(integration).or_default() += 1;
+    }
+    for (integration, failures) in by_integration {
+        lines.push(emf_document(
+            Some(("Integration", integration)),
+            &[(UPSTREAM_FAILURES, "Count", json!(failures))],
+            timestamp_ms,
+        ));
+    }
+    lines
+}
+
+/// The layer: opens the request's [`Invocation`], counts its answer (see [`counted`]) and
+/// writes what it saw ([`observed_lines`]); the record goes on in the response's extensions.
 pub async fn count(sink: Sink, req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
+    let invocation = Arc::new(Invocation::default());
+    let mut response = crate::observe::scope(invocation.clone(), next.run(req)).await;
     let route = response
         .extensions()
         .get::<crate::http::MatchedRoute>()
         .map(|r| r.0.as_str().to_string());
-    let counts = counted(route.as_deref(), response.status().as_u16());
-    if !counts.is_empty() {
-        let at = crate::time::now().unix_timestamp_nanos() / 1_000_000;
-        for (metric, route) in counts {
-            sink.write(emf_line(metric, route.as_deref(), at));
-        }
+    let at = crate::time::now().unix_timestamp_nanos() / 1_000_000;
+    for (metric, route) in counted(route.as_deref(), response.status().as_u16()) {
+        sink.write(emf_line(metric, route.as_deref(), at));
     }
+    for line in observed_lines(&invocation, at) {
+        sink.write(line);
+    }
+    response.extensions_mut().insert(Observed(invocation));
     response
 }
 
@@ -145,6 +215,35 @@ mod tests {
             json!([[]])
         );
         assert!(plain.get("Route").is_none());
+    }
+
+    #[tokio::test]
+    async fn upstream_failures_are_counted_by_integration() {
+        let invocation = Arc::new(Invocation::default());
+        crate::observe::scope(invocation.clone(), async {
+            crate::observe::upstream_failed("xmpp");
+            crate::observe::upstream_failed("xmpp");
+        })
+        .await;
+        let lines = observed_lines(&invocation, 5);
+        assert_eq!(lines.len(), 1);
+        let doc: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(
+            doc,
+            json!({
+                "_aws": {
+                    "Timestamp": 5,
+                    "CloudWatchMetrics": [{
+                        "Namespace": "Portal",
+                        "Dimensions": [["Integration"]],
+                        "Metrics": [{"Name": "UpstreamFailures", "Unit": "Count"}],
+                    }],
+                },
+                "Integration": "xmpp",
+                "UpstreamFailures": 2,
+            })
+        );
+        assert!(observed_lines(&Invocation::default(), 5).is_empty());
     }
 
     #[test]

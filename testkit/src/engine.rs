@@ -82,6 +82,7 @@ pub async fn counted_state(adjust: impl FnOnce(&mut Config)) -> (AppState, CallC
             "local", "local", None, None, "test",
         ))
         .interceptor(counter.clone())
+        .interceptor(portal_shared::observe::DynamoObserver)
         .build();
     let db = Db::new(
         aws_sdk_dynamodb::Client::from_conf(client_config),

@@ -19,6 +19,11 @@ pub struct TestResponse {
     /// The route template that answered (`None`: no route matched, or not through
     /// `http::finish`).
     pub route: Option<String>,
+    /// The DynamoDB calls the request made, in order (empty when not through
+    /// `http::finish`).
+    pub dynamo_calls: Vec<portal_shared::observe::DynamoCall>,
+    /// The integrations whose upstream failed while answering it.
+    pub upstream_failures: Vec<&'static str>,
 }
 
 impl TestResponse {
@@ -54,11 +59,22 @@ where
         .extensions
         .get::<portal_shared::http::MatchedRoute>()
         .map(|r| r.0.as_str().to_string());
+    let observed = parts
+        .extensions
+        .get::<portal_shared::observe::Observed>()
+        .map(|o| o.0.clone());
+    let dynamo_calls = observed
+        .as_ref()
+        .map(|o| o.dynamo_calls())
+        .unwrap_or_default();
+    crate::iam::record(&dynamo_calls);
     TestResponse {
         status: parts.status,
         headers: parts.headers,
         body,
         route,
+        dynamo_calls,
+        upstream_failures: observed.map(|o| o.upstream_failures()).unwrap_or_default(),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod app;
 pub mod engine;
 pub mod faults;
 pub mod http;
+pub mod iam;
 pub mod people;
 pub mod prosody;
 pub mod upstream;

@@ -32,6 +32,7 @@ pub async fn start_session(
 ) -> Result<(Session, String), StoreError> {
     let (session, token) = new_session(app, user, remember, meta);
     let session = app.db.sessions().create(session).await?;
+    portal_shared::http::identified(&user.id);
     Ok((session, token))
 }
 

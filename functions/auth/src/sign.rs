@@ -117,6 +117,7 @@ pub async fn sign_up(
         }
         Err(CreateUserError::Store(err)) => return Err(err.into()),
     };
+    portal_shared::http::identified(&user.id);
     if state.app.config.auth.send_verification_on_sign_up {
         send_verification_mail(&state, &user.email, callback.as_deref()).await;
     }

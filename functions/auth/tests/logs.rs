@@ -127,6 +127,24 @@ async fn a_whole_account_flow_leaves_no_secret_in_the_logs_or_the_table_keys() {
         "requests are logged by route template: {written}"
     );
     assert!(written.contains("request finished"));
+    // Once the caller is known, the request's lines name them by id.
+    let user_id = signed_up.user["id"].as_str().unwrap();
+    let finished_as = |route: &str| -> Vec<serde_json::Value> {
+        written
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|l| l["message"] == "request finished" && l["span"]["route"] == route)
+            .map(|l| l["span"]["user_id"].clone())
+            .collect()
+    };
+    assert!(finished_as("/api/auth/get-session").contains(&json!(user_id)));
+    assert!(finished_as("/api/auth/sign-up/email").contains(&json!(user_id)));
+    assert!(
+        finished_as("/api/auth/request-password-reset")
+            .iter()
+            .all(serde_json::Value::is_null),
+        "an anonymous request names nobody"
+    );
     let table = t.table_dump().await;
     assert!(
         table.contains("RATE#auth|ip|unknown|/reset-password/{token}"),

@@ -315,10 +315,13 @@ pub async fn create(
         integration.provision(&request).await
     };
     let outcome = deadline.within(upstream).await.unwrap_or_else(|| {
-        Err(portal_shared::integrations::UpstreamError::Failed(format!(
-            "{} did not answer before the request's deadline",
-            integration.name()
-        )))
+        Err(portal_shared::integrations::UpstreamError::failed(
+            integration.id(),
+            format!(
+                "{} did not answer before the request's deadline",
+                integration.name()
+            ),
+        ))
     });
     if let Err(err) = outcome {
         accounts.release(&reserved).await?;

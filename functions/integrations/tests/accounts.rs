@@ -290,6 +290,8 @@ async fn upstream_failures_are_502_and_leave_nothing_behind() {
         let res = t.create(&t.ada, json!({"username": "ada"})).await;
         assert_eq!(res.status, 502, "{mode:?}");
         assert_eq!(res.json(), envelope(message), "{mode:?}");
+        // Counted once for the UpstreamFailures metric, under the integration's id.
+        assert_eq!(res.upstream_failures, vec!["xmpp"], "{mode:?}");
         assert_eq!(
             t.integration_items().await,
             0,
@@ -298,11 +300,9 @@ async fn upstream_failures_are_502_and_leave_nothing_behind() {
     }
     t.prosody.set_mode(Mode::Normal);
     assert!(t.prosody.users().is_empty());
-    assert_eq!(
-        t.create(&t.ada, json!({"username": "ada"})).await.status,
-        201,
-        "works once Prosody is back"
-    );
+    let res = t.create(&t.ada, json!({"username": "ada"})).await;
+    assert_eq!(res.status, 201, "works once Prosody is back");
+    assert!(res.upstream_failures.is_empty());
 }
 
 #[tokio::test]
@@ -319,6 +319,7 @@ async fn an_unreachable_server_is_502() {
     let res = t.create(&t.ada, json!({"username": "ada"})).await;
     assert_eq!(res.status, 502);
     assert_eq!(res.json(), envelope("XMPP server could not be reached"));
+    assert_eq!(res.upstream_failures, vec!["xmpp"]);
     assert_eq!(t.integration_items().await, 0);
 }
 

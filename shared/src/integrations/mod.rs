@@ -31,6 +31,15 @@ pub enum UpstreamError {
     Failed(String),
 }
 
+impl UpstreamError {
+    /// The service behind `integration` failed: the error, and the failure counted for the
+    /// request's `UpstreamFailures` metric.
+    pub fn failed(integration: &'static str, message: impl Into<String>) -> Self {
+        crate::observe::upstream_failed(integration);
+        Self::Failed(message.into())
+    }
+}
+
 impl From<UpstreamError> for ApiError {
     fn from(err: UpstreamError) -> Self {
         match err {

@@ -126,9 +126,9 @@ fn optional_string(
 fn transport(err: reqwest::Error) -> UpstreamError {
     tracing::warn!(error = %err, "Prosody call failed");
     if err.is_timeout() {
-        UpstreamError::Failed("XMPP server did not answer in time".into())
+        UpstreamError::failed(ID, "XMPP server did not answer in time")
     } else {
-        UpstreamError::Failed("XMPP server could not be reached".into())
+        UpstreamError::failed(ID, "XMPP server could not be reached")
     }
 }
 
@@ -136,9 +136,12 @@ fn refused(status: StatusCode) -> UpstreamError {
     tracing::warn!(status = status.as_u16(), "Prosody answered with an error");
     match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            UpstreamError::Failed("XMPP server refused Portal's credentials".into())
+            UpstreamError::failed(ID, "XMPP server refused Portal's credentials")
         }
-        other => UpstreamError::Failed(format!("XMPP server failed (status {})", other.as_u16())),
+        other => UpstreamError::failed(
+            ID,
+            format!("XMPP server failed (status {})", other.as_u16()),
+        ),
     }
 }
 
@@ -164,9 +167,12 @@ impl Upstream {
     }
 }
 
+/// The integration's id (the path segment, the metric dimension).
+const ID: &str = "xmpp";
+
 impl Integration for Xmpp {
     fn id(&self) -> &'static str {
-        "xmpp"
+        ID
     }
 
     fn name(&self) -> &'static str {

@@ -143,7 +143,10 @@ impl Db {
             .retry_config(retries())
             .load()
             .await;
-        Self::new(Client::new(&sdk), table)
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(crate::observe::DynamoObserver)
+            .build();
+        Self::new(Client::from_conf(config), table)
     }
 
     /// A client for a local DynamoDB-compatible engine at `endpoint` (dummy credentials).
@@ -172,6 +175,7 @@ impl Db {
                 None,
                 "portal-local",
             ))
+            .interceptor(crate::observe::DynamoObserver)
             .build();
         Self::new(Client::from_conf(config), table)
     }
