@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use axum::body::Body;
 use portal_testkit::http::{call, request};
 use portal_testkit::test_state;
-use serde_json::Value;
+use serde_json::{Value, json};
 use serde_yaml_ng::Value as Yaml;
 
 /// One deployed route: method (`None`: ANY), path (`None`: `$default`), function.
@@ -300,12 +300,26 @@ const DYNAMODB_ACTIONS: [(&str, &str, &[&str]); 5] = [
     (
         "AuthFunction",
         "portal-auth",
-        &["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+        &[
+            "BatchGetItem",
+            "DeleteItem",
+            "GetItem",
+            "PutItem",
+            "Query",
+            "UpdateItem",
+        ],
     ),
     (
         "UserFunction",
         "portal-user",
-        &["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+        &[
+            "BatchGetItem",
+            "DeleteItem",
+            "GetItem",
+            "PutItem",
+            "Query",
+            "UpdateItem",
+        ],
     ),
     (
         "AdminFunction",
@@ -323,7 +337,14 @@ const DYNAMODB_ACTIONS: [(&str, &str, &[&str]); 5] = [
     (
         "IntegrationsFunction",
         "portal-integrations",
-        &["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+        &[
+            "BatchGetItem",
+            "DeleteItem",
+            "GetItem",
+            "PutItem",
+            "Query",
+            "UpdateItem",
+        ],
     ),
     // The health check's DescribeTable, and the tunnel's rate-limit counters.
     (
@@ -505,6 +526,95 @@ fn each_function_is_given_only_variables_it_reads() {
     }
 }
 
+/// `*` of an IAM/execute-api ARN pattern: any run of characters.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            text.starts_with(head)
+                && (head.len()..=text.len())
+                    .any(|i| text.is_char_boundary(i) && glob(tail, &text[i..]))
+        }
+    }
+}
+
+/// Run by `./scripts/test` with `PORTAL_SAM_TRANSFORMED` naming the CloudFormation that
+/// `scripts/sam-transform` made (aws-sam-translator, offline): the routes API Gateway will
+/// hold are exactly the ones the other tests read off the template, each to its function,
+/// and API Gateway may invoke each function for each of its routes.
+#[test]
+#[ignore = "needs the SAM transform of the template: ./scripts/test runs it"]
+fn the_sam_transform_gives_api_gateway_exactly_these_routes() {
+    let path = std::env::var("PORTAL_SAM_TRANSFORMED").expect("the transformed template");
+    let cfn: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let resources = cfn["Resources"].as_object().unwrap();
+    let api = &resources["HttpApi"];
+    assert_eq!(api["Type"], "AWS::ApiGatewayV2::Api");
+    let mut transformed = Vec::new();
+    for (path, methods) in api["Properties"]["Body"]["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            let uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+                .as_str()
+                .unwrap();
+            let function = uri
+                .split("${")
+                .find_map(|part| part.strip_suffix("}/invocations"))
+                .and_then(|f| f.strip_suffix(".Arn"))
+                .unwrap()
+                .to_string();
+            let method = match method.as_str() {
+                "x-amazon-apigateway-any-method" => None,
+                m => Some(m.to_uppercase()),
+            };
+            let path = (path != "$default").then(|| path.clone());
+            transformed.push((method, path, function));
+        }
+    }
+    let mut read: Vec<_> = routes()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.function))
+        .collect();
+    transformed.sort();
+    read.sort();
+    assert_eq!(transformed, read);
+
+    // Each route's function may be invoked by API Gateway for that route.
+    let permissions: Vec<(String, String)> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Lambda::Permission")
+        .map(|r| {
+            let p = &r["Properties"];
+            assert_eq!(p["Principal"], "apigateway.amazonaws.com");
+            let arn = p["SourceArn"]["Fn::Sub"][0].as_str().unwrap();
+            let after_stage = arn.split("${__Stage__}/").nth(1).unwrap().to_string();
+            (
+                p["FunctionName"]["Ref"].as_str().unwrap().to_string(),
+                after_stage,
+            )
+        })
+        .collect();
+    for (method, path, function) in &transformed {
+        let request = format!(
+            "{}{}",
+            method.as_deref().unwrap_or("GET"),
+            path.as_deref().map_or("/api/nope".to_string(), concrete)
+        );
+        assert!(
+            permissions
+                .iter()
+                .any(|(f, pattern)| f == function && glob(pattern, &request)),
+            "{function} may not be invoked for {request}: {permissions:?}"
+        );
+    }
+    // The optional custom domain maps onto the stage SAM makes.
+    assert!(resources.contains_key("HttpApiApiGatewayDefaultStage"));
+    assert_eq!(
+        resources["ApiDomainMapping"]["DependsOn"],
+        json!("HttpApiApiGatewayDefaultStage")
+    );
+    assert!(api["Properties"].get("Domain").is_none());
+}
+
 /// The operations side of the stack: JSON access logs, the tunnel's reserved concurrency,
 /// and alarms, the failed-sign-in one on the metric the functions really write.
 #[test]
@@ -521,7 +631,10 @@ fn access_logs_reserved_concurrency_and_alarms_are_declared() {
         assert!(fields.get(field).is_some(), "access logs lack {field}");
     }
     // A raw path can carry a secret (a reset link's token): access logs keep the route key.
-    assert!(!format.contains("$context.path"), "access logs name raw paths");
+    assert!(
+        !format.contains("$context.path"),
+        "access logs name raw paths"
+    );
     assert!(
         format!(
             "{:?}",
