@@ -83,6 +83,15 @@ impl SentryDsn {
             && self.project_id == other.project_id
     }
 
+    /// The DSN written out again (`scheme://key@host[:port]/prefix/project`).
+    pub fn as_url(&self) -> String {
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        format!(
+            "{}://{}@{}{}{}{}",
+            self.scheme, self.public_key, self.host, port, self.path_prefix, self.project_id
+        )
+    }
+
     /// Where envelopes for this project are posted; built only from this DSN.
     pub fn envelope_url(&self) -> String {
         let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
@@ -146,6 +155,7 @@ pub enum MailTransport {
 pub struct Needs {
     pub auth: bool,
     pub mail: bool,
+    /// The browser tunnel's settings (the DSN itself is read by every function).
     pub sentry: bool,
     pub prosody: bool,
 }
@@ -202,10 +212,12 @@ pub struct MailConfig {
     pub from: String,
 }
 
-/// The Sentry tunnel (the monitoring function).
+/// Sentry: the project every function reports its own 5xx answers and panics to, and the
+/// browser tunnel's limits (the monitoring function).
 #[derive(Debug, Clone)]
 pub struct SentryConfig {
-    /// The Sentry project errors go to; the tunnel forwards only to it.
+    /// The Sentry project errors go to (read by every function); the tunnel forwards only to
+    /// it.
     pub dsn: Option<SentryDsn>,
     pub tunnel_timeout: Duration,
     pub tunnel_max_bytes: usize,
@@ -285,6 +297,15 @@ impl Config {
 
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
+    }
+
+    /// `production`, `development` or `test`, as `PORTAL_ENV` spells it.
+    pub fn environment_name(&self) -> &'static str {
+        match self.environment {
+            Environment::Production => "production",
+            Environment::Development => "development",
+            Environment::Test => "test",
+        }
     }
 }
 
@@ -454,27 +475,30 @@ impl MailConfig {
 }
 
 impl SentryConfig {
-    fn load(get: Get, needed: bool) -> Result<Self, ConfigError> {
-        let dsn = if needed {
-            get("SENTRY_DSN")
-                .map(|raw| {
-                    SentryDsn::parse(&raw).map_err(|reason| ConfigError::Invalid {
-                        name: "SENTRY_DSN",
-                        reason,
-                    })
+    /// The DSN always (every function reports its errors); the tunnel's limits when
+    /// `tunnel` (else their defaults, unread).
+    fn load(get: Get, tunnel: bool) -> Result<Self, ConfigError> {
+        let dsn = get("SENTRY_DSN")
+            .map(|raw| {
+                SentryDsn::parse(&raw).map_err(|reason| ConfigError::Invalid {
+                    name: "SENTRY_DSN",
+                    reason,
                 })
-                .transpose()?
-        } else {
-            None
-        };
+            })
+            .transpose()?;
+        let (timeout_ms, max_bytes) = (5_000, 1024 * 1024);
         Ok(Self {
             dsn,
-            tunnel_timeout: Duration::from_millis(parse_number(
-                get,
-                "SENTRY_TUNNEL_TIMEOUT_MS",
-                5_000,
-            )?),
-            tunnel_max_bytes: parse_number(get, "SENTRY_TUNNEL_MAX_BYTES", 1024 * 1024)?,
+            tunnel_timeout: Duration::from_millis(if tunnel {
+                parse_number(get, "SENTRY_TUNNEL_TIMEOUT_MS", timeout_ms)?
+            } else {
+                timeout_ms
+            }),
+            tunnel_max_bytes: if tunnel {
+                parse_number(get, "SENTRY_TUNNEL_MAX_BYTES", max_bytes)?
+            } else {
+                max_bytes
+            },
         })
     }
 }

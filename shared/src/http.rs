@@ -52,6 +52,12 @@ pub fn finish_with(router: Router, config: &Config, metrics: crate::metrics::Sin
         .layer(middleware::from_fn(crate::rate_limit::rate_headers))
         .layer(middleware::map_response(errors_as_envelopes))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            crate::reporting::Reporter::from_config(config),
+            |axum::extract::State(reporter), req, next| {
+                crate::reporting::report(reporter, req, next)
+            },
+        ))
         .layer(middleware::from_fn(move |req, next| {
             crate::metrics::count(metrics.clone(), req, next)
         }))
@@ -155,11 +161,15 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("panic");
     tracing::error!(panic = what, "handler panicked");
-    envelope(
+    let mut response = envelope(
         StatusCode::INTERNAL_SERVER_ERROR,
         crate::error::INTERNAL_SERVER_ERROR,
         None,
-    )
+    );
+    response
+        .extensions_mut()
+        .insert(crate::reporting::Panicked(what.to_string()));
+    response
 }
 
 fn gateway_request_id(req: &Request) -> Option<String> {

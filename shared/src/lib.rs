@@ -17,6 +17,7 @@ pub mod observe;
 pub mod openapi;
 pub mod origins;
 pub mod rate_limit;
+pub mod reporting;
 pub mod state;
 pub mod store;
 pub mod telemetry;
