@@ -114,11 +114,7 @@ async fn a_panic_and_a_503_each_reach_sentry_before_the_answer_leaves() {
 
 #[tokio::test]
 async fn an_unreachable_sentry_delays_the_answer_at_most_the_flush_timeout() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = portal_testkit::closed_port();
     let state = test_state(|c| {
         c.sentry.dsn =
             Some(SentryDsn::parse(&format!("http://public-key@127.0.0.1:{port}/42")).unwrap());

@@ -22,4 +22,4 @@ pub use people::{
     session_for, unsaved_api_key,
 };
 pub use prosody::{FakeProsody, Mode, PROSODY_TOKEN};
-pub use upstream::{FakeUpstream, Recorded, Reply};
+pub use upstream::{FakeUpstream, Recorded, Reply, closed_port};

@@ -12,6 +12,14 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;
 
+/// A loopback port nothing listens on (bound, then freed): an upstream that is down.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct Recorded {

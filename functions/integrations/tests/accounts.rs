@@ -307,11 +307,7 @@ async fn upstream_failures_are_502_and_leave_nothing_behind() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_502() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = portal_testkit::closed_port();
     let t = setup(|c| {
         c.prosody.rest_url = Some(url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap())
     })

@@ -227,11 +227,7 @@ async fn envelopes_over_the_cap_are_413() {
 
 #[tokio::test]
 async fn unreachable_sentry_is_502() {
-    // Bind a port, then free it: nothing listens there any more.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = portal_testkit::closed_port();
     let dsn = format!("http://public@127.0.0.1:{port}/42");
     let app = app(test_state(|c| c.sentry.dsn = Some(SentryDsn::parse(&dsn).unwrap())).await);
     let res = post_bytes(&app, "/api/monitoring", envelope(&dsn)).await;
