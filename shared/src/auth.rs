@@ -114,7 +114,7 @@ pub async fn resolve(
     };
     let at = now();
     if let Some(Resolved::Session(_, user) | Resolved::ApiKey(_, user)) = &resolved {
-        crate::http::identified(&user.id);
+        crate::request::identified(&user.id);
     }
     Ok(match resolved {
         None => Err(Refusal::Missing),

@@ -22,14 +22,7 @@ use crate::error::{ApiError, default_message, envelope};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// The id of the request being served (API Gateway's when there is one).
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
-/// Marks a response whose body must go out exactly as built, even with an error status
-/// (BetterAuth's empty 404s, an upstream's answer relayed verbatim).
-#[derive(Debug, Clone, Copy)]
-pub struct VerbatimBody;
+pub use crate::request::{MatchedRoute, RequestId, VerbatimBody, identified};
 
 /// Finishes a router for serving: JSON 404/405 envelopes, the default body cap, error
 /// normalisation, panic capture and request ids. Apply once, to the whole router (a
@@ -168,7 +161,7 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     );
     response
         .extensions_mut()
-        .insert(crate::reporting::Panicked(what.to_string()));
+        .insert(crate::request::Panicked(what.to_string()));
     response
 }
 
@@ -194,16 +187,6 @@ async fn record_route(req: Request, next: Next) -> Response {
     }
     response
 }
-
-/// Names the signed-in user on the request's span, so every later log line of the request
-/// carries `user_id` (an id, never a name or an address).
-pub fn identified(user_id: &str) {
-    tracing::Span::current().record("user_id", user_id);
-}
-
-/// On a response: the route template that answered it (absent when no route matched).
-#[derive(Debug, Clone)]
-pub struct MatchedRoute(pub MatchedPath);
 
 /// Gives the request an id (API Gateway's, else a fresh one: a client's own
 /// `x-request-id` is not trusted), opens the span every log line of the request is

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod origins;
 pub mod rate_limit;
 pub mod reporting;
+pub mod request;
 pub mod state;
 pub mod store;
 pub mod telemetry;

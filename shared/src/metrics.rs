@@ -173,7 +173,7 @@ pub async fn count(sink: Sink, req: Request, next: Next) -> Response {
     let mut response = crate::observe::scope(invocation.clone(), next.run(req)).await;
     let route = response
         .extensions()
-        .get::<crate::http::MatchedRoute>()
+        .get::<crate::request::MatchedRoute>()
         .map(|r| r.0.as_str().to_string());
     let at = crate::time::now().unix_timestamp_nanos() / 1_000_000;
     for (metric, route) in counted(route.as_deref(), response.status().as_u16()) {

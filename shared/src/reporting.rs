@@ -21,10 +21,6 @@ use crate::config::Config;
 /// How long an answer may wait for its event to reach Sentry.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// On a 500 answer that a panic made: the panic's message.
-#[derive(Debug, Clone)]
-pub struct Panicked(pub String);
-
 /// A Sentry client for this process, when a DSN is configured.
 #[derive(Clone, Default)]
 pub struct Reporter(Option<Arc<sentry::Client>>);
@@ -143,7 +139,7 @@ pub async fn report(reporter: Reporter, req: Request, next: Next) -> Response {
         function: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
         request_id: req
             .extensions()
-            .get::<crate::http::RequestId>()
+            .get::<crate::request::RequestId>()
             .map(|id| id.0.clone()),
         aws_request_id: lambda_http::RequestExt::lambda_context_ref(&req)
             .map(|c| c.request_id.clone()),
@@ -154,16 +150,19 @@ pub async fn report(reporter: Reporter, req: Request, next: Next) -> Response {
     if status < 500
         || response
             .extensions()
-            .get::<crate::http::VerbatimBody>()
+            .get::<crate::request::VerbatimBody>()
             .is_some()
     {
         return response;
     }
     let route = response
         .extensions()
-        .get::<crate::http::MatchedRoute>()
+        .get::<crate::request::MatchedRoute>()
         .map(|r| r.0.as_str().to_string());
-    let panic = response.extensions().get::<Panicked>().map(|p| p.0.clone());
+    let panic = response
+        .extensions()
+        .get::<crate::request::Panicked>()
+        .map(|p| p.0.clone());
     let event = event_for(status, route.as_deref(), &method, &ids, panic.as_deref());
     let hub = sentry::Hub::new(Some(client.clone()), Arc::new(sentry::Scope::default()));
     hub.capture_event(event);
