@@ -15,6 +15,7 @@ use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::api_keys::key_user_id;
 use crate::store::keys;
+use crate::store::rate_limits::RateDecision;
 use crate::store::sessions::{Resolved, token_user_id};
 use crate::time::{iso, now};
 
@@ -39,24 +40,51 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// What the request presents, in the documented order of precedence.
 pub fn presented(state: &AppState, headers: &HeaderMap) -> Option<Presented> {
+    presented_signed(state, headers).map(|(presented, _)| presented)
+}
+
+/// [`presented`], and whether it came signed with our secret (a session cookie, or a bearer
+/// value with its signature): such a token was minted by us, so the user id it carries names
+/// its real owner even before the session is read.
+fn presented_signed(state: &AppState, headers: &HeaderMap) -> Option<(Presented, bool)> {
     if let Some(token) = state.cookies.session_token(headers) {
-        return Some(Presented::SessionToken(token));
+        return Some((Presented::SessionToken(token), true));
     }
     if let Some(value) = bearer(headers) {
         if let Some(token) = state.cookies.verify(value) {
-            return Some(Presented::SessionToken(token));
+            return Some((Presented::SessionToken(token), true));
         }
         if token_user_id(value).is_some() {
-            return Some(Presented::SessionToken(value.to_string()));
+            return Some((Presented::SessionToken(value.to_string()), false));
         }
         if key_user_id(value).is_some() {
-            return Some(Presented::ApiKey(value.to_string()));
+            return Some((Presented::ApiKey(value.to_string()), false));
         }
     }
     headers
         .get(API_KEY_HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(|v| Presented::ApiKey(v.trim().to_string()))
+        .map(|v| (Presented::ApiKey(v.trim().to_string()), false))
+}
+
+/// The bucket a caller's request is counted in, known BEFORE the credential is read, so the
+/// count and the read go out together: a signed session token's user (only we sign tokens,
+/// so nobody can spend another user's allowance), an API key's own id (a hash of the key:
+/// a forged key counts in a bucket nobody owns). `None` for an unsigned raw session token,
+/// whose user id anyone could write: it is counted after the read.
+pub fn bucket_before_reading(state: &AppState, headers: &HeaderMap) -> Option<Bucket> {
+    let limits = &state.config.rate_limits;
+    match presented_signed(state, headers)? {
+        (Presented::SessionToken(token), true) => Some(Bucket::new(
+            keys::rate_bucket_user(token_user_id(&token)?),
+            limits.per_user,
+        )),
+        (Presented::ApiKey(raw), _) => Some(Bucket::new(
+            keys::rate_bucket_api_key(&crate::store::api_keys::key_id(&raw)),
+            limits.per_api_key,
+        )),
+        (Presented::SessionToken(_), false) => None,
+    }
 }
 
 /// How an identity was established.
@@ -96,7 +124,21 @@ pub enum Refusal {
 }
 
 /// Resolves what the request presents. `Ok(Err(refusal))` says why nobody is signed in.
+/// An API key's use is recorded (at most one write a minute per key).
 pub async fn resolve(
+    state: &AppState,
+    presented: Option<Presented>,
+) -> Result<Result<Identity, Refusal>, StoreError> {
+    let outcome = read_identity(state, presented).await?;
+    if let Ok(identity) = &outcome {
+        record_key_use(state, identity).await;
+    }
+    Ok(outcome)
+}
+
+/// [`resolve`] without the bookkeeping write: ONE read, safe to run beside a rate-limit
+/// count whose refusal must leave nothing else written.
+pub async fn read_identity(
     state: &AppState,
     presented: Option<Presented>,
 ) -> Result<Result<Identity, Refusal>, StoreError> {
@@ -136,32 +178,80 @@ pub async fn resolve(
             user,
             via: Via::Session(session),
         }),
-        Some(Resolved::ApiKey(key, user)) => {
-            // Usage bookkeeping (at most one write a minute per key); never fails the call.
-            let minute_ago = iso(at - time::Duration::minutes(1));
-            if let Err(err) = state
-                .db
-                .api_keys()
-                .record_use(&key, &iso(at), &minute_ago)
-                .await
-            {
-                tracing::warn!(error = %err, "could not record API key use");
-            }
-            Ok(Identity {
-                user,
-                via: Via::ApiKey(key),
-            })
-        }
+        Some(Resolved::ApiKey(key, user)) => Ok(Identity {
+            user,
+            via: Via::ApiKey(key),
+        }),
     })
 }
 
-/// The identity of a request, resolved once and kept in its extensions.
+/// A credential's identity, read beside the request's rate-limit count (the auth function's
+/// limit layer does so for reads), for the handler to use instead of reading again.
+#[derive(Debug, Clone)]
+pub struct Prefetched {
+    pub presented: Presented,
+    pub outcome: Result<Identity, Refusal>,
+}
+
+/// Reads the identity of what `headers` present (nothing presented: `None`), to run beside
+/// a rate-limit count.
+pub async fn prefetch(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Prefetched>, StoreError> {
+    let Some(shown) = presented(state, headers) else {
+        return Ok(None);
+    };
+    let outcome = read_identity(state, Some(shown.clone())).await?;
+    Ok(Some(Prefetched {
+        presented: shown,
+        outcome,
+    }))
+}
+
+/// [`resolve`], taking the identity already read for this same credential when there is one.
+pub async fn resolve_prefetched(
+    state: &AppState,
+    prefetched: Option<&Prefetched>,
+    presented: Option<Presented>,
+) -> Result<Result<Identity, Refusal>, StoreError> {
+    match (prefetched, &presented) {
+        (Some(p), Some(shown)) if p.presented == *shown => {
+            if let Ok(identity) = &p.outcome {
+                record_key_use(state, identity).await;
+            }
+            Ok(p.outcome.clone())
+        }
+        _ => resolve(state, presented).await,
+    }
+}
+
+/// Usage bookkeeping of an API key (`lastRequest`, at most one write a minute per key);
+/// never fails the call.
+pub async fn record_key_use(state: &AppState, identity: &Identity) {
+    let Via::ApiKey(key) = &identity.via else {
+        return;
+    };
+    let at = now();
+    let minute_ago = iso(at - time::Duration::minutes(1));
+    if let Err(err) = state
+        .db
+        .api_keys()
+        .record_use(key, &iso(at), &minute_ago)
+        .await
+    {
+        tracing::warn!(error = %err, "could not record API key use");
+    }
+}
+
+/// The identity of a request, read once (no bookkeeping write: see [`read_identity`]) and
+/// kept in its extensions.
 pub async fn identify(parts: &mut Parts, state: &AppState) -> Result<Option<Identity>, ApiError> {
     if let Some(cached) = parts.extensions.get::<Option<Identity>>() {
         return Ok(cached.clone());
     }
     let presented = presented(state, &parts.headers);
-    let identity = resolve(state, presented).await?.ok();
+    let identity = read_identity(state, presented).await?.ok();
     parts.extensions.insert(identity.clone());
     Ok(identity)
 }
@@ -207,14 +297,38 @@ where
 {
     type Rejection = ApiError;
 
+    /// One round trip when the caller's bucket is known from the credential
+    /// ([`bucket_before_reading`]): the read and the count go out together. The count of a
+    /// caller who turns out not to be signed in is dropped (401, nothing else written); a
+    /// refused count answers 429 before any other write (an API key's use is recorded only
+    /// after it passes).
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         check_cookie_origin(&state, parts)?;
-        let identity = identify(parts, &state)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
         let slot = parts.extensions.get::<RateSlot>().cloned();
-        count_identity(&state, &identity, slot.as_ref()).await?;
+        let early = state
+            .config
+            .rate_limits
+            .enabled
+            .then(|| bucket_before_reading(&state, &parts.headers))
+            .flatten();
+        let identity = match early {
+            Some(bucket) => {
+                let counting = crate::rate_limit::check(&state, std::slice::from_ref(&bucket));
+                let (identity, decision) = tokio::join!(identify(parts, &state), counting);
+                let identity = identity?.ok_or(ApiError::Unauthorized)?;
+                settle(decision?, slot.as_ref())?;
+                identity
+            }
+            None => {
+                let identity = identify(parts, &state)
+                    .await?
+                    .ok_or(ApiError::Unauthorized)?;
+                count_identity(&state, &identity, slot.as_ref()).await?;
+                identity
+            }
+        };
+        record_key_use(&state, &identity).await;
         Ok(RequireAuth(identity))
     }
 }
@@ -265,7 +379,12 @@ pub async fn count_identity(
         Via::Session(_) => Bucket::new(keys::rate_bucket_user(&identity.user.id), limits.per_user),
         Via::ApiKey(key) => Bucket::new(keys::rate_bucket_api_key(&key.id), limits.per_api_key),
     };
-    let Some(decision) = crate::rate_limit::check(state, &[bucket]).await? else {
+    settle(crate::rate_limit::check(state, &[bucket]).await?, slot)
+}
+
+/// A caller's rate decision: into the response's headers, and 429 when refused.
+fn settle(decision: Option<RateDecision>, slot: Option<&RateSlot>) -> Result<(), ApiError> {
+    let Some(decision) = decision else {
         return Ok(());
     };
     if let Some(slot) = slot {

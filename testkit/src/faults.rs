@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -28,6 +28,9 @@ pub enum Fault {
     ServerError,
     /// Answer only after this long (past the client's timeouts).
     Hang(Duration),
+    /// Forward it after this long: a table a few milliseconds away, so that calls that go
+    /// out together overlap and calls that wait for each other do not.
+    Delay(Duration),
 }
 
 #[derive(Clone)]
@@ -39,6 +42,8 @@ struct Shared {
     pass_first: Arc<AtomicUsize>,
     seen: Arc<AtomicUsize>,
     targets: Arc<Mutex<Vec<String>>>,
+    /// Each request: operation, when it came in, when it was answered.
+    timeline: Arc<Mutex<Vec<(String, Instant, Instant)>>>,
 }
 
 /// The proxy; it stops when dropped with its runtime (the test's).
@@ -57,6 +62,7 @@ impl FaultyDynamo {
             pass_first: Arc::new(AtomicUsize::new(0)),
             seen: Arc::new(AtomicUsize::new(0)),
             targets: Arc::new(Mutex::new(Vec::new())),
+            timeline: Arc::new(Mutex::new(Vec::new())),
         };
         let app = Router::new().fallback(forward).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -91,17 +97,59 @@ impl FaultyDynamo {
     pub fn operations(&self) -> Vec<String> {
         self.shared.targets.lock().expect("targets lock").clone()
     }
+
+    /// The requests since the last call, as sequential round trips: each inner list is the
+    /// calls that went out together (sorted by name); a call made once any call of the
+    /// current round trip was answered starts the next one (it could have waited for it).
+    /// Meaningful with [`Fault::Delay`], which makes each call last long enough that calls
+    /// sent together start well before the first of them is answered.
+    pub fn round_trips(&self) -> Vec<Vec<String>> {
+        let mut calls = std::mem::take(&mut *self.shared.timeline.lock().expect("timeline lock"));
+        calls.sort_by_key(|(_, start, _)| *start);
+        let mut trips: Vec<(Vec<String>, Instant)> = Vec::new();
+        for (operation, start, end) in calls {
+            match trips.last_mut() {
+                Some((ops, first_end)) if start < *first_end => {
+                    ops.push(operation);
+                    *first_end = (*first_end).min(end);
+                }
+                _ => trips.push((vec![operation], end)),
+            }
+        }
+        trips
+            .into_iter()
+            .map(|(mut ops, _)| {
+                ops.sort();
+                ops
+            })
+            .collect()
+    }
 }
 
 async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let n = shared.seen.fetch_add(1, Ordering::SeqCst);
+    let started = Instant::now();
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .trim_start_matches("DynamoDB_20120810.")
         .to_string();
-    shared.targets.lock().expect("targets lock").push(target);
+    let response = answer(&shared, &headers, body, &target).await;
+    shared
+        .timeline
+        .lock()
+        .expect("timeline lock")
+        .push((target, started, Instant::now()));
+    response
+}
+
+async fn answer(shared: &Shared, headers: &HeaderMap, body: Bytes, target: &str) -> Response {
+    let n = shared.seen.fetch_add(1, Ordering::SeqCst);
+    shared
+        .targets
+        .lock()
+        .expect("targets lock")
+        .push(target.to_string());
     let fault = if n < shared.pass_first.load(Ordering::SeqCst) {
         Fault::Pass
     } else {
@@ -137,9 +185,12 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
                 "late",
             )
         }
-        Fault::Pass => {
+        Fault::Pass | Fault::Delay(_) => {
+            if let Fault::Delay(delay) = fault {
+                tokio::time::sleep(delay).await;
+            }
             let mut request = shared.client.post(&shared.target).body(body);
-            for (name, value) in &headers {
+            for (name, value) in headers {
                 if name != "host" && name != "content-length" {
                     request = request.header(name.as_str(), value.as_bytes());
                 }

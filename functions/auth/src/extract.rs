@@ -4,7 +4,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use portal_shared::AppState;
-use portal_shared::auth::{Identity, Presented, Via, presented, resolve};
+use portal_shared::auth::{Identity, Prefetched, Presented, Via, presented, resolve_prefetched};
 use portal_shared::http::client_ip;
 use portal_shared::model::{Session, User};
 
@@ -35,7 +35,11 @@ async fn identity_and_token(
         Some(Presented::ApiKey(k)) => k.clone(),
         None => return Ok(None),
     };
-    Ok(resolve(state, presented).await?.ok().map(|i| (i, token)))
+    let prefetched = parts.extensions.get::<Prefetched>();
+    Ok(resolve_prefetched(state, prefetched, presented)
+        .await?
+        .ok()
+        .map(|i| (i, token)))
 }
 
 impl<S> FromRequestParts<S> for SessionUser

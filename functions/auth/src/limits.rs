@@ -71,12 +71,34 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
         keys::rate_bucket_address(&ip, route),
         rule_for(&state.config, &path),
     );
-    let decision = match rate_limit::check(&state, &[bucket]).await {
+    // A read (get-session, list-sessions, ...) that presents a credential: the identity is read
+    // beside the count, one round trip for both; refused, the read is dropped unused. (With
+    // limits off there is nothing to go beside: the handler reads.)
+    let counting = rate_limit::check(&state, std::slice::from_ref(&bucket));
+    let prefetching = parts.method == axum::http::Method::GET && state.config.rate_limits.enabled;
+    let (decision, prefetched) = if prefetching {
+        tokio::join!(
+            counting,
+            portal_shared::auth::prefetch(&state, &parts.headers)
+        )
+    } else {
+        (counting.await, Ok(None))
+    };
+    let decision = match decision {
         Ok(decision) => decision,
         Err(err) => return AuthError::from(err).into_response(),
     };
     if let Some(d) = decision.filter(|d| !d.allowed) {
         return too_many(&d);
+    }
+    let mut parts = parts;
+    match prefetched {
+        Ok(Some(prefetched)) => {
+            parts.extensions.insert(prefetched);
+        }
+        Ok(None) => {}
+        // The handler would fail the same way: answer now rather than wait again.
+        Err(err) => return AuthError::from(err).into_response(),
     }
     let mut response = next.run(Request::from_parts(parts, body)).await;
     if let Some(d) = decision {

@@ -6,7 +6,7 @@ use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use portal_shared::AppState;
-use portal_shared::auth::{Presented, Refusal, Via, presented, resolve};
+use portal_shared::auth::{Presented, Refusal, Via, presented};
 use portal_shared::model::{Session, User};
 use portal_shared::store::StoreError;
 use portal_shared::store::sessions::{self, LIFETIME as EXPIRES_IN, StartedFrom, session_id};
@@ -69,6 +69,7 @@ fn no_store(mut response: Response) -> Response {
 pub async fn get_session(
     State(state): State<AuthState>,
     Query(query): Query<HashMap<String, String>>,
+    prefetched: Option<axum::Extension<portal_shared::auth::Prefetched>>,
     headers: HeaderMap,
 ) -> AuthResult<Response> {
     let app = &state.app;
@@ -88,7 +89,8 @@ pub async fn get_session(
     {
         return Err(AuthError::code(StatusCode::FORBIDDEN, "INVALID_API_KEY"));
     }
-    let outcome = resolve(app, shown).await?;
+    let prefetched = prefetched.as_ref().map(|p| &p.0);
+    let outcome = portal_shared::auth::resolve_prefetched(app, prefetched, shown).await?;
     let response = match outcome {
         Ok(identity) => match identity.via {
             Via::Session(mut session) => {

@@ -81,11 +81,16 @@ pub async fn sign_up(
     }
     check_url_fields(&state.app.config, &body.value)?;
     let email = email.to_lowercase();
-    if let Err(limited) = limit_email(&state.app, "/sign-up/email", &email).await {
+    let users = state.app.db.users();
+    // The per-e-mail count and the lookup go out together; refused, the read is dropped.
+    let (limited, found) = tokio::join!(
+        limit_email(&state.app, "/sign-up/email", &email),
+        users.find_by_email(&email)
+    );
+    if let Err(limited) = limited {
         return Ok(limited);
     }
-    let users = state.app.db.users();
-    if users.find_by_email(&email).await?.is_some() {
+    if found?.is_some() {
         return Err(AuthError::code(
             StatusCode::UNPROCESSABLE_ENTITY,
             "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
@@ -156,10 +161,16 @@ pub async fn sign_in(
     }
     check_url_fields(&state.app.config, &body.value)?;
     let email = email.to_lowercase();
-    if let Err(limited) = limit_email(&state.app, "/sign-in/email", &email).await {
+    // The per-e-mail count and the lookup go out together; refused, the read is dropped.
+    let users = state.app.db.users();
+    let (limited, found) = tokio::join!(
+        limit_email(&state.app, "/sign-in/email", &email),
+        users.find_by_email(&email)
+    );
+    if let Err(limited) = limited {
         return Ok(limited);
     }
-    let found = state.app.db.users().find_by_email(&email).await?;
+    let found = found?;
     let stored = found
         .as_ref()
         .and_then(|(_, c)| c.as_ref())

@@ -32,8 +32,38 @@ fn number(item: &super::item::Item, name: &str) -> Option<i64> {
     item.get(name)?.as_n().ok()?.parse().ok()
 }
 
+/// What this process last saw of each bucket: when its last allowed request was counted.
+/// Only the ORDER of the two conditional updates depends on it (count within a live window
+/// first, or open a new window first), so the usual request costs one UpdateItem whichever
+/// case it is; a stale or missing hint costs the second update, never a wrong decision. Cleared
+/// when it grows past a few thousand buckets.
+static LAST_SEEN: std::sync::Mutex<Option<std::collections::HashMap<String, i64>>> =
+    std::sync::Mutex::new(None);
+const HINTS_KEPT: usize = 4096;
+
+fn seen_live(bucket: &str, cutoff: i64) -> bool {
+    let hints = LAST_SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    hints
+        .as_ref()
+        .and_then(|h| h.get(bucket))
+        .is_some_and(|last| *last > cutoff)
+}
+
+fn remember(bucket: &str, last_ms: i64) {
+    let mut hints = LAST_SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    let map = hints.get_or_insert_with(std::collections::HashMap::new);
+    if map.len() >= HINTS_KEPT && !map.contains_key(bucket) {
+        map.clear();
+    }
+    map.insert(bucket.to_string(), last_ms);
+}
+
 impl RateLimits<'_> {
-    /// Counts one request in `bucket`, allowing at most `max` per `window_secs`.
+    /// Counts one request in `bucket`, allowing at most `max` per `window_secs`: within a
+    /// live window (last allowed request less than `window` ago) the count goes up unless it
+    /// reached `max`; otherwise a new window opens with a count of 1. Each step is one
+    /// conditional UpdateItem; which is tried first follows what this process last saw of
+    /// the bucket ([`LAST_SEEN`]).
     pub async fn hit(
         &self,
         bucket: &str,
@@ -44,55 +74,65 @@ impl RateLimits<'_> {
         let window_ms = (window_secs * 1000) as i64;
         let cutoff = now_ms - window_ms;
         let ttl = now_ms / 1000 + window_secs as i64 + 60;
+        let allowed = |remaining: u32| RateDecision {
+            allowed: true,
+            limit: max,
+            remaining,
+            reset_at: (now_ms + window_ms) / 1000,
+            retry_after: 0,
+        };
+        // Hints are per table (tests run many tables in one process).
+        let hint = format!("{}|{bucket}", self.db.table());
+        let mut count_first = seen_live(&hint, cutoff);
         for _ in 0..3 {
             let key = keys::rate_counter(bucket);
-            // 1. Count within a live window.
-            let count_one =
-                Expression::new("SET #count = #count + :one, #last = :now, #ttl = :ttl")
-                    .name("#ttl", schema::TTL_ATTRIBUTE)
-                    .value(":one", n(1))
-                    .value(":now", n(now_ms))
-                    .value(":ttl", n(ttl));
-            let live_and_under = exists().and(
-                Expression::new("#last > :cutoff AND #count < :max")
-                    .name("#last", "lastRequest")
-                    .name("#count", "requestCount")
-                    .value(":cutoff", n(cutoff))
-                    .value(":max", n(max)),
-            );
-            let old = match self
-                .db
-                .update_returning(key.clone(), count_one, live_and_under)
-                .await?
-            {
-                Ok(new) => {
-                    let count = number(&new, "requestCount").unwrap_or(1);
-                    return Ok(RateDecision {
-                        allowed: true,
-                        limit: max,
-                        remaining: max.saturating_sub(count as u32),
-                        reset_at: (now_ms + window_ms) / 1000,
-                        retry_after: 0,
-                    });
-                }
-                Err(old) => old,
-            };
-            // 2. Over the limit within a live window: refuse.
-            if let Some(old) = &old {
-                let last = number(old, "lastRequest").unwrap_or(0);
-                let count = number(old, "requestCount").unwrap_or(0);
-                if last > cutoff && count >= i64::from(max) {
-                    let free_at = last + window_ms;
-                    return Ok(RateDecision {
-                        allowed: false,
-                        limit: max,
-                        remaining: 0,
-                        reset_at: free_at / 1000,
-                        retry_after: ((free_at - now_ms).max(0) as u64).div_ceil(1000).max(1),
-                    });
+            if count_first {
+                // Count within a live window.
+                let count_one =
+                    Expression::new("SET #count = #count + :one, #last = :now, #ttl = :ttl")
+                        .name("#ttl", schema::TTL_ATTRIBUTE)
+                        .value(":one", n(1))
+                        .value(":now", n(now_ms))
+                        .value(":ttl", n(ttl));
+                let live_and_under = exists().and(
+                    Expression::new("#last > :cutoff AND #count < :max")
+                        .name("#last", "lastRequest")
+                        .name("#count", "requestCount")
+                        .value(":cutoff", n(cutoff))
+                        .value(":max", n(max)),
+                );
+                match self
+                    .db
+                    .update_returning(key.clone(), count_one, live_and_under)
+                    .await?
+                {
+                    Ok(new) => {
+                        remember(&hint, now_ms);
+                        let count = number(&new, "requestCount").unwrap_or(1);
+                        return Ok(allowed(max.saturating_sub(count as u32)));
+                    }
+                    // Over the limit within a live window: refuse.
+                    Err(Some(old)) => {
+                        let last = number(&old, "lastRequest").unwrap_or(0);
+                        let count = number(&old, "requestCount").unwrap_or(0);
+                        if last > cutoff && count >= i64::from(max) {
+                            remember(&hint, last);
+                            let free_at = last + window_ms;
+                            return Ok(RateDecision {
+                                allowed: false,
+                                limit: max,
+                                remaining: 0,
+                                reset_at: free_at / 1000,
+                                retry_after: ((free_at - now_ms).max(0) as u64)
+                                    .div_ceil(1000)
+                                    .max(1),
+                            });
+                        }
+                    }
+                    Err(None) => {}
                 }
             }
-            // 3. No live window: start one, unless a concurrent request just did.
+            // No live window: open one, unless a concurrent request just did.
             let start_window = Expression::new("SET #count = :one, #last = :now, #ttl = :ttl")
                 .name("#count", "requestCount")
                 .name("#ttl", schema::TTL_ATTRIBUTE)
@@ -104,15 +144,11 @@ impl RateLimits<'_> {
                 .name("#last", "lastRequest")
                 .value(":cutoff", n(cutoff));
             if self.db.update_if(key, start_window, none_live).await? {
-                return Ok(RateDecision {
-                    allowed: true,
-                    limit: max,
-                    remaining: max.saturating_sub(1),
-                    reset_at: (now_ms + window_ms) / 1000,
-                    retry_after: 0,
-                });
+                remember(&hint, now_ms);
+                return Ok(allowed(max.saturating_sub(1)));
             }
-            // A concurrent request started it: count again.
+            // A live window after all (another instance counted): count in it.
+            count_first = true;
         }
         Err(StoreError::Dynamo(format!(
             "rate limit bucket {bucket} kept changing"
