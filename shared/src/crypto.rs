@@ -6,7 +6,7 @@
 //! still verify; the caller rehashes them with argon2id on the next successful sign-in.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -199,24 +199,91 @@ pub enum Verified {
     YesRehash,
 }
 
-/// argon2id PHC string. Blocking: call through [`hash_password`].
+/// argon2id PHC string. Blocking, and allocates its own 19 MiB: requests go through
+/// [`hash_password`] (a hashing thread's reused memory); this is for tools and tests.
 pub fn hash_password_blocking(password: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 hashing with valid parameters cannot fail")
-        .to_string()
+    hash_with(password, &mut crate::hashing::Memory::new())
 }
 
-/// Verifies against an argon2 PHC string or a BetterAuth scrypt `salt:key`. Blocking.
+/// `memory` grown to what `hasher`'s parameters need (kept at that size for the next hash).
+fn blocks_for<'m>(
+    hasher: &Argon2<'_>,
+    memory: &'m mut crate::hashing::Memory,
+) -> &'m mut [argon2::Block] {
+    let needed = hasher.params().block_count();
+    if memory.len() < needed {
+        memory.resize(needed, argon2::Block::default());
+    }
+    &mut memory[..needed]
+}
+
+/// argon2id PHC string, computed in `memory`.
+fn hash_with(password: &str, memory: &mut crate::hashing::Memory) -> String {
+    let hasher = argon2();
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt
+        .decode_b64(&mut salt_bytes)
+        .expect("a generated salt decodes");
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    hasher
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            salt_bytes,
+            &mut out,
+            blocks_for(&hasher, memory),
+        )
+        .expect("argon2 hashing with valid parameters cannot fail");
+    PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2::password_hash::ParamsString::try_from(hasher.params())
+            .expect("the parameters format"),
+        salt: Some(salt.as_salt()),
+        hash: Some(argon2::password_hash::Output::new(&out).expect("a 32-byte output")),
+    }
+    .to_string()
+}
+
+/// Verifies against an argon2 PHC string or a BetterAuth scrypt `salt:key`. Blocking; see
+/// [`hash_password_blocking`].
 pub fn verify_password_blocking(password: &str, stored: &str) -> Verified {
+    verify_with(password, stored, &mut crate::hashing::Memory::new())
+}
+
+/// [`verify_password_blocking`], computing an argon2 hash in `memory`.
+fn verify_with(password: &str, stored: &str, memory: &mut crate::hashing::Memory) -> Verified {
     if stored.starts_with("$argon2") {
         let Ok(parsed) = PasswordHash::new(stored) else {
             return Verified::No;
         };
-        if argon2()
-            .verify_password(password.as_bytes(), &parsed)
+        let (Ok(algorithm), Ok(params), Some(expected), Some(salt)) = (
+            Algorithm::try_from(parsed.algorithm),
+            Params::try_from(&parsed),
+            parsed.hash,
+            parsed.salt,
+        ) else {
+            return Verified::No;
+        };
+        let version = parsed
+            .version
+            .and_then(|v| Version::try_from(v).ok())
+            .unwrap_or_default();
+        let hasher = Argon2::new(algorithm, version, params);
+        let mut salt_bytes = [0u8; 64];
+        let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else {
+            return Verified::No;
+        };
+        let mut out = vec![0u8; expected.len()];
+        if hasher
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt_bytes,
+                &mut out,
+                blocks_for(&hasher, memory),
+            )
             .is_err()
+            || !bool::from(out.as_slice().ct_eq(expected.as_bytes()))
         {
             return Verified::No;
         }
@@ -273,29 +340,69 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password_blocking(&random_alphanumeric(32)))
 }
 
-/// Hashes on the blocking pool.
+/// Hashes on a password-hashing thread, in its reused memory ([`crate::hashing`]).
 pub async fn hash_password(password: String) -> String {
-    tokio::task::spawn_blocking(move || hash_password_blocking(&password))
-        .await
-        .expect("hashing task does not panic")
+    crate::hashing::run(move |memory| hash_with(&password, memory)).await
 }
 
-/// Verifies on the blocking pool. `stored = None` verifies the dummy hash (and fails).
+/// Verifies on a password-hashing thread. `stored = None` verifies the dummy hash (and
+/// fails).
 pub async fn verify_password(password: String, stored: Option<String>) -> Verified {
-    tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => verify_password_blocking(&password, &hash),
+    crate::hashing::run(move |memory| match stored {
+        Some(hash) => verify_with(&password, &hash, memory),
         None => {
-            let _ = verify_password_blocking(&password, dummy_hash());
+            let _ = verify_with(&password, dummy_hash(), memory);
             Verified::No
         }
     })
     .await
-    .unwrap_or(Verified::No)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+    #[test]
+    fn hashes_made_in_reused_memory_match_the_reference_implementation() {
+        let mut memory = crate::hashing::Memory::new();
+        let ours = hash_with("correct horse", &mut memory);
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(argon2().verify_password(b"correct horse", &parsed).is_ok());
+        assert!(argon2().verify_password(b"correct horsf", &parsed).is_err());
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = argon2()
+            .hash_password(b"battery staple", &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            verify_with("battery staple", &theirs, &mut memory),
+            Verified::Yes
+        );
+        assert_eq!(
+            verify_with("battery stapler", &theirs, &mut memory),
+            Verified::No
+        );
+        // Weaker parameters verify in the same memory and ask for a new hash.
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"weak-but-right", &salt)
+        .unwrap()
+        .to_string();
+        assert_eq!(
+            verify_with("weak-but-right", &weak, &mut memory),
+            Verified::YesRehash
+        );
+        assert_eq!(
+            verify_with("weak-but-wrong", &weak, &mut memory),
+            Verified::No
+        );
+        // The area stays at the largest size asked for, for the next hash.
+        assert_eq!(memory.len(), 19 * 1024);
+    }
 
     #[test]
     fn argon2id_round_trip_with_owasp_parameters() {

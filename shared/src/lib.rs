@@ -6,6 +6,7 @@ pub mod config;
 pub mod cookies;
 pub mod crypto;
 pub mod error;
+pub mod hashing;
 pub mod http;
 pub mod integrations;
 pub mod lambda;
