@@ -98,6 +98,9 @@ pub enum Via {
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub user: User,
+    /// The version of the user's item as read: a change can be written from this read
+    /// (and is retried from a fresh one if the user changed since).
+    pub user_version: i64,
     pub via: Via,
 }
 
@@ -146,40 +149,39 @@ pub async fn read_identity(
         return Ok(Err(Refusal::Missing));
     };
     let resolved = match &presented {
-        Presented::SessionToken(token) => state
-            .db
-            .sessions()
-            .resolve(token)
-            .await?
-            .map(|(s, u)| Resolved::Session(s, u)),
+        Presented::SessionToken(token) => state.db.sessions().resolve(token).await?,
         Presented::ApiKey(raw) => state.db.api_keys().resolve(raw).await?,
     };
     let at = now();
-    if let Some(Resolved::Session(_, user) | Resolved::ApiKey(_, user)) = &resolved {
+    if let Some(Resolved::Session(_, user, _) | Resolved::ApiKey(_, user, _)) = &resolved {
         crate::request::identified(&user.id);
     }
     Ok(match resolved {
         None => Err(Refusal::Missing),
-        Some(Resolved::Session(session, user))
+        Some(Resolved::Session(session, user, _))
             if session.is_expired_at(at) || session.generation < user.generations.sessions =>
         {
             Err(Refusal::SessionExpired(session.id))
         }
         // Made before the user's keys were revoked: as if it did not exist.
-        Some(Resolved::ApiKey(key, user)) if key.generation < user.generations.api_keys => {
+        Some(Resolved::ApiKey(key, user, _)) if key.generation < user.generations.api_keys => {
             Err(Refusal::Missing)
         }
-        Some(Resolved::ApiKey(key, _)) if !key.enabled => Err(Refusal::KeyDisabled),
-        Some(Resolved::ApiKey(key, _)) if key.is_expired_at(at) => Err(Refusal::KeyExpired),
-        Some(Resolved::Session(_, user) | Resolved::ApiKey(_, user)) if user.is_banned_at(at) => {
+        Some(Resolved::ApiKey(key, _, _)) if !key.enabled => Err(Refusal::KeyDisabled),
+        Some(Resolved::ApiKey(key, _, _)) if key.is_expired_at(at) => Err(Refusal::KeyExpired),
+        Some(Resolved::Session(_, user, _) | Resolved::ApiKey(_, user, _))
+            if user.is_banned_at(at) =>
+        {
             Err(Refusal::Banned)
         }
-        Some(Resolved::Session(session, user)) => Ok(Identity {
+        Some(Resolved::Session(session, user, user_version)) => Ok(Identity {
             user,
+            user_version,
             via: Via::Session(session),
         }),
-        Some(Resolved::ApiKey(key, user)) => Ok(Identity {
+        Some(Resolved::ApiKey(key, user, user_version)) => Ok(Identity {
             user,
+            user_version,
             via: Via::ApiKey(key),
         }),
     })

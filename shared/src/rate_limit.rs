@@ -33,8 +33,9 @@ fn now_ms() -> i64 {
     (crate::time::now().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Counts the request in every bucket; the answer is the first refusal, else the
-/// tightest allowance. `None` when rate limiting is off.
+/// Counts the request in every bucket, all at once (one round trip); the answer is the
+/// first refusal in `buckets` order, else the tightest allowance. `None` when rate limiting
+/// is off.
 pub async fn check(
     state: &AppState,
     buckets: &[Bucket],
@@ -43,13 +44,16 @@ pub async fn check(
         return Ok(None);
     }
     let now = now_ms();
+    let limits = state.db.rate_limits();
+    let decisions = futures::future::join_all(
+        buckets
+            .iter()
+            .map(|b| limits.hit(&b.key, b.rule.max, b.rule.window_secs, now)),
+    )
+    .await;
     let mut tightest: Option<RateDecision> = None;
-    for bucket in buckets {
-        let decision = state
-            .db
-            .rate_limits()
-            .hit(&bucket.key, bucket.rule.max, bucket.rule.window_secs, now)
-            .await?;
+    for decision in decisions {
+        let decision = decision?;
         if !decision.allowed {
             return Ok(Some(decision));
         }

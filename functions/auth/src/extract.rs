@@ -56,6 +56,7 @@ where
                 Identity {
                     user,
                     via: Via::Session(session),
+                    ..
                 },
                 token,
             )) => Ok(Self {

@@ -1,6 +1,8 @@
 //! The auth rate limiter as BetterAuth applies it (per address and path, before routing)
 //! plus Portal's per-target-e-mail limit of the credential and mail endpoints.
 
+use std::sync::{Arc, Mutex};
+
 use axum::body::Body as AxumBody;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
@@ -65,12 +67,34 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
         .get::<MatchedPath>()
         .map(|m| m.as_str())
         .unwrap_or("unmatched");
-    let route = route.strip_prefix(BASE_PATH).unwrap_or(route);
+    let route = route.strip_prefix(BASE_PATH).unwrap_or(route).to_string();
     let ip = client_ip(&parts).map_or_else(|| "unknown".to_string(), rate_limit_subject);
     let bucket = Bucket::new(
-        keys::rate_bucket_address(&ip, route),
+        keys::rate_bucket_address(&ip, &route),
         rule_for(&state.config, &path),
     );
+    let mut parts = parts;
+    // Sign-in and sign-up count the address in their handler, beside their own first reads
+    // and the per-e-mail count (one round trip for all); whatever the handler does, the
+    // address is counted: if it answered without counting (a refused body), it is counted
+    // now, and an address over its limit gets the 429 it would have got first.
+    if parts.method == axum::http::Method::POST
+        && HANDLER_COUNTS.contains(&route.as_str())
+        && state.config.rate_limits.enabled
+    {
+        let address = AddressCount::new(bucket);
+        parts.extensions.insert(address.clone());
+        let response = next.run(Request::from_parts(parts, body)).await;
+        let decision = match address.take() {
+            Some(bucket) => match rate_limit::check(&state, &[bucket]).await {
+                Ok(Some(d)) if !d.allowed => return too_many(&d),
+                Ok(decision) => decision,
+                Err(err) => return AuthError::from(err).into_response(),
+            },
+            None => address.decision(),
+        };
+        return with_headers(response, decision);
+    }
     // A read (get-session, list-sessions, ...) that presents a credential: the identity is read
     // beside the count, one round trip for both; refused, the read is dropped unused. (With
     // limits off there is nothing to go beside: the handler reads.)
@@ -91,7 +115,6 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
     if let Some(d) = decision.filter(|d| !d.allowed) {
         return too_many(&d);
     }
-    let mut parts = parts;
     match prefetched {
         Ok(Some(prefetched)) => {
             parts.extensions.insert(prefetched);
@@ -100,20 +123,96 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
         // The handler would fail the same way: answer now rather than wait again.
         Err(err) => return AuthError::from(err).into_response(),
     }
-    let mut response = next.run(Request::from_parts(parts, body)).await;
+    with_headers(next.run(Request::from_parts(parts, body)).await, decision)
+}
+
+fn with_headers(mut response: Response, decision: Option<RateDecision>) -> Response {
     if let Some(d) = decision {
         rate_limit::apply_headers(response.headers_mut(), &d);
     }
     response
 }
 
+/// The routes whose handler counts the caller's address itself ([`AddressCount`]).
+const HANDLER_COUNTS: [&str; 2] = ["/sign-in/email", "/sign-up/email"];
+
+/// A request's per-address count, left by the limit layer for the handler to send with its
+/// first round trip; taken at most once.
+#[derive(Clone)]
+pub struct AddressCount(Arc<Mutex<AddressState>>);
+
+enum AddressState {
+    Pending(Bucket),
+    Counted(Option<RateDecision>),
+}
+
+impl AddressCount {
+    fn new(bucket: Bucket) -> Self {
+        Self(Arc::new(Mutex::new(AddressState::Pending(bucket))))
+    }
+
+    /// The bucket, if nobody has counted it yet (from now on, somebody has).
+    fn take(&self) -> Option<Bucket> {
+        let mut state = self.0.lock().ok()?;
+        match std::mem::replace(&mut *state, AddressState::Counted(None)) {
+            AddressState::Pending(bucket) => Some(bucket),
+            counted => {
+                *state = counted;
+                None
+            }
+        }
+    }
+
+    fn settle(&self, decision: Option<RateDecision>) {
+        if let Ok(mut state) = self.0.lock() {
+            *state = AddressState::Counted(decision);
+        }
+    }
+
+    fn decision(&self) -> Option<RateDecision> {
+        match &*self.0.lock().ok()? {
+            AddressState::Counted(decision) => *decision,
+            AddressState::Pending(_) => None,
+        }
+    }
+}
+
 /// Counts a request against the e-mail it targets (sign-in, sign-up, reset, verification).
 pub async fn limit_email(state: &AppState, path: &str, email: &str) -> Result<(), Response> {
-    let bucket = Bucket::new(
+    count_credential_use(state, None, path, email).await
+}
+
+/// Counts a credential request against the e-mail it targets and, when the limit layer left
+/// it, against the caller's address: both at once. The address's refusal comes first.
+pub async fn count_credential_use(
+    state: &AppState,
+    address: Option<&AddressCount>,
+    path: &str,
+    email: &str,
+) -> Result<(), Response> {
+    let by_email = Bucket::new(
         keys::rate_bucket_email(email, path),
         rule_for(&state.config, path),
     );
-    match rate_limit::check(state, &[bucket]).await {
+    let by_address = address.and_then(AddressCount::take);
+    let counted = match by_address {
+        Some(by_address) => {
+            let (by_address, by_email) = tokio::join!(
+                rate_limit::check(state, std::slice::from_ref(&by_address)),
+                rate_limit::check(state, std::slice::from_ref(&by_email))
+            );
+            if let (Some(address), Ok(decision)) = (address, &by_address) {
+                address.settle(*decision);
+            }
+            match by_address {
+                Ok(Some(d)) if !d.allowed => Ok(Some(d)),
+                Ok(_) => by_email,
+                Err(err) => Err(err),
+            }
+        }
+        None => rate_limit::check(state, &[by_email]).await,
+    };
+    match counted {
         Ok(Some(d)) if !d.allowed => Err(too_many(&d)),
         Ok(_) => Ok(()),
         Err(err) => Err(AuthError::from(err).into_response()),

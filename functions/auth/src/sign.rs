@@ -1,6 +1,6 @@
 //! `/sign-up/email`, `/sign-in/email`, `/sign-out`.
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use crate::email::send_verification_mail;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::RequestMeta;
 use crate::input::{Body, Fields, is_email};
-use crate::limits::limit_email;
+use crate::limits::{AddressCount, count_credential_use};
 use crate::origin::{check_url_fields, redirect_target};
 use crate::profile::{SERVER_ONLY_USER_FIELDS, check_profile};
 use crate::session::{new_session, start_session};
@@ -49,6 +49,7 @@ pub fn password_error(password: &str) -> Option<AuthError> {
 pub async fn sign_up(
     State(state): State<AuthState>,
     meta: RequestMeta,
+    address: Option<Extension<AddressCount>>,
     body: Body,
 ) -> AuthResult<Response> {
     let mut f = Fields::of("body", &body.value, false);
@@ -82,9 +83,10 @@ pub async fn sign_up(
     check_url_fields(&state.app.config, &body.value)?;
     let email = email.to_lowercase();
     let users = state.app.db.users();
-    // The per-e-mail count and the lookup go out together; refused, the read is dropped.
+    // The per-address and per-e-mail counts and the lookup go out together; refused, the
+    // read is dropped.
     let (limited, found) = tokio::join!(
-        limit_email(&state.app, "/sign-up/email", &email),
+        count_credential_use(&state.app, address.as_deref(), "/sign-up/email", &email),
         users.find_by_email(&email)
     );
     if let Err(limited) = limited {
@@ -145,6 +147,7 @@ pub async fn sign_up(
 pub async fn sign_in(
     State(state): State<AuthState>,
     meta: RequestMeta,
+    address: Option<Extension<AddressCount>>,
     body: Body,
 ) -> AuthResult<Response> {
     let mut f = Fields::of("body", &body.value, false);
@@ -161,10 +164,11 @@ pub async fn sign_in(
     }
     check_url_fields(&state.app.config, &body.value)?;
     let email = email.to_lowercase();
-    // The per-e-mail count and the lookup go out together; refused, the read is dropped.
+    // The per-address and per-e-mail counts and the lookup go out together; refused, the
+    // read is dropped.
     let users = state.app.db.users();
     let (limited, found) = tokio::join!(
-        limit_email(&state.app, "/sign-in/email", &email),
+        count_credential_use(&state.app, address.as_deref(), "/sign-in/email", &email),
         users.find_by_email(&email)
     );
     if let Err(limited) = limited {

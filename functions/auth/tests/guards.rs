@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{PASSWORD, TestAuth, h};
+use common::{PASSWORD, TestAuth, h, set_cookies};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -298,6 +298,106 @@ async fn sign_in_is_limited_to_three_per_ten_seconds_per_address() {
         res.header("x-retry-after").unwrap()
     );
     assert_eq!(res.header("x-ratelimit-remaining"), Some("0"));
+}
+
+/// Sign-in and sign-up count the caller's address in the handler, beside their first reads;
+/// a request the handler refuses before counting (a bad body) is counted after it, so every
+/// attempt costs the address its allowance, and once over, nothing else happens.
+#[tokio::test]
+async fn every_sign_in_attempt_costs_the_address_and_over_the_limit_nothing_happens() {
+    let t = TestAuth::new(|c| c.rate_limits.enabled = true).await;
+    t.sign_up("ada@example.org").await;
+    let ip = "198.51.100.9";
+    let bad_bodies = [
+        json!({"email": "not-an-email", "password": PASSWORD}),
+        json!({"email": "ada@example.org"}),
+        json!({"email": 7, "password": PASSWORD}),
+    ];
+    for (i, body) in bad_bodies.into_iter().enumerate() {
+        let res = t
+            .send_from(ip, "POST", "/api/auth/sign-in/email", body)
+            .await;
+        assert_eq!(res.status, 400, "bad body {i}");
+        assert_eq!(
+            res.header("x-ratelimit-remaining"),
+            Some(["2", "1", "0"][i]),
+            "bad body {i} is counted against the address"
+        );
+    }
+    // Over the limit, even the right password gets no session...
+    let res = t
+        .send_from(
+            ip,
+            "POST",
+            "/api/auth/sign-in/email",
+            json!({"email": "ada@example.org", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status, 429);
+    assert!(set_cookies(&res).is_empty(), "no session cookie");
+    // ... a bad body gets the 429 too, not its 400 ...
+    let res = t
+        .send_from(ip, "POST", "/api/auth/sign-in/email", json!({}))
+        .await;
+    assert_eq!(res.status, 429);
+    // ... and sign-up (counted per address on its own route) likewise: three bad bodies,
+    // then a good one creates nobody.
+    for i in 0..3 {
+        let res = t
+            .send_from(ip, "POST", "/api/auth/sign-up/email", json!({"name": "Bo"}))
+            .await;
+        assert_eq!(res.status, 400, "bad sign-up {i}");
+    }
+    let res = t
+        .send_from(
+            ip,
+            "POST",
+            "/api/auth/sign-up/email",
+            json!({"name": "Bo", "email": "bo@example.org", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status, 429);
+    assert!(
+        t.state
+            .db
+            .users()
+            .find_by_email("bo@example.org")
+            .await
+            .unwrap()
+            .is_none(),
+        "refused sign-ups write nothing"
+    );
+    assert!(
+        t.state
+            .db
+            .sessions()
+            .list_for_user(
+                &t.state
+                    .db
+                    .users()
+                    .find_by_email("ada@example.org")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .0
+                    .id
+            )
+            .await
+            .unwrap()
+            .len()
+            == 1,
+        "Ada has only the session of her sign-up"
+    );
+    // Another address is unaffected.
+    let res = t
+        .send_from(
+            "198.51.100.10",
+            "POST",
+            "/api/auth/sign-in/email",
+            json!({"email": "ada@example.org", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
 }
 
 #[tokio::test]

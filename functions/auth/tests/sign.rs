@@ -5,6 +5,7 @@ mod common;
 use common::{Browser, PASSWORD, TestAuth, h, set_cookies};
 use portal_shared::crypto::Verified;
 use portal_shared::model::{Role, User};
+use portal_shared::store::sessions::Resolved;
 use serde_json::json;
 
 #[tokio::test]
@@ -295,14 +296,10 @@ async fn remember_me_false_is_a_browser_session_of_one_day() {
     assert!(!cookies[0].contains("Max-Age"), "{}", cookies[0]);
     assert!(cookies[1].starts_with("better-auth.dont_remember=true."));
     let token = res.json()["token"].as_str().unwrap().to_string();
-    let (session, _) = t
-        .state
-        .db
-        .sessions()
-        .resolve(&token)
-        .await
-        .unwrap()
-        .unwrap();
+    let Some(Resolved::Session(session, ..)) = t.state.db.sessions().resolve(&token).await.unwrap()
+    else {
+        panic!("no session")
+    };
     let lifetime = portal_shared::time::parse_iso(&session.expires_at).unwrap()
         - portal_shared::time::parse_iso(&session.created_at).unwrap();
     assert_eq!(lifetime.whole_hours(), 24);

@@ -107,14 +107,19 @@ pub async fn update(
     let updated = state
         .db
         .users()
-        .update(&me.user.id, &iso(now()), |u| {
-            if let Some(name) = &body.name {
-                u.name = name.trim().to_string();
-            }
-            if let Some(image) = &body.image {
-                u.image = image.clone();
-            }
-        })
+        .update_from(
+            &me.user.id,
+            Some((me.user.clone(), me.user_version)),
+            &iso(now()),
+            |u| {
+                if let Some(name) = &body.name {
+                    u.name = name.trim().to_string();
+                }
+                if let Some(image) = &body.image {
+                    u.image = image.clone();
+                }
+            },
+        )
         .await?
         .ok_or(ApiError::Unauthorized)?;
     Ok(Json(profile(&updated)))

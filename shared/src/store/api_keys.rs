@@ -119,7 +119,7 @@ impl ApiKeys<'_> {
             .db
             .get_with_user(keys::api_key(&key_id(raw)), user_id)
             .await?;
-        let (Some(item), Some(user)) = (item, user) else {
+        let (Some(item), Some((user, version))) = (item, user) else {
             return Ok(None);
         };
         let key = from_item::<ApiKeyItem>(item)?.key;
@@ -128,7 +128,7 @@ impl ApiKeys<'_> {
         {
             return Ok(None);
         }
-        Ok(Some(Resolved::ApiKey(key, user)))
+        Ok(Some(Resolved::ApiKey(key, user, version)))
     }
 
     pub async fn get(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError> {

@@ -9,7 +9,7 @@ use super::item::{Item, from_item, n, s, to_item};
 use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
 use super::table::{Committed, Expression, exists, is_new};
-use super::users::user_from_item;
+use super::users::versioned_user_from_item;
 use super::{Db, StoreError, keys, schema};
 use crate::crypto::{Sealer, random_alphanumeric, sha256_hex};
 use crate::model::{ApiKey, Session, User};
@@ -136,11 +136,12 @@ fn as_read(session: &Session) -> Expression {
     )
 }
 
-/// What a secret presented by a client resolved to, with its user, from one round trip.
+/// What a secret presented by a client resolved to, with its user and the version of the
+/// user's item as read (so a change can be written from this read), from one round trip.
 #[derive(Debug, Clone)]
 pub enum Resolved {
-    Session(Session, User),
-    ApiKey(ApiKey, User),
+    Session(Session, User, i64),
+    ApiKey(ApiKey, User, i64),
 }
 
 pub struct Sessions<'a> {
@@ -157,7 +158,7 @@ impl Db {
         &self,
         item_key: (String, String),
         user_id: &str,
-    ) -> Result<(Option<Item>, Option<User>), StoreError> {
+    ) -> Result<(Option<Item>, Option<(User, i64)>), StoreError> {
         let found = self
             .batch_get(vec![item_key.clone(), keys::user(user_id)])
             .await?;
@@ -168,7 +169,7 @@ impl Db {
             if pk.as_deref() == Some(item_key.0.as_str()) {
                 item = Some(it);
             } else {
-                user = Some(user_from_item(it)?);
+                user = Some(versioned_user_from_item(it)?);
             }
         }
         Ok((item, user))
@@ -189,7 +190,7 @@ impl Sessions<'_> {
 
     /// The session a token names and its user, in one round trip. `None` for anything
     /// that does not match (unknown token, user mismatch); expiry is the caller's rule.
-    pub async fn resolve(&self, token: &str) -> Result<Option<(Session, User)>, StoreError> {
+    pub async fn resolve(&self, token: &str) -> Result<Option<Resolved>, StoreError> {
         let Some(user_id) = token_user_id(token) else {
             return Ok(None);
         };
@@ -197,14 +198,14 @@ impl Sessions<'_> {
             .db
             .get_with_user(keys::session(&session_id(token)), user_id)
             .await?;
-        let (Some(item), Some(user)) = (item, user) else {
+        let (Some(item), Some((user, version))) = (item, user) else {
             return Ok(None);
         };
         let session = from_item::<SessionItem>(item)?.session;
         if session.user_id != user.id {
             return Ok(None);
         }
-        Ok(Some((session, user)))
+        Ok(Some(Resolved::Session(session, user, version)))
     }
 
     pub async fn get(&self, session_id: &str) -> Result<Option<Session>, StoreError> {

@@ -270,22 +270,29 @@ impl Users<'_> {
         now: &str,
         change: impl FnMut(&mut User) -> Result<(), E>,
     ) -> Result<Option<Result<User, E>>, StoreError> {
-        self.modify_with(user_id, now, change, |_| Ok(Vec::new()))
+        self.modify_with(user_id, None, now, change, |_| Ok(Vec::new()))
             .await
     }
 
     /// [`Users::modify`] with more writes in the same transaction, made from the changed
-    /// user (`extra`, called once per attempt).
+    /// user (`extra`, called once per attempt). The first attempt starts from `seen` (the
+    /// user and its version as already read) when given; a stale copy fails the version
+    /// condition and the next attempt reads afresh.
     async fn modify_with<E: From<LastAdmin>>(
         &self,
         user_id: &str,
+        mut seen: Option<(User, i64)>,
         now: &str,
         mut change: impl FnMut(&mut User) -> Result<(), E>,
         mut extra: impl FnMut(&User) -> Result<Vec<TransactWriteItem>, StoreError>,
     ) -> Result<Option<Result<User, E>>, StoreError> {
         let db = self.db;
         for _ in 0..ATTEMPTS {
-            let Some((old, version)) = self.get_versioned(user_id).await? else {
+            let read = match seen.take() {
+                Some(seen) => Some(seen),
+                None => self.get_versioned(user_id).await?,
+            };
+            let Some((old, version)) = read else {
                 return Ok(None);
             };
             let mut new = old.clone();
@@ -332,7 +339,7 @@ impl Users<'_> {
         change: impl FnMut(&mut User) -> Result<(), E>,
     ) -> Result<Option<Result<User, E>>, StoreError> {
         let credential = self.credential_write(user_id, password_hash, now)?;
-        self.modify_with(user_id, now, change, |_| Ok(vec![credential.clone()]))
+        self.modify_with(user_id, None, now, change, |_| Ok(vec![credential.clone()]))
             .await
     }
 
@@ -349,6 +356,7 @@ impl Users<'_> {
         let result = self
             .modify_with(
                 user_id,
+                None,
                 now,
                 |u| {
                     u.generations.sessions += 1;
@@ -392,12 +400,31 @@ impl Users<'_> {
         now: &str,
         change: impl FnMut(&mut User),
     ) -> Result<Option<User>, StoreError> {
+        self.update_from(user_id, None, now, change).await
+    }
+
+    /// [`Users::update`] from a copy already read (`seen`: the user and its version, as
+    /// the request's authentication read it): one write instead of a read and a write
+    /// while nobody else changed the user meanwhile.
+    pub async fn update_from(
+        &self,
+        user_id: &str,
+        seen: Option<(User, i64)>,
+        now: &str,
+        change: impl FnMut(&mut User),
+    ) -> Result<Option<User>, StoreError> {
         let mut change = change;
         let result = self
-            .modify::<LastAdmin>(user_id, now, |u| {
-                change(u);
-                Ok(())
-            })
+            .modify_with::<LastAdmin>(
+                user_id,
+                seen,
+                now,
+                |u| {
+                    change(u);
+                    Ok(())
+                },
+                |_| Ok(Vec::new()),
+            )
             .await?;
         // Role and ban changes go through `moderation`, which handles the refusal.
         result
@@ -448,6 +475,11 @@ impl Users<'_> {
 
 pub(crate) fn user_from_item(item: Item) -> Result<User, StoreError> {
     from_item::<UserItem>(item).map(|i| i.user)
+}
+
+/// The user and the version of its item.
+pub(crate) fn versioned_user_from_item(item: Item) -> Result<(User, i64), StoreError> {
+    from_item::<UserItem>(item).map(|i| (i.user, i.version))
 }
 
 /// Which users an admin listing wants.
