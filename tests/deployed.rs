@@ -452,8 +452,12 @@ fn each_function_is_given_only_variables_it_reads() {
         ("IntegrationsFunction", portal_integrations::NEEDS),
         ("MonitoringFunction", portal_monitoring::NEEDS),
     ];
-    // Read by lambda_http itself, not by our configuration.
-    let runtime = ["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"];
+    // Read by lambda_http and by the allocator, not by our configuration.
+    let runtime = [
+        "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH",
+        "MIMALLOC_ARENA_EAGER_COMMIT",
+        "MIMALLOC_PURGE_DELAY",
+    ];
     for (function, needs) in needs {
         let mut given = names(&t["Globals"]["Function"]["Environment"]["Variables"]);
         given.extend(names(
@@ -582,6 +586,58 @@ fn the_sam_transform_gives_api_gateway_exactly_these_routes() {
         json!("HttpApiApiGatewayDefaultStage")
     );
     assert!(api["Properties"].get("Domain").is_none());
+}
+
+/// The Lambda Managed Instances variant (`scripts/template-managed-instances`, through SAM's
+/// transform): the same stack, every function on the capacity provider, several invocations
+/// per execution environment.
+#[test]
+#[ignore = "needs the SAM transform of both templates: ./scripts/test runs it"]
+fn the_managed_instances_variant_is_the_same_stack_on_a_capacity_provider() {
+    let read = |var: &str| -> Value {
+        let path = std::env::var(var).expect(var);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let (base, managed) = (
+        read("PORTAL_SAM_TRANSFORMED"),
+        read("PORTAL_SAM_TRANSFORMED_LMI"),
+    );
+    let names = |cfn: &Value| -> Vec<String> {
+        cfn["Resources"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(names(&base), names(&managed), "the same resources");
+    assert_eq!(
+        base["Resources"]["HttpApi"], managed["Resources"]["HttpApi"],
+        "the same routes"
+    );
+    let functions: Vec<_> = managed["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Lambda::Function")
+        .collect();
+    assert_eq!(functions.len(), 5);
+    for (name, function) in functions {
+        assert_eq!(
+            function["Properties"]["CapacityProviderConfig"],
+            json!({"LambdaManagedInstancesCapacityProviderConfig": {
+                "CapacityProviderArn": {"Ref": "CapacityProviderArn"},
+                "PerExecutionEnvironmentMaxConcurrency": {"Ref": "MaxConcurrencyPerEnvironment"},
+            }}),
+            "{name}"
+        );
+        assert!(
+            base["Resources"][name]["Properties"]
+                .get("CapacityProviderConfig")
+                .is_none(),
+            "{name}: the default stack runs one invocation per environment"
+        );
+    }
 }
 
 /// The operations side of the stack: JSON access logs, the tunnel's reserved concurrency,

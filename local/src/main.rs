@@ -3,7 +3,7 @@ use std::net::SocketAddr;
 use clap::Parser;
 use portal_local::{Args, prepare};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     portal_shared::telemetry::init();
     let args = Args::parse();

@@ -1,7 +1,9 @@
 //! Everything two Portal functions would otherwise both write: configuration, the error
 //! envelope, validated extractors, the single-table store, HTTP glue and telemetry.
 
+pub mod allocator;
 pub mod auth;
+pub mod aws;
 pub mod config;
 pub mod cookies;
 pub mod crypto;

@@ -49,8 +49,7 @@ impl Mailer {
         match &config.mail.transport {
             MailTransport::Outbox(dir) => Mailer::Outbox(dir.clone()),
             MailTransport::Ses => {
-                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                Mailer::Ses(aws_sdk_sesv2::Client::new(&sdk))
+                Mailer::Ses(aws_sdk_sesv2::Client::new(crate::aws::sdk_config().await))
             }
         }
     }

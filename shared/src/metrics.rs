@@ -32,11 +32,15 @@ pub const UPSTREAM_FAILURES: &str = "UpstreamFailures";
 
 /// Where EMF lines go: standard output on Lambda (CloudWatch Logs), a buffer in tests.
 #[derive(Clone)]
-pub struct Sink(Arc<dyn Fn(String) + Send + Sync>);
+pub struct Sink {
+    write: Arc<dyn Fn(String) + Send + Sync>,
+    /// Whether lines are wanted at all: nothing is formatted for a sink that drops it.
+    wanted: fn() -> bool,
+}
 
 impl Sink {
     pub fn stdout() -> Self {
-        Self(Arc::new(|line| println!("{line}")))
+        Self::new(|line| println!("{line}"))
     }
 
     /// Standard output on Lambda (where CloudWatch reads EMF); elsewhere (`portal-local`) a
@@ -45,16 +49,27 @@ impl Sink {
         if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
             Self::stdout()
         } else {
-            Self::new(|line| tracing::debug!(target: "metrics", "{line}"))
+            Self::debug_log()
+        }
+    }
+
+    /// Debug log lines (target `metrics`); below that level, nothing is even formatted.
+    pub fn debug_log() -> Self {
+        Self {
+            write: Arc::new(|line| tracing::debug!(target: "metrics", "{line}")),
+            wanted: || tracing::enabled!(target: "metrics", tracing::Level::DEBUG),
         }
     }
 
     pub fn new(write: impl Fn(String) + Send + Sync + 'static) -> Self {
-        Self(Arc::new(write))
+        Self {
+            write: Arc::new(write),
+            wanted: || true,
+        }
     }
 
     fn write(&self, line: String) {
-        (self.0)(line)
+        (self.write)(line)
     }
 }
 
@@ -175,6 +190,10 @@ pub async fn count(sink: Sink, req: Request, next: Next) -> Response {
         .extensions()
         .get::<crate::request::MatchedRoute>()
         .map(|r| r.0.as_str().to_string());
+    if !(sink.wanted)() {
+        response.extensions_mut().insert(Observed(invocation));
+        return response;
+    }
     let at = crate::time::now().unix_timestamp_nanos() / 1_000_000;
     for (metric, route) in counted(route.as_deref(), response.status().as_u16()) {
         sink.write(emf_line(metric, route.as_deref(), at));
@@ -189,6 +208,19 @@ pub async fn count(sink: Sink, req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_local_sink_formats_nothing_a_quieter_log_would_drop() {
+        let sink = Sink::debug_log();
+        let info = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::with_default(info, || assert!(!(sink.wanted)()));
+        let debug = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .finish();
+        tracing::subscriber::with_default(debug, || assert!((sink.wanted)()));
+    }
 
     #[test]
     fn an_emf_line_is_what_cloudwatch_reads() {

@@ -8,8 +8,13 @@ use crate::crypto::Sealer;
 use crate::integrations::Registry;
 use crate::store::Db;
 
+/// Cloned for every request (axum's `State`): one reference count, nothing copied.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares.
+#[derive(Debug)]
+pub struct Shared {
     pub config: Arc<Config>,
     pub db: Db,
     pub cookies: CookieJar,
@@ -17,14 +22,22 @@ pub struct AppState {
     pub integrations: Registry,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(config: Config, db: Db) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             cookies: CookieJar::new(&config),
             sealer: Sealer::rotated(&config.auth.secret, config.auth.previous_secret.as_deref()),
             integrations: Registry::from_config(&config),
             config: Arc::new(config),
             db,
-        }
+        }))
     }
 }

@@ -1,4 +1,7 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    portal_shared::lambda::serve("admin", portal_admin_api::NEEDS, portal_admin_api::router).await
+fn main() -> Result<(), lambda_http::Error> {
+    portal_shared::lambda::block_on(portal_shared::lambda::serve(
+        "admin",
+        portal_admin_api::NEEDS,
+        portal_admin_api::router,
+    ))
 }

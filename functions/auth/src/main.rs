@@ -1,4 +1,7 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    portal_shared::lambda::serve_with("auth", portal_auth::NEEDS, portal_auth::build).await
+fn main() -> Result<(), lambda_http::Error> {
+    portal_shared::lambda::block_on(portal_shared::lambda::serve_with(
+        "auth",
+        portal_auth::NEEDS,
+        portal_auth::build,
+    ))
 }

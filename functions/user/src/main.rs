@@ -1,4 +1,7 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    portal_shared::lambda::serve("user", portal_user::NEEDS, portal_user::router).await
+fn main() -> Result<(), lambda_http::Error> {
+    portal_shared::lambda::block_on(portal_shared::lambda::serve(
+        "user",
+        portal_user::NEEDS,
+        portal_user::router,
+    ))
 }

@@ -136,14 +136,11 @@ impl Db {
     }
 
     /// The client of the environment: credentials, region and `AWS_ENDPOINT_URL_DYNAMODB`
-    /// as the SDK reads them.
+    /// as the SDK reads them, over the process's shared HTTPS client ([`crate::aws`]).
     pub async fn from_env(table: &str) -> Self {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let config = aws_sdk_dynamodb::config::Builder::from(crate::aws::sdk_config().await)
             .timeout_config(timeouts())
             .retry_config(retries())
-            .load()
-            .await;
-        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(crate::observe::DynamoObserver)
             .build();
         Self::new(Client::from_conf(config), table)
