@@ -203,6 +203,12 @@ pub struct AuthConfig {
     pub require_email_verification: bool,
     /// Send the verification mail on sign-up.
     pub send_verification_on_sign_up: bool,
+    /// The first part of every cookie name (`PORTAL_COOKIE_PREFIX`, BetterAuth's
+    /// `cookiePrefix`; Portal's is `portal`).
+    pub cookie_prefix: String,
+    /// Where `/clear-stale-session` sends the browser (`PORTAL_SIGN_IN_URL`: a path on the
+    /// base URL or an absolute URL; default `/auth/sign-in`, Portal's page).
+    pub sign_in_url: Url,
 }
 
 /// Outgoing mail (the auth function).
@@ -369,7 +375,6 @@ impl AuthConfig {
             .map(|s| production_secret("BETTER_AUTH_SECRET_PREVIOUS", s, production))
             .transpose()?;
         Ok(Self {
-            base_url,
             secret,
             previous_secret,
             trusted_origins: get("PORTAL_TRUSTED_ORIGINS")
@@ -383,6 +388,14 @@ impl AuthConfig {
                 .unwrap_or_default(),
             require_email_verification: flag(get, "PORTAL_REQUIRE_EMAIL_VERIFICATION", false)?,
             send_verification_on_sign_up: flag(get, "PORTAL_SEND_VERIFICATION_ON_SIGN_UP", true)?,
+            cookie_prefix: cookie_prefix(get)?,
+            sign_in_url: base_url
+                .join(&get("PORTAL_SIGN_IN_URL").unwrap_or_else(|| "/auth/sign-in".into()))
+                .map_err(|e| ConfigError::Invalid {
+                    name: "PORTAL_SIGN_IN_URL",
+                    reason: e.to_string(),
+                })?,
+            base_url,
         })
     }
 
@@ -402,7 +415,29 @@ impl AuthConfig {
             trusted_origins: Vec::new(),
             require_email_verification: false,
             send_verification_on_sign_up: false,
+            cookie_prefix: DEFAULT_COOKIE_PREFIX.into(),
+            sign_in_url: Url::parse("http://localhost/auth/sign-in").expect("static URL parses"),
         }
+    }
+}
+
+const DEFAULT_COOKIE_PREFIX: &str = "better-auth";
+
+/// `PORTAL_COOKIE_PREFIX`: letters, digits, `-` and `_` (a cookie name's safe characters;
+/// the `.` BetterAuth adds follows it).
+fn cookie_prefix(get: Get) -> Result<String, ConfigError> {
+    let prefix = get("PORTAL_COOKIE_PREFIX").unwrap_or_else(|| DEFAULT_COOKIE_PREFIX.into());
+    let valid = (1..=64).contains(&prefix.len())
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(prefix)
+    } else {
+        Err(ConfigError::Invalid {
+            name: "PORTAL_COOKIE_PREFIX",
+            reason: "1 to 64 letters, digits, `-` or `_`".into(),
+        })
     }
 }
 
@@ -816,6 +851,30 @@ mod tests {
         assert_eq!(c.environment, Environment::Development);
         assert_eq!(c.auth.secret, DEVELOPMENT_SECRET);
         assert_eq!(c.auth.base_url.as_str(), "http://localhost:3000/");
+    }
+
+    #[test]
+    fn cookie_prefix_and_sign_in_page_are_configurable_and_checked() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.auth.cookie_prefix, "better-auth");
+        assert_eq!(
+            c.auth.sign_in_url.as_str(),
+            "http://localhost:3000/auth/sign-in"
+        );
+        let c = config(&[
+            ("PORTAL_COOKIE_PREFIX", "portal"),
+            ("PORTAL_SIGN_IN_URL", "https://app.example.org/login"),
+        ])
+        .unwrap();
+        assert_eq!(c.auth.cookie_prefix, "portal");
+        assert_eq!(c.auth.sign_in_url.as_str(), "https://app.example.org/login");
+        for bad in ["por tal", "portal;x=1", "a.b"] {
+            let err = config(&[("PORTAL_COOKIE_PREFIX", bad)]).unwrap_err();
+            assert!(
+                err.to_string().starts_with("PORTAL_COOKIE_PREFIX is invalid"),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! BetterAuth's session cookies: names, signed values, and Set-Cookie strings.
 //!
 //! Value: `encodeURIComponent(token + "." + base64(HMAC-SHA256(secret, token)))`.
-//! Names carry the `__Secure-` prefix (and `Secure`) when the base URL is https.
+//! Names are `<prefix>.<cookie>` (`PORTAL_COOKIE_PREFIX`, BetterAuth's `cookiePrefix`,
+//! default `better-auth`) and carry the `__Secure-` prefix (and `Secure`) when the base URL
+//! is https.
 
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
@@ -9,9 +11,9 @@ use axum::http::header::COOKIE;
 use crate::config::Config;
 use crate::crypto::{sign_cookie_value, verify_cookie_signature};
 
-pub const SESSION_TOKEN: &str = "better-auth.session_token";
-pub const SESSION_DATA: &str = "better-auth.session_data";
-pub const DONT_REMEMBER: &str = "better-auth.dont_remember";
+pub const SESSION_TOKEN: &str = "session_token";
+pub const SESSION_DATA: &str = "session_data";
+pub const DONT_REMEMBER: &str = "dont_remember";
 
 /// Seconds a remembered session cookie lives (7 days).
 pub const SESSION_MAX_AGE: i64 = 604_800;
@@ -20,6 +22,7 @@ pub const SESSION_MAX_AGE: i64 = 604_800;
 #[derive(Debug, Clone)]
 pub struct CookieJar {
     secure: bool,
+    prefix: String,
     secret: String,
     /// Accepted while a rotation's grace period lasts; never signs.
     previous_secret: Option<String>,
@@ -29,17 +32,17 @@ impl CookieJar {
     pub fn new(config: &Config) -> Self {
         Self {
             secure: config.auth.base_url.scheme() == "https",
+            prefix: config.auth.cookie_prefix.clone(),
             secret: config.auth.secret.clone(),
             previous_secret: config.auth.previous_secret.clone(),
         }
     }
 
+    /// The full name of cookie `base` (`session_token`, ...): prefixed, and `__Secure-`
+    /// over https.
     pub fn name(&self, base: &str) -> String {
-        if self.secure {
-            format!("__Secure-{base}")
-        } else {
-            base.to_string()
-        }
+        let secure = if self.secure { "__Secure-" } else { "" };
+        format!("{secure}{}.{base}", self.prefix)
     }
 
     /// `token.signature`, not URL-encoded (the `set-auth-token` header form).
@@ -195,6 +198,34 @@ mod tests {
         assert_eq!(jar.verify(&signed.replace("abc123", "abc124")), None);
         assert_eq!(jar.verify("abc123"), None);
         assert_eq!(jar.verify("abc123.short="), None);
+    }
+
+    #[test]
+    fn the_configured_prefix_names_every_cookie() {
+        let mut config = Config::for_tests("t");
+        config.auth.base_url = url::Url::parse("https://portal.example.org").unwrap();
+        config.auth.cookie_prefix = "portal".into();
+        let jar = CookieJar::new(&config);
+        let cookies = jar.session_cookies("tok", false);
+        assert!(cookies[0].starts_with("__Secure-portal.session_token="));
+        assert!(cookies[1].starts_with("__Secure-portal.dont_remember="));
+        assert!(jar.expired_cookies()[1].starts_with("__Secure-portal.session_data=;"));
+        let mut headers = HeaderMap::new();
+        let signed = percent_encode(&jar.signed("tok"));
+        headers.insert(
+            COOKIE,
+            format!("__Secure-better-auth.session_token={signed}")
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(jar.session_token(&headers), None, "another prefix's cookie");
+        headers.insert(
+            COOKIE,
+            format!("__Secure-portal.session_token={signed}")
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(jar.session_token(&headers).as_deref(), Some("tok"));
     }
 
     #[test]

@@ -84,6 +84,7 @@ pub fn routes() -> OpenApiRouter<AuthState> {
         .routes(routes!(sign::sign_up).map(only))
         .routes(routes!(sign::sign_in).map(only))
         .routes(routes!(sign::sign_out).map(only))
+        .routes(routes!(sign::clear_stale_session).map(only))
         .routes(routes!(session::get_session, session::get_session_post).map(only))
         .routes(routes!(session::list_sessions).map(only))
         .routes(routes!(session::revoke_session).map(only))

@@ -23,7 +23,7 @@ use crate::limits::{AddressCount, count_credential_use};
 use crate::origin::{check_url_fields, redirect_target};
 use crate::profile::{SERVER_ONLY_USER_FIELDS, check_profile};
 use crate::session::{new_session, start_session};
-use crate::views::{clear_session, json_response, set_session, user_json};
+use crate::views::{clear_session, json_response, redirect, set_session, user_json};
 
 pub fn password_error(password: &str) -> Option<AuthError> {
     match check_password_length(password) {
@@ -233,10 +233,31 @@ pub async fn sign_in(
     responses((status = 200, description = "Signed out: the cookies expire (also when not signed in)", body = crate::wire::Success))
 )]
 pub async fn sign_out(State(state): State<AuthState>, headers: HeaderMap) -> AuthResult<Response> {
-    if let Some(Presented::SessionToken(token)) = presented(&state.app, &headers) {
+    end_presented_session(&state, &headers).await?;
+    let response = json_response(json!({ "success": true }));
+    Ok(clear_session(response, &state.app.cookies).into_response())
+}
+
+/// Deletes the session the request's cookie (or bearer token) names, if any.
+async fn end_presented_session(state: &AuthState, headers: &HeaderMap) -> AuthResult<()> {
+    if let Some(Presented::SessionToken(token)) = presented(&state.app, headers) {
         let id = portal_shared::store::sessions::session_id(&token);
         state.app.db.sessions().delete(&id, None).await?;
     }
-    let response = json_response(json!({ "success": true }));
-    Ok(clear_session(response, &state.app.cookies).into_response())
+    Ok(())
+}
+
+/// Portal's way out of a cookie whose session or user is gone: sign-out, then a 302 to the
+/// front end's sign-in page (`PORTAL_SIGN_IN_URL`). A storage failure still redirects
+/// (with the cookies expired) so the browser never loops; the session then ends by expiry.
+#[utoipa::path(
+    get, path = "/clear-stale-session",
+    responses((status = 302, description = "Cookies expired; `Location` is the sign-in page"))
+)]
+pub async fn clear_stale_session(State(state): State<AuthState>, headers: HeaderMap) -> Response {
+    if let Err(err) = end_presented_session(&state, &headers).await {
+        tracing::warn!(status = %err.status, "clear-stale-session could not delete the session");
+    }
+    let response = redirect(state.app.config.auth.sign_in_url.as_str());
+    clear_session(response, &state.app.cookies)
 }
