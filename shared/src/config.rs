@@ -203,6 +203,8 @@ pub struct AuthConfig {
     pub require_email_verification: bool,
     /// Send the verification mail on sign-up.
     pub send_verification_on_sign_up: bool,
+    /// Sign-up requires a `username` (`PORTAL_REQUIRE_USERNAME`; Portal's front end does).
+    pub require_username: bool,
     /// The first part of every cookie name (`PORTAL_COOKIE_PREFIX`, BetterAuth's
     /// `cookiePrefix`; Portal's is `portal`).
     pub cookie_prefix: String,
@@ -388,6 +390,7 @@ impl AuthConfig {
                 .unwrap_or_default(),
             require_email_verification: flag(get, "PORTAL_REQUIRE_EMAIL_VERIFICATION", false)?,
             send_verification_on_sign_up: flag(get, "PORTAL_SEND_VERIFICATION_ON_SIGN_UP", true)?,
+            require_username: flag(get, "PORTAL_REQUIRE_USERNAME", false)?,
             cookie_prefix: cookie_prefix(get)?,
             sign_in_url: base_url
                 .join(&get("PORTAL_SIGN_IN_URL").unwrap_or_else(|| "/auth/sign-in".into()))
@@ -415,6 +418,7 @@ impl AuthConfig {
             trusted_origins: Vec::new(),
             require_email_verification: false,
             send_verification_on_sign_up: false,
+            require_username: false,
             cookie_prefix: DEFAULT_COOKIE_PREFIX.into(),
             sign_in_url: Url::parse("http://localhost/auth/sign-in").expect("static URL parses"),
         }
@@ -871,7 +875,8 @@ mod tests {
         for bad in ["por tal", "portal;x=1", "a.b"] {
             let err = config(&[("PORTAL_COOKIE_PREFIX", bad)]).unwrap_err();
             assert!(
-                err.to_string().starts_with("PORTAL_COOKIE_PREFIX is invalid"),
+                err.to_string()
+                    .starts_with("PORTAL_COOKIE_PREFIX is invalid"),
                 "{bad:?}"
             );
         }

@@ -44,6 +44,13 @@ pub struct User {
     pub email_verified: bool,
     #[serde(default)]
     pub image: Option<String>,
+    /// BetterAuth's username plugin: the unique handle, lower-cased (see [`username_rule`]);
+    /// `None` until chosen.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The username as its owner spelled it (only its case may differ from `username`).
+    #[serde(default)]
+    pub display_username: Option<String>,
     #[serde(default)]
     pub role: Role,
     #[serde(default)]
@@ -94,6 +101,8 @@ impl User {
             email,
             email_verified,
             image: None,
+            username: None,
+            display_username: None,
             role,
             banned: false,
             ban_reason: None,
@@ -119,6 +128,55 @@ impl User {
             None => true,
         }
     }
+}
+
+/// Usernames, as Portal configures BetterAuth's username plugin (its canonical rule, shared
+/// with the IRC and XMPP account names): 3 to 30 characters, a letter first, then letters,
+/// digits, `_` or `-`; stored lower-cased.
+pub const MIN_USERNAME_CHARS: usize = 3;
+pub const MAX_USERNAME_CHARS: usize = 30;
+
+/// What is wrong with a username, in the plugin's order of checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsernameProblem {
+    TooShort,
+    TooLong,
+    Invalid,
+}
+
+impl UsernameProblem {
+    /// The plugin's error code.
+    pub fn code(self) -> &'static str {
+        match self {
+            UsernameProblem::TooShort => "USERNAME_TOO_SHORT",
+            UsernameProblem::TooLong => "USERNAME_TOO_LONG",
+            UsernameProblem::Invalid => "INVALID_USERNAME",
+        }
+    }
+}
+
+/// Checks a username as given (before lower-casing), as the plugin does: length in
+/// UTF-16 units, then the pattern.
+pub fn username_rule(raw: &str) -> Result<(), UsernameProblem> {
+    let length = raw.encode_utf16().count();
+    if length < MIN_USERNAME_CHARS {
+        return Err(UsernameProblem::TooShort);
+    }
+    if length > MAX_USERNAME_CHARS {
+        return Err(UsernameProblem::TooLong);
+    }
+    let mut chars = raw.chars();
+    let first_is_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if first_is_letter && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        Ok(())
+    } else {
+        Err(UsernameProblem::Invalid)
+    }
+}
+
+/// The stored form of a valid username.
+pub fn normalize_username(raw: &str) -> String {
+    raw.to_ascii_lowercase()
 }
 
 /// The profile rules, one for every entry point (sign-up, `/update-user`, `PATCH
@@ -259,5 +317,27 @@ pub fn session_view(session: &Session, current: Option<&str>) -> SessionView {
         user_agent: or_null(&session.user_agent),
         created_at: session.created_at.clone(),
         current: (current == Some(session.id.as_str())).then_some(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_follow_portals_canonical_rule() {
+        for good in ["ada", "Ada_Lovelace-1", "a23456789012345678901234567890"] {
+            assert_eq!(username_rule(good), Ok(()), "{good}");
+        }
+        assert_eq!(username_rule("ab"), Err(UsernameProblem::TooShort));
+        assert_eq!(username_rule(""), Err(UsernameProblem::TooShort));
+        assert_eq!(
+            username_rule("a234567890123456789012345678901"),
+            Err(UsernameProblem::TooLong)
+        );
+        for bad in ["1ada", "_ada", "ada.l", "ada l", " ada", "adä", "ada@x"] {
+            assert_eq!(username_rule(bad), Err(UsernameProblem::Invalid), "{bad}");
+        }
+        assert_eq!(normalize_username("Ada_X"), "ada_x");
     }
 }

@@ -19,7 +19,7 @@ use crate::crypto::{PasswordLength, check_password_length, hash_password, new_id
 use crate::error::{ApiError, FORBIDDEN_ADMIN, USER_NOT_FOUND};
 use crate::integrations::Registry;
 use crate::model::{Role, User};
-use crate::store::users::{CreateUserError, LastAdmin};
+use crate::store::users::{Conflict, CreateUserError};
 use crate::store::{Db, StoreError};
 use crate::time::{iso, parse_iso};
 
@@ -41,13 +41,20 @@ pub enum Refused {
     /// Staff touching an admin or staff member, or granting a role.
     NeedsAdmin,
     LastAdmin,
+    /// The username asked for belongs to somebody else.
+    UsernameTaken,
 }
 
-impl From<LastAdmin> for Refused {
-    fn from(_: LastAdmin) -> Self {
-        Refused::LastAdmin
+impl From<Conflict> for Refused {
+    fn from(conflict: Conflict) -> Self {
+        match conflict {
+            Conflict::LastAdmin => Refused::LastAdmin,
+            Conflict::UsernameTaken => Refused::UsernameTaken,
+        }
     }
 }
+
+pub const USERNAME_TAKEN: &str = "Username is already taken";
 
 impl From<Refused> for ApiError {
     fn from(refused: Refused) -> Self {
@@ -55,6 +62,7 @@ impl From<Refused> for ApiError {
             Refused::NotFound => ApiError::not_found(USER_NOT_FOUND),
             Refused::NeedsAdmin => ApiError::forbidden(FORBIDDEN_ADMIN),
             Refused::LastAdmin => ApiError::forbidden(LAST_ADMIN),
+            Refused::UsernameTaken => ApiError::Conflict(USERNAME_TAKEN.into()),
         }
     }
 }
@@ -67,6 +75,7 @@ impl std::fmt::Display for Refused {
             Refused::LastAdmin => {
                 "refused: this is the last admin who can act (demote, ban or delete another first)"
             }
+            Refused::UsernameTaken => "refused: the username belongs to somebody else",
         })
     }
 }
@@ -84,6 +93,9 @@ pub fn may_manage(actor: Actor<'_>, target: Role) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct UserChange {
     pub name: Option<String>,
+    /// A new username as given (valid per `model::username_rule`; stored lower-cased, and
+    /// as given for display). Only staff and admins change a username once set.
+    pub username: Option<String>,
     pub role: Option<Role>,
     pub banned: Option<bool>,
     pub ban_reason: Option<Option<String>>,
@@ -157,6 +169,10 @@ fn apply(
     }
     if let Some(name) = &change.name {
         user.name = name.trim().to_string();
+    }
+    if let Some(username) = &change.username {
+        user.username = Some(crate::model::normalize_username(username));
+        user.display_username = Some(username.clone());
     }
     let was_banned = user.banned;
     let amend = |user: &mut User| {
@@ -267,7 +283,7 @@ pub async fn ensure_admin(
                 u.generations.sessions += 1;
                 u.generations.api_keys += 1;
                 u.generations.reset_tokens += 1;
-                Ok::<(), LastAdmin>(())
+                Ok::<(), Conflict>(())
             })
             .await
             .map_err(fail)?
@@ -298,6 +314,7 @@ pub async fn ensure_admin(
         Err(CreateUserError::EmailTaken) => {
             Err("the e-mail was claimed concurrently; run again".into())
         }
+        Err(CreateUserError::UsernameTaken) => Err("the username is taken".into()),
         Err(CreateUserError::Store(e)) => Err(e.to_string()),
     }
 }

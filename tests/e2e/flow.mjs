@@ -1,5 +1,6 @@
-// End to end: the REAL better-auth client (better-auth 1.7.5 with the admin and api-key
-// client plugins, exactly as Portal's front end uses it) drives a running portal-local.
+// End to end: the REAL better-auth client (better-auth 1.7.5 with the admin, api-key and
+// username client plugins, as Portal's front end uses it) drives a running portal-local
+// configured as Portal runs (cookie prefix `portal`, a username required at sign-up).
 //
 //   node tests/e2e/flow.mjs <base-url> <mail-outbox-dir>
 //
@@ -9,7 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import { createAuthClient } from "better-auth/client";
-import { adminClient } from "better-auth/client/plugins";
+import { adminClient, usernameClient } from "better-auth/client/plugins";
 import { apiKeyClient } from "@better-auth/api-key/client";
 
 const [baseURL, outbox] = process.argv.slice(2);
@@ -37,7 +38,7 @@ function browser() {
   };
   const client = createAuthClient({
     baseURL,
-    plugins: [adminClient(), apiKeyClient()],
+    plugins: [adminClient(), apiKeyClient(), usernameClient()],
     fetchOptions: { customFetchImpl },
   });
   return { client, jar };
@@ -64,17 +65,26 @@ function newestMail(kind, to) {
 }
 
 const email = `e2e-${Date.now()}@example.org`;
+const username = `E2e_${Date.now() % 1000000}`;
 let password = "first-password-123";
 const laptop = browser();
 const phone = browser();
 
 await step("sign up", async () => {
-  const { data, error } = await laptop.client.signUp.email({ name: "E2E User", email, password });
+  const missing = await laptop.client.signUp.email({ name: "E2E User", email, password });
+  assert.equal(missing.error.status, 400, "Portal requires a username");
+  const taken = await laptop.client.isUsernameAvailable({ username });
+  assert.equal(taken.data.available, true);
+  const { data, error } = await laptop.client.signUp.email({ name: "E2E User", email, password, username });
   assert.equal(error, null);
   assert.equal(data.user.email, email);
   assert.equal(data.user.role, "user");
+  assert.equal(data.user.username, username.toLowerCase());
+  assert.equal(data.user.displayUsername, username);
   assert.ok(data.token);
-  assert.ok(laptop.jar.has("better-auth.session_token"));
+  assert.ok(laptop.jar.has("portal.session_token"), "cookies carry Portal's prefix");
+  const again = await laptop.client.isUsernameAvailable({ username: username.toUpperCase() });
+  assert.equal(again.data.available, false);
 });
 
 await step("get session", async () => {
@@ -86,7 +96,7 @@ await step("get session", async () => {
 await step("sign out, then no session", async () => {
   const { data } = await laptop.client.signOut();
   assert.equal(data.success, true);
-  assert.equal(laptop.jar.has("better-auth.session_token"), false);
+  assert.equal(laptop.jar.has("portal.session_token"), false);
   const after = await laptop.client.getSession();
   assert.equal(after.data, null);
 });
@@ -98,12 +108,27 @@ await step("wrong password is INVALID_EMAIL_OR_PASSWORD", async () => {
   assert.equal(error.code, "INVALID_EMAIL_OR_PASSWORD");
 });
 
-await step("sign in on two devices", async () => {
+await step("username sign-in: wrong password is INVALID_USERNAME_OR_PASSWORD", async () => {
+  const { data, error } = await laptop.client.signIn.username({ username, password: "not-the-password" });
+  assert.equal(data, null);
+  assert.equal(error.status, 401);
+  assert.equal(error.code, "INVALID_USERNAME_OR_PASSWORD");
+});
+
+await step("sign in on two devices (e-mail, then username)", async () => {
   const a = await laptop.client.signIn.email({ email, password });
   assert.equal(a.error, null);
   assert.equal(a.data.redirect, false);
-  const b = await phone.client.signIn.email({ email, password });
+  const b = await phone.client.signIn.username({ username: username.toUpperCase(), password });
   assert.equal(b.error, null);
+  assert.equal(b.data.user.email, email);
+  assert.equal((await phone.client.getSession()).data.user.username, username.toLowerCase());
+});
+
+await step("a username cannot be changed by its owner", async () => {
+  const { error } = await laptop.client.updateUser({ username: "someone_else" });
+  assert.equal(error.status, 400);
+  assert.equal(error.code, "USERNAME_IS_IMMUTABLE");
 });
 
 await step("list sessions and revoke the phone's", async () => {

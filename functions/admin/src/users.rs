@@ -5,7 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff};
 use portal_shared::error::USER_NOT_FOUND;
-use portal_shared::model::{Role, User};
+use portal_shared::model::{
+    MAX_USERNAME_CHARS, MIN_USERNAME_CHARS, Role, User, UsernameProblem, username_rule,
+};
 use portal_shared::moderation::{Actor, UserChange, change_user, delete_user};
 use portal_shared::openapi::{ErrorEnvelope, Id};
 use portal_shared::store::users::UserFilter;
@@ -27,6 +29,9 @@ pub struct AdminUser {
     pub name: String,
     pub email: String,
     pub image: Option<String>,
+    /// Lower-cased; `null` until chosen.
+    pub username: Option<String>,
+    pub display_username: Option<String>,
     /// `user`, `staff` or `admin`.
     pub role: &'static str,
     /// Banned now (a ban whose `banExpires` has passed no longer counts).
@@ -44,6 +49,8 @@ pub fn admin_user(user: &User) -> AdminUser {
         name: user.name.clone(),
         email: user.email.clone(),
         image: user.image.clone(),
+        username: user.username.clone(),
+        display_username: user.display_username.clone(),
         role: user.role.as_str(),
         banned: user.is_banned_at(now()),
         ban_reason: user.ban_reason.clone(),
@@ -111,7 +118,7 @@ impl FromQuery for UserQuery {
     params(
         ("role" = Option<String>, Query, pattern = "^(user|staff|admin)$", description = "`user`, `staff` or `admin`"),
         ("banned" = Option<bool>, Query),
-        ("search" = Option<String>, Query, max_length = 100, description = "Case-insensitive prefix of the e-mail or the name"),
+        ("search" = Option<String>, Query, max_length = 100, description = "Case-insensitive prefix of the e-mail, the name or the username"),
         portal_shared::openapi::Paging,
     ),
     responses((status = 200, description = "A page of users", body = UserList))
@@ -167,6 +174,11 @@ pub struct AdminUpdate {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
+    /// A new username (3 to 30 characters: a letter, then letters, digits, `_` or `-`;
+    /// stored lower-cased): 409 when somebody else holds it. Users cannot change theirs.
+    #[serde(default)]
+    #[schema(min_length = 3, max_length = 30, pattern = "^[a-zA-Z][a-zA-Z0-9_-]*$")]
+    username: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>, pattern = "^(user|staff|admin)$")]
     role: Option<Role>,
@@ -187,6 +199,22 @@ impl Validate for AdminUpdate {
         let mut rules = Rules::default();
         if let Some(name) = &self.name {
             rules.length("name", name.trim(), 1, 100);
+        }
+        if let Some(username) = &self.username {
+            match username_rule(username) {
+                Ok(()) => {}
+                Err(UsernameProblem::Invalid) => rules.broken(
+                    "username",
+                    "username",
+                    Some("A letter, then letters, digits, _ or -"),
+                ),
+                Err(_) => rules.length(
+                    "username",
+                    username,
+                    MIN_USERNAME_CHARS as u64,
+                    MAX_USERNAME_CHARS as u64,
+                ),
+            }
         }
         if let Some(Some(reason)) = &self.ban_reason {
             rules.length("banReason", reason, 0, 500);
@@ -210,6 +238,7 @@ impl Validate for AdminUpdate {
     responses(
         (status = 200, description = "The changed user", body = AdminUserBody),
         (status = 404, description = "`User not found`", body = ErrorEnvelope),
+        (status = 409, description = "`Username is already taken`", body = ErrorEnvelope),
     )
 )]
 pub async fn update(
@@ -220,6 +249,7 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     let change = UserChange {
         name: body.name,
+        username: body.username,
         role: body.role,
         banned: body.banned,
         ban_reason: body.ban_reason,

@@ -822,3 +822,93 @@ async fn cursors_are_sealed_so_a_client_cannot_craft_one() {
         );
     }
 }
+
+#[tokio::test]
+async fn admins_and_staff_change_usernames_which_are_unique_searchable_and_freed() {
+    let t = Admin::new().await;
+    let other = person(&t.state, "other@example.org", Role::User).await;
+    let path = format!("/api/admin/users/{}", t.user.user.id);
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.staff),
+            Some(json!({"username": "Wanda_Ng"})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "staff manage regular users");
+    assert_eq!(res.json()["user"]["username"], "wanda_ng");
+    assert_eq!(res.json()["user"]["displayUsername"], "Wanda_Ng");
+    let found = t
+        .get("/api/admin/users?search=WANDA", &t.admin)
+        .await
+        .json();
+    assert_eq!(found["pagination"]["total"], 1);
+    assert_eq!(found["users"][0]["id"], t.user.user.id.as_str());
+
+    // Somebody else's username: 409, nothing changes.
+    let res = t
+        .send(
+            "PATCH",
+            &format!("/api/admin/users/{}", other.user.id),
+            Some(&t.admin),
+            Some(json!({"username": "wanda_ng", "name": "Renamed"})),
+        )
+        .await;
+    assert_eq!(res.status, 409);
+    assert_eq!(res.json(), envelope("Username is already taken"));
+    let unchanged = t
+        .state
+        .db
+        .users()
+        .get(&other.user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged.name, other.user.name);
+    assert_eq!(unchanged.username, None);
+
+    // A new username frees the old one in the same write.
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.admin),
+            Some(json!({"username": "wanda2"})),
+        )
+        .await;
+    assert_eq!(res.json()["user"]["username"], "wanda2");
+    let old = t.state.db.users().username_owner("wanda_ng").await.unwrap();
+    assert_eq!(old, None, "the old username is free again");
+    let gone = t
+        .get("/api/admin/users?search=wanda_", &t.admin)
+        .await
+        .json();
+    assert_eq!(gone["pagination"]["total"], 0);
+
+    for (bad, error) in [
+        (
+            json!("ab"),
+            "Validation error: Username must contain at least 3 character(s) at \"username\"",
+        ),
+        (
+            json!("9lives"),
+            "Validation error: A letter, then letters, digits, _ or - at \"username\"",
+        ),
+    ] {
+        let res = t
+            .send(
+                "PATCH",
+                &path,
+                Some(&t.admin),
+                Some(json!({"username": bad})),
+            )
+            .await;
+        assert_eq!(res.status, 400);
+        assert_eq!(res.json()["error"], error);
+    }
+    // Deleting the user frees their username.
+    let res = t.send("DELETE", &path, Some(&t.admin), None).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(t.count_items("USERNAME#").await, 0);
+}

@@ -39,6 +39,14 @@ pub fn message_of(code: &str) -> &'static str {
             "You have been banned from this application. Please contact support if you believe this is an error."
         }
         "UNAUTHORIZED" => "Unauthorized",
+        // username plugin
+        "INVALID_USERNAME_OR_PASSWORD" => "Invalid username or password",
+        "USERNAME_IS_ALREADY_TAKEN" => "Username is already taken. Please try another.",
+        "USERNAME_TOO_SHORT" => "Username is too short",
+        "USERNAME_TOO_LONG" => "Username is too long",
+        "INVALID_USERNAME" => "Username is invalid",
+        "INVALID_DISPLAY_USERNAME" => "Display username is invalid",
+        "USERNAME_IS_IMMUTABLE" => "Username cannot be updated",
         // api-key plugin
         "UNAUTHORIZED_SESSION" => "Unauthorized or invalid session",
         "KEY_NOT_FOUND" => "API Key not found",

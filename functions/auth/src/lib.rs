@@ -13,6 +13,7 @@ mod password;
 mod profile;
 mod session;
 mod sign;
+mod username;
 mod views;
 mod wire;
 
@@ -83,6 +84,8 @@ pub fn routes() -> OpenApiRouter<AuthState> {
     let routes = OpenApiRouter::new()
         .routes(routes!(sign::sign_up).map(only))
         .routes(routes!(sign::sign_in).map(only))
+        .routes(routes!(username::sign_in_username).map(only))
+        .routes(routes!(username::is_username_available).map(only))
         .routes(routes!(sign::sign_out).map(only))
         .routes(routes!(sign::clear_stale_session).map(only))
         .routes(routes!(session::get_session, session::get_session_post).map(only))

@@ -134,7 +134,7 @@ fn with_headers(mut response: Response, decision: Option<RateDecision>) -> Respo
 }
 
 /// The routes whose handler counts the caller's address itself ([`AddressCount`]).
-const HANDLER_COUNTS: [&str; 2] = ["/sign-in/email", "/sign-up/email"];
+const HANDLER_COUNTS: [&str; 3] = ["/sign-in/email", "/sign-in/username", "/sign-up/email"];
 
 /// A request's per-address count, left by the limit layer for the handler to send with its
 /// first round trip; taken at most once.
@@ -182,8 +182,9 @@ pub async fn limit_email(state: &AppState, path: &str, email: &str) -> Result<()
     count_credential_use(state, None, path, email).await
 }
 
-/// Counts a credential request against the e-mail it targets and, when the limit layer left
-/// it, against the caller's address: both at once. The address's refusal comes first.
+/// Counts a credential request against the account it targets (its e-mail, or its username
+/// for `/sign-in/username`) and, when the limit layer left it, against the caller's
+/// address: both at once. The address's refusal comes first.
 pub async fn count_credential_use(
     state: &AppState,
     address: Option<&AddressCount>,

@@ -8,7 +8,7 @@ use portal_shared::crypto::{Verified, hash_password, random_alphanumeric, verify
 use portal_shared::mail::{Mail, MailKind};
 use portal_shared::store::StoreError;
 use portal_shared::store::tokens::OneTimeToken;
-use portal_shared::store::users::LastAdmin;
+use portal_shared::store::users::Conflict;
 use portal_shared::time::{iso, now, parse_iso};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -190,10 +190,10 @@ pub async fn reset(
     match reset {
         Some(Ok(_)) => {}
         None | Some(Err(ResetRefused::Superseded)) => return Err(invalid()),
-        Some(Err(ResetRefused::LastAdmin)) => {
-            return Err(AuthError::from(StoreError::Dynamo(
-                "a password reset touched the admin roster".into(),
-            )));
+        Some(Err(ResetRefused::Conflict(conflict))) => {
+            return Err(AuthError::from(StoreError::Dynamo(format!(
+                "a password reset was refused by a claim: {conflict:?}"
+            ))));
         }
     }
     // Cleanup of what the generations already revoked, the used link included.
@@ -218,12 +218,13 @@ pub async fn reset(
 enum ResetRefused {
     /// The password was reset or changed since the link was sent.
     Superseded,
-    LastAdmin,
+    /// Cannot happen: a reset changes neither the role nor the username.
+    Conflict(Conflict),
 }
 
-impl From<LastAdmin> for ResetRefused {
-    fn from(_: LastAdmin) -> Self {
-        ResetRefused::LastAdmin
+impl From<Conflict> for ResetRefused {
+    fn from(conflict: Conflict) -> Self {
+        ResetRefused::Conflict(conflict)
     }
 }
 
@@ -275,7 +276,7 @@ pub async fn change(
             if revoke_others {
                 u.generations.sessions += 1;
             }
-            Ok::<(), LastAdmin>(())
+            Ok::<(), Conflict>(())
         })
         .await?
         .and_then(Result::ok)

@@ -11,7 +11,10 @@ use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
+use crate::username;
 use crate::views::{json_response, set_session};
+use portal_shared::store::StoreError;
+use portal_shared::store::users::Conflict;
 
 /// Fields only the server sets (the admin plugin's `input: false`).
 pub const SERVER_ONLY_USER_FIELDS: [&str; 6] = [
@@ -38,7 +41,19 @@ pub fn check_profile(f: &mut Fields, name: Option<&str>, image: Option<&str>) {
     }
 }
 
-/// `POST /update-user {name?, image?}`
+/// Why `/update-user` wrote nothing.
+enum UpdateRefused {
+    Immutable,
+    Conflict(Conflict),
+}
+
+impl From<Conflict> for UpdateRefused {
+    fn from(conflict: Conflict) -> Self {
+        UpdateRefused::Conflict(conflict)
+    }
+}
+
+/// `POST /update-user {name?, image?, username?, displayUsername?}`
 #[utoipa::path(
     post, path = "/update-user", security(("signedIn" = [])),
     request_body = crate::wire::UpdateUser,
@@ -53,6 +68,8 @@ pub async fn update_user(
     let mut f = Fields::of("body", &body.value, false);
     let name = f.optional_string("name");
     let image = f.nullable_string("image");
+    let username = f.optional_string("username");
+    let display_username = f.optional_string("displayUsername");
     let has_email = f.has("email");
     let forbidden = SERVER_ONLY_USER_FIELDS.iter().any(|field| f.has(field));
     check_profile(
@@ -73,7 +90,22 @@ pub async fn update_user(
             "FIELD_NOT_ALLOWED",
         ));
     }
-    if name.is_none() && image.is_none() {
+    // A display name alone respells the username already held (the sign-up rule, where it
+    // stands for the username, applies only while there is none).
+    let current = user.user.username.as_deref();
+    let username = username
+        .as_deref()
+        .or(current.filter(|_| display_username.is_some()));
+    let handle = username::requested(username, display_username.as_deref())?;
+    if let (Some(handle), Some(current)) = (&handle, &user.user.username)
+        && handle.username != *current
+    {
+        return Err(AuthError::code(
+            StatusCode::BAD_REQUEST,
+            "USERNAME_IS_IMMUTABLE",
+        ));
+    }
+    if name.is_none() && image.is_none() && handle.is_none() {
         return Err(AuthError::message_only(
             StatusCode::BAD_REQUEST,
             "No fields to update",
@@ -83,17 +115,41 @@ pub async fn update_user(
         .app
         .db
         .users()
-        .update(&user.user.id, &iso(now()), |u| {
+        .modify(&user.user.id, &iso(now()), |u| {
             if let Some(name) = &name {
                 u.name = name.trim().to_string();
             }
             if let Some(image) = &image {
                 u.image = image.clone();
             }
+            if let Some(handle) = &handle {
+                // Checked again on the fresh copy: a username set meanwhile stays.
+                if u.username.as_ref().is_some_and(|c| *c != handle.username) {
+                    return Err(UpdateRefused::Immutable);
+                }
+                u.username = Some(handle.username.clone());
+                u.display_username = Some(handle.display.clone());
+            }
+            Ok(())
         })
         .await?;
-    if updated.is_none() {
-        return Err(AuthError::unauthorized());
+    match updated {
+        None => return Err(AuthError::unauthorized()),
+        Some(Ok(_)) => {}
+        Some(Err(UpdateRefused::Immutable)) => {
+            return Err(AuthError::code(
+                StatusCode::BAD_REQUEST,
+                "USERNAME_IS_IMMUTABLE",
+            ));
+        }
+        Some(Err(UpdateRefused::Conflict(Conflict::UsernameTaken))) => {
+            return Err(username::taken());
+        }
+        Some(Err(UpdateRefused::Conflict(Conflict::LastAdmin))) => {
+            return Err(AuthError::from(StoreError::Dynamo(
+                "a profile update touched the admin roster".into(),
+            )));
+        }
     }
     let response = json_response(json!({ "status": true }));
     Ok(set_session(

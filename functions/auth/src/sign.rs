@@ -10,7 +10,7 @@ use portal_shared::crypto::{
     new_id, verify_password,
 };
 use portal_shared::model::{Role, User};
-use portal_shared::store::users::CreateUserError;
+use portal_shared::store::users::{CreateUserError, Credential};
 use portal_shared::time::{iso, now};
 use serde_json::json;
 
@@ -23,6 +23,7 @@ use crate::limits::{AddressCount, count_credential_use};
 use crate::origin::{check_url_fields, redirect_target};
 use crate::profile::{SERVER_ONLY_USER_FIELDS, check_profile};
 use crate::session::{new_session, start_session};
+use crate::username;
 use crate::views::{clear_session, json_response, redirect, set_session, user_json};
 
 pub fn password_error(password: &str) -> Option<AuthError> {
@@ -65,9 +66,18 @@ pub async fn sign_up(
     let image = f.optional_string("image");
     let callback = f.optional_string("callbackURL");
     let remember = f.optional_bool("rememberMe").unwrap_or(true);
+    let username = f.optional_string("username");
+    let display_username = f.optional_string("displayUsername");
     let forbidden_field = SERVER_ONLY_USER_FIELDS.iter().any(|field| f.has(field));
     check_profile(&mut f, name.as_deref(), image.as_deref());
+    if state.app.config.auth.require_username && username.is_none() && display_username.is_none() {
+        f.issue(
+            "username",
+            "Invalid input: expected string, received undefined",
+        );
+    }
     f.finish()?;
+    let handle = username::requested(username.as_deref(), display_username.as_deref())?;
     let (Some(name), Some(email), Some(password)) = (name, email, password) else {
         return Err(AuthError::validation("[body] Invalid input".into()));
     };
@@ -85,12 +95,22 @@ pub async fn sign_up(
     let users = state.app.db.users();
     // The per-address and per-e-mail counts and the lookup go out together; refused, the
     // read is dropped.
-    let (limited, found) = tokio::join!(
+    let username_owner = async {
+        match &handle {
+            Some(handle) => users.username_owner(&handle.username).await,
+            None => Ok(None),
+        }
+    };
+    let (limited, found, username_owner) = tokio::join!(
         count_credential_use(&state.app, address.as_deref(), "/sign-up/email", &email),
-        users.find_by_email(&email)
+        users.find_by_email(&email),
+        username_owner
     );
     if let Err(limited) = limited {
         return Ok(limited);
+    }
+    if username_owner?.is_some() {
+        return Err(username::taken());
     }
     if found?.is_some() {
         return Err(AuthError::code(
@@ -109,6 +129,10 @@ pub async fn sign_up(
         &at,
     );
     user.image = image;
+    if let Some(handle) = handle {
+        user.username = Some(handle.username);
+        user.display_username = Some(handle.display);
+    }
     // Signed in at once unless e-mails must be verified first; the session is written in
     // the same transaction as the user.
     let signed_in = (!state.app.config.auth.require_email_verification)
@@ -122,6 +146,7 @@ pub async fn sign_up(
                 "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
             ));
         }
+        Err(CreateUserError::UsernameTaken) => return Err(username::taken()),
         Err(CreateUserError::Store(err)) => return Err(err.into()),
     };
     portal_shared::http::identified(&user.id);
@@ -174,7 +199,39 @@ pub async fn sign_in(
     if let Err(limited) = limited {
         return Ok(limited);
     }
-    let found = found?;
+    let attempt = Attempt {
+        password,
+        callback,
+        remember,
+        failure: "INVALID_EMAIL_OR_PASSWORD",
+    };
+    finish_sign_in(&state, &meta, found?, attempt).await
+}
+
+/// What a password sign-in (by e-mail or username) asks for.
+pub struct Attempt {
+    pub password: String,
+    pub callback: Option<String>,
+    pub remember: bool,
+    /// The 401 code for an unknown account or a wrong password (the same for both).
+    pub failure: &'static str,
+}
+
+/// The rest of a password sign-in once the account is looked up: the password checked
+/// (hashed even for an unknown account), verification and ban refused, an old hash
+/// upgraded, the session started and the cookie set.
+pub async fn finish_sign_in(
+    state: &AuthState,
+    meta: &RequestMeta,
+    found: Option<(User, Option<Credential>)>,
+    attempt: Attempt,
+) -> AuthResult<Response> {
+    let Attempt {
+        password,
+        callback,
+        remember,
+        failure,
+    } = attempt;
     let stored = found
         .as_ref()
         .and_then(|(_, c)| c.as_ref())
@@ -186,10 +243,7 @@ pub async fn sign_in(
         verify_password(password.clone(), stored).await
     };
     let Some((user, _)) = found.filter(|_| verified != Verified::No) else {
-        return Err(AuthError::code(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_EMAIL_OR_PASSWORD",
-        ));
+        return Err(AuthError::code(StatusCode::UNAUTHORIZED, failure));
     };
     if state.app.config.auth.require_email_verification && !user.email_verified {
         return Err(AuthError::code(StatusCode::FORBIDDEN, "EMAIL_NOT_VERIFIED"));
@@ -208,7 +262,7 @@ pub async fn sign_in(
             .await?;
         tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
     }
-    let (_, token) = start_session(&state.app, &user, remember, &meta).await?;
+    let (_, token) = start_session(&state.app, &user, remember, meta).await?;
     let mut response = match &callback {
         Some(url) => {
             let url = redirect_target(&state.app.config, url, "INVALID_CALLBACK_URL")?.to_string();

@@ -17,6 +17,8 @@ pub fn user_json(user: &User) -> Value {
         "email": user.email,
         "emailVerified": user.email_verified,
         "image": user.image,
+        "username": user.username,
+        "displayUsername": user.display_username,
         "createdAt": user.created_at,
         "updatedAt": user.updated_at,
         "role": user.role.as_str(),

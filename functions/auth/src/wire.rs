@@ -17,6 +17,10 @@ pub struct AuthUser {
     email: String,
     email_verified: bool,
     image: Option<String>,
+    /// Lower-cased; `null` until chosen.
+    username: Option<String>,
+    /// The username as its owner spelled it.
+    display_username: Option<String>,
     created_at: String,
     updated_at: String,
     role: String,
@@ -58,6 +62,12 @@ pub struct SignUp {
     #[schema(min_length = 4, max_length = 128)]
     password: String,
     image: Option<String>,
+    /// 3 to 30 characters: a letter, then letters, digits, `_` or `-`; stored lower-cased.
+    /// Required when the deployment says so (`PORTAL_REQUIRE_USERNAME`).
+    #[schema(min_length = 3, max_length = 30, pattern = "^[a-zA-Z][a-zA-Z0-9_-]*$")]
+    username: Option<String>,
+    /// The username's spelling (only its case may differ); alone, it is the username.
+    display_username: Option<String>,
     /// Relative, or on a trusted origin.
     #[serde(rename = "callbackURL")]
     callback_url: Option<String>,
@@ -81,6 +91,28 @@ pub struct SignIn {
     callback_url: Option<String>,
     /// Default true; false: a browser-session cookie that lives one day.
     remember_me: Option<bool>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInUsername {
+    username: String,
+    password: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+    /// Default true; false: a browser-session cookie.
+    remember_me: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct UsernameOnly {
+    username: String,
+}
+
+/// `{ available }`.
+#[derive(ToSchema)]
+pub struct Available {
+    available: bool,
 }
 
 /// `{ redirect, token, url?, user }` (`url` and a `Location` header with `callbackURL`).
@@ -118,13 +150,17 @@ pub struct RevokeSession {
 #[derive(ToSchema)]
 pub struct Empty {}
 
-/// Only `name` and `image` may change here; server fields (`role`, `banned`, ...) are
-/// refused, `email` has its own flow.
+/// `name`, `image` and, while none is set, `username` may change here; server fields
+/// (`role`, `banned`, ...) are refused, `email` has its own flow.
 #[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateUser {
     #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
     image: Option<String>,
+    /// Once set, only the same username (any case) is accepted: `USERNAME_IS_IMMUTABLE`.
+    username: Option<String>,
+    display_username: Option<String>,
 }
 
 #[derive(ToSchema)]

@@ -422,26 +422,32 @@ async fn sign_out_ends_the_session_and_expires_the_cookies() {
 
 #[tokio::test]
 async fn the_cookie_prefix_names_every_cookie_and_clear_stale_session_signs_out_to_the_sign_in_page()
-{
+ {
     let t = TestAuth::new(|c| c.auth.cookie_prefix = "portal".into()).await;
     let b = t.sign_up("stale@example.org").await;
-    assert!(b.cookie.starts_with("portal.session_token="), "{}", b.cookie);
+    assert!(
+        b.cookie.starts_with("portal.session_token="),
+        "{}",
+        b.cookie
+    );
     let me = t
         .send("GET", "/api/auth/get-session", &h(&b.headers()), None)
         .await;
     assert_eq!(me.json()["user"]["email"], "stale@example.org");
     // A cookie under BetterAuth's default name is not this deployment's.
-    let foreign = [(
-        "cookie",
-        b.cookie.replacen("portal.", "better-auth.", 1),
-    )];
+    let foreign = [("cookie", b.cookie.replacen("portal.", "better-auth.", 1))];
     let res = t
         .send("GET", "/api/auth/get-session", &h(&foreign), None)
         .await;
     assert_eq!(res.json(), serde_json::Value::Null);
 
     let res = t
-        .send("GET", "/api/auth/clear-stale-session", &h(&b.headers()), None)
+        .send(
+            "GET",
+            "/api/auth/clear-stale-session",
+            &h(&b.headers()),
+            None,
+        )
         .await;
     assert_eq!(res.status, 302);
     assert_eq!(
@@ -455,7 +461,11 @@ async fn the_cookie_prefix_names_every_cookie_and_clear_stale_session_signs_out_
         .collect();
     assert_eq!(
         names,
-        ["portal.session_token", "portal.session_data", "portal.dont_remember"]
+        [
+            "portal.session_token",
+            "portal.session_data",
+            "portal.dont_remember"
+        ]
     );
     assert!(cookies.iter().all(|c| c.contains("Max-Age=0")));
     let after = t
@@ -464,7 +474,12 @@ async fn the_cookie_prefix_names_every_cookie_and_clear_stale_session_signs_out_
     assert_eq!(after.json(), serde_json::Value::Null, "the session is gone");
     // Without any cookie (or with one whose session is long gone) it still redirects.
     let res = t
-        .send("GET", "/api/auth/clear-stale-session", &h(&b.headers()), None)
+        .send(
+            "GET",
+            "/api/auth/clear-stale-session",
+            &h(&b.headers()),
+            None,
+        )
         .await;
     assert_eq!(res.status, 302);
     assert_eq!(set_cookies(&res).len(), 3);
@@ -476,13 +491,17 @@ async fn clear_stale_session_goes_to_the_configured_sign_in_page() {
         c.auth.sign_in_url = c.auth.base_url.join("/login?from=stale").unwrap();
     })
     .await;
-    let res = t.send("GET", "/api/auth/clear-stale-session", &[], None).await;
+    let res = t
+        .send("GET", "/api/auth/clear-stale-session", &[], None)
+        .await;
     assert_eq!(res.status, 302);
     assert_eq!(
         res.header("location"),
         Some("http://localhost:3000/login?from=stale")
     );
-    let res = t.send("POST", "/api/auth/clear-stale-session", &[], None).await;
+    let res = t
+        .send("POST", "/api/auth/clear-stale-session", &[], None)
+        .await;
     assert_eq!(res.status, 404, "GET only, as Portal's route");
 }
 

@@ -20,6 +20,9 @@ pub struct Profile {
     pub name: String,
     pub email: String,
     pub image: Option<String>,
+    /// Lower-cased; `null` until chosen.
+    pub username: Option<String>,
+    pub display_username: Option<String>,
     /// `user`, `staff` or `admin`.
     pub role: &'static str,
     pub email_verified: bool,
@@ -39,6 +42,8 @@ fn profile(user: &User) -> ProfileBody {
             name: user.name.clone(),
             email: user.email.clone(),
             image: user.image.clone(),
+            username: user.username.clone(),
+            display_username: user.display_username.clone(),
             role: user.role.as_str(),
             email_verified: user.email_verified,
             created_at: user.created_at.clone(),

@@ -33,9 +33,22 @@ async fn me_shows_the_documented_profile() {
         res.json(),
         json!({"user": {
             "id": ada.user.id, "name": "ada", "email": "ada@example.org", "image": null,
+            "username": null, "displayUsername": null,
             "role": "staff", "emailVerified": true, "createdAt": ada.user.created_at,
         }})
     );
+    state
+        .db
+        .users()
+        .update(&ada.user.id, "2026-01-01T00:00:00.000Z", |u| {
+            u.username = Some("ada_l".into());
+            u.display_username = Some("Ada_L".into());
+        })
+        .await
+        .unwrap();
+    let res = send(&app, "GET", "/api/user/me", Some(&ada), None).await;
+    assert_eq!(res.json()["user"]["username"], "ada_l");
+    assert_eq!(res.json()["user"]["displayUsername"], "Ada_L");
     let res = send(&app, "GET", "/api/user/me", None, None).await;
     assert_eq!(res.status, 401);
     assert_eq!(res.json(), envelope("Unauthorized"));

@@ -15,6 +15,7 @@
 //! | one account per user per integration | `USER#<userId>` | `INTEG#<integration>` | | | |
 //! | username claim | `INTEGNAME#<integration>#<username>` | `INTEGNAME` | | | |
 //! | name search entry | `USER#<userId>` | `NAME` | | `USER_NAME` / `<lower name>#<userId>` | |
+//! | username claim (uniqueness, search) | `USERNAME#<username>` | `USERNAME` | | `USER_USERNAME` / `<username>#<userId>` | |
 //!
 //! Users also carry `GSI3PK = ROLE#<role>` / `<createdAt>#<userId>` and, only while banned,
 //! `GSI4PK = BANNED` / `<createdAt>#<userId>`. Sessions carry `GSI3PK = SESSEXP#<yyyymmddhh>` /
@@ -43,6 +44,10 @@ pub fn credential(user_id: &str) -> (String, String) {
 
 pub fn email_claim(email: &str) -> (String, String) {
     (format!("EMAIL#{email}"), "EMAIL".into())
+}
+
+pub fn username_claim(username: &str) -> (String, String) {
+    (format!("USERNAME#{username}"), "USERNAME".into())
 }
 
 pub fn session(session_id: &str) -> (String, String) {
@@ -112,6 +117,7 @@ pub fn name_entry(user_id: &str) -> (String, String) {
 }
 
 pub const USER_NAME: &str = "USER_NAME";
+pub const USER_USERNAME: &str = "USER_USERNAME";
 pub const BANNED: &str = "BANNED";
 
 pub fn role_partition(role: &str) -> String {
@@ -273,6 +279,12 @@ pub fn name_entry_item(user: &User) -> ItemKeys {
         USER_NAME.into(),
         format!("{}#{}", user.name.to_lowercase(), user.id),
     )
+}
+
+/// A username claim: found by the start of the username (GSI2), like names.
+pub fn username_claim_item(username: &str, user_id: &str) -> ItemKeys {
+    ItemKeys::at(username_claim(username))
+        .gsi2(USER_USERNAME.into(), format!("{username}#{user_id}"))
 }
 
 /// A session: the user's (GSI1), everyone's (GSI2), by the hour it expires (GSI3).

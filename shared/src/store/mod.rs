@@ -277,7 +277,7 @@ impl Db {
     pub async fn delete_user_and_belongings(
         &self,
         user_id: &str,
-    ) -> Result<Option<Result<User, users::LastAdmin>>, StoreError> {
+    ) -> Result<Option<Result<User, users::Conflict>>, StoreError> {
         // The caller checked the last-admin rule before anything was removed; the delete
         // of the user item enforces it again, atomically, through the roster.
         // Sessions, keys and one-time tokens are independent: removed together.

@@ -63,6 +63,7 @@ pub struct Credential {
     pub updated_at: String,
 }
 
+/// Holds an e-mail (or, with other keys, a username) for one user.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EmailClaim {
@@ -71,10 +72,21 @@ struct EmailClaim {
     user_id: String,
 }
 
+impl EmailClaim {
+    fn username(username: &str, user_id: &str) -> Self {
+        Self {
+            keys: keys::username_claim_item(username, user_id),
+            user_id: user_id.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
     #[error("e-mail already taken")]
     EmailTaken,
+    #[error("username already taken")]
+    UsernameTaken,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -129,9 +141,14 @@ impl Db {
     }
 }
 
-/// A change refused because it would leave no admin who can act.
+/// A change the table refused through a claim it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LastAdmin;
+pub enum Conflict {
+    /// It would leave no admin who can act.
+    LastAdmin,
+    /// The username it sets belongs to somebody else.
+    UsernameTaken,
+}
 
 /// How many times a read-modify-write is retried when another writer got there first.
 const ATTEMPTS: usize = 8;
@@ -166,6 +183,11 @@ impl Users<'_> {
             db.put(to_item(&UserItem::new(user.clone(), 1))?, Some(is_new()))?,
             db.put(to_item(&NameEntry::of(&user))?, None)?,
         ];
+        let username_at = items.len();
+        if let Some(username) = &user.username {
+            let claim = EmailClaim::username(username, &user.id);
+            items.push(db.put(to_item(&claim)?, Some(is_new()))?);
+        }
         if let Some(hash) = password_hash {
             let credential = Credential {
                 keys: keys::plain_item(keys::credential(&user.id)),
@@ -183,6 +205,11 @@ impl Users<'_> {
         }
         match db.commit(items).await? {
             Committed::Yes => Ok(user),
+            // The e-mail answers first when both are taken (the plugin checks the username
+            // first, but the e-mail's answer reveals nothing the username's would not).
+            Committed::ConditionFailed(failed) if failed == [username_at] => {
+                Err(CreateUserError::UsernameTaken)
+            }
             Committed::ConditionFailed(_) => Err(CreateUserError::EmailTaken),
         }
     }
@@ -210,6 +237,25 @@ impl Users<'_> {
         };
         let claim: EmailClaim = from_item(claim)?;
         self.with_credential(&claim.user_id).await
+    }
+
+    /// The user holding `username` (normalised by the caller) and their password, if any.
+    pub async fn find_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<(User, Option<Credential>)>, StoreError> {
+        match self.username_owner(username).await? {
+            Some(user_id) => self.with_credential(&user_id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The id of the user holding `username` (normalised by the caller).
+    pub async fn username_owner(&self, username: &str) -> Result<Option<String>, StoreError> {
+        let Some(claim) = self.db.get_item(keys::username_claim(username)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(from_item::<EmailClaim>(claim)?.user_id))
     }
 
     /// The user and their password in one strongly consistent Query of their partition.
@@ -264,7 +310,7 @@ impl Users<'_> {
     /// `change` returns `Err` to refuse (nothing is written); a change that would take the
     /// last acting admin off the roster is refused with [`LastAdmin`]. `None` when there is
     /// no such user.
-    pub async fn modify<E: From<LastAdmin>>(
+    pub async fn modify<E: From<Conflict>>(
         &self,
         user_id: &str,
         now: &str,
@@ -278,7 +324,7 @@ impl Users<'_> {
     /// user (`extra`, called once per attempt). The first attempt starts from `seen` (the
     /// user and its version as already read) when given; a stale copy fails the version
     /// condition and the next attempt reads afresh.
-    async fn modify_with<E: From<LastAdmin>>(
+    async fn modify_with<E: From<Conflict>>(
         &self,
         user_id: &str,
         mut seen: Option<(User, i64)>,
@@ -309,6 +355,18 @@ impl Users<'_> {
             if new.name != old.name {
                 items.push(db.put(to_item(&NameEntry::of(&new))?, None)?);
             }
+            // A new username is claimed (only if free) and the old one let go, together.
+            let mut username_at = None;
+            if new.username != old.username {
+                if let Some(username) = &new.username {
+                    username_at = Some(items.len());
+                    let claim = EmailClaim::username(username, &new.id);
+                    items.push(db.put(to_item(&claim)?, Some(is_new()))?);
+                }
+                if let Some(username) = &old.username {
+                    items.push(db.delete(keys::username_claim(username), None)?);
+                }
+            }
             items.extend(db.counter_update(Delta::between_users(&old, &new))?);
             let roster_at = items.len();
             let roster = db.roster_between(Some(&old), Some(&new))?;
@@ -319,7 +377,13 @@ impl Users<'_> {
                 Committed::Yes => return Ok(Some(Ok(new))),
                 // Only the roster said no: this user is the last admin who can act.
                 Committed::ConditionFailed(failed) if has_roster && failed == [roster_at] => {
-                    return Ok(Some(Err(LastAdmin.into())));
+                    return Ok(Some(Err(Conflict::LastAdmin.into())));
+                }
+                // Only the username claim said no: somebody else holds it.
+                Committed::ConditionFailed(failed)
+                    if username_at.is_some_and(|at| failed == [at]) =>
+                {
+                    return Ok(Some(Err(Conflict::UsernameTaken.into())));
                 }
                 Committed::ConditionFailed(_) => continue,
             }
@@ -331,7 +395,7 @@ impl Users<'_> {
 
     /// Stores a new password hash and applies `change` to the user in ONE transaction (so a
     /// password change and the revocations it brings land together). `change` may refuse.
-    pub async fn change_password<E: From<LastAdmin>>(
+    pub async fn change_password<E: From<Conflict>>(
         &self,
         user_id: &str,
         password_hash: &str,
@@ -360,7 +424,7 @@ impl Users<'_> {
                 now,
                 |u| {
                     u.generations.sessions += 1;
-                    Ok::<(), LastAdmin>(())
+                    Ok::<(), Conflict>(())
                 },
                 |new| {
                     let Some(session_id) = keep else {
@@ -378,7 +442,7 @@ impl Users<'_> {
             )
             .await?;
         result
-            .map(|r| r.map_err(|LastAdmin| StoreError::Dynamo("unexpected roster change".into())))
+            .map(|r| r.map_err(|c| StoreError::Dynamo(format!("unexpected conflict: {c:?}"))))
             .transpose()
     }
 
@@ -415,7 +479,7 @@ impl Users<'_> {
     ) -> Result<Option<User>, StoreError> {
         let mut change = change;
         let result = self
-            .modify_with::<LastAdmin>(
+            .modify_with::<Conflict>(
                 user_id,
                 seen,
                 now,
@@ -426,12 +490,11 @@ impl Users<'_> {
                 |_| Ok(Vec::new()),
             )
             .await?;
-        // Role and ban changes go through `moderation`, which handles the refusal.
+        // Role, ban and username changes go through `moderation` or their own calls, which
+        // handle the refusals.
         result
             .map(|r| {
-                r.map_err(|LastAdmin| {
-                    StoreError::Dynamo("a plain update would remove the last admin".into())
-                })
+                r.map_err(|c| StoreError::Dynamo(format!("a plain update was refused: {c:?}")))
             })
             .transpose()
     }
@@ -442,7 +505,7 @@ impl Users<'_> {
     pub async fn delete(
         &self,
         user_id: &str,
-    ) -> Result<Option<Result<User, LastAdmin>>, StoreError> {
+    ) -> Result<Option<Result<User, Conflict>>, StoreError> {
         let db = self.db;
         for _ in 0..ATTEMPTS {
             let Some((user, version)) = self.get_versioned(user_id).await? else {
@@ -454,6 +517,9 @@ impl Users<'_> {
                 db.delete(keys::name_entry(user_id), None)?,
                 db.delete(keys::credential(user_id), None)?,
             ];
+            if let Some(username) = &user.username {
+                items.push(db.delete(keys::username_claim(username), None)?);
+            }
             items.extend(db.counter_update(Delta::of_user(&user, -1))?);
             let roster_at = items.len();
             let roster = db.roster_between(Some(&user), None)?;
@@ -462,7 +528,7 @@ impl Users<'_> {
             match db.commit(items).await? {
                 Committed::Yes => return Ok(Some(Ok(user))),
                 Committed::ConditionFailed(failed) if has_roster && failed == [roster_at] => {
-                    return Ok(Some(Err(LastAdmin)));
+                    return Ok(Some(Err(Conflict::LastAdmin)));
                 }
                 Committed::ConditionFailed(_) => continue,
             }
@@ -487,7 +553,7 @@ pub(crate) fn versioned_user_from_item(item: Item) -> Result<(User, i64), StoreE
 pub struct UserFilter {
     pub role: Option<Role>,
     pub banned: Option<bool>,
-    /// Prefix of the e-mail or of the name (case-insensitive).
+    /// Prefix of the e-mail, the name or the username (case-insensitive).
     pub search: Option<String>,
 }
 
@@ -569,8 +635,9 @@ impl Users<'_> {
         })
     }
 
-    /// Prefix search on e-mail and name: two index Queries (GSI2 `USER_EMAIL` and
-    /// `USER_NAME`), cost O(matches), never a table scan. Its cursor is the position.
+    /// Prefix search on e-mail, name and username: three index Queries (GSI2 `USER_EMAIL`,
+    /// `USER_NAME`, `USER_USERNAME`), cost O(matches), never a table scan. Its cursor is the
+    /// position.
     async fn search(
         &self,
         q: &str,
@@ -585,16 +652,24 @@ impl Users<'_> {
             None => request.offset as usize,
         };
         let mut found: std::collections::HashMap<String, User> = std::collections::HashMap::new();
+        // The three prefix Queries do not depend on each other: they go out together.
         let by_email = Query::index(schema::GSI2, keys::USER_EMAIL).prefix(&q);
-        for item in self.db.query_all(&by_email).await? {
+        let by_name = Query::index(schema::GSI2, keys::USER_NAME).prefix(&q);
+        let by_username = Query::index(schema::GSI2, keys::USER_USERNAME).prefix(&q);
+        let (by_email, by_name, by_username) = futures::try_join!(
+            self.db.query_all(&by_email),
+            self.db.query_all(&by_name),
+            self.db.query_all(&by_username)
+        )?;
+        for item in by_email {
             let user = user_from_item(item)?;
             found.insert(user.id.clone(), user);
         }
         let mut missing = Vec::new();
-        let by_name = Query::index(schema::GSI2, keys::USER_NAME).prefix(&q);
-        for item in self.db.query_all(&by_name).await? {
+        for item in by_name.into_iter().chain(by_username) {
             if let Some(id) = item.get("userId").and_then(|v| v.as_s().ok())
                 && !found.contains_key(id)
+                && !missing.contains(id)
             {
                 missing.push(id.clone());
             }
