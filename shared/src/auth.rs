@@ -345,6 +345,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let RequireAuth(identity) = RequireAuth::from_request_parts(parts, state).await?;
         if identity.user.role == Role::Admin {
+            second_factor_passed(&AppState::from_ref(state), &identity)?;
             Ok(RequireAdmin(identity))
         } else {
             Err(ApiError::forbidden(FORBIDDEN_ADMIN))
@@ -362,10 +363,25 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let RequireAuth(identity) = RequireAuth::from_request_parts(parts, state).await?;
         if matches!(identity.user.role, Role::Admin | Role::Staff) {
+            second_factor_passed(&AppState::from_ref(state), &identity)?;
             Ok(RequireAdminOrStaff(identity))
         } else {
             Err(ApiError::forbidden(FORBIDDEN_ADMIN_OR_STAFF))
         }
+    }
+}
+
+pub const TWO_FACTOR_REQUIRED: &str = "Two-factor authentication required";
+
+/// With `PORTAL_REQUIRE_2FA_FOR_STAFF`, staff and admin routes take only a session that
+/// passed the second factor (an API key is not one: it was never asked for a code).
+fn second_factor_passed(state: &AppState, identity: &Identity) -> Result<(), ApiError> {
+    if !state.config.auth.require_2fa_for_staff {
+        return Ok(());
+    }
+    match &identity.via {
+        Via::Session(session) if session.two_factor_verified => Ok(()),
+        _ => Err(ApiError::forbidden(TWO_FACTOR_REQUIRED)),
     }
 }
 

@@ -203,6 +203,14 @@ pub struct AuthConfig {
     pub require_email_verification: bool,
     /// Send the verification mail on sign-up.
     pub send_verification_on_sign_up: bool,
+    /// Admin and staff routes refuse a staff or admin session that did not pass the second
+    /// factor (`PORTAL_REQUIRE_2FA_FOR_STAFF`).
+    pub require_2fa_for_staff: bool,
+    /// The issuer authenticator apps show (`PORTAL_2FA_ISSUER`, default `Portal`).
+    pub two_factor_issuer: String,
+    /// How many accounts one browser keeps signed in at once (BetterAuth's multiSession
+    /// `maximumSessions`; `PORTAL_MULTI_SESSION_MAX`, default 5).
+    pub multi_session_max: usize,
     /// Sign-up requires a `username` (`PORTAL_REQUIRE_USERNAME`; Portal's front end does).
     pub require_username: bool,
     /// The first part of every cookie name (`PORTAL_COOKIE_PREFIX`, BetterAuth's
@@ -391,6 +399,11 @@ impl AuthConfig {
             require_email_verification: flag(get, "PORTAL_REQUIRE_EMAIL_VERIFICATION", false)?,
             send_verification_on_sign_up: flag(get, "PORTAL_SEND_VERIFICATION_ON_SIGN_UP", true)?,
             require_username: flag(get, "PORTAL_REQUIRE_USERNAME", false)?,
+            require_2fa_for_staff: flag(get, "PORTAL_REQUIRE_2FA_FOR_STAFF", false)?,
+            multi_session_max: parse_number(&get, "PORTAL_MULTI_SESSION_MAX", 5)?,
+            two_factor_issuer: get("PORTAL_2FA_ISSUER")
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "Portal".into()),
             cookie_prefix: cookie_prefix(get)?,
             sign_in_url: base_url
                 .join(&get("PORTAL_SIGN_IN_URL").unwrap_or_else(|| "/auth/sign-in".into()))
@@ -419,6 +432,9 @@ impl AuthConfig {
             require_email_verification: false,
             send_verification_on_sign_up: false,
             require_username: false,
+            require_2fa_for_staff: false,
+            multi_session_max: 5,
+            two_factor_issuer: "Portal".into(),
             cookie_prefix: DEFAULT_COOKIE_PREFIX.into(),
             sign_in_url: Url::parse("http://localhost/auth/sign-in").expect("static URL parses"),
         }

@@ -14,6 +14,10 @@ use crate::crypto::{sign_cookie_value, verify_cookie_signature};
 pub const SESSION_TOKEN: &str = "session_token";
 pub const SESSION_DATA: &str = "session_data";
 pub const DONT_REMEMBER: &str = "dont_remember";
+/// The pending two-factor sign-in (BetterAuth's `two_factor`, 10 minutes).
+pub const TWO_FACTOR: &str = "two_factor";
+/// A device trusted to skip the second factor (BetterAuth's `trust_device`, 30 days).
+pub const TRUST_DEVICE: &str = "trust_device";
 
 /// Seconds a remembered session cookie lives (7 days).
 pub const SESSION_MAX_AGE: i64 = 604_800;
@@ -92,11 +96,71 @@ impl CookieJar {
         cookies
     }
 
+    /// Set-Cookie for cookie `base` holding `value`, signed.
+    pub fn signed_cookie(&self, base: &str, value: &str, max_age: i64) -> String {
+        format!(
+            "{}={}{}",
+            self.name(base),
+            percent_encode(&self.signed(value)),
+            self.attributes(Some(max_age))
+        )
+    }
+
+    /// Set-Cookie that expires cookie `base`.
+    pub fn expired(&self, base: &str) -> String {
+        format!("{}={}", self.name(base), self.attributes(Some(0)))
+    }
+
+    /// The verified value of signed cookie `base` in the request.
+    pub fn verified(&self, headers: &HeaderMap, base: &str) -> Option<String> {
+        self.read(headers, base)
+            .and_then(|signed| self.verify(signed))
+    }
+
+    /// The name of the multi-session cookie that remembers `token` (BetterAuth's
+    /// `<session cookie>_multi-<lower-cased token>`).
+    pub fn multi_session_name(&self, token: &str) -> String {
+        format!(
+            "{}_multi-{}",
+            self.name(SESSION_TOKEN),
+            token.to_lowercase()
+        )
+    }
+
+    /// Every multi-session cookie of the request whose signature holds: `(name, token)`.
+    pub fn multi_sessions(&self, headers: &HeaderMap) -> Vec<(String, String)> {
+        let prefix = format!("{}_multi-", self.name(SESSION_TOKEN));
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|line| line.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .filter(|(name, _)| name.starts_with(&prefix))
+            .filter_map(|(name, value)| self.verify(value).map(|t| (name.to_string(), t)))
+            .collect()
+    }
+
+    /// Set-Cookie for the multi-session cookie of `token`, living as the session cookie does.
+    pub fn multi_session_cookie(&self, token: &str, remember: bool) -> String {
+        format!(
+            "{}={}{}",
+            self.multi_session_name(token),
+            percent_encode(&self.signed(token)),
+            self.attributes(remember.then_some(SESSION_MAX_AGE))
+        )
+    }
+
+    /// Set-Cookie that expires the cookie named `full_name` (already prefixed).
+    pub fn expired_named(&self, full_name: &str) -> String {
+        format!("{full_name}={}", self.attributes(Some(0)))
+    }
+
     /// The three expiring Set-Cookies of sign-out and of an invalid session.
     pub fn expired_cookies(&self) -> Vec<String> {
         [SESSION_TOKEN, SESSION_DATA, DONT_REMEMBER]
             .iter()
-            .map(|base| format!("{}={}", self.name(base), self.attributes(Some(0))))
+            .map(|base| self.expired(base))
             .collect()
     }
 
@@ -115,14 +179,12 @@ impl CookieJar {
 
     /// The verified session token from the cookie, if any and correctly signed.
     pub fn session_token(&self, headers: &HeaderMap) -> Option<String> {
-        self.read(headers, SESSION_TOKEN)
-            .and_then(|signed| self.verify(signed))
+        self.verified(headers, SESSION_TOKEN)
     }
 
     /// True when the signed `dont_remember` marker is present.
     pub fn dont_remember(&self, headers: &HeaderMap) -> bool {
-        self.read(headers, DONT_REMEMBER)
-            .and_then(|signed| self.verify(signed))
+        self.verified(headers, DONT_REMEMBER)
             .is_some_and(|v| v == "true")
     }
 }

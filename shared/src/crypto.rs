@@ -43,6 +43,14 @@ pub fn random_letters(n: usize) -> String {
         .collect()
 }
 
+/// `n` random decimal digits (e-mailed codes).
+pub fn random_digits(n: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..n)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect()
+}
+
 /// A new 32-character id (users, accounts, ...).
 pub fn new_id() -> String {
     random_alphanumeric(32)

@@ -26,6 +26,7 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod totp;
 pub mod validation;
 
 pub use config::Config;

@@ -1,4 +1,4 @@
-//! Outgoing mail: password-reset and verification links. SES (v2 API) in production; an
+//! Outgoing mail: password-reset and verification links, two-factor codes. SES (v2 API) in production; an
 //! outbox folder (one JSON file per mail) locally and in tests.
 
 use std::path::PathBuf;
@@ -13,6 +13,8 @@ use crate::config::{Config, MailTransport};
 pub enum MailKind {
     ResetPassword,
     VerifyEmail,
+    /// A two-factor sign-in code (no link: `url` is empty, the code is in the text).
+    TwoFactorCode,
 }
 
 /// A mail as the outbox records it.
@@ -64,6 +66,7 @@ impl Mailer {
                     match mail.kind {
                         MailKind::ResetPassword => "reset-password",
                         MailKind::VerifyEmail => "verify-email",
+                        MailKind::TwoFactorCode => "two-factor-code",
                     },
                     crate::crypto::random_alphanumeric(6)
                 );

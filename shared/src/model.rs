@@ -51,6 +51,9 @@ pub struct User {
     /// The username as its owner spelled it (only its case may differ from `username`).
     #[serde(default)]
     pub display_username: Option<String>,
+    /// BetterAuth's `twoFactorEnabled`: sign-in asks for a second factor.
+    #[serde(default)]
+    pub two_factor_enabled: bool,
     #[serde(default)]
     pub role: Role,
     #[serde(default)]
@@ -103,6 +106,7 @@ impl User {
             image: None,
             username: None,
             display_username: None,
+            two_factor_enabled: false,
             role,
             banned: false,
             ban_reason: None,
@@ -224,6 +228,9 @@ pub struct Session {
     /// The user's session generation when it was made; older than the user's: revoked.
     #[serde(default)]
     pub generation: i64,
+    /// The session was made (or confirmed) by passing the second factor.
+    #[serde(default)]
+    pub two_factor_verified: bool,
 }
 
 fn yes() -> bool {

@@ -1,5 +1,5 @@
 // End to end: the REAL better-auth client (better-auth 1.7.5 with the admin, api-key and
-// username client plugins, as Portal's front end uses it) drives a running portal-local
+// username, two-factor and multi-session client plugins, as Portal's front end uses it) drives a running portal-local
 // configured as Portal runs (cookie prefix `portal`, a username required at sign-up).
 //
 //   node tests/e2e/flow.mjs <base-url> <mail-outbox-dir>
@@ -10,7 +10,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import { createAuthClient } from "better-auth/client";
-import { adminClient, usernameClient } from "better-auth/client/plugins";
+import { createHmac } from "node:crypto";
+import { adminClient, multiSessionClient, twoFactorClient, usernameClient } from "better-auth/client/plugins";
 import { apiKeyClient } from "@better-auth/api-key/client";
 
 const [baseURL, outbox] = process.argv.slice(2);
@@ -38,10 +39,29 @@ function browser() {
   };
   const client = createAuthClient({
     baseURL,
-    plugins: [adminClient(), apiKeyClient(), usernameClient()],
+    plugins: [adminClient(), apiKeyClient(), usernameClient(), twoFactorClient(), multiSessionClient()],
     fetchOptions: { customFetchImpl },
   });
   return { client, jar };
+}
+
+// RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s), written here independently of the server.
+function base32Decode(text) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of text.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+function totp(uri, offset = 0) {
+  const key = base32Decode(new URL(uri).searchParams.get("secret"));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + offset));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const at = mac[mac.length - 1] & 15;
+  const value = (mac.readUInt32BE(at) & 0x7fffffff) % 1000000;
+  return String(value).padStart(6, "0");
 }
 
 const results = [];
@@ -201,6 +221,96 @@ await step("API key: create, use, list, delete", async () => {
   assert.equal(deleted.data.success, true);
   const refused = await fetch(`${baseURL}/api/auth/get-session`, { headers: { "x-api-key": key } });
   assert.equal(refused.status, 401);
+});
+
+let totpURI;
+let backupCodes;
+await step("two-factor: enable with the password, confirm with a TOTP code", async () => {
+  const wrong = await laptop.client.twoFactor.enable({ password: "not-the-password" });
+  assert.equal(wrong.error.status, 400);
+  assert.equal(wrong.error.code, "INVALID_PASSWORD");
+  const { data, error } = await laptop.client.twoFactor.enable({ password });
+  assert.equal(error, null);
+  assert.ok(data.totpURI.startsWith("otpauth://totp/Portal:"));
+  assert.equal(data.backupCodes.length, 10);
+  totpURI = data.totpURI;
+  backupCodes = data.backupCodes;
+  const bad = await laptop.client.twoFactor.verifyTotp({ code: "000000" === totp(totpURI, -1) ? "111111" : "000000" });
+  assert.equal(bad.error.code, "INVALID_CODE");
+  const ok = await laptop.client.twoFactor.verifyTotp({ code: totp(totpURI, -1) });
+  assert.equal(ok.error, null);
+  assert.equal((await laptop.client.getSession()).data.user.twoFactorEnabled, true);
+});
+
+await step("two-factor: sign-in asks for a code, the TOTP code starts the session", async () => {
+  const signIn = await phone.client.signIn.email({ email, password });
+  assert.equal(signIn.error, null);
+  assert.equal(signIn.data.twoFactorRedirect, true);
+  assert.deepEqual(signIn.data.twoFactorMethods, ["totp", "otp"]);
+  assert.ok(phone.jar.has("portal.two_factor"));
+  assert.equal((await phone.client.getSession()).data, null, "no session before the code");
+  const verified = await phone.client.twoFactor.verifyTotp({ code: totp(totpURI, 0), trustDevice: true });
+  assert.equal(verified.error, null);
+  assert.equal(verified.data.user.email, email);
+  assert.equal((await phone.client.getSession()).data.user.email, email);
+  assert.ok(phone.jar.has("portal.trust_device"));
+  await phone.client.signOut();
+  const trusted = await phone.client.signIn.email({ email, password });
+  assert.equal(trusted.error, null);
+  assert.ok(trusted.data.token, "a trusted device signs in without a code");
+});
+
+await step("two-factor: a backup code works once", async () => {
+  const tablet = browser();
+  await tablet.client.signIn.email({ email, password });
+  const used = await tablet.client.twoFactor.verifyBackupCode({ code: backupCodes[0] });
+  assert.equal(used.error, null);
+  assert.ok((await tablet.client.getSession()).data);
+  const again = browser();
+  await again.client.signIn.email({ email, password });
+  const refused = await again.client.twoFactor.verifyBackupCode({ code: backupCodes[0] });
+  assert.equal(refused.error.code, "INVALID_BACKUP_CODE");
+});
+
+await step("two-factor: an e-mailed code", async () => {
+  const desk = browser();
+  await desk.client.signIn.email({ email, password });
+  const sent = await desk.client.twoFactor.sendOtp();
+  assert.equal(sent.error, null);
+  const code = newestMail("two-factor-code", email).text.match(/\b(\d{6})\b/)[1];
+  const verified = await desk.client.twoFactor.verifyOtp({ code });
+  assert.equal(verified.error, null);
+  assert.equal((await desk.client.getSession()).data.user.email, email);
+});
+
+await step("two-factor: disable with the password", async () => {
+  const { data, error } = await laptop.client.twoFactor.disable({ password });
+  assert.equal(error, null);
+  assert.equal(data.status, true);
+  assert.equal((await laptop.client.getSession()).data.user.twoFactorEnabled, false);
+});
+
+await step("multi-session: two accounts in one browser, switch, revoke", async () => {
+  const shared = browser();
+  const first = await shared.client.signIn.email({ email, password });
+  assert.equal(first.error, null);
+  const secondEmail = `e2e-second-${Date.now()}@example.org`;
+  const second = await shared.client.signUp.email({
+    name: "Second", email: secondEmail, password: "second-account-pw", username: `Second_${Date.now() % 1000000}`,
+  });
+  assert.equal(second.error, null);
+  assert.equal((await shared.client.getSession()).data.user.email, secondEmail);
+  const listed = await shared.client.multiSession.listDeviceSessions();
+  assert.equal(listed.error, null);
+  assert.deepEqual(listed.data.map((s) => s.user.email).sort(), [email, secondEmail].sort());
+  const active = await shared.client.multiSession.setActive({ sessionToken: first.data.token });
+  assert.equal(active.error, null);
+  assert.equal((await shared.client.getSession()).data.user.email, email);
+  const revoked = await shared.client.multiSession.revoke({ sessionToken: second.data.token });
+  assert.equal(revoked.error, null);
+  assert.equal((await shared.client.multiSession.listDeviceSessions()).data.length, 1);
+  const bad = await shared.client.multiSession.setActive({ sessionToken: second.data.token });
+  assert.equal(bad.error.code, "INVALID_SESSION_TOKEN");
 });
 
 await step("sign out at the end", async () => {

@@ -41,6 +41,21 @@ pub fn message_of(code: &str) -> &'static str {
         "UNAUTHORIZED" => "Unauthorized",
         // username plugin
         "INVALID_USERNAME_OR_PASSWORD" => "Invalid username or password",
+        // multi-session plugin
+        "INVALID_SESSION_TOKEN" => "Invalid session token",
+        // two-factor plugin
+        "OTP_HAS_EXPIRED" => "OTP has expired",
+        "TOTP_NOT_ENABLED" => "TOTP not enabled",
+        "TOTP_ALREADY_ENABLED" => "TOTP is already enabled",
+        "TWO_FACTOR_NOT_ENABLED" => "Two factor isn't enabled",
+        "BACKUP_CODES_NOT_ENABLED" => "Backup codes aren't enabled",
+        "INVALID_BACKUP_CODE" => "Invalid backup code",
+        "INVALID_CODE" => "Invalid code",
+        "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE" => "Too many attempts. Please request a new code.",
+        "ACCOUNT_TEMPORARILY_LOCKED" => {
+            "Too many failed verification attempts. Your account is temporarily locked. Please try again later."
+        }
+        "INVALID_TWO_FACTOR_COOKIE" => "Invalid two factor cookie",
         "USERNAME_IS_ALREADY_TAKEN" => "Username is already taken. Please try another.",
         "USERNAME_TOO_SHORT" => "Username is too short",
         "USERNAME_TOO_LONG" => "Username is too long",
@@ -113,6 +128,16 @@ impl AuthError {
 
     pub fn unauthorized() -> Self {
         Self::code(StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
+    }
+
+    /// Something that cannot happen with a consistent table: logged, 500.
+    pub fn internal(what: &str) -> Self {
+        tracing::error!(error = what, "internal failure in auth");
+        Self::with_message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_SERVER_ERROR",
+            "Internal Server Error",
+        )
     }
 }
 

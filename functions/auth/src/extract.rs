@@ -69,6 +69,27 @@ where
     }
 }
 
+/// `Option<SessionUser>`: the session if there is one (endpoints that also take a pending
+/// two-factor sign-in).
+impl<S> axum::extract::OptionalFromRequestParts<S> for SessionUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match <Self as FromRequestParts<S>>::from_request_parts(parts, state).await {
+            Ok(me) => Ok(Some(me)),
+            Err(err) if err.status == StatusCode::UNAUTHORIZED => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+}
+
 impl<S> FromRequestParts<S> for AnyUser
 where
     AppState: FromRef<S>,

@@ -7,12 +7,14 @@ pub mod error;
 mod extract;
 mod input;
 mod limits;
+mod multi_session;
 mod origin;
 mod pages;
 mod password;
 mod profile;
 mod session;
 mod sign;
+mod two_factor;
 mod username;
 mod views;
 mod wire;
@@ -86,6 +88,17 @@ pub fn routes() -> OpenApiRouter<AuthState> {
         .routes(routes!(sign::sign_in).map(only))
         .routes(routes!(username::sign_in_username).map(only))
         .routes(routes!(username::is_username_available).map(only))
+        .routes(routes!(multi_session::list_device_sessions).map(only))
+        .routes(routes!(multi_session::set_active).map(only))
+        .routes(routes!(multi_session::revoke).map(only))
+        .routes(routes!(two_factor::enable).map(only))
+        .routes(routes!(two_factor::disable).map(only))
+        .routes(routes!(two_factor::get_totp_uri).map(only))
+        .routes(routes!(two_factor::verify_totp).map(only))
+        .routes(routes!(two_factor::send_otp).map(only))
+        .routes(routes!(two_factor::verify_otp).map(only))
+        .routes(routes!(two_factor::verify_backup_code).map(only))
+        .routes(routes!(two_factor::generate_backup_codes).map(only))
         .routes(routes!(sign::sign_out).map(only))
         .routes(routes!(sign::clear_stale_session).map(only))
         .routes(routes!(session::get_session, session::get_session_post).map(only))
@@ -132,6 +145,10 @@ pub fn router(app: AppState, mailer: Mailer) -> Router {
         mailer,
     };
     Router::from(routes())
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            multi_session::track,
+        ))
         .layer(middleware::from_fn_with_state(
             app.clone(),
             origin::origin_check,

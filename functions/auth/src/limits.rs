@@ -24,9 +24,15 @@ use crate::origin::check_url_fields;
 /// Which rule a path is counted under.
 pub fn rule_for(config: &Config, path: &str) -> Rule {
     let limits = &config.rate_limits;
-    if ["/sign-in", "/sign-up", "/change-password", "/change-email"]
-        .iter()
-        .any(|p| path.starts_with(p))
+    if [
+        "/sign-in",
+        "/sign-up",
+        "/change-password",
+        "/change-email",
+        "/two-factor/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
     {
         limits.credentials
     } else if path.starts_with("/request-password-reset")

@@ -21,7 +21,7 @@ use crate::limits::{MailRequest, mail_request};
 use crate::origin::redirect_target;
 use crate::session::start_session;
 use crate::sign::password_error;
-use crate::views::{json_response, redirect, set_session, user_json, with_param};
+use crate::views::{json_response, redirect, started_session, user_json, with_param};
 use crate::{AuthState, auth_link};
 
 const RESET_KIND: &str = "reset-password";
@@ -293,7 +293,14 @@ pub async fn change(
         .delete_all_for_user(&me.id, None)
         .await?;
     let remember = user.session.remember;
-    let (_, token) = start_session(&state.app, &changed, remember, &meta).await?;
+    // The new session stands where the old one did, second factor included.
+    let passed = user.session.two_factor_verified;
+    let (_, token) = start_session(&state.app, &changed, remember, passed, &meta).await?;
     let response = json_response(json!({ "token": token, "user": user_json(&changed) }));
-    Ok(set_session(response, &state.app.cookies, &token, remember))
+    Ok(started_session(
+        response,
+        &state.app.cookies,
+        &token,
+        remember,
+    ))
 }

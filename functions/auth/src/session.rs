@@ -23,14 +23,17 @@ use crate::views::{clear_session, json_response, session_json, set_session, user
 
 const UPDATE_AGE: Duration = Duration::days(1);
 
-/// Creates a session for `user`; returns it and its token.
+/// Creates a session for `user` (`second_factor`: it passed two-factor, or stands for one
+/// that did); returns it and its token.
 pub async fn start_session(
     app: &AppState,
     user: &User,
     remember: bool,
+    second_factor: bool,
     meta: &RequestMeta,
 ) -> Result<(Session, String), StoreError> {
-    let (session, token) = new_session(app, user, remember, meta);
+    let (mut session, token) = new_session(app, user, remember, meta);
+    session.two_factor_verified = second_factor;
     let session = app.db.sessions().create(session).await?;
     portal_shared::http::identified(&user.id);
     Ok((session, token))

@@ -23,8 +23,11 @@ use crate::limits::{AddressCount, count_credential_use};
 use crate::origin::{check_url_fields, redirect_target};
 use crate::profile::{SERVER_ONLY_USER_FIELDS, check_profile};
 use crate::session::{new_session, start_session};
+use crate::two_factor;
 use crate::username;
-use crate::views::{clear_session, json_response, redirect, set_session, user_json};
+use crate::views::{
+    append_cookies, clear_session, json_response, redirect, started_session, user_json,
+};
 
 pub fn password_error(password: &str) -> Option<AuthError> {
     match check_password_length(password) {
@@ -159,7 +162,12 @@ pub async fn sign_up(
         ));
     };
     let response = json_response(json!({ "token": token, "user": user_json(&user) }));
-    Ok(set_session(response, &state.app.cookies, &token, remember))
+    Ok(started_session(
+        response,
+        &state.app.cookies,
+        &token,
+        remember,
+    ))
 }
 
 #[utoipa::path(
@@ -172,6 +180,7 @@ pub async fn sign_up(
 pub async fn sign_in(
     State(state): State<AuthState>,
     meta: RequestMeta,
+    headers: HeaderMap,
     address: Option<Extension<AddressCount>>,
     body: Body,
 ) -> AuthResult<Response> {
@@ -205,7 +214,7 @@ pub async fn sign_in(
         remember,
         failure: "INVALID_EMAIL_OR_PASSWORD",
     };
-    finish_sign_in(&state, &meta, found?, attempt).await
+    finish_sign_in(&state, &meta, &headers, found?, attempt).await
 }
 
 /// What a password sign-in (by e-mail or username) asks for.
@@ -223,6 +232,7 @@ pub struct Attempt {
 pub async fn finish_sign_in(
     state: &AuthState,
     meta: &RequestMeta,
+    headers: &HeaderMap,
     found: Option<(User, Option<Credential>)>,
     attempt: Attempt,
 ) -> AuthResult<Response> {
@@ -262,7 +272,20 @@ pub async fn finish_sign_in(
             .await?;
         tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
     }
-    let (_, token) = start_session(&state.app, &user, remember, meta).await?;
+    // Two-factor on: no session yet, unless this device is trusted (then the session counts
+    // as having passed the second factor).
+    let mut cookies = Vec::new();
+    let passed_second_factor = if user.two_factor_enabled {
+        let challenged =
+            two_factor::challenge_sign_in(state, &user, remember, headers, &mut cookies).await?;
+        if let Some(challenge) = challenged {
+            return Ok(challenge);
+        }
+        true
+    } else {
+        false
+    };
+    let (_, token) = start_session(&state.app, &user, remember, passed_second_factor, meta).await?;
     let mut response = match &callback {
         Some(url) => {
             let url = redirect_target(&state.app.config, url, "INVALID_CALLBACK_URL")?.to_string();
@@ -278,7 +301,8 @@ pub async fn finish_sign_in(
             json_response(json!({ "redirect": false, "token": token, "user": user_json(&user) }))
         }
     };
-    response = set_session(response, &state.app.cookies, &token, remember);
+    response = started_session(response, &state.app.cookies, &token, remember);
+    append_cookies(&mut response, cookies);
     Ok(response)
 }
 
@@ -287,8 +311,14 @@ pub async fn finish_sign_in(
     responses((status = 200, description = "Signed out: the cookies expire (also when not signed in)", body = crate::wire::Success))
 )]
 pub async fn sign_out(State(state): State<AuthState>, headers: HeaderMap) -> AuthResult<Response> {
-    end_presented_session(&state, &headers).await?;
-    let response = json_response(json!({ "success": true }));
+    // The active session and every other account the browser holds end together.
+    let (ended, others) = tokio::join!(
+        end_presented_session(&state, &headers),
+        crate::multi_session::end_all(&state, &headers)
+    );
+    ended?;
+    let mut response = json_response(json!({ "success": true }));
+    append_cookies(&mut response, others?);
     Ok(clear_session(response, &state.app.cookies).into_response())
 }
 

@@ -11,7 +11,7 @@
 //!   string, so a display name could pose as another user's handle).
 
 use axum::extract::{Extension, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portal_shared::model::{normalize_username, username_rule};
 use serde_json::json;
@@ -82,6 +82,7 @@ pub fn taken() -> AuthError {
 pub async fn sign_in_username(
     State(state): State<AuthState>,
     meta: RequestMeta,
+    headers: HeaderMap,
     address: Option<Extension<AddressCount>>,
     body: Body,
 ) -> AuthResult<Response> {
@@ -122,7 +123,7 @@ pub async fn sign_in_username(
         remember,
         failure: "INVALID_USERNAME_OR_PASSWORD",
     };
-    finish_sign_in(&state, &meta, found?, attempt).await
+    finish_sign_in(&state, &meta, &headers, found?, attempt).await
 }
 
 #[utoipa::path(

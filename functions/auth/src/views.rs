@@ -19,6 +19,7 @@ pub fn user_json(user: &User) -> Value {
         "image": user.image,
         "username": user.username,
         "displayUsername": user.display_username,
+        "twoFactorEnabled": user.two_factor_enabled,
         "createdAt": user.created_at,
         "updatedAt": user.updated_at,
         "role": user.role.as_str(),
@@ -86,12 +87,30 @@ pub fn json_response(value: Value) -> Response {
     Json(value).into_response()
 }
 
-fn append_cookies(response: &mut Response, cookies: Vec<String>) {
+pub fn append_cookies(response: &mut Response, cookies: Vec<String>) {
     for cookie in cookies {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(SET_COOKIE, value);
         }
     }
+}
+
+/// [`set_session`] for a session just started: multi-session tracking remembers it
+/// (`multi_session::track`).
+pub fn started_session(
+    response: Response,
+    jar: &CookieJar,
+    token: &str,
+    remember: bool,
+) -> Response {
+    let mut response = set_session(response, jar, token, remember);
+    response
+        .extensions_mut()
+        .insert(crate::multi_session::NewSession {
+            token: token.to_string(),
+            remember,
+        });
+    response
 }
 
 /// Sets the session cookie(s) and BetterAuth's bearer-plugin `set-auth-token` header.

@@ -21,6 +21,7 @@ pub struct AuthUser {
     username: Option<String>,
     /// The username as its owner spelled it.
     display_username: Option<String>,
+    two_factor_enabled: bool,
     created_at: String,
     updated_at: String,
     role: String,
@@ -107,6 +108,83 @@ pub struct SignInUsername {
 #[derive(ToSchema)]
 pub struct UsernameOnly {
     username: String,
+}
+
+#[derive(ToSchema)]
+pub struct EnableTwoFactor {
+    password: String,
+    /// `totp` (default): an authenticator app, on after its first code; `otp`: e-mailed
+    /// codes, on at once.
+    #[schema(pattern = "^(otp|totp)$")]
+    method: Option<String>,
+    /// The issuer authenticator apps show (default `PORTAL_2FA_ISSUER`).
+    issuer: Option<String>,
+}
+
+/// `{ method, totpURI?, backupCodes? }`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TwoFactorEnabled {
+    method: String,
+    #[serde(rename = "totpURI")]
+    totp_uri: Option<String>,
+    backup_codes: Option<Vec<String>>,
+}
+
+#[derive(ToSchema)]
+pub struct PasswordOnly {
+    password: String,
+}
+
+#[derive(ToSchema)]
+pub struct TotpUri {
+    #[serde(rename = "totpURI")]
+    totp_uri: String,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyCode {
+    code: String,
+    /// Skip the second factor on this device for 30 days (renewed on each sign-in).
+    trust_device: Option<bool>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyBackupCode {
+    code: String,
+    trust_device: Option<bool>,
+    /// Check the code without starting a session.
+    disable_session: Option<bool>,
+}
+
+/// Optional.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendOtp {
+    trust_device: Option<bool>,
+}
+
+/// `{ token, user }` (`token` null when `disableSession` asked for none).
+#[derive(ToSchema)]
+pub struct TwoFactorPassed {
+    token: Option<String>,
+    user: AuthUser,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupCodes {
+    status: bool,
+    backup_codes: Vec<String>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionTokenBody {
+    /// A session token from `/multi-session/list-device-sessions`.
+    session_token: String,
 }
 
 /// `{ available }`.

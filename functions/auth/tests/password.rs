@@ -238,7 +238,11 @@ async fn change_password_can_revoke_every_other_session() {
     assert_eq!(res.status, 200);
     let fresh = Browser::from_response(&res);
     assert_ne!(fresh.token, me.token);
-    assert_eq!(set_cookies(&res).len(), 1);
+    assert_eq!(
+        set_cookies(&res).len(),
+        2,
+        "the session and its multi-session cookie"
+    );
     for old in [&me, &elsewhere] {
         assert_eq!(
             t.send("GET", "/api/auth/get-session", &h(&old.headers()), None)

@@ -29,9 +29,14 @@ async fn sign_up_creates_the_user_signs_them_in_and_mails_a_verification_link() 
     assert!(user.get("password").is_none() && user.get("passwordHash").is_none());
     let token = body["token"].as_str().unwrap();
     let cookies = set_cookies(&res);
-    assert_eq!(cookies.len(), 1);
+    assert_eq!(cookies.len(), 2, "the session and its multi-session cookie");
     assert!(cookies[0].starts_with(&format!("better-auth.session_token={token}.")));
     assert!(cookies[0].ends_with("; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"));
+    assert!(cookies[1].starts_with(&format!(
+        "better-auth.session_token_multi-{}={token}.",
+        token.to_lowercase()
+    )));
+    assert!(cookies[1].ends_with("; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"));
     assert!(
         res.header("set-auth-token")
             .unwrap()
@@ -292,9 +297,15 @@ async fn remember_me_false_is_a_browser_session_of_one_day() {
         )
         .await;
     let cookies = set_cookies(&res);
-    assert_eq!(cookies.len(), 2);
+    assert_eq!(cookies.len(), 3);
     assert!(!cookies[0].contains("Max-Age"), "{}", cookies[0]);
     assert!(cookies[1].starts_with("better-auth.dont_remember=true."));
+    assert!(cookies[2].starts_with("better-auth.session_token_multi-"));
+    assert!(
+        !cookies[2].contains("Max-Age"),
+        "as the session cookie: {}",
+        cookies[2]
+    );
     let token = res.json()["token"].as_str().unwrap().to_string();
     let Some(Resolved::Session(session, ..)) = t.state.db.sessions().resolve(&token).await.unwrap()
     else {

@@ -8,6 +8,10 @@
 //! | session | `SESSION#<sessionId>` | `SESSION` | `USER#<userId>#SESSIONS` / `<createdAt>#<sessionId>` | `SESSIONS` / `<createdAt>#<sessionId>` | expiresAt |
 //! | API key | `APIKEY#<keyId>` | `APIKEY` | `USER#<userId>#APIKEYS` / `<createdAt>#<keyId>` | `APIKEYS` / `<createdAt>#<keyId>` | expiresAt (+1 day) |
 //! | one-time token (reset) | `TOKEN#<sha256(token)>` | `TOKEN` | | | expiresAt |
+//! | second factor (sealed TOTP secret, hashed backup codes) | `USER#<userId>` | `TWOFACTOR` | | | |
+//! | two-factor sign-in challenge | `TWOFACTOR#<sha256(id)>` | `CHALLENGE` | `USER#<userId>#TOKENS` | | expires |
+//! | e-mailed two-factor code | `TWOFACTOR#<sha256(key)>` | `OTP` | `USER#<userId>#TOKENS` | | expires |
+//! | trusted device | `TRUSTDEVICE#<sha256(id)>` | `TRUSTDEVICE` | `USER#<userId>#TOKENS` | | expires |
 //! | admin roster (last-admin rule) | `ADMINS` | `ROSTER` | | | |
 //! | rate-limit counter | `RATE#<bucket>` | `RATE` | | | window end |
 //! | OAuth client | `OAUTH#<id>` | `OAUTH` | | `OAUTHCLIENTS` / `<createdAt>#<id>` | |
@@ -48,6 +52,22 @@ pub fn email_claim(email: &str) -> (String, String) {
 
 pub fn username_claim(username: &str) -> (String, String) {
     (format!("USERNAME#{username}"), "USERNAME".into())
+}
+
+pub fn two_factor(user_id: &str) -> (String, String) {
+    (format!("USER#{user_id}"), "TWOFACTOR".into())
+}
+
+pub fn two_factor_challenge(hash: &str) -> (String, String) {
+    (format!("TWOFACTOR#{hash}"), "CHALLENGE".into())
+}
+
+pub fn two_factor_otp(hash: &str) -> (String, String) {
+    (format!("TWOFACTOR#{hash}"), "OTP".into())
+}
+
+pub fn trusted_device(hash: &str) -> (String, String) {
+    (format!("TRUSTDEVICE#{hash}"), "TRUSTDEVICE".into())
 }
 
 pub fn session(session_id: &str) -> (String, String) {
@@ -317,6 +337,13 @@ pub fn one_time_token_item(token_hash: &str, user_id: &str, created_at: &str) ->
     let (pk, sk) = one_time_token(token_hash);
     let sort = by_creation(created_at, &pk);
     ItemKeys::at((pk, sk)).gsi1(tokens_of(user_id), sort)
+}
+
+/// A short-lived secret of a user's (two-factor challenge, mailed code, trusted device):
+/// the user's (GSI1), for their deletion.
+pub fn user_secret_item(key: (String, String), user_id: &str, created_at: &str) -> ItemKeys {
+    let sort = by_creation(created_at, &format!("{}#{}", key.0, key.1));
+    ItemKeys::at(key).gsi1(tokens_of(user_id), sort)
 }
 
 /// An OAuth client: all of them (GSI2).

@@ -12,6 +12,7 @@ pub mod sessions;
 pub mod stats;
 pub mod table;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 
 use crate::model::User;

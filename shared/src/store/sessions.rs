@@ -82,6 +82,7 @@ pub fn session_for_token(
         sealed_token: sealer.seal(token),
         impersonated_by: None,
         generation: user.generations.sessions,
+        two_factor_verified: false,
     }
 }
 

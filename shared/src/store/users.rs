@@ -324,7 +324,7 @@ impl Users<'_> {
     /// user (`extra`, called once per attempt). The first attempt starts from `seen` (the
     /// user and its version as already read) when given; a stale copy fails the version
     /// condition and the next attempt reads afresh.
-    async fn modify_with<E: From<Conflict>>(
+    pub(crate) async fn modify_with<E: From<Conflict>>(
         &self,
         user_id: &str,
         mut seen: Option<(User, i64)>,
@@ -520,6 +520,7 @@ impl Users<'_> {
             if let Some(username) = &user.username {
                 items.push(db.delete(keys::username_claim(username), None)?);
             }
+            items.push(db.delete(keys::two_factor(user_id), None)?);
             items.extend(db.counter_update(Delta::of_user(&user, -1))?);
             let roster_at = items.len();
             let roster = db.roster_between(Some(&user), None)?;

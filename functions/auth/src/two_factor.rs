@@ -1,0 +1,680 @@
+//! BetterAuth's `twoFactor` plugin (TOTP, e-mailed codes, backup codes) on the wire, with
+//! the store's stronger rules (`portal_shared::store::two_factor`): sealed secret, hashed
+//! single-use backup codes, codes accepted once, failures counted per user, and turning
+//! two-factor on or off ends the user's other sessions.
+//!
+//! Sign-in: a user with two-factor on gets `{twoFactorRedirect: true, twoFactorMethods}` and
+//! a signed `two_factor` cookie (10 minutes) instead of a session, unless the request carries
+//! a live `trust_device` cookie of theirs; a `/two-factor/verify-*` call with that cookie
+//! then creates the session.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use portal_shared::cookies::{TRUST_DEVICE, TWO_FACTOR};
+use portal_shared::crypto::{Verified, random_alphanumeric, random_digits, verify_password};
+use portal_shared::mail::{Mail, MailKind};
+use portal_shared::model::User;
+use portal_shared::store::two_factor::{Attempt, Challenge, Keep, TwoFactor, code_hash};
+use portal_shared::store::users::Conflict;
+use portal_shared::time::{iso, now};
+use portal_shared::totp;
+use serde_json::{Value, json};
+
+use crate::AuthState;
+use crate::error::{AuthError, AuthResult};
+use crate::extract::{RequestMeta, SessionUser};
+use crate::input::{Body, Fields};
+use crate::session::start_session;
+use crate::views::{append_cookies, json_response, started_session, user_json};
+
+/// How long a sign-in challenge, a trusted device and an e-mailed code live (the plugin's
+/// defaults; Portal's code period is 3 minutes).
+const CHALLENGE_SECS: i64 = 600;
+const TRUST_SECS: i64 = 30 * 24 * 3600;
+const MAILED_CODE_SECS: i64 = 180;
+const BACKUP_CODES: usize = 10;
+
+fn code(status: StatusCode, code: &'static str) -> AuthError {
+    AuthError::code(status, code)
+}
+
+fn unix_now() -> i64 {
+    now().unix_timestamp()
+}
+
+/// Who proves the second factor: a signed-in session (setting up or re-checking), or a
+/// pending sign-in (the `two_factor` cookie).
+pub enum Prover {
+    Session(SessionUser),
+    SignIn {
+        identifier: String,
+        challenge: Challenge,
+        user: User,
+    },
+}
+
+impl Prover {
+    fn user(&self) -> &User {
+        match self {
+            Prover::Session(s) => &s.user,
+            Prover::SignIn { user, .. } => user,
+        }
+    }
+
+    /// The key an e-mailed code is stored under.
+    fn mail_key(&self) -> String {
+        match self {
+            Prover::Session(s) => format!("{}!{}", s.user.id, s.session.id),
+            Prover::SignIn { identifier, .. } => format!("challenge!{identifier}"),
+        }
+    }
+}
+
+fn invalid_cookie() -> AuthError {
+    code(StatusCode::UNAUTHORIZED, "INVALID_TWO_FACTOR_COOKIE")
+}
+
+async fn prover(
+    state: &AuthState,
+    session: Option<SessionUser>,
+    headers: &HeaderMap,
+) -> AuthResult<Prover> {
+    if let Some(session) = session {
+        return Ok(Prover::Session(session));
+    }
+    let app = &state.app;
+    let identifier = app
+        .cookies
+        .verified(headers, TWO_FACTOR)
+        .ok_or_else(invalid_cookie)?;
+    let challenge = app
+        .db
+        .two_factor()
+        .challenge(&identifier, unix_now())
+        .await?
+        .ok_or_else(invalid_cookie)?;
+    let user = app
+        .db
+        .users()
+        .get(&challenge.user_id)
+        .await?
+        .filter(|u| u.two_factor_enabled && !u.is_banned_at(now()))
+        .ok_or_else(invalid_cookie)?;
+    Ok(Prover::SignIn {
+        identifier,
+        challenge,
+        user,
+    })
+}
+
+/// 429 while the user's second factor is locked after repeated failures.
+fn check_lock(two_factor: Option<&TwoFactor>) -> AuthResult<()> {
+    if two_factor.is_some_and(|t| t.locked_until > unix_now()) {
+        return Err(code(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ACCOUNT_TEMPORARILY_LOCKED",
+        ));
+    }
+    Ok(())
+}
+
+/// Counts one code against a pending sign-in (5 per challenge).
+async fn count_attempt(state: &AuthState, prover: &Prover) -> AuthResult<()> {
+    let Prover::SignIn { identifier, .. } = prover else {
+        return Ok(());
+    };
+    match state
+        .app
+        .db
+        .two_factor()
+        .attempt_challenge(identifier, unix_now())
+        .await?
+    {
+        Attempt::Counted(_) => Ok(()),
+        Attempt::Missing => Err(invalid_cookie()),
+        Attempt::Exhausted => Err(code(
+            StatusCode::BAD_REQUEST,
+            "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+        )),
+    }
+}
+
+async fn failed(state: &AuthState, user: &User, answer: &'static str) -> AuthError {
+    if let Err(err) = state
+        .app
+        .db
+        .two_factor()
+        .record_failure(&user.id, unix_now())
+        .await
+    {
+        return err.into();
+    }
+    code(StatusCode::UNAUTHORIZED, answer)
+}
+
+/// The password check of enable, disable, get-totp-uri and generate-backup-codes (400
+/// `INVALID_PASSWORD`).
+async fn check_password(state: &AuthState, user: &User, password: String) -> AuthResult<()> {
+    let stored = state
+        .app
+        .db
+        .users()
+        .with_credential(&user.id)
+        .await?
+        .and_then(|(_, c)| c)
+        .map(|c| c.password_hash);
+    if verify_password(password, stored).await == Verified::No {
+        return Err(code(StatusCode::BAD_REQUEST, "INVALID_PASSWORD"));
+    }
+    Ok(())
+}
+
+fn password_field(body: &Body) -> AuthResult<String> {
+    let mut f = Fields::of("body", &body.value, false);
+    let password = f.string("password");
+    f.finish()?;
+    password.ok_or_else(|| AuthError::validation("[body] Invalid input".into()))
+}
+
+/// Ten backup codes (`xxxxx-xxxxx`) and their keyed hashes.
+fn backup_codes(user_id: &str) -> (Vec<String>, Vec<String>) {
+    let codes: Vec<String> = (0..BACKUP_CODES)
+        .map(|_| {
+            let raw = random_alphanumeric(10);
+            format!("{}-{}", &raw[..5], &raw[5..])
+        })
+        .collect();
+    let hashes = codes.iter().map(|c| code_hash(user_id, c)).collect();
+    (codes, hashes)
+}
+
+fn totp_uri(state: &AuthState, user: &User, secret: &str, issuer: Option<&str>) -> String {
+    let issuer = issuer.unwrap_or(&state.app.config.auth.two_factor_issuer);
+    totp::uri(issuer, &user.email, secret.as_bytes())
+}
+
+fn conflict(conflict: Conflict) -> AuthError {
+    AuthError::from(portal_shared::store::StoreError::Dynamo(format!(
+        "a two-factor change was refused by a claim: {conflict:?}"
+    )))
+}
+
+/// Turns two-factor on for the caller's session (other sessions end).
+async fn turn_on(state: &AuthState, me: &SessionUser, verify_totp: bool) -> AuthResult<User> {
+    let keep = Keep {
+        session_id: &me.session.id,
+    };
+    match state
+        .app
+        .db
+        .two_factor()
+        .enable(&me.user.id, keep, verify_totp, &iso(now()))
+        .await?
+    {
+        None => Err(AuthError::unauthorized()),
+        Some(Ok(user)) => {
+            remove_other_sessions(state, &user, &me.session.id).await?;
+            Ok(user)
+        }
+        Some(Err(c)) => Err(conflict(c)),
+    }
+}
+
+/// The generation already ended the other sessions; this removes them.
+async fn remove_other_sessions(state: &AuthState, user: &User, keep: &str) -> AuthResult<()> {
+    state
+        .app
+        .db
+        .sessions()
+        .delete_all_for_user(&user.id, Some(keep))
+        .await?;
+    Ok(())
+}
+
+/// The answer to a second factor proven: a pending sign-in gets its session (marked as
+/// having passed), and, with `trustDevice`, a trusted-device cookie; a signed-in caller
+/// gets its own session back.
+async fn passed(
+    state: &AuthState,
+    prover: Prover,
+    meta: &RequestMeta,
+    trust_device: bool,
+    user: Option<User>,
+) -> AuthResult<Response> {
+    let app = &state.app;
+    match prover {
+        Prover::Session(me) => {
+            let user = user.unwrap_or(me.user);
+            Ok(json_response(
+                json!({ "token": me.token, "user": user_json(&user) }),
+            ))
+        }
+        Prover::SignIn {
+            identifier,
+            challenge,
+            user,
+        } => {
+            if !app.db.two_factor().close_challenge(&identifier).await? {
+                return Err(invalid_cookie());
+            }
+            let (_, token) = start_session(app, &user, challenge.remember, true, meta).await?;
+            let response = json_response(json!({ "token": token, "user": user_json(&user) }));
+            let mut response = started_session(response, &app.cookies, &token, challenge.remember);
+            let mut cookies = vec![app.cookies.expired(TWO_FACTOR)];
+            if trust_device {
+                let trust = random_alphanumeric(32);
+                app.db
+                    .two_factor()
+                    .trust_device(&trust, &user.id, (&iso(now()), unix_now()), TRUST_SECS)
+                    .await?;
+                cookies.push(app.cookies.signed_cookie(TRUST_DEVICE, &trust, TRUST_SECS));
+            }
+            append_cookies(&mut response, cookies);
+            Ok(response)
+        }
+    }
+}
+
+/// What the sign-in handlers do for a user with two-factor on, after the password: `None`
+/// when this device is trusted (its trust renewed in `cookies`; sign in as usual),
+/// otherwise the challenge answer.
+pub async fn challenge_sign_in(
+    state: &AuthState,
+    user: &User,
+    remember: bool,
+    headers: &HeaderMap,
+    cookies: &mut Vec<String>,
+) -> AuthResult<Option<Response>> {
+    let app = &state.app;
+    let store = app.db.two_factor();
+    let at = (iso(now()), unix_now());
+    if let Some(trust) = app.cookies.verified(headers, TRUST_DEVICE) {
+        if store.take_trusted_device(&trust, &user.id, at.1).await? {
+            let renewed = random_alphanumeric(32);
+            store
+                .trust_device(&renewed, &user.id, (&at.0, at.1), TRUST_SECS)
+                .await?;
+            cookies.push(
+                app.cookies
+                    .signed_cookie(TRUST_DEVICE, &renewed, TRUST_SECS),
+            );
+            return Ok(None);
+        }
+        cookies.push(app.cookies.expired(TRUST_DEVICE));
+    }
+    let identifier = random_alphanumeric(32);
+    let (opened, two_factor) = tokio::join!(
+        store.open_challenge(&identifier, user, remember, (&at.0, at.1), CHALLENGE_SECS),
+        store.get(&user.id)
+    );
+    opened?;
+    let mut methods = Vec::new();
+    if two_factor?.is_some_and(|t| t.verified) {
+        methods.push("totp");
+    }
+    methods.push("otp");
+    let mut response =
+        json_response(json!({ "twoFactorRedirect": true, "twoFactorMethods": methods }));
+    cookies.extend(app.cookies.expired_cookies().into_iter().take(2));
+    cookies.push(
+        app.cookies
+            .signed_cookie(TWO_FACTOR, &identifier, CHALLENGE_SECS),
+    );
+    append_cookies(&mut response, std::mem::take(cookies));
+    Ok(Some(response))
+}
+
+#[utoipa::path(
+    post, path = "/two-factor/enable", security(("signedIn" = [])),
+    request_body = crate::wire::EnableTwoFactor,
+    responses(
+        (status = 200, description = "`totp`: the URI and backup codes (on after the first code); `otp`: on now", body = crate::wire::TwoFactorEnabled),
+        (status = 400, description = "`INVALID_PASSWORD`, `TOTP_ALREADY_ENABLED`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
+pub async fn enable(
+    State(state): State<AuthState>,
+    me: SessionUser,
+    body: Body,
+) -> AuthResult<Response> {
+    let body = body.json_only()?;
+    let mut f = Fields::of("body", &body.value, false);
+    let password = f.string("password");
+    let method = f.optional_string("method");
+    let issuer = f.optional_string("issuer");
+    if method.as_deref().is_some_and(|m| m != "otp" && m != "totp") {
+        f.issue("method", "Invalid option: expected one of \"otp\"|\"totp\"");
+    }
+    f.finish()?;
+    let password = password.ok_or_else(|| AuthError::validation("[body] Invalid input".into()))?;
+    check_password(&state, &me.user, password).await?;
+    if method.as_deref() == Some("otp") {
+        turn_on(&state, &me, false).await?;
+        return Ok(json_response(json!({ "method": "otp" })));
+    }
+    let secret = random_alphanumeric(32);
+    let (codes, hashes) = backup_codes(&me.user.id);
+    let sealed = state.app.sealer.seal(&secret);
+    if !state
+        .app
+        .db
+        .two_factor()
+        .begin(&me.user.id, &sealed, hashes)
+        .await?
+    {
+        return Err(code(StatusCode::BAD_REQUEST, "TOTP_ALREADY_ENABLED"));
+    }
+    Ok(json_response(json!({
+        "method": "totp",
+        "totpURI": totp_uri(&state, &me.user, &secret, issuer.as_deref()),
+        "backupCodes": codes,
+    })))
+}
+
+#[utoipa::path(
+    post, path = "/two-factor/disable", security(("signedIn" = [])),
+    request_body = crate::wire::PasswordOnly,
+    responses(
+        (status = 200, description = "Off; every other session ended", body = crate::wire::Status),
+        (status = 400, description = "`INVALID_PASSWORD`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
+pub async fn disable(
+    State(state): State<AuthState>,
+    me: SessionUser,
+    headers: HeaderMap,
+    body: Body,
+) -> AuthResult<Response> {
+    let password = password_field(&body.json_only()?)?;
+    check_password(&state, &me.user, password).await?;
+    let keep = Keep {
+        session_id: &me.session.id,
+    };
+    let store = state.app.db.two_factor();
+    let user = match store.disable(&me.user.id, keep, &iso(now())).await? {
+        None => return Err(AuthError::unauthorized()),
+        Some(Ok(user)) => user,
+        Some(Err(c)) => return Err(conflict(c)),
+    };
+    remove_other_sessions(&state, &user, &me.session.id).await?;
+    let mut response = json_response(json!({ "status": true }));
+    if let Some(trust) = state.app.cookies.verified(&headers, TRUST_DEVICE) {
+        store
+            .take_trusted_device(&trust, &user.id, unix_now())
+            .await?;
+        append_cookies(&mut response, vec![state.app.cookies.expired(TRUST_DEVICE)]);
+    }
+    Ok(response)
+}
+
+#[utoipa::path(
+    post, path = "/two-factor/get-totp-uri", security(("signedIn" = [])),
+    request_body = crate::wire::PasswordOnly,
+    responses(
+        (status = 200, description = "The authenticator URI", body = crate::wire::TotpUri),
+        (status = 400, description = "`TOTP_NOT_ENABLED`, `INVALID_PASSWORD`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
+pub async fn get_totp_uri(
+    State(state): State<AuthState>,
+    me: SessionUser,
+    body: Body,
+) -> AuthResult<Response> {
+    let password = password_field(&body.json_only()?)?;
+    let two_factor = state
+        .app
+        .db
+        .two_factor()
+        .get(&me.user.id)
+        .await?
+        .ok_or_else(|| code(StatusCode::BAD_REQUEST, "TOTP_NOT_ENABLED"))?;
+    check_password(&state, &me.user, password).await?;
+    let secret = state
+        .app
+        .sealer
+        .open(&two_factor.secret)
+        .ok_or_else(|| AuthError::internal("the TOTP secret does not open"))?;
+    Ok(json_response(
+        json!({ "totpURI": totp_uri(&state, &me.user, &secret, None) }),
+    ))
+}
+
+/// `{code, trustDevice?}` of the verify endpoints.
+fn code_fields(body: &Body) -> AuthResult<(String, bool, bool)> {
+    let mut f = Fields::of("body", &body.value, false);
+    let code = f.string("code");
+    let trust = f.optional_bool("trustDevice").unwrap_or(false);
+    let disable_session = f.optional_bool("disableSession").unwrap_or(false);
+    f.finish()?;
+    let code = code.ok_or_else(|| AuthError::validation("[body] Invalid input".into()))?;
+    Ok((code, trust, disable_session))
+}
+
+#[utoipa::path(
+    post, path = "/two-factor/verify-totp",
+    request_body = crate::wire::VerifyCode,
+    responses(
+        (status = 200, description = "Passed: a pending sign-in gets its session cookie", body = crate::wire::TwoFactorPassed),
+        (status = 401, description = "`INVALID_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 400, description = "`TOTP_NOT_ENABLED`, `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 429, description = "`ACCOUNT_TEMPORARILY_LOCKED`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
+pub async fn verify_totp(
+    State(state): State<AuthState>,
+    session: Option<SessionUser>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    body: Body,
+) -> AuthResult<Response> {
+    let (answer, trust, _) = code_fields(&body.json_only()?)?;
+    let prover = prover(&state, session, &headers).await?;
+    let user = prover.user().clone();
+    let store = state.app.db.two_factor();
+    let two_factor = store
+        .get(&user.id)
+        .await?
+        .filter(|t| t.verified || matches!(prover, Prover::Session(_)))
+        .ok_or_else(|| code(StatusCode::BAD_REQUEST, "TOTP_NOT_ENABLED"))?;
+    check_lock(Some(&two_factor))?;
+    count_attempt(&state, &prover).await?;
+    let secret = state
+        .app
+        .sealer
+        .open(&two_factor.secret)
+        .ok_or_else(|| AuthError::internal("the TOTP secret does not open"))?;
+    let step = totp::matching_step(secret.as_bytes(), answer.trim(), unix_now());
+    // A code is accepted once: its step must be later than the last one used.
+    let fresh = match step {
+        Some(step) => store.use_step(&user.id, step).await?,
+        None => false,
+    };
+    if !fresh {
+        return Err(failed(&state, &user, "INVALID_CODE").await);
+    }
+    let mut changed = None;
+    if let Prover::Session(me) = &prover
+        && (!two_factor.verified || !me.user.two_factor_enabled)
+    {
+        changed = Some(turn_on(&state, me, true).await?);
+    }
+    passed(&state, prover, &meta, trust, changed).await
+}
+
+#[utoipa::path(
+    post, path = "/two-factor/send-otp",
+    request_body = crate::wire::SendOtp,
+    responses(
+        (status = 200, description = "A code was mailed to the account's address", body = crate::wire::Status),
+        (status = 401, description = "`INVALID_TWO_FACTOR_COOKIE`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
+pub async fn send_otp(
+    State(state): State<AuthState>,
+    session: Option<SessionUser>,
+    headers: HeaderMap,
+    body: Body,
+) -> AuthResult<Response> {
+    let body = body.json_only()?;
+    if !body.value.is_null() {
+        let mut f = Fields::of("body", &body.value, true);
+        f.optional_bool("trustDevice");
+        f.finish()?;
+    }
+    let prover = prover(&state, session, &headers).await?;
+    let user = prover.user().clone();
+    // Mails to one address are limited like every other mail.
+    if let Err(limited) =
+        crate::limits::limit_email(&state.app, "/two-factor/send-otp", &user.email).await
+    {
+        return Ok(limited);
+    }
+    let answer = random_digits(6);
+    state
+        .app
+        .db
+        .two_factor()
+        .store_mailed_code(
+            &prover.mail_key(),
+            &user.id,
+            &answer,
+            (&iso(now()), unix_now()),
+            MAILED_CODE_SECS,
+        )
+        .await?;
+    let mail = Mail {
+        to: user.email.clone(),
+        from: state.app.config.mail.from.clone(),
+        subject: "Your sign-in code".into(),
+        text: format!(
+            "Your Portal sign-in code is {answer}.\n\nIt works once, for three minutes. If you did not try to sign in, change your password.\n"
+        ),
+        kind: MailKind::TwoFactorCode,
+        url: String::new(),
+        created_at: iso(now()),
+    };
+    if let Err(err) = state.mailer.send(&mail).await {
+        tracing::error!(error = %err, "two-factor code not sent");
+        return Err(AuthError::with_message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "MAIL_NOT_SENT",
+            "The code could not be sent; try again shortly",
+        ));
+    }
+    Ok(json_response(json!({ "status": true })))
+}
+
+#[utoipa::path(
+    post, path = "/two-factor/verify-otp",
+    request_body = crate::wire::VerifyCode,
+    responses(
+        (status = 200, description = "Passed: a pending sign-in gets its session cookie", body = crate::wire::TwoFactorPassed),
+        (status = 400, description = "`OTP_HAS_EXPIRED`, `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 401, description = "`INVALID_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
+pub async fn verify_otp(
+    State(state): State<AuthState>,
+    session: Option<SessionUser>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    body: Body,
+) -> AuthResult<Response> {
+    let (answer, trust, _) = code_fields(&body.json_only()?)?;
+    let prover = prover(&state, session, &headers).await?;
+    let user = prover.user().clone();
+    let store = state.app.db.two_factor();
+    check_lock(store.get(&user.id).await?.as_ref())?;
+    let tried = store
+        .try_mailed_code(&prover.mail_key(), &user.id, answer.trim(), unix_now())
+        .await?;
+    match tried {
+        Ok(true) => {}
+        Ok(false) => return Err(failed(&state, &user, "INVALID_CODE").await),
+        Err(Attempt::Exhausted) => {
+            return Err(code(
+                StatusCode::BAD_REQUEST,
+                "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+            ));
+        }
+        Err(_) => return Err(code(StatusCode::BAD_REQUEST, "OTP_HAS_EXPIRED")),
+    }
+    let mut changed = None;
+    if let Prover::Session(me) = &prover
+        && !me.user.two_factor_enabled
+    {
+        changed = Some(turn_on(&state, me, false).await?);
+    }
+    passed(&state, prover, &meta, trust, changed).await
+}
+
+#[utoipa::path(
+    post, path = "/two-factor/verify-backup-code",
+    request_body = crate::wire::VerifyBackupCode,
+    responses(
+        (status = 200, description = "Passed (the code is used up): a pending sign-in gets its session cookie", body = crate::wire::TwoFactorPassed),
+        (status = 401, description = "`INVALID_BACKUP_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 400, description = "`BACKUP_CODES_NOT_ENABLED`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
+pub async fn verify_backup_code(
+    State(state): State<AuthState>,
+    session: Option<SessionUser>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    body: Body,
+) -> AuthResult<Response> {
+    let (answer, trust, disable_session) = code_fields(&body.json_only()?)?;
+    let prover = prover(&state, session, &headers).await?;
+    let user = prover.user().clone();
+    let store = state.app.db.two_factor();
+    let two_factor = store
+        .get(&user.id)
+        .await?
+        .ok_or_else(|| code(StatusCode::BAD_REQUEST, "BACKUP_CODES_NOT_ENABLED"))?;
+    check_lock(Some(&two_factor))?;
+    count_attempt(&state, &prover).await?;
+    if !store.use_backup_code(&user.id, answer.trim()).await? {
+        return Err(failed(&state, &user, "INVALID_BACKUP_CODE").await);
+    }
+    if disable_session && let Prover::SignIn { .. } = prover {
+        return Ok(json_response(
+            json!({ "token": Value::Null, "user": user_json(&user) }),
+        ));
+    }
+    passed(&state, prover, &meta, trust, None).await
+}
+
+#[utoipa::path(
+    post, path = "/two-factor/generate-backup-codes", security(("signedIn" = [])),
+    request_body = crate::wire::PasswordOnly,
+    responses(
+        (status = 200, description = "New codes; the old ones stop working", body = crate::wire::BackupCodes),
+        (status = 400, description = "`TWO_FACTOR_NOT_ENABLED`, `INVALID_PASSWORD`", body = portal_shared::openapi::AuthErrorBody),
+    )
+)]
+pub async fn generate_backup_codes(
+    State(state): State<AuthState>,
+    me: SessionUser,
+    body: Body,
+) -> AuthResult<Response> {
+    let password = password_field(&body.json_only()?)?;
+    if !me.user.two_factor_enabled {
+        return Err(code(StatusCode::BAD_REQUEST, "TWO_FACTOR_NOT_ENABLED"));
+    }
+    check_password(&state, &me.user, password).await?;
+    let (codes, hashes) = backup_codes(&me.user.id);
+    if !state
+        .app
+        .db
+        .two_factor()
+        .replace_backup_codes(&me.user.id, hashes)
+        .await?
+    {
+        return Err(code(StatusCode::BAD_REQUEST, "TWO_FACTOR_NOT_ENABLED"));
+    }
+    Ok(json_response(
+        json!({ "status": true, "backupCodes": codes }),
+    ))
+}

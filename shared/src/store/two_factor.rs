@@ -1,0 +1,511 @@
+//! Two-factor authentication (BetterAuth's `twoFactor` plugin), stronger at rest:
+//!
+//! - the TOTP secret is sealed (ChaCha20-Poly1305, key from the auth secret);
+//! - backup codes are stored as keyed hashes in a string set: using one is a conditional
+//!   `DELETE` from the set, so each works exactly once even under concurrent use;
+//! - a TOTP step is accepted once (`lastStep` only moves forward, conditionally);
+//! - failed codes are counted per user and lock the second factor for a while;
+//! - a sign-in challenge (the `two_factor` cookie), an e-mailed code and a trusted device are
+//!   items keyed by the SHA-256 of their random identifier, never the identifier itself.
+//!
+//! Turning two-factor on or off is one transaction with the user: the flag, the user's
+//! session generation raised (every other session ends on its next request), and the
+//! caller's session moved to the new generation and marked as having passed the second
+//! factor.
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+
+use super::item::{from_item, n, s, to_item};
+use super::keys::ItemKeys;
+use super::table::{Expression, exists};
+use super::users::Conflict;
+use super::{Db, StoreError, keys};
+use crate::crypto::sha256_hex;
+use crate::model::User;
+
+/// Failed codes (any kind) before the second factor locks, and for how long.
+pub const MAX_FAILURES: i64 = 10;
+pub const LOCK_SECS: i64 = 900;
+/// Codes tried against one sign-in challenge or one e-mailed code before it is void.
+pub const ATTEMPTS_PER_CODE: i64 = 5;
+
+/// A user's second factor (`USER#<id>` / `TWOFACTOR`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TwoFactor {
+    #[serde(flatten)]
+    keys: ItemKeys,
+    pub user_id: String,
+    /// The TOTP secret, sealed.
+    pub secret: String,
+    /// False until a first code proves the authenticator app holds the secret.
+    pub verified: bool,
+    // `backupSet` (a string set of the unused backup codes' keyed hashes) is written and
+    // changed by set operations only, so it is not a field here.
+    #[serde(default)]
+    pub failed_count: i64,
+    /// Unix seconds until which codes are refused.
+    #[serde(default)]
+    pub locked_until: i64,
+    /// The last TOTP step accepted.
+    #[serde(default)]
+    pub last_step: i64,
+}
+
+/// A pending sign-in: the password was right, the second factor is awaited.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Challenge {
+    #[serde(flatten)]
+    keys: ItemKeys,
+    pub user_id: String,
+    pub remember: bool,
+    #[serde(default)]
+    pub attempts: i64,
+    /// Unix seconds.
+    pub expires: i64,
+    ttl: i64,
+}
+
+/// An e-mailed code, for a challenge or a signed-in session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailedCode {
+    #[serde(flatten)]
+    keys: ItemKeys,
+    pub user_id: String,
+    pub code_hash: String,
+    #[serde(default)]
+    pub attempts: i64,
+    pub expires: i64,
+    ttl: i64,
+}
+
+/// A device whose owner asked not to be asked again (30 days, renewed on use).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrustedDevice {
+    #[serde(flatten)]
+    keys: ItemKeys,
+    user_id: String,
+    expires: i64,
+    ttl: i64,
+}
+
+/// What a code attempt against a challenge or mailed code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Counted; this many were made before it.
+    Counted(i64),
+    /// Gone or expired.
+    Missing,
+    /// Out of attempts (the item is gone now).
+    Exhausted,
+}
+
+/// The keyed hash a backup code (or a mailed code) is stored as.
+pub fn code_hash(user_id: &str, code: &str) -> String {
+    sha256_hex(format!("{user_id}:{code}").as_bytes())
+}
+
+fn hashed(identifier: &str) -> String {
+    sha256_hex(identifier.as_bytes())
+}
+
+pub struct TwoFactors<'a> {
+    db: &'a Db,
+}
+
+impl Db {
+    pub fn two_factor(&self) -> TwoFactors<'_> {
+        TwoFactors { db: self }
+    }
+}
+
+/// How a change of the two-factor state treats the caller's session.
+pub struct Keep<'a> {
+    pub session_id: &'a str,
+}
+
+impl TwoFactors<'_> {
+    pub async fn get(&self, user_id: &str) -> Result<Option<TwoFactor>, StoreError> {
+        self.db
+            .get_item(keys::two_factor(user_id))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Stores a new, unverified TOTP secret and backup codes, unless a verified one exists
+    /// (`Ok(false)`).
+    pub async fn begin(
+        &self,
+        user_id: &str,
+        sealed_secret: &str,
+        backup_hashes: Vec<String>,
+    ) -> Result<bool, StoreError> {
+        let item = TwoFactor {
+            keys: keys::plain_item(keys::two_factor(user_id)),
+            user_id: user_id.into(),
+            secret: sealed_secret.into(),
+            verified: false,
+            failed_count: 0,
+            locked_until: 0,
+            last_step: 0,
+        };
+        let unverified = Expression::new("attribute_not_exists(#pk) OR #verified = :no")
+            .name("#pk", super::schema::PK)
+            .name("#verified", "verified")
+            .value(":no", AttributeValue::Bool(false));
+        let mut item = to_item(&item)?;
+        if !backup_hashes.is_empty() {
+            item.insert("backupSet".into(), AttributeValue::Ss(backup_hashes));
+        }
+        let write = self.db.put(item, Some(unverified))?;
+        Ok(self.db.commit(vec![write]).await?.is_yes())
+    }
+
+    /// The writes that move the caller's session to the user's new generation and mark it
+    /// as having passed the second factor (it must still exist).
+    fn keep_session(&self, keep: &Keep<'_>, user: &User) -> Result<TransactWriteItem, StoreError> {
+        let update = Expression::new("SET #generation = :g, twoFactorVerified = :yes")
+            .name("#generation", "generation")
+            .value(":g", n(user.generations.sessions))
+            .value(":yes", AttributeValue::Bool(true));
+        self.db
+            .update(keys::session(keep.session_id), update, Some(exists()))
+    }
+
+    /// Turns two-factor on: the user's flag, every other session revoked, the caller's kept
+    /// and marked, and (`verify_secret`) the TOTP secret marked verified, together. `None`:
+    /// no such user.
+    pub async fn enable(
+        &self,
+        user_id: &str,
+        keep: Keep<'_>,
+        verify_secret: bool,
+        now: &str,
+    ) -> Result<Option<Result<User, Conflict>>, StoreError> {
+        let verified = if verify_secret {
+            Some(self.db.update(
+                keys::two_factor(user_id),
+                Expression::new("SET verified = :yes").value(":yes", AttributeValue::Bool(true)),
+                Some(exists()),
+            )?)
+        } else {
+            None
+        };
+        self.db
+            .users()
+            .modify_with(
+                user_id,
+                None,
+                now,
+                |u| {
+                    u.two_factor_enabled = true;
+                    u.generations.sessions += 1;
+                    Ok(())
+                },
+                |new| {
+                    let mut writes = vec![self.keep_session(&keep, new)?];
+                    writes.extend(verified.clone());
+                    Ok(writes)
+                },
+            )
+            .await
+    }
+
+    /// Turns two-factor off: the flag cleared, the secret and codes deleted, every other
+    /// session revoked and the caller's kept, together.
+    pub async fn disable(
+        &self,
+        user_id: &str,
+        keep: Keep<'_>,
+        now: &str,
+    ) -> Result<Option<Result<User, Conflict>>, StoreError> {
+        let remove = self.db.delete(keys::two_factor(user_id), None)?;
+        self.db
+            .users()
+            .modify_with(
+                user_id,
+                None,
+                now,
+                |u| {
+                    u.two_factor_enabled = false;
+                    u.generations.sessions += 1;
+                    Ok(())
+                },
+                |new| Ok(vec![self.keep_session(&keep, new)?, remove.clone()]),
+            )
+            .await
+    }
+
+    /// Accepts TOTP step `step` once: false when it (or a later one) was used already.
+    pub async fn use_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+        self.db
+            .update_if(
+                keys::two_factor(user_id),
+                Expression::new("SET lastStep = :step, failedCount = :zero")
+                    .value(":step", n(step))
+                    .value(":zero", n(0)),
+                Expression::new("attribute_exists(#pk) AND lastStep < :step")
+                    .name("#pk", super::schema::PK)
+                    .value(":step", n(step)),
+            )
+            .await
+    }
+
+    /// Uses one backup code: removed from the set if it is in it (false otherwise).
+    pub async fn use_backup_code(&self, user_id: &str, code: &str) -> Result<bool, StoreError> {
+        let hash = code_hash(user_id, code);
+        self.db
+            .update_if(
+                keys::two_factor(user_id),
+                Expression::new("DELETE backupSet :h SET failedCount = :zero")
+                    .value(":h", AttributeValue::Ss(vec![hash.clone()]))
+                    .value(":zero", n(0)),
+                Expression::new("contains(backupSet, :one)").value(":one", s(hash)),
+            )
+            .await
+    }
+
+    /// Replaces the backup codes (false: two-factor was not set up).
+    pub async fn replace_backup_codes(
+        &self,
+        user_id: &str,
+        hashes: Vec<String>,
+    ) -> Result<bool, StoreError> {
+        self.db
+            .update_if(
+                keys::two_factor(user_id),
+                Expression::new("SET backupSet = :set").value(":set", AttributeValue::Ss(hashes)),
+                exists(),
+            )
+            .await
+    }
+
+    /// Counts a failed code; the tenth in a row locks the second factor for a while.
+    pub async fn record_failure(&self, user_id: &str, now_unix: i64) -> Result<(), StoreError> {
+        let counted = self
+            .db
+            .update_returning(
+                keys::two_factor(user_id),
+                Expression::new("ADD failedCount :one").value(":one", n(1)),
+                exists(),
+            )
+            .await?;
+        let failures = counted
+            .ok()
+            .and_then(|item| item.get("failedCount").and_then(|v| v.as_n().ok()).cloned())
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        if failures >= MAX_FAILURES {
+            self.db
+                .update_if(
+                    keys::two_factor(user_id),
+                    Expression::new("SET lockedUntil = :until, failedCount = :zero")
+                        .value(":until", n(now_unix + LOCK_SECS))
+                        .value(":zero", n(0)),
+                    exists(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Starts a sign-in challenge named by `identifier` (the cookie's value).
+    pub async fn open_challenge(
+        &self,
+        identifier: &str,
+        user: &User,
+        remember: bool,
+        now: (&str, i64),
+        lifetime_secs: i64,
+    ) -> Result<(), StoreError> {
+        let (created_at, now_unix) = now;
+        let expires = now_unix + lifetime_secs;
+        let challenge = Challenge {
+            keys: keys::user_secret_item(
+                keys::two_factor_challenge(&hashed(identifier)),
+                &user.id,
+                created_at,
+            ),
+            user_id: user.id.clone(),
+            remember,
+            attempts: 0,
+            expires,
+            ttl: expires,
+        };
+        self.db.put_item(to_item(&challenge)?).await
+    }
+
+    /// The live challenge `identifier` names.
+    pub async fn challenge(
+        &self,
+        identifier: &str,
+        now_unix: i64,
+    ) -> Result<Option<Challenge>, StoreError> {
+        let found: Option<Challenge> = self
+            .db
+            .get_item(keys::two_factor_challenge(&hashed(identifier)))
+            .await?
+            .map(from_item)
+            .transpose()?;
+        Ok(found.filter(|c| c.expires > now_unix))
+    }
+
+    /// Counts one code tried against the challenge.
+    pub async fn attempt_challenge(
+        &self,
+        identifier: &str,
+        now_unix: i64,
+    ) -> Result<Attempt, StoreError> {
+        self.attempt(keys::two_factor_challenge(&hashed(identifier)), now_unix)
+            .await
+    }
+
+    /// Ends the challenge (the second factor passed): true for exactly one caller.
+    pub async fn close_challenge(&self, identifier: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .take(keys::two_factor_challenge(&hashed(identifier)))
+            .await?
+            .is_some())
+    }
+
+    /// Stores an e-mailed code for `key` (a challenge, or a user's session), replacing an
+    /// earlier one.
+    pub async fn store_mailed_code(
+        &self,
+        key: &str,
+        user_id: &str,
+        code: &str,
+        now: (&str, i64),
+        lifetime_secs: i64,
+    ) -> Result<(), StoreError> {
+        let (created_at, now_unix) = now;
+        let expires = now_unix + lifetime_secs;
+        let item = MailedCode {
+            keys: keys::user_secret_item(keys::two_factor_otp(&hashed(key)), user_id, created_at),
+            user_id: user_id.into(),
+            code_hash: code_hash(user_id, code),
+            attempts: 0,
+            expires,
+            ttl: expires,
+        };
+        self.db.put_item(to_item(&item)?).await
+    }
+
+    /// Counts one try of the code mailed for `key`, then checks it; a right code is taken
+    /// (it works once). `Ok(Ok(true))`: right.
+    pub async fn try_mailed_code(
+        &self,
+        key: &str,
+        user_id: &str,
+        code: &str,
+        now_unix: i64,
+    ) -> Result<Result<bool, Attempt>, StoreError> {
+        let k = keys::two_factor_otp(&hashed(key));
+        match self.attempt(k.clone(), now_unix).await? {
+            Attempt::Counted(_) => {}
+            other => return Ok(Err(other)),
+        }
+        let stored: Option<MailedCode> = self
+            .db
+            .get_item(k.clone())
+            .await?
+            .map(from_item)
+            .transpose()?;
+        let Some(stored) = stored else {
+            return Ok(Err(Attempt::Missing));
+        };
+        let wanted = code_hash(user_id, code);
+        if !crate::crypto::constant_time_eq(&stored.code_hash, &wanted) {
+            return Ok(Ok(false));
+        }
+        // Of two right answers racing, one takes the code.
+        Ok(Ok(self.db.take(k).await?.is_some()))
+    }
+
+    /// Counts one try on a challenge or mailed code: refused once it has expired or had
+    /// its attempts (then it is deleted).
+    async fn attempt(&self, k: (String, String), now_unix: i64) -> Result<Attempt, StoreError> {
+        let counted = self
+            .db
+            .update_returning(
+                k.clone(),
+                Expression::new("ADD attempts :one").value(":one", n(1)),
+                Expression::new("attribute_exists(#pk) AND expires > :now AND attempts < :max")
+                    .name("#pk", super::schema::PK)
+                    .value(":now", n(now_unix))
+                    .value(":max", n(ATTEMPTS_PER_CODE)),
+            )
+            .await?;
+        match counted {
+            Ok(item) => Ok(Attempt::Counted(
+                item.get("attempts")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(1)
+                    - 1,
+            )),
+            Err(None) => Ok(Attempt::Missing),
+            Err(Some(old)) => {
+                self.db.take(k).await?;
+                let expired = old
+                    .get("expires")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .is_none_or(|e| e <= now_unix);
+                Ok(if expired {
+                    Attempt::Missing
+                } else {
+                    Attempt::Exhausted
+                })
+            }
+        }
+    }
+
+    /// Trusts a device for `lifetime_secs` under `identifier` (the cookie's value).
+    pub async fn trust_device(
+        &self,
+        identifier: &str,
+        user_id: &str,
+        now: (&str, i64),
+        lifetime_secs: i64,
+    ) -> Result<(), StoreError> {
+        let (created_at, now_unix) = now;
+        let expires = now_unix + lifetime_secs;
+        let item = TrustedDevice {
+            keys: keys::user_secret_item(
+                keys::trusted_device(&hashed(identifier)),
+                user_id,
+                created_at,
+            ),
+            user_id: user_id.into(),
+            expires,
+            ttl: expires,
+        };
+        self.db.put_item(to_item(&item)?).await
+    }
+
+    /// Takes the trusted-device record `identifier` names if it is `user_id`'s and live
+    /// (a trusted device is renewed under a new identifier on every use).
+    pub async fn take_trusted_device(
+        &self,
+        identifier: &str,
+        user_id: &str,
+        now_unix: i64,
+    ) -> Result<bool, StoreError> {
+        let Some(item) = self
+            .db
+            .take(keys::trusted_device(&hashed(identifier)))
+            .await?
+        else {
+            return Ok(false);
+        };
+        let device: TrustedDevice = from_item(item)?;
+        Ok(device.user_id == user_id && device.expires > now_unix)
+    }
+}
