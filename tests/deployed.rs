@@ -476,6 +476,9 @@ fn each_function_is_given_only_variables_it_reads() {
                     "PORTAL_MAIL" => "ses",
                     "PORTAL_MAIL_FROM" => "Portal <no-reply@example.org>",
                     "PORTAL_TRUSTED_ORIGINS" => "https://app.example.org",
+                    "PORTAL_COOKIE_PREFIX" => "portal",
+                    "PORTAL_REQUIRE_USERNAME" | "PORTAL_REQUIRE_2FA_FOR_STAFF" => "true",
+                    "PORTAL_AUDIT_RETENTION_DAYS" => "365",
                     // Optional parameters left at their empty defaults.
                     "SENTRY_DSN"
                     | "PROSODY_REST_URL"

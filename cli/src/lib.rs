@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use portal_shared::model::Role;
 use portal_shared::moderation::{Actor, Changed, UserChange, change_user, ensure_admin};
 use portal_shared::store::Db;
+use portal_shared::store::audit::Origin;
 use portal_shared::time::{now, parse_iso};
 use serde_json::json;
 
@@ -70,10 +71,20 @@ async fn user_id(db: &Db, email: &str) -> Result<String, String> {
         .ok_or_else(|| format!("no account with e-mail {email}"))
 }
 
+/// The operator, as the audit log records them: kept as long as the deployment's
+/// `PORTAL_AUDIT_RETENTION_DAYS` says (default 365).
+fn operator() -> Origin {
+    let days = std::env::var("PORTAL_AUDIT_RETENTION_DAYS")
+        .ok()
+        .and_then(|d| d.trim().parse().ok())
+        .unwrap_or(365);
+    Origin::operator(days)
+}
+
 /// Runs a role or ban change under the shared moderation rules, as the operator.
 async fn change(db: &Db, email: &str, change: UserChange) -> Result<Changed, String> {
     let id = user_id(db, email).await?;
-    change_user(db, Actor::Operator, &id, &change, now())
+    change_user(db, Actor::Operator, &operator(), &id, &change, now())
         .await
         .map_err(|e| e.to_string())?
         .map_err(|refused| refused.to_string())
@@ -88,7 +99,7 @@ pub async fn run(
     match &cli.command {
         Command::CreateAdmin { email } => {
             let password = password()?;
-            let done = ensure_admin(db, email, &password, now()).await?;
+            let done = ensure_admin(db, &operator(), email, &password, now()).await?;
             let user = &done.user;
             Ok(if done.took_over {
                 format!(

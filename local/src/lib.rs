@@ -161,9 +161,11 @@ pub async fn prepare(args: &Args) -> Result<(Running, tokio::net::TcpListener), 
         std::env::var("PORTAL_ADMIN_EMAIL"),
         std::env::var("PORTAL_ADMIN_PASSWORD"),
     ) {
-        let admin = portal_shared::moderation::ensure_admin(&db, &email, &password, now())
-            .await
-            .map_err(|e| format!("cannot bootstrap the admin: {e}"))?;
+        let operator = portal_shared::store::audit::Origin::operator(config.audit_retention_days);
+        let admin =
+            portal_shared::moderation::ensure_admin(&db, &operator, &email, &password, now())
+                .await
+                .map_err(|e| format!("cannot bootstrap the admin: {e}"))?;
         tracing::info!(
             id = %admin.user.id,
             took_over = admin.took_over,

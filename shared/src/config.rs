@@ -178,6 +178,9 @@ pub struct Config {
     pub table_name: String,
     /// Cap on request bodies for every route that has no cap of its own.
     pub max_body_bytes: usize,
+    /// How long audit events are kept (`PORTAL_AUDIT_RETENTION_DAYS`, default 365): their
+    /// `ttl`.
+    pub audit_retention_days: i64,
     pub rate_limits: RateLimits,
     pub auth: AuthConfig,
     pub mail: MailConfig,
@@ -284,6 +287,7 @@ impl Config {
             environment,
             table_name,
             max_body_bytes: parse_number(&get, "PORTAL_MAX_BODY_BYTES", 1024 * 1024)?,
+            audit_retention_days: parse_number(&get, "PORTAL_AUDIT_RETENTION_DAYS", 365)?,
             rate_limits: rate_limits(&get, production)?,
             auth: if needs.auth {
                 AuthConfig::load(&get, production)?

@@ -318,3 +318,37 @@ pub fn listed<T: serde::Serialize>(
 pub fn json_with_status<T: serde::Serialize>(status: StatusCode, body: T) -> Response {
     (status, axum::Json(body)).into_response()
 }
+
+/// The audit origin of a request: its address and user agent, nobody signed in yet (a
+/// handler names the actor with `Origin::as_user`).
+impl<S> axum::extract::FromRequestParts<S> for crate::store::audit::Origin
+where
+    crate::AppState: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = <crate::AppState as axum::extract::FromRef<S>>::from_ref(state);
+        let ip = client_ip(parts)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
+        Ok(Self::request(
+            &state.config,
+            &ip,
+            &user_agent(&parts.headers),
+        ))
+    }
+}
+
+/// The request's `User-Agent`, at most 512 characters (as stored on sessions and audit
+/// events).
+pub fn user_agent(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .chars()
+        .take(512)
+        .collect()
+}

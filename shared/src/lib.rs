@@ -2,6 +2,7 @@
 //! envelope, validated extractors, the single-table store, HTTP glue and telemetry.
 
 pub mod allocator;
+pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod config;

@@ -19,6 +19,7 @@ use crate::crypto::{PasswordLength, check_password_length, hash_password, new_id
 use crate::error::{ApiError, FORBIDDEN_ADMIN, USER_NOT_FOUND};
 use crate::integrations::Registry;
 use crate::model::{Role, User};
+use crate::store::audit::{self, Event, Origin};
 use crate::store::users::{Conflict, CreateUserError};
 use crate::store::{Db, StoreError};
 use crate::time::{iso, parse_iso};
@@ -110,11 +111,23 @@ pub struct Changed {
     pub sessions_ended: usize,
 }
 
-/// Applies `change` to the user `user_id` under every rule above. `Ok(Err(_))` is a
-/// refusal (nothing written).
+/// What a change of a user is called in the audit log: a ban or unban first, then a role
+/// change, else an update.
+fn action_of(before: &User, after: &User) -> &'static str {
+    match (before.banned, after.banned) {
+        (false, true) => "user.banned",
+        (true, false) => "user.unbanned",
+        _ if before.role != after.role => "user.role_changed",
+        _ => "user.updated",
+    }
+}
+
+/// Applies `change` to the user `user_id` under every rule above, recorded in the audit log
+/// (from `origin`) in the same transaction. `Ok(Err(_))` is a refusal (nothing written).
 pub async fn change_user(
     db: &Db,
     actor: Actor<'_>,
+    origin: &Origin,
     user_id: &str,
     change: &UserChange,
     at: OffsetDateTime,
@@ -122,12 +135,27 @@ pub async fn change_user(
     let mut banned_now = false;
     let result = db
         .users()
-        .modify(user_id, &iso(at), |user| {
-            banned_now = false;
-            apply(actor, change, at, user)?;
-            banned_now = user.banned;
-            Ok::<(), Refused>(())
-        })
+        .modify_audited(
+            user_id,
+            &iso(at),
+            |user| {
+                banned_now = false;
+                apply(actor, change, at, user)?;
+                banned_now = user.banned;
+                Ok::<(), Refused>(())
+            },
+            |before, after| {
+                let changes = audit::user_changes(before, after)?;
+                let action = action_of(before, after);
+                Some(Event::new(
+                    origin,
+                    action,
+                    Some(&after.id),
+                    Some(changes),
+                    at,
+                ))
+            },
+        )
         .await?;
     let user = match result {
         None => return Ok(Err(Refused::NotFound)),
@@ -216,6 +244,7 @@ fn apply(
 pub async fn delete_user(
     db: &Db,
     integrations: &Registry,
+    origin: &Origin,
     user_id: &str,
 ) -> Result<Result<(), Refused>, ApiError> {
     // The user and the roster do not depend on each other: read together.
@@ -228,11 +257,15 @@ pub async fn delete_user(
         return Ok(Err(Refused::LastAdmin));
     }
     crate::integrations::remove_accounts_of_user(integrations, db, user_id).await?;
-    Ok(match db.delete_user_and_belongings(user_id).await? {
-        None => Err(Refused::NotFound),
-        Some(Err(last)) => Err(last.into()),
-        Some(Ok(_)) => Ok(()),
-    })
+    let details = serde_json::json!({ "email": user.email, "role": user.role.as_str() });
+    let event = Event::now(origin, "user.deleted", Some(user_id), Some(details));
+    Ok(
+        match db.delete_user_and_belongings(user_id, Some(&event)).await? {
+            None => Err(Refused::NotFound),
+            Some(Err(last)) => Err(last.into()),
+            Some(Ok(_)) => Ok(()),
+        },
+    )
 }
 
 /// What [`ensure_admin`] did.
@@ -251,6 +284,7 @@ pub struct AdminEnsured {
 /// deleted. Idempotent.
 pub async fn ensure_admin(
     db: &Db,
+    origin: &Origin,
     email: &str,
     password: &str,
     at: OffsetDateTime,
@@ -284,7 +318,13 @@ pub async fn ensure_admin(
                 u.generations.api_keys += 1;
                 u.generations.reset_tokens += 1;
                 Ok::<(), Conflict>(())
-            })
+            }, Some(&Event::new(
+                origin,
+                "user.taken_over",
+                Some(&existing.id),
+                Some(serde_json::json!({ "role": { "before": existing.role.as_str(), "after": "admin" } })),
+                at,
+            )))
             .await
             .map_err(fail)?
             .ok_or("the account vanished while being updated")?
@@ -304,7 +344,17 @@ pub async fn ensure_admin(
     }
     let name = email.split('@').next().unwrap_or("admin").to_string();
     let user = User::new(new_id(), name, email, true, Role::Admin, &now);
-    match users.create(user, Some(hash)).await {
+    let event = Event::new(
+        origin,
+        "user.created",
+        Some(&user.id),
+        Some(serde_json::json!({ "role": "admin" })),
+        at,
+    );
+    match users
+        .create_signed_in(user, Some(hash), None, Some(&event))
+        .await
+    {
         Ok(user) => Ok(AdminEnsured {
             user,
             took_over: false,

@@ -7,6 +7,7 @@ use axum::extract::State;
 use portal_shared::auth::RequireAdminOrStaff;
 use portal_shared::model::{ApiKey, User};
 use portal_shared::openapi::{ErrorEnvelope, Id};
+use portal_shared::store::audit::{Event, Origin};
 use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Serialize;
@@ -179,6 +180,7 @@ pub async fn remove(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
+    origin: Origin,
 ) -> ApiResult<Json<Value>> {
     let key = state
         .db
@@ -189,7 +191,15 @@ pub async fn remove(
     if let Some(owner) = state.db.users().get(&key.user_id).await? {
         may_manage(&actor.user, owner.role)?;
     }
-    if !state.db.api_keys().delete(id.as_str(), None).await? {
+    let origin = origin.as_user(&actor.user.id);
+    let deleted = state
+        .db
+        .api_keys()
+        .delete_audited(id.as_str(), None, |key| {
+            Some(Event::of_key(&origin, "api_key.deleted", key))
+        })
+        .await?;
+    if !deleted {
         return Err(ApiError::not_found(KEY_NOT_FOUND));
     }
     Ok(Json(json!({ "ok": true })))

@@ -2,6 +2,7 @@
 //! (`/api/admin/*`, requireAdminOrStaff; some actions admin only).
 
 mod api_keys;
+mod audit_log;
 mod oauth_clients;
 mod sessions;
 mod stats;
@@ -32,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth_clients::list, oauth_clients::create))
         .routes(routes!(oauth_clients::show, oauth_clients::update))
         .routes(routes!(stats::show))
+        .routes(routes!(audit_log::list))
 }
 
 /// The group's router.

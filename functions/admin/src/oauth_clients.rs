@@ -9,6 +9,7 @@ use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff};
 use portal_shared::crypto::{new_id, random_alphanumeric, sha256_hex};
 use portal_shared::http::json_with_status;
 use portal_shared::openapi::{ErrorEnvelope, Id};
+use portal_shared::store::audit::{Event, Origin};
 use portal_shared::store::oauth_clients::OAuthClient;
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{
@@ -183,7 +184,8 @@ impl Validate for NewClient {
 )]
 pub async fn create(
     State(state): State<AppState>,
-    RequireAdmin(_): RequireAdmin,
+    RequireAdmin(actor): RequireAdmin,
+    origin: Origin,
     ValidJson(body): ValidJson<NewClient>,
 ) -> ApiResult<Response> {
     let secret = random_alphanumeric(48);
@@ -198,7 +200,18 @@ pub async fn create(
         created_at: at.clone(),
         updated_at: at,
     };
-    let client = state.db.oauth_clients().create(client).await?;
+    let details = json!({ "oauthClientId": client.id, "clientId": client.client_id, "name": client.name, "redirectUris": client.redirect_uris });
+    let event = Event::now(
+        &origin.as_user(&actor.user.id),
+        "oauth_client.created",
+        None,
+        Some(details),
+    );
+    let client = state
+        .db
+        .oauth_clients()
+        .create(client, Some(&event))
+        .await?;
     let mut view = client_view(&client);
     view.client_secret = Some(secret);
     Ok(json_with_status(
@@ -232,6 +245,24 @@ impl Validate for ClientUpdate {
     }
 }
 
+/// What an update changed, for the audit log (never the secret: it does not change here).
+fn client_changes(old: &OAuthClient, new: &OAuthClient) -> Value {
+    let mut changes = json!({ "oauthClientId": new.id });
+    let mut field = |name: &str, before: Value, after: Value| {
+        if before != after {
+            changes[name] = json!({ "before": before, "after": after });
+        }
+    };
+    field("name", json!(old.name), json!(new.name));
+    field(
+        "redirectUris",
+        json!(old.redirect_uris),
+        json!(new.redirect_uris),
+    );
+    field("disabled", json!(old.disabled), json!(new.disabled));
+    changes
+}
+
 /// Renames, re-points or disables an OAuth client (admin only).
 #[utoipa::path(
     patch,
@@ -247,9 +278,11 @@ impl Validate for ClientUpdate {
 pub async fn update(
     State(state): State<AppState>,
     id: PathId,
-    RequireAdmin(_): RequireAdmin,
+    RequireAdmin(actor): RequireAdmin,
+    origin: Origin,
     ValidJson(body): ValidJson<ClientUpdate>,
 ) -> ApiResult<Json<Value>> {
+    let origin = origin.as_user(&actor.user.id);
     for _ in 0..4 {
         let old = state
             .db
@@ -274,7 +307,18 @@ pub async fn update(
         if new.updated_at == old.updated_at {
             new.updated_at = iso(now() + time::Duration::milliseconds(1));
         }
-        if state.db.oauth_clients().save(&old, &new).await? {
+        let event = Event::now(
+            &origin,
+            "oauth_client.changed",
+            None,
+            Some(client_changes(&old, &new)),
+        );
+        if state
+            .db
+            .oauth_clients()
+            .save(&old, &new, Some(&event))
+            .await?
+        {
             return Ok(Json(json!({ "oauthClient": client_view(&new) })));
         }
     }

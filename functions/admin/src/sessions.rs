@@ -119,6 +119,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
+    origin: portal_shared::store::audit::Origin,
 ) -> ApiResult<Json<Value>> {
     let session = state
         .db
@@ -129,7 +130,8 @@ pub async fn revoke(
     if let Some(owner) = state.db.users().get(&session.user_id).await? {
         may_manage(&actor.user, owner.role)?;
     }
-    if !state.db.sessions().delete_read(&session).await? {
+    let origin = origin.as_user(&actor.user.id);
+    if !state.db.sessions().revoke_read(&session, &origin).await? {
         return Err(ApiError::not_found(SESSION_NOT_FOUND));
     }
     Ok(Json(json!({ "ok": true })))

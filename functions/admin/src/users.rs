@@ -10,6 +10,7 @@ use portal_shared::model::{
 };
 use portal_shared::moderation::{Actor, UserChange, change_user, delete_user};
 use portal_shared::openapi::{ErrorEnvelope, Id};
+use portal_shared::store::audit::Origin;
 use portal_shared::store::users::UserFilter;
 use portal_shared::time::{now, parse_iso};
 use portal_shared::validation::{
@@ -245,6 +246,7 @@ pub async fn update(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
+    origin: Origin,
     ValidJson(body): ValidJson<AdminUpdate>,
 ) -> ApiResult<Json<Value>> {
     let change = UserChange {
@@ -260,6 +262,7 @@ pub async fn update(
     let changed = change_user(
         &state.db,
         Actor::Member(&actor.user),
+        &origin.as_user(&actor.user.id),
         id.as_str(),
         &change,
         now(),
@@ -284,8 +287,10 @@ pub async fn update(
 pub async fn remove(
     State(state): State<AppState>,
     id: PathId,
-    RequireAdmin(_): RequireAdmin,
+    RequireAdmin(actor): RequireAdmin,
+    origin: Origin,
 ) -> ApiResult<Json<Value>> {
-    delete_user(&state.db, &state.integrations, id.as_str()).await??;
+    let origin = origin.as_user(&actor.user.id);
+    delete_user(&state.db, &state.integrations, &origin, id.as_str()).await??;
     Ok(Json(json!({ "ok": true })))
 }

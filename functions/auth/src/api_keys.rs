@@ -10,6 +10,7 @@ use portal_shared::auth::Via;
 use portal_shared::crypto::sha256_b64url;
 use portal_shared::model::ApiKey;
 use portal_shared::store::api_keys::{DEFAULT_PREFIX, key_id, new_key};
+use portal_shared::store::audit::{Event, Origin};
 use portal_shared::time::{iso, now};
 use serde_json::{Value, json};
 use time::Duration;
@@ -104,6 +105,7 @@ fn metadata(f: &Fields) -> AuthResult<Option<String>> {
 pub async fn create(
     State(state): State<AuthState>,
     user: Result<AnyUser, AuthError>,
+    origin: Origin,
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;
@@ -163,7 +165,13 @@ pub async fn create(
         metadata,
         generation: user.identity.user.generations.api_keys,
     };
-    let key = state.app.db.api_keys().create(key).await?;
+    let event = Event::of_key(&origin.as_user(&key.user_id), "api_key.created", &key);
+    let key = state
+        .app
+        .db
+        .api_keys()
+        .create_audited(key, Some(&event))
+        .await?;
     Ok(json_response(api_key_json(&key, Some(&raw))))
 }
 
@@ -332,6 +340,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AuthState>,
     user: AnyUser,
+    origin: Origin,
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;
@@ -344,11 +353,14 @@ pub async fn delete(
             "[body.keyId] Invalid input: expected string, received undefined".into(),
         ));
     };
+    let origin = origin.as_user(user_id);
     if state
         .app
         .db
         .api_keys()
-        .delete(&key_id, Some(user_id))
+        .delete_audited(&key_id, Some(user_id), |key| {
+            Some(Event::of_key(&origin, "api_key.deleted", key))
+        })
         .await?
     {
         Ok(json_response(json!({ "success": true })))

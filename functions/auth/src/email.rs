@@ -13,6 +13,8 @@ use portal_shared::auth::{Identity, presented, resolve};
 use portal_shared::cookies::percent_encode;
 use portal_shared::crypto::{constant_time_eq, hmac_b64url};
 use portal_shared::mail::{Mail, MailKind};
+use portal_shared::store::audit::{self, Event, Origin};
+use portal_shared::store::users::Conflict;
 use portal_shared::time::{iso, now};
 use serde_json::{Value, json};
 
@@ -171,6 +173,7 @@ pub async fn send_verification(
 )]
 pub async fn verify(
     State(state): State<AuthState>,
+    origin: Origin,
     Query(query): Query<HashMap<String, String>>,
 ) -> AuthResult<Response> {
     let Some(token) = query.get("token") else {
@@ -221,7 +224,23 @@ pub async fn verify(
             .app
             .db
             .users()
-            .update(&user.id, &iso(now()), |u| u.email_verified = true)
+            .modify_audited(
+                &user.id,
+                &iso(now()),
+                |u| {
+                    u.email_verified = true;
+                    Ok::<(), Conflict>(())
+                },
+                |before, after| {
+                    let changes = audit::user_changes(before, after)?;
+                    Some(Event::now(
+                        &origin,
+                        "email.verified",
+                        Some(&after.id),
+                        Some(changes),
+                    ))
+                },
+            )
             .await?;
     }
     Ok(match callback {

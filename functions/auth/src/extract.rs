@@ -1,8 +1,8 @@
 //! Who calls a BetterAuth endpoint (a session, or a session or API key) and from where.
 
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use portal_shared::AppState;
 use portal_shared::auth::{Identity, Prefetched, Presented, Via, presented, resolve_prefetched};
 use portal_shared::http::client_ip;
@@ -116,6 +116,13 @@ pub struct RequestMeta {
     pub user_agent: String,
 }
 
+impl RequestMeta {
+    /// The audit origin of this request, nobody signed in yet.
+    pub fn origin(&self, config: &portal_shared::Config) -> portal_shared::store::audit::Origin {
+        portal_shared::store::audit::Origin::request(config, &self.ip, &self.user_agent)
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     type Rejection = std::convert::Infallible;
 
@@ -129,12 +136,4 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     }
 }
 
-pub fn user_agent(headers: &HeaderMap) -> String {
-    headers
-        .get(axum::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .chars()
-        .take(512)
-        .collect()
-}
+pub use portal_shared::http::user_agent;

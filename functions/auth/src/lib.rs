@@ -2,6 +2,7 @@
 //! reset, e-mail verification, API keys), so BetterAuth's own client works unchanged.
 
 mod api_keys;
+mod credentials;
 mod email;
 pub mod error;
 mod extract;

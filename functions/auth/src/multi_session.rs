@@ -22,15 +22,8 @@ use crate::error::{AuthError, AuthResult};
 use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
 use crate::views::{
-    append_cookies, clear_session, json_response, session_json, set_session, user_json,
+    NewSession, append_cookies, clear_session, json_response, session_json, set_session, user_json,
 };
-
-/// Left on a response that started a session, for [`track`].
-#[derive(Debug, Clone)]
-pub struct NewSession {
-    pub token: String,
-    pub remember: bool,
-}
 
 /// After every auth response that started a session: the browser's earlier session of the
 /// same account is ended and forgotten, and the new one is remembered (while the browser

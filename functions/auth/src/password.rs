@@ -7,6 +7,7 @@ use portal_shared::cookies::percent_encode;
 use portal_shared::crypto::{Verified, hash_password, random_alphanumeric, verify_password};
 use portal_shared::mail::{Mail, MailKind};
 use portal_shared::store::StoreError;
+use portal_shared::store::audit::{Event, Origin};
 use portal_shared::store::tokens::OneTimeToken;
 use portal_shared::store::users::Conflict;
 use portal_shared::time::{iso, now, parse_iso};
@@ -134,6 +135,7 @@ pub async fn reset_redirect(
 )]
 pub async fn reset(
     State(state): State<AuthState>,
+    origin: Origin,
     Query(query): Query<HashMap<String, String>>,
     body: Body,
 ) -> AuthResult<Response> {
@@ -169,23 +171,30 @@ pub async fn reset(
     // the account before revoked (its sessions always; its API keys when the address was
     // not verified, since no proven owner made them), and other reset links void.
     let mut was_verified = true;
+    let event = Event::now(&origin, "password.reset", Some(&taken.user_id), None);
     let reset = state
         .app
         .db
         .users()
-        .change_password(&taken.user_id, &hash, &iso(now()), |u| {
-            if u.generations.reset_tokens != taken.generation {
-                return Err(ResetRefused::Superseded);
-            }
-            was_verified = u.email_verified;
-            u.email_verified = true;
-            u.generations.sessions += 1;
-            u.generations.reset_tokens += 1;
-            if !was_verified {
-                u.generations.api_keys += 1;
-            }
-            Ok(())
-        })
+        .change_password(
+            &taken.user_id,
+            &hash,
+            &iso(now()),
+            |u| {
+                if u.generations.reset_tokens != taken.generation {
+                    return Err(ResetRefused::Superseded);
+                }
+                was_verified = u.email_verified;
+                u.email_verified = true;
+                u.generations.sessions += 1;
+                u.generations.reset_tokens += 1;
+                if !was_verified {
+                    u.generations.api_keys += 1;
+                }
+                Ok(())
+            },
+            Some(&event),
+        )
         .await?;
     match reset {
         Some(Ok(_)) => {}
@@ -267,17 +276,26 @@ pub async fn change(
     let hash = hash_password(new_password).await;
     // The password and the revocations it brings in one write: outstanding reset links
     // stop working, and with `revokeOtherSessions` every session made before.
+    let origin = meta.origin(&state.app.config).as_user(&me.id);
+    let details = json!({ "revokedOtherSessions": revoke_others });
+    let event = Event::now(&origin, "password.changed", Some(&me.id), Some(details));
     let changed = state
         .app
         .db
         .users()
-        .change_password(&me.id, &hash, &iso(now()), |u| {
-            u.generations.reset_tokens += 1;
-            if revoke_others {
-                u.generations.sessions += 1;
-            }
-            Ok::<(), Conflict>(())
-        })
+        .change_password(
+            &me.id,
+            &hash,
+            &iso(now()),
+            |u| {
+                u.generations.reset_tokens += 1;
+                if revoke_others {
+                    u.generations.sessions += 1;
+                }
+                Ok::<(), Conflict>(())
+            },
+            Some(&event),
+        )
         .await?
         .and_then(Result::ok)
         .ok_or_else(AuthError::unauthorized)?;
@@ -295,7 +313,7 @@ pub async fn change(
     let remember = user.session.remember;
     // The new session stands where the old one did, second factor included.
     let passed = user.session.two_factor_verified;
-    let (_, token) = start_session(&state.app, &changed, remember, passed, &meta).await?;
+    let (_, token) = start_session(&state.app, &changed, remember, passed, &meta, None).await?;
     let response = json_response(json!({ "token": token, "user": user_json(&changed) }));
     Ok(started_session(
         response,

@@ -9,6 +9,7 @@ use portal_shared::AppState;
 use portal_shared::auth::{Presented, Refusal, Via, presented};
 use portal_shared::model::{Session, User};
 use portal_shared::store::StoreError;
+use portal_shared::store::audit::Event;
 use portal_shared::store::sessions::{self, LIFETIME as EXPIRES_IN, StartedFrom, session_id};
 use portal_shared::time::{iso, now, parse_iso};
 use serde_json::{Value, json};
@@ -31,10 +32,11 @@ pub async fn start_session(
     remember: bool,
     second_factor: bool,
     meta: &RequestMeta,
+    audit: Option<&Event>,
 ) -> Result<(Session, String), StoreError> {
     let (mut session, token) = new_session(app, user, remember, meta);
     session.two_factor_verified = second_factor;
-    let session = app.db.sessions().create(session).await?;
+    let session = app.db.sessions().create_audited(session, audit).await?;
     portal_shared::http::identified(&user.id);
     Ok((session, token))
 }
@@ -210,6 +212,7 @@ pub async fn list_sessions(
 pub async fn revoke_session(
     State(state): State<AuthState>,
     user: SessionUser,
+    meta: RequestMeta,
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;
@@ -217,11 +220,12 @@ pub async fn revoke_session(
     let token = f.string("token");
     f.finish()?;
     if let Some(token) = token {
+        let origin = meta.origin(&state.app.config).as_user(&user.user.id);
         state
             .app
             .db
             .sessions()
-            .delete(&session_id(&token), Some(&user.user.id))
+            .revoke(&session_id(&token), Some(&user.user.id), &origin)
             .await?;
     }
     Ok(json_response(json!({ "status": true })))
@@ -236,17 +240,26 @@ pub async fn revoke_session(
 pub async fn revoke_sessions(
     State(state): State<AuthState>,
     user: SessionUser,
+    meta: RequestMeta,
 ) -> AuthResult<Response> {
-    revoke(&state.app, &user.user.id, None).await?;
+    revoke(&state.app, &user.user.id, None, &meta).await?;
     Ok(json_response(json!({ "status": true })))
 }
 
 /// Ends every session of `user_id` but `keep` at once (by the user's session generation),
 /// then deletes them.
-async fn revoke(app: &AppState, user_id: &str, keep: Option<&str>) -> AuthResult<()> {
+async fn revoke(
+    app: &AppState,
+    user_id: &str,
+    keep: Option<&str>,
+    meta: &RequestMeta,
+) -> AuthResult<()> {
+    let origin = meta.origin(&app.config).as_user(user_id);
+    let details = json!({ "keptCurrent": keep.is_some() });
+    let event = Event::now(&origin, "sessions.revoked", Some(user_id), Some(details));
     app.db
         .users()
-        .revoke_sessions(user_id, &iso(now()), keep)
+        .revoke_sessions(user_id, &iso(now()), keep, Some(&event))
         .await?
         .ok_or_else(AuthError::unauthorized)?;
     app.db.sessions().delete_all_for_user(user_id, keep).await?;
@@ -262,7 +275,8 @@ async fn revoke(app: &AppState, user_id: &str, keep: Option<&str>) -> AuthResult
 pub async fn revoke_other_sessions(
     State(state): State<AuthState>,
     user: SessionUser,
+    meta: RequestMeta,
 ) -> AuthResult<Response> {
-    revoke(&state.app, &user.user.id, Some(&user.session.id)).await?;
+    revoke(&state.app, &user.user.id, Some(&user.session.id), &meta).await?;
     Ok(json_response(json!({ "status": true })))
 }

@@ -1,29 +1,26 @@
 //! `/sign-up/email`, `/sign-in/email`, `/sign-out`.
 
 use axum::extract::{Extension, State};
-use axum::http::header::LOCATION;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portal_shared::auth::{Presented, presented};
-use portal_shared::crypto::{
-    MAX_PASSWORD_LEN, PasswordLength, Verified, check_password_length, hash_password, js_length,
-    new_id, verify_password,
-};
+use portal_shared::crypto::{PasswordLength, check_password_length, hash_password, new_id};
 use portal_shared::model::{Role, User};
-use portal_shared::store::users::{CreateUserError, Credential};
+use portal_shared::store::audit::Event;
+use portal_shared::store::users::CreateUserError;
 use portal_shared::time::{iso, now};
 use serde_json::json;
 
 use crate::AuthState;
+use crate::credentials::{Attempt, finish_sign_in};
 use crate::email::send_verification_mail;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::RequestMeta;
 use crate::input::{Body, Fields, is_email};
 use crate::limits::{AddressCount, count_credential_use};
-use crate::origin::{check_url_fields, redirect_target};
+use crate::origin::check_url_fields;
 use crate::profile::{SERVER_ONLY_USER_FIELDS, check_profile};
-use crate::session::{new_session, start_session};
-use crate::two_factor;
+use crate::session::new_session;
 use crate::username;
 use crate::views::{
     append_cookies, clear_session, json_response, redirect, started_session, user_json,
@@ -141,7 +138,12 @@ pub async fn sign_up(
     let signed_in = (!state.app.config.auth.require_email_verification)
         .then(|| new_session(&state.app, &user, remember, &meta));
     let session = signed_in.as_ref().map(|(session, _)| session);
-    let user = match users.create_signed_in(user, Some(hash), session).await {
+    let origin = meta.origin(&state.app.config).as_user(&user.id);
+    let event = Event::now(&origin, "sign_up", Some(&user.id), None);
+    let user = match users
+        .create_signed_in(user, Some(hash), session, Some(&event))
+        .await
+    {
         Ok(user) => user,
         Err(CreateUserError::EmailTaken) => {
             return Err(AuthError::code(
@@ -213,97 +215,10 @@ pub async fn sign_in(
         callback,
         remember,
         failure: "INVALID_EMAIL_OR_PASSWORD",
+        via: "email",
+        identifier: email,
     };
     finish_sign_in(&state, &meta, &headers, found?, attempt).await
-}
-
-/// What a password sign-in (by e-mail or username) asks for.
-pub struct Attempt {
-    pub password: String,
-    pub callback: Option<String>,
-    pub remember: bool,
-    /// The 401 code for an unknown account or a wrong password (the same for both).
-    pub failure: &'static str,
-}
-
-/// The rest of a password sign-in once the account is looked up: the password checked
-/// (hashed even for an unknown account), verification and ban refused, an old hash
-/// upgraded, the session started and the cookie set.
-pub async fn finish_sign_in(
-    state: &AuthState,
-    meta: &RequestMeta,
-    headers: &HeaderMap,
-    found: Option<(User, Option<Credential>)>,
-    attempt: Attempt,
-) -> AuthResult<Response> {
-    let Attempt {
-        password,
-        callback,
-        remember,
-        failure,
-    } = attempt;
-    let stored = found
-        .as_ref()
-        .and_then(|(_, c)| c.as_ref())
-        .map(|c| c.password_hash.clone());
-    // No stored password can be longer than the maximum: refuse without hashing.
-    let verified = if js_length(&password) > MAX_PASSWORD_LEN {
-        Verified::No
-    } else {
-        verify_password(password.clone(), stored).await
-    };
-    let Some((user, _)) = found.filter(|_| verified != Verified::No) else {
-        return Err(AuthError::code(StatusCode::UNAUTHORIZED, failure));
-    };
-    if state.app.config.auth.require_email_verification && !user.email_verified {
-        return Err(AuthError::code(StatusCode::FORBIDDEN, "EMAIL_NOT_VERIFIED"));
-    }
-    if user.is_banned_at(now()) {
-        return Err(AuthError::code(StatusCode::FORBIDDEN, "BANNED_USER"));
-    }
-    if verified == Verified::YesRehash {
-        // A hash from the Node server (scrypt) or weaker parameters: replace it now.
-        let hash = hash_password(password).await;
-        state
-            .app
-            .db
-            .users()
-            .set_password(&user.id, &hash, &iso(now()))
-            .await?;
-        tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
-    }
-    // Two-factor on: no session yet, unless this device is trusted (then the session counts
-    // as having passed the second factor).
-    let mut cookies = Vec::new();
-    let passed_second_factor = if user.two_factor_enabled {
-        let challenged =
-            two_factor::challenge_sign_in(state, &user, remember, headers, &mut cookies).await?;
-        if let Some(challenge) = challenged {
-            return Ok(challenge);
-        }
-        true
-    } else {
-        false
-    };
-    let (_, token) = start_session(&state.app, &user, remember, passed_second_factor, meta).await?;
-    let mut response = match &callback {
-        Some(url) => {
-            let url = redirect_target(&state.app.config, url, "INVALID_CALLBACK_URL")?.to_string();
-            let mut response = json_response(
-                json!({ "redirect": true, "url": url, "token": token, "user": user_json(&user) }),
-            );
-            if let Ok(location) = HeaderValue::from_str(&url) {
-                response.headers_mut().insert(LOCATION, location);
-            }
-            response
-        }
-        None => {
-            json_response(json!({ "redirect": false, "token": token, "user": user_json(&user) }))
-        }
-    };
-    response = started_session(response, &state.app.cookies, &token, remember);
-    append_cookies(&mut response, cookies);
-    Ok(response)
 }
 
 #[utoipa::path(

@@ -15,6 +15,7 @@ use portal_shared::cookies::{TRUST_DEVICE, TWO_FACTOR};
 use portal_shared::crypto::{Verified, random_alphanumeric, random_digits, verify_password};
 use portal_shared::mail::{Mail, MailKind};
 use portal_shared::model::User;
+use portal_shared::store::audit::{Event, Origin};
 use portal_shared::store::two_factor::{Attempt, Challenge, Keep, TwoFactor, code_hash};
 use portal_shared::store::users::Conflict;
 use portal_shared::time::{iso, now};
@@ -140,6 +141,27 @@ async fn count_attempt(state: &AuthState, prover: &Prover) -> AuthResult<()> {
     }
 }
 
+/// The prover's second factor, if `usable` (else 400 `missing`), not locked, with this try
+/// counted against a pending sign-in.
+async fn second_factor(
+    state: &AuthState,
+    prover: &Prover,
+    missing: &'static str,
+    usable: impl Fn(&TwoFactor) -> bool,
+) -> AuthResult<TwoFactor> {
+    let two_factor = state
+        .app
+        .db
+        .two_factor()
+        .get(&prover.user().id)
+        .await?
+        .filter(|t| usable(t))
+        .ok_or_else(|| code(StatusCode::BAD_REQUEST, missing))?;
+    check_lock(Some(&two_factor))?;
+    count_attempt(state, prover).await?;
+    Ok(two_factor)
+}
+
 async fn failed(state: &AuthState, user: &User, answer: &'static str) -> AuthError {
     if let Err(err) = state
         .app
@@ -200,16 +222,34 @@ fn conflict(conflict: Conflict) -> AuthError {
     )))
 }
 
-/// Turns two-factor on for the caller's session (other sessions end).
-async fn turn_on(state: &AuthState, me: &SessionUser, verify_totp: bool) -> AuthResult<User> {
+/// The audit origin of a signed-in caller's request.
+fn origin_of(state: &AuthState, me: &SessionUser, meta: &RequestMeta) -> Origin {
+    meta.origin(&state.app.config).as_user(&me.user.id)
+}
+
+/// Turns two-factor on for the caller's session (other sessions end), recorded with
+/// `method` (`totp` or `otp`).
+async fn turn_on(
+    state: &AuthState,
+    me: &SessionUser,
+    meta: &RequestMeta,
+    method: &str,
+) -> AuthResult<User> {
     let keep = Keep {
         session_id: &me.session.id,
     };
+    let details = json!({ "method": method });
+    let event = Event::now(
+        &origin_of(state, me, meta),
+        "two_factor.enabled",
+        Some(&me.user.id),
+        Some(details),
+    );
     match state
         .app
         .db
         .two_factor()
-        .enable(&me.user.id, keep, verify_totp, &iso(now()))
+        .enable(&me.user.id, keep, method == "totp", &iso(now()), &event)
         .await?
     {
         None => Err(AuthError::unauthorized()),
@@ -239,7 +279,7 @@ async fn passed(
     state: &AuthState,
     prover: Prover,
     meta: &RequestMeta,
-    trust_device: bool,
+    (method, trust_device): (&str, bool),
     user: Option<User>,
 ) -> AuthResult<Response> {
     let app = &state.app;
@@ -258,7 +298,11 @@ async fn passed(
             if !app.db.two_factor().close_challenge(&identifier).await? {
                 return Err(invalid_cookie());
             }
-            let (_, token) = start_session(app, &user, challenge.remember, true, meta).await?;
+            let origin = meta.origin(&app.config).as_user(&user.id);
+            let details = json!({ "secondFactor": method });
+            let event = Event::now(&origin, "sign_in.succeeded", Some(&user.id), Some(details));
+            let (_, token) =
+                start_session(app, &user, challenge.remember, true, meta, Some(&event)).await?;
             let response = json_response(json!({ "token": token, "user": user_json(&user) }));
             let mut response = started_session(response, &app.cookies, &token, challenge.remember);
             let mut cookies = vec![app.cookies.expired(TWO_FACTOR)];
@@ -336,6 +380,7 @@ pub async fn challenge_sign_in(
 pub async fn enable(
     State(state): State<AuthState>,
     me: SessionUser,
+    meta: RequestMeta,
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;
@@ -350,7 +395,7 @@ pub async fn enable(
     let password = password.ok_or_else(|| AuthError::validation("[body] Invalid input".into()))?;
     check_password(&state, &me.user, password).await?;
     if method.as_deref() == Some("otp") {
-        turn_on(&state, &me, false).await?;
+        turn_on(&state, &me, &meta, "otp").await?;
         return Ok(json_response(json!({ "method": "otp" })));
     }
     let secret = random_alphanumeric(32);
@@ -383,6 +428,7 @@ pub async fn enable(
 pub async fn disable(
     State(state): State<AuthState>,
     me: SessionUser,
+    meta: RequestMeta,
     headers: HeaderMap,
     body: Body,
 ) -> AuthResult<Response> {
@@ -392,7 +438,16 @@ pub async fn disable(
         session_id: &me.session.id,
     };
     let store = state.app.db.two_factor();
-    let user = match store.disable(&me.user.id, keep, &iso(now())).await? {
+    let event = Event::now(
+        &origin_of(&state, &me, &meta),
+        "two_factor.disabled",
+        Some(&me.user.id),
+        None,
+    );
+    let user = match store
+        .disable(&me.user.id, keep, &iso(now()), &event)
+        .await?
+    {
         None => return Err(AuthError::unauthorized()),
         Some(Ok(user)) => user,
         Some(Err(c)) => return Err(conflict(c)),
@@ -472,13 +527,12 @@ pub async fn verify_totp(
     let prover = prover(&state, session, &headers).await?;
     let user = prover.user().clone();
     let store = state.app.db.two_factor();
-    let two_factor = store
-        .get(&user.id)
-        .await?
-        .filter(|t| t.verified || matches!(prover, Prover::Session(_)))
-        .ok_or_else(|| code(StatusCode::BAD_REQUEST, "TOTP_NOT_ENABLED"))?;
-    check_lock(Some(&two_factor))?;
-    count_attempt(&state, &prover).await?;
+    // Setting up (signed in), an unverified secret is the one being proven.
+    let setting_up = matches!(prover, Prover::Session(_));
+    let two_factor = second_factor(&state, &prover, "TOTP_NOT_ENABLED", |t| {
+        t.verified || setting_up
+    })
+    .await?;
     let secret = state
         .app
         .sealer
@@ -497,14 +551,14 @@ pub async fn verify_totp(
     if let Prover::Session(me) = &prover
         && (!two_factor.verified || !me.user.two_factor_enabled)
     {
-        changed = Some(turn_on(&state, me, true).await?);
+        changed = Some(turn_on(&state, me, &meta, "totp").await?);
     }
-    passed(&state, prover, &meta, trust, changed).await
+    passed(&state, prover, &meta, ("totp", trust), changed).await
 }
 
 #[utoipa::path(
     post, path = "/two-factor/send-otp",
-    request_body = crate::wire::SendOtp,
+    request_body(content = Option<crate::wire::SendOtp>, content_type = "application/json", description = "Optional"),
     responses(
         (status = 200, description = "A code was mailed to the account's address", body = crate::wire::Status),
         (status = 401, description = "`INVALID_TWO_FACTOR_COOKIE`", body = portal_shared::openapi::AuthErrorBody),
@@ -604,9 +658,9 @@ pub async fn verify_otp(
     if let Prover::Session(me) = &prover
         && !me.user.two_factor_enabled
     {
-        changed = Some(turn_on(&state, me, false).await?);
+        changed = Some(turn_on(&state, me, &meta, "otp").await?);
     }
-    passed(&state, prover, &meta, trust, changed).await
+    passed(&state, prover, &meta, ("otp", trust), changed).await
 }
 
 #[utoipa::path(
@@ -629,12 +683,7 @@ pub async fn verify_backup_code(
     let prover = prover(&state, session, &headers).await?;
     let user = prover.user().clone();
     let store = state.app.db.two_factor();
-    let two_factor = store
-        .get(&user.id)
-        .await?
-        .ok_or_else(|| code(StatusCode::BAD_REQUEST, "BACKUP_CODES_NOT_ENABLED"))?;
-    check_lock(Some(&two_factor))?;
-    count_attempt(&state, &prover).await?;
+    second_factor(&state, &prover, "BACKUP_CODES_NOT_ENABLED", |_| true).await?;
     if !store.use_backup_code(&user.id, answer.trim()).await? {
         return Err(failed(&state, &user, "INVALID_BACKUP_CODE").await);
     }
@@ -643,7 +692,7 @@ pub async fn verify_backup_code(
             json!({ "token": Value::Null, "user": user_json(&user) }),
         ));
     }
-    passed(&state, prover, &meta, trust, None).await
+    passed(&state, prover, &meta, ("backup_code", trust), None).await
 }
 
 #[utoipa::path(

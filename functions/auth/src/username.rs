@@ -17,12 +17,12 @@ use portal_shared::model::{normalize_username, username_rule};
 use serde_json::json;
 
 use crate::AuthState;
+use crate::credentials::{Attempt, finish_sign_in};
 use crate::error::{AuthError, AuthResult};
 use crate::extract::RequestMeta;
 use crate::input::{Body, Fields};
 use crate::limits::{AddressCount, count_credential_use};
 use crate::origin::check_url_fields;
-use crate::sign::{Attempt, finish_sign_in};
 use crate::views::json_response;
 
 /// A username and how to display it, both checked.
@@ -122,6 +122,8 @@ pub async fn sign_in_username(
         callback,
         remember,
         failure: "INVALID_USERNAME_OR_PASSWORD",
+        via: "username",
+        identifier: username,
     };
     finish_sign_in(&state, &meta, &headers, found?, attempt).await
 }

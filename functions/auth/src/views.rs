@@ -95,8 +95,15 @@ pub fn append_cookies(response: &mut Response, cookies: Vec<String>) {
     }
 }
 
-/// [`set_session`] for a session just started: multi-session tracking remembers it
+/// Left on a response that started a session, for multi-session tracking
 /// (`multi_session::track`).
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub remember: bool,
+}
+
+/// [`set_session`] for a session just started: multi-session tracking remembers it.
 pub fn started_session(
     response: Response,
     jar: &CookieJar,
@@ -104,12 +111,10 @@ pub fn started_session(
     remember: bool,
 ) -> Response {
     let mut response = set_session(response, jar, token, remember);
-    response
-        .extensions_mut()
-        .insert(crate::multi_session::NewSession {
-            token: token.to_string(),
-            remember,
-        });
+    response.extensions_mut().insert(NewSession {
+        token: token.to_string(),
+        remember,
+    });
     response
 }
 

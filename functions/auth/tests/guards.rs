@@ -65,6 +65,7 @@ async fn the_bootstrapped_admin_passes_every_guard() {
         async move {
             portal_shared::moderation::ensure_admin(
                 &db,
+                &portal_shared::store::audit::Origin::operator(365),
                 email,
                 password,
                 portal_shared::time::now(),

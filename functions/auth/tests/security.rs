@@ -358,15 +358,29 @@ async fn a_password_change_with_revoke_ends_late_sessions_and_a_ban_ends_them_al
     let now = portal_shared::time::now();
     let db = &t.state.db;
     use portal_shared::moderation::{Actor, change_user};
-    change_user(db, Actor::Operator, &id, &ban(true), now)
-        .await
-        .unwrap()
-        .unwrap();
+    change_user(
+        db,
+        Actor::Operator,
+        &portal_shared::store::audit::Origin::operator(365),
+        &id,
+        &ban(true),
+        now,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let (late, _) = portal_testkit::session_for(&t.state, &before).await;
-    change_user(db, Actor::Operator, &id, &ban(false), now)
-        .await
-        .unwrap()
-        .unwrap();
+    change_user(
+        db,
+        Actor::Operator,
+        &portal_shared::store::audit::Origin::operator(365),
+        &id,
+        &ban(false),
+        now,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert!(!works(&t, &late).await);
     assert!(!works(&t, &fresh).await);
 }

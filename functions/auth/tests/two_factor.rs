@@ -722,3 +722,30 @@ async fn staff_routes_can_require_a_session_that_passed_two_factor() {
         .await;
     assert_eq!(res.status, 200);
 }
+
+#[tokio::test]
+async fn send_otp_takes_no_body_as_the_plugin_does() {
+    let t = TestAuth::new(|_| {}).await;
+    enabled(&t, "nobody@example.org").await;
+    let pending = cookie_header(&t.sign_in("nobody@example.org", PASSWORD).await);
+    let res = t
+        .send(
+            "POST",
+            "/api/auth/two-factor/send-otp",
+            &[("cookie", pending.as_str()), ORIGIN],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_code(
+        &with_cookie(
+            &t,
+            &pending,
+            "/api/auth/two-factor/send-otp",
+            json!({"trustDevice": "yes"}),
+        )
+        .await,
+        400,
+        "VALIDATION_ERROR",
+    );
+}

@@ -17,6 +17,7 @@ use portal_shared::integrations::{AccountChange, Integration, USERNAME_TAKEN};
 use portal_shared::model::{Role, User};
 use portal_shared::moderation::{Actor, may_manage};
 use portal_shared::openapi::ErrorEnvelope;
+use portal_shared::store::audit::Origin;
 use portal_shared::store::integration_accounts::{Account, ReserveError};
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{JsonBody, PathId};
@@ -261,6 +262,7 @@ pub async fn create(
     State(state): State<AppState>,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
+    origin: Origin,
     deadline: Deadline,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
@@ -300,7 +302,7 @@ pub async fn create(
         match holder {
             Some(stale) if !cleared_stale && is_stale(&stale) => {
                 tracing::warn!(account = %stale.id, "releasing a reservation whose lease ran out");
-                accounts.release(&stale).await?;
+                accounts.release(&stale, None).await?;
                 cleared_stale = true;
             }
             _ => return Err(ApiError::Conflict(conflict.into())),
@@ -324,17 +326,22 @@ pub async fn create(
         ))
     });
     if let Err(err) = outcome {
-        accounts.release(&reserved).await?;
+        accounts.release(&reserved, None).await?;
         return Err(err.into());
     }
-    let active = match accounts.activate(&reserved, &iso(now())).await {
+    let origin = origin.as_user(&me.user.id);
+    let created = reserved.audit_event(&origin, "integration_account.created", None);
+    let active = match accounts
+        .activate(&reserved, &iso(now()), Some(&created))
+        .await
+    {
         Ok(Some(active)) => active,
         outcome => {
             tracing::error!(account = %reserved.id, ?outcome, "account provisioned upstream but not recorded; rolling back");
             if let Err(err) = integration.deprovision(&reserved).await {
                 tracing::error!(account = %reserved.id, error = %err, "rollback upstream failed: an orphan account remains upstream");
             }
-            if let Err(err) = accounts.release(&reserved).await {
+            if let Err(err) = accounts.release(&reserved, None).await {
                 tracing::error!(account = %reserved.id, error = %err, "releasing the reservation failed");
             }
             return Err(ApiError::internal(
@@ -392,6 +399,7 @@ pub async fn update(
     id: PathId,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
+    origin: Origin,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Json<Value>> {
     let change = integration.parse_update(&body?.value()?)?;
@@ -413,7 +421,18 @@ pub async fn update(
     if new.updated_at == old.updated_at {
         new.updated_at = iso(now() + portal_shared::time::millisecond());
     }
-    if !state.db.integration_accounts().save(&old, &new).await? {
+    let details = json!({
+        "status": { "before": old.status, "after": new.status },
+        "passwordChanged": change.password.is_some(),
+    });
+    let origin = origin.as_user(&me.user.id);
+    let changed = new.audit_event(&origin, "integration_account.changed", Some(details));
+    if !state
+        .db
+        .integration_accounts()
+        .save(&old, &new, Some(&changed))
+        .await?
+    {
         return Err(ApiError::Conflict(
             "The account changed meanwhile; try again".into(),
         ));
@@ -439,9 +458,16 @@ pub async fn remove(
     id: PathId,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
+    origin: Origin,
 ) -> ApiResult<Json<Value>> {
     let account = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
     integration.deprovision(&account).await?;
-    state.db.integration_accounts().release(&account).await?;
+    let origin = origin.as_user(&me.user.id);
+    let deleted = account.audit_event(&origin, "integration_account.deleted", None);
+    state
+        .db
+        .integration_accounts()
+        .release(&account, Some(&deleted))
+        .await?;
     Ok(Json(json!({ "ok": true })))
 }

@@ -336,7 +336,10 @@ async fn when_our_write_fails_after_prosody_created_the_account_it_is_deleted_th
                 .await
                 .unwrap()
             {
-                db.integration_accounts().release(&account).await.unwrap();
+                db.integration_accounts()
+                    .release(&account, None)
+                    .await
+                    .unwrap();
             }
         }
     });
@@ -782,4 +785,63 @@ async fn a_hanging_prosody_cannot_hold_a_create_past_the_invocations_deadline() 
         0,
         "the reservation was released in time"
     );
+}
+
+/// The audit actions recorded about `who`, newest first.
+async fn audited(t: &T, who: &Person) -> Vec<(String, Value)> {
+    let filter = portal_shared::store::audit::EventFilter {
+        target: Some(who.user.id.clone()),
+        ..Default::default()
+    };
+    let request = portal_shared::store::listing::PageRequest {
+        limit: 50,
+        ..Default::default()
+    };
+    let page = t.state.db.audit().list(&filter, &request).await.unwrap();
+    page.items
+        .into_iter()
+        .map(|e| {
+            let details = e.details_json().unwrap_or(Value::Null);
+            (e.action, details)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn account_creation_changes_and_deletion_are_audited_without_the_password() {
+    let t = setup(|_| {}).await;
+    let res = t
+        .create(
+            &t.ada,
+            json!({"username": "ada", "password": "upstream-secret-1"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{:?}", res.body);
+    let id = res.json()["account"]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/integrations/xmpp/accounts/{id}");
+    let body = json!({"password": "upstream-secret-2"}).to_string();
+    let res = t.send("PATCH", &path, Some(&t.ada), Some(&body)).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let res = t.send("DELETE", &path, Some(&t.ada), None).await;
+    assert_eq!(res.status, 200);
+    let events = audited(&t, &t.ada).await;
+    let actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "integration_account.deleted",
+            "integration_account.changed",
+            "integration_account.created"
+        ]
+    );
+    assert_eq!(events[2].1["username"], "ada");
+    assert_eq!(events[2].1["integration"], "xmpp");
+    assert_eq!(events[1].1["passwordChanged"], true);
+    let dump = t.table_dump().await;
+    assert!(!dump.contains("upstream-secret-1") && !dump.contains("upstream-secret-2"));
+    // A failed create records nothing: there was no change.
+    t.prosody.set_mode(Mode::FailOn("PUT", 500));
+    let res = t.create(&t.bob, json!({"username": "bob"})).await;
+    assert_eq!(res.status, 502);
+    assert!(audited(&t, &t.bob).await.is_empty());
 }

@@ -1,6 +1,7 @@
 //! `user`: the signed-in user's own profile and sessions (`/api/user/*`, requireAuth).
 
 mod me;
+mod security_events;
 mod sessions;
 
 use axum::Router;
@@ -22,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::show, me::update))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::revoke))
+        .routes(routes!(security_events::list))
 }
 
 /// The group's router.

@@ -79,11 +79,13 @@ pub async fn revoke(
     State(state): State<AppState>,
     id: PathId,
     RequireAuth(me): RequireAuth,
+    origin: portal_shared::store::audit::Origin,
 ) -> ApiResult<Json<Value>> {
+    let origin = origin.as_user(&me.user.id);
     if state
         .db
         .sessions()
-        .delete(id.as_str(), Some(&me.user.id))
+        .revoke(id.as_str(), Some(&me.user.id), &origin)
         .await?
     {
         Ok(Json(json!({ "ok": true })))

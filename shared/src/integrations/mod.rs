@@ -167,7 +167,8 @@ pub async fn remove_accounts_of_user(
         {
             integration.deprovision(account).await?;
         }
-        db.integration_accounts().release(account).await?;
+        // Recorded with the user's deletion, which follows.
+        db.integration_accounts().release(account, None).await?;
     }
     Ok(accounts.len())
 }

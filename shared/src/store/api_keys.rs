@@ -99,9 +99,21 @@ impl Db {
 impl ApiKeys<'_> {
     /// Stores a new key and counts it, in one transaction.
     pub async fn create(&self, key: ApiKey) -> Result<ApiKey, StoreError> {
+        self.create_audited(key, None).await
+    }
+
+    /// [`ApiKeys::create`] with its audit event, in the same transaction.
+    pub async fn create_audited(
+        &self,
+        key: ApiKey,
+        audit: Option<&super::audit::Event>,
+    ) -> Result<ApiKey, StoreError> {
         let db = self.db;
         let mut items = vec![db.put(to_item(&ApiKeyItem::new(key.clone()))?, Some(is_new()))?];
         items.extend(db.counter_update(counted(&key, 1))?);
+        if let Some(event) = audit {
+            items.push(db.audit_write(event)?);
+        }
         match db.commit(items).await? {
             Committed::Yes => Ok(key),
             Committed::ConditionFailed(_) => Err(StoreError::Dynamo(
@@ -189,6 +201,17 @@ impl ApiKeys<'_> {
 
     /// Deletes a key; `owner` restricts it to that user's. True if one was deleted.
     pub async fn delete(&self, key_id: &str, owner: Option<&str>) -> Result<bool, StoreError> {
+        self.delete_audited(key_id, owner, |_| None).await
+    }
+
+    /// [`ApiKeys::delete`] with its audit event (made from the key found), in the same
+    /// transaction.
+    pub async fn delete_audited(
+        &self,
+        key_id: &str,
+        owner: Option<&str>,
+        audit: impl Fn(&ApiKey) -> Option<super::audit::Event>,
+    ) -> Result<bool, StoreError> {
         let db = self.db;
         for _ in 0..4 {
             let Some(found) = self.get(key_id).await? else {
@@ -199,6 +222,9 @@ impl ApiKeys<'_> {
             }
             let mut items = vec![db.delete(keys::api_key(key_id), Some(as_read(&found)))?];
             items.extend(db.counter_update(counted(&found, -1))?);
+            if let Some(event) = audit(&found) {
+                items.push(db.audit_write(&event)?);
+            }
             if db.commit(items).await?.is_yes() {
                 return Ok(true);
             }

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::audit::{Event, Origin};
 use super::item::{from_item, s, to_item};
 use super::keys::ItemKeys;
 use super::table::{Committed, Expression, exists, is_new};
@@ -57,6 +58,22 @@ pub enum ReserveError {
     UsernameTaken,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl Account {
+    /// The audit event of something done to this account: which one (integration,
+    /// username), never its password; `extra` adds detail (`{"passwordChanged": true}`).
+    pub fn audit_event(&self, origin: &Origin, action: &str, extra: Option<Value>) -> Event {
+        let mut details = serde_json::json!({
+            "accountId": self.id,
+            "integration": self.integration_id,
+            "username": self.username,
+        });
+        if let (Some(Value::Object(more)), Value::Object(all)) = (extra, &mut details) {
+            all.extend(more);
+        }
+        Event::now(origin, action, Some(&self.user_id), Some(details))
+    }
 }
 
 pub struct Accounts<'a> {
@@ -112,9 +129,13 @@ impl Accounts<'_> {
     }
 
     /// Removes the account and its claims (a failed create, or a delete).
-    pub async fn release(&self, account: &Account) -> Result<(), StoreError> {
+    pub async fn release(
+        &self,
+        account: &Account,
+        audit: Option<&Event>,
+    ) -> Result<(), StoreError> {
         let db = self.db;
-        let items = vec![
+        let mut items = vec![
             db.delete(keys::integration_account(&account.id), None)?,
             db.delete(
                 keys::integration_claim_of_user(&account.user_id, &account.integration_id),
@@ -125,8 +146,16 @@ impl Accounts<'_> {
                 None,
             )?,
         ];
-        db.commit(items).await?;
-        Ok(())
+        if let Some(event) = audit {
+            items.push(db.audit_write(event)?);
+        }
+        match db.commit(items).await? {
+            Committed::Yes => Ok(()),
+            // Only the record can refuse: nothing was removed.
+            Committed::ConditionFailed(_) => Err(StoreError::Dynamo(
+                "the account's removal could not be recorded".into(),
+            )),
+        }
     }
 
     /// Marks a reserved account `active`; `None` when the reservation is gone.
@@ -134,6 +163,7 @@ impl Accounts<'_> {
         &self,
         account: &Account,
         now: &str,
+        audit: Option<&Event>,
     ) -> Result<Option<Account>, StoreError> {
         let update = Expression::new("SET #status = :active, #updatedAt = :now")
             .name("#updatedAt", "updatedAt")
@@ -145,7 +175,11 @@ impl Accounts<'_> {
                 .value(":provisioning", s("provisioning")),
         );
         let key = keys::integration_account(&account.id);
-        if !self.db.update_if(key, update, reserved).await? {
+        let mut items = vec![self.db.update(key, update, Some(reserved))?];
+        if let Some(event) = audit {
+            items.push(self.db.audit_write(event)?);
+        }
+        if !self.db.commit(items).await?.is_yes() {
             return Ok(None);
         }
         let mut active = account.clone();
@@ -193,16 +227,25 @@ impl Accounts<'_> {
     }
 
     /// Stores `new` over `old` as read. False when it changed or went meanwhile.
-    pub async fn save(&self, old: &Account, new: &Account) -> Result<bool, StoreError> {
+    pub async fn save(
+        &self,
+        old: &Account,
+        new: &Account,
+        audit: Option<&Event>,
+    ) -> Result<bool, StoreError> {
         let unchanged = exists().and(
             Expression::new("#updatedAt = :updatedAt")
                 .name("#updatedAt", "updatedAt")
                 .value(":updatedAt", s(&old.updated_at)),
         );
-        let put = self
-            .db
-            .put(to_item(&AccountItem::new(new.clone()))?, Some(unchanged))?;
-        Ok(self.db.commit(vec![put]).await?.is_yes())
+        let mut items = vec![
+            self.db
+                .put(to_item(&AccountItem::new(new.clone()))?, Some(unchanged))?,
+        ];
+        if let Some(event) = audit {
+            items.push(self.db.audit_write(event)?);
+        }
+        Ok(self.db.commit(items).await?.is_yes())
     }
 
     /// A user's accounts on one integration, newest first (reservations in progress left out).

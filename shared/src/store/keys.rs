@@ -11,6 +11,7 @@
 //! | second factor (sealed TOTP secret, hashed backup codes) | `USER#<userId>` | `TWOFACTOR` | | | |
 //! | two-factor sign-in challenge | `TWOFACTOR#<sha256(id)>` | `CHALLENGE` | `USER#<userId>#TOKENS` | | expires |
 //! | e-mailed two-factor code | `TWOFACTOR#<sha256(key)>` | `OTP` | `USER#<userId>#TOKENS` | | expires |
+//! | audit event | `AUDIT#<id>` | `AUDIT` | `USER#<target>#AUDIT` / `<at>#<id>` | `AUDIT` / `<at>#<id>` | ttl (retention) |
 //! | trusted device | `TRUSTDEVICE#<sha256(id)>` | `TRUSTDEVICE` | `USER#<userId>#TOKENS` | | expires |
 //! | admin roster (last-admin rule) | `ADMINS` | `ROSTER` | | | |
 //! | rate-limit counter | `RATE#<bucket>` | `RATE` | | | window end |
@@ -344,6 +345,42 @@ pub fn one_time_token_item(token_hash: &str, user_id: &str, created_at: &str) ->
 pub fn user_secret_item(key: (String, String), user_id: &str, created_at: &str) -> ItemKeys {
     let sort = by_creation(created_at, &format!("{}#{}", key.0, key.1));
     ItemKeys::at(key).gsi1(tokens_of(user_id), sort)
+}
+
+pub const AUDIT: &str = "AUDIT";
+
+pub fn audit_of(target: &str) -> String {
+    format!("USER#{target}#AUDIT")
+}
+
+pub fn audit_by(actor: &str) -> String {
+    format!("AUDITBY#{actor}")
+}
+
+pub fn audit_action(action: &str) -> String {
+    format!("AUDITACTION#{action}")
+}
+
+/// An audit event: its target's (GSI1), everyone's (GSI2), its actor's (GSI3), its
+/// action's (GSI4), all newest first by `<at>#<id>`.
+pub fn audit_item(
+    id: &str,
+    at: &str,
+    actor: Option<&str>,
+    target: Option<&str>,
+    action: &str,
+) -> ItemKeys {
+    let sort = by_creation(at, id);
+    let mut keys = ItemKeys::at((format!("AUDIT#{id}"), AUDIT.into()))
+        .gsi2(AUDIT.into(), sort.clone())
+        .gsi4(audit_action(action), sort.clone());
+    if let Some(target) = target {
+        keys = keys.gsi1(audit_of(target), sort.clone());
+    }
+    if let Some(actor) = actor {
+        keys = keys.gsi3(audit_by(actor), sort);
+    }
+    keys
 }
 
 /// An OAuth client: all of them (GSI2).

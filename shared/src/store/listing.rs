@@ -88,6 +88,20 @@ impl Db {
         request: &PageRequest,
         read: impl Fn(Item) -> Result<T, StoreError>,
     ) -> Result<Page<T>, StoreError> {
+        self.list_page_in(gsi, partition, (None, None), filter, request, read)
+            .await
+    }
+
+    /// [`Db::list_page`] within a range of sort keys (inclusive, either end open).
+    pub(crate) async fn list_page_in<T>(
+        &self,
+        gsi: Gsi,
+        partition: &str,
+        range: (Option<String>, Option<String>),
+        filter: Option<&Expression>,
+        request: &PageRequest,
+        read: impl Fn(Item) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
         let after = match &request.cursor {
             Some(cursor) => Some(start_of(cursor, gsi, partition)?),
             None => None,
@@ -98,7 +112,8 @@ impl Db {
             request.offset as usize
         };
         let limit = request.limit as usize;
-        let query = Query::index(gsi, partition).filtered(filter);
+        let mut query = Query::index(gsi, partition).filtered(filter);
+        query.sort_range = (range.0.as_deref(), range.1.as_deref());
         let (collected, _) = self.query(&query, after, Some(skip + limit + 1)).await?;
         let has_more = collected.len() > skip + limit;
         let items: Vec<Item> = collected.into_iter().skip(skip).take(limit).collect();

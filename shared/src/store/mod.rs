@@ -1,6 +1,7 @@
 //! The single DynamoDB table. Nothing outside this module builds a key or an expression.
 
 pub mod api_keys;
+pub mod audit;
 pub mod integration_accounts;
 pub mod item;
 pub mod keys;
@@ -278,6 +279,7 @@ impl Db {
     pub async fn delete_user_and_belongings(
         &self,
         user_id: &str,
+        audit: Option<&audit::Event>,
     ) -> Result<Option<Result<User, users::Conflict>>, StoreError> {
         // The caller checked the last-admin rule before anything was removed; the delete
         // of the user item enforces it again, atomically, through the roster.
@@ -297,7 +299,7 @@ impl Db {
             api_keys.delete_all_for_user(user_id),
             tokens,
         )?;
-        self.users().delete(user_id).await
+        self.users().delete(user_id, audit).await
     }
 
     /// Creates the table unless it exists.

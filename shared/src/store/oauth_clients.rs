@@ -59,13 +59,20 @@ impl Db {
 }
 
 impl OAuthClients<'_> {
-    pub async fn create(&self, client: OAuthClient) -> Result<OAuthClient, StoreError> {
+    pub async fn create(
+        &self,
+        client: OAuthClient,
+        audit: Option<&super::audit::Event>,
+    ) -> Result<OAuthClient, StoreError> {
         let db = self.db;
         let mut items = vec![db.put(
             to_item(&OAuthClientItem::new(client.clone()))?,
             Some(is_new()),
         )?];
         items.extend(db.counter_update(counted(&client, 1))?);
+        if let Some(event) = audit {
+            items.push(db.audit_write(event)?);
+        }
         match db.commit(items).await? {
             Committed::Yes => Ok(client),
             Committed::ConditionFailed(_) => Err(StoreError::Dynamo(
@@ -84,7 +91,12 @@ impl OAuthClients<'_> {
 
     /// Stores `new` over `old` (as read); the disabled count moves with it. False when the
     /// client changed meanwhile.
-    pub async fn save(&self, old: &OAuthClient, new: &OAuthClient) -> Result<bool, StoreError> {
+    pub async fn save(
+        &self,
+        old: &OAuthClient,
+        new: &OAuthClient,
+        audit: Option<&super::audit::Event>,
+    ) -> Result<bool, StoreError> {
         let db = self.db;
         let unchanged = exists().and(
             Expression::new("#updatedAt = :updatedAt AND #disabled = :was")
@@ -101,6 +113,9 @@ impl OAuthClients<'_> {
             Some(unchanged),
         )?];
         items.extend(db.counter_update(counted(new, 1).plus(counted(old, -1)))?);
+        if let Some(event) = audit {
+            items.push(db.audit_write(event)?);
+        }
         Ok(db.commit(items).await?.is_yes())
     }
 

@@ -5,6 +5,7 @@
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
+use super::audit::{Event, Origin};
 use super::item::{Item, from_item, n, s, to_item};
 use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
@@ -84,6 +85,17 @@ pub fn session_for_token(
         generation: user.generations.sessions,
         two_factor_verified: false,
     }
+}
+
+/// The audit event of a session's revocation (its id, never its token).
+fn revoked(origin: &Origin, session: &Session) -> Event {
+    let details = serde_json::json!({ "sessionId": session.id });
+    Event::now(
+        origin,
+        "session.revoked",
+        Some(&session.user_id),
+        Some(details),
+    )
 }
 
 /// The user id a well-formed token carries.
@@ -180,7 +192,19 @@ impl Db {
 impl Sessions<'_> {
     /// Stores a session and counts its expiry hour, in one transaction.
     pub async fn create(&self, session: Session) -> Result<Session, StoreError> {
-        let items = self.db.session_items(&session)?;
+        self.create_audited(session, None).await
+    }
+
+    /// [`Sessions::create`] with the audit event of the sign-in, in the same transaction.
+    pub async fn create_audited(
+        &self,
+        session: Session,
+        audit: Option<&super::audit::Event>,
+    ) -> Result<Session, StoreError> {
+        let mut items = self.db.session_items(&session)?;
+        if let Some(event) = audit {
+            items.push(self.db.audit_write(event)?);
+        }
         match self.db.commit(items).await? {
             Committed::Yes => Ok(session),
             Committed::ConditionFailed(_) => Err(StoreError::Dynamo(
@@ -243,6 +267,26 @@ impl Sessions<'_> {
 
     /// Deletes a session; `owner` restricts it to that user's. True if one was deleted.
     pub async fn delete(&self, session_id: &str, owner: Option<&str>) -> Result<bool, StoreError> {
+        self.delete_by(session_id, owner, None).await
+    }
+
+    /// [`Sessions::delete`] as a revocation by `origin`: recorded (`session.revoked`) in the
+    /// same transaction.
+    pub async fn revoke(
+        &self,
+        session_id: &str,
+        owner: Option<&str>,
+        origin: &Origin,
+    ) -> Result<bool, StoreError> {
+        self.delete_by(session_id, owner, Some(origin)).await
+    }
+
+    async fn delete_by(
+        &self,
+        session_id: &str,
+        owner: Option<&str>,
+        origin: Option<&Origin>,
+    ) -> Result<bool, StoreError> {
         for _ in 0..4 {
             let Some(session) = self.get(session_id).await? else {
                 return Ok(false);
@@ -250,7 +294,8 @@ impl Sessions<'_> {
             if owner.is_some_and(|o| o != session.user_id) {
                 return Ok(false);
             }
-            match self.delete_exact(&[session]).await {
+            let event = origin.map(|o| revoked(o, &session));
+            match self.delete_exact(&[session], event.as_ref()).await {
                 Ok(()) => return Ok(true),
                 Err(DeleteRace::Lost) => continue,
                 Err(DeleteRace::Store(e)) => return Err(e),
@@ -262,18 +307,49 @@ impl Sessions<'_> {
     /// Deletes a session the caller has just read; if it changed meanwhile (a refresh),
     /// falls back to reading it again. True if it was deleted.
     pub async fn delete_read(&self, session: &Session) -> Result<bool, StoreError> {
-        match self.delete_exact(std::slice::from_ref(session)).await {
+        self.delete_read_by(session, None).await
+    }
+
+    /// [`Sessions::delete_read`] as a revocation by `origin`, recorded with it.
+    pub async fn revoke_read(
+        &self,
+        session: &Session,
+        origin: &Origin,
+    ) -> Result<bool, StoreError> {
+        self.delete_read_by(session, Some(origin)).await
+    }
+
+    async fn delete_read_by(
+        &self,
+        session: &Session,
+        origin: Option<&Origin>,
+    ) -> Result<bool, StoreError> {
+        let event = origin.map(|o| revoked(o, session));
+        match self
+            .delete_exact(std::slice::from_ref(session), event.as_ref())
+            .await
+        {
             Ok(()) => Ok(true),
-            Err(DeleteRace::Lost) => self.delete(&session.id, Some(&session.user_id)).await,
+            Err(DeleteRace::Lost) => {
+                self.delete_by(&session.id, Some(&session.user_id), origin)
+                    .await
+            }
             Err(DeleteRace::Store(e)) => Err(e),
         }
     }
 
     /// Deletes these sessions as read (unchanged since), uncounting their expiry hours,
     /// in one transaction.
-    async fn delete_exact(&self, sessions: &[Session]) -> Result<(), DeleteRace> {
+    async fn delete_exact(
+        &self,
+        sessions: &[Session],
+        audit: Option<&Event>,
+    ) -> Result<(), DeleteRace> {
         let db = self.db;
         let mut items = Vec::new();
+        if let Some(event) = audit {
+            items.push(db.audit_write(event)?);
+        }
         let mut expiries = Vec::new();
         for session in sessions {
             items.push(db.delete(keys::session(&session.id), Some(as_read(session)))?);
@@ -311,7 +387,7 @@ impl Sessions<'_> {
         let mut deleted = 0;
         // Up to 40 sessions (and their few expiry-day updates) per transaction.
         for chunk in doomed.chunks(40) {
-            match self.delete_exact(chunk).await {
+            match self.delete_exact(chunk, None).await {
                 Ok(()) => deleted += chunk.len(),
                 Err(DeleteRace::Store(e)) => return Err(e),
                 // One of them changed or went meanwhile: take them one by one.

@@ -117,6 +117,8 @@ pub(crate) struct Query<'a> {
     pub sort_prefix: Option<&'a str>,
     /// Only sort keys greater than this.
     pub sort_after: Option<&'a str>,
+    /// Only sort keys from the first to the second (inclusive), either end open.
+    pub sort_range: (Option<&'a str>, Option<&'a str>),
     pub filter: Option<&'a Expression>,
     pub newest_first: bool,
     pub consistent: bool,
@@ -130,6 +132,7 @@ impl<'a> Query<'a> {
             partition,
             sort_prefix: None,
             sort_after: None,
+            sort_range: (None, None),
             filter: None,
             newest_first: true,
             consistent: false,
@@ -143,6 +146,7 @@ impl<'a> Query<'a> {
             partition,
             sort_prefix: None,
             sort_after: None,
+            sort_range: (None, None),
             filter: None,
             newest_first: false,
             consistent: true,
@@ -167,9 +171,19 @@ impl<'a> Query<'a> {
             .value(":pk", s(self.partition));
         let sort = if let Some(prefix) = self.sort_prefix {
             Some(Expression::new("begins_with(#sk, :prefix)").value(":prefix", s(prefix)))
+        } else if let Some(after) = self.sort_after {
+            Some(Expression::new("#sk > :after").value(":after", s(after)))
         } else {
-            self.sort_after
-                .map(|after| Expression::new("#sk > :after").value(":after", s(after)))
+            match self.sort_range {
+                (Some(from), Some(to)) => Some(
+                    Expression::new("#sk BETWEEN :from AND :to")
+                        .value(":from", s(from))
+                        .value(":to", s(to)),
+                ),
+                (Some(from), None) => Some(Expression::new("#sk >= :from").value(":from", s(from))),
+                (None, Some(to)) => Some(Expression::new("#sk <= :to").value(":to", s(to))),
+                (None, None) => None,
+            }
         };
         match sort {
             Some(sort) => Expression {

@@ -16,6 +16,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use super::audit::Event;
 use super::item::{from_item, n, s, to_item};
 use super::keys::ItemKeys;
 use super::table::{Expression, exists};
@@ -186,34 +187,17 @@ impl TwoFactors<'_> {
         keep: Keep<'_>,
         verify_secret: bool,
         now: &str,
+        audit: &Event,
     ) -> Result<Option<Result<User, Conflict>>, StoreError> {
-        let verified = if verify_secret {
-            Some(self.db.update(
-                keys::two_factor(user_id),
-                Expression::new("SET verified = :yes").value(":yes", AttributeValue::Bool(true)),
-                Some(exists()),
-            )?)
-        } else {
-            None
-        };
-        self.db
-            .users()
-            .modify_with(
-                user_id,
-                None,
-                now,
-                |u| {
-                    u.two_factor_enabled = true;
-                    u.generations.sessions += 1;
-                    Ok(())
-                },
-                |new| {
-                    let mut writes = vec![self.keep_session(&keep, new)?];
-                    writes.extend(verified.clone());
-                    Ok(writes)
-                },
-            )
-            .await
+        let verified = verify_secret
+            .then(|| {
+                let set = Expression::new("SET verified = :yes")
+                    .value(":yes", AttributeValue::Bool(true));
+                self.db
+                    .update(keys::two_factor(user_id), set, Some(exists()))
+            })
+            .transpose()?;
+        self.switch(user_id, true, keep, verified, now, audit).await
     }
 
     /// Turns two-factor off: the flag cleared, the secret and codes deleted, every other
@@ -223,8 +207,25 @@ impl TwoFactors<'_> {
         user_id: &str,
         keep: Keep<'_>,
         now: &str,
+        audit: &Event,
     ) -> Result<Option<Result<User, Conflict>>, StoreError> {
         let remove = self.db.delete(keys::two_factor(user_id), None)?;
+        self.switch(user_id, false, keep, Some(remove), now, audit)
+            .await
+    }
+
+    /// Sets the user's flag to `on` with the session generation raised, in one transaction
+    /// with the kept session, `with` and the audit record.
+    async fn switch(
+        &self,
+        user_id: &str,
+        on: bool,
+        keep: Keep<'_>,
+        with: Option<TransactWriteItem>,
+        now: &str,
+        audit: &Event,
+    ) -> Result<Option<Result<User, Conflict>>, StoreError> {
+        let recorded = self.db.audit_write(audit)?;
         self.db
             .users()
             .modify_with(
@@ -232,11 +233,15 @@ impl TwoFactors<'_> {
                 None,
                 now,
                 |u| {
-                    u.two_factor_enabled = false;
+                    u.two_factor_enabled = on;
                     u.generations.sessions += 1;
                     Ok(())
                 },
-                |new| Ok(vec![self.keep_session(&keep, new)?, remove.clone()]),
+                |_, new| {
+                    let mut writes = vec![self.keep_session(&keep, new)?, recorded.clone()];
+                    writes.extend(with.clone());
+                    Ok(writes)
+                },
             )
             .await
     }

@@ -5,6 +5,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use super::audit::Event;
 use super::item::{Item, from_item, n, s, to_item};
 use super::keys::ItemKeys;
 use super::listing::{Cursor, PageRequest};
@@ -162,7 +163,7 @@ impl Users<'_> {
         user: User,
         password_hash: Option<String>,
     ) -> Result<User, CreateUserError> {
-        self.create_signed_in(user, password_hash, None).await
+        self.create_signed_in(user, password_hash, None, None).await
     }
 
     /// [`Users::create`] together with the user's first session, in the same
@@ -172,6 +173,7 @@ impl Users<'_> {
         user: User,
         password_hash: Option<String>,
         session: Option<&crate::model::Session>,
+        audit: Option<&Event>,
     ) -> Result<User, CreateUserError> {
         let db = self.db;
         let claim = EmailClaim {
@@ -202,6 +204,9 @@ impl Users<'_> {
         items.extend(db.roster_between(None, Some(&user))?);
         if let Some(session) = session {
             items.extend(db.session_items(session)?);
+        }
+        if let Some(event) = audit {
+            items.push(db.audit_write(event)?);
         }
         match db.commit(items).await? {
             Committed::Yes => Ok(user),
@@ -316,8 +321,27 @@ impl Users<'_> {
         now: &str,
         change: impl FnMut(&mut User) -> Result<(), E>,
     ) -> Result<Option<Result<User, E>>, StoreError> {
-        self.modify_with(user_id, None, now, change, |_| Ok(Vec::new()))
+        self.modify_with(user_id, None, now, change, |_, _| Ok(Vec::new()))
             .await
+    }
+
+    /// [`Users::modify`] with its audit event, made from the user before and after the
+    /// change and written in the same transaction (`None`: nothing worth recording).
+    pub async fn modify_audited<E: From<Conflict>>(
+        &self,
+        user_id: &str,
+        now: &str,
+        change: impl FnMut(&mut User) -> Result<(), E>,
+        mut record: impl FnMut(&User, &User) -> Option<Event>,
+    ) -> Result<Option<Result<User, E>>, StoreError> {
+        let db = self.db;
+        self.modify_with(user_id, None, now, change, |old, new| {
+            record(old, new)
+                .map(|event| db.audit_write(&event))
+                .into_iter()
+                .collect()
+        })
+        .await
     }
 
     /// [`Users::modify`] with more writes in the same transaction, made from the changed
@@ -330,7 +354,7 @@ impl Users<'_> {
         mut seen: Option<(User, i64)>,
         now: &str,
         mut change: impl FnMut(&mut User) -> Result<(), E>,
-        mut extra: impl FnMut(&User) -> Result<Vec<TransactWriteItem>, StoreError>,
+        mut extra: impl FnMut(&User, &User) -> Result<Vec<TransactWriteItem>, StoreError>,
     ) -> Result<Option<Result<User, E>>, StoreError> {
         let db = self.db;
         for _ in 0..ATTEMPTS {
@@ -345,7 +369,7 @@ impl Users<'_> {
             if let Err(refused) = change(&mut new) {
                 return Ok(Some(Err(refused)));
             }
-            let extra = extra(&new)?;
+            let extra = extra(&old, &new)?;
             if new == old && extra.is_empty() {
                 return Ok(Some(Ok(old)));
             }
@@ -401,9 +425,13 @@ impl Users<'_> {
         password_hash: &str,
         now: &str,
         change: impl FnMut(&mut User) -> Result<(), E>,
+        audit: Option<&Event>,
     ) -> Result<Option<Result<User, E>>, StoreError> {
-        let credential = self.credential_write(user_id, password_hash, now)?;
-        self.modify_with(user_id, None, now, change, |_| Ok(vec![credential.clone()]))
+        let mut writes = vec![self.credential_write(user_id, password_hash, now)?];
+        if let Some(event) = audit {
+            writes.push(self.db.audit_write(event)?);
+        }
+        self.modify_with(user_id, None, now, change, |_, _| Ok(writes.clone()))
             .await
     }
 
@@ -415,7 +443,9 @@ impl Users<'_> {
         user_id: &str,
         now: &str,
         keep: Option<&str>,
+        audit: Option<&Event>,
     ) -> Result<Option<User>, StoreError> {
+        let recorded = audit.map(|event| self.db.audit_write(event)).transpose()?;
         let db = self.db;
         let result = self
             .modify_with(
@@ -426,18 +456,16 @@ impl Users<'_> {
                     u.generations.sessions += 1;
                     Ok::<(), Conflict>(())
                 },
-                |new| {
+                |_, new| {
+                    let mut writes: Vec<TransactWriteItem> = recorded.iter().cloned().collect();
                     let Some(session_id) = keep else {
-                        return Ok(Vec::new());
+                        return Ok(writes);
                     };
                     let update = Expression::new("SET #generation = :generation")
                         .name("#generation", "generation")
                         .value(":generation", n(new.generations.sessions));
-                    Ok(vec![db.update(
-                        keys::session(session_id),
-                        update,
-                        Some(exists()),
-                    )?])
+                    writes.push(db.update(keys::session(session_id), update, Some(exists()))?);
+                    Ok(writes)
                 },
             )
             .await?;
@@ -487,7 +515,7 @@ impl Users<'_> {
                     change(u);
                     Ok(())
                 },
-                |_| Ok(Vec::new()),
+                |_, _| Ok(Vec::new()),
             )
             .await?;
         // Role, ban and username changes go through `moderation` or their own calls, which
@@ -505,6 +533,7 @@ impl Users<'_> {
     pub async fn delete(
         &self,
         user_id: &str,
+        audit: Option<&Event>,
     ) -> Result<Option<Result<User, Conflict>>, StoreError> {
         let db = self.db;
         for _ in 0..ATTEMPTS {
@@ -521,6 +550,9 @@ impl Users<'_> {
                 items.push(db.delete(keys::username_claim(username), None)?);
             }
             items.push(db.delete(keys::two_factor(user_id), None)?);
+            if let Some(event) = audit {
+                items.push(db.audit_write(event)?);
+            }
             items.extend(db.counter_update(Delta::of_user(&user, -1))?);
             let roster_at = items.len();
             let roster = db.roster_between(Some(&user), None)?;

@@ -90,6 +90,20 @@ impl QueryReader {
         }
     }
 
+    /// An ISO 8601 date-time, normalised (`2026-11-26T18:00:00.000Z`); present but not one
+    /// (blank included) is an issue.
+    pub fn datetime(&mut self, name: &str) -> Option<String> {
+        let raw = self.raw(name)?;
+        match crate::time::parse_iso(raw.trim()) {
+            Some(at) => Some(crate::time::iso(at)),
+            None => {
+                self.issues
+                    .push(Issue::invalid_string("datetime", "Invalid datetime").at(name));
+                None
+            }
+        }
+    }
+
     /// A string of 1 to `max_len` characters, trimmed; absent or blank is `None`.
     pub fn string(&mut self, name: &str, max_len: usize) -> Option<String> {
         let value = self.raw(name)?.trim().to_string();

@@ -1,0 +1,35 @@
+//! `GET /api/admin/audit-log`: every security-relevant event, newest first, filtered by
+//! actor, target, action and time (admin and staff; index-backed, never a scan).
+
+use axum::Json;
+use axum::extract::State;
+use portal_shared::audit::{EventList, EventQuery, list as list_events};
+use portal_shared::auth::RequireAdminOrStaff;
+use portal_shared::validation::ValidQuery;
+use portal_shared::{ApiResult, AppState};
+use serde_json::Value;
+
+/// The audit log.
+#[utoipa::path(
+    get,
+    path = "/api/admin/audit-log",
+    security(("signedIn" = [])),
+    params(
+        ("actor" = Option<String>, Query, max_length = 128, description = "A user id, or `operator`"),
+        ("target" = Option<String>, Query, max_length = 128, description = "The user the events are about"),
+        ("action" = Option<String>, Query, max_length = 64, description = "E.g. `sign_in.failed`, `user.banned`"),
+        ("since" = Option<String>, Query, format = DateTime),
+        ("until" = Option<String>, Query, format = DateTime),
+        portal_shared::openapi::Paging,
+    ),
+    responses((status = 200, description = "A page of events, newest first", body = EventList))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    ValidQuery(query): ValidQuery<EventQuery>,
+    RequireAdminOrStaff(_): RequireAdminOrStaff,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        list_events(&state, &query.filter, &query.paging).await?,
+    ))
+}

@@ -1,0 +1,36 @@
+//! `GET /api/user/security-events`: the audit events about the caller (sign-ins, failed
+//! sign-ins, password and two-factor changes, what staff did to the account), newest first.
+
+use axum::Json;
+use axum::extract::State;
+use portal_shared::audit::{EventList, EventQuery, list as list_events};
+use portal_shared::auth::RequireAuth;
+use portal_shared::validation::ValidQuery;
+use portal_shared::{ApiResult, AppState};
+use serde_json::Value;
+
+/// The caller's security events.
+#[utoipa::path(
+    get,
+    path = "/api/user/security-events",
+    security(("signedIn" = [])),
+    params(
+        ("action" = Option<String>, Query, max_length = 64, description = "E.g. `sign_in.failed`"),
+        ("since" = Option<String>, Query, format = DateTime),
+        ("until" = Option<String>, Query, format = DateTime),
+        portal_shared::openapi::Paging,
+    ),
+    responses((status = 200, description = "A page of events about the caller, newest first", body = EventList))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    RequireAuth(me): RequireAuth,
+    ValidQuery(query): ValidQuery<EventQuery>,
+) -> ApiResult<Json<Value>> {
+    // Only the caller's own: `target` is the caller whatever the query says, and who else
+    // acted is not a filter a user gets.
+    let mut filter = query.filter;
+    filter.target = Some(me.user.id.clone());
+    filter.actor = None;
+    Ok(Json(list_events(&state, &filter, &query.paging).await?))
+}
