@@ -40,6 +40,8 @@ pub struct AdminUser {
     pub ban_reason: Option<String>,
     pub ban_expires: Option<String>,
     pub email_verified: bool,
+    /// Sign-in asks for a second factor.
+    pub two_factor_enabled: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -57,6 +59,7 @@ pub fn admin_user(user: &User) -> AdminUser {
         ban_reason: user.ban_reason.clone(),
         ban_expires: user.ban_expires.clone(),
         email_verified: user.email_verified,
+        two_factor_enabled: user.two_factor_enabled,
         created_at: user.created_at.clone(),
         updated_at: user.updated_at.clone(),
     }

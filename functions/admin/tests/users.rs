@@ -50,6 +50,9 @@ async fn the_list_has_the_documented_shape_newest_first() {
         "role",
         "banned",
         "emailVerified",
+        "twoFactorEnabled",
+        "username",
+        "displayUsername",
         "createdAt",
         "updatedAt",
     ] {

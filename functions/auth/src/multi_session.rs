@@ -206,12 +206,17 @@ pub async fn revoke(
     })
 }
 
-/// Sign-out's part: every account the browser holds is signed out with it.
-pub async fn end_all(state: &AuthState, headers: &HeaderMap) -> AuthResult<Vec<String>> {
+/// Sign-out's part: every account the browser holds is signed out with it. Returns the
+/// Set-Cookies that forget them (to send even when the deletes failed) and the deletes'
+/// outcome.
+pub async fn end_all(state: &AuthState, headers: &HeaderMap) -> (Vec<String>, AuthResult<()>) {
     let held = state.app.cookies.multi_sessions(headers);
-    delete_sessions(&state.app, &held).await?;
-    Ok(held
+    let ended = delete_sessions(&state.app, &held)
+        .await
+        .map_err(AuthError::from);
+    let forget = held
         .iter()
         .map(|(name, _)| state.app.cookies.expired_named(name))
-        .collect())
+        .collect();
+    (forget, ended)
 }

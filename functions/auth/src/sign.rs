@@ -226,15 +226,21 @@ pub async fn sign_in(
     responses((status = 200, description = "Signed out: the cookies expire (also when not signed in)", body = crate::wire::Success))
 )]
 pub async fn sign_out(State(state): State<AuthState>, headers: HeaderMap) -> AuthResult<Response> {
-    // The active session and every other account the browser holds end together.
-    let (ended, others) = tokio::join!(
-        end_presented_session(&state, &headers),
-        crate::multi_session::end_all(&state, &headers)
-    );
+    let (forget, ended) = sign_out_browser(&state, &headers).await;
     ended?;
     let mut response = json_response(json!({ "success": true }));
-    append_cookies(&mut response, others?);
+    append_cookies(&mut response, forget);
     Ok(clear_session(response, &state.app.cookies).into_response())
+}
+
+/// Ends the active session and every other account's the browser holds (multi-session),
+/// together; the Set-Cookies that forget the others, and the outcome.
+async fn sign_out_browser(state: &AuthState, headers: &HeaderMap) -> (Vec<String>, AuthResult<()>) {
+    let (ended, (forget, others)) = tokio::join!(
+        end_presented_session(state, headers),
+        crate::multi_session::end_all(state, headers)
+    );
+    (forget, ended.and(others))
 }
 
 /// Deletes the session the request's cookie (or bearer token) names, if any.
@@ -254,9 +260,11 @@ async fn end_presented_session(state: &AuthState, headers: &HeaderMap) -> AuthRe
     responses((status = 302, description = "Cookies expired; `Location` is the sign-in page"))
 )]
 pub async fn clear_stale_session(State(state): State<AuthState>, headers: HeaderMap) -> Response {
-    if let Err(err) = end_presented_session(&state, &headers).await {
-        tracing::warn!(status = %err.status, "clear-stale-session could not delete the session");
+    let (forget, ended) = sign_out_browser(&state, &headers).await;
+    if let Err(err) = ended {
+        tracing::warn!(status = %err.status, "clear-stale-session could not delete the sessions");
     }
-    let response = redirect(state.app.config.auth.sign_in_url.as_str());
+    let mut response = redirect(state.app.config.auth.sign_in_url.as_str());
+    append_cookies(&mut response, forget);
     clear_session(response, &state.app.cookies)
 }

@@ -283,3 +283,28 @@ async fn tokens_the_browser_does_not_hold_are_refused() {
     .await;
     assert_eq!(res.json(), json!([]));
 }
+
+#[tokio::test]
+async fn clear_stale_session_signs_out_every_account_of_the_browser() {
+    let t = TestAuth::new(|_| {}).await;
+    t.sign_up("k@example.org").await;
+    t.sign_up("l@example.org").await;
+    let mut jar = Jar::default();
+    let k = sign_in(&t, &mut jar, "k@example.org").await;
+    let l = sign_in(&t, &mut jar, "l@example.org").await;
+    let res = send(&t, &mut jar, "GET", "/api/auth/clear-stale-session", None).await;
+    assert_eq!(res.status, 302);
+    assert_eq!(jar.multi(), 0, "the browser forgets every account");
+    assert!(jar.0.is_empty(), "{:?}", jar.0);
+    for token in [k, l] {
+        assert!(
+            t.state
+                .db
+                .sessions()
+                .resolve(&token)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}

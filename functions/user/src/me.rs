@@ -26,6 +26,8 @@ pub struct Profile {
     /// `user`, `staff` or `admin`.
     pub role: &'static str,
     pub email_verified: bool,
+    /// Sign-in asks for a second factor.
+    pub two_factor_enabled: bool,
     pub created_at: String,
 }
 
@@ -46,6 +48,7 @@ fn profile(user: &User) -> ProfileBody {
             display_username: user.display_username.clone(),
             role: user.role.as_str(),
             email_verified: user.email_verified,
+            two_factor_enabled: user.two_factor_enabled,
             created_at: user.created_at.clone(),
         },
     }

@@ -34,7 +34,8 @@ async fn me_shows_the_documented_profile() {
         json!({"user": {
             "id": ada.user.id, "name": "ada", "email": "ada@example.org", "image": null,
             "username": null, "displayUsername": null,
-            "role": "staff", "emailVerified": true, "createdAt": ada.user.created_at,
+            "role": "staff", "emailVerified": true, "twoFactorEnabled": false,
+            "createdAt": ada.user.created_at,
         }})
     );
     state
