@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use portal_shared::cookies::percent_encode;
-use portal_shared::crypto::{Verified, hash_password, random_alphanumeric, verify_password};
+use portal_shared::crypto::{hash_password, random_alphanumeric};
 use portal_shared::mail::{Mail, MailKind};
 use portal_shared::store::StoreError;
 use portal_shared::store::audit::{Event, Origin};
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::Duration;
 
+use crate::credentials::check_current_password;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::{RequestMeta, SessionUser};
 use crate::input::{Body, Fields};
@@ -262,17 +263,7 @@ pub async fn change(
         return Err(err);
     }
     let me = &user.user;
-    let credential = state
-        .app
-        .db
-        .users()
-        .with_credential(&me.id)
-        .await?
-        .and_then(|(_, c)| c)
-        .ok_or_else(|| AuthError::code(StatusCode::BAD_REQUEST, "CREDENTIAL_ACCOUNT_NOT_FOUND"))?;
-    if verify_password(current, Some(credential.password_hash)).await == Verified::No {
-        return Err(AuthError::code(StatusCode::BAD_REQUEST, "INVALID_PASSWORD"));
-    }
+    check_current_password(&state, &me.id, current).await?;
     let hash = hash_password(new_password).await;
     // The password and the revocations it brings in one write: outstanding reset links
     // stop working, and with `revokeOtherSessions` every session made before.

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portal_shared::cookies::{TRUST_DEVICE, TWO_FACTOR};
-use portal_shared::crypto::{Verified, random_alphanumeric, random_digits, verify_password};
+use portal_shared::crypto::{random_alphanumeric, random_digits};
 use portal_shared::mail::{Mail, MailKind};
 use portal_shared::model::User;
 use portal_shared::store::audit::{Event, Origin};
@@ -23,6 +23,7 @@ use portal_shared::totp;
 use serde_json::{Value, json};
 
 use crate::AuthState;
+use crate::credentials::check_current_password;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::{RequestMeta, SessionUser};
 use crate::input::{Body, Fields};
@@ -175,23 +176,6 @@ async fn failed(state: &AuthState, user: &User, answer: &'static str) -> AuthErr
     code(StatusCode::UNAUTHORIZED, answer)
 }
 
-/// The password check of enable, disable, get-totp-uri and generate-backup-codes (400
-/// `INVALID_PASSWORD`).
-async fn check_password(state: &AuthState, user: &User, password: String) -> AuthResult<()> {
-    let stored = state
-        .app
-        .db
-        .users()
-        .with_credential(&user.id)
-        .await?
-        .and_then(|(_, c)| c)
-        .map(|c| c.password_hash);
-    if verify_password(password, stored).await == Verified::No {
-        return Err(code(StatusCode::BAD_REQUEST, "INVALID_PASSWORD"));
-    }
-    Ok(())
-}
-
 fn password_field(body: &Body) -> AuthResult<String> {
     let mut f = Fields::of("body", &body.value, false);
     let password = f.string("password");
@@ -301,18 +285,31 @@ async fn passed(
             let origin = meta.origin(&app.config).as_user(&user.id);
             let details = json!({ "secondFactor": method });
             let event = Event::now(&origin, "sign_in.succeeded", Some(&user.id), Some(details));
-            let (_, token) =
-                start_session(app, &user, challenge.remember, true, meta, Some(&event)).await?;
+            // The session and the trusted device do not depend on each other.
+            let trust = trust_device.then(|| random_alphanumeric(32));
+            let store = app.db.two_factor();
+            let trusting = async {
+                match &trust {
+                    Some(id) => {
+                        let at = (iso(now()), unix_now());
+                        store
+                            .trust_device(id, &user.id, (&at.0, at.1), TRUST_SECS)
+                            .await
+                    }
+                    None => Ok(()),
+                }
+            };
+            let (started, trusted) = tokio::join!(
+                start_session(app, &user, challenge.remember, true, meta, Some(&event)),
+                trusting
+            );
+            let (_, token) = started?;
+            trusted?;
             let response = json_response(json!({ "token": token, "user": user_json(&user) }));
             let mut response = started_session(response, &app.cookies, &token, challenge.remember);
             let mut cookies = vec![app.cookies.expired(TWO_FACTOR)];
-            if trust_device {
-                let trust = random_alphanumeric(32);
-                app.db
-                    .two_factor()
-                    .trust_device(&trust, &user.id, (&iso(now()), unix_now()), TRUST_SECS)
-                    .await?;
-                cookies.push(app.cookies.signed_cookie(TRUST_DEVICE, &trust, TRUST_SECS));
+            if let Some(id) = &trust {
+                cookies.push(app.cookies.signed_cookie(TRUST_DEVICE, id, TRUST_SECS));
             }
             append_cookies(&mut response, cookies);
             Ok(response)
@@ -393,7 +390,7 @@ pub async fn enable(
     }
     f.finish()?;
     let password = password.ok_or_else(|| AuthError::validation("[body] Invalid input".into()))?;
-    check_password(&state, &me.user, password).await?;
+    check_current_password(&state, &me.user.id, password).await?;
     if method.as_deref() == Some("otp") {
         turn_on(&state, &me, &meta, "otp").await?;
         return Ok(json_response(json!({ "method": "otp" })));
@@ -433,7 +430,7 @@ pub async fn disable(
     body: Body,
 ) -> AuthResult<Response> {
     let password = password_field(&body.json_only()?)?;
-    check_password(&state, &me.user, password).await?;
+    check_current_password(&state, &me.user.id, password).await?;
     let keep = Keep {
         session_id: &me.session.id,
     };
@@ -477,14 +474,15 @@ pub async fn get_totp_uri(
     body: Body,
 ) -> AuthResult<Response> {
     let password = password_field(&body.json_only()?)?;
-    let two_factor = state
-        .app
-        .db
-        .two_factor()
-        .get(&me.user.id)
-        .await?
-        .ok_or_else(|| code(StatusCode::BAD_REQUEST, "TOTP_NOT_ENABLED"))?;
-    check_password(&state, &me.user, password).await?;
+    // The secret and the password check do not depend on each other: they go out together.
+    let store = state.app.db.two_factor();
+    let (two_factor, checked) = tokio::join!(
+        store.get(&me.user.id),
+        check_current_password(&state, &me.user.id, password)
+    );
+    let two_factor =
+        two_factor?.ok_or_else(|| code(StatusCode::BAD_REQUEST, "TOTP_NOT_ENABLED"))?;
+    checked?;
     let secret = state
         .app
         .sealer
@@ -712,7 +710,7 @@ pub async fn generate_backup_codes(
     if !me.user.two_factor_enabled {
         return Err(code(StatusCode::BAD_REQUEST, "TWO_FACTOR_NOT_ENABLED"));
     }
-    check_password(&state, &me.user, password).await?;
+    check_current_password(&state, &me.user.id, password).await?;
     let (codes, hashes) = backup_codes(&me.user.id);
     if !state
         .app

@@ -27,6 +27,11 @@ pub fn n(value: impl ToString) -> AttributeValue {
 }
 
 /// The primary key attribute map of `(pk, sk)`.
+/// A number attribute of an item, if it is one.
+pub fn number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
 pub fn key((pk, sk): (String, String)) -> Item {
     HashMap::from([
         (super::schema::PK.to_string(), s(pk)),

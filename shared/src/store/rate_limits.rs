@@ -28,9 +28,7 @@ impl Db {
     }
 }
 
-fn number(item: &super::item::Item, name: &str) -> Option<i64> {
-    item.get(name)?.as_n().ok()?.parse().ok()
-}
+use super::item::number;
 
 /// What this process last saw of each bucket: when its last allowed request was counted.
 /// Only the ORDER of the two conditional updates depends on it (count within a live window

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::audit::Event;
-use super::item::{from_item, n, s, to_item};
+use super::item::{from_item, n, number, s, to_item};
 use super::keys::ItemKeys;
 use super::table::{Expression, exists};
 use super::users::Conflict;
@@ -302,8 +302,7 @@ impl TwoFactors<'_> {
             .await?;
         let failures = counted
             .ok()
-            .and_then(|item| item.get("failedCount").and_then(|v| v.as_n().ok()).cloned())
-            .and_then(|v| v.parse::<i64>().ok())
+            .and_then(|item| number(&item, "failedCount"))
             .unwrap_or(0);
         if failures >= MAX_FAILURES {
             self.db
@@ -448,21 +447,11 @@ impl TwoFactors<'_> {
             )
             .await?;
         match counted {
-            Ok(item) => Ok(Attempt::Counted(
-                item.get("attempts")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .unwrap_or(1)
-                    - 1,
-            )),
+            Ok(item) => Ok(Attempt::Counted(number(&item, "attempts").unwrap_or(1) - 1)),
             Err(None) => Ok(Attempt::Missing),
             Err(Some(old)) => {
                 self.db.take(k).await?;
-                let expired = old
-                    .get("expires")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .is_none_or(|e| e <= now_unix);
+                let expired = number(&old, "expires").is_none_or(|e| e <= now_unix);
                 Ok(if expired {
                     Attempt::Missing
                 } else {
