@@ -2,6 +2,8 @@
 //! configured table (real DynamoDB, or any endpoint such as `portal-local`'s engine).
 
 use clap::{Parser, Subcommand};
+use portal_shared::integrations::Registry;
+use portal_shared::integrations::reconcile::reconcile;
 use portal_shared::model::Role;
 use portal_shared::moderation::{Actor, Changed, UserChange, change_user, ensure_admin};
 use portal_shared::store::Db;
@@ -53,6 +55,27 @@ pub enum Command {
     },
     /// Print the dashboard numbers as JSON.
     Stats,
+    /// Compare Portal's accounts on one service with the service's own, and print the
+    /// drift as JSON lines; with --fix, repair what can be repaired.
+    Reconcile {
+        #[arg(long)]
+        integration: String,
+        #[arg(long)]
+        fix: bool,
+    },
+}
+
+/// The community services as the environment configures them (the functions' variables:
+/// `PROSODY_*`, `IRC_ATHEME_*`, ...).
+pub fn services() -> Result<Registry, String> {
+    let needs = portal_shared::config::Needs {
+        auth: false,
+        mail: false,
+        sentry: false,
+        services: true,
+    };
+    let config = portal_shared::Config::from_env_for(needs).map_err(|e| e.to_string())?;
+    Ok(Registry::from_config(&config))
 }
 
 pub async fn db(cli: &Cli) -> Db {
@@ -82,18 +105,43 @@ fn operator() -> Origin {
 }
 
 /// Runs a role or ban change under the shared moderation rules, as the operator.
-async fn change(db: &Db, email: &str, change: UserChange) -> Result<Changed, String> {
+async fn change(
+    db: &Db,
+    services: &Registry,
+    email: &str,
+    change: UserChange,
+) -> Result<Changed, String> {
     let id = user_id(db, email).await?;
-    change_user(db, Actor::Operator, &operator(), &id, &change, now())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|refused| refused.to_string())
+    change_user(
+        db,
+        services,
+        Actor::Operator,
+        &operator(),
+        &id,
+        &change,
+        now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|refused| refused.to_string())
+}
+
+/// What a ban or unban did to the user's service accounts, for the operator.
+fn service_outcomes(done: &Changed) -> String {
+    done.service_accounts
+        .iter()
+        .map(|o| match &o.error {
+            None => format!("; {} account {}", o.integration, o.status),
+            Some(err) => format!("; {} account still {} ({err})", o.integration, o.status),
+        })
+        .collect()
 }
 
 /// Runs one command; `password` is read only by `create-admin`. Returns what to print.
 pub async fn run(
     cli: &Cli,
     db: &Db,
+    services: &Registry,
     password: impl FnOnce() -> Result<String, String>,
 ) -> Result<String, String> {
     match &cli.command {
@@ -115,6 +163,7 @@ pub async fn run(
                 Role::parse(role).ok_or_else(|| format!("`{role}` is not user, staff or admin"))?;
             let user = change(
                 db,
+                services,
                 email,
                 UserChange {
                     role: Some(role),
@@ -138,6 +187,7 @@ pub async fn run(
             };
             let done = change(
                 db,
+                services,
                 email,
                 UserChange {
                     banned: Some(true),
@@ -148,13 +198,15 @@ pub async fn run(
             )
             .await?;
             Ok(format!(
-                "{email} banned; {} session(s) ended",
-                done.sessions_ended
+                "{email} banned; {} session(s) ended{}",
+                done.sessions_ended,
+                service_outcomes(&done)
             ))
         }
         Command::Unban { email } => {
-            change(
+            let done = change(
                 db,
+                services,
                 email,
                 UserChange {
                     banned: Some(false),
@@ -162,7 +214,26 @@ pub async fn run(
                 },
             )
             .await?;
-            Ok(format!("{email} unbanned"))
+            Ok(format!("{email} unbanned{}", service_outcomes(&done)))
+        }
+        Command::Reconcile { integration, fix } => {
+            let service = services
+                .get(integration)
+                .ok_or_else(|| format!("no integration `{integration}`"))?;
+            let drift = reconcile(db, service.as_ref(), &operator(), *fix)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut out: Vec<String> = drift
+                .iter()
+                .map(|d| serde_json::to_string(d).unwrap_or_default())
+                .collect();
+            let unfixed = drift.iter().filter(|d| !d.fixed).count();
+            out.push(format!(
+                "{integration}: {} drift(s), {} fixed, {unfixed} left",
+                drift.len(),
+                drift.len() - unfixed
+            ));
+            Ok(out.join("\n"))
         }
         Command::Stats => {
             let s = db.stats().read(now()).await.map_err(|e| e.to_string())?;

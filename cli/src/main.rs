@@ -18,7 +18,14 @@ async fn main() -> std::process::ExitCode {
             Ok(line.trim_end_matches(['\r', '\n']).to_string())
         }
     };
-    match run(&cli, &db, password).await {
+    let services = match portal_admin::services() {
+        Ok(services) => services,
+        Err(err) => {
+            eprintln!("portal-admin: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match run(&cli, &db, &services, password).await {
         Ok(out) => {
             println!("{out}");
             std::process::ExitCode::SUCCESS

@@ -138,6 +138,10 @@ pub struct RateLimits {
     pub per_api_key: Rule,
     /// the public Sentry tunnel, per client address.
     pub tunnel: Rule,
+    /// password resets of service accounts, per user (default 5 an hour).
+    pub service_resets: Rule,
+    /// the chat bridge's identity look-ups, per caller (default 600 a minute).
+    pub bridge: Rule,
 }
 
 /// How mail leaves.
@@ -157,7 +161,8 @@ pub struct Needs {
     pub mail: bool,
     /// The browser tunnel's settings (the DSN itself is read by every function).
     pub sentry: bool,
-    pub prosody: bool,
+    /// The community services' settings (Prosody, Atheme, Mailcow, MediaWiki, the bridge).
+    pub services: bool,
 }
 
 impl Needs {
@@ -166,7 +171,7 @@ impl Needs {
         auth: true,
         mail: true,
         sentry: true,
-        prosody: true,
+        services: true,
     };
 }
 
@@ -186,6 +191,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub sentry: SentryConfig,
     pub prosody: ProsodyConfig,
+    pub irc: IrcConfig,
 }
 
 /// Sessions, cookies, origins: every function that authenticates a caller.
@@ -252,7 +258,33 @@ pub struct ProsodyConfig {
     pub timeout: Duration,
 }
 
+/// Atheme's JSON-RPC interface; IRC is enabled when the URL is set. The operator account
+/// suspends, resets and drops nicks.
+#[derive(Debug, Clone)]
+pub struct IrcConfig {
+    pub jsonrpc_url: Option<Url>,
+    pub oper_account: Option<String>,
+    pub oper_password: Option<String>,
+    /// The network's address and TLS port as shown with each account (`IRC_SERVER`,
+    /// `IRC_PORT`).
+    pub server: String,
+    pub port: u16,
+    pub timeout: Duration,
+}
+
 type Get<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// An optional URL variable.
+fn optional_url(get: Get, name: &'static str) -> Result<Option<Url>, ConfigError> {
+    get(name)
+        .map(|raw| {
+            Url::parse(&raw).map_err(|e| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
+}
 
 impl Config {
     /// Reads the process environment, every section.
@@ -300,7 +332,8 @@ impl Config {
                 MailConfig::inert()
             },
             sentry: SentryConfig::load(&get, needs.sentry)?,
-            prosody: ProsodyConfig::load(&get, needs.prosody)?,
+            prosody: ProsodyConfig::load(&get, needs.services)?,
+            irc: IrcConfig::load(&get, needs.services)?,
         })
     }
 
@@ -574,17 +607,27 @@ impl ProsodyConfig {
             });
         }
         Ok(Self {
-            rest_url: get("PROSODY_REST_URL")
-                .map(|raw| {
-                    Url::parse(&raw).map_err(|e| ConfigError::Invalid {
-                        name: "PROSODY_REST_URL",
-                        reason: e.to_string(),
-                    })
-                })
-                .transpose()?,
+            rest_url: optional_url(get, "PROSODY_REST_URL")?,
             rest_token: get("PROSODY_REST_TOKEN"),
             xmpp_domain: get("XMPP_DOMAIN").map(|d| d.trim().to_lowercase()),
             timeout,
+        })
+    }
+}
+
+impl IrcConfig {
+    fn load(get: Get, needed: bool) -> Result<Self, ConfigError> {
+        Ok(Self {
+            jsonrpc_url: if needed {
+                optional_url(get, "IRC_ATHEME_JSONRPC_URL")?
+            } else {
+                None
+            },
+            oper_account: get("IRC_ATHEME_OPER_ACCOUNT").filter(|_| needed),
+            oper_password: get("IRC_ATHEME_OPER_PASSWORD").filter(|_| needed),
+            server: get("IRC_SERVER").unwrap_or_else(|| "irc.example.org".into()),
+            port: parse_number(get, "IRC_PORT", 6697)?,
+            timeout: Duration::from_millis(parse_number(get, "IRC_ATHEME_TIMEOUT_MS", 5_000)?),
         })
     }
 }
@@ -599,6 +642,8 @@ fn rate_limits(get: Get, production: bool) -> Result<RateLimits, ConfigError> {
         per_user: rule(get, "PORTAL_RATE_LIMIT_USER", Rule::new(300, 60))?,
         per_api_key: rule(get, "PORTAL_RATE_LIMIT_API_KEY", Rule::new(1000, 3600))?,
         tunnel: rule(get, "PORTAL_RATE_LIMIT_TUNNEL", Rule::new(120, 60))?,
+        service_resets: rule(get, "PORTAL_RATE_LIMIT_SERVICE_RESET", Rule::new(5, 3600))?,
+        bridge: rule(get, "PORTAL_RATE_LIMIT_BRIDGE", Rule::new(600, 60))?,
     })
 }
 
@@ -689,7 +734,7 @@ mod tests {
             auth: false,
             mail: false,
             sentry: true,
-            prosody: false,
+            services: false,
         };
         // The public monitoring function starts in production with no auth secret at all,
         // and holds no secret of the deployment.

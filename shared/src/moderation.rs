@@ -109,6 +109,8 @@ pub struct Changed {
     pub user: User,
     /// Sessions removed because the change banned the user.
     pub sessions_ended: usize,
+    /// What a ban (or its lifting) did to the user's service accounts.
+    pub service_accounts: Vec<crate::integrations::lifecycle::Outcome>,
 }
 
 /// What a change of a user is called in the audit log: a ban or unban first, then a role
@@ -124,8 +126,11 @@ fn action_of(before: &User, after: &User) -> &'static str {
 
 /// Applies `change` to the user `user_id` under every rule above, recorded in the audit log
 /// (from `origin`) in the same transaction. `Ok(Err(_))` is a refusal (nothing written).
+/// A ban then suspends the user's service accounts, and lifting it restores those the ban
+/// suspended (see `integrations::lifecycle::follow_ban`).
 pub async fn change_user(
     db: &Db,
+    services: &Registry,
     actor: Actor<'_>,
     origin: &Origin,
     user_id: &str,
@@ -133,15 +138,17 @@ pub async fn change_user(
     at: OffsetDateTime,
 ) -> Result<Result<Changed, Refused>, StoreError> {
     let mut banned_now = false;
+    let mut ban_lifted = false;
     let result = db
         .users()
         .modify_audited(
             user_id,
             &iso(at),
             |user| {
-                banned_now = false;
+                let was_banned = user.banned;
                 apply(actor, change, at, user)?;
-                banned_now = user.banned;
+                banned_now = user.banned && !was_banned;
+                ban_lifted = was_banned && !user.banned;
                 Ok::<(), Refused>(())
             },
             |before, after| {
@@ -168,9 +175,16 @@ pub async fn change_user(
     } else {
         0
     };
+    let service_accounts = if banned_now || ban_lifted {
+        crate::integrations::lifecycle::follow_ban(services, db, &user.id, banned_now, origin)
+            .await?
+    } else {
+        Vec::new()
+    };
     Ok(Ok(Changed {
         user,
         sessions_ended,
+        service_accounts,
     }))
 }
 

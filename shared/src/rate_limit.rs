@@ -64,6 +64,16 @@ pub async fn check(
     Ok(tightest)
 }
 
+/// Counts the request in `bucket`: 429 `Too many requests` with `Retry-After` when over.
+pub async fn enforce(state: &AppState, bucket: Bucket) -> Result<(), crate::error::ApiError> {
+    match check(state, &[bucket]).await? {
+        Some(decision) if !decision.allowed => Err(crate::error::ApiError::TooManyRequests {
+            retry_after_secs: decision.retry_after,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (unix seconds), and
 /// on a refusal `Retry-After` and BetterAuth's `X-Retry-After`.
 pub fn apply_headers(headers: &mut HeaderMap, decision: &RateDecision) {

@@ -3,6 +3,7 @@
 //! their services' wire protocols, and API Gateway events. Production Lambdas never link it.
 
 pub mod app;
+pub mod atheme;
 pub mod engine;
 pub mod faults;
 pub mod http;
@@ -12,6 +13,7 @@ pub mod prosody;
 pub mod upstream;
 
 pub use app::{TestApp, envelope};
+pub use atheme::{ATHEME_OPER, ATHEME_OPER_PASSWORD, AthemeMode, FakeAtheme};
 pub use engine::{
     CallCounter, EmbeddedDynamo, Storage, counted_state, fresh_db, shared_engine, test_state,
 };
@@ -19,7 +21,7 @@ pub use faults::{Fault, FaultyDynamo, faulty_state};
 pub use http::{TestResponse, call, event_request, fixture, get, post_as, post_bytes, request};
 pub use people::{
     BROWSER_ORIGIN, FIXTURE_TOKEN, FIXTURE_USER_ID, Person, api_key_for, fixture_person, person,
-    session_for, unsaved_api_key,
+    person_with_username, session_for, unsaved_api_key,
 };
 pub use prosody::{FakeProsody, Mode, PROSODY_TOKEN};
 pub use upstream::{FakeUpstream, Recorded, Reply, closed_port};

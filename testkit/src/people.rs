@@ -31,8 +31,22 @@ impl Person {
 
 /// Creates a user with `role` (password `password-123`) and a live session for them.
 pub async fn person(state: &AppState, email: &str, role: Role) -> Person {
+    person_with(state, email, None, role).await
+}
+
+/// [`person`] with a username (as typed; stored lower-cased).
+pub async fn person_with_username(
+    state: &AppState,
+    email: &str,
+    username: &str,
+    role: Role,
+) -> Person {
+    person_with(state, email, Some(username), role).await
+}
+
+async fn person_with(state: &AppState, email: &str, username: Option<&str>, role: Role) -> Person {
     let at = iso(now());
-    let user = User::new(
+    let mut user = User::new(
         new_id(),
         email.split('@').next().unwrap_or("someone").to_string(),
         email.to_lowercase(),
@@ -40,6 +54,10 @@ pub async fn person(state: &AppState, email: &str, role: Role) -> Person {
         role,
         &at,
     );
+    if let Some(username) = username {
+        user.username = Some(username.to_lowercase());
+        user.display_username = Some(username.to_string());
+    }
     let hash = hash_password_blocking("password-123");
     let user = state
         .db

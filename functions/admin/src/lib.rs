@@ -18,7 +18,7 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
     auth: true,
     mail: false,
     sentry: false,
-    prosody: true,
+    services: true,
 };
 
 /// Every route of the group, with its documentation.

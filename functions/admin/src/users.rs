@@ -264,6 +264,7 @@ pub async fn update(
     };
     let changed = change_user(
         &state.db,
+        &state.integrations,
         Actor::Member(&actor.user),
         &origin.as_user(&actor.user.id),
         id.as_str(),
@@ -271,7 +272,11 @@ pub async fn update(
         now(),
     )
     .await??;
-    Ok(Json(json!({ "user": admin_user(&changed.user) })))
+    let mut body = json!({ "user": admin_user(&changed.user) });
+    if !changed.service_accounts.is_empty() {
+        body["serviceAccounts"] = json!(changed.service_accounts);
+    }
+    Ok(Json(body))
 }
 
 /// Deletes a user with everything theirs (admin only): sessions, keys, credentials and

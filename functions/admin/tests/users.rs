@@ -626,6 +626,7 @@ async fn deleting_a_user_deprovisions_their_integration_accounts() {
         username: "member".into(),
         data: json!({"username": "member", "jid": "member@chat.example.org"}),
         status: "provisioning".into(),
+        suspended_by_ban: false,
         created_at: at.clone(),
         updated_at: at.clone(),
     };
@@ -638,7 +639,7 @@ async fn deleting_a_user_deprovisions_their_integration_accounts() {
     state
         .db
         .integration_accounts()
-        .activate(&account, &at, None)
+        .activate(&account, "active", &at, None)
         .await
         .unwrap();
     prosody.add_user("member", "pw-on-the-server");

@@ -38,7 +38,7 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
     auth: true,
     mail: true,
     sentry: false,
-    prosody: false,
+    services: false,
 };
 
 pub const BASE_PATH: &str = "/api/auth";

@@ -526,6 +526,7 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
         username: "whole".into(),
         data: Value::Null,
         status: "provisioning".into(),
+        suspended_by_ban: false,
         created_at: at.into(),
         updated_at: at.into(),
     };
@@ -533,7 +534,10 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
     accounts.reserve(&account).await.unwrap();
     let spent = spent_event(&t, &id).await;
     assert_eq!(
-        accounts.activate(&account, at, Some(&spent)).await.unwrap(),
+        accounts
+            .activate(&account, "active", at, Some(&spent))
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
@@ -541,7 +545,7 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
         "provisioning"
     );
     let active = accounts
-        .activate(&account, at, None)
+        .activate(&account, "active", at, None)
         .await
         .unwrap()
         .unwrap();

@@ -360,6 +360,7 @@ async fn a_password_change_with_revoke_ends_late_sessions_and_a_ban_ends_them_al
     use portal_shared::moderation::{Actor, change_user};
     change_user(
         db,
+        &t.state.integrations,
         Actor::Operator,
         &portal_shared::store::audit::Origin::operator(365),
         &id,
@@ -372,6 +373,7 @@ async fn a_password_change_with_revoke_ends_late_sessions_and_a_ban_ends_them_al
     let (late, _) = portal_testkit::session_for(&t.state, &before).await;
     change_user(
         db,
+        &t.state.integrations,
         Actor::Operator,
         &portal_shared::store::audit::Origin::operator(365),
         &id,

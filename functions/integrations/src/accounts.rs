@@ -13,14 +13,19 @@ use portal_shared::auth::RequireAuth;
 use portal_shared::crypto::new_id;
 use portal_shared::error::{FORBIDDEN_ADMIN, FORBIDDEN_ADMIN_OR_STAFF};
 use portal_shared::http::{Deadline, json_with_status};
-use portal_shared::integrations::{AccountChange, Integration, USERNAME_TAKEN};
+use portal_shared::integrations::{
+    AccountChange, Integration, Provisioned, RESET_NOT_SUPPORTED, Resets, USERNAME_TAKEN,
+    lifecycle, reconcile,
+};
 use portal_shared::model::{Role, User};
 use portal_shared::moderation::{Actor, may_manage};
 use portal_shared::openapi::ErrorEnvelope;
+use portal_shared::rate_limit::{self, Bucket};
 use portal_shared::store::audit::Origin;
 use portal_shared::store::integration_accounts::{Account, ReserveError};
+use portal_shared::store::keys;
 use portal_shared::time::{iso, now};
-use portal_shared::validation::{JsonBody, PathId};
+use portal_shared::validation::{Issue, JsonBody, OptionalJsonBody, PathId, validation_error};
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -160,7 +165,10 @@ async fn find(state: &AppState, integration: &str, id: &str) -> ApiResult<Accoun
         .integration_accounts()
         .get(id)
         .await?
-        .filter(|a| a.integration_id == integration && a.status != "provisioning")
+        .filter(|a| {
+            a.integration_id == integration
+                && !matches!(a.status.as_str(), "provisioning" | "deleted")
+        })
         .ok_or_else(|| ApiError::not_found(ACCOUNT_NOT_FOUND))
 }
 
@@ -233,16 +241,6 @@ pub async fn list(
     ))
 }
 
-/// How long a create may hold its reservation (`provisioning`) before another create may
-/// clear it: far longer than any function runs (their timeout is 15 s).
-const RESERVATION_LEASE: time::Duration = time::Duration::minutes(2);
-
-fn is_stale(account: &Account) -> bool {
-    account.status == "provisioning"
-        && portal_shared::time::parse_iso(&account.updated_at)
-            .is_none_or(|at| at + RESERVATION_LEASE < now())
-}
-
 /// Creates the caller's account on the service (one per integration), undone on any failure.
 #[utoipa::path(
     post,
@@ -266,7 +264,7 @@ pub async fn create(
     deadline: Deadline,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
-    let request = integration.parse_create(&body?.value()?)?;
+    let request = integration.parse_create(&me.user, &body?.value()?)?;
     let at = iso(now());
     let reserved = Account {
         id: new_id(),
@@ -275,6 +273,7 @@ pub async fn create(
         username: request.username.clone(),
         data: request.data.clone(),
         status: "provisioning".into(),
+        suspended_by_ban: false,
         created_at: at.clone(),
         updated_at: at.clone(),
     };
@@ -300,7 +299,7 @@ pub async fn create(
                 .await?
         };
         match holder {
-            Some(stale) if !cleared_stale && is_stale(&stale) => {
+            Some(stale) if !cleared_stale && reconcile::is_stale(&stale) => {
                 tracing::warn!(account = %stale.id, "releasing a reservation whose lease ran out");
                 accounts.release(&stale, None).await?;
                 cleared_stale = true;
@@ -325,14 +324,18 @@ pub async fn create(
             ),
         ))
     });
-    if let Err(err) = outcome {
-        accounts.release(&reserved, None).await?;
-        return Err(err.into());
-    }
+    let status = match outcome {
+        Ok(Provisioned::Active) => "active",
+        Ok(Provisioned::Pending) => "pending",
+        Err(err) => {
+            accounts.release(&reserved, None).await?;
+            return Err(err.into());
+        }
+    };
     let origin = origin.as_user(&me.user.id);
     let created = reserved.audit_event(&origin, "integration_account.created", None);
     let active = match accounts
-        .activate(&reserved, &iso(now()), Some(&created))
+        .activate(&reserved, status, &iso(now()), Some(&created))
         .await
     {
         Ok(Some(active)) => active,
@@ -412,31 +415,16 @@ pub async fn update(
     if old.status == "suspended" && change.password.is_some() && !reactivating {
         return Err(ApiError::forbidden(SUSPENDED));
     }
-    integration.apply(&old, &change).await?;
-    let mut new = old.clone();
-    if let Some(status) = &change.status {
-        new.status = status.clone();
-    }
-    new.updated_at = iso(now());
-    if new.updated_at == old.updated_at {
-        new.updated_at = iso(now() + portal_shared::time::millisecond());
-    }
-    let details = json!({
-        "status": { "before": old.status, "after": new.status },
-        "passwordChanged": change.password.is_some(),
-    });
     let origin = origin.as_user(&me.user.id);
-    let changed = new.audit_event(&origin, "integration_account.changed", Some(details));
-    if !state
-        .db
-        .integration_accounts()
-        .save(&old, &new, Some(&changed))
-        .await?
-    {
-        return Err(ApiError::Conflict(
-            "The account changed meanwhile; try again".into(),
-        ));
-    }
+    let new = lifecycle::change(
+        &state.db,
+        integration.as_ref(),
+        &old,
+        &change,
+        &origin,
+        false,
+    )
+    .await?;
     Ok(Json(json!({ "ok": true, "account": account_view(&new) })))
 }
 
@@ -461,13 +449,95 @@ pub async fn remove(
     origin: Origin,
 ) -> ApiResult<Json<Value>> {
     let account = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
-    integration.deprovision(&account).await?;
-    let origin = origin.as_user(&me.user.id);
-    let deleted = account.audit_event(&origin, "integration_account.deleted", None);
-    state
-        .db
-        .integration_accounts()
-        .release(&account, Some(&deleted))
-        .await?;
+    lifecycle::retire(
+        &state.db,
+        integration.as_ref(),
+        &account,
+        &origin.as_user(&me.user.id),
+    )
+    .await?;
     Ok(Json(json!({ "ok": true })))
+}
+
+/// `{password?}`: the new password; services that pick one themselves (IRC) take none.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PasswordReset {
+    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
+    #[schema(min_length = 4, max_length = 128)]
+    password: Option<String>,
+}
+
+/// `{ ok: true, temporaryPassword? }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetDone {
+    ok: bool,
+    /// The password the service picked, shown once (when none was given).
+    temporary_password: Option<String>,
+}
+
+/// Resets the account's password on the service (its owner or an admin): XMPP and mail set
+/// the one given; IRC sets the one given, or has Atheme pick one and returns it once.
+#[utoipa::path(
+    post,
+    path = "/api/integrations/{integration}/accounts/{id}/reset-password",
+    security(("signedIn" = [])),
+    params(AccountPath),
+    request_body(content = Option<PasswordReset>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Reset", body = ResetDone),
+        (status = 400, description = "`Password reset is not supported`, or a bad password", body = ErrorEnvelope),
+        (status = 403, description = "Not the caller's, suspended, or the integration is disabled", body = ErrorEnvelope),
+        (status = 404, description = "`Integration account not found`", body = ErrorEnvelope),
+        (status = 429, description = "Too many resets", body = ErrorEnvelope),
+        (status = 502, description = "The service failed; the password is unchanged", body = ErrorEnvelope),
+        (status = 503, description = "The service's operator access is not configured", body = ErrorEnvelope),
+    )
+)]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    id: PathId,
+    Chosen(integration): Chosen,
+    RequireAuth(me): RequireAuth,
+    origin: Origin,
+    body: Result<OptionalJsonBody, ApiError>,
+) -> ApiResult<Json<Value>> {
+    let resets = integration.resets_passwords();
+    if resets == Resets::No {
+        return Err(ApiError::bad_request(RESET_NOT_SUPPORTED));
+    }
+    let body = body?.value()?.unwrap_or_else(|| json!({}));
+    let map = portal_shared::integrations::object(&body)?;
+    let mut issues = Vec::new();
+    let password = portal_shared::integrations::optional_password(map, &mut issues);
+    if password.is_none() && issues.is_empty() && resets == Resets::GivenPassword {
+        issues.push(Issue::invalid_type("string", "undefined").at("password"));
+    }
+    if !issues.is_empty() {
+        return Err(validation_error(issues));
+    }
+    let account = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
+    if account.status == "suspended" {
+        return Err(ApiError::forbidden(SUSPENDED));
+    }
+    let bucket = Bucket::new(
+        keys::rate_bucket_service_reset(&me.user.id),
+        state.config.rate_limits.service_resets,
+    );
+    rate_limit::enforce(&state, bucket).await?;
+    let temporary = lifecycle::reset_password(
+        &state.db,
+        integration.as_ref(),
+        &account,
+        password.as_deref(),
+        &origin.as_user(&me.user.id),
+    )
+    .await?;
+    let mut body = json!({ "ok": true });
+    if let Some(temporary) = temporary {
+        body["temporaryPassword"] = json!(temporary);
+    }
+    Ok(Json(body))
 }

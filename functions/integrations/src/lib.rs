@@ -19,7 +19,7 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
     auth: true,
     mail: false,
     sentry: false,
-    prosody: true,
+    services: true,
 };
 
 /// Every route of the group, with its documentation.
@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(accounts::list, accounts::create))
         .routes(routes!(accounts::show, accounts::update, accounts::remove))
+        .routes(routes!(accounts::reset_password))
 }
 
 /// The group's router.

@@ -91,7 +91,10 @@ async fn the_registry_lists_xmpp_enabled_when_configured() {
     let res = t.send("GET", "/api/integrations", Some(&t.ada), None).await;
     assert_eq!(
         res.json(),
-        json!({"ok": true, "integrations": [{"id": "xmpp", "name": "XMPP", "description": "A chat account (Jabber/XMPP) on the community server", "enabled": true, "icon": "message-circle"}]})
+        json!({"ok": true, "integrations": [
+            {"id": "xmpp", "name": "XMPP", "description": "A chat account (Jabber/XMPP) on the community server", "enabled": true, "icon": "message-circle"},
+            {"id": "irc", "name": "IRC", "description": "A registered nick on the community IRC network", "enabled": false, "icon": "hash"},
+        ]})
     );
     assert_eq!(
         t.send("GET", "/api/integrations", None, None).await.status,
@@ -108,7 +111,12 @@ async fn unconfigured_xmpp_is_listed_disabled_and_refused() {
     assert_eq!(res.status, 403);
     assert_eq!(res.json(), envelope("Integration is disabled"));
     let res = t
-        .send("GET", "/api/integrations/irc/accounts", Some(&t.ada), None)
+        .send(
+            "GET",
+            "/api/integrations/gopher/accounts",
+            Some(&t.ada),
+            None,
+        )
         .await;
     assert_eq!(res.status, 404);
     assert_eq!(res.json(), envelope("Unknown integration"));
@@ -518,7 +526,19 @@ async fn deleting_removes_the_account_upstream_first() {
     let res = t.send("DELETE", &path, Some(&t.ada), None).await;
     assert_eq!(res.json(), json!({"ok": true}));
     assert!(t.prosody.users().is_empty());
-    assert_eq!(t.integration_items().await, 0);
+    // Kept for the record (status deleted), both claims freed.
+    assert_eq!(t.integration_items().await, 1);
+    assert_eq!(
+        t.state
+            .db
+            .integration_accounts()
+            .get(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "deleted"
+    );
 
     // Already gone upstream (404 there): still deleted here.
     let id = t.create(&t.ada, json!({"username": "ada"})).await.json()["account"]["id"]
@@ -535,7 +555,11 @@ async fn deleting_removes_the_account_upstream_first() {
         )
         .await;
     assert_eq!(res.status, 200);
-    assert_eq!(t.integration_items().await, 0);
+    assert_eq!(
+        t.integration_items().await,
+        2,
+        "two deleted records, no claims"
+    );
     let res = t
         .send(
             "DELETE",
@@ -692,6 +716,7 @@ fn reservation(user: &Person, username: &str, minutes_ago: i64) -> Account {
         username: username.into(),
         data: json!({"username": username, "jid": format!("{username}@{DOMAIN}")}),
         status: "provisioning".into(),
+        suspended_by_ban: false,
         created_at: at.clone(),
         updated_at: at,
     }
@@ -844,4 +869,50 @@ async fn account_creation_changes_and_deletion_are_audited_without_the_password(
     let res = t.create(&t.bob, json!({"username": "bob"})).await;
     assert_eq!(res.status, 502);
     assert!(audited(&t, &t.bob).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_xmpp_reset_sets_the_password_given_and_needs_one() {
+    let t = setup(|_| {}).await;
+    let id = t.create(&t.ada, json!({"username": "ada"})).await.json()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/integrations/xmpp/accounts/{id}/reset-password");
+    let res = t.send("POST", &path, Some(&t.ada), None).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json()["details"]["issues"][0]["path"],
+        json!(["password"])
+    );
+    let res = t
+        .send(
+            "POST",
+            &path,
+            Some(&t.ada),
+            Some(r#"{"password":"new-xmpp-pass"}"#),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json(), json!({"ok": true}));
+    assert_eq!(
+        t.prosody.users().get("ada").map(String::as_str),
+        Some("new-xmpp-pass")
+    );
+    // Prosody down: 502, the password unchanged there.
+    t.prosody.set_mode(Mode::Fail(500));
+    let res = t
+        .send(
+            "POST",
+            &path,
+            Some(&t.ada),
+            Some(r#"{"password":"other-pass-1"}"#),
+        )
+        .await;
+    assert_eq!(res.status, 502);
+    t.prosody.set_mode(Mode::Normal);
+    assert_eq!(
+        t.prosody.users().get("ada").map(String::as_str),
+        Some("new-xmpp-pass")
+    );
 }

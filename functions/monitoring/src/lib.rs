@@ -19,7 +19,7 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
     auth: false,
     mail: false,
     sentry: true,
-    prosody: false,
+    services: false,
 };
 
 /// Every route of the group, with its documentation. `body_cap` bounds a tunnelled envelope.

@@ -14,7 +14,7 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
     auth: true,
     mail: false,
     sentry: false,
-    prosody: false,
+    services: false,
 };
 
 /// Every route of the group, with its documentation.

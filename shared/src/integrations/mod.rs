@@ -1,24 +1,32 @@
 //! The integration registry: community services where a Portal user can hold an account
-//! (XMPP first). Adding one means a module implementing [`Integration`] and one line in
-//! [`Registry::from_config`]. Each integration validates its own bodies and shapes its own
-//! account `data`; this module keeps accounts in the table, unique per user and per
-//! username, and never half-written (see `store::integration_accounts`).
+//! (XMPP on Prosody, IRC on Atheme, mail on Mailcow, the wiki on MediaWiki). Adding one
+//! means a module implementing [`Integration`] and one line in [`Registry::from_config`].
+//! Each integration validates its own bodies and shapes its own account `data`; this
+//! module keeps accounts in the table, unique per user and per username, and never
+//! half-written (see `store::integration_accounts`).
 
+pub mod irc;
+pub mod lifecycle;
+pub mod reconcile;
 pub mod xmpp;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::config::Config;
+use crate::crypto::{PasswordLength, check_password_length};
 use crate::error::ApiError;
+use crate::model::User;
 use crate::store::integration_accounts::Account;
+use crate::validation::{Issue, type_name, validation_error};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 pub const USERNAME_TAKEN: &str = "Username already taken";
+pub const RESET_NOT_SUPPORTED: &str = "Password reset is not supported";
 
 /// Why a call to the service behind an integration failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +37,9 @@ pub enum UpstreamError {
     /// Unreachable, too slow, refused our credentials, or failed (502).
     #[error("{0}")]
     Failed(String),
+    /// Portal lacks the configuration this operation needs (503).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl UpstreamError {
@@ -45,6 +56,7 @@ impl From<UpstreamError> for ApiError {
         match err {
             UpstreamError::Taken => ApiError::Conflict(USERNAME_TAKEN.into()),
             UpstreamError::Failed(message) => ApiError::BadGateway(message),
+            UpstreamError::Unavailable(message) => ApiError::ServiceUnavailable(message),
         }
     }
 }
@@ -52,14 +64,57 @@ impl From<UpstreamError> for ApiError {
 /// A validated request to create an account.
 #[derive(Debug, Clone)]
 pub struct NewAccount {
-    /// The name that must be unique within the integration (e.g. the XMPP localpart).
+    /// The name that must be unique within the integration (e.g. the XMPP localpart),
+    /// as the service compares names (lower-cased).
     pub username: String,
     /// The password to set upstream (never stored).
     pub password: String,
     /// True when Portal generated the password (it is returned once).
     pub generated_password: bool,
+    /// The owner's e-mail address (IRC registers the nick to it).
+    pub email: String,
+    /// The owner's display name (Mailcow shows it).
+    pub owner_name: String,
     /// The account `data` to store and show.
     pub data: Value,
+}
+
+impl NewAccount {
+    /// A request for `owner` with `password` given, or one generated (returned once).
+    pub fn new(owner: &User, username: String, password: Option<String>, data: Value) -> Self {
+        let (password, generated_password) = match password {
+            Some(p) => (p, false),
+            None => (crate::crypto::random_alphanumeric(24), true),
+        };
+        Self {
+            username,
+            password,
+            generated_password,
+            email: owner.email.clone(),
+            owner_name: owner.name.clone(),
+            data,
+        }
+    }
+}
+
+/// What the service made of a new account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provisioned {
+    /// Usable now.
+    Active,
+    /// Registered, waiting for its owner to confirm (Atheme's e-mail verification).
+    Pending,
+}
+
+/// Whether and how a service resets an account's password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resets {
+    /// It cannot (400 `Password reset is not supported`).
+    No,
+    /// It sets the password it is given (one is required).
+    GivenPassword,
+    /// It sets the one given, or picks one itself.
+    AnyPassword,
 }
 
 /// A validated change to an account. `status` (suspend or reactivate) is for admins and
@@ -71,6 +126,16 @@ pub struct AccountChange {
     pub status: Option<String>,
 }
 
+impl AccountChange {
+    /// A status change alone (moderation, a ban and its lifting).
+    pub fn status(status: &str) -> Self {
+        Self {
+            password: None,
+            status: Some(status.to_string()),
+        }
+    }
+}
+
 /// One community service.
 pub trait Integration: Send + Sync {
     fn id(&self) -> &'static str;
@@ -79,16 +144,20 @@ pub trait Integration: Send + Sync {
     fn icon(&self) -> Option<&'static str>;
     /// Configured completely, so usable.
     fn enabled(&self) -> bool;
-    /// Checks a create body (400 validation envelope when bad).
-    fn parse_create(&self, body: &Value) -> Result<NewAccount, ApiError>;
-    /// Checks an update body.
-    fn parse_update(&self, body: &Value) -> Result<AccountChange, ApiError>;
+    /// Checks a create body for `owner` (400 validation envelope when bad).
+    fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError>;
+    /// Checks an update body: `{password?, status?: active|suspended}`.
+    fn parse_update(&self, body: &Value) -> Result<AccountChange, ApiError> {
+        password_and_status(body)
+    }
     /// Whether `username` already exists upstream.
     fn exists(&self, username: &str) -> BoxFuture<'_, Result<bool, UpstreamError>>;
     /// Creates the account upstream.
-    fn provision<'a>(&'a self, account: &'a NewAccount)
-    -> BoxFuture<'a, Result<(), UpstreamError>>;
-    /// Applies a change upstream (what the service supports of it).
+    fn provision<'a>(
+        &'a self,
+        account: &'a NewAccount,
+    ) -> BoxFuture<'a, Result<Provisioned, UpstreamError>>;
+    /// Applies a change upstream (a password, a suspension or its lifting).
     fn apply<'a>(
         &'a self,
         account: &'a Account,
@@ -96,8 +165,105 @@ pub trait Integration: Send + Sync {
     ) -> BoxFuture<'a, Result<(), UpstreamError>>;
     /// Removes the account upstream; an account already gone there is not an error.
     fn deprovision<'a>(&'a self, account: &'a Account) -> BoxFuture<'a, Result<(), UpstreamError>>;
+    /// What [`Integration::reset_password`] takes.
+    fn resets_passwords(&self) -> Resets {
+        Resets::No
+    }
+    /// Sets `password` upstream, or (when `None` and the service can) has the service pick
+    /// one: `Some(temporary password)` to show its owner once.
+    fn reset_password<'a>(
+        &'a self,
+        _account: &'a Account,
+        _password: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<String>, UpstreamError>> {
+        Box::pin(async { Err(UpstreamError::Unavailable(RESET_NOT_SUPPORTED.into())) })
+    }
+    /// Every account name the service holds, when it can list them (reconciliation);
+    /// `None` when it cannot.
+    fn upstream_names(&self) -> BoxFuture<'_, Result<Option<Vec<String>>, UpstreamError>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
+/// The JSON object of a body (400 otherwise).
+pub fn object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
+    body.as_object()
+        .ok_or_else(|| validation_error(vec![Issue::invalid_type("object", type_name(Some(body)))]))
+}
+
+/// An optional string field (an issue when it has another type).
+pub fn optional_string(
+    map: &Map<String, Value>,
+    field: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<String> {
+    match map.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            issues.push(Issue::invalid_type("string", type_name(Some(other))).at(field));
+            None
+        }
+    }
+}
+
+/// An optional `password` field, 8 to 128 UTF-16 code units.
+pub fn optional_password(map: &Map<String, Value>, issues: &mut Vec<Issue>) -> Option<String> {
+    let password = optional_string(map, "password", issues)?;
+    match check_password_length(&password) {
+        PasswordLength::Ok => Some(password),
+        PasswordLength::TooShort => {
+            issues.push(Issue::too_small("string", 8, false).at("password"));
+            None
+        }
+        PasswordLength::TooLong => {
+            issues.push(Issue::too_big("string", 128, false).at("password"));
+            None
+        }
+    }
+}
+
+/// `{password?, status?: active|suspended}`: the change every integration takes.
+pub fn password_and_status(body: &Value) -> Result<AccountChange, ApiError> {
+    let map = object(body)?;
+    let mut issues = Vec::new();
+    let password = optional_password(map, &mut issues);
+    let status = optional_string(map, "status", &mut issues);
+    if let Some(s) = &status
+        && s != "active"
+        && s != "suspended"
+    {
+        issues.push(Issue::invalid_enum(&["active", "suspended"], s).at("status"));
+    }
+    if !issues.is_empty() {
+        return Err(validation_error(issues));
+    }
+    Ok(AccountChange { password, status })
+}
+
+/// An HTTP client for one service: its timeout for the whole call, at most 3 s to connect.
+pub fn client_for(service: &str, timeout: std::time::Duration) -> Option<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(3)))
+        .build()
+        .map_err(|e| tracing::error!(error = %e, service, "cannot build the HTTP client; integration disabled"))
+        .ok()
+}
+
+/// A transport failure (no answer, or too late) as the error the API shows.
+pub fn transport_error(
+    integration: &'static str,
+    what: &str,
+    err: &reqwest::Error,
+) -> UpstreamError {
+    tracing::warn!(error = %err, integration, "call to the service failed");
+    if err.is_timeout() {
+        UpstreamError::failed(integration, format!("{what} did not answer in time"))
+    } else {
+        UpstreamError::failed(integration, format!("{what} could not be reached"))
+    }
+}
 /// Every integration Portal knows, enabled or not.
 #[derive(Clone)]
 pub struct Registry {
@@ -119,7 +285,10 @@ pub const INTEGRATION_DISABLED: &str = "Integration is disabled";
 impl Registry {
     /// The one place integrations are registered.
     pub fn from_config(config: &Config) -> Self {
-        Self::new(vec![Arc::new(xmpp::Xmpp::from_config(config))])
+        Self::new(vec![
+            Arc::new(xmpp::Xmpp::from_config(config)),
+            Arc::new(irc::Irc::from_config(config)),
+        ])
     }
 
     pub fn new(integrations: Vec<Arc<dyn Integration>>) -> Self {
@@ -163,7 +332,7 @@ pub async fn remove_accounts_of_user(
     for account in &accounts {
         if let Some(integration) = registry.get(&account.integration_id)
             && integration.enabled()
-            && account.status != "provisioning"
+            && !matches!(account.status.as_str(), "provisioning" | "deleted")
         {
             integration.deprovision(account).await?;
         }

@@ -10,10 +10,13 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{AccountChange, BoxFuture, Integration, NewAccount, UpstreamError};
+use super::{
+    AccountChange, BoxFuture, Integration, NewAccount, Provisioned, Resets, UpstreamError, object,
+    optional_password,
+};
 use crate::config::Config;
-use crate::crypto::{PasswordLength, check_password_length, random_alphanumeric};
 use crate::error::ApiError;
+use crate::model::User;
 use crate::store::integration_accounts::Account;
 use crate::validation::{Issue, type_name, validation_error};
 
@@ -32,13 +35,12 @@ struct Upstream {
 
 impl Xmpp {
     pub fn from_config(config: &Config) -> Self {
-        let upstream = match (&config.prosody.rest_url, &config.prosody.rest_token, &config.prosody.xmpp_domain) {
-            (Some(url), Some(token), Some(domain)) => reqwest::Client::builder()
-                .timeout(config.prosody.timeout)
-                .connect_timeout(config.prosody.timeout.min(std::time::Duration::from_secs(3)))
-                .build()
-                .map_err(|e| tracing::error!(error = %e, "cannot build the Prosody client; XMPP disabled"))
-                .ok()
+        let upstream = match (
+            &config.prosody.rest_url,
+            &config.prosody.rest_token,
+            &config.prosody.xmpp_domain,
+        ) {
+            (Some(url), Some(token), Some(domain)) => super::client_for(ID, config.prosody.timeout)
                 .map(|client| Upstream {
                     base: url.as_str().trim_end_matches('/').to_string(),
                     token: token.clone(),
@@ -95,41 +97,8 @@ fn localpart(raw: &str, domain: &str) -> Result<String, Issue> {
     Ok(local)
 }
 
-fn password_issue(password: &str) -> Option<Issue> {
-    match check_password_length(password) {
-        PasswordLength::Ok => None,
-        PasswordLength::TooShort => Some(Issue::too_small("string", 8, false).at("password")),
-        PasswordLength::TooLong => Some(Issue::too_big("string", 128, false).at("password")),
-    }
-}
-
-fn object(body: &Value) -> Result<&serde_json::Map<String, Value>, ApiError> {
-    body.as_object()
-        .ok_or_else(|| validation_error(vec![Issue::invalid_type("object", type_name(Some(body)))]))
-}
-
-fn optional_string(
-    map: &serde_json::Map<String, Value>,
-    field: &str,
-    issues: &mut Vec<Issue>,
-) -> Option<String> {
-    match map.get(field) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => {
-            issues.push(Issue::invalid_type("string", type_name(Some(other))).at(field));
-            None
-        }
-    }
-}
-
 fn transport(err: reqwest::Error) -> UpstreamError {
-    tracing::warn!(error = %err, "Prosody call failed");
-    if err.is_timeout() {
-        UpstreamError::failed(ID, "XMPP server did not answer in time")
-    } else {
-        UpstreamError::failed(ID, "XMPP server could not be reached")
-    }
+    super::transport_error(ID, "XMPP server", &err)
 }
 
 fn refused(status: StatusCode) -> UpstreamError {
@@ -191,7 +160,7 @@ impl Integration for Xmpp {
         self.upstream.is_some()
     }
 
-    fn parse_create(&self, body: &Value) -> Result<NewAccount, ApiError> {
+    fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError> {
         let upstream = self.upstream().map_err(ApiError::from)?;
         let map = object(body)?;
         let mut issues = Vec::new();
@@ -212,48 +181,13 @@ impl Integration for Xmpp {
                 None
             }
         };
-        let password = optional_string(map, "password", &mut issues);
-        if let Some(issue) = password.as_deref().and_then(password_issue) {
-            issues.push(issue);
-        }
-        if !issues.is_empty() {
+        let password = optional_password(map, &mut issues);
+        let Some(username) = username.filter(|_| issues.is_empty()) else {
             return Err(validation_error(issues));
-        }
-        let username = username.ok_or_else(|| {
-            validation_error(vec![
-                Issue::invalid_type("string", "undefined").at("username"),
-            ])
-        })?;
-        let (password, generated_password) = match password {
-            Some(p) => (p, false),
-            None => (random_alphanumeric(24), true),
         };
-        Ok(NewAccount {
-            data: json!({ "username": username, "jid": format!("{username}@{}", upstream.domain) }),
-            username,
-            password,
-            generated_password,
-        })
-    }
-
-    fn parse_update(&self, body: &Value) -> Result<AccountChange, ApiError> {
-        let map = object(body)?;
-        let mut issues = Vec::new();
-        let password = optional_string(map, "password", &mut issues);
-        if let Some(issue) = password.as_deref().and_then(password_issue) {
-            issues.push(issue);
-        }
-        let status = optional_string(map, "status", &mut issues);
-        if let Some(s) = &status
-            && s != "active"
-            && s != "suspended"
-        {
-            issues.push(Issue::invalid_enum(&["active", "suspended"], s).at("status"));
-        }
-        if !issues.is_empty() {
-            return Err(validation_error(issues));
-        }
-        Ok(AccountChange { password, status })
+        let data =
+            json!({ "username": username, "jid": format!("{username}@{}", upstream.domain) });
+        Ok(NewAccount::new(owner, username, password, data))
     }
 
     fn exists(&self, username: &str) -> BoxFuture<'_, Result<bool, UpstreamError>> {
@@ -278,11 +212,55 @@ impl Integration for Xmpp {
     fn provision<'a>(
         &'a self,
         account: &'a NewAccount,
-    ) -> BoxFuture<'a, Result<(), UpstreamError>> {
+    ) -> BoxFuture<'a, Result<Provisioned, UpstreamError>> {
         Box::pin(async move {
             self.upstream()?
                 .set_password(&account.username, &account.password)
+                .await?;
+            Ok(Provisioned::Active)
+        })
+    }
+
+    fn resets_passwords(&self) -> Resets {
+        Resets::GivenPassword
+    }
+
+    fn reset_password<'a>(
+        &'a self,
+        account: &'a Account,
+        password: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<String>, UpstreamError>> {
+        Box::pin(async move {
+            let password = password
+                .ok_or_else(|| UpstreamError::Unavailable("XMPP needs the new password".into()))?;
+            self.upstream()?
+                .set_password(&account.username, password)
+                .await?;
+            Ok(None)
+        })
+    }
+
+    fn upstream_names(&self) -> BoxFuture<'_, Result<Option<Vec<String>>, UpstreamError>> {
+        Box::pin(async move {
+            let upstream = self.upstream()?;
+            let res = upstream
+                .client
+                .get(format!("{}/admin_api/users", upstream.base))
+                .bearer_auth(&upstream.token)
+                .send()
                 .await
+                .map_err(transport)?;
+            if !res.status().is_success() {
+                return Err(refused(res.status()));
+            }
+            let users: Vec<Value> = res.json().await.map_err(transport)?;
+            Ok(Some(
+                users
+                    .iter()
+                    .filter_map(|u| u.get("username").and_then(Value::as_str))
+                    .map(str::to_lowercase)
+                    .collect(),
+            ))
         })
     }
 

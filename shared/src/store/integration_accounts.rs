@@ -1,7 +1,9 @@
 //! Integration accounts. An account is reserved (status `provisioning`) together with two
 //! claims in one transaction: one account per user per integration, and one username per
 //! integration, so racing creates have exactly one winner. It becomes `active` once the
-//! service has it, and its reservation is released if the service refuses it.
+//! service has it (`pending` while the service waits for its owner to confirm), and its
+//! reservation is released if the service refuses it. A deleted account keeps its item
+//! (status `deleted`, for the record) and frees both claims.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
@@ -10,6 +12,7 @@ use serde_json::{Value, json};
 use super::audit::{Event, Origin};
 use super::item::{from_item, s, to_item};
 use super::keys::ItemKeys;
+use super::listing::{Page, PageRequest};
 use super::table::{Committed, Expression, exists, is_new};
 use super::{Db, StoreError, keys, schema};
 
@@ -22,8 +25,12 @@ pub struct Account {
     /// The name unique within the integration.
     pub username: String,
     pub data: Value,
-    /// `provisioning`, `active` or `suspended`.
+    /// `provisioning`, `pending`, `active`, `suspended` or `deleted`.
     pub status: String,
+    /// Suspended by its owner's ban (lifting the ban reactivates it); false when a
+    /// moderator suspended it on its own.
+    #[serde(default)]
+    pub suspended_by_ban: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -43,6 +50,7 @@ impl AccountItem {
                 &account.id,
                 &account.user_id,
                 &account.integration_id,
+                &account.status,
                 &account.created_at,
             ),
             account,
@@ -104,6 +112,22 @@ fn claim_items(
     ))
 }
 
+/// The account exactly as it was read (its `updatedAt` unchanged).
+fn unchanged_since(account: &Account) -> Expression {
+    exists().and(
+        Expression::new("#updatedAt = :updatedAt")
+            .name("#updatedAt", "updatedAt")
+            .value(":updatedAt", s(&account.updated_at)),
+    )
+}
+
+/// Leaves out reservations in progress.
+fn not_reserved() -> Expression {
+    Expression::new("#status <> :provisioning")
+        .name("#status", "status")
+        .value(":provisioning", s("provisioning"))
+}
+
 impl Accounts<'_> {
     /// Writes the account (status `provisioning`) and both claims, or nothing.
     pub async fn reserve(&self, account: &Account) -> Result<(), ReserveError> {
@@ -158,34 +182,104 @@ impl Accounts<'_> {
         }
     }
 
-    /// Marks a reserved account `active`; `None` when the reservation is gone.
+    /// Marks a reserved account `status` (`active` or `pending`); `None` when the
+    /// reservation is gone.
     pub async fn activate(
         &self,
         account: &Account,
+        status: &str,
         now: &str,
         audit: Option<&Event>,
     ) -> Result<Option<Account>, StoreError> {
-        let update = Expression::new("SET #status = :active, #updatedAt = :now")
-            .name("#updatedAt", "updatedAt")
-            .value(":active", s("active"))
-            .value(":now", s(now));
+        let mut active = account.clone();
+        active.status = status.to_string();
+        active.updated_at = now.to_string();
         let reserved = exists().and(
             Expression::new("#status = :provisioning")
                 .name("#status", "status")
                 .value(":provisioning", s("provisioning")),
         );
-        let key = keys::integration_account(&account.id);
-        let mut items = vec![self.db.update(key, update, Some(reserved))?];
+        let mut items = vec![
+            self.db
+                .put(to_item(&AccountItem::new(active.clone()))?, Some(reserved))?,
+        ];
         if let Some(event) = audit {
             items.push(self.db.audit_write(event)?);
         }
-        if !self.db.commit(items).await?.is_yes() {
-            return Ok(None);
+        Ok(self.db.commit(items).await?.is_yes().then_some(active))
+    }
+
+    /// Marks the account `deleted` (kept for the record) and frees its claims, so its
+    /// owner may make another and its name may be taken again. False when it changed
+    /// meanwhile.
+    pub async fn retire(
+        &self,
+        account: &Account,
+        now: &str,
+        audit: Option<&Event>,
+    ) -> Result<Option<Account>, StoreError> {
+        let db = self.db;
+        let mut deleted = account.clone();
+        deleted.status = "deleted".into();
+        deleted.suspended_by_ban = false;
+        deleted.updated_at = now.to_string();
+        let mut items = vec![
+            db.put(
+                to_item(&AccountItem::new(deleted.clone()))?,
+                Some(unchanged_since(account)),
+            )?,
+            db.delete(
+                keys::integration_claim_of_user(&account.user_id, &account.integration_id),
+                None,
+            )?,
+            db.delete(
+                keys::integration_username(&account.integration_id, &account.username),
+                None,
+            )?,
+        ];
+        if let Some(event) = audit {
+            items.push(db.audit_write(event)?);
         }
-        let mut active = account.clone();
-        active.status = "active".into();
-        active.updated_at = now.to_string();
-        Ok(Some(active))
+        Ok(db.commit(items).await?.is_yes().then_some(deleted))
+    }
+
+    /// One page of an integration's accounts, newest first: all of them, those in
+    /// `status`, or a user's (then `status` filters). Reservations in progress are left out.
+    pub async fn list_page(
+        &self,
+        integration: &str,
+        status: Option<&str>,
+        user_id: Option<&str>,
+        request: &PageRequest,
+    ) -> Result<Page<Account>, StoreError> {
+        let read = |item| from_item::<AccountItem>(item).map(|i| i.account);
+        let (gsi, partition, filter) = match (user_id, status) {
+            (Some(user), Some(status)) => (
+                schema::GSI1,
+                keys::integration_accounts_of(user, integration),
+                Expression::new("#status = :status")
+                    .name("#status", "status")
+                    .value(":status", s(status)),
+            ),
+            (Some(user), None) => (
+                schema::GSI1,
+                keys::integration_accounts_of(user, integration),
+                not_reserved(),
+            ),
+            (None, Some(status)) => (
+                schema::GSI4,
+                keys::integration_accounts_in(integration, status),
+                not_reserved(),
+            ),
+            (None, None) => (
+                schema::GSI3,
+                keys::integration_accounts(integration),
+                not_reserved(),
+            ),
+        };
+        self.db
+            .list_page(gsi, &partition, Some(&filter), request, read)
+            .await
     }
 
     /// The account holding a user's claim on an integration, if any.
@@ -233,22 +327,18 @@ impl Accounts<'_> {
         new: &Account,
         audit: Option<&Event>,
     ) -> Result<bool, StoreError> {
-        let unchanged = exists().and(
-            Expression::new("#updatedAt = :updatedAt")
-                .name("#updatedAt", "updatedAt")
-                .value(":updatedAt", s(&old.updated_at)),
-        );
-        let mut items = vec![
-            self.db
-                .put(to_item(&AccountItem::new(new.clone()))?, Some(unchanged))?,
-        ];
+        let mut items = vec![self.db.put(
+            to_item(&AccountItem::new(new.clone()))?,
+            Some(unchanged_since(old)),
+        )?];
         if let Some(event) = audit {
             items.push(self.db.audit_write(event)?);
         }
         Ok(self.db.commit(items).await?.is_yes())
     }
 
-    /// A user's accounts on one integration, newest first (reservations in progress left out).
+    /// A user's accounts on one integration, newest first (reservations in progress and
+    /// deleted accounts left out).
     pub async fn list_for_user(
         &self,
         user_id: &str,
@@ -267,8 +357,18 @@ impl Accounts<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(accounts
             .into_iter()
-            .filter(|a| a.status != "provisioning")
+            .filter(|a| !matches!(a.status.as_str(), "provisioning" | "deleted"))
             .collect())
+    }
+
+    /// Every account of an integration, in every status (reconciliation).
+    pub async fn all_of_integration(&self, integration: &str) -> Result<Vec<Account>, StoreError> {
+        self.db
+            .query_index(schema::GSI3, &keys::integration_accounts(integration))
+            .await?
+            .into_iter()
+            .map(|i| from_item::<AccountItem>(i).map(|i| i.account))
+            .collect()
     }
 
     /// Every account of a user, on every integration (for deleting the user).

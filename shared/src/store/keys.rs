@@ -25,7 +25,9 @@
 //! Users also carry `GSI3PK = ROLE#<role>` / `<createdAt>#<userId>` and, only while banned,
 //! `GSI4PK = BANNED` / `<createdAt>#<userId>`. Sessions carry `GSI3PK = SESSEXP#<yyyymmddhh>` /
 //! `<expiresAt>#<sessionId>` (the hour they expire in). One-time tokens carry
-//! `GSI1PK = USER#<userId>#TOKENS` so a user's deletion finds them.
+//! `GSI1PK = USER#<userId>#TOKENS` so a user's deletion finds them. Integration accounts
+//! carry `GSI3PK = INTEGACCTS#<integration>` and `GSI4PK = INTEGACCTS#<integration>#<status>`,
+//! both sorted `<createdAt>#<id>` (the admin listings).
 //!
 //! Aggregates (see `store::stats`): `STATS#<shard>` / `STATS` holds sharded counters;
 //! `STATSEXP#<yyyymmdd>#<shard>` / `STATS` holds, per hour `hHH`, how many sessions expire then.
@@ -93,6 +95,16 @@ pub fn admin_roster() -> (String, String) {
 /// Rate-limit bucket of a signed-in user's requests.
 pub fn rate_bucket_user(user_id: &str) -> String {
     format!("user|{user_id}")
+}
+
+/// Rate-limit bucket of a user's password resets on service accounts.
+pub fn rate_bucket_service_reset(user_id: &str) -> String {
+    format!("reset|{user_id}")
+}
+
+/// Rate-limit bucket of the chat bridge's look-ups (per caller).
+pub fn rate_bucket_bridge(subject: &str) -> String {
+    format!("bridge|{subject}")
 }
 
 /// Rate-limit bucket of an API key's requests.
@@ -217,6 +229,16 @@ pub fn integration_username(integration: &str, username: &str) -> (String, Strin
 
 pub fn integration_accounts_of(user_id: &str, integration: &str) -> String {
     format!("USER#{user_id}#INTEG#{integration}")
+}
+
+/// Every account of an integration (the admin listings).
+pub fn integration_accounts(integration: &str) -> String {
+    format!("INTEGACCTS#{integration}")
+}
+
+/// The accounts of an integration in one status.
+pub fn integration_accounts_in(integration: &str, status: &str) -> String {
+    format!("INTEGACCTS#{integration}#{status}")
 }
 
 pub fn all_integration_accounts_of(user_id: &str) -> String {
@@ -388,22 +410,24 @@ pub fn oauth_client_item(id: &str, created_at: &str) -> ItemKeys {
     ItemKeys::at(oauth_client(id)).gsi2(OAUTH_CLIENTS.into(), by_creation(created_at, id))
 }
 
-/// An integration account: the user's on one integration (GSI1), on all (GSI2).
+/// An integration account: the user's on one integration (GSI1), on all (GSI2); every
+/// account of the integration (GSI3) and those in one status (GSI4), newest first.
 pub fn integration_account_item(
     id: &str,
     user_id: &str,
     integration: &str,
+    status: &str,
     created_at: &str,
 ) -> ItemKeys {
+    let sort = by_creation(created_at, id);
     ItemKeys::at(integration_account(id))
-        .gsi1(
-            integration_accounts_of(user_id, integration),
-            by_creation(created_at, id),
-        )
+        .gsi1(integration_accounts_of(user_id, integration), sort.clone())
         .gsi2(
             all_integration_accounts_of(user_id),
             format!("{integration}#{id}"),
         )
+        .gsi3(integration_accounts(integration), sort.clone())
+        .gsi4(integration_accounts_in(integration, status), sort)
 }
 
 /// An item with only a primary key (credentials, e-mail and integration claims).

@@ -10,8 +10,8 @@
 //! | `PK`, `SK` | primary key of every item (strings) |
 //! | `GSI1PK`, `GSI1SK` | first overloaded index: "list the X of Y, newest first" |
 //! | `GSI2PK`, `GSI2SK` | second overloaded index: secondary orderings and prefix search |
-//! | `GSI3PK`, `GSI3SK` | third: users by role; sessions by the hour they expire |
-//! | `GSI4PK`, `GSI4SK` | fourth, sparse: banned users |
+//! | `GSI3PK`, `GSI3SK` | third: users by role; sessions by the hour they expire; integration accounts by integration |
+//! | `GSI4PK`, `GSI4SK` | fourth, sparse: banned users; integration accounts by integration and status |
 //! | `ttl` | epoch seconds; DynamoDB deletes the item some time after (late: readers filter) |
 
 pub const PK: &str = "PK";

@@ -59,6 +59,42 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// A body that may be absent: empty, it is `None`; otherwise as [`JsonBody`].
+pub struct OptionalJsonBody(pub Option<JsonBody>);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let typed = req.headers().contains_key(axum::http::header::CONTENT_TYPE);
+        let empty = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0");
+        if !typed || empty {
+            let bytes = Bytes::from_request(req, state)
+                .await
+                .map_err(body_rejection)?;
+            if bytes.is_empty() {
+                return Ok(Self(None));
+            }
+            return Err(ApiError::UnsupportedMediaType(
+                UNSUPPORTED_MEDIA_TYPE.into(),
+            ));
+        }
+        JsonBody::from_request(req, state)
+            .await
+            .map(|body| Self((!body.0.is_empty()).then_some(body)))
+    }
+}
+
+impl OptionalJsonBody {
+    /// The body as a JSON document, `None` when there is none.
+    pub fn value(&self) -> Result<Option<Value>, ApiError> {
+        self.0.as_ref().map(JsonBody::value).transpose()
+    }
+}
+
 impl JsonBody {
     /// The body as a JSON document (400 `Invalid JSON body`).
     pub fn value(&self) -> Result<Value, ApiError> {
