@@ -56,6 +56,7 @@ impl FakeProsody {
             on_create: Arc::default(),
         };
         let app = Router::new()
+            .route("/admin_api/users", axum::routing::get(users))
             .route("/admin_api/users/{name}", any(user))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -116,6 +117,36 @@ impl Drop for FakeProsody {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// `GET /admin_api/users`: every user, as `[{username}]`.
+async fn users(State(s): State<Shared>, headers: HeaderMap) -> (StatusCode, String) {
+    s.calls
+        .lock()
+        .expect("lock")
+        .push(("GET".into(), String::new()));
+    let mode = *s.mode.lock().expect("lock");
+    match mode {
+        Mode::Hang(wait) => tokio::time::sleep(wait).await,
+        Mode::Fail(status) | Mode::FailOn("GET", status) => {
+            return (StatusCode::from_u16(status).expect("status"), "{}".into());
+        }
+        _ => {}
+    }
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {}", s.token));
+    if !authorized {
+        return (StatusCode::UNAUTHORIZED, "{}".into());
+    }
+    let mut names: Vec<String> = s.users.lock().expect("lock").keys().cloned().collect();
+    names.sort();
+    let list: Vec<serde_json::Value> = names
+        .into_iter()
+        .map(|n| serde_json::json!({ "username": n }))
+        .collect();
+    (StatusCode::OK, serde_json::Value::from(list).to_string())
 }
 
 async fn user(

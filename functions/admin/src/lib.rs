@@ -4,6 +4,7 @@
 mod api_keys;
 mod audit_log;
 mod oauth_clients;
+mod service_accounts;
 mod sessions;
 mod stats;
 mod users;
@@ -13,7 +14,8 @@ use portal_shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The configuration this function reads: sessions and cookies, and Prosody (deleting a user deprovisions their accounts).
+/// The configuration this function reads: sessions and cookies, and the community services
+/// (moderating service accounts; deleting or banning a user acts on theirs).
 pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
     auth: true,
     mail: false,
@@ -34,6 +36,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth_clients::show, oauth_clients::update))
         .routes(routes!(stats::show))
         .routes(routes!(audit_log::list))
+        .routes(routes!(service_accounts::xmpp::list))
+        .routes(routes!(
+            service_accounts::xmpp::show,
+            service_accounts::xmpp::update,
+            service_accounts::xmpp::remove
+        ))
+        .routes(routes!(service_accounts::irc::list))
+        .routes(routes!(
+            service_accounts::irc::show,
+            service_accounts::irc::update,
+            service_accounts::irc::remove
+        ))
 }
 
 /// The group's router.

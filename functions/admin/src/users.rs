@@ -145,12 +145,29 @@ pub async fn list(
     Ok(Json(body))
 }
 
-/// One user.
+/// `?expand=integrations`.
+pub struct ShowQuery {
+    integrations: bool,
+}
+
+impl FromQuery for ShowQuery {
+    fn from_query(q: &mut QueryReader) -> Self {
+        Self {
+            integrations: q.one_of("expand", &["integrations"]).is_some(),
+        }
+    }
+}
+
+/// One user; with `expand=integrations`, their account on each service (`null` where
+/// they have none; deleted accounts left out).
 #[utoipa::path(
     get,
     path = "/api/admin/users/{id}",
     security(("signedIn" = [])),
-    params(Id),
+    params(
+        Id,
+        ("expand" = Option<String>, Query, pattern = "^integrations$", description = "`integrations`: add `user.integrations`"),
+    ),
     responses(
         (status = 200, description = "The user", body = AdminUserBody),
         (status = 404, description = "`User not found`", body = ErrorEnvelope),
@@ -159,15 +176,36 @@ pub async fn list(
 pub async fn show(
     State(state): State<AppState>,
     id: PathId,
+    ValidQuery(query): ValidQuery<ShowQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
-    let user = state
-        .db
-        .users()
-        .get(id.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
-    Ok(Json(json!({ "user": admin_user(&user) })))
+    let users = state.db.users();
+    let accounts = state.db.integration_accounts();
+    // The user and their accounts do not depend on each other: read together.
+    let (user, held) = futures::try_join!(users.get(id.as_str()), async {
+        if query.integrations {
+            accounts.all_of_user(id.as_str()).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    })?;
+    let user = user.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+    let mut body = json!({ "user": admin_user(&user) });
+    if let Some(held) = held {
+        let mut integrations = serde_json::Map::new();
+        for integration in state.integrations.all() {
+            let account = held.iter().find(|a| {
+                a.integration_id == integration.id()
+                    && !matches!(a.status.as_str(), "provisioning" | "deleted")
+            });
+            integrations.insert(
+                integration.id().to_string(),
+                json!(account.map(portal_shared::integrations::view::AccountView::from)),
+            );
+        }
+        body["user"]["integrations"] = Value::Object(integrations);
+    }
+    Ok(Json(body))
 }
 
 /// A change to a user; absent fields stay as they are. Staff may not touch admins or give

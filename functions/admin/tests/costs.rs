@@ -46,8 +46,9 @@ async fn calls_per_endpoint() {
             "GET",
             "/api/admin/users?search=us".into(),
             None,
-            // e-mail, name and username prefixes: three Queries sent together.
-            vec!["BatchGetItem", "Query", "Query", "Query"],
+            // e-mail, name and username prefixes: three Queries, and the IRC nick and XMPP
+            // JID claims in one BatchGetItem, all sent together.
+            vec!["BatchGetItem", "Query", "Query", "Query", "BatchGetItem"],
         ),
         (
             "GET",

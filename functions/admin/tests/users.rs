@@ -627,6 +627,7 @@ async fn deleting_a_user_deprovisions_their_integration_accounts() {
         data: json!({"username": "member", "jid": "member@chat.example.org"}),
         status: "provisioning".into(),
         suspended_by_ban: false,
+        metadata: None,
         created_at: at.clone(),
         updated_at: at.clone(),
     };

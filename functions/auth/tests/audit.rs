@@ -527,6 +527,7 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
         data: Value::Null,
         status: "provisioning".into(),
         suspended_by_ban: false,
+        metadata: None,
         created_at: at.into(),
         updated_at: at.into(),
     };

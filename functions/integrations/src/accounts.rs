@@ -13,6 +13,7 @@ use portal_shared::auth::RequireAuth;
 use portal_shared::crypto::new_id;
 use portal_shared::error::{FORBIDDEN_ADMIN, FORBIDDEN_ADMIN_OR_STAFF};
 use portal_shared::http::{Deadline, json_with_status};
+use portal_shared::integrations::view::AccountView;
 use portal_shared::integrations::{
     AccountChange, Integration, Provisioned, RESET_NOT_SUPPORTED, Resets, USERNAME_TAKEN,
     lifecycle, reconcile,
@@ -27,7 +28,6 @@ use portal_shared::store::keys;
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{Issue, JsonBody, OptionalJsonBody, PathId, validation_error};
 use portal_shared::{ApiError, ApiResult, AppState};
-use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
@@ -36,34 +36,6 @@ pub const ACCESS_DENIED: &str = "Forbidden - Access denied";
 pub const ALREADY_HAS_ONE: &str = "You already have an account on this integration";
 pub const SUSPENDED: &str =
     "Forbidden - the account is suspended; an admin or staff member can reactivate it";
-
-/// An integration account as the API shows it (never a password).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountView {
-    id: String,
-    user_id: String,
-    integration_id: String,
-    /// What the service knows the account by (xmpp: `{username, jid}`).
-    #[schema(value_type = Object)]
-    data: Value,
-    /// `active` or `suspended`.
-    status: String,
-    created_at: String,
-    updated_at: String,
-}
-
-fn account_view(account: &Account) -> AccountView {
-    AccountView {
-        id: account.id.clone(),
-        user_id: account.user_id.clone(),
-        integration_id: account.integration_id.clone(),
-        data: account.data.clone(),
-        status: account.status.clone(),
-        created_at: account.created_at.clone(),
-        updated_at: account.updated_at.clone(),
-    }
-}
 
 /// The `{integration}` of a path.
 #[derive(IntoParams)]
@@ -237,7 +209,7 @@ pub async fn list(
         .list_for_user(&me.user.id, integration.id())
         .await?;
     Ok(Json(
-        json!({ "ok": true, "accounts": accounts.iter().map(account_view).collect::<Vec<_>>() }),
+        json!({ "ok": true, "accounts": accounts.iter().map(AccountView::from).collect::<Vec<_>>() }),
     ))
 }
 
@@ -274,6 +246,7 @@ pub async fn create(
         data: request.data.clone(),
         status: "provisioning".into(),
         suspended_by_ban: false,
+        metadata: None,
         created_at: at.clone(),
         updated_at: at.clone(),
     };
@@ -352,7 +325,7 @@ pub async fn create(
             ));
         }
     };
-    let mut body = json!({ "ok": true, "account": account_view(&active) });
+    let mut body = json!({ "ok": true, "account": AccountView::from(&active) });
     if request.generated_password {
         body["temporaryPassword"] = json!(request.password);
     }
@@ -379,7 +352,7 @@ pub async fn show(
 ) -> ApiResult<Json<Value>> {
     let account = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
     Ok(Json(
-        json!({ "ok": true, "account": account_view(&account) }),
+        json!({ "ok": true, "account": AccountView::from(&account) }),
     ))
 }
 
@@ -425,7 +398,9 @@ pub async fn update(
         false,
     )
     .await?;
-    Ok(Json(json!({ "ok": true, "account": account_view(&new) })))
+    Ok(Json(
+        json!({ "ok": true, "account": AccountView::from(&new) }),
+    ))
 }
 
 /// Deletes an account, on the service first.

@@ -717,6 +717,7 @@ fn reservation(user: &Person, username: &str, minutes_ago: i64) -> Account {
         data: json!({"username": username, "jid": format!("{username}@{DOMAIN}")}),
         status: "provisioning".into(),
         suspended_by_ban: false,
+        metadata: None,
         created_at: at.clone(),
         updated_at: at,
     }

@@ -37,16 +37,22 @@ pub async fn change(
     origin: &Origin,
     by_ban: bool,
 ) -> Result<Account, ApiError> {
-    integration.apply(old, change).await?;
+    if change.touches_service() {
+        integration.apply(old, change).await?;
+    }
     let mut new = old.clone();
     if let Some(status) = &change.status {
         new.status = status.clone();
         new.suspended_by_ban = by_ban && status == "suspended";
     }
+    if let Some(metadata) = &change.metadata {
+        new.metadata = Some(metadata.clone());
+    }
     new.updated_at = next_update(old);
     let details = json!({
         "status": { "before": old.status, "after": new.status },
         "passwordChanged": change.password.is_some(),
+        "metadataChanged": change.metadata.is_some(),
         "byBan": by_ban,
     });
     let event = new.audit_event(origin, "integration_account.changed", Some(details));

@@ -8,6 +8,7 @@
 pub mod irc;
 pub mod lifecycle;
 pub mod reconcile;
+pub mod view;
 pub mod xmpp;
 
 use std::future::Future;
@@ -124,15 +125,22 @@ pub enum Resets {
 pub struct AccountChange {
     pub password: Option<String>,
     pub status: Option<String>,
+    /// Moderators' notes: Portal's alone, the service never sees them.
+    pub metadata: Option<Value>,
 }
 
 impl AccountChange {
     /// A status change alone (moderation, a ban and its lifting).
     pub fn status(status: &str) -> Self {
         Self {
-            password: None,
             status: Some(status.to_string()),
+            ..Self::default()
         }
+    }
+
+    /// Whether the service has anything to do.
+    pub fn touches_service(&self) -> bool {
+        self.password.is_some() || self.status.is_some()
     }
 }
 
@@ -238,7 +246,11 @@ pub fn password_and_status(body: &Value) -> Result<AccountChange, ApiError> {
     if !issues.is_empty() {
         return Err(validation_error(issues));
     }
-    Ok(AccountChange { password, status })
+    Ok(AccountChange {
+        password,
+        status,
+        metadata: None,
+    })
 }
 
 /// An HTTP client for one service: its timeout for the whole call, at most 3 s to connect.

@@ -31,6 +31,9 @@ pub struct Account {
     /// moderator suspended it on its own.
     #[serde(default)]
     pub suspended_by_ban: bool,
+    /// Moderators' notes (an object), Portal's alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
     pub created_at: String,
     pub updated_at: String,
 }

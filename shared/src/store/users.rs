@@ -669,8 +669,9 @@ impl Users<'_> {
     }
 
     /// Prefix search on e-mail, name and username: three index Queries (GSI2 `USER_EMAIL`,
-    /// `USER_NAME`, `USER_USERNAME`), cost O(matches), never a table scan. Its cursor is the
-    /// position.
+    /// `USER_NAME`, `USER_USERNAME`), plus the exact IRC nick or XMPP JID through their
+    /// claims (one BatchGetItem, sent with the Queries); cost O(matches), never a table
+    /// scan. Its cursor is the position.
     async fn search(
         &self,
         q: &str,
@@ -689,17 +690,25 @@ impl Users<'_> {
         let by_email = Query::index(schema::GSI2, keys::USER_EMAIL).prefix(&q);
         let by_name = Query::index(schema::GSI2, keys::USER_NAME).prefix(&q);
         let by_username = Query::index(schema::GSI2, keys::USER_USERNAME).prefix(&q);
-        let (by_email, by_name, by_username) = futures::try_join!(
+        // A service account's exact name finds its owner too: the IRC nick, the XMPP JID
+        // (or its localpart), through their claims.
+        let local = q.split('@').next().unwrap_or(&q);
+        let service_names = vec![
+            keys::integration_username("irc", &q),
+            keys::integration_username("xmpp", local),
+        ];
+        let (by_email, by_name, by_username, by_service) = futures::try_join!(
             self.db.query_all(&by_email),
             self.db.query_all(&by_name),
-            self.db.query_all(&by_username)
+            self.db.query_all(&by_username),
+            self.db.batch_get(service_names)
         )?;
         for item in by_email {
             let user = user_from_item(item)?;
             found.insert(user.id.clone(), user);
         }
         let mut missing = Vec::new();
-        for item in by_name.into_iter().chain(by_username) {
+        for item in by_name.into_iter().chain(by_username).chain(by_service) {
             if let Some(id) = item.get("userId").and_then(|v| v.as_s().ok())
                 && !found.contains_key(id)
                 && !missing.contains(id)

@@ -1,0 +1,400 @@
+//! `/api/admin/{xmpp,irc,mailcow,mediawiki}-accounts`: moderation of service accounts
+//! (admin and staff; staff only on regular users' accounts). List (newest first, by status
+//! or owner, index-backed), read, change (`status`: suspension enforced on the service;
+//! `metadata`: moderators' notes), delete (on the service first, then kept here as
+//! `deleted`). Every change goes through `integrations::lifecycle`, as the owner's own
+//! routes and bans do.
+
+use axum::Json;
+use axum::extract::State;
+use portal_shared::auth::RequireAdminOrStaff;
+use portal_shared::integrations::lifecycle;
+use portal_shared::integrations::view::AccountView;
+use portal_shared::integrations::{AccountChange, Integration};
+use portal_shared::model::{Role, User};
+use portal_shared::store::audit::Origin;
+use portal_shared::store::integration_accounts::Account;
+use portal_shared::validation::{
+    FromQuery, Issue, JsonBody, Paging, PathId, QueryReader, ValidQuery, seal_cursor, type_name,
+    validation_error,
+};
+use portal_shared::{ApiError, ApiResult, AppState};
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+pub const ACCOUNT_NOT_FOUND: &str = "Integration account not found";
+pub const ACCOUNT_DELETED: &str = "The account is deleted";
+const STATUSES: [&str; 4] = ["pending", "active", "suspended", "deleted"];
+/// The largest `metadata` accepted, as JSON text.
+const MAX_METADATA_BYTES: usize = 4096;
+
+/// The owner of a service account, as moderators see it.
+#[derive(Serialize, ToSchema)]
+pub struct Owner {
+    id: String,
+    email: String,
+    name: String,
+}
+
+/// A service account with its owner (`null` when the owner is gone).
+#[derive(Serialize, ToSchema)]
+pub struct ModeratedAccount {
+    #[serde(flatten)]
+    account: AccountView,
+    user: Option<Owner>,
+}
+
+fn row(account: &Account, owner: Option<&User>) -> ModeratedAccount {
+    ModeratedAccount {
+        account: AccountView::from(account),
+        user: owner.map(|u| Owner {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+        }),
+    }
+}
+
+/// `{ <integration>Accounts, pagination, nextCursor? }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountPage {
+    /// Named after the integration: `xmppAccounts`, `ircAccounts`, `mailcowAccounts`,
+    /// `mediawikiAccounts`.
+    accounts: Vec<ModeratedAccount>,
+    pagination: PagePosition,
+    next_cursor: Option<String>,
+}
+
+/// Where the page sits (no total: counting would read every account).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct PagePosition {
+    limit: u32,
+    offset: u32,
+    has_more: bool,
+}
+
+/// `{ <integration>Account }` (`xmppAccount`, `ircAccount`, ...).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct OneAccount {
+    account: ModeratedAccount,
+}
+
+/// `{status?: active|suspended, metadata?: object}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Moderation {
+    #[schema(pattern = "^(active|suspended)$")]
+    status: Option<String>,
+    /// Moderators' notes, at most 4 KiB as JSON.
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<Value>,
+}
+
+pub struct AccountQuery {
+    status: Option<String>,
+    user_id: Option<String>,
+    paging: Paging,
+}
+
+impl FromQuery for AccountQuery {
+    fn from_query(q: &mut QueryReader) -> Self {
+        Self {
+            status: q.one_of("status", &STATUSES),
+            user_id: q.string("userId", portal_shared::validation::MAX_ID_LEN),
+            paging: Paging::read(q, 50),
+        }
+    }
+}
+
+/// The integration of a family, configured or not (listing and reading need only the
+/// table).
+fn integration(state: &AppState, id: &str) -> ApiResult<std::sync::Arc<dyn Integration>> {
+    state
+        .integrations
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(portal_shared::integrations::UNKNOWN_INTEGRATION))
+}
+
+async fn list(state: &AppState, id: &str, query: AccountQuery) -> ApiResult<Json<Value>> {
+    integration(state, id)?;
+    let request = query.paging.request(&state.sealer)?;
+    let page = state
+        .db
+        .integration_accounts()
+        .list_page(
+            id,
+            query.status.as_deref(),
+            query.user_id.as_deref(),
+            &request,
+        )
+        .await?;
+    let owners = state
+        .db
+        .users()
+        .get_many(
+            &page
+                .items
+                .iter()
+                .map(|a| a.user_id.clone())
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+    let rows: Vec<_> = page
+        .items
+        .iter()
+        .map(|a| row(a, owners.iter().find(|u| u.id == a.user_id)))
+        .collect();
+    let mut body = json!({
+        format!("{id}Accounts"): rows,
+        "pagination": { "limit": query.paging.limit, "offset": query.paging.offset, "hasMore": page.has_more },
+    });
+    if let Some(next) = seal_cursor(&state.sealer, page.next.as_ref()) {
+        body["nextCursor"] = json!(next);
+    }
+    Ok(Json(body))
+}
+
+/// The account and its owner; 404 unless it is an account of this integration.
+async fn find(state: &AppState, id: &str, account_id: &str) -> ApiResult<(Account, Option<User>)> {
+    let account = state
+        .db
+        .integration_accounts()
+        .get(account_id)
+        .await?
+        .filter(|a| a.integration_id == id && a.status != "provisioning")
+        .ok_or_else(|| ApiError::not_found(ACCOUNT_NOT_FOUND))?;
+    let owner = state.db.users().get(&account.user_id).await?;
+    Ok((account, owner))
+}
+
+async fn show(state: &AppState, id: &str, account_id: &str) -> ApiResult<Json<Value>> {
+    integration(state, id)?;
+    let (account, owner) = find(state, id, account_id).await?;
+    Ok(Json(
+        json!({ format!("{id}Account"): row(&account, owner.as_ref()) }),
+    ))
+}
+
+/// The account, when `actor` may act on it (staff: regular users' accounts only) and the
+/// service is configured.
+async fn actionable(
+    state: &AppState,
+    id: &str,
+    account_id: &str,
+    actor: &User,
+) -> ApiResult<(std::sync::Arc<dyn Integration>, Account, Option<User>)> {
+    let integration = integration(state, id)?;
+    let (account, owner) = find(state, id, account_id).await?;
+    crate::may_manage(actor, owner.as_ref().map_or(Role::User, |u| u.role))?;
+    if account.status == "deleted" {
+        return Err(ApiError::Conflict(ACCOUNT_DELETED.into()));
+    }
+    if !integration.enabled() {
+        return Err(ApiError::ServiceUnavailable(format!(
+            "{} is not configured",
+            integration.name()
+        )));
+    }
+    Ok((integration, account, owner))
+}
+
+fn parse_moderation(body: &Value) -> ApiResult<AccountChange> {
+    let map = portal_shared::integrations::object(body)?;
+    let mut issues = Vec::new();
+    let status = portal_shared::integrations::optional_string(map, "status", &mut issues);
+    if let Some(s) = &status
+        && s != "active"
+        && s != "suspended"
+    {
+        issues.push(Issue::invalid_enum(&["active", "suspended"], s).at("status"));
+    }
+    let metadata = match map.get("metadata") {
+        None | Some(Value::Null) => None,
+        Some(m @ Value::Object(_)) if m.to_string().len() <= MAX_METADATA_BYTES => Some(m.clone()),
+        Some(Value::Object(_)) => {
+            issues.push(Issue::too_big("string", MAX_METADATA_BYTES as u64, true).at("metadata"));
+            None
+        }
+        Some(other) => {
+            issues.push(Issue::invalid_type("object", type_name(Some(other))).at("metadata"));
+            None
+        }
+    };
+    if !issues.is_empty() {
+        return Err(validation_error(issues));
+    }
+    Ok(AccountChange {
+        password: None,
+        status,
+        metadata,
+    })
+}
+
+async fn update(
+    state: &AppState,
+    id: &str,
+    account_id: &str,
+    actor: &User,
+    origin: &Origin,
+    body: Result<JsonBody, ApiError>,
+) -> ApiResult<Json<Value>> {
+    let mut change = parse_moderation(&body?.value()?)?;
+    let (integration, account, owner) = actionable(state, id, account_id, actor).await?;
+    if change.status.as_deref() == Some(account.status.as_str()) {
+        // Already so: nothing to ask of the service.
+        change.status = None;
+    }
+    let changed = if change.status.is_some() || change.metadata.is_some() {
+        lifecycle::change(
+            &state.db,
+            integration.as_ref(),
+            &account,
+            &change,
+            origin,
+            false,
+        )
+        .await?
+    } else {
+        account
+    };
+    Ok(Json(
+        json!({ format!("{id}Account"): row(&changed, owner.as_ref()) }),
+    ))
+}
+
+async fn remove(
+    state: &AppState,
+    id: &str,
+    account_id: &str,
+    actor: &User,
+    origin: &Origin,
+) -> ApiResult<Json<Value>> {
+    let (integration, account, _) = actionable(state, id, account_id, actor).await?;
+    lifecycle::retire(&state.db, integration.as_ref(), &account, origin).await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// The four routes of one integration's family, documented with its own paths and keys.
+macro_rules! family {
+    ($module:ident, $id:literal, $list_path:literal, $one_path:literal) => {
+        pub mod $module {
+            use super::*;
+
+            /// The integration's accounts, newest first; by `status` or owner (`userId`).
+            #[utoipa::path(
+                get,
+                path = $list_path,
+                operation_id = concat!("list_", $id, "_accounts"),
+                security(("signedIn" = [])),
+                params(
+                    ("status" = Option<String>, Query, pattern = "^(pending|active|suspended|deleted)$"),
+                    ("userId" = Option<String>, Query, max_length = 128),
+                    portal_shared::openapi::Paging,
+                ),
+                responses(
+                    (status = 200, description = concat!("A page: `", $id, "Accounts`"), body = AccountPage),
+                )
+            )]
+            pub async fn list(
+                State(state): State<AppState>,
+                ValidQuery(query): ValidQuery<AccountQuery>,
+                RequireAdminOrStaff(_): RequireAdminOrStaff,
+            ) -> ApiResult<Json<Value>> {
+                super::list(&state, $id, query).await
+            }
+
+            /// One account with its owner.
+            #[utoipa::path(
+                get,
+                path = $one_path,
+                operation_id = concat!("get_", $id, "_account"),
+                security(("signedIn" = [])),
+                params(portal_shared::openapi::Id),
+                responses(
+                    (status = 200, description = concat!("`{", $id, "Account}`"), body = OneAccount),
+                    (status = 404, description = "`Integration account not found`", body = portal_shared::openapi::ErrorEnvelope),
+                )
+            )]
+            pub async fn show(
+                State(state): State<AppState>,
+                id: PathId,
+                RequireAdminOrStaff(_): RequireAdminOrStaff,
+            ) -> ApiResult<Json<Value>> {
+                super::show(&state, $id, id.as_str()).await
+            }
+
+            /// Suspends or reactivates the account on the service, or sets moderators' notes.
+            #[utoipa::path(
+                patch,
+                path = $one_path,
+                operation_id = concat!("update_", $id, "_account"),
+                security(("signedIn" = [])),
+                params(portal_shared::openapi::Id),
+                request_body = Moderation,
+                responses(
+                    (status = 200, description = concat!("`{", $id, "Account}`"), body = OneAccount),
+                    (status = 403, description = "Staff acting on an admin's or staff member's account", body = portal_shared::openapi::ErrorEnvelope),
+                    (status = 404, description = "`Integration account not found`", body = portal_shared::openapi::ErrorEnvelope),
+                    (status = 409, description = "`The account is deleted`, or it changed meanwhile", body = portal_shared::openapi::ErrorEnvelope),
+                    (status = 502, description = "The service failed; nothing changed", body = portal_shared::openapi::ErrorEnvelope),
+                    (status = 503, description = "The service is not configured", body = portal_shared::openapi::ErrorEnvelope),
+                )
+            )]
+            pub async fn update(
+                State(state): State<AppState>,
+                id: PathId,
+                RequireAdminOrStaff(actor): RequireAdminOrStaff,
+                origin: Origin,
+                body: Result<JsonBody, ApiError>,
+            ) -> ApiResult<Json<Value>> {
+                let origin = origin.as_user(&actor.user.id);
+                super::update(&state, $id, id.as_str(), &actor.user, &origin, body).await
+            }
+
+            /// Deletes the account on the service, then marks it deleted (kept for the record).
+            #[utoipa::path(
+                delete,
+                path = $one_path,
+                operation_id = concat!("delete_", $id, "_account"),
+                security(("signedIn" = [])),
+                params(portal_shared::openapi::Id),
+                responses(
+                    (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
+                    (status = 403, description = "Staff acting on an admin's or staff member's account", body = portal_shared::openapi::ErrorEnvelope),
+                    (status = 404, description = "`Integration account not found`", body = portal_shared::openapi::ErrorEnvelope),
+                    (status = 409, description = "`The account is deleted`", body = portal_shared::openapi::ErrorEnvelope),
+                    (status = 502, description = "The service failed; the account is kept", body = portal_shared::openapi::ErrorEnvelope),
+                    (status = 503, description = "The service is not configured", body = portal_shared::openapi::ErrorEnvelope),
+                )
+            )]
+            pub async fn remove(
+                State(state): State<AppState>,
+                id: PathId,
+                RequireAdminOrStaff(actor): RequireAdminOrStaff,
+                origin: Origin,
+            ) -> ApiResult<Json<Value>> {
+                let origin = origin.as_user(&actor.user.id);
+                super::remove(&state, $id, id.as_str(), &actor.user, &origin).await
+            }
+        }
+    };
+}
+
+family!(
+    xmpp,
+    "xmpp",
+    "/api/admin/xmpp-accounts",
+    "/api/admin/xmpp-accounts/{id}"
+);
+family!(
+    irc,
+    "irc",
+    "/api/admin/irc-accounts",
+    "/api/admin/irc-accounts/{id}"
+);
