@@ -192,6 +192,11 @@ pub struct Config {
     pub sentry: SentryConfig,
     pub prosody: ProsodyConfig,
     pub irc: IrcConfig,
+    pub mailcow: MailcowConfig,
+    pub mediawiki: MediaWikiConfig,
+    /// The chat bridge's token (`BRIDGE_SERVICE_TOKEN`): when set, `/api/bridge/*` takes
+    /// only it.
+    pub bridge_token: Option<String>,
 }
 
 /// Sessions, cookies, origins: every function that authenticates a caller.
@@ -272,6 +277,46 @@ pub struct IrcConfig {
     pub timeout: Duration,
 }
 
+/// Mailcow's API; mail is enabled when the URL, the key and the domain are set.
+#[derive(Debug, Clone)]
+pub struct MailcowConfig {
+    pub api_url: Option<Url>,
+    pub api_key: Option<String>,
+    /// Where mailboxes are made (`MAILCOW_DOMAIN`).
+    pub domain: Option<String>,
+    /// Where aliases may be made (`MAILCOW_ALIAS_DOMAINS`, comma list; default: the domain).
+    pub alias_domains: Vec<String>,
+    /// Each new mailbox's quota (`MAILCOW_QUOTA_MB`, default 3072).
+    pub quota_mb: u64,
+    pub timeout: Duration,
+}
+
+/// The MediaWiki Action API; the wiki is enabled when the URL and the bot's credentials
+/// are set.
+#[derive(Debug, Clone)]
+pub struct MediaWikiConfig {
+    /// The wiki's `api.php`.
+    pub api_url: Option<Url>,
+    pub bot_username: Option<String>,
+    pub bot_password: Option<String>,
+    pub timeout: Duration,
+}
+
+impl MediaWikiConfig {
+    fn load(get: Get, needed: bool) -> Result<Self, ConfigError> {
+        Ok(Self {
+            api_url: if needed {
+                optional_url(get, "MEDIAWIKI_API_URL")?
+            } else {
+                None
+            },
+            bot_username: get("MEDIAWIKI_BOT_USERNAME").filter(|_| needed),
+            bot_password: get("MEDIAWIKI_BOT_PASSWORD").filter(|_| needed),
+            timeout: Duration::from_millis(parse_number(get, "MEDIAWIKI_TIMEOUT_MS", 8_000)?),
+        })
+    }
+}
+
 type Get<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// An optional URL variable.
@@ -334,6 +379,9 @@ impl Config {
             sentry: SentryConfig::load(&get, needs.sentry)?,
             prosody: ProsodyConfig::load(&get, needs.services)?,
             irc: IrcConfig::load(&get, needs.services)?,
+            mailcow: MailcowConfig::load(&get, needs.services)?,
+            mediawiki: MediaWikiConfig::load(&get, needs.services)?,
+            bridge_token: get("BRIDGE_SERVICE_TOKEN").filter(|_| needs.services),
         })
     }
 
@@ -628,6 +676,31 @@ impl IrcConfig {
             server: get("IRC_SERVER").unwrap_or_else(|| "irc.example.org".into()),
             port: parse_number(get, "IRC_PORT", 6697)?,
             timeout: Duration::from_millis(parse_number(get, "IRC_ATHEME_TIMEOUT_MS", 5_000)?),
+        })
+    }
+}
+
+impl MailcowConfig {
+    fn load(get: Get, needed: bool) -> Result<Self, ConfigError> {
+        let lower = |name| get(name).map(|v: String| v.trim().to_lowercase());
+        Ok(Self {
+            api_url: if needed {
+                optional_url(get, "MAILCOW_API_URL")?
+            } else {
+                None
+            },
+            api_key: get("MAILCOW_API_KEY").filter(|_| needed),
+            domain: lower("MAILCOW_DOMAIN"),
+            alias_domains: lower("MAILCOW_ALIAS_DOMAINS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|d| d.trim().to_string())
+                        .filter(|d| !d.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            quota_mb: parse_number(get, "MAILCOW_QUOTA_MB", 3072)?,
+            timeout: Duration::from_millis(parse_number(get, "MAILCOW_TIMEOUT_MS", 5_000)?),
         })
     }
 }

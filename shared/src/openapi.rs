@@ -74,6 +74,8 @@ pub struct Id {
 pub const SESSION: &str = "session";
 pub const BEARER: &str = "bearer";
 pub const API_KEY: &str = "apiKey";
+/// The chat bridge's own token (`BRIDGE_SERVICE_TOKEN`).
+pub const BRIDGE_TOKEN: &str = "bridgeToken";
 
 fn any_credential() -> Vec<SecurityRequirement> {
     [SESSION, BEARER, API_KEY]
@@ -134,7 +136,7 @@ pub fn group_of(path: &str) -> &'static str {
         "auth" => "auth",
         "user" => "user",
         "admin" => "admin",
-        "integrations" => "integrations",
+        "integrations" | "bridge" => "integrations",
         _ => "monitoring",
     }
 }
@@ -186,6 +188,18 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
             "An API key, as BetterAuth's api-key plugin sends it.",
         ))),
     );
+    components.add_security_scheme(
+        BRIDGE_TOKEN,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "The chat bridge's `BRIDGE_SERVICE_TOKEN`; when it is configured, the only \
+                     credential `/api/bridge/*` takes.",
+                ))
+                .build(),
+        ),
+    );
     for (path, item) in doc.paths.paths.iter_mut() {
         let group = group_of(path);
         let auth = group == "auth";
@@ -201,7 +215,13 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
                 op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
             let guarded = op.security.as_ref().is_some_and(|s| !s.is_empty());
             if guarded {
-                op.security = Some(any_credential());
+                let bridge = serde_json::to_string(&op.security)
+                    .is_ok_and(|text| text.contains(BRIDGE_TOKEN));
+                let mut accepted = any_credential();
+                if bridge {
+                    accepted.insert(0, SecurityRequirement::new::<_, _, &str>(BRIDGE_TOKEN, []));
+                }
+                op.security = Some(accepted);
             }
             let mut add = |status: &str, description: &str| {
                 op.responses

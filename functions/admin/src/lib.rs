@@ -48,6 +48,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
             service_accounts::irc::update,
             service_accounts::irc::remove
         ))
+        .routes(routes!(service_accounts::mailcow::list))
+        .routes(routes!(
+            service_accounts::mailcow::show,
+            service_accounts::mailcow::update,
+            service_accounts::mailcow::remove
+        ))
+        .routes(routes!(service_accounts::mediawiki::list))
+        .routes(routes!(
+            service_accounts::mediawiki::show,
+            service_accounts::mediawiki::update,
+            service_accounts::mediawiki::remove
+        ))
 }
 
 /// The group's router.

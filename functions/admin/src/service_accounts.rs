@@ -290,7 +290,6 @@ macro_rules! family {
             #[utoipa::path(
                 get,
                 path = $list_path,
-                operation_id = concat!("list_", $id, "_accounts"),
                 security(("signedIn" = [])),
                 params(
                     ("status" = Option<String>, Query, pattern = "^(pending|active|suspended|deleted)$"),
@@ -313,7 +312,6 @@ macro_rules! family {
             #[utoipa::path(
                 get,
                 path = $one_path,
-                operation_id = concat!("get_", $id, "_account"),
                 security(("signedIn" = [])),
                 params(portal_shared::openapi::Id),
                 responses(
@@ -333,7 +331,6 @@ macro_rules! family {
             #[utoipa::path(
                 patch,
                 path = $one_path,
-                operation_id = concat!("update_", $id, "_account"),
                 security(("signedIn" = [])),
                 params(portal_shared::openapi::Id),
                 request_body = Moderation,
@@ -361,7 +358,6 @@ macro_rules! family {
             #[utoipa::path(
                 delete,
                 path = $one_path,
-                operation_id = concat!("delete_", $id, "_account"),
                 security(("signedIn" = [])),
                 params(portal_shared::openapi::Id),
                 responses(
@@ -397,4 +393,16 @@ family!(
     "irc",
     "/api/admin/irc-accounts",
     "/api/admin/irc-accounts/{id}"
+);
+family!(
+    mailcow,
+    "mailcow",
+    "/api/admin/mailcow-accounts",
+    "/api/admin/mailcow-accounts/{id}"
+);
+family!(
+    mediawiki,
+    "mediawiki",
+    "/api/admin/mediawiki-accounts",
+    "/api/admin/mediawiki-accounts/{id}"
 );

@@ -131,7 +131,7 @@ impl FromRequestParts<AppState> for Chosen {
 }
 
 /// The account, if it exists on this integration (404 otherwise).
-async fn find(state: &AppState, integration: &str, id: &str) -> ApiResult<Account> {
+pub(crate) async fn find(state: &AppState, integration: &str, id: &str) -> ApiResult<Account> {
     state
         .db
         .integration_accounts()
@@ -145,7 +145,7 @@ async fn find(state: &AppState, integration: &str, id: &str) -> ApiResult<Accoun
 }
 
 /// The account, if it exists on this integration and the caller owns it or is an admin.
-async fn accessible(
+pub(crate) async fn accessible(
     state: &AppState,
     integration: &str,
     id: &str,

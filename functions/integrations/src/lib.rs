@@ -1,8 +1,12 @@
 //! `integrations`: the registry and the caller's accounts on community services
 //! (`/api/integrations/*`, requireAuth; an account's owner or an admin may read, change
-//! or delete it).
+//! or delete it), mailbox extras, wiki figures, and the chat bridge's identity look-up
+//! (`/api/bridge/*`).
 
 mod accounts;
+mod bridge;
+mod mailcow;
+mod wiki;
 
 use axum::Json;
 use axum::Router;
@@ -14,7 +18,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The configuration this function reads: sessions and cookies, and Prosody.
+/// The configuration this function reads: sessions and cookies, and the community
+/// services (Prosody, Atheme, Mailcow, MediaWiki, the bridge's token).
 pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
     auth: true,
     mail: false,
@@ -29,6 +34,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::list, accounts::create))
         .routes(routes!(accounts::show, accounts::update, accounts::remove))
         .routes(routes!(accounts::reset_password))
+        .routes(routes!(
+            mailcow::app_passwords,
+            mailcow::create_app_password
+        ))
+        .routes(routes!(mailcow::delete_app_password))
+        .routes(routes!(mailcow::aliases, mailcow::create_alias))
+        .routes(routes!(mailcow::delete_alias))
+        .routes(routes!(mailcow::usage))
+        .routes(routes!(wiki::user_stats))
+        .routes(routes!(bridge::identity))
 }
 
 /// The group's router.

@@ -7,6 +7,8 @@
 
 pub mod irc;
 pub mod lifecycle;
+pub mod mailcow;
+pub mod mediawiki;
 pub mod reconcile;
 pub mod view;
 pub mod xmpp;
@@ -152,6 +154,8 @@ pub trait Integration: Send + Sync {
     fn icon(&self) -> Option<&'static str>;
     /// Configured completely, so usable.
     fn enabled(&self) -> bool;
+    /// The implementation itself, for routes only one service has (Mailcow's aliases).
+    fn as_any(&self) -> &dyn std::any::Any;
     /// Checks a create body for `owner` (400 validation envelope when bad).
     fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError>;
     /// Checks an update body: `{password?, status?: active|suspended}`.
@@ -300,6 +304,8 @@ impl Registry {
         Self::new(vec![
             Arc::new(xmpp::Xmpp::from_config(config)),
             Arc::new(irc::Irc::from_config(config)),
+            Arc::new(mailcow::Mailcow::from_config(config)),
+            Arc::new(mediawiki::MediaWiki::from_config(config)),
         ])
     }
 

@@ -104,10 +104,12 @@ pub async fn reconcile(
     let mut drift = Vec::new();
     let mut held = HashSet::new();
     for account in &accounts {
+        // Deleted accounts may stay on a service that cannot delete (the wiki blocks them):
+        // their names are Portal's, not unknown.
+        held.insert(account.username.clone());
         if account.status == "deleted" {
             continue;
         }
-        held.insert(account.username.clone());
         if account.status == "provisioning" {
             if is_stale(account) {
                 let found = Drift::of("stale_reservation", account);

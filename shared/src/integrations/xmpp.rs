@@ -160,6 +160,10 @@ impl Integration for Xmpp {
         self.upstream.is_some()
     }
 
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError> {
         let upstream = self.upstream().map_err(ApiError::from)?;
         let map = object(body)?;

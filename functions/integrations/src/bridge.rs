@@ -1,0 +1,184 @@
+//! `GET /api/bridge/identity`: the chat bridge asks who is behind an IRC nick, an XMPP JID
+//! or a Discord id, and gets the Portal user with their accounts on the other networks.
+//! With `BRIDGE_SERVICE_TOKEN` set, only `Authorization: Bearer <that token>` (compared in
+//! constant time); without it, a signed-in admin or staff member (never any user: the map
+//! of who is who across networks is not public). Look-ups are GetItems on the services'
+//! name claims, never scans; rate-limited per caller.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use portal_shared::auth::RequireAdminOrStaff;
+use portal_shared::crypto::constant_time_eq;
+use portal_shared::error::USER_NOT_FOUND;
+use portal_shared::openapi::ErrorEnvelope;
+use portal_shared::rate_limit::{self, Bucket};
+use portal_shared::store::integration_accounts::Account;
+use portal_shared::store::keys;
+use portal_shared::validation::{FromQuery, QueryReader, ValidQuery};
+use portal_shared::{ApiError, ApiResult, AppState};
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+pub const EXACTLY_ONE: &str = "Give exactly one of discordId, ircNick, xmppJid";
+pub const IRC_NOT_FOUND: &str = "IRC account not found";
+pub const XMPP_NOT_FOUND: &str = "XMPP account not found";
+pub const DISCORD_NOT_LINKED: &str = "Discord account not linked";
+
+/// Who is behind a name, across the networks.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    user_id: String,
+    username: Option<String>,
+    irc_nick: Option<String>,
+    irc_status: Option<String>,
+    xmpp_jid: Option<String>,
+    xmpp_username: Option<String>,
+    xmpp_status: Option<String>,
+    avatar_url: Option<String>,
+}
+
+/// `{ ok: true, identity }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct IdentityBody {
+    ok: bool,
+    identity: Identity,
+}
+
+/// What is looked up.
+pub enum Lookup {
+    Discord,
+    IrcNick(String),
+    XmppJid(String),
+    Invalid,
+}
+
+impl FromQuery for Lookup {
+    fn from_query(q: &mut QueryReader) -> Self {
+        let given = [
+            q.string("discordId", 64).map(|_| Lookup::Discord),
+            q.string("ircNick", 64).map(Lookup::IrcNick),
+            q.string("xmppJid", 320).map(Lookup::XmppJid),
+        ];
+        let mut given = given.into_iter().flatten();
+        match (given.next(), given.next()) {
+            (Some(one), None) => one,
+            _ => Lookup::Invalid,
+        }
+    }
+}
+
+/// The bridge's token when one is configured (401 otherwise), else an admin or staff
+/// session; the caller's rate-limit subject.
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    staff: Result<RequireAdminOrStaff, ApiError>,
+) -> ApiResult<String> {
+    match &state.config.bridge_token {
+        Some(token) => {
+            let given = headers
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            if constant_time_eq(given, token) {
+                Ok("service".into())
+            } else {
+                Err(ApiError::Unauthorized)
+            }
+        }
+        None => staff.map(|RequireAdminOrStaff(me)| me.user.id),
+    }
+}
+
+/// Finds the Portal user behind a nick, a JID or a Discord id.
+#[utoipa::path(
+    get,
+    path = "/api/bridge/identity",
+    security(("bridgeToken" = []), ("signedIn" = [])),
+    params(
+        ("discordId" = Option<String>, Query, max_length = 64),
+        ("ircNick" = Option<String>, Query, max_length = 64),
+        ("xmppJid" = Option<String>, Query, max_length = 320),
+    ),
+    responses(
+        (status = 200, description = "Found", body = IdentityBody),
+        (status = 400, description = "Not exactly one look-up", body = ErrorEnvelope),
+        (status = 401, description = "Not the bridge's token (or, without one configured, not signed in)", body = ErrorEnvelope),
+        (status = 404, description = "Nobody has that name", body = ErrorEnvelope),
+        (status = 429, description = "Too many look-ups", body = ErrorEnvelope),
+    )
+)]
+pub async fn identity(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    staff: Result<RequireAdminOrStaff, ApiError>,
+    ValidQuery(lookup): ValidQuery<Lookup>,
+) -> ApiResult<Json<Value>> {
+    let subject = caller(&state, &headers, staff).await?;
+    let bucket = Bucket::new(
+        keys::rate_bucket_bridge(&subject),
+        state.config.rate_limits.bridge,
+    );
+    rate_limit::enforce(&state, bucket).await?;
+    let accounts = state.db.integration_accounts();
+    let found = match lookup {
+        Lookup::Invalid => return Err(ApiError::bad_request(EXACTLY_ONE)),
+        // Portal has no Discord sign-in, so no Discord id is linked to anyone.
+        Lookup::Discord => return Err(ApiError::not_found(DISCORD_NOT_LINKED)),
+        Lookup::IrcNick(nick) => accounts
+            .holder_of_username("irc", &nick.to_lowercase())
+            .await?
+            .ok_or_else(|| ApiError::not_found(IRC_NOT_FOUND))?,
+        Lookup::XmppJid(jid) => {
+            let jid = jid.to_lowercase();
+            let (local, domain) = jid.split_once('@').unwrap_or((&jid, ""));
+            let ours = state
+                .config
+                .prosody
+                .xmpp_domain
+                .as_deref()
+                .unwrap_or_default();
+            if !domain.is_empty() && domain != ours {
+                return Err(ApiError::not_found(XMPP_NOT_FOUND));
+            }
+            accounts
+                .holder_of_username("xmpp", local)
+                .await?
+                .ok_or_else(|| ApiError::not_found(XMPP_NOT_FOUND))?
+        }
+    };
+    // The user and their accounts do not depend on each other: read together.
+    let users = state.db.users();
+    let (user, held) = futures::try_join!(
+        users.get(&found.user_id),
+        accounts.all_of_user(&found.user_id)
+    )?;
+    let user = user.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+    let live = |integration: &str| -> Option<&Account> {
+        held.iter().find(|a| {
+            a.integration_id == integration
+                && !matches!(a.status.as_str(), "provisioning" | "deleted")
+        })
+    };
+    let (irc, xmpp) = (live("irc"), live("xmpp"));
+    let text = |a: Option<&Account>, field: &str| {
+        a.and_then(|a| a.data[field].as_str().map(str::to_string))
+    };
+    let identity = Identity {
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        irc_nick: text(irc, "nick"),
+        irc_status: irc.map(|a| a.status.clone()),
+        xmpp_jid: text(xmpp, "jid"),
+        xmpp_username: text(xmpp, "username"),
+        xmpp_status: xmpp.map(|a| a.status.clone()),
+        avatar_url: user.image.clone(),
+    };
+    Ok(Json(json!({ "ok": true, "identity": identity })))
+}

@@ -1,0 +1,416 @@
+//! What a mailbox owner manages beside the mailbox (upstream Portal does it in page
+//! actions; here they are routes): app passwords (list, create: the secret shown once,
+//! delete), aliases within the allowed domains (list, create, delete), and the quota used.
+//! The mailbox's owner or an admin; changes need the account active.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use portal_shared::auth::RequireAuth;
+use portal_shared::http::json_with_status;
+use portal_shared::integrations::mailcow::{Alias, AppPassword, Mailcow, Usage, alias_address};
+use portal_shared::integrations::{Integration, object, optional_string};
+use portal_shared::model::User;
+use portal_shared::openapi::ErrorEnvelope;
+use portal_shared::store::audit::Origin;
+use portal_shared::store::integration_accounts::Account;
+use portal_shared::validation::{Issue, JsonBody, PathId, validation_error};
+use portal_shared::{ApiError, ApiResult, AppState};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::accounts::{SUSPENDED, accessible};
+
+pub const APP_PASSWORD_NOT_FOUND: &str = "App password not found";
+pub const ALIAS_NOT_FOUND: &str = "Alias not found";
+pub const MAILBOX_NOT_FOUND: &str = "Mailbox not found on the mail server";
+
+/// The account `{id}` of a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct MailboxPath {
+    /// The mail account's id.
+    #[param(min_length = 1, max_length = 128)]
+    id: String,
+}
+
+/// The account `{id}` and one item `{item}` of it.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct MailboxItemPath {
+    #[param(min_length = 1, max_length = 128)]
+    id: String,
+    /// The app password's or alias's id.
+    #[param(min_length = 1, max_length = 128)]
+    item: String,
+}
+
+/// `{ ok, appPasswords }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct AppPasswordList {
+    ok: bool,
+    app_passwords: Vec<AppPassword>,
+}
+
+/// `{name}`: what the app password is for (1 to 64 characters).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct NewAppPassword {
+    #[schema(min_length = 1, max_length = 64)]
+    name: String,
+}
+
+/// `{ ok, name, password }`: the secret, shown this once.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CreatedAppPassword {
+    ok: bool,
+    name: String,
+    password: String,
+}
+
+/// `{ ok, aliases, allowedDomains }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct AliasList {
+    ok: bool,
+    aliases: Vec<Alias>,
+    allowed_domains: Vec<String>,
+}
+
+/// `{address}`: the alias, in one of the allowed domains.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct NewAlias {
+    #[schema(format = Email, max_length = 254)]
+    address: String,
+}
+
+/// `{ ok, usage }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UsageBody {
+    ok: bool,
+    usage: Usage,
+}
+
+/// The mail integration and the caller's (or, for an admin, anyone's) account on it.
+async fn mailbox(
+    state: &AppState,
+    id: &PathId,
+    caller: &User,
+    changing: bool,
+) -> ApiResult<(std::sync::Arc<dyn Integration>, Account)> {
+    let integration = state.integrations.enabled("mailcow")?;
+    let account = accessible(state, "mailcow", id.as_str(), caller).await?;
+    if changing && account.status != "active" {
+        return Err(ApiError::forbidden(SUSPENDED));
+    }
+    Ok((integration, account))
+}
+
+fn mailcow(integration: &dyn Integration) -> ApiResult<&Mailcow> {
+    integration
+        .as_any()
+        .downcast_ref::<Mailcow>()
+        .ok_or_else(|| ApiError::internal("the mailcow integration is not Mailcow"))
+}
+
+/// The `{item}` of the path.
+fn item(params: &HashMap<String, String>) -> ApiResult<PathId> {
+    PathId::parse(params.get("item").map(String::as_str).unwrap_or_default())
+}
+
+/// Records something done to the mailbox (names only, never a secret).
+async fn record(
+    state: &AppState,
+    account: &Account,
+    origin: &Origin,
+    action: &str,
+    details: Value,
+) {
+    let event = account.audit_event(origin, action, Some(details));
+    if let Err(err) = state.db.audit().append(&event).await {
+        tracing::error!(account = %account.id, error = %err, action, "could not record a mailbox change");
+    }
+}
+
+/// The mailbox's app passwords (never their secrets).
+#[utoipa::path(
+    get,
+    path = "/api/integrations/mailcow/accounts/{id}/app-passwords",
+    security(("signedIn" = [])),
+    params(MailboxPath),
+    responses(
+        (status = 200, description = "The app passwords", body = AppPasswordList),
+        (status = 403, description = "Not the caller's, or mail is disabled", body = ErrorEnvelope),
+        (status = 404, description = "`Integration account not found`", body = ErrorEnvelope),
+        (status = 502, description = "The mail server failed", body = ErrorEnvelope),
+    )
+)]
+pub async fn app_passwords(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAuth(me): RequireAuth,
+) -> ApiResult<Json<Value>> {
+    let (integration, account) = mailbox(&state, &id, &me.user, false).await?;
+    let listed = mailcow(integration.as_ref())?
+        .app_passwords(&account)
+        .await?;
+    Ok(Json(json!({ "ok": true, "appPasswords": listed })))
+}
+
+/// A new app password: its secret is in this answer only.
+#[utoipa::path(
+    post,
+    path = "/api/integrations/mailcow/accounts/{id}/app-passwords",
+    security(("signedIn" = [])),
+    params(MailboxPath),
+    request_body = NewAppPassword,
+    responses(
+        (status = 201, description = "Created; `password` shown once", body = CreatedAppPassword),
+        (status = 400, description = "A bad name", body = ErrorEnvelope),
+        (status = 403, description = "Not the caller's, suspended, or mail is disabled", body = ErrorEnvelope),
+        (status = 404, description = "`Integration account not found`", body = ErrorEnvelope),
+        (status = 502, description = "The mail server failed; nothing was made", body = ErrorEnvelope),
+    )
+)]
+pub async fn create_app_password(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAuth(me): RequireAuth,
+    origin: Origin,
+    body: Result<JsonBody, ApiError>,
+) -> ApiResult<Response> {
+    let body = body?.value()?;
+    let map = object(&body)?;
+    let mut issues = Vec::new();
+    let name = optional_string(map, "name", &mut issues).map(|n| n.trim().to_string());
+    match &name {
+        None if issues.is_empty() => {
+            issues.push(Issue::invalid_type("string", "undefined").at("name"));
+        }
+        Some(n) if n.is_empty() => issues.push(Issue::too_small("string", 1, true).at("name")),
+        Some(n) if n.chars().count() > 64 => {
+            issues.push(Issue::too_big("string", 64, true).at("name"));
+        }
+        _ => {}
+    }
+    let (Some(name), true) = (name, issues.is_empty()) else {
+        return Err(validation_error(issues));
+    };
+    let (integration, account) = mailbox(&state, &id, &me.user, true).await?;
+    let password = mailcow(integration.as_ref())?
+        .create_app_password(&account, &name)
+        .await?;
+    let origin = origin.as_user(&me.user.id);
+    record(
+        &state,
+        &account,
+        &origin,
+        "integration_account.app_password_created",
+        json!({ "name": name }),
+    )
+    .await;
+    Ok(json_with_status(
+        StatusCode::CREATED,
+        json!({ "ok": true, "name": name, "password": password }),
+    ))
+}
+
+/// Deletes one app password.
+#[utoipa::path(
+    delete,
+    path = "/api/integrations/mailcow/accounts/{id}/app-passwords/{item}",
+    security(("signedIn" = [])),
+    params(MailboxItemPath),
+    responses(
+        (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
+        (status = 403, description = "Not the caller's, suspended, or mail is disabled", body = ErrorEnvelope),
+        (status = 404, description = "`App password not found`, or the account", body = ErrorEnvelope),
+        (status = 502, description = "The mail server failed", body = ErrorEnvelope),
+    )
+)]
+pub async fn delete_app_password(
+    State(state): State<AppState>,
+    id: PathId,
+    Path(params): Path<HashMap<String, String>>,
+    RequireAuth(me): RequireAuth,
+    origin: Origin,
+) -> ApiResult<Json<Value>> {
+    let item = item(&params)?;
+    let (integration, account) = mailbox(&state, &id, &me.user, true).await?;
+    if !mailcow(integration.as_ref())?
+        .delete_app_password(&account, item.as_str())
+        .await?
+    {
+        return Err(ApiError::not_found(APP_PASSWORD_NOT_FOUND));
+    }
+    let origin = origin.as_user(&me.user.id);
+    record(
+        &state,
+        &account,
+        &origin,
+        "integration_account.app_password_deleted",
+        json!({ "appPasswordId": item.as_str() }),
+    )
+    .await;
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// The aliases delivering to the mailbox, and the domains new ones may use.
+#[utoipa::path(
+    get,
+    path = "/api/integrations/mailcow/accounts/{id}/aliases",
+    security(("signedIn" = [])),
+    params(MailboxPath),
+    responses(
+        (status = 200, description = "The aliases", body = AliasList),
+        (status = 403, description = "Not the caller's, or mail is disabled", body = ErrorEnvelope),
+        (status = 404, description = "`Integration account not found`", body = ErrorEnvelope),
+        (status = 502, description = "The mail server failed", body = ErrorEnvelope),
+    )
+)]
+pub async fn aliases(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAuth(me): RequireAuth,
+) -> ApiResult<Json<Value>> {
+    let (integration, account) = mailbox(&state, &id, &me.user, false).await?;
+    let mail = mailcow(integration.as_ref())?;
+    let listed = mail.aliases(&account).await?;
+    Ok(Json(
+        json!({ "ok": true, "aliases": listed, "allowedDomains": mail.alias_domains() }),
+    ))
+}
+
+/// A new alias delivering to the mailbox.
+#[utoipa::path(
+    post,
+    path = "/api/integrations/mailcow/accounts/{id}/aliases",
+    security(("signedIn" = [])),
+    params(MailboxPath),
+    request_body = NewAlias,
+    responses(
+        (status = 201, description = "Created", body = AliasList),
+        (status = 400, description = "Not an address, or not in an allowed domain", body = ErrorEnvelope),
+        (status = 403, description = "Not the caller's, suspended, or mail is disabled", body = ErrorEnvelope),
+        (status = 404, description = "`Integration account not found`", body = ErrorEnvelope),
+        (status = 409, description = "The address is taken", body = ErrorEnvelope),
+        (status = 502, description = "The mail server failed", body = ErrorEnvelope),
+    )
+)]
+pub async fn create_alias(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAuth(me): RequireAuth,
+    origin: Origin,
+    body: Result<JsonBody, ApiError>,
+) -> ApiResult<Response> {
+    let body = body?.value()?;
+    let map = object(&body)?;
+    let mut issues = Vec::new();
+    let raw = optional_string(map, "address", &mut issues);
+    if raw.is_none() && issues.is_empty() {
+        issues.push(Issue::invalid_type("string", "undefined").at("address"));
+    }
+    let (integration, account) = match (raw, issues.is_empty()) {
+        (Some(_), true) => mailbox(&state, &id, &me.user, true).await?,
+        _ => return Err(validation_error(issues)),
+    };
+    let mail = mailcow(integration.as_ref())?;
+    let address = alias_address(
+        map["address"].as_str().unwrap_or_default(),
+        mail.alias_domains(),
+    )
+    .map_err(|issue| validation_error(vec![issue]))?;
+    mail.create_alias(&account, &address).await?;
+    let origin = origin.as_user(&me.user.id);
+    record(
+        &state,
+        &account,
+        &origin,
+        "integration_account.alias_created",
+        json!({ "address": address }),
+    )
+    .await;
+    let listed = mail.aliases(&account).await?;
+    Ok(json_with_status(
+        StatusCode::CREATED,
+        json!({ "ok": true, "aliases": listed, "allowedDomains": mail.alias_domains() }),
+    ))
+}
+
+/// Deletes one of the mailbox's aliases.
+#[utoipa::path(
+    delete,
+    path = "/api/integrations/mailcow/accounts/{id}/aliases/{item}",
+    security(("signedIn" = [])),
+    params(MailboxItemPath),
+    responses(
+        (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
+        (status = 403, description = "Not the caller's, suspended, or mail is disabled", body = ErrorEnvelope),
+        (status = 404, description = "`Alias not found`, or the account", body = ErrorEnvelope),
+        (status = 502, description = "The mail server failed", body = ErrorEnvelope),
+    )
+)]
+pub async fn delete_alias(
+    State(state): State<AppState>,
+    id: PathId,
+    Path(params): Path<HashMap<String, String>>,
+    RequireAuth(me): RequireAuth,
+    origin: Origin,
+) -> ApiResult<Json<Value>> {
+    let item = item(&params)?;
+    let (integration, account) = mailbox(&state, &id, &me.user, true).await?;
+    if !mailcow(integration.as_ref())?
+        .delete_alias(&account, item.as_str())
+        .await?
+    {
+        return Err(ApiError::not_found(ALIAS_NOT_FOUND));
+    }
+    let origin = origin.as_user(&me.user.id);
+    record(
+        &state,
+        &account,
+        &origin,
+        "integration_account.alias_deleted",
+        json!({ "aliasId": item.as_str() }),
+    )
+    .await;
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// How much of the mailbox's quota is used (bytes).
+#[utoipa::path(
+    get,
+    path = "/api/integrations/mailcow/accounts/{id}/usage",
+    security(("signedIn" = [])),
+    params(MailboxPath),
+    responses(
+        (status = 200, description = "The quota", body = UsageBody),
+        (status = 403, description = "Not the caller's, or mail is disabled", body = ErrorEnvelope),
+        (status = 404, description = "No such account, or `Mailbox not found on the mail server`", body = ErrorEnvelope),
+        (status = 502, description = "The mail server failed", body = ErrorEnvelope),
+    )
+)]
+pub async fn usage(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAuth(me): RequireAuth,
+) -> ApiResult<Json<Value>> {
+    let (integration, account) = mailbox(&state, &id, &me.user, false).await?;
+    let usage = mailcow(integration.as_ref())?
+        .usage(&account)
+        .await?
+        .ok_or_else(|| ApiError::not_found(MAILBOX_NOT_FOUND))?;
+    Ok(Json(json!({ "ok": true, "usage": usage })))
+}

@@ -1,0 +1,59 @@
+//! `GET /api/integrations/mediawiki/user-stats`: the caller's wiki figures (edit count,
+//! registration, the last 10 contributions), read from the wiki's public API.
+
+use axum::Json;
+use axum::extract::State;
+use portal_shared::auth::RequireAuth;
+use portal_shared::integrations::mediawiki::{MediaWiki, WikiStats};
+use portal_shared::openapi::ErrorEnvelope;
+use portal_shared::{ApiError, ApiResult, AppState};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+pub const NO_WIKI_ACCOUNT: &str = "You have no wiki account";
+pub const WIKI_NOT_CONFIGURED: &str = "The wiki is not configured";
+
+/// `{ ok, stats }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StatsBody {
+    ok: bool,
+    stats: WikiStats,
+}
+
+/// The caller's wiki account's figures.
+#[utoipa::path(
+    get,
+    path = "/api/integrations/mediawiki/user-stats",
+    security(("signedIn" = [])),
+    responses(
+        (status = 200, description = "The figures", body = StatsBody),
+        (status = 404, description = "`You have no wiki account`", body = ErrorEnvelope),
+        (status = 502, description = "The wiki failed", body = ErrorEnvelope),
+        (status = 503, description = "`The wiki is not configured`", body = ErrorEnvelope),
+    )
+)]
+pub async fn user_stats(
+    State(state): State<AppState>,
+    RequireAuth(me): RequireAuth,
+) -> ApiResult<Json<Value>> {
+    let integration = state
+        .integrations
+        .get("mediawiki")
+        .filter(|i| i.enabled())
+        .ok_or_else(|| ApiError::ServiceUnavailable(WIKI_NOT_CONFIGURED.into()))?;
+    let wiki = integration
+        .as_any()
+        .downcast_ref::<MediaWiki>()
+        .ok_or_else(|| ApiError::internal("the mediawiki integration is not MediaWiki"))?;
+    let account = state
+        .db
+        .integration_accounts()
+        .list_for_user(&me.user.id, "mediawiki")
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found(NO_WIKI_ACCOUNT))?;
+    let stats = wiki.stats(&account).await?;
+    Ok(Json(json!({ "ok": true, "stats": stats })))
+}

@@ -1,0 +1,196 @@
+//! `GET /api/bridge/identity`: the chat bridge's look-ups by IRC nick and XMPP JID, its
+//! token, and every refusal.
+
+use portal_shared::Config;
+use portal_shared::model::Role;
+use portal_testkit::{
+    ATHEME_OPER, ATHEME_OPER_PASSWORD, FakeAtheme, FakeProsody, PROSODY_TOKEN, Person, TestApp,
+    TestResponse, envelope, person, person_with_username, test_state,
+};
+use serde_json::json;
+
+const TOKEN: &str = "bridge-secret-token";
+
+struct T {
+    t: TestApp,
+    _prosody: FakeProsody,
+    _atheme: FakeAtheme,
+    ada: Person,
+    staff: Person,
+    bob: Person,
+}
+
+impl std::ops::Deref for T {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.t
+    }
+}
+
+async fn setup(adjust: impl FnOnce(&mut Config)) -> T {
+    let prosody = FakeProsody::start().await;
+    let atheme = FakeAtheme::start().await;
+    let state = test_state(|c| {
+        c.rate_limits.enabled = false;
+        c.prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
+        c.prosody.rest_token = Some(PROSODY_TOKEN.into());
+        c.prosody.xmpp_domain = Some("chat.example.org".into());
+        c.irc.jsonrpc_url = Some(url::Url::parse(&atheme.url()).unwrap());
+        c.irc.oper_account = Some(ATHEME_OPER.into());
+        c.irc.oper_password = Some(ATHEME_OPER_PASSWORD.into());
+        c.bridge_token = Some(TOKEN.into());
+        adjust(c);
+    })
+    .await;
+    let t = TestApp::new(state.clone(), portal_integrations::router(state.clone()));
+    let ada = person_with_username(&state, "ada@example.org", "Ada", Role::User).await;
+    let staff = person(&state, "staff@example.org", Role::Staff).await;
+    let bob = person(&state, "bob@example.org", Role::User).await;
+    for (path, body) in [
+        ("/api/integrations/irc/accounts", json!({})),
+        (
+            "/api/integrations/xmpp/accounts",
+            json!({"username": "ada.chat"}),
+        ),
+    ] {
+        let res = t.send("POST", path, Some(&ada), Some(body)).await;
+        assert_eq!(res.status, 201);
+    }
+    T {
+        t,
+        _prosody: prosody,
+        _atheme: atheme,
+        ada,
+        staff,
+        bob,
+    }
+}
+
+impl T {
+    async fn lookup(&self, query: &str, auth: Option<&str>) -> TestResponse {
+        let headers: Vec<(&str, &str)> =
+            auth.map(|a| vec![("authorization", a)]).unwrap_or_default();
+        self.request(
+            "GET",
+            &format!("/api/bridge/identity?{query}"),
+            &headers,
+            None,
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn the_bridge_finds_a_user_by_nick_or_jid_with_its_token() {
+    let t = setup(|_| {}).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let want = json!({"ok": true, "identity": {
+        "userId": t.ada.user.id, "username": "ada",
+        "ircNick": "Ada", "ircStatus": "active",
+        "xmppJid": "ada.chat@chat.example.org", "xmppUsername": "ada.chat", "xmppStatus": "active",
+        "avatarUrl": null,
+    }});
+    for query in [
+        "ircNick=ada",
+        "ircNick=ADA",
+        "xmppJid=ada.chat@chat.example.org",
+        "xmppJid=ada.chat",
+    ] {
+        let res = t.lookup(query, Some(&bearer)).await;
+        assert_eq!(res.status, 200, "{query}");
+        assert_eq!(res.json(), want, "{query}");
+    }
+    for (query, message) in [
+        ("ircNick=nobody", "IRC account not found"),
+        ("xmppJid=ada.chat@elsewhere.org", "XMPP account not found"),
+        ("discordId=123456789", "Discord account not linked"),
+    ] {
+        let res = t.lookup(query, Some(&bearer)).await;
+        assert_eq!(res.status, 404, "{query}");
+        assert_eq!(res.json(), envelope(message));
+    }
+    for query in ["", "ircNick=ada&xmppJid=ada.chat", "other=1"] {
+        let res = t.lookup(query, Some(&bearer)).await;
+        assert_eq!(res.status, 400, "{query}");
+        assert_eq!(
+            res.json(),
+            envelope("Give exactly one of discordId, ircNick, xmppJid")
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_a_token_configured_nothing_else_is_accepted() {
+    let t = setup(|_| {}).await;
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("bridge-secret-token"),
+        Some("Bearer bridge-secret-toke"),
+    ] {
+        let res = t.lookup("ircNick=ada", auth).await;
+        assert_eq!(res.status, 401, "{auth:?}");
+        assert_eq!(res.json(), envelope("Unauthorized"));
+    }
+    // Not even staff's session.
+    let res = t
+        .send(
+            "GET",
+            "/api/bridge/identity?ircNick=ada",
+            Some(&t.staff),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 401);
+}
+
+#[tokio::test]
+async fn without_a_token_only_staff_and_admins_look_up() {
+    let t = setup(|c| c.bridge_token = None).await;
+    let res = t
+        .send(
+            "GET",
+            "/api/bridge/identity?ircNick=ada",
+            Some(&t.staff),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["identity"]["ircNick"], "Ada");
+    let res = t
+        .send(
+            "GET",
+            "/api/bridge/identity?ircNick=ada",
+            Some(&t.bob),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    let res = t
+        .send("GET", "/api/bridge/identity?ircNick=ada", None, None)
+        .await;
+    assert_eq!(res.status, 401);
+    let _ = &t.ada;
+}
+
+#[tokio::test]
+async fn look_ups_are_rate_limited_and_read_no_index_scans() {
+    let t = setup(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.per_user = portal_shared::config::Rule::new(1000, 60);
+        c.rate_limits.bridge = portal_shared::config::Rule::new(2, 60);
+    })
+    .await;
+    let bearer = format!("Bearer {TOKEN}");
+    let res = t.lookup("ircNick=ada", Some(&bearer)).await;
+    assert!(
+        res.dynamo_calls.iter().all(|c| c.operation != "Scan"),
+        "{:?}",
+        res.dynamo_calls
+    );
+    assert_eq!(t.lookup("ircNick=ada", Some(&bearer)).await.status, 200);
+    let res = t.lookup("ircNick=ada", Some(&bearer)).await;
+    assert_eq!(res.status, 429);
+    assert!(res.header("retry-after").is_some());
+}
