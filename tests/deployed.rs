@@ -479,11 +479,24 @@ fn each_function_is_given_only_variables_it_reads() {
                     "PORTAL_COOKIE_PREFIX" => "portal",
                     "PORTAL_REQUIRE_USERNAME" | "PORTAL_REQUIRE_2FA_FOR_STAFF" => "true",
                     "PORTAL_AUDIT_RETENTION_DAYS" => "365",
+                    "MAILCOW_QUOTA_MB" => "3072",
+                    "IRC_SERVER" => "irc.example.org",
                     // Optional parameters left at their empty defaults.
                     "SENTRY_DSN"
                     | "PROSODY_REST_URL"
                     | "PROSODY_REST_TOKEN"
                     | "XMPP_DOMAIN"
+                    | "IRC_ATHEME_JSONRPC_URL"
+                    | "IRC_ATHEME_OPER_ACCOUNT"
+                    | "IRC_ATHEME_OPER_PASSWORD"
+                    | "MAILCOW_API_URL"
+                    | "MAILCOW_API_KEY"
+                    | "MAILCOW_DOMAIN"
+                    | "MAILCOW_ALIAS_DOMAINS"
+                    | "MEDIAWIKI_API_URL"
+                    | "MEDIAWIKI_BOT_USERNAME"
+                    | "MEDIAWIKI_BOT_PASSWORD"
+                    | "BRIDGE_SERVICE_TOKEN"
                     | "BETTER_AUTH_SECRET_PREVIOUS" => "",
                     _ => "a-deployed-value-of-at-least-32-characters",
                 }
