@@ -60,11 +60,6 @@ pub struct FakeAtheme {
 
 impl FakeAtheme {
     pub async fn start() -> Self {
-        Self::start_on(0).await
-    }
-
-    /// On a given loopback port (0: any).
-    pub async fn start_on(port: u16) -> Self {
         let shared = Shared {
             nicks: Arc::default(),
             cookies: Arc::default(),
@@ -75,7 +70,7 @@ impl FakeAtheme {
         let app = Router::new()
             .route("/jsonrpc", post(rpc))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");

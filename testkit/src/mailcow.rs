@@ -64,11 +64,6 @@ pub struct FakeMailcow {
 
 impl FakeMailcow {
     pub async fn start() -> Self {
-        Self::start_on(0).await
-    }
-
-    /// On a given loopback port (0: any).
-    pub async fn start_on(port: u16) -> Self {
         let shared = Shared {
             data: Arc::default(),
             mode: Arc::new(Mutex::new(MailcowMode::Normal)),
@@ -78,7 +73,7 @@ impl FakeMailcow {
             .route("/api/v1/{verb}/{kind}", any(api))
             .route("/api/v1/{verb}/{kind}/{*rest}", any(api_with))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");

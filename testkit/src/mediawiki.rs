@@ -62,11 +62,6 @@ pub struct FakeMediaWiki {
 
 impl FakeMediaWiki {
     pub async fn start() -> Self {
-        Self::start_on(0).await
-    }
-
-    /// On a given loopback port (0: any).
-    pub async fn start_on(port: u16) -> Self {
         let shared = Shared {
             data: Arc::default(),
             mode: Arc::new(Mutex::new(WikiMode::Normal)),
@@ -75,7 +70,7 @@ impl FakeMediaWiki {
         let app = Router::new()
             .route("/w/api.php", any(api))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
