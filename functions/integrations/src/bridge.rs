@@ -110,6 +110,7 @@ async fn caller(
         (status = 200, description = "Found", body = IdentityBody),
         (status = 400, description = "Not exactly one look-up", body = ErrorEnvelope),
         (status = 401, description = "Not the bridge's token (or, without one configured, not signed in)", body = ErrorEnvelope),
+        (status = 403, description = "Without a token configured: signed in, but not staff or admin", body = ErrorEnvelope),
         (status = 404, description = "Nobody has that name", body = ErrorEnvelope),
         (status = 429, description = "Too many look-ups", body = ErrorEnvelope),
     )
