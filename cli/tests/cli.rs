@@ -8,8 +8,19 @@ use portal_shared::model::Role;
 use portal_testkit::{fresh_db, person, shared_engine};
 
 fn admin_cli(table: &str, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    admin_cli_with(table, args, stdin, &[])
+}
+
+/// [`admin_cli`] with these variables too (the services' configuration).
+fn admin_cli_with(
+    table: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, String)],
+) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_portal-admin"))
         .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("TABLE_NAME", table)
         .env("AWS_ENDPOINT_URL_DYNAMODB", shared_engine().endpoint())
         .env_remove("PORTAL_ADMIN_PASSWORD")
@@ -200,4 +211,88 @@ async fn create_admin_over_an_existing_account_revokes_what_it_had() {
         .unwrap();
     assert_eq!(user.role, Role::Admin);
     assert!(user.email_verified);
+}
+
+#[tokio::test]
+async fn bans_reach_service_accounts_and_reconcile_reports_and_repairs_drift() {
+    use portal_testkit::{ATHEME_OPER, ATHEME_OPER_PASSWORD, FakeAtheme};
+    let atheme = FakeAtheme::start().await;
+    let env = [
+        ("IRC_ATHEME_JSONRPC_URL", atheme.url()),
+        ("IRC_ATHEME_OPER_ACCOUNT", ATHEME_OPER.to_string()),
+        ("IRC_ATHEME_OPER_PASSWORD", ATHEME_OPER_PASSWORD.to_string()),
+    ];
+    let db = fresh_db().await;
+    let table = db.table().to_string();
+    let state = portal_shared::AppState::new(portal_shared::Config::for_tests(&table), db.clone());
+    let member = person(&state, "member@example.org", Role::User).await;
+    let at = portal_shared::time::iso(portal_shared::time::now());
+    let account = portal_shared::store::integration_accounts::Account {
+        id: "irc-acct".into(),
+        user_id: member.user.id.clone(),
+        integration_id: "irc".into(),
+        username: "member".into(),
+        data: serde_json::json!({"nick": "Member", "server": "irc.example.org", "port": 6697}),
+        status: "provisioning".into(),
+        suspended_by_ban: false,
+        metadata: None,
+        created_at: at.clone(),
+        updated_at: at.clone(),
+    };
+    let accounts = db.integration_accounts();
+    accounts.reserve(&account).await.unwrap();
+    accounts
+        .activate(&account, "active", &at, None)
+        .await
+        .unwrap();
+    atheme.add_nick("Member", "irc-password");
+    atheme.add_nick("Stranger", "irc-password");
+    // The ban, from a blocking thread: the fake answers on this runtime meanwhile.
+    let run = |args: Vec<&'static str>| {
+        let (table, env) = (table.clone(), env.clone());
+        tokio::task::spawn_blocking(move || admin_cli_with(&table, &args, None, &env))
+    };
+    let (ok, out, err) = run(vec!["ban", "--email", "member@example.org"])
+        .await
+        .unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        "member@example.org banned; 1 session(s) ended; irc account suspended"
+    );
+    assert!(atheme.nick("member").unwrap().frozen);
+    // The nick dropped on IRC behind Portal's back.
+    atheme.remove_nick("Member");
+    let (ok, out, err) = run(vec!["reconcile", "--integration", "irc"])
+        .await
+        .unwrap();
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.trim().lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].contains("\"kind\":\"missing_upstream\"") && lines[0].contains("\"fixed\":false"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("\"kind\":\"unknown_to_portal\"") && lines[1].contains("stranger"),
+        "{out}"
+    );
+    assert_eq!(lines[2], "irc: 2 drift(s), 0 fixed, 2 left");
+    let (ok, out, _) = run(vec!["reconcile", "--integration", "irc", "--fix"])
+        .await
+        .unwrap();
+    assert!(ok);
+    assert!(
+        out.trim().ends_with("irc: 2 drift(s), 1 fixed, 1 left"),
+        "{out}"
+    );
+    assert_eq!(
+        accounts.get("irc-acct").await.unwrap().unwrap().status,
+        "deleted"
+    );
+    let (ok, _, err) = run(vec!["reconcile", "--integration", "gopher"])
+        .await
+        .unwrap();
+    assert!(!ok);
+    assert_eq!(err.trim(), "portal-admin: no integration `gopher`");
 }

@@ -110,6 +110,13 @@ impl TestApp {
             .count()
     }
 
+    /// Integration accounts, their per-user claims and their username claims in the table.
+    pub async fn integration_items(&self) -> usize {
+        self.count_items("INTEGACCT#").await
+            + self.count_items("INTEG#").await
+            + self.count_items("INTEGNAME#").await
+    }
+
     /// The whole table as text, for "no secret is stored" checks.
     pub async fn table_dump(&self) -> String {
         format!("{:?}", self.scan().await)

@@ -73,13 +73,7 @@ impl FakeMailcow {
             .route("/api/v1/{verb}/{kind}", any(api))
             .route("/api/v1/{verb}/{kind}/{*rest}", any(api_with))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, task) = crate::upstream::serve(app).await;
         Self { addr, shared, task }
     }
 

@@ -70,13 +70,7 @@ impl FakeMediaWiki {
         let app = Router::new()
             .route("/w/api.php", any(api))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, task) = crate::upstream::serve(app).await;
         Self { addr, shared, task }
     }
 

@@ -20,6 +20,19 @@ pub fn closed_port() -> u16 {
         .port()
 }
 
+/// Serves `app` on a free loopback port until the task is aborted (each fake stops it
+/// when dropped).
+pub(crate) async fn serve(app: Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let addr = listener.local_addr().expect("its address");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, task)
+}
+
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -82,13 +95,7 @@ impl FakeUpstream {
             seen: Arc::new(Mutex::new(Vec::new())),
         };
         let app = Router::new().fallback(answer).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("local addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, task) = crate::upstream::serve(app).await;
         Self { addr, shared, task }
     }
 

@@ -13,6 +13,7 @@ mod origin;
 mod pages;
 mod password;
 mod profile;
+mod reauth;
 mod session;
 mod sign;
 mod two_factor;

@@ -15,12 +15,12 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::Duration;
 
-use crate::credentials::check_current_password;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::{RequestMeta, SessionUser};
 use crate::input::{Body, Fields};
 use crate::limits::{MailRequest, mail_request};
 use crate::origin::redirect_target;
+use crate::reauth::check_current_password;
 use crate::session::start_session;
 use crate::sign::password_error;
 use crate::views::{json_response, redirect, started_session, user_json, with_param};

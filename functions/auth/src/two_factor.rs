@@ -23,10 +23,10 @@ use portal_shared::totp;
 use serde_json::{Value, json};
 
 use crate::AuthState;
-use crate::credentials::check_current_password;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::{RequestMeta, SessionUser};
 use crate::input::{Body, Fields};
+use crate::reauth::check_current_password;
 use crate::session::start_session;
 use crate::views::{append_cookies, json_response, started_session, user_json};
 

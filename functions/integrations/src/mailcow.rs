@@ -143,6 +143,54 @@ async fn record(
     }
 }
 
+/// What a mailbox holds that its owner may delete by id.
+#[derive(Clone, Copy)]
+enum Item {
+    AppPassword,
+    Alias,
+}
+
+/// Deletes an app password or alias of the mailbox (404 when the mailbox has none with
+/// that id) and records it.
+async fn remove_item(
+    state: &AppState,
+    id: &PathId,
+    params: &HashMap<String, String>,
+    caller: &User,
+    origin: &Origin,
+    kind: Item,
+) -> ApiResult<Json<Value>> {
+    let item = item(params)?;
+    let (integration, account) = mailbox(state, id, caller, true).await?;
+    let mail = mailcow(integration.as_ref())?;
+    let (found, missing, action, details) = match kind {
+        Item::AppPassword => (
+            mail.delete_app_password(&account, item.as_str()).await?,
+            APP_PASSWORD_NOT_FOUND,
+            "integration_account.app_password_deleted",
+            json!({ "appPasswordId": item.as_str() }),
+        ),
+        Item::Alias => (
+            mail.delete_alias(&account, item.as_str()).await?,
+            ALIAS_NOT_FOUND,
+            "integration_account.alias_deleted",
+            json!({ "aliasId": item.as_str() }),
+        ),
+    };
+    if !found {
+        return Err(ApiError::not_found(missing));
+    }
+    record(
+        state,
+        &account,
+        &origin.as_user(&caller.id),
+        action,
+        details,
+    )
+    .await;
+    Ok(Json(json!({ "ok": true })))
+}
+
 /// The mailbox's app passwords (never their secrets).
 #[utoipa::path(
     get,
@@ -246,24 +294,7 @@ pub async fn delete_app_password(
     RequireAuth(me): RequireAuth,
     origin: Origin,
 ) -> ApiResult<Json<Value>> {
-    let item = item(&params)?;
-    let (integration, account) = mailbox(&state, &id, &me.user, true).await?;
-    if !mailcow(integration.as_ref())?
-        .delete_app_password(&account, item.as_str())
-        .await?
-    {
-        return Err(ApiError::not_found(APP_PASSWORD_NOT_FOUND));
-    }
-    let origin = origin.as_user(&me.user.id);
-    record(
-        &state,
-        &account,
-        &origin,
-        "integration_account.app_password_deleted",
-        json!({ "appPasswordId": item.as_str() }),
-    )
-    .await;
-    Ok(Json(json!({ "ok": true })))
+    remove_item(&state, &id, &params, &me.user, &origin, Item::AppPassword).await
 }
 
 /// The aliases delivering to the mailbox, and the domains new ones may use.
@@ -369,24 +400,7 @@ pub async fn delete_alias(
     RequireAuth(me): RequireAuth,
     origin: Origin,
 ) -> ApiResult<Json<Value>> {
-    let item = item(&params)?;
-    let (integration, account) = mailbox(&state, &id, &me.user, true).await?;
-    if !mailcow(integration.as_ref())?
-        .delete_alias(&account, item.as_str())
-        .await?
-    {
-        return Err(ApiError::not_found(ALIAS_NOT_FOUND));
-    }
-    let origin = origin.as_user(&me.user.id);
-    record(
-        &state,
-        &account,
-        &origin,
-        "integration_account.alias_deleted",
-        json!({ "aliasId": item.as_str() }),
-    )
-    .await;
-    Ok(Json(json!({ "ok": true })))
+    remove_item(&state, &id, &params, &me.user, &origin, Item::Alias).await
 }
 
 /// How much of the mailbox's quota is used (bytes).

@@ -91,13 +91,6 @@ impl T {
             )
             .await
     }
-
-    /// Accounts, their per-user claims and username claims left in the table.
-    async fn integration_items(&self) -> usize {
-        self.count_items("INTEGACCT#").await
-            + self.count_items("INTEG#").await
-            + self.count_items("INTEGNAME#").await
-    }
 }
 
 #[tokio::test]

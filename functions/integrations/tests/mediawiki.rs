@@ -77,12 +77,6 @@ impl T {
         )
         .await
     }
-
-    async fn integration_items(&self) -> usize {
-        self.count_items("INTEGACCT#").await
-            + self.count_items("INTEG#").await
-            + self.count_items("INTEGNAME#").await
-    }
 }
 
 #[tokio::test]

@@ -25,9 +25,9 @@ use super::{
 };
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::model::{User, UsernameProblem, normalize_username, username_rule};
+use crate::model::{User, normalize_username};
 use crate::store::integration_accounts::Account;
-use crate::validation::{Issue, validation_error};
+use crate::validation::validation_error;
 
 /// The integration's id (the path segment, the metric dimension).
 const ID: &str = "irc";
@@ -253,24 +253,6 @@ impl Upstream {
     }
 }
 
-/// The nick of a create body: `nick`, or the owner's username; Portal's username rule.
-fn nick_of(owner: &User, given: Option<String>) -> Result<String, ApiError> {
-    let Some(nick) = given.or_else(|| owner.display_username.clone().or(owner.username.clone()))
-    else {
-        return Err(ApiError::bad_request(NO_USERNAME));
-    };
-    let issue = match username_rule(&nick) {
-        Ok(()) => return Ok(nick),
-        Err(UsernameProblem::TooShort) => Issue::too_small("string", 3, true),
-        Err(UsernameProblem::TooLong) => Issue::too_big("string", 30, true),
-        Err(_) => Issue::invalid_string(
-            "regex",
-            "Nick must start with a letter and contain only letters, digits, _ and -",
-        ),
-    };
-    Err(validation_error(vec![issue.at("nick")]))
-}
-
 impl Integration for Irc {
     fn id(&self) -> &'static str {
         ID
@@ -305,7 +287,13 @@ impl Integration for Irc {
         if !issues.is_empty() {
             return Err(validation_error(issues));
         }
-        let nick = nick_of(owner, nick)?;
+        let nick = super::portal_style_name(
+            owner,
+            nick,
+            "nick",
+            NO_USERNAME,
+            "Nick must start with a letter and contain only letters, digits, _ and -",
+        )?;
         let data = json!({ "nick": nick, "server": upstream.server, "port": upstream.port });
         Ok(NewAccount::new(
             owner,

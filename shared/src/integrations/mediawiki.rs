@@ -23,9 +23,9 @@ use super::{
 };
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::model::{User, UsernameProblem, normalize_username, username_rule};
+use crate::model::{User, normalize_username};
 use crate::store::integration_accounts::Account;
-use crate::validation::{Issue, validation_error};
+use crate::validation::validation_error;
 
 const ID: &str = "mediawiki";
 const WHAT: &str = "Wiki";
@@ -339,23 +339,6 @@ impl<'a> Session<'a> {
     }
 }
 
-fn name_of(owner: &User, given: Option<String>) -> Result<String, ApiError> {
-    let Some(name) = given.or_else(|| owner.display_username.clone().or(owner.username.clone()))
-    else {
-        return Err(ApiError::bad_request(NO_USERNAME));
-    };
-    let issue = match username_rule(&name) {
-        Ok(()) => return Ok(canonical(&name)),
-        Err(UsernameProblem::TooShort) => Issue::too_small("string", 3, true),
-        Err(UsernameProblem::TooLong) => Issue::too_big("string", 30, true),
-        Err(_) => Issue::invalid_string(
-            "regex",
-            "A wiki username starts with a letter and contains only letters, digits, _ and -",
-        ),
-    };
-    Err(validation_error(vec![issue.at("username")]))
-}
-
 impl Integration for MediaWiki {
     fn id(&self) -> &'static str {
         ID
@@ -390,7 +373,13 @@ impl Integration for MediaWiki {
         if !issues.is_empty() {
             return Err(validation_error(issues));
         }
-        let name = name_of(owner, given)?;
+        let name = canonical(&super::portal_style_name(
+            owner,
+            given,
+            "username",
+            NO_USERNAME,
+            "A wiki username starts with a letter and contains only letters, digits, _ and -",
+        )?);
         let data = json!({ "username": name });
         Ok(NewAccount::new(
             owner,

@@ -235,6 +235,29 @@ pub fn optional_password(map: &Map<String, Value>, issues: &mut Vec<Issue>) -> O
     }
 }
 
+/// The name of a new account on a service that names accounts like Portal does (IRC nicks,
+/// wiki users): `given` (at `field`), else the owner's username; Portal's username rule
+/// (a letter, then letters, digits, `_` or `-`; 3 to 30). `missing` when there is neither.
+pub fn portal_style_name(
+    owner: &User,
+    given: Option<String>,
+    field: &str,
+    missing: &str,
+    broken: &str,
+) -> Result<String, ApiError> {
+    let Some(name) = given.or_else(|| owner.display_username.clone().or(owner.username.clone()))
+    else {
+        return Err(ApiError::bad_request(missing));
+    };
+    let issue = match crate::model::username_rule(&name) {
+        Ok(()) => return Ok(name),
+        Err(crate::model::UsernameProblem::TooShort) => Issue::too_small("string", 3, true),
+        Err(crate::model::UsernameProblem::TooLong) => Issue::too_big("string", 30, true),
+        Err(_) => Issue::invalid_string("regex", broken),
+    };
+    Err(validation_error(vec![issue.at(field)]))
+}
+
 /// `{password?, status?: active|suspended}`: the change every integration takes.
 pub fn password_and_status(body: &Value) -> Result<AccountChange, ApiError> {
     let map = object(body)?;
