@@ -56,18 +56,6 @@ fn row(account: &Account, owner: Option<&User>) -> ModeratedAccount {
     }
 }
 
-/// `{ <integration>Accounts, pagination, nextCursor? }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountPage {
-    /// Named after the integration: `xmppAccounts`, `ircAccounts`, `mailcowAccounts`,
-    /// `mediawikiAccounts`.
-    accounts: Vec<ModeratedAccount>,
-    pagination: PagePosition,
-    next_cursor: Option<String>,
-}
-
 /// Where the page sits (no total: counting would read every account).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -78,11 +66,76 @@ pub struct PagePosition {
     has_more: bool,
 }
 
-/// `{ <integration>Account }` (`xmppAccount`, `ircAccount`, ...).
+/// `{ xmppAccounts, pagination, nextCursor? }`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct OneAccount {
-    account: ModeratedAccount,
+#[serde(rename_all = "camelCase")]
+pub struct XmppAccountPage {
+    xmpp_accounts: Vec<ModeratedAccount>,
+    pagination: PagePosition,
+    next_cursor: Option<String>,
+}
+
+/// `{ xmppAccount }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct XmppAccountBody {
+    xmpp_account: ModeratedAccount,
+}
+
+/// `{ ircAccounts, pagination, nextCursor? }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct IrcAccountPage {
+    irc_accounts: Vec<ModeratedAccount>,
+    pagination: PagePosition,
+    next_cursor: Option<String>,
+}
+
+/// `{ ircAccount }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct IrcAccountBody {
+    irc_account: ModeratedAccount,
+}
+
+/// `{ mailcowAccounts, pagination, nextCursor? }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct MailcowAccountPage {
+    mailcow_accounts: Vec<ModeratedAccount>,
+    pagination: PagePosition,
+    next_cursor: Option<String>,
+}
+
+/// `{ mailcowAccount }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct MailcowAccountBody {
+    mailcow_account: ModeratedAccount,
+}
+
+/// `{ mediawikiAccounts, pagination, nextCursor? }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct MediawikiAccountPage {
+    mediawiki_accounts: Vec<ModeratedAccount>,
+    pagination: PagePosition,
+    next_cursor: Option<String>,
+}
+
+/// `{ mediawikiAccount }`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct MediawikiAccountBody {
+    mediawiki_account: ModeratedAccount,
 }
 
 /// `{status?: active|suspended, metadata?: object}`.
@@ -282,7 +335,7 @@ async fn remove(
 
 /// The four routes of one integration's family, documented with its own paths and keys.
 macro_rules! family {
-    ($module:ident, $id:literal, $list_path:literal, $one_path:literal) => {
+    ($module:ident, $id:literal, $list_path:literal, $one_path:literal, $page:ident, $one:ident) => {
         pub mod $module {
             use super::*;
 
@@ -297,7 +350,7 @@ macro_rules! family {
                     portal_shared::openapi::Paging,
                 ),
                 responses(
-                    (status = 200, description = concat!("A page: `", $id, "Accounts`"), body = AccountPage),
+                    (status = 200, description = concat!("A page: `", $id, "Accounts`"), body = $page),
                 )
             )]
             pub async fn list(
@@ -315,7 +368,7 @@ macro_rules! family {
                 security(("signedIn" = [])),
                 params(portal_shared::openapi::Id),
                 responses(
-                    (status = 200, description = concat!("`{", $id, "Account}`"), body = OneAccount),
+                    (status = 200, description = concat!("`{", $id, "Account}`"), body = $one),
                     (status = 404, description = "`Integration account not found`", body = portal_shared::openapi::ErrorEnvelope),
                 )
             )]
@@ -335,7 +388,7 @@ macro_rules! family {
                 params(portal_shared::openapi::Id),
                 request_body = Moderation,
                 responses(
-                    (status = 200, description = concat!("`{", $id, "Account}`"), body = OneAccount),
+                    (status = 200, description = concat!("`{", $id, "Account}`"), body = $one),
                     (status = 403, description = "Staff acting on an admin's or staff member's account", body = portal_shared::openapi::ErrorEnvelope),
                     (status = 404, description = "`Integration account not found`", body = portal_shared::openapi::ErrorEnvelope),
                     (status = 409, description = "`The account is deleted`, or it changed meanwhile", body = portal_shared::openapi::ErrorEnvelope),
@@ -386,23 +439,31 @@ family!(
     xmpp,
     "xmpp",
     "/api/admin/xmpp-accounts",
-    "/api/admin/xmpp-accounts/{id}"
+    "/api/admin/xmpp-accounts/{id}",
+    XmppAccountPage,
+    XmppAccountBody
 );
 family!(
     irc,
     "irc",
     "/api/admin/irc-accounts",
-    "/api/admin/irc-accounts/{id}"
+    "/api/admin/irc-accounts/{id}",
+    IrcAccountPage,
+    IrcAccountBody
 );
 family!(
     mailcow,
     "mailcow",
     "/api/admin/mailcow-accounts",
-    "/api/admin/mailcow-accounts/{id}"
+    "/api/admin/mailcow-accounts/{id}",
+    MailcowAccountPage,
+    MailcowAccountBody
 );
 family!(
     mediawiki,
     "mediawiki",
     "/api/admin/mediawiki-accounts",
-    "/api/admin/mediawiki-accounts/{id}"
+    "/api/admin/mediawiki-accounts/{id}",
+    MediawikiAccountPage,
+    MediawikiAccountBody
 );
