@@ -126,16 +126,15 @@ pub async fn identity(
         keys::rate_bucket_bridge(&subject),
         state.config.rate_limits.bridge,
     );
-    rate_limit::enforce(&state, bucket).await?;
     let accounts = state.db.integration_accounts();
-    let found = match lookup {
+    let (name, missing) = match lookup {
         Lookup::Invalid => return Err(ApiError::bad_request(EXACTLY_ONE)),
         // Portal has no Discord sign-in, so no Discord id is linked to anyone.
-        Lookup::Discord => return Err(ApiError::not_found(DISCORD_NOT_LINKED)),
-        Lookup::IrcNick(nick) => accounts
-            .holder_of_username("irc", &nick.to_lowercase())
-            .await?
-            .ok_or_else(|| ApiError::not_found(IRC_NOT_FOUND))?,
+        Lookup::Discord => {
+            rate_limit::enforce(&state, bucket).await?;
+            return Err(ApiError::not_found(DISCORD_NOT_LINKED));
+        }
+        Lookup::IrcNick(nick) => (("irc", nick.to_lowercase()), IRC_NOT_FOUND),
         Lookup::XmppJid(jid) => {
             let jid = jid.to_lowercase();
             let (local, domain) = jid.split_once('@').unwrap_or((&jid, ""));
@@ -146,20 +145,23 @@ pub async fn identity(
                 .as_deref()
                 .unwrap_or_default();
             if !domain.is_empty() && domain != ours {
+                rate_limit::enforce(&state, bucket).await?;
                 return Err(ApiError::not_found(XMPP_NOT_FOUND));
             }
-            accounts
-                .holder_of_username("xmpp", local)
-                .await?
-                .ok_or_else(|| ApiError::not_found(XMPP_NOT_FOUND))?
+            (("xmpp", local.to_string()), XMPP_NOT_FOUND)
         }
     };
+    // Counting the look-up and reading the name's claim do not depend on each other.
+    let (_, owner) = futures::try_join!(rate_limit::enforce(&state, bucket), async {
+        accounts
+            .owner_of_username(name.0, &name.1)
+            .await
+            .map_err(ApiError::from)
+    })?;
+    let owner = owner.ok_or_else(|| ApiError::not_found(missing))?;
     // The user and their accounts do not depend on each other: read together.
     let users = state.db.users();
-    let (user, held) = futures::try_join!(
-        users.get(&found.user_id),
-        accounts.all_of_user(&found.user_id)
-    )?;
+    let (user, held) = futures::try_join!(users.get(&owner), accounts.all_of_user(&owner))?;
     let user = user.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
     let live = |integration: &str| -> Option<&Account> {
         held.iter().find(|a| {

@@ -305,6 +305,19 @@ impl Accounts<'_> {
             .await
     }
 
+    /// The user holding a username on an integration, from its claim alone (one GetItem).
+    pub async fn owner_of_username(
+        &self,
+        integration: &str,
+        username: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .db
+            .get_item(keys::integration_username(integration, username))
+            .await?
+            .and_then(|item| item.get("userId").and_then(|v| v.as_s().ok()).cloned()))
+    }
+
     async fn holder(&self, claim: (String, String)) -> Result<Option<Account>, StoreError> {
         let Some(item) = self.db.get_item(claim).await? else {
             return Ok(None);
