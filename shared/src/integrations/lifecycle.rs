@@ -137,40 +137,42 @@ pub async fn follow_ban(
     origin: &Origin,
 ) -> Result<Vec<Outcome>, crate::store::StoreError> {
     let accounts = db.integration_accounts().all_of_user(user_id).await?;
-    let mut outcomes = Vec::new();
-    for account in accounts {
-        let affected = if banned {
+    let wanted = AccountChange::status(if banned { "suspended" } else { "active" });
+    let affected = accounts.into_iter().filter_map(|account| {
+        let follows = if banned {
             matches!(account.status.as_str(), "active" | "pending")
         } else {
             account.status == "suspended" && account.suspended_by_ban
         };
-        let Some(integration) = registry.get(&account.integration_id) else {
-            continue;
-        };
-        if !affected || !integration.enabled() {
-            continue;
-        }
-        let wanted = AccountChange::status(if banned { "suspended" } else { "active" });
-        let outcome = match change(db, integration.as_ref(), &account, &wanted, origin, banned)
-            .await
-        {
-            Ok(now) => Outcome {
-                integration: now.integration_id,
-                account_id: now.id,
-                status: now.status,
-                error: None,
-            },
-            Err(err) => {
-                tracing::warn!(account = %account.id, error = %err, banned, "a service account did not follow the ban");
-                Outcome {
-                    integration: account.integration_id,
-                    account_id: account.id,
-                    status: account.status,
-                    error: Some(err.to_string()),
+        let integration = registry
+            .get(&account.integration_id)
+            .filter(|i| follows && i.enabled())?;
+        Some((integration, account))
+    });
+    // Each account is on its own service: they follow the ban together, so a slow service
+    // delays the answer once, not once per service.
+    let outcomes = futures::future::join_all(affected.map(|(integration, account)| {
+        let wanted = &wanted;
+        async move {
+            match change(db, integration.as_ref(), &account, wanted, origin, banned).await {
+                Ok(now) => Outcome {
+                    integration: now.integration_id,
+                    account_id: now.id,
+                    status: now.status,
+                    error: None,
+                },
+                Err(err) => {
+                    tracing::warn!(account = %account.id, error = %err, banned, "a service account did not follow the ban");
+                    Outcome {
+                        integration: account.integration_id,
+                        account_id: account.id,
+                        status: account.status,
+                        error: Some(err.to_string()),
+                    }
                 }
             }
-        };
-        outcomes.push(outcome);
-    }
+        }
+    }))
+    .await;
     Ok(outcomes)
 }
