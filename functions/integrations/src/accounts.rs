@@ -487,21 +487,30 @@ pub async fn reset_password(
     let map = portal_shared::integrations::object(&body)?;
     let mut issues = Vec::new();
     let password = portal_shared::integrations::optional_password(map, &mut issues);
+    if let Some(issue) = password
+        .as_deref()
+        .and_then(|p| integration.password_issue(p))
+    {
+        issues.push(issue);
+    }
     if password.is_none() && issues.is_empty() && resets == Resets::GivenPassword {
         issues.push(Issue::invalid_type("string", "undefined").at("password"));
     }
     if !issues.is_empty() {
         return Err(validation_error(issues));
     }
-    let account = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
-    if account.status == "suspended" {
-        return Err(ApiError::forbidden(SUSPENDED));
-    }
     let bucket = Bucket::new(
         keys::rate_bucket_service_reset(&me.user.id),
         state.config.rate_limits.service_resets,
     );
-    rate_limit::enforce(&state, bucket).await?;
+    // Counting the reset and reading the account do not depend on each other.
+    let (_, account) = futures::try_join!(
+        rate_limit::enforce(&state, bucket),
+        accessible(&state, integration.id(), id.as_str(), &me.user)
+    )?;
+    if account.status == "suspended" {
+        return Err(ApiError::forbidden(SUSPENDED));
+    }
     let temporary = lifecycle::reset_password(
         &state.db,
         integration.as_ref(),

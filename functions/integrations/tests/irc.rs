@@ -180,6 +180,10 @@ async fn bad_bodies_are_refused_before_atheme_is_called() {
         (json!({"nick": "has space"}), "nick"),
         (json!({"nick": 7}), "nick"),
         (json!({"nick": "fine", "password": "short"}), "password"),
+        (
+            json!({"nick": "fine", "password": "has a space"}),
+            "password",
+        ),
     ] {
         let res = t.create(&t.bob, body.clone()).await;
         assert_eq!(res.status, 400, "{body}");
@@ -299,21 +303,24 @@ async fn resetting_without_a_password_returns_the_one_atheme_picked() {
     assert_eq!(res.json(), envelope("Forbidden - Access denied"));
     let res = t.on("POST", &id, "/reset-password", &t.admin, None).await;
     assert_eq!(res.status, 200);
-    // Bad bodies.
-    let res = t
-        .on(
-            "POST",
-            &id,
-            "/reset-password",
-            &t.ada,
-            Some(json!({"password": "short"})),
-        )
-        .await;
-    assert_eq!(res.status, 400);
-    assert_eq!(
-        res.json()["details"]["issues"][0]["path"],
-        json!(["password"])
-    );
+    // Bad bodies: too short, or with a space (NickServ splits on spaces).
+    for password in ["short", "two words here"] {
+        let res = t
+            .on(
+                "POST",
+                &id,
+                "/reset-password",
+                &t.ada,
+                Some(json!({ "password": password })),
+            )
+            .await;
+        assert_eq!(res.status, 400, "{password}");
+        assert_eq!(
+            res.json()["details"]["issues"][0]["path"],
+            json!(["password"])
+        );
+    }
+    assert_ne!(t.atheme.nick("ada").unwrap().password, "two words here");
     let res = t
         .on("POST", &id, "/reset-password", &t.ada, Some(json!([1])))
         .await;

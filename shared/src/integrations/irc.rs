@@ -284,6 +284,9 @@ impl Integration for Irc {
         let mut issues = Vec::new();
         let nick = optional_string(map, "nick", &mut issues);
         let password = optional_password(map, &mut issues);
+        if let Some(issue) = password.as_deref().and_then(|p| self.password_issue(p)) {
+            issues.push(issue);
+        }
         if !issues.is_empty() {
             return Err(validation_error(issues));
         }
@@ -301,6 +304,28 @@ impl Integration for Irc {
             password,
             data,
         ))
+    }
+
+    fn parse_update(&self, body: &Value) -> Result<AccountChange, ApiError> {
+        let change = super::password_and_status(body)?;
+        match change
+            .password
+            .as_deref()
+            .and_then(|p| self.password_issue(p))
+        {
+            Some(issue) => Err(validation_error(vec![issue])),
+            None => Ok(change),
+        }
+    }
+
+    fn password_issue(&self, password: &str) -> Option<crate::validation::Issue> {
+        password.contains(char::is_whitespace).then(|| {
+            crate::validation::Issue::invalid_string(
+                "regex",
+                "An IRC password cannot contain spaces",
+            )
+            .at("password")
+        })
     }
 
     fn exists(&self, username: &str) -> BoxFuture<'_, Result<bool, UpstreamError>> {

@@ -236,11 +236,20 @@ fn entries(value: &Value) -> Vec<Value> {
 }
 
 /// What a write answered: success, or Mailcow's reason (`object_exists` is a taken name).
+/// An answer without a `success` entry (not JSON, an empty list, a proxy's page) is a
+/// failure: Portal never records what Mailcow did not confirm.
 fn outcome(answer: &Value) -> Result<(), UpstreamError> {
     let first = entries(answer).into_iter().next().unwrap_or(Value::Null);
-    let kind = first["type"].as_str().unwrap_or("success");
-    if kind != "error" && kind != "danger" {
+    let kind = first["type"].as_str().unwrap_or_default();
+    if kind == "success" {
         return Ok(());
+    }
+    if kind != "error" && kind != "danger" {
+        tracing::warn!("Mailcow answered a write without saying it succeeded");
+        return Err(UpstreamError::failed(
+            ID,
+            format!("{WHAT} gave an answer Portal cannot read"),
+        ));
     }
     let reason = match &first["msg"] {
         Value::Array(parts) => parts.iter().map(text).collect::<Vec<_>>().join(" "),
@@ -539,6 +548,12 @@ mod tests {
             outcome(&json!([{"type": "danger", "msg": ["object_exists", "a@b"]}])),
             Err(UpstreamError::Taken)
         );
+        for unreadable in [json!(null), json!([]), json!({}), json!([{"msg": "ok"}])] {
+            assert!(
+                matches!(outcome(&unreadable), Err(UpstreamError::Failed(m)) if m == "Mail server gave an answer Portal cannot read"),
+                "{unreadable}"
+            );
+        }
         assert!(matches!(
             outcome(&json!([{"type": "error", "msg": "access_denied"}])),
             Err(UpstreamError::Failed(m)) if m == "Mail server refused the change (access_denied)"

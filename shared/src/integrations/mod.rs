@@ -177,6 +177,11 @@ pub trait Integration: Send + Sync {
     ) -> BoxFuture<'a, Result<(), UpstreamError>>;
     /// Removes the account upstream; an account already gone there is not an error.
     fn deprovision<'a>(&'a self, account: &'a Account) -> BoxFuture<'a, Result<(), UpstreamError>>;
+    /// A password this service cannot take, beyond the common length rule (IRC: no
+    /// spaces, since services split command lines on them).
+    fn password_issue(&self, _password: &str) -> Option<Issue> {
+        None
+    }
     /// What [`Integration::reset_password`] takes.
     fn resets_passwords(&self) -> Resets {
         Resets::No
