@@ -220,9 +220,15 @@ pub async fn run(
             let service = services
                 .get(integration)
                 .ok_or_else(|| format!("no integration `{integration}`"))?;
-            let drift = reconcile(db, service.as_ref(), &operator(), *fix)
-                .await
-                .map_err(|e| e.to_string())?;
+            let drift = reconcile(
+                db,
+                service.as_ref(),
+                &operator(),
+                *fix,
+                services.cools_until(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             let mut out: Vec<String> = drift
                 .iter()
                 .map(|d| serde_json::to_string(d).unwrap_or_default())

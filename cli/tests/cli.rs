@@ -240,7 +240,16 @@ async fn bans_reach_service_accounts_and_reconcile_reports_and_repairs_drift() {
         updated_at: at.clone(),
     };
     let accounts = db.integration_accounts();
-    accounts.reserve(&account).await.unwrap();
+    accounts
+        .reserve(
+            &account,
+            portal_shared::store::integration_accounts::Taker {
+                now: 0,
+                moderator: false,
+            },
+        )
+        .await
+        .unwrap();
     accounts
         .activate(&account, "active", &at, None)
         .await

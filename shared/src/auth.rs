@@ -8,8 +8,10 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
+use crate::config::Config;
 use crate::error::{ApiError, FORBIDDEN_ADMIN, FORBIDDEN_ADMIN_OR_STAFF};
 use crate::model::{ApiKey, Role, Session, User};
+use crate::moderation::Moderator;
 use crate::rate_limit::{Bucket, RateSlot};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -105,6 +107,20 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The power the caller's role grants over what is not theirs: `None` for a regular
+    /// user, a [`Moderator`] for staff and admins whose credential meets the second-factor
+    /// rule, 403 `Two-factor authentication required` for those whose does not. Every
+    /// decision taken BECAUSE of the caller's role goes through here (the guards too).
+    pub fn moderator(&self, config: &Config) -> Result<Option<Moderator<'_>>, ApiError> {
+        match self.user.role {
+            Role::User => Ok(None),
+            Role::Staff | Role::Admin => {
+                second_factor_passed(config, self)?;
+                Ok(Some(Moderator::granted(&self.user)))
+            }
+        }
+    }
+
     pub fn session_id(&self) -> Option<&str> {
         match &self.via {
             Via::Session(s) => Some(&s.id),
@@ -344,11 +360,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let RequireAuth(identity) = RequireAuth::from_request_parts(parts, state).await?;
-        if identity.user.role == Role::Admin {
-            second_factor_passed(&AppState::from_ref(state), &identity)?;
-            Ok(RequireAdmin(identity))
-        } else {
-            Err(ApiError::forbidden(FORBIDDEN_ADMIN))
+        let config = &AppState::from_ref(state).config;
+        match identity.moderator(config)? {
+            Some(moderator) if moderator.is_admin() => Ok(RequireAdmin(identity)),
+            _ => Err(ApiError::forbidden(FORBIDDEN_ADMIN)),
         }
     }
 }
@@ -362,21 +377,20 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let RequireAuth(identity) = RequireAuth::from_request_parts(parts, state).await?;
-        if matches!(identity.user.role, Role::Admin | Role::Staff) {
-            second_factor_passed(&AppState::from_ref(state), &identity)?;
-            Ok(RequireAdminOrStaff(identity))
-        } else {
-            Err(ApiError::forbidden(FORBIDDEN_ADMIN_OR_STAFF))
+        let config = &AppState::from_ref(state).config;
+        match identity.moderator(config)? {
+            Some(_) => Ok(RequireAdminOrStaff(identity)),
+            None => Err(ApiError::forbidden(FORBIDDEN_ADMIN_OR_STAFF)),
         }
     }
 }
 
 pub const TWO_FACTOR_REQUIRED: &str = "Two-factor authentication required";
 
-/// With `PORTAL_REQUIRE_2FA_FOR_STAFF`, staff and admin routes take only a session that
-/// passed the second factor (an API key is not one: it was never asked for a code).
-fn second_factor_passed(state: &AppState, identity: &Identity) -> Result<(), ApiError> {
-    if !state.config.auth.require_2fa_for_staff {
+/// With `PORTAL_REQUIRE_2FA_FOR_STAFF`, a role counts only on a session that passed the
+/// second factor (an API key is not one: it was never asked for a code).
+fn second_factor_passed(config: &Config, identity: &Identity) -> Result<(), ApiError> {
+    if !config.auth.require_2fa_for_staff {
         return Ok(());
     }
     match &identity.via {

@@ -197,6 +197,12 @@ pub struct Config {
     /// The chat bridge's token (`BRIDGE_SERVICE_TOKEN`): when set, `/api/bridge/*` takes
     /// only it.
     pub bridge_token: Option<String>,
+    /// Names nobody takes on a service besides the built-in ones (`PORTAL_RESERVED_NAMES`,
+    /// comma list, lower-cased) and the local part of `PORTAL_MAIL_FROM`.
+    pub reserved_names: Vec<String>,
+    /// Days a name freed by deleting a service account stays with its former owner
+    /// (`PORTAL_NAME_COOLING_DAYS`, default 30; 0 hands it on at once).
+    pub name_cooling_days: i64,
 }
 
 /// Sessions, cookies, origins: every function that authenticates a caller.
@@ -382,6 +388,8 @@ impl Config {
             mailcow: MailcowConfig::load(&get, needs.services)?,
             mediawiki: MediaWikiConfig::load(&get, needs.services)?,
             bridge_token: get("BRIDGE_SERVICE_TOKEN").filter(|_| needs.services),
+            reserved_names: reserved_names(&get),
+            name_cooling_days: parse_number(&get, "PORTAL_NAME_COOLING_DAYS", 30)?,
         })
     }
 
@@ -746,6 +754,22 @@ fn rule(get: Get, name: &'static str, default: Rule) -> Result<Rule, ConfigError
             reason: format!("`{raw}` is not max/seconds, e.g. 3/10"),
         }),
     }
+}
+
+/// The operator's reserved names and the sender's local part.
+fn reserved_names(get: Get) -> Vec<String> {
+    let mut names: Vec<String> = get("PORTAL_RESERVED_NAMES")
+        .unwrap_or_default()
+        .split(',')
+        .map(|n| n.trim().to_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.extend(
+        get("PORTAL_MAIL_FROM")
+            .as_deref()
+            .and_then(crate::integrations::names::sender_local_part),
+    );
+    names
 }
 
 fn flag(get: Get, name: &'static str, default: bool) -> Result<bool, ConfigError> {

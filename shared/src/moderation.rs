@@ -26,11 +26,35 @@ use crate::time::{iso, parse_iso};
 
 pub const LAST_ADMIN: &str = "Forbidden - the last admin cannot be demoted, banned or deleted";
 
+/// A signed-in admin or staff member whose role counts for this request: the ONLY way a
+/// role grants power. Made only by `auth::Identity::moderator`, which applies the
+/// second-factor rule (`PORTAL_REQUIRE_2FA_FOR_STAFF`), so no route can act by role
+/// without it.
+#[derive(Debug, Clone, Copy)]
+pub struct Moderator<'a> {
+    user: &'a User,
+}
+
+impl<'a> Moderator<'a> {
+    /// Only the auth layer vouches for a role.
+    pub(crate) fn granted(user: &'a User) -> Self {
+        Self { user }
+    }
+
+    pub fn user(&self) -> &'a User {
+        self.user
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.role == Role::Admin
+    }
+}
+
 /// Who asks for a change.
 #[derive(Debug, Clone, Copy)]
 pub enum Actor<'a> {
     /// A signed-in admin or staff member.
-    Member(&'a User),
+    Member(Moderator<'a>),
     /// Someone with access to the table (the CLI, the bootstrap admin).
     Operator,
 }
@@ -86,7 +110,7 @@ impl std::fmt::Display for Refused {
 pub fn may_manage(actor: Actor<'_>, target: Role) -> bool {
     match actor {
         Actor::Operator => true,
-        Actor::Member(user) => user.role == Role::Admin || target == Role::User,
+        Actor::Member(member) => member.is_admin() || target == Role::User,
     }
 }
 
@@ -201,7 +225,7 @@ fn apply(
         if role != user.role {
             let is_admin = match actor {
                 Actor::Operator => true,
-                Actor::Member(member) => member.role == Role::Admin,
+                Actor::Member(member) => member.is_admin(),
             };
             if !is_admin {
                 return Err(Refused::NeedsAdmin);

@@ -25,7 +25,7 @@ pub use mailcow::{FakeMailcow, MAILCOW_KEY, MailcowMode};
 pub use mediawiki::{FakeMediaWiki, WIKI_BOT, WIKI_BOT_PASSWORD, WikiMode};
 pub use people::{
     BROWSER_ORIGIN, FIXTURE_TOKEN, FIXTURE_USER_ID, Person, api_key_for, fixture_person, person,
-    person_with_username, session_for, unsaved_api_key,
+    person_with_username, session_for, unsaved_api_key, with_second_factor,
 };
 pub use prosody::{FakeProsody, Mode, PROSODY_TOKEN};
 pub use upstream::{FakeUpstream, Recorded, Reply, closed_port};

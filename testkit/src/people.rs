@@ -66,6 +66,10 @@ async fn person_with(state: &AppState, email: &str, username: Option<&str>, role
         .await
         .expect("user is created");
     let (token, _) = session_for(state, &user).await;
+    signed_in(state, user, token)
+}
+
+fn signed_in(state: &AppState, user: User, token: String) -> Person {
     let cookie = state.cookies.session_cookies(&token, true)[0]
         .split(';')
         .next()
@@ -76,6 +80,23 @@ async fn person_with(state: &AppState, email: &str, username: Option<&str>, role
         token,
         cookie,
     }
+}
+
+/// `person` signed in again on a session that passed the second factor (as after a code).
+pub async fn with_second_factor(state: &AppState, person: &Person) -> Person {
+    let from = StartedFrom {
+        ip: "127.0.0.1".into(),
+        user_agent: "portal-tests".into(),
+    };
+    let (mut session, token) = new_session(&state.sealer, &person.user, true, &from, now());
+    session.two_factor_verified = true;
+    state
+        .db
+        .sessions()
+        .create(session)
+        .await
+        .expect("session is created");
+    signed_in(state, person.user.clone(), token)
 }
 
 /// Another live session for `user`; returns its token and session.

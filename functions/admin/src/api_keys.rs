@@ -189,7 +189,7 @@ pub async fn remove(
         .await?
         .ok_or_else(|| ApiError::not_found(KEY_NOT_FOUND))?;
     if let Some(owner) = state.db.users().get(&key.user_id).await? {
-        may_manage(&actor.user, owner.role)?;
+        may_manage(&actor, &state.config, owner.role)?;
     }
     let origin = origin.as_user(&actor.user.id);
     let deleted = state

@@ -67,12 +67,18 @@ pub fn router(state: AppState) -> Router {
     Router::from(routes()).with_state(state)
 }
 
+/// Whether the signed-in `actor` may act on someone whose role is `target_role` (the
+/// moderation rule, through the role's power under the second-factor rule).
 pub(crate) fn may_manage(
-    actor: &portal_shared::model::User,
+    actor: &portal_shared::auth::Identity,
+    config: &portal_shared::Config,
     target_role: portal_shared::model::Role,
 ) -> Result<(), portal_shared::ApiError> {
     use portal_shared::moderation::{Actor, Refused};
-    if portal_shared::moderation::may_manage(Actor::Member(actor), target_role) {
+    let moderator = actor.moderator(config)?.ok_or_else(|| {
+        portal_shared::ApiError::forbidden(portal_shared::error::FORBIDDEN_ADMIN_OR_STAFF)
+    })?;
+    if portal_shared::moderation::may_manage(Actor::Member(moderator), target_role) {
         Ok(())
     } else {
         Err(Refused::NeedsAdmin.into())

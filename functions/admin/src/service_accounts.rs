@@ -240,11 +240,15 @@ async fn actionable(
     state: &AppState,
     id: &str,
     account_id: &str,
-    actor: &User,
+    actor: &portal_shared::auth::Identity,
 ) -> ApiResult<(std::sync::Arc<dyn Integration>, Account, Option<User>)> {
     let integration = integration(state, id)?;
     let (account, owner) = find(state, id, account_id).await?;
-    crate::may_manage(actor, owner.as_ref().map_or(Role::User, |u| u.role))?;
+    crate::may_manage(
+        actor,
+        &state.config,
+        owner.as_ref().map_or(Role::User, |u| u.role),
+    )?;
     if account.status == "deleted" {
         return Err(ApiError::Conflict(ACCOUNT_DELETED.into()));
     }
@@ -293,7 +297,7 @@ async fn update(
     state: &AppState,
     id: &str,
     account_id: &str,
-    actor: &User,
+    actor: &portal_shared::auth::Identity,
     origin: &Origin,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Json<Value>> {
@@ -325,11 +329,18 @@ async fn remove(
     state: &AppState,
     id: &str,
     account_id: &str,
-    actor: &User,
+    actor: &portal_shared::auth::Identity,
     origin: &Origin,
 ) -> ApiResult<Json<Value>> {
     let (integration, account, _) = actionable(state, id, account_id, actor).await?;
-    lifecycle::retire(&state.db, integration.as_ref(), &account, origin).await?;
+    lifecycle::retire(
+        &state.db,
+        integration.as_ref(),
+        &account,
+        origin,
+        state.integrations.cools_until(),
+    )
+    .await?;
     Ok(Json(json!({ "ok": true })))
 }
 
@@ -404,7 +415,7 @@ macro_rules! family {
                 body: Result<JsonBody, ApiError>,
             ) -> ApiResult<Json<Value>> {
                 let origin = origin.as_user(&actor.user.id);
-                super::update(&state, $id, id.as_str(), &actor.user, &origin, body).await
+                super::update(&state, $id, id.as_str(), &actor, &origin, body).await
             }
 
             /// Deletes the account on the service, then marks it deleted (kept for the record).
@@ -429,7 +440,7 @@ macro_rules! family {
                 origin: Origin,
             ) -> ApiResult<Json<Value>> {
                 let origin = origin.as_user(&actor.user.id);
-                super::remove(&state, $id, id.as_str(), &actor.user, &origin).await
+                super::remove(&state, $id, id.as_str(), &actor, &origin).await
             }
         }
     };

@@ -128,7 +128,7 @@ pub async fn revoke(
         .await?
         .ok_or_else(|| ApiError::not_found(SESSION_NOT_FOUND))?;
     if let Some(owner) = state.db.users().get(&session.user_id).await? {
-        may_manage(&actor.user, owner.role)?;
+        may_manage(&actor, &state.config, owner.role)?;
     }
     let origin = origin.as_user(&actor.user.id);
     if !state.db.sessions().revoke_read(&session, &origin).await? {

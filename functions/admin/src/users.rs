@@ -300,10 +300,13 @@ pub async fn update(
             .ban_expires
             .map(|until| until.as_deref().and_then(parse_iso)),
     };
+    let moderator = actor
+        .moderator(&state.config)?
+        .ok_or_else(|| ApiError::forbidden(portal_shared::error::FORBIDDEN_ADMIN_OR_STAFF))?;
     let changed = change_user(
         &state.db,
         &state.integrations,
-        Actor::Member(&actor.user),
+        Actor::Member(moderator),
         &origin.as_user(&actor.user.id),
         id.as_str(),
         &change,

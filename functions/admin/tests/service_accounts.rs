@@ -48,7 +48,7 @@ async fn setup() -> T {
     let routes =
         portal_admin_api::router(state.clone()).merge(portal_integrations::router(state.clone()));
     let t = TestApp::new(state.clone(), routes);
-    let admin = person(&state, "admin@example.org", Role::Admin).await;
+    let admin = person(&state, "boss@example.org", Role::Admin).await;
     let staff = person(&state, "staff@example.org", Role::Staff).await;
     let ada = person_with_username(&state, "ada@example.org", "Ada", Role::User).await;
     let bob = person_with_username(&state, "bob@example.org", "Bob", Role::User).await;
@@ -285,7 +285,7 @@ async fn staff_act_only_on_regular_users_accounts() {
         assert_eq!(res.status, 403, "{method}");
         assert_eq!(res.json()["ok"], false);
     }
-    assert!(t.prosody.users().contains_key("admin"));
+    assert!(t.prosody.users().contains_key("boss"));
     // Reading is allowed.
     assert_eq!(t.get(&path, &t.staff).await.status, 200);
 }
@@ -358,19 +358,19 @@ async fn a_ban_holds_when_a_service_fails_and_reconcile_finishes_the_job() {
     t.atheme.set_mode(AthemeMode::Normal);
     let irc_service = t.state.integrations.get("irc").unwrap();
     let operator = Origin::operator(365);
-    let drift = reconcile(&t.state.db, irc_service.as_ref(), &operator, false)
+    let drift = reconcile(&t.state.db, irc_service.as_ref(), &operator, false, None)
         .await
         .unwrap();
     assert_eq!(drift.len(), 1);
     assert_eq!(drift[0].kind, "banned_but_active");
     assert!(!drift[0].fixed);
-    let drift = reconcile(&t.state.db, irc_service.as_ref(), &operator, true)
+    let drift = reconcile(&t.state.db, irc_service.as_ref(), &operator, true, None)
         .await
         .unwrap();
     assert!(drift[0].fixed);
     assert!(t.atheme.nick("ada").unwrap().frozen);
     assert!(
-        reconcile(&t.state.db, irc_service.as_ref(), &operator, false)
+        reconcile(&t.state.db, irc_service.as_ref(), &operator, false, None)
             .await
             .unwrap()
             .is_empty()
@@ -387,7 +387,7 @@ async fn reconcile_reports_and_repairs_drift_both_ways() {
     t.prosody.add_user("stranger", "pw");
     let xmpp = t.state.integrations.get("xmpp").unwrap();
     let operator = Origin::operator(365);
-    let drift = reconcile(&t.state.db, xmpp.as_ref(), &operator, false)
+    let drift = reconcile(&t.state.db, xmpp.as_ref(), &operator, false, None)
         .await
         .unwrap();
     let kinds: Vec<_> = drift
@@ -401,7 +401,7 @@ async fn reconcile_reports_and_repairs_drift_both_ways() {
             ("unknown_to_portal", "stranger")
         ]
     );
-    let drift = reconcile(&t.state.db, xmpp.as_ref(), &operator, true)
+    let drift = reconcile(&t.state.db, xmpp.as_ref(), &operator, true, None)
         .await
         .unwrap();
     assert!(drift[0].fixed);
@@ -419,7 +419,7 @@ async fn reconcile_reports_and_repairs_drift_both_ways() {
         .unwrap();
     assert_eq!(kept.status, "deleted");
     assert_eq!(
-        reconcile(&t.state.db, xmpp.as_ref(), &operator, false)
+        reconcile(&t.state.db, xmpp.as_ref(), &operator, false, None)
             .await
             .unwrap()
             .len(),
@@ -427,7 +427,7 @@ async fn reconcile_reports_and_repairs_drift_both_ways() {
     );
     // The service down: an error, nothing changed.
     t.prosody.set_mode(Mode::Fail(500));
-    let err = reconcile(&t.state.db, xmpp.as_ref(), &operator, true)
+    let err = reconcile(&t.state.db, xmpp.as_ref(), &operator, true, None)
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "XMPP server failed (status 500)");

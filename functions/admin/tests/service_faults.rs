@@ -80,7 +80,16 @@ async fn acting_on_a_service_that_is_not_configured_is_503() {
         updated_at: at.clone(),
     };
     let accounts = state.db.integration_accounts();
-    accounts.reserve(&account).await.unwrap();
+    accounts
+        .reserve(
+            &account,
+            portal_shared::store::integration_accounts::Taker {
+                now: 0,
+                moderator: false,
+            },
+        )
+        .await
+        .unwrap();
     accounts
         .activate(&account, "active", &at, None)
         .await

@@ -634,7 +634,13 @@ async fn deleting_a_user_deprovisions_their_integration_accounts() {
     state
         .db
         .integration_accounts()
-        .reserve(&account)
+        .reserve(
+            &account,
+            portal_shared::store::integration_accounts::Taker {
+                now: 0,
+                moderator: false,
+            },
+        )
         .await
         .unwrap();
     state

@@ -532,7 +532,16 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
         updated_at: at.into(),
     };
     let accounts = db.integration_accounts();
-    accounts.reserve(&account).await.unwrap();
+    accounts
+        .reserve(
+            &account,
+            portal_shared::store::integration_accounts::Taker {
+                now: 0,
+                moderator: false,
+            },
+        )
+        .await
+        .unwrap();
     let spent = spent_event(&t, &id).await;
     assert_eq!(
         accounts
@@ -561,7 +570,7 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
             .unwrap()
     );
     let spent = spent_event(&t, &id).await;
-    assert!(accounts.release(&active, Some(&spent)).await.is_err());
+    assert!(accounts.release(&active, None, Some(&spent)).await.is_err());
     assert_eq!(
         accounts.get(&account.id).await.unwrap().unwrap().status,
         "active"

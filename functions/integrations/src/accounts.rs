@@ -9,21 +9,21 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
-use portal_shared::auth::RequireAuth;
+use portal_shared::auth::{Identity, RequireAuth};
 use portal_shared::crypto::new_id;
 use portal_shared::error::{FORBIDDEN_ADMIN, FORBIDDEN_ADMIN_OR_STAFF};
 use portal_shared::http::{Deadline, json_with_status};
 use portal_shared::integrations::view::AccountView;
 use portal_shared::integrations::{
     AccountChange, Integration, Provisioned, RESET_NOT_SUPPORTED, Resets, USERNAME_TAKEN,
-    lifecycle, reconcile,
+    lifecycle, names, reconcile,
 };
-use portal_shared::model::{Role, User};
+use portal_shared::model::Role;
 use portal_shared::moderation::{Actor, may_manage};
 use portal_shared::openapi::ErrorEnvelope;
 use portal_shared::rate_limit::{self, Bucket};
 use portal_shared::store::audit::Origin;
-use portal_shared::store::integration_accounts::{Account, ReserveError};
+use portal_shared::store::integration_accounts::{Account, ReserveError, Taker};
 use portal_shared::store::keys;
 use portal_shared::time::{iso, now};
 use portal_shared::validation::{Issue, JsonBody, OptionalJsonBody, PathId, validation_error};
@@ -36,6 +36,8 @@ pub const ACCESS_DENIED: &str = "Forbidden - Access denied";
 pub const ALREADY_HAS_ONE: &str = "You already have an account on this integration";
 pub const SUSPENDED: &str =
     "Forbidden - the account is suspended; an admin or staff member can reactivate it";
+pub const SUSPENDED_NOT_DELETABLE: &str = "Forbidden - a suspended account cannot be deleted by its owner; an admin or staff member can lift the suspension";
+pub const SUSPENDED_HERE: &str = "Forbidden - your account on this integration is suspended; an admin or staff member can lift the suspension";
 
 /// The `{integration}` of a path.
 #[derive(IntoParams)]
@@ -144,18 +146,27 @@ pub(crate) async fn find(state: &AppState, integration: &str, id: &str) -> ApiRe
         .ok_or_else(|| ApiError::not_found(ACCOUNT_NOT_FOUND))
 }
 
-/// The account, if it exists on this integration and the caller owns it or is an admin.
+/// The account, if it exists on this integration and the caller owns it or is an admin
+/// (whose role counts under the second-factor rule).
 pub(crate) async fn accessible(
     state: &AppState,
     integration: &str,
     id: &str,
-    caller: &User,
+    caller: &Identity,
 ) -> ApiResult<Account> {
     let account = find(state, integration, id).await?;
-    if account.user_id != caller.id && caller.role != Role::Admin {
+    if account.user_id != caller.user.id && !acts_as_admin(state, caller)? {
         return Err(ApiError::forbidden(ACCESS_DENIED));
     }
     Ok(account)
+}
+
+/// Whether the caller's role makes them an admin for this request (403 when their role
+/// needs a second factor this credential has not passed).
+fn acts_as_admin(state: &AppState, caller: &Identity) -> ApiResult<bool> {
+    Ok(caller
+        .moderator(&state.config)?
+        .is_some_and(|m| m.is_admin()))
 }
 
 /// The account, for an admin or staff member changing its status (staff only for regular
@@ -164,12 +175,12 @@ async fn moderated(
     state: &AppState,
     integration: &str,
     id: &str,
-    caller: &User,
+    caller: &Identity,
     change: &AccountChange,
 ) -> ApiResult<Account> {
-    if !matches!(caller.role, Role::Admin | Role::Staff) {
+    let Some(moderator) = caller.moderator(&state.config)? else {
         return Err(ApiError::forbidden(FORBIDDEN_ADMIN_OR_STAFF));
-    }
+    };
     if change.password.is_some() {
         return accessible(state, integration, id, caller).await;
     }
@@ -180,7 +191,7 @@ async fn moderated(
         .get(&account.user_id)
         .await?
         .map_or(Role::User, |u| u.role);
-    if !may_manage(Actor::Member(caller), owner_role) {
+    if !may_manage(Actor::Member(moderator), owner_role) {
         return Err(ApiError::forbidden(FORBIDDEN_ADMIN));
     }
     Ok(account)
@@ -237,6 +248,14 @@ pub async fn create(
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
     let request = integration.parse_create(&me.user, &body?.value()?)?;
+    let name = request.username.split('@').next().unwrap_or_default();
+    names::check(&state.config, name)
+        .map_err(|issue| validation_error(vec![issue.at(integration.name_field())]))?;
+    // Staff and admins may take a name still cooling after its owner deleted it.
+    let taker = Taker {
+        now: now().unix_timestamp(),
+        moderator: me.moderator(&state.config).ok().flatten().is_some(),
+    };
     let at = iso(now());
     let reserved = Account {
         id: new_id(),
@@ -256,7 +275,7 @@ pub async fn create(
     // belong to an account Portal did not make, so the usual check decides.
     let mut cleared_stale = false;
     loop {
-        let conflict = match accounts.reserve(&reserved).await {
+        let conflict = match accounts.reserve(&reserved, taker).await {
             Ok(()) => break,
             Err(ReserveError::AlreadyHasOne) => ALREADY_HAS_ONE,
             Err(ReserveError::UsernameTaken) => USERNAME_TAKEN,
@@ -272,9 +291,13 @@ pub async fn create(
                 .await?
         };
         match holder {
+            // The caller's own account there is suspended: a new one would undo it.
+            Some(mine) if mine.user_id == me.user.id && mine.status == "suspended" => {
+                return Err(ApiError::forbidden(SUSPENDED_HERE));
+            }
             Some(stale) if !cleared_stale && reconcile::is_stale(&stale) => {
                 tracing::warn!(account = %stale.id, "releasing a reservation whose lease ran out");
-                accounts.release(&stale, None).await?;
+                accounts.release(&stale, None, None).await?;
                 cleared_stale = true;
             }
             _ => return Err(ApiError::Conflict(conflict.into())),
@@ -301,7 +324,7 @@ pub async fn create(
         Ok(Provisioned::Active) => "active",
         Ok(Provisioned::Pending) => "pending",
         Err(err) => {
-            accounts.release(&reserved, None).await?;
+            accounts.release(&reserved, None, None).await?;
             return Err(err.into());
         }
     };
@@ -317,7 +340,7 @@ pub async fn create(
             if let Err(err) = integration.deprovision(&reserved).await {
                 tracing::error!(account = %reserved.id, error = %err, "rollback upstream failed: an orphan account remains upstream");
             }
-            if let Err(err) = accounts.release(&reserved, None).await {
+            if let Err(err) = accounts.release(&reserved, None, None).await {
                 tracing::error!(account = %reserved.id, error = %err, "releasing the reservation failed");
             }
             return Err(ApiError::internal(
@@ -350,7 +373,7 @@ pub async fn show(
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
 ) -> ApiResult<Json<Value>> {
-    let account = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
+    let account = accessible(&state, integration.id(), id.as_str(), &me).await?;
     Ok(Json(
         json!({ "ok": true, "account": AccountView::from(&account) }),
     ))
@@ -381,8 +404,8 @@ pub async fn update(
     let change = integration.parse_update(&body?.value()?)?;
     let old = match &change.status {
         // Suspending or reactivating is moderation: admin or staff, under the staff rule.
-        Some(_) => moderated(&state, integration.id(), id.as_str(), &me.user, &change).await?,
-        None => accessible(&state, integration.id(), id.as_str(), &me.user).await?,
+        Some(_) => moderated(&state, integration.id(), id.as_str(), &me, &change).await?,
+        None => accessible(&state, integration.id(), id.as_str(), &me).await?,
     };
     let reactivating = change.status.as_deref() == Some("active");
     if old.status == "suspended" && change.password.is_some() && !reactivating {
@@ -423,12 +446,18 @@ pub async fn remove(
     RequireAuth(me): RequireAuth,
     origin: Origin,
 ) -> ApiResult<Json<Value>> {
-    let account = accessible(&state, integration.id(), id.as_str(), &me.user).await?;
+    let account = accessible(&state, integration.id(), id.as_str(), &me).await?;
+    // A suspension is moderation: deleting the account (and freeing its claim for a new
+    // one) would undo it, so only those who may lift it may delete it.
+    if account.status == "suspended" && !acts_as_admin(&state, &me)? {
+        return Err(ApiError::forbidden(SUSPENDED_NOT_DELETABLE));
+    }
     lifecycle::retire(
         &state.db,
         integration.as_ref(),
         &account,
         &origin.as_user(&me.user.id),
+        state.integrations.cools_until(),
     )
     .await?;
     Ok(Json(json!({ "ok": true })))
@@ -506,7 +535,7 @@ pub async fn reset_password(
     // Counting the reset and reading the account do not depend on each other.
     let (_, account) = futures::try_join!(
         rate_limit::enforce(&state, bucket),
-        accessible(&state, integration.id(), id.as_str(), &me.user)
+        accessible(&state, integration.id(), id.as_str(), &me)
     )?;
     if account.status == "suspended" {
         return Err(ApiError::forbidden(SUSPENDED));

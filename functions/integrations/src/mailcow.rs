@@ -12,8 +12,7 @@ use axum::response::Response;
 use portal_shared::auth::RequireAuth;
 use portal_shared::http::json_with_status;
 use portal_shared::integrations::mailcow::{Alias, AppPassword, Mailcow, Usage, alias_address};
-use portal_shared::integrations::{Integration, object, optional_string};
-use portal_shared::model::User;
+use portal_shared::integrations::{Integration, names, object, optional_string};
 use portal_shared::openapi::ErrorEnvelope;
 use portal_shared::store::audit::Origin;
 use portal_shared::store::integration_accounts::Account;
@@ -106,7 +105,7 @@ pub struct UsageBody {
 async fn mailbox(
     state: &AppState,
     id: &PathId,
-    caller: &User,
+    caller: &portal_shared::auth::Identity,
     changing: bool,
 ) -> ApiResult<(std::sync::Arc<dyn Integration>, Account)> {
     let integration = state.integrations.enabled("mailcow")?;
@@ -156,7 +155,7 @@ async fn remove_item(
     state: &AppState,
     id: &PathId,
     params: &HashMap<String, String>,
-    caller: &User,
+    caller: &portal_shared::auth::Identity,
     origin: &Origin,
     kind: Item,
 ) -> ApiResult<Json<Value>> {
@@ -183,7 +182,7 @@ async fn remove_item(
     record(
         state,
         &account,
-        &origin.as_user(&caller.id),
+        &origin.as_user(&caller.user.id),
         action,
         details,
     )
@@ -209,7 +208,7 @@ pub async fn app_passwords(
     id: PathId,
     RequireAuth(me): RequireAuth,
 ) -> ApiResult<Json<Value>> {
-    let (integration, account) = mailbox(&state, &id, &me.user, false).await?;
+    let (integration, account) = mailbox(&state, &id, &me, false).await?;
     let listed = mailcow(integration.as_ref())?
         .app_passwords(&account)
         .await?;
@@ -255,7 +254,7 @@ pub async fn create_app_password(
     let (Some(name), true) = (name, issues.is_empty()) else {
         return Err(validation_error(issues));
     };
-    let (integration, account) = mailbox(&state, &id, &me.user, true).await?;
+    let (integration, account) = mailbox(&state, &id, &me, true).await?;
     let password = mailcow(integration.as_ref())?
         .create_app_password(&account, &name)
         .await?;
@@ -294,7 +293,7 @@ pub async fn delete_app_password(
     RequireAuth(me): RequireAuth,
     origin: Origin,
 ) -> ApiResult<Json<Value>> {
-    remove_item(&state, &id, &params, &me.user, &origin, Item::AppPassword).await
+    remove_item(&state, &id, &params, &me, &origin, Item::AppPassword).await
 }
 
 /// The aliases delivering to the mailbox, and the domains new ones may use.
@@ -315,7 +314,7 @@ pub async fn aliases(
     id: PathId,
     RequireAuth(me): RequireAuth,
 ) -> ApiResult<Json<Value>> {
-    let (integration, account) = mailbox(&state, &id, &me.user, false).await?;
+    let (integration, account) = mailbox(&state, &id, &me, false).await?;
     let mail = mailcow(integration.as_ref())?;
     let listed = mail.aliases(&account).await?;
     Ok(Json(
@@ -354,7 +353,7 @@ pub async fn create_alias(
         issues.push(Issue::invalid_type("string", "undefined").at("address"));
     }
     let (integration, account) = match (raw, issues.is_empty()) {
-        (Some(_), true) => mailbox(&state, &id, &me.user, true).await?,
+        (Some(_), true) => mailbox(&state, &id, &me, true).await?,
         _ => return Err(validation_error(issues)),
     };
     let mail = mailcow(integration.as_ref())?;
@@ -363,6 +362,9 @@ pub async fn create_alias(
         mail.alias_domains(),
     )
     .map_err(|issue| validation_error(vec![issue]))?;
+    let local = address.split('@').next().unwrap_or_default();
+    names::check(&state.config, local)
+        .map_err(|issue| validation_error(vec![issue.at("address")]))?;
     mail.create_alias(&account, &address).await?;
     let origin = origin.as_user(&me.user.id);
     record(
@@ -400,7 +402,7 @@ pub async fn delete_alias(
     RequireAuth(me): RequireAuth,
     origin: Origin,
 ) -> ApiResult<Json<Value>> {
-    remove_item(&state, &id, &params, &me.user, &origin, Item::Alias).await
+    remove_item(&state, &id, &params, &me, &origin, Item::Alias).await
 }
 
 /// How much of the mailbox's quota is used (bytes).
@@ -421,7 +423,7 @@ pub async fn usage(
     id: PathId,
     RequireAuth(me): RequireAuth,
 ) -> ApiResult<Json<Value>> {
-    let (integration, account) = mailbox(&state, &id, &me.user, false).await?;
+    let (integration, account) = mailbox(&state, &id, &me, false).await?;
     let usage = mailcow(integration.as_ref())?
         .usage(&account)
         .await?

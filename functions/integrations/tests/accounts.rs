@@ -345,7 +345,7 @@ async fn when_our_write_fails_after_prosody_created_the_account_it_is_deleted_th
                 .unwrap()
             {
                 db.integration_accounts()
-                    .release(&account, None)
+                    .release(&account, None, None)
                     .await
                     .unwrap();
             }
@@ -526,8 +526,9 @@ async fn deleting_removes_the_account_upstream_first() {
     let res = t.send("DELETE", &path, Some(&t.ada), None).await;
     assert_eq!(res.json(), json!({"ok": true}));
     assert!(t.prosody.users().is_empty());
-    // Kept for the record (status deleted), both claims freed.
-    assert_eq!(t.integration_items().await, 1);
+    // Kept for the record (status deleted), the owner's claim freed, the name cooling
+    // for its former owner.
+    assert_eq!(t.integration_items().await, 2);
     assert_eq!(
         t.state
             .db
@@ -557,8 +558,8 @@ async fn deleting_removes_the_account_upstream_first() {
     assert_eq!(res.status, 200);
     assert_eq!(
         t.integration_items().await,
-        2,
-        "two deleted records, no claims"
+        3,
+        "two deleted records and the name cooling, no other claim"
     );
     let res = t
         .send(
@@ -654,7 +655,7 @@ async fn only_admins_and_staff_suspend_and_a_suspended_account_cannot_sign_in_up
     assert_eq!(t.prosody.users()["ada"], "fresh-password-2");
 
     // Staff may not suspend an admin's account.
-    let admins = t.create(&t.admin, json!({"username": "root"})).await.json()["account"]["id"]
+    let admins = t.create(&t.admin, json!({"username": "boss"})).await.json()["account"]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -729,7 +730,13 @@ async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever(
     let accounts = t.state.db.integration_accounts();
     // Ada's earlier create reserved, then its function timed out before Prosody had it.
     accounts
-        .reserve(&reservation(&t.ada, "ada", 10))
+        .reserve(
+            &reservation(&t.ada, "ada", 10),
+            portal_shared::store::integration_accounts::Taker {
+                now: 0,
+                moderator: false,
+            },
+        )
         .await
         .unwrap();
     let res = t
@@ -750,7 +757,13 @@ async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever(
     // Bob's died after Prosody created the name: the name stays taken (Portal cannot tell
     // that account from one it did not make), but Bob is not stuck: another name works.
     accounts
-        .reserve(&reservation(&t.bob, "bobby", 10))
+        .reserve(
+            &reservation(&t.bob, "bobby", 10),
+            portal_shared::store::integration_accounts::Taker {
+                now: 0,
+                moderator: false,
+            },
+        )
         .await
         .unwrap();
     t.prosody.add_user("bobby", "orphan");
@@ -764,7 +777,13 @@ async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever(
     // A reservation still within its lease is a create in progress: it still blocks.
     let carol = person(&t.state, "carol@example.org", Role::User).await;
     accounts
-        .reserve(&reservation(&carol, "carol", 0))
+        .reserve(
+            &reservation(&carol, "carol", 0),
+            portal_shared::store::integration_accounts::Taker {
+                now: 0,
+                moderator: false,
+            },
+        )
         .await
         .unwrap();
     let res = t.create(&carol, json!({"username": "another"})).await;

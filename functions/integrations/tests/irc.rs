@@ -395,7 +395,8 @@ async fn deleting_drops_the_nick_and_keeps_the_record() {
             .calls()
             .contains(&"atheme.command NickServ FDROP".to_string())
     );
-    // Kept for the record as deleted; gone from the owner's views; the nick is free again.
+    // Kept for the record as deleted; gone from the owner's views; the nick cools for its
+    // former owner: nobody else takes it (they would get Ada's mail and resets), she may.
     let kept = t
         .state
         .db
@@ -408,7 +409,13 @@ async fn deleting_drops_the_nick_and_keeps_the_record() {
     assert_eq!(t.on("GET", &id, "", &t.ada, None).await.status, 404);
     let list = t.get("/api/integrations/irc/accounts", &t.ada).await.json();
     assert_eq!(list["accounts"], json!([]));
-    assert_eq!(t.count_items("INTEGNAME#").await, 0);
+    assert_eq!(t.count_items("INTEGNAME#").await, 1);
+    let res = t
+        .create(&t.bob, json!({"nick": "ada", "password": "irc-password-1"}))
+        .await;
+    assert_eq!(res.status, 409);
+    assert_eq!(res.json(), envelope("Username already taken"));
+    assert!(t.atheme.nick("ada").is_none());
     let again = t.created(&t.ada, json!({})).await;
     assert_ne!(again["account"]["id"], json!(id));
     // Already dropped on IRC: still deleted here.

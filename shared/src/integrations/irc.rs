@@ -278,6 +278,10 @@ impl Integration for Irc {
         self
     }
 
+    fn name_field(&self) -> &'static str {
+        "nick"
+    }
+
     fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError> {
         let upstream = self.upstream().map_err(ApiError::from)?;
         let map = object(body)?;

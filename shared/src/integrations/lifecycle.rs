@@ -77,19 +77,20 @@ pub async fn change(
 }
 
 /// Deletes the account on the service, then marks it `deleted` in Portal (kept for the
-/// record; its claims freed).
+/// record; its claims freed, the name kept for its former owner until `cools_until`).
 pub async fn retire(
     db: &Db,
     integration: &dyn Integration,
     account: &Account,
     origin: &Origin,
+    cools_until: Option<i64>,
 ) -> Result<Account, ApiError> {
     if integration.enabled() && account.status != "provisioning" {
         integration.deprovision(account).await?;
     }
     let event = account.audit_event(origin, "integration_account.deleted", None);
     db.integration_accounts()
-        .retire(account, &next_update(account), Some(&event))
+        .retire(account, &next_update(account), cools_until, Some(&event))
         .await?
         .ok_or_else(|| ApiError::Conflict(CHANGED_MEANWHILE.into()))
 }

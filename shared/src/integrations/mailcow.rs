@@ -390,6 +390,10 @@ impl Integration for Mailcow {
         self
     }
 
+    fn name_field(&self) -> &'static str {
+        "localPart"
+    }
+
     fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError> {
         let upstream = self.upstream().map_err(ApiError::from)?;
         let map = object(body)?;

@@ -9,6 +9,7 @@ pub mod irc;
 pub mod lifecycle;
 pub mod mailcow;
 pub mod mediawiki;
+pub mod names;
 pub mod reconcile;
 pub mod view;
 pub mod xmpp;
@@ -158,6 +159,10 @@ pub trait Integration: Send + Sync {
     fn as_any(&self) -> &dyn std::any::Any;
     /// Checks a create body for `owner` (400 validation envelope when bad).
     fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError>;
+    /// The create body's field that names the account (for a refusal of the name).
+    fn name_field(&self) -> &'static str {
+        "username"
+    }
     /// Checks an update body: `{password?, status?: active|suspended}`.
     fn parse_update(&self, body: &Value) -> Result<AccountChange, ApiError> {
         password_and_status(body)
@@ -312,6 +317,8 @@ pub fn transport_error(
 #[derive(Clone)]
 pub struct Registry {
     integrations: Arc<Vec<Arc<dyn Integration>>>,
+    /// Days a freed name stays with its former owner (`PORTAL_NAME_COOLING_DAYS`).
+    cooling_days: i64,
 }
 
 impl std::fmt::Debug for Registry {
@@ -329,18 +336,22 @@ pub const INTEGRATION_DISABLED: &str = "Integration is disabled";
 impl Registry {
     /// The one place integrations are registered.
     pub fn from_config(config: &Config) -> Self {
-        Self::new(vec![
-            Arc::new(xmpp::Xmpp::from_config(config)),
-            Arc::new(irc::Irc::from_config(config)),
-            Arc::new(mailcow::Mailcow::from_config(config)),
-            Arc::new(mediawiki::MediaWiki::from_config(config)),
-        ])
+        Self {
+            integrations: Arc::new(vec![
+                Arc::new(xmpp::Xmpp::from_config(config)),
+                Arc::new(irc::Irc::from_config(config)),
+                Arc::new(mailcow::Mailcow::from_config(config)),
+                Arc::new(mediawiki::MediaWiki::from_config(config)),
+            ]),
+            cooling_days: config.name_cooling_days,
+        }
     }
 
-    pub fn new(integrations: Vec<Arc<dyn Integration>>) -> Self {
-        Self {
-            integrations: Arc::new(integrations),
-        }
+    /// Until when (unix seconds) a name freed now stays with its former owner; `None`
+    /// when names are handed on at once.
+    pub fn cools_until(&self) -> Option<i64> {
+        (self.cooling_days > 0)
+            .then(|| crate::time::now().unix_timestamp() + self.cooling_days * 86_400)
     }
 
     pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Integration>> {
@@ -383,7 +394,9 @@ pub async fn remove_accounts_of_user(
             integration.deprovision(account).await?;
         }
         // Recorded with the user's deletion, which follows.
-        db.integration_accounts().release(account, None).await?;
+        db.integration_accounts()
+            .release(account, registry.cools_until(), None)
+            .await?;
     }
     Ok(accounts.len())
 }

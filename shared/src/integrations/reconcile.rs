@@ -71,12 +71,14 @@ impl Drift {
 }
 
 /// Compares and (with `fix`) repairs; the drift found, in Portal's order then the
-/// service's.
+/// service's. An account gone from the service is retired, its name cooling until
+/// `cools_until`.
 pub async fn reconcile(
     db: &Db,
     integration: &dyn Integration,
     origin: &Origin,
     fix: bool,
+    cools_until: Option<i64>,
 ) -> Result<Vec<Drift>, ApiError> {
     let id = integration.id();
     if !integration.enabled() {
@@ -114,7 +116,7 @@ pub async fn reconcile(
             if is_stale(account) {
                 let found = Drift::of("stale_reservation", account);
                 drift.push(if fix {
-                    let released = db.integration_accounts().release(account, None).await;
+                    let released = db.integration_accounts().release(account, None, None).await;
                     found.repaired(released.map_err(ApiError::from))
                 } else {
                     found
@@ -136,7 +138,7 @@ pub async fn reconcile(
                 );
                 let retired = db
                     .integration_accounts()
-                    .retire(account, &crate::time::iso(now()), Some(&event))
+                    .retire(account, &crate::time::iso(now()), cools_until, Some(&event))
                     .await
                     .map_err(ApiError::from)
                     .and_then(|done| {

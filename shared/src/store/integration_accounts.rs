@@ -97,9 +97,20 @@ impl Db {
     }
 }
 
+/// Who takes a name whose claim may be cooling (freed by a deletion, kept for its former
+/// owner until `coolsUntil`).
+#[derive(Debug, Clone, Copy)]
+pub struct Taker {
+    /// Unix seconds now.
+    pub now: i64,
+    /// Staff and admins take a cooling name from anyone.
+    pub moderator: bool,
+}
+
 fn claim_items(
     db: &Db,
     account: &Account,
+    taker: Taker,
 ) -> Result<(TransactWriteItem, TransactWriteItem), StoreError> {
     let owner = keys::integration_claim_of_user(&account.user_id, &account.integration_id);
     let name = keys::integration_username(&account.integration_id, &account.username);
@@ -109,10 +120,40 @@ fn claim_items(
         item["userId"] = json!(account.user_id);
         item
     };
+    // A free name, or one cooling that this taker may have: its former owner, anyone once
+    // the period is over, a moderator at once.
+    let mut free = "attribute_not_exists(#pk) OR (attribute_not_exists(accountId) AND (coolsUntil <= :now OR userId = :taker";
+    if taker.moderator {
+        free = "attribute_not_exists(#pk) OR (attribute_not_exists(accountId) AND (coolsUntil <= :now OR userId = :taker OR attribute_exists(coolsUntil)";
+    }
+    let name_free = Expression::new(&format!("{free}))"))
+        .name("#pk", schema::PK)
+        .value(":now", super::item::n(taker.now))
+        .value(":taker", s(&account.user_id));
     Ok((
         db.put(to_item(&claim(owner))?, Some(is_new()))?,
-        db.put(to_item(&claim(name))?, Some(is_new()))?,
+        db.put(to_item(&claim(name))?, Some(name_free))?,
     ))
+}
+
+/// The write that frees a name: kept for `former_owner` until `cools_until` (removed by
+/// TTL then), or deleted at once.
+fn free_name(
+    db: &Db,
+    account: &Account,
+    cools_until: Option<i64>,
+) -> Result<TransactWriteItem, StoreError> {
+    let key = keys::integration_username(&account.integration_id, &account.username);
+    match cools_until {
+        Some(until) => {
+            let mut item = serde_json::to_value(keys::plain_item(key)).unwrap_or_default();
+            item["userId"] = json!(account.user_id);
+            item["coolsUntil"] = json!(until);
+            item[schema::TTL_ATTRIBUTE] = json!(until);
+            db.put(to_item(&item)?, None)
+        }
+        None => db.delete(key, None),
+    }
 }
 
 /// The account exactly as it was read (its `updatedAt` unchanged).
@@ -133,9 +174,9 @@ fn not_reserved() -> Expression {
 
 impl Accounts<'_> {
     /// Writes the account (status `provisioning`) and both claims, or nothing.
-    pub async fn reserve(&self, account: &Account) -> Result<(), ReserveError> {
+    pub async fn reserve(&self, account: &Account, taker: Taker) -> Result<(), ReserveError> {
         let db = self.db;
-        let (owner, name) = claim_items(db, account)?;
+        let (owner, name) = claim_items(db, account, taker)?;
         let items = vec![
             db.put(to_item(&AccountItem::new(account.clone()))?, Some(is_new()))?,
             owner,
@@ -155,10 +196,12 @@ impl Accounts<'_> {
         }
     }
 
-    /// Removes the account and its claims (a failed create, or a delete).
+    /// Removes the account and its claims (a failed create, or its owner's deletion: then
+    /// the name cools until `cools_until`).
     pub async fn release(
         &self,
         account: &Account,
+        cools_until: Option<i64>,
         audit: Option<&Event>,
     ) -> Result<(), StoreError> {
         let db = self.db;
@@ -168,10 +211,7 @@ impl Accounts<'_> {
                 keys::integration_claim_of_user(&account.user_id, &account.integration_id),
                 None,
             )?,
-            db.delete(
-                keys::integration_username(&account.integration_id, &account.username),
-                None,
-            )?,
+            free_name(db, account, cools_until)?,
         ];
         if let Some(event) = audit {
             items.push(db.audit_write(event)?);
@@ -213,12 +253,13 @@ impl Accounts<'_> {
     }
 
     /// Marks the account `deleted` (kept for the record) and frees its claims, so its
-    /// owner may make another and its name may be taken again. False when it changed
-    /// meanwhile.
+    /// owner may make another and its name may be taken again (by others only after
+    /// `cools_until`). False when it changed meanwhile.
     pub async fn retire(
         &self,
         account: &Account,
         now: &str,
+        cools_until: Option<i64>,
         audit: Option<&Event>,
     ) -> Result<Option<Account>, StoreError> {
         let db = self.db;
@@ -235,10 +276,7 @@ impl Accounts<'_> {
                 keys::integration_claim_of_user(&account.user_id, &account.integration_id),
                 None,
             )?,
-            db.delete(
-                keys::integration_username(&account.integration_id, &account.username),
-                None,
-            )?,
+            free_name(db, account, cools_until)?,
         ];
         if let Some(event) = audit {
             items.push(db.audit_write(event)?);
@@ -305,7 +343,8 @@ impl Accounts<'_> {
             .await
     }
 
-    /// The user holding a username on an integration, from its claim alone (one GetItem).
+    /// The user holding a username on an integration, from its claim alone (one GetItem);
+    /// a name cooling after a deletion has no holder.
     pub async fn owner_of_username(
         &self,
         integration: &str,
@@ -315,6 +354,7 @@ impl Accounts<'_> {
             .db
             .get_item(keys::integration_username(integration, username))
             .await?
+            .filter(|item| item.contains_key("accountId"))
             .and_then(|item| item.get("userId").and_then(|v| v.as_s().ok()).cloned()))
     }
 
