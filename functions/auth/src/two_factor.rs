@@ -12,11 +12,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portal_shared::cookies::{TRUST_DEVICE, TWO_FACTOR};
-use portal_shared::crypto::{random_alphanumeric, random_digits};
+use portal_shared::crypto::{hmac_b64url, random_alphanumeric, random_digits};
 use portal_shared::mail::{Mail, MailKind};
-use portal_shared::model::User;
+use portal_shared::model::{Session, User};
 use portal_shared::store::audit::{Event, Origin};
-use portal_shared::store::two_factor::{Attempt, Challenge, Keep, TwoFactor, code_hash};
+use portal_shared::store::two_factor::{Attempt, Challenge, Rotate, TwoFactor};
 use portal_shared::store::users::Conflict;
 use portal_shared::time::{iso, now};
 use portal_shared::totp;
@@ -27,7 +27,7 @@ use crate::error::{AuthError, AuthResult};
 use crate::extract::{RequestMeta, SessionUser};
 use crate::input::{Body, Fields};
 use crate::reauth::check_current_password;
-use crate::session::start_session;
+use crate::session::{new_session, start_session};
 use crate::views::{append_cookies, json_response, started_session, user_json};
 
 /// How long a sign-in challenge, a trusted device and an e-mailed code live (the plugin's
@@ -156,7 +156,7 @@ async fn second_factor(
         .two_factor()
         .get(&prover.user().id)
         .await?
-        .filter(|t| usable(t))
+        .filter(|t| t.has_secret() && usable(t))
         .ok_or_else(|| code(StatusCode::BAD_REQUEST, missing))?;
     check_lock(Some(&two_factor))?;
     count_attempt(state, prover).await?;
@@ -183,15 +183,39 @@ fn password_field(body: &Body) -> AuthResult<String> {
     password.ok_or_else(|| AuthError::validation("[body] Invalid input".into()))
 }
 
+/// The keyed hashes a code (backup or e-mailed) of `user_id` is stored and looked up as:
+/// HMAC-SHA-256 under a key derived from each accepted auth secret, current first, so a
+/// table dump allows no offline guessing and a rotation keeps codes working.
+fn code_hashes(state: &AuthState, user_id: &str, code: &str) -> Vec<String> {
+    state
+        .app
+        .config
+        .auth
+        .accepted_secrets()
+        .map(|secret| {
+            let key = hmac_b64url(secret, "portal two-factor codes");
+            hmac_b64url(&key, &format!("{user_id}:{code}"))
+        })
+        .collect()
+}
+
+/// The hash a code is stored as (under the current secret).
+fn stored_hash(state: &AuthState, user_id: &str, code: &str) -> String {
+    code_hashes(state, user_id, code).swap_remove(0)
+}
+
 /// Ten backup codes (`xxxxx-xxxxx`) and their keyed hashes.
-fn backup_codes(user_id: &str) -> (Vec<String>, Vec<String>) {
+fn backup_codes(state: &AuthState, user_id: &str) -> (Vec<String>, Vec<String>) {
     let codes: Vec<String> = (0..BACKUP_CODES)
         .map(|_| {
             let raw = random_alphanumeric(10);
             format!("{}-{}", &raw[..5], &raw[5..])
         })
         .collect();
-    let hashes = codes.iter().map(|c| code_hash(user_id, c)).collect();
+    let hashes = codes
+        .iter()
+        .map(|c| stored_hash(state, user_id, c))
+        .collect();
     (codes, hashes)
 }
 
@@ -211,16 +235,25 @@ fn origin_of(state: &AuthState, me: &SessionUser, meta: &RequestMeta) -> Origin 
     meta.origin(&state.app.config).as_user(&me.user.id)
 }
 
-/// Turns two-factor on for the caller's session (other sessions end), recorded with
-/// `method` (`totp` or `otp`).
+/// A fresh session to stand in the caller's place when two-factor is turned on or off
+/// (BetterAuth re-issues the cookie on both): the old token stops on its next use.
+fn successor(state: &AuthState, me: &SessionUser, meta: &RequestMeta) -> (Session, String) {
+    new_session(&state.app, &me.user, me.session.remember, meta)
+}
+
+/// Turns two-factor on once a code was checked for the caller's session: other sessions
+/// end and the caller's is replaced (the new one marked as having passed), recorded with
+/// `method` (`totp` or `otp`). The user and the new session's token.
 async fn turn_on(
     state: &AuthState,
     me: &SessionUser,
     meta: &RequestMeta,
     method: &str,
-) -> AuthResult<User> {
-    let keep = Keep {
-        session_id: &me.session.id,
+) -> AuthResult<(User, String)> {
+    let (session, token) = successor(state, me, meta);
+    let rotate = Rotate {
+        old: &me.session,
+        new: &session,
     };
     let details = json!({ "method": method });
     let event = Event::now(
@@ -233,13 +266,13 @@ async fn turn_on(
         .app
         .db
         .two_factor()
-        .enable(&me.user.id, keep, method == "totp", &iso(now()), &event)
+        .enable(&me.user.id, rotate, method == "totp", &iso(now()), &event)
         .await?
     {
         None => Err(AuthError::unauthorized()),
         Some(Ok(user)) => {
-            remove_other_sessions(state, &user, &me.session.id).await?;
-            Ok(user)
+            remove_other_sessions(state, &user, &session.id).await?;
+            Ok((user, token))
         }
         Some(Err(c)) => Err(conflict(c)),
     }
@@ -258,22 +291,23 @@ async fn remove_other_sessions(state: &AuthState, user: &User, keep: &str) -> Au
 
 /// The answer to a second factor proven: a pending sign-in gets its session (marked as
 /// having passed), and, with `trustDevice`, a trusted-device cookie; a signed-in caller
-/// gets its own session back.
+/// gets its own session back, or the one that replaced it (`turned_on`).
 async fn passed(
     state: &AuthState,
     prover: Prover,
     meta: &RequestMeta,
     (method, trust_device): (&str, bool),
-    user: Option<User>,
+    turned_on: Option<(User, String)>,
 ) -> AuthResult<Response> {
     let app = &state.app;
     match prover {
-        Prover::Session(me) => {
-            let user = user.unwrap_or(me.user);
-            Ok(json_response(
-                json!({ "token": me.token, "user": user_json(&user) }),
-            ))
-        }
+        Prover::Session(me) => Ok(match turned_on {
+            Some((user, token)) => {
+                let response = json_response(json!({ "token": token, "user": user_json(&user) }));
+                started_session(response, &app.cookies, &token, me.session.remember)
+            }
+            None => json_response(json!({ "token": me.token, "user": user_json(&me.user) })),
+        }),
         Prover::SignIn {
             identifier,
             challenge,
@@ -293,7 +327,7 @@ async fn passed(
                     Some(id) => {
                         let at = (iso(now()), unix_now());
                         store
-                            .trust_device(id, &user.id, (&at.0, at.1), TRUST_SECS)
+                            .trust_device(id, &user, (&at.0, at.1), TRUST_SECS)
                             .await
                     }
                     None => Ok(()),
@@ -331,10 +365,10 @@ pub async fn challenge_sign_in(
     let store = app.db.two_factor();
     let at = (iso(now()), unix_now());
     if let Some(trust) = app.cookies.verified(headers, TRUST_DEVICE) {
-        if store.take_trusted_device(&trust, &user.id, at.1).await? {
+        if store.take_trusted_device(&trust, user, at.1).await? {
             let renewed = random_alphanumeric(32);
             store
-                .trust_device(&renewed, &user.id, (&at.0, at.1), TRUST_SECS)
+                .trust_device(&renewed, user, (&at.0, at.1), TRUST_SECS)
                 .await?;
             cookies.push(
                 app.cookies
@@ -351,7 +385,7 @@ pub async fn challenge_sign_in(
     );
     opened?;
     let mut methods = Vec::new();
-    if two_factor?.is_some_and(|t| t.verified) {
+    if two_factor?.is_some_and(|t| t.has_secret() && t.verified) {
         methods.push("totp");
     }
     methods.push("otp");
@@ -370,14 +404,13 @@ pub async fn challenge_sign_in(
     post, path = "/two-factor/enable", security(("signedIn" = [])),
     request_body = crate::wire::EnableTwoFactor,
     responses(
-        (status = 200, description = "`totp`: the URI and backup codes (on after the first code); `otp`: on now", body = crate::wire::TwoFactorEnabled),
+        (status = 200, description = "`totp`: the URI and backup codes; `otp`: a code is mailed to the account's address. Either is on once its first code is verified", body = crate::wire::TwoFactorEnabled),
         (status = 400, description = "`INVALID_PASSWORD`, `TOTP_ALREADY_ENABLED`", body = portal_shared::openapi::AuthErrorBody),
     )
 )]
 pub async fn enable(
     State(state): State<AuthState>,
     me: SessionUser,
-    meta: RequestMeta,
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;
@@ -392,11 +425,15 @@ pub async fn enable(
     let password = password.ok_or_else(|| AuthError::validation("[body] Invalid input".into()))?;
     check_current_password(&state, &me.user.id, password).await?;
     if method.as_deref() == Some("otp") {
-        turn_on(&state, &me, &meta, "otp").await?;
+        // On only when the code mailed to the account's address comes back (verify-otp):
+        // a password alone never turns a second factor on, nor passes one.
+        if let Some(limited) = mail_code(&state, &Prover::Session(me)).await? {
+            return Ok(limited);
+        }
         return Ok(json_response(json!({ "method": "otp" })));
     }
     let secret = random_alphanumeric(32);
-    let (codes, hashes) = backup_codes(&me.user.id);
+    let (codes, hashes) = backup_codes(&state, &me.user.id);
     let sealed = state.app.sealer.seal(&secret);
     if !state
         .app
@@ -431,8 +468,10 @@ pub async fn disable(
 ) -> AuthResult<Response> {
     let password = password_field(&body.json_only()?)?;
     check_current_password(&state, &me.user.id, password).await?;
-    let keep = Keep {
-        session_id: &me.session.id,
+    let (session, token) = successor(&state, &me, &meta);
+    let rotate = Rotate {
+        old: &me.session,
+        new: &session,
     };
     let store = state.app.db.two_factor();
     let event = Event::now(
@@ -442,19 +481,19 @@ pub async fn disable(
         None,
     );
     let user = match store
-        .disable(&me.user.id, keep, &iso(now()), &event)
+        .disable(&me.user.id, rotate, &iso(now()), &event)
         .await?
     {
         None => return Err(AuthError::unauthorized()),
         Some(Ok(user)) => user,
         Some(Err(c)) => return Err(conflict(c)),
     };
-    remove_other_sessions(&state, &user, &me.session.id).await?;
-    let mut response = json_response(json!({ "status": true }));
+    remove_other_sessions(&state, &user, &session.id).await?;
+    let response = json_response(json!({ "status": true }));
+    let mut response = started_session(response, &state.app.cookies, &token, me.session.remember);
+    // Every trusted device ended with the generation; this one forgets its cookie.
     if let Some(trust) = state.app.cookies.verified(&headers, TRUST_DEVICE) {
-        store
-            .take_trusted_device(&trust, &user.id, unix_now())
-            .await?;
+        store.take_trusted_device(&trust, &user, unix_now()).await?;
         append_cookies(&mut response, vec![state.app.cookies.expired(TRUST_DEVICE)]);
     }
     Ok(response)
@@ -480,8 +519,9 @@ pub async fn get_totp_uri(
         store.get(&me.user.id),
         check_current_password(&state, &me.user.id, password)
     );
-    let two_factor =
-        two_factor?.ok_or_else(|| code(StatusCode::BAD_REQUEST, "TOTP_NOT_ENABLED"))?;
+    let two_factor = two_factor?
+        .filter(TwoFactor::has_secret)
+        .ok_or_else(|| code(StatusCode::BAD_REQUEST, "TOTP_NOT_ENABLED"))?;
     checked?;
     let secret = state
         .app
@@ -575,12 +615,21 @@ pub async fn send_otp(
         f.finish()?;
     }
     let prover = prover(&state, session, &headers).await?;
-    let user = prover.user().clone();
+    if let Some(limited) = mail_code(&state, &prover).await? {
+        return Ok(limited);
+    }
+    Ok(json_response(json!({ "status": true })))
+}
+
+/// Mails a fresh code to the prover's address (its hash stored for the prover's key):
+/// `Some(429)` when that address had too many mails.
+async fn mail_code(state: &AuthState, prover: &Prover) -> AuthResult<Option<Response>> {
+    let user = prover.user();
     // Mails to one address are limited like every other mail.
     if let Err(limited) =
         crate::limits::limit_email(&state.app, "/two-factor/send-otp", &user.email).await
     {
-        return Ok(limited);
+        return Ok(Some(limited));
     }
     let answer = random_digits(6);
     state
@@ -590,7 +639,7 @@ pub async fn send_otp(
         .store_mailed_code(
             &prover.mail_key(),
             &user.id,
-            &answer,
+            &stored_hash(state, &user.id, &answer),
             (&iso(now()), unix_now()),
             MAILED_CODE_SECS,
         )
@@ -614,7 +663,7 @@ pub async fn send_otp(
             "The code could not be sent; try again shortly",
         ));
     }
-    Ok(json_response(json!({ "status": true })))
+    Ok(None)
 }
 
 #[utoipa::path(
@@ -638,8 +687,11 @@ pub async fn verify_otp(
     let user = prover.user().clone();
     let store = state.app.db.two_factor();
     check_lock(store.get(&user.id).await?.as_ref())?;
+    // Tries count against the sign-in's challenge, whatever codes were sent for it.
+    count_attempt(&state, &prover).await?;
+    let hashes = code_hashes(&state, &user.id, answer.trim());
     let tried = store
-        .try_mailed_code(&prover.mail_key(), &user.id, answer.trim(), unix_now())
+        .try_mailed_code(&prover.mail_key(), &hashes, unix_now())
         .await?;
     match tried {
         Ok(true) => {}
@@ -682,7 +734,8 @@ pub async fn verify_backup_code(
     let user = prover.user().clone();
     let store = state.app.db.two_factor();
     second_factor(&state, &prover, "BACKUP_CODES_NOT_ENABLED", |_| true).await?;
-    if !store.use_backup_code(&user.id, answer.trim()).await? {
+    let hashes = code_hashes(&state, &user.id, answer.trim());
+    if !store.use_backup_code(&user.id, &hashes).await? {
         return Err(failed(&state, &user, "INVALID_BACKUP_CODE").await);
     }
     if disable_session && let Prover::SignIn { .. } = prover {
@@ -711,7 +764,7 @@ pub async fn generate_backup_codes(
         return Err(code(StatusCode::BAD_REQUEST, "TWO_FACTOR_NOT_ENABLED"));
     }
     check_current_password(&state, &me.user.id, password).await?;
-    let (codes, hashes) = backup_codes(&me.user.id);
+    let (codes, hashes) = backup_codes(&state, &me.user.id);
     if !state
         .app
         .db

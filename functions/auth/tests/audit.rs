@@ -200,7 +200,7 @@ async fn password_reset_and_change_two_factor_keys_and_verification_are_recorded
         Some(json!({"keyId": key_id})),
     )
     .await;
-    // Two-factor on (e-mailed codes) and off.
+    // Two-factor on (e-mailed codes, on once the mailed code comes back) and off.
     t.send(
         "POST",
         "/api/auth/two-factor/enable",
@@ -208,6 +208,29 @@ async fn password_reset_and_change_two_factor_keys_and_verification_are_recorded
         Some(json!({"password": PASSWORD, "method": "otp"})),
     )
     .await;
+    let mail = t
+        .mails()
+        .into_iter()
+        .rfind(|m| m["kind"] == "two-factor-code")
+        .expect("a code mail");
+    let code: String = mail["text"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .map(|w| w.trim_end_matches('.'))
+        .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap()
+        .into();
+    let res = t
+        .send(
+            "POST",
+            "/api/auth/two-factor/verify-otp",
+            &h(&b.headers()),
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let b = b.renewed(&res);
     t.send(
         "POST",
         "/api/auth/two-factor/disable",
@@ -384,7 +407,7 @@ async fn revoking_sessions_is_recorded() {
 async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_written() {
     use portal_shared::store::integration_accounts::Account;
     use portal_shared::store::oauth_clients::OAuthClient;
-    use portal_shared::store::two_factor::Keep;
+    use portal_shared::store::two_factor::Rotate;
     let t = TestAuth::new(|_| {}).await;
     let b = t.sign_up("whole@example.org").await;
     let id = b.user["id"].as_str().unwrap().to_string();
@@ -449,9 +472,22 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
 
     // Two-factor on and off.
     // The caller's real session, so only the record can refuse.
-    let current = portal_shared::store::sessions::session_id(&b.token);
-    let keep = || Keep {
-        session_id: &current,
+    let current = db
+        .sessions()
+        .get(&portal_shared::store::sessions::session_id(&b.token))
+        .await
+        .unwrap()
+        .unwrap();
+    let (successor, _) = portal_shared::store::sessions::new_session(
+        &t.state.sealer,
+        &user,
+        true,
+        &Default::default(),
+        portal_shared::time::now(),
+    );
+    let keep = || Rotate {
+        old: &current,
+        new: &successor,
     };
     let spent = spent_event(&t, &id).await;
     assert!(

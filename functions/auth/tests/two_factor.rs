@@ -55,6 +55,22 @@ async fn with_cookie(t: &TestAuth, cookie: &str, path: &str, body: Value) -> Tes
         .await
 }
 
+/// The code of the last two-factor mail, which went to `to`.
+fn last_mailed_code(t: &TestAuth, to: &str) -> String {
+    let mail = t
+        .mails()
+        .into_iter()
+        .rfind(|m| m["kind"] == "two-factor-code")
+        .expect("a code mail");
+    assert_eq!(mail["to"], to);
+    let text = mail["text"].as_str().unwrap();
+    text.split_whitespace()
+        .map(|w| w.trim_end_matches('.'))
+        .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap()
+        .to_string()
+}
+
 /// Signs up and turns TOTP on (proved with the code of the previous step, so the current
 /// and next steps stay usable); returns the browser and the key and backup codes.
 async fn enabled(t: &TestAuth, email: &str) -> (Browser, Vec<u8>, Vec<String>) {
@@ -83,7 +99,7 @@ async fn enabled(t: &TestAuth, email: &str) -> (Browser, Vec<u8>, Vec<String>) {
     )
     .await;
     assert_eq!(res.status, 200, "{}", res.text());
-    (b, key, codes)
+    (b.renewed(&res), key, codes)
 }
 
 #[tokio::test]
@@ -157,12 +173,17 @@ async fn enabling_totp_returns_the_uri_and_codes_and_the_first_code_turns_it_on_
     )
     .await;
     assert_eq!(res.status, 200, "{}", res.text());
-    assert_eq!(
-        res.json()["token"],
-        b.token.as_str(),
-        "the caller's own session"
-    );
+    // The caller's session is replaced (a new token and cookie, as BetterAuth re-issues
+    // it): the old token is refused from the next request on.
+    let renewed = b.renewed(&res);
+    assert_ne!(renewed.token, b.token);
+    assert_eq!(res.json()["token"], renewed.token.as_str());
     assert_eq!(res.json()["user"]["twoFactorEnabled"], true);
+    let old = t
+        .send("GET", "/api/auth/get-session", &h(&b.headers()), None)
+        .await;
+    assert_eq!(old.json(), Value::Null, "the old token is refused");
+    let b = renewed;
     let me = t
         .send("GET", "/api/auth/get-session", &h(&b.headers()), None)
         .await;
@@ -387,22 +408,7 @@ async fn an_e_mailed_code_signs_in_once() {
     let res = with_cookie(&t, &pending, "/api/auth/two-factor/send-otp", json!({})).await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json(), json!({"status": true}));
-    let mail = t
-        .mails()
-        .into_iter()
-        .rfind(|m| m["kind"] == "two-factor-code")
-        .expect("a code mail");
-    assert_eq!(mail["to"], "otp@example.org");
-    let text = mail["text"].as_str().unwrap();
-    let code: String = text
-        .split_whitespace()
-        .find(|w| {
-            w.trim_end_matches('.').len() == 6
-                && w.trim_end_matches('.').bytes().all(|b| b.is_ascii_digit())
-        })
-        .unwrap()
-        .trim_end_matches('.')
-        .to_string();
+    let code = last_mailed_code(&t, "otp@example.org");
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert_code(
         &with_cookie(
@@ -615,6 +621,12 @@ async fn disabling_needs_the_password_and_ends_other_sessions() {
     .await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json(), json!({"status": true}));
+    // Turning it off replaces the caller's session too.
+    let old = t
+        .send("GET", "/api/auth/get-session", &h(&b.headers()), None)
+        .await;
+    assert_eq!(old.json(), Value::Null, "the old token is refused");
+    let b = b.renewed(&res);
     let me = t
         .send("GET", "/api/auth/get-session", &h(&b.headers()), None)
         .await;
@@ -632,9 +644,18 @@ async fn disabling_needs_the_password_and_ends_other_sessions() {
 }
 
 #[tokio::test]
-async fn e_mailed_codes_can_turn_two_factor_on() {
-    let t = TestAuth::new(|_| {}).await;
+async fn e_mailed_codes_turn_two_factor_on_only_when_a_mailed_code_comes_back() {
+    let t = TestAuth::new(|c| c.auth.require_2fa_for_staff = true).await;
     let b = t.sign_up("mailonly@example.org").await;
+    let id = b.user["id"].as_str().unwrap().to_string();
+    t.state
+        .db
+        .users()
+        .update(&id, "2026-01-01T00:00:00.000Z", |u| {
+            u.role = portal_shared::model::Role::Staff;
+        })
+        .await
+        .unwrap();
     let res = post_as(
         &t,
         &b,
@@ -642,7 +663,40 @@ async fn e_mailed_codes_can_turn_two_factor_on() {
         json!({"password": PASSWORD, "method": "otp"}),
     )
     .await;
+    assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json(), json!({"method": "otp"}));
+    // The password alone turned nothing on and passed no second factor.
+    let res = t.sign_in("mailonly@example.org", PASSWORD).await;
+    assert!(res.json()["token"].is_string(), "{}", res.text());
+    let res = t
+        .send("GET", "/api/test/staff", &h(&b.headers()), None)
+        .await;
+    assert_eq!(res.status, 403);
+    assert_eq!(
+        res.json(),
+        json!({"ok": false, "error": "Two-factor authentication required"})
+    );
+    // The code mailed to the account's address turns it on, from a new session.
+    let code = last_mailed_code(&t, "mailonly@example.org");
+    let res = post_as(
+        &t,
+        &b,
+        "/api/auth/two-factor/verify-otp",
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["user"]["twoFactorEnabled"], true);
+    let renewed = b.renewed(&res);
+    assert_ne!(renewed.token, b.token);
+    let old = t
+        .send("GET", "/api/auth/get-session", &h(&b.headers()), None)
+        .await;
+    assert_eq!(old.json(), Value::Null, "the old token is refused");
+    let res = t
+        .send("GET", "/api/test/staff", &h(&renewed.headers()), None)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
     let res = t.sign_in("mailonly@example.org", PASSWORD).await;
     assert_eq!(
         res.json(),
@@ -651,13 +705,109 @@ async fn e_mailed_codes_can_turn_two_factor_on() {
     assert_code(
         &post_as(
             &t,
-            &b,
+            &renewed,
             "/api/auth/two-factor/enable",
             json!({"password": PASSWORD, "method": "sms"}),
         )
         .await,
         400,
         "VALIDATION_ERROR",
+    );
+}
+
+/// Turns e-mailed codes on for a new account (the mailed code verified).
+async fn otp_enabled(t: &TestAuth, email: &str) {
+    let b = t.sign_up(email).await;
+    post_as(
+        t,
+        &b,
+        "/api/auth/two-factor/enable",
+        json!({"password": PASSWORD, "method": "otp"}),
+    )
+    .await;
+    let code = last_mailed_code(t, email);
+    let res = post_as(
+        t,
+        &b,
+        "/api/auth/two-factor/verify-otp",
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+}
+
+#[tokio::test]
+async fn e_mailed_codes_count_tries_per_sign_in_across_resends_and_lock_like_totp() {
+    let t = TestAuth::new(|_| {}).await;
+    otp_enabled(&t, "guess-otp@example.org").await;
+    // Five tries per sign-in, however many codes are sent for it.
+    let pending = cookie_header(&t.sign_in("guess-otp@example.org", PASSWORD).await);
+    for round in 0..2 {
+        let res = with_cookie(&t, &pending, "/api/auth/two-factor/send-otp", json!({})).await;
+        assert_eq!(res.status, 200, "{round}: {}", res.text());
+        let code = last_mailed_code(&t, "guess-otp@example.org");
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..2 {
+            let res = with_cookie(
+                &t,
+                &pending,
+                "/api/auth/two-factor/verify-otp",
+                json!({"code": wrong}),
+            )
+            .await;
+            assert_code(&res, 401, "INVALID_CODE");
+        }
+    }
+    with_cookie(&t, &pending, "/api/auth/two-factor/send-otp", json!({})).await;
+    let code = last_mailed_code(&t, "guess-otp@example.org");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_code(
+        &with_cookie(
+            &t,
+            &pending,
+            "/api/auth/two-factor/verify-otp",
+            json!({"code": wrong}),
+        )
+        .await,
+        401,
+        "INVALID_CODE",
+    );
+    assert_code(
+        &with_cookie(
+            &t,
+            &pending,
+            "/api/auth/two-factor/verify-otp",
+            json!({"code": code}),
+        )
+        .await,
+        400,
+        "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+    );
+    // Ten failures in a row lock the second factor, even for the right code.
+    for _ in 0..5 {
+        let pending = cookie_header(&t.sign_in("guess-otp@example.org", PASSWORD).await);
+        with_cookie(&t, &pending, "/api/auth/two-factor/send-otp", json!({})).await;
+        with_cookie(
+            &t,
+            &pending,
+            "/api/auth/two-factor/verify-otp",
+            json!({"code": "not-a-code"}),
+        )
+        .await;
+    }
+    let pending = cookie_header(&t.sign_in("guess-otp@example.org", PASSWORD).await);
+    with_cookie(&t, &pending, "/api/auth/two-factor/send-otp", json!({})).await;
+    let code = last_mailed_code(&t, "guess-otp@example.org");
+    assert_code(
+        &with_cookie(
+            &t,
+            &pending,
+            "/api/auth/two-factor/verify-otp",
+            json!({"code": code}),
+        )
+        .await,
+        429,
+        "ACCOUNT_TEMPORARILY_LOCKED",
     );
 }
 
@@ -691,13 +841,14 @@ async fn staff_routes_can_require_a_session_that_passed_two_factor() {
     )
     .await;
     let key = key_of(res.json()["totpURI"].as_str().unwrap());
-    post_as(
+    let res = post_as(
         &t,
         &b,
         "/api/auth/two-factor/verify-totp",
         json!({"code": code_at(&key, 0)}),
     )
     .await;
+    let b = b.renewed(&res);
     let res = t
         .send("GET", "/api/test/staff", &h(&b.headers()), None)
         .await;

@@ -405,6 +405,21 @@ impl Sessions<'_> {
 }
 
 impl Db {
+    /// The writes that put `new` in the place of `old` (which must still exist): a
+    /// session rotated to a fresh token, its expiry hours counted over.
+    pub(crate) fn replace_session_items(
+        &self,
+        old: &Session,
+        new: &Session,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = vec![
+            self.delete(keys::session(&old.id), Some(exists()))?,
+            self.put(to_item(&SessionItem::new(new.clone()))?, Some(is_new()))?,
+        ];
+        items.extend(self.expiry_updates(&[(&old.expires_at, -1), (&new.expires_at, 1)])?);
+        Ok(items)
+    }
+
     /// The writes that store a new session: the item and the count of its expiry hour
     /// (to run alone, or inside a larger transaction such as a sign-up).
     pub(crate) fn session_items(

@@ -1,17 +1,19 @@
 //! Two-factor authentication (BetterAuth's `twoFactor` plugin), stronger at rest:
 //!
 //! - the TOTP secret is sealed (ChaCha20-Poly1305, key from the auth secret);
-//! - backup codes are stored as keyed hashes in a string set: using one is a conditional
-//!   `DELETE` from the set, so each works exactly once even under concurrent use;
+//! - backup codes are stored as keyed hashes (HMAC under a key derived from the auth
+//!   secret, made by the caller) in a string set: using one is a conditional `DELETE` from
+//!   the set, so each works exactly once even under concurrent use;
 //! - a TOTP step is accepted once (`lastStep` only moves forward, conditionally);
-//! - failed codes are counted per user and lock the second factor for a while;
+//! - failed codes (TOTP, e-mailed or backup) are counted per user, also for a user with
+//!   e-mailed codes only (the item then holds only the count), and lock the second factor
+//!   for a while;
 //! - a sign-in challenge (the `two_factor` cookie), an e-mailed code and a trusted device are
 //!   items keyed by the SHA-256 of their random identifier, never the identifier itself.
 //!
 //! Turning two-factor on or off is one transaction with the user: the flag, the user's
-//! session generation raised (every other session ends on its next request), and the
-//! caller's session moved to the new generation and marked as having passed the second
-//! factor.
+//! session generation raised (every other session and trusted device ends on its next use),
+//! and the caller's session replaced by a fresh one (a new token) under the new generation.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -23,7 +25,7 @@ use super::table::{Expression, exists};
 use super::users::Conflict;
 use super::{Db, StoreError, keys};
 use crate::crypto::sha256_hex;
-use crate::model::User;
+use crate::model::{Session, User};
 
 /// Failed codes (any kind) before the second factor locks, and for how long.
 pub const MAX_FAILURES: i64 = 10;
@@ -37,10 +39,13 @@ pub const ATTEMPTS_PER_CODE: i64 = 5;
 pub struct TwoFactor {
     #[serde(flatten)]
     keys: ItemKeys,
+    #[serde(default)]
     pub user_id: String,
-    /// The TOTP secret, sealed.
+    /// The TOTP secret, sealed (empty while only failures are counted here).
+    #[serde(default)]
     pub secret: String,
     /// False until a first code proves the authenticator app holds the secret.
+    #[serde(default)]
     pub verified: bool,
     // `backupSet` (a string set of the unused backup codes' keyed hashes) is written and
     // changed by set operations only, so it is not a field here.
@@ -52,6 +57,13 @@ pub struct TwoFactor {
     /// The last TOTP step accepted.
     #[serde(default)]
     pub last_step: i64,
+}
+
+impl TwoFactor {
+    /// An authenticator app was set up (this is not only a failure count).
+    pub fn has_secret(&self) -> bool {
+        !self.secret.is_empty()
+    }
 }
 
 /// A pending sign-in: the password was right, the second factor is awaited.
@@ -90,6 +102,10 @@ struct TrustedDevice {
     #[serde(flatten)]
     keys: ItemKeys,
     user_id: String,
+    /// The user's session generation when trusted: whatever revokes every session (a
+    /// password reset, revoke-sessions, two-factor off, a ban) revokes it too.
+    #[serde(default)]
+    generation: i64,
     expires: i64,
     ttl: i64,
 }
@@ -103,11 +119,6 @@ pub enum Attempt {
     Missing,
     /// Out of attempts (the item is gone now).
     Exhausted,
-}
-
-/// The keyed hash a backup code (or a mailed code) is stored as.
-pub fn code_hash(user_id: &str, code: &str) -> String {
-    sha256_hex(format!("{user_id}:{code}").as_bytes())
 }
 
 fn hashed(identifier: &str) -> String {
@@ -124,9 +135,11 @@ impl Db {
     }
 }
 
-/// How a change of the two-factor state treats the caller's session.
-pub struct Keep<'a> {
-    pub session_id: &'a str,
+/// How a change of the two-factor state treats the caller's session: it is replaced by
+/// `new` (a fresh token, made for the change), so the old token stops on its next use.
+pub struct Rotate<'a> {
+    pub old: &'a Session,
+    pub new: &'a Session,
 }
 
 impl TwoFactors<'_> {
@@ -138,53 +151,53 @@ impl TwoFactors<'_> {
             .transpose()
     }
 
-    /// Stores a new, unverified TOTP secret and backup codes, unless a verified one exists
-    /// (`Ok(false)`).
+    /// Stores a new, unverified TOTP secret and backup codes (their keyed hashes), unless a
+    /// verified one exists (`Ok(false)`); failures counted so far stay.
     pub async fn begin(
         &self,
         user_id: &str,
         sealed_secret: &str,
         backup_hashes: Vec<String>,
     ) -> Result<bool, StoreError> {
-        let item = TwoFactor {
-            keys: keys::plain_item(keys::two_factor(user_id)),
-            user_id: user_id.into(),
-            secret: sealed_secret.into(),
-            verified: false,
-            failed_count: 0,
-            locked_until: 0,
-            last_step: 0,
-        };
-        let unverified = Expression::new("attribute_not_exists(#pk) OR #verified = :no")
-            .name("#pk", super::schema::PK)
+        let set = Expression::new(
+            "SET userId = :user, secret = :secret, verified = :no, backupSet = :codes, \
+             lastStep = if_not_exists(lastStep, :zero)",
+        )
+        .value(":user", s(user_id))
+        .value(":secret", s(sealed_secret))
+        .value(":no", AttributeValue::Bool(false))
+        .value(":codes", AttributeValue::Ss(backup_hashes))
+        .value(":zero", n(0));
+        let unverified = Expression::new("attribute_not_exists(#verified) OR #verified = :no")
             .name("#verified", "verified")
             .value(":no", AttributeValue::Bool(false));
-        let mut item = to_item(&item)?;
-        if !backup_hashes.is_empty() {
-            item.insert("backupSet".into(), AttributeValue::Ss(backup_hashes));
-        }
-        let write = self.db.put(item, Some(unverified))?;
-        Ok(self.db.commit(vec![write]).await?.is_yes())
-    }
-
-    /// The writes that move the caller's session to the user's new generation and mark it
-    /// as having passed the second factor (it must still exist).
-    fn keep_session(&self, keep: &Keep<'_>, user: &User) -> Result<TransactWriteItem, StoreError> {
-        let update = Expression::new("SET #generation = :g, twoFactorVerified = :yes")
-            .name("#generation", "generation")
-            .value(":g", n(user.generations.sessions))
-            .value(":yes", AttributeValue::Bool(true));
         self.db
-            .update(keys::session(keep.session_id), update, Some(exists()))
+            .update_if(keys::two_factor(user_id), set, unverified)
+            .await
     }
 
-    /// Turns two-factor on: the user's flag, every other session revoked, the caller's kept
-    /// and marked, and (`verify_secret`) the TOTP secret marked verified, together. `None`:
-    /// no such user.
+    /// The writes that replace the caller's session with the new one, under the user's new
+    /// generation; `verified`: it passed the second factor (a code was just checked).
+    fn rotate_session(
+        &self,
+        rotate: &Rotate<'_>,
+        user: &User,
+        verified: bool,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut new = rotate.new.clone();
+        new.generation = user.generations.sessions;
+        new.two_factor_verified = verified;
+        self.db.replace_session_items(rotate.old, &new)
+    }
+
+    /// Turns two-factor on (a code was just checked for the caller's session): the user's
+    /// flag, every other session revoked, the caller's replaced by a fresh one marked as
+    /// having passed, and (`verify_secret`) the TOTP secret marked verified, together.
+    /// `None`: no such user.
     pub async fn enable(
         &self,
         user_id: &str,
-        keep: Keep<'_>,
+        rotate: Rotate<'_>,
         verify_secret: bool,
         now: &str,
         audit: &Event,
@@ -197,30 +210,31 @@ impl TwoFactors<'_> {
                     .update(keys::two_factor(user_id), set, Some(exists()))
             })
             .transpose()?;
-        self.switch(user_id, true, keep, verified, now, audit).await
+        self.switch(user_id, true, rotate, verified, now, audit)
+            .await
     }
 
     /// Turns two-factor off: the flag cleared, the secret and codes deleted, every other
-    /// session revoked and the caller's kept, together.
+    /// session and trusted device revoked and the caller's session replaced, together.
     pub async fn disable(
         &self,
         user_id: &str,
-        keep: Keep<'_>,
+        rotate: Rotate<'_>,
         now: &str,
         audit: &Event,
     ) -> Result<Option<Result<User, Conflict>>, StoreError> {
         let remove = self.db.delete(keys::two_factor(user_id), None)?;
-        self.switch(user_id, false, keep, Some(remove), now, audit)
+        self.switch(user_id, false, rotate, Some(remove), now, audit)
             .await
     }
 
     /// Sets the user's flag to `on` with the session generation raised, in one transaction
-    /// with the kept session, `with` and the audit record.
+    /// with the rotated session, `with` and the audit record.
     async fn switch(
         &self,
         user_id: &str,
         on: bool,
-        keep: Keep<'_>,
+        rotate: Rotate<'_>,
         with: Option<TransactWriteItem>,
         now: &str,
         audit: &Event,
@@ -238,7 +252,8 @@ impl TwoFactors<'_> {
                     Ok(())
                 },
                 |_, new| {
-                    let mut writes = vec![self.keep_session(&keep, new)?, recorded.clone()];
+                    let mut writes = self.rotate_session(&rotate, new, on)?;
+                    writes.push(recorded.clone());
                     writes.extend(with.clone());
                     Ok(writes)
                 },
@@ -261,16 +276,27 @@ impl TwoFactors<'_> {
             .await
     }
 
-    /// Uses one backup code: removed from the set if it is in it (false otherwise).
-    pub async fn use_backup_code(&self, user_id: &str, code: &str) -> Result<bool, StoreError> {
-        let hash = code_hash(user_id, code);
+    /// Uses one backup code, given as its keyed hashes (one per accepted secret): removed
+    /// from the set if one of them is in it (false otherwise).
+    pub async fn use_backup_code(
+        &self,
+        user_id: &str,
+        hashes: &[String],
+    ) -> Result<bool, StoreError> {
+        let held: Vec<String> = (0..hashes.len())
+            .map(|i| format!("contains(backupSet, :h{i})"))
+            .collect();
+        let mut condition = Expression::new(held.join(" OR "));
+        for (i, hash) in hashes.iter().enumerate() {
+            condition = condition.value(&format!(":h{i}"), s(hash));
+        }
         self.db
             .update_if(
                 keys::two_factor(user_id),
-                Expression::new("DELETE backupSet :h SET failedCount = :zero")
-                    .value(":h", AttributeValue::Ss(vec![hash.clone()]))
+                Expression::new("DELETE backupSet :hashes SET failedCount = :zero")
+                    .value(":hashes", AttributeValue::Ss(hashes.to_vec()))
                     .value(":zero", n(0)),
-                Expression::new("contains(backupSet, :one)").value(":one", s(hash)),
+                condition,
             )
             .await
     }
@@ -290,14 +316,17 @@ impl TwoFactors<'_> {
             .await
     }
 
-    /// Counts a failed code; the tenth in a row locks the second factor for a while.
+    /// Counts a failed code (the item is made if the user has e-mailed codes only); the
+    /// tenth in a row locks the second factor for a while. Failures while locked are
+    /// refused before they get here.
     pub async fn record_failure(&self, user_id: &str, now_unix: i64) -> Result<(), StoreError> {
         let counted = self
             .db
             .update_returning(
                 keys::two_factor(user_id),
                 Expression::new("ADD failedCount :one").value(":one", n(1)),
-                exists(),
+                Expression::new("attribute_not_exists(lockedUntil) OR lockedUntil <= :now")
+                    .value(":now", n(now_unix)),
             )
             .await?;
         let failures = counted
@@ -378,13 +407,13 @@ impl TwoFactors<'_> {
             .is_some())
     }
 
-    /// Stores an e-mailed code for `key` (a challenge, or a user's session), replacing an
-    /// earlier one.
+    /// Stores an e-mailed code (its keyed hash) for `key` (a challenge, or a user's
+    /// session), replacing an earlier one.
     pub async fn store_mailed_code(
         &self,
         key: &str,
         user_id: &str,
-        code: &str,
+        code_hash: &str,
         now: (&str, i64),
         lifetime_secs: i64,
     ) -> Result<(), StoreError> {
@@ -393,7 +422,7 @@ impl TwoFactors<'_> {
         let item = MailedCode {
             keys: keys::user_secret_item(keys::two_factor_otp(&hashed(key)), user_id, created_at),
             user_id: user_id.into(),
-            code_hash: code_hash(user_id, code),
+            code_hash: code_hash.into(),
             attempts: 0,
             expires,
             ttl: expires,
@@ -401,13 +430,13 @@ impl TwoFactors<'_> {
         self.db.put_item(to_item(&item)?).await
     }
 
-    /// Counts one try of the code mailed for `key`, then checks it; a right code is taken
-    /// (it works once). `Ok(Ok(true))`: right.
+    /// Counts one try of the code mailed for `key`, then checks it (given as its keyed
+    /// hashes, one per accepted secret); a right code is taken (it works once).
+    /// `Ok(Ok(true))`: right.
     pub async fn try_mailed_code(
         &self,
         key: &str,
-        user_id: &str,
-        code: &str,
+        hashes: &[String],
         now_unix: i64,
     ) -> Result<Result<bool, Attempt>, StoreError> {
         let k = keys::two_factor_otp(&hashed(key));
@@ -424,8 +453,10 @@ impl TwoFactors<'_> {
         let Some(stored) = stored else {
             return Ok(Err(Attempt::Missing));
         };
-        let wanted = code_hash(user_id, code);
-        if !crate::crypto::constant_time_eq(&stored.code_hash, &wanted) {
+        if !hashes
+            .iter()
+            .any(|wanted| crate::crypto::constant_time_eq(&stored.code_hash, wanted))
+        {
             return Ok(Ok(false));
         }
         // Of two right answers racing, one takes the code.
@@ -461,11 +492,12 @@ impl TwoFactors<'_> {
         }
     }
 
-    /// Trusts a device for `lifetime_secs` under `identifier` (the cookie's value).
+    /// Trusts a device of `user` for `lifetime_secs` under `identifier` (the cookie's
+    /// value), until then or until their sessions are all revoked.
     pub async fn trust_device(
         &self,
         identifier: &str,
-        user_id: &str,
+        user: &User,
         now: (&str, i64),
         lifetime_secs: i64,
     ) -> Result<(), StoreError> {
@@ -474,22 +506,24 @@ impl TwoFactors<'_> {
         let item = TrustedDevice {
             keys: keys::user_secret_item(
                 keys::trusted_device(&hashed(identifier)),
-                user_id,
+                &user.id,
                 created_at,
             ),
-            user_id: user_id.into(),
+            user_id: user.id.clone(),
+            generation: user.generations.sessions,
             expires,
             ttl: expires,
         };
         self.db.put_item(to_item(&item)?).await
     }
 
-    /// Takes the trusted-device record `identifier` names if it is `user_id`'s and live
-    /// (a trusted device is renewed under a new identifier on every use).
+    /// Takes the trusted-device record `identifier` names if it is `user`'s, live, and
+    /// trusted since their sessions were last revoked (a trusted device is renewed under a
+    /// new identifier on every use).
     pub async fn take_trusted_device(
         &self,
         identifier: &str,
-        user_id: &str,
+        user: &User,
         now_unix: i64,
     ) -> Result<bool, StoreError> {
         let Some(item) = self
@@ -500,6 +534,8 @@ impl TwoFactors<'_> {
             return Ok(false);
         };
         let device: TrustedDevice = from_item(item)?;
-        Ok(device.user_id == user_id && device.expires > now_unix)
+        Ok(device.user_id == user.id
+            && device.generation >= user.generations.sessions
+            && device.expires > now_unix)
     }
 }

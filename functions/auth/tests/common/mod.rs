@@ -205,6 +205,25 @@ impl Browser {
         }
     }
 
+    /// The browser after a response that replaced its session (two-factor turned on or
+    /// off): the new cookie, and the token it carries.
+    pub fn renewed(&self, res: &TestResponse) -> Self {
+        let cookie = res
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.contains("session_token=") && !c.contains("Max-Age=0"))
+            .expect("a new session cookie is set");
+        let cookie = cookie.split(';').next().unwrap().to_string();
+        let value = cookie.split_once('=').unwrap().1;
+        Self {
+            token: value.split('.').next().unwrap().to_string(),
+            cookie,
+            user: self.user.clone(),
+        }
+    }
+
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         vec![
             ("cookie", self.cookie.clone()),
