@@ -36,7 +36,29 @@ pub struct EventList {
     next_cursor: Option<String>,
 }
 
-pub fn view(event: &Event) -> EventView {
+/// Who reads the log.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    /// Staff and admins: everything.
+    Moderator,
+    /// The user the events are about: where someone else acted (a moderator, the
+    /// operator), who they were and where they acted from stay blank.
+    Subject(&'a str),
+}
+
+pub fn view(event: &Event, reader: Reader<'_>) -> EventView {
+    let someone_else = match reader {
+        Reader::Moderator => false,
+        Reader::Subject(me) => event.actor.as_deref().is_some_and(|a| a != me),
+    };
+    if someone_else {
+        return EventView {
+            actor: None,
+            ip: None,
+            user_agent: None,
+            ..view(event, Reader::Moderator)
+        };
+    }
     EventView {
         id: event.id.clone(),
         at: event.at.clone(),
@@ -79,8 +101,13 @@ impl FromQuery for EventQuery {
     }
 }
 
-/// The page `filter` and `paging` ask for, as the API answers it.
-pub async fn list(state: &AppState, filter: &EventFilter, paging: &Paging) -> ApiResult<Value> {
+/// The page `filter` and `paging` ask for, as the API answers it to `reader`.
+pub async fn list(
+    state: &AppState,
+    filter: &EventFilter,
+    paging: &Paging,
+    reader: Reader<'_>,
+) -> ApiResult<Value> {
     let page = state
         .db
         .audit()
@@ -89,7 +116,10 @@ pub async fn list(state: &AppState, filter: &EventFilter, paging: &Paging) -> Ap
     Ok(crate::http::listed(
         &state.sealer,
         "events",
-        page.items.iter().map(view).collect::<Vec<_>>(),
+        page.items
+            .iter()
+            .map(|event| view(event, reader))
+            .collect::<Vec<_>>(),
         page.next.as_ref(),
     ))
 }

@@ -142,6 +142,10 @@ pub struct RateLimits {
     pub service_resets: Rule,
     /// the chat bridge's identity look-ups, per caller (default 600 a minute).
     pub bridge: Rule,
+    /// wrong passwords per account, wherever typed (sign-in by e-mail or username,
+    /// change-password, two-factor's settings): then every password try of the account is
+    /// refused until `window` has passed since the last failure (default 10 per 15 min).
+    pub password_failures: Rule,
 }
 
 /// How mail leaves.
@@ -725,6 +729,11 @@ fn rate_limits(get: Get, production: bool) -> Result<RateLimits, ConfigError> {
         tunnel: rule(get, "PORTAL_RATE_LIMIT_TUNNEL", Rule::new(120, 60))?,
         service_resets: rule(get, "PORTAL_RATE_LIMIT_SERVICE_RESET", Rule::new(5, 3600))?,
         bridge: rule(get, "PORTAL_RATE_LIMIT_BRIDGE", Rule::new(600, 60))?,
+        password_failures: rule(
+            get,
+            "PORTAL_RATE_LIMIT_PASSWORD_FAILURES",
+            Rule::new(10, 900),
+        )?,
     })
 }
 

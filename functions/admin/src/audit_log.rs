@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use portal_shared::audit::{EventList, EventQuery, list as list_events};
+use portal_shared::audit::{EventList, EventQuery, Reader, list as list_events};
 use portal_shared::auth::RequireAdminOrStaff;
 use portal_shared::validation::ValidQuery;
 use portal_shared::{ApiResult, AppState};
@@ -30,6 +30,6 @@ pub async fn list(
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
-        list_events(&state, &query.filter, &query.paging).await?,
+        list_events(&state, &query.filter, &query.paging, Reader::Moderator).await?,
     ))
 }

@@ -218,6 +218,13 @@ async fn one_account_is_read_changed_and_deleted_on_the_service() {
     assert_eq!(account["suspendedByBan"], false);
     assert_eq!(account["metadata"], json!({"ticket": 42}));
     assert!(t.atheme.nick("ada").unwrap().frozen);
+    // The owner sees the suspension, never the moderators' notes.
+    let own = format!("/api/integrations/irc/accounts/{id}");
+    let mine = t.get(&own, &t.ada).await.json();
+    assert_eq!(mine["account"]["status"], "suspended");
+    assert!(mine["account"].get("metadata").is_none(), "{mine}");
+    let listed = t.get("/api/integrations/irc/accounts", &t.ada).await.json();
+    assert!(listed["accounts"][0].get("metadata").is_none(), "{listed}");
     // Bad bodies.
     for (body, at) in [
         (json!({"status": "banned"}), "status"),

@@ -74,6 +74,9 @@ pub async fn finish_sign_in(
         identifier,
     } = attempt;
     let attempted = (via, identifier.as_str());
+    if let Some((_, Some(credential))) = &found {
+        crate::reauth::refuse_while_spent(state, credential)?;
+    }
     let stored = found
         .as_ref()
         .and_then(|(_, c)| c.as_ref())
@@ -86,7 +89,19 @@ pub async fn finish_sign_in(
     };
     let known = found.as_ref().map(|(user, _)| user.clone());
     let Some((user, _)) = found.filter(|_| verified != Verified::No) else {
-        record_refusal(state, meta, known.as_ref(), attempted, "credentials").await?;
+        // The record and the account's count do not depend on each other.
+        let counting = async {
+            match &known {
+                Some(user) => crate::reauth::count_wrong_password(state, &user.id).await,
+                None => Ok(()),
+            }
+        };
+        let (recorded, counted) = tokio::join!(
+            record_refusal(state, meta, known.as_ref(), attempted, "credentials"),
+            counting
+        );
+        recorded?;
+        counted?;
         return Err(AuthError::code(StatusCode::UNAUTHORIZED, failure));
     };
     if state.app.config.auth.require_email_verification && !user.email_verified {

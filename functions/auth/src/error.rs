@@ -87,6 +87,8 @@ pub struct AuthError {
     pub status: StatusCode,
     pub code: Option<&'static str>,
     pub message: String,
+    /// Seconds to wait, sent as `Retry-After` (and BetterAuth's `X-Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 pub type AuthResult<T> = Result<T, AuthError>;
@@ -98,6 +100,7 @@ impl AuthError {
             status,
             code: Some(code),
             message: message_of(code).to_string(),
+            retry_after: None,
         }
     }
 
@@ -110,6 +113,7 @@ impl AuthError {
             status,
             code: Some(code),
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -119,11 +123,24 @@ impl AuthError {
             status,
             code: None,
             message: message.to_string(),
+            retry_after: None,
         }
     }
 
     pub fn validation(message: String) -> Self {
         Self::with_message(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+    }
+
+    /// 429: the account's wrong passwords are spent for a while (`retry_after` seconds).
+    pub fn password_tries_spent(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::with_message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_PASSWORD_ATTEMPTS",
+                "Too many wrong passwords for this account. Please try again later.",
+            )
+        }
     }
 
     pub fn unauthorized() -> Self {
@@ -167,6 +184,11 @@ impl IntoResponse for AuthError {
             None => json!({ "message": self.message }),
         };
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            let headers = response.headers_mut();
+            headers.insert(axum::http::header::RETRY_AFTER, wait.into());
+            headers.insert("x-retry-after", wait.into());
+        }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

@@ -625,3 +625,83 @@ async fn sign_up_takes_the_profile_rule_and_api_keys_are_bounded() {
     assert_eq!(res.json()["code"], "INVALID_NAME_LENGTH");
     assert_eq!(t.count_items("APIKEY#").await, 0);
 }
+
+#[tokio::test]
+async fn wrong_passwords_are_counted_per_account_wherever_they_are_typed() {
+    use portal_shared::config::Rule;
+    let t = TestAuth::new(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.credentials = Rule::new(1000, 10);
+        c.rate_limits.auth_default = Rule::new(1000, 10);
+        c.rate_limits.password_failures = Rule::new(4, 900);
+    })
+    .await;
+    let res = t
+        .post(
+            "/api/auth/sign-up/email",
+            json!({"name": "N", "email": "count@example.org", "password": PASSWORD, "username": "counted"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let b = Browser::from_response(&res);
+    let wrong = |path: &'static str, body: Value| (path, body);
+    // Four wrong passwords, each through another door.
+    for (path, body) in [
+        wrong(
+            "/api/auth/sign-in/email",
+            json!({"email": "count@example.org", "password": "wrong-1-password"}),
+        ),
+        wrong(
+            "/api/auth/sign-in/username",
+            json!({"username": "counted", "password": "wrong-2-password"}),
+        ),
+        wrong(
+            "/api/auth/change-password",
+            json!({"currentPassword": "wrong-3-password", "newPassword": "new-password-123"}),
+        ),
+        wrong(
+            "/api/auth/two-factor/enable",
+            json!({"password": "wrong-4-password"}),
+        ),
+    ] {
+        let res = t.send("POST", path, &h(&b.headers()), Some(body)).await;
+        assert!(
+            matches!(res.status.as_u16(), 400 | 401),
+            "{path}: {} {}",
+            res.status,
+            res.text()
+        );
+    }
+    // Now every door refuses, even the right password, until the window has passed.
+    for (path, body) in [
+        (
+            "/api/auth/sign-in/email",
+            json!({"email": "count@example.org", "password": PASSWORD}),
+        ),
+        (
+            "/api/auth/sign-in/username",
+            json!({"username": "counted", "password": PASSWORD}),
+        ),
+        (
+            "/api/auth/change-password",
+            json!({"currentPassword": PASSWORD, "newPassword": "new-password-123"}),
+        ),
+    ] {
+        let res = t.send("POST", path, &h(&b.headers()), Some(body)).await;
+        assert_eq!(res.status, 429, "{path}: {}", res.text());
+        assert_eq!(
+            res.json(),
+            json!({"code": "TOO_MANY_PASSWORD_ATTEMPTS", "message": "Too many wrong passwords for this account. Please try again later."})
+        );
+        let wait: u64 = res.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=900).contains(&wait), "{wait}");
+    }
+    // Another account is not affected.
+    t.sign_up("other@example.org").await;
+    let res = t.sign_in("other@example.org", PASSWORD).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+}

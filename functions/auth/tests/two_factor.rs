@@ -900,3 +900,123 @@ async fn send_otp_takes_no_body_as_the_plugin_does() {
         "VALIDATION_ERROR",
     );
 }
+
+/// A trusted-device cookie for `email`'s account (signed in through the TOTP step).
+async fn trusted(t: &TestAuth, email: &str, key: &[u8], offset: i64) -> (String, Browser) {
+    let pending = cookie_header(&t.sign_in(email, PASSWORD).await);
+    let res = with_cookie(
+        t,
+        &pending,
+        "/api/auth/two-factor/verify-totp",
+        json!({"code": code_at(key, offset), "trustDevice": true}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let trust = set_cookies(&res)
+        .into_iter()
+        .find(|c| c.starts_with("better-auth.trust_device="))
+        .expect("a trust cookie");
+    (
+        trust.split(';').next().unwrap().to_string(),
+        Browser::from_response(&res),
+    )
+}
+
+async fn sign_in_with(t: &TestAuth, email: &str, cookie: &str) -> TestResponse {
+    t.send(
+        "POST",
+        "/api/auth/sign-in/email",
+        &[("cookie", cookie), ORIGIN],
+        Some(json!({"email": email, "password": PASSWORD})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn trusted_devices_end_with_every_session_not_only_in_this_browser() {
+    let t = TestAuth::new(|_| {}).await;
+    let email = "devices@example.org";
+    let (b, key, _) = enabled(&t, email).await;
+    // Revoking every session forgets every trusted device.
+    let (trust, _) = trusted(&t, email, &key, 0).await;
+    let res = post_as(&t, &b, "/api/auth/revoke-sessions", json!({})).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = sign_in_with(&t, email, &trust).await;
+    assert_eq!(res.json()["twoFactorRedirect"], true, "{}", res.text());
+    // So does a password reset.
+    let (trust, _) = trusted(&t, email, &key, 1).await;
+    t.post("/api/auth/request-password-reset", json!({"email": email}))
+        .await;
+    let token = common::token_of(t.mails().last().unwrap()["url"].as_str().unwrap());
+    let res = t
+        .post(
+            "/api/auth/reset-password",
+            json!({"newPassword": PASSWORD, "token": token}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = sign_in_with(&t, email, &trust).await;
+    assert_eq!(res.json()["twoFactorRedirect"], true, "{}", res.text());
+}
+
+#[tokio::test]
+async fn turning_two_factor_off_ends_trusted_devices_elsewhere() {
+    let t = TestAuth::new(|_| {}).await;
+    let email = "off-devices@example.org";
+    let (_, key, _) = enabled(&t, email).await;
+    let (trust, _) = trusted(&t, email, &key, 0).await;
+    let (_, laptop) = trusted(&t, email, &key, 1).await;
+    let res = post_as(
+        &t,
+        &laptop,
+        "/api/auth/two-factor/disable",
+        json!({"password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let laptop = laptop.renewed(&res);
+    // On again (new secret): the other browser's old trust no longer skips the code.
+    let res = post_as(
+        &t,
+        &laptop,
+        "/api/auth/two-factor/enable",
+        json!({"password": PASSWORD}),
+    )
+    .await;
+    let key = key_of(res.json()["totpURI"].as_str().unwrap());
+    let res = post_as(
+        &t,
+        &laptop,
+        "/api/auth/two-factor/verify-totp",
+        json!({"code": code_at(&key, 0)}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = sign_in_with(&t, email, &trust).await;
+    assert_eq!(res.json()["twoFactorRedirect"], true, "{}", res.text());
+}
+
+#[tokio::test]
+async fn codes_at_rest_are_keyed_with_the_auth_secret() {
+    let t = TestAuth::new(|_| {}).await;
+    let (b, _, codes) = enabled(&t, "dump@example.org").await;
+    let id = b.user["id"].as_str().unwrap();
+    let dump = t.table_dump().await;
+    for code in &codes {
+        assert!(!dump.contains(code.as_str()));
+        // A plain hash of what is public (the user id) and the code could be guessed
+        // offline from a dump; a keyed one cannot.
+        let plain = portal_shared::crypto::sha256_hex(format!("{id}:{code}").as_bytes());
+        assert!(!dump.contains(&plain), "backup code stored as a plain hash");
+    }
+    // They still work, once.
+    let pending = cookie_header(&t.sign_in("dump@example.org", PASSWORD).await);
+    let res = with_cookie(
+        &t,
+        &pending,
+        "/api/auth/two-factor/verify-backup-code",
+        json!({"code": codes[3]}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+}

@@ -220,7 +220,7 @@ pub async fn list(
         .list_for_user(&me.user.id, integration.id())
         .await?;
     Ok(Json(
-        json!({ "ok": true, "accounts": accounts.iter().map(AccountView::from).collect::<Vec<_>>() }),
+        json!({ "ok": true, "accounts": accounts.iter().map(AccountView::for_owner).collect::<Vec<_>>() }),
     ))
 }
 
@@ -348,7 +348,7 @@ pub async fn create(
             ));
         }
     };
-    let mut body = json!({ "ok": true, "account": AccountView::from(&active) });
+    let mut body = json!({ "ok": true, "account": AccountView::for_owner(&active) });
     if request.generated_password {
         body["temporaryPassword"] = json!(request.password);
     }
@@ -375,7 +375,7 @@ pub async fn show(
 ) -> ApiResult<Json<Value>> {
     let account = accessible(&state, integration.id(), id.as_str(), &me).await?;
     Ok(Json(
-        json!({ "ok": true, "account": AccountView::from(&account) }),
+        json!({ "ok": true, "account": AccountView::for_owner(&account) }),
     ))
 }
 
@@ -422,7 +422,7 @@ pub async fn update(
     )
     .await?;
     Ok(Json(
-        json!({ "ok": true, "account": AccountView::from(&new) }),
+        json!({ "ok": true, "account": AccountView::for_owner(&new) }),
     ))
 }
 

@@ -1,9 +1,10 @@
 //! `GET /api/user/security-events`: the audit events about the caller (sign-ins, failed
 //! sign-ins, password and two-factor changes, what staff did to the account), newest first.
+//! What someone else did shows without who they were or where they acted from.
 
 use axum::Json;
 use axum::extract::State;
-use portal_shared::audit::{EventList, EventQuery, list as list_events};
+use portal_shared::audit::{EventList, EventQuery, Reader, list as list_events};
 use portal_shared::auth::RequireAuth;
 use portal_shared::validation::ValidQuery;
 use portal_shared::{ApiResult, AppState};
@@ -32,5 +33,8 @@ pub async fn list(
     let mut filter = query.filter;
     filter.target = Some(me.user.id.clone());
     filter.actor = None;
-    Ok(Json(list_events(&state, &filter, &query.paging).await?))
+    let reader = Reader::Subject(&me.user.id);
+    Ok(Json(
+        list_events(&state, &filter, &query.paging, reader).await?,
+    ))
 }

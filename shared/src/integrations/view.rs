@@ -29,6 +29,16 @@ pub struct AccountView {
     pub updated_at: String,
 }
 
+impl AccountView {
+    /// The account as its owner sees it: the moderators' notes are theirs alone.
+    pub fn for_owner(account: &Account) -> Self {
+        Self {
+            metadata: None,
+            ..Self::from(account)
+        }
+    }
+}
+
 impl From<&Account> for AccountView {
     fn from(account: &Account) -> Self {
         Self {

@@ -62,6 +62,22 @@ pub struct Credential {
     pub password_hash: String,
     pub created_at: String,
     pub updated_at: String,
+    /// Wrong passwords typed for this account in the current window (every entry point
+    /// counts here), and when the last one was (unix milliseconds).
+    #[serde(default)]
+    pub failed_attempts: i64,
+    #[serde(default)]
+    pub last_failure_ms: i64,
+}
+
+impl Credential {
+    /// Seconds until the account takes password tries again, when `max` wrong ones were
+    /// typed within `window_secs` of each other and the last is that recent.
+    pub fn locked_for(&self, max: u32, window_secs: u64, now_ms: i64) -> Option<u64> {
+        let free_at = self.last_failure_ms + (window_secs * 1000) as i64;
+        (self.failed_attempts >= i64::from(max) && free_at > now_ms)
+            .then(|| ((free_at - now_ms) as u64).div_ceil(1000).max(1))
+    }
 }
 
 /// Holds an e-mail (or, with other keys, a username) for one user.
@@ -197,6 +213,8 @@ impl Users<'_> {
                 password_hash: hash,
                 created_at: user.created_at.clone(),
                 updated_at: user.created_at.clone(),
+                failed_attempts: 0,
+                last_failure_ms: 0,
             };
             items.push(db.put(to_item(&credential)?, None)?);
         }
@@ -281,6 +299,43 @@ impl Users<'_> {
             }
         }
         Ok(user.map(|u| (u, credential)))
+    }
+
+    /// Counts a wrong password against the account: within `window_secs` of the last one
+    /// the count goes up, else it starts again at one. Nothing for a user without a
+    /// password.
+    pub async fn record_password_failure(
+        &self,
+        user_id: &str,
+        now_ms: i64,
+        window_secs: u64,
+    ) -> Result<(), StoreError> {
+        let cutoff = now_ms - (window_secs * 1000) as i64;
+        let counted = self
+            .db
+            .update_if(
+                keys::credential(user_id),
+                Expression::new("ADD failedAttempts :one SET lastFailureMs = :now")
+                    .value(":one", super::item::n(1))
+                    .value(":now", super::item::n(now_ms)),
+                exists().and(
+                    Expression::new("lastFailureMs > :cutoff")
+                        .value(":cutoff", super::item::n(cutoff)),
+                ),
+            )
+            .await?;
+        if !counted {
+            self.db
+                .update_if(
+                    keys::credential(user_id),
+                    Expression::new("SET failedAttempts = :one, lastFailureMs = :now")
+                        .value(":one", super::item::n(1))
+                        .value(":now", super::item::n(now_ms)),
+                    exists(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Stores a new password hash (creating the credential if the user had none).
