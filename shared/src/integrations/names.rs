@@ -64,7 +64,7 @@ pub const RESERVED: &str = "This name is reserved";
 /// reserved under `config`.
 pub fn is_reserved(config: &Config, name: &str) -> bool {
     let name = name.trim().to_lowercase();
-    BUILT_IN.contains(&name.as_str()) || config.reserved_names.iter().any(|r| *r == name)
+    BUILT_IN.contains(&name.as_str()) || config.reserved_names.contains(&name)
 }
 
 /// [`is_reserved`] as the issue a create body gets.

@@ -126,7 +126,7 @@ fn claim_items(
     if taker.moderator {
         free = "attribute_not_exists(#pk) OR (attribute_not_exists(accountId) AND (coolsUntil <= :now OR userId = :taker OR attribute_exists(coolsUntil)";
     }
-    let name_free = Expression::new(&format!("{free}))"))
+    let name_free = Expression::new(format!("{free}))"))
         .name("#pk", schema::PK)
         .value(":now", super::item::n(taker.now))
         .value(":taker", s(&account.user_id));
