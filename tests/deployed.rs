@@ -479,6 +479,8 @@ fn each_function_is_given_only_variables_it_reads() {
                     "PORTAL_COOKIE_PREFIX" => "portal",
                     "PORTAL_REQUIRE_USERNAME" | "PORTAL_REQUIRE_2FA_FOR_STAFF" => "true",
                     "PORTAL_AUDIT_RETENTION_DAYS" => "365",
+                    "PORTAL_NAME_COOLING_DAYS" => "30",
+                    "PORTAL_RESERVED_NAMES" => "board,team",
                     "MAILCOW_QUOTA_MB" => "3072",
                     "IRC_SERVER" => "irc.example.org",
                     // Optional parameters left at their empty defaults.

@@ -243,10 +243,7 @@ async fn bans_reach_service_accounts_and_reconcile_reports_and_repairs_drift() {
     accounts
         .reserve(
             &account,
-            portal_shared::store::integration_accounts::Taker {
-                now: 0,
-                moderator: false,
-            },
+            portal_shared::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();

@@ -83,10 +83,7 @@ async fn acting_on_a_service_that_is_not_configured_is_503() {
     accounts
         .reserve(
             &account,
-            portal_shared::store::integration_accounts::Taker {
-                now: 0,
-                moderator: false,
-            },
+            portal_shared::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();

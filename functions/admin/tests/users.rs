@@ -636,10 +636,7 @@ async fn deleting_a_user_deprovisions_their_integration_accounts() {
         .integration_accounts()
         .reserve(
             &account,
-            portal_shared::store::integration_accounts::Taker {
-                now: 0,
-                moderator: false,
-            },
+            portal_shared::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();

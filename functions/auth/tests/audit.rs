@@ -571,10 +571,7 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
     accounts
         .reserve(
             &account,
-            portal_shared::store::integration_accounts::Taker {
-                now: 0,
-                moderator: false,
-            },
+            portal_shared::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();

@@ -75,9 +75,15 @@ fn last_mailed_code(t: &TestAuth, to: &str) -> String {
 /// and next steps stay usable); returns the browser and the key and backup codes.
 async fn enabled(t: &TestAuth, email: &str) -> (Browser, Vec<u8>, Vec<String>) {
     let b = t.sign_up(email).await;
+    turn_on_totp(t, &b, -1).await
+}
+
+/// Turns TOTP on from `b`'s session, proved with the code `offset` steps from now: the
+/// browser on the session that replaced its own, the key and the backup codes.
+async fn turn_on_totp(t: &TestAuth, b: &Browser, offset: i64) -> (Browser, Vec<u8>, Vec<String>) {
     let res = post_as(
         t,
-        &b,
+        b,
         "/api/auth/two-factor/enable",
         json!({"password": PASSWORD}),
     )
@@ -93,9 +99,9 @@ async fn enabled(t: &TestAuth, email: &str) -> (Browser, Vec<u8>, Vec<String>) {
         .collect();
     let res = post_as(
         t,
-        &b,
+        b,
         "/api/auth/two-factor/verify-totp",
-        json!({"code": code_at(&key, -1)}),
+        json!({"code": code_at(&key, offset)}),
     )
     .await;
     assert_eq!(res.status, 200, "{}", res.text());
@@ -832,23 +838,8 @@ async fn staff_routes_can_require_a_session_that_passed_two_factor() {
         res.json(),
         json!({"ok": false, "error": "Two-factor authentication required"})
     );
-    // Turning two-factor on from this session counts for it.
-    let res = post_as(
-        &t,
-        &b,
-        "/api/auth/two-factor/enable",
-        json!({"password": PASSWORD}),
-    )
-    .await;
-    let key = key_of(res.json()["totpURI"].as_str().unwrap());
-    let res = post_as(
-        &t,
-        &b,
-        "/api/auth/two-factor/verify-totp",
-        json!({"code": code_at(&key, 0)}),
-    )
-    .await;
-    let b = b.renewed(&res);
+    // Turning two-factor on from this session counts for the session that replaces it.
+    let (b, key, _) = turn_on_totp(&t, &b, 0).await;
     let res = t
         .send("GET", "/api/test/staff", &h(&b.headers()), None)
         .await;
@@ -976,22 +967,7 @@ async fn turning_two_factor_off_ends_trusted_devices_elsewhere() {
     assert_eq!(res.status, 200, "{}", res.text());
     let laptop = laptop.renewed(&res);
     // On again (new secret): the other browser's old trust no longer skips the code.
-    let res = post_as(
-        &t,
-        &laptop,
-        "/api/auth/two-factor/enable",
-        json!({"password": PASSWORD}),
-    )
-    .await;
-    let key = key_of(res.json()["totpURI"].as_str().unwrap());
-    let res = post_as(
-        &t,
-        &laptop,
-        "/api/auth/two-factor/verify-totp",
-        json!({"code": code_at(&key, 0)}),
-    )
-    .await;
-    assert_eq!(res.status, 200, "{}", res.text());
+    turn_on_totp(&t, &laptop, 0).await;
     let res = sign_in_with(&t, email, &trust).await;
     assert_eq!(res.json()["twoFactorRedirect"], true, "{}", res.text());
 }

@@ -732,10 +732,7 @@ async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever(
     accounts
         .reserve(
             &reservation(&t.ada, "ada", 10),
-            portal_shared::store::integration_accounts::Taker {
-                now: 0,
-                moderator: false,
-            },
+            portal_shared::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();
@@ -759,10 +756,7 @@ async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever(
     accounts
         .reserve(
             &reservation(&t.bob, "bobby", 10),
-            portal_shared::store::integration_accounts::Taker {
-                now: 0,
-                moderator: false,
-            },
+            portal_shared::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();
@@ -779,10 +773,7 @@ async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever(
     accounts
         .reserve(
             &reservation(&carol, "carol", 0),
-            portal_shared::store::integration_accounts::Taker {
-                now: 0,
-                moderator: false,
-            },
+            portal_shared::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();

@@ -107,6 +107,16 @@ pub struct Taker {
     pub moderator: bool,
 }
 
+impl Taker {
+    /// A regular user, now.
+    pub fn user() -> Self {
+        Self {
+            now: crate::time::now().unix_timestamp(),
+            moderator: false,
+        }
+    }
+}
+
 fn claim_items(
     db: &Db,
     account: &Account,
