@@ -185,10 +185,16 @@ fn each_function_is_given_only_the_variables_of_its_sections() {
         // Every function reports its own errors to the project.
         assert!(vars.contains("SENTRY_DSN"), "{function}");
     }
-    assert!(variables_of("AuthFunction").contains("PORTAL_MAIL_FROM"));
+    // Only the auth function sends mail; every function knows the sender's address (its
+    // local part is a reserved name on the services).
+    assert!(variables_of("AuthFunction").contains("PORTAL_MAIL"));
     for function in ["UserFunction", "AdminFunction", "IntegrationsFunction"] {
         assert!(
-            !variables_of(function).contains("PORTAL_MAIL_FROM"),
+            !variables_of(function).contains("PORTAL_MAIL"),
+            "{function}"
+        );
+        assert!(
+            variables_of(function).contains("PORTAL_MAIL_FROM"),
             "{function}"
         );
     }

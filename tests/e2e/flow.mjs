@@ -290,6 +290,21 @@ await step("two-factor: disable with the password", async () => {
   assert.equal((await laptop.client.getSession()).data.user.twoFactorEnabled, false);
 });
 
+await step("two-factor: e-mailed codes are on only once the mailed code comes back", async () => {
+  const { data, error } = await laptop.client.twoFactor.enable({ password, method: "otp" });
+  assert.equal(error, null);
+  assert.equal(data.method, "otp");
+  assert.equal((await laptop.client.getSession()).data.user.twoFactorEnabled, false, "not by the password alone");
+  const before = laptop.jar.get("portal.session_token");
+  const code = newestMail("two-factor-code", email).text.match(/\b(\d{6})\b/)[1];
+  const on = await laptop.client.twoFactor.verifyOtp({ code });
+  assert.equal(on.error, null);
+  assert.notEqual(laptop.jar.get("portal.session_token"), before, "the session is re-issued");
+  assert.equal((await laptop.client.getSession()).data.user.twoFactorEnabled, true);
+  const off = await laptop.client.twoFactor.disable({ password });
+  assert.equal(off.error, null);
+});
+
 await step("multi-session: two accounts in one browser, switch, revoke", async () => {
   const shared = browser();
   const first = await shared.client.signIn.email({ email, password });
