@@ -121,6 +121,13 @@ impl Identity {
         }
     }
 
+    /// [`Identity::moderator`] for a route only staff and admins use: 403 `Forbidden -
+    /// Admin or staff access required` for a regular user.
+    pub fn require_moderator(&self, config: &Config) -> Result<Moderator<'_>, ApiError> {
+        self.moderator(config)?
+            .ok_or_else(|| ApiError::forbidden(FORBIDDEN_ADMIN_OR_STAFF))
+    }
+
     pub fn session_id(&self) -> Option<&str> {
         match &self.via {
             Via::Session(s) => Some(&s.id),
@@ -378,10 +385,8 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let RequireAuth(identity) = RequireAuth::from_request_parts(parts, state).await?;
         let config = &AppState::from_ref(state).config;
-        match identity.moderator(config)? {
-            Some(_) => Ok(RequireAdminOrStaff(identity)),
-            None => Err(ApiError::forbidden(FORBIDDEN_ADMIN_OR_STAFF)),
-        }
+        identity.require_moderator(config)?;
+        Ok(RequireAdminOrStaff(identity))
     }
 }
 

@@ -79,6 +79,14 @@ impl FakeAtheme {
         format!("http://{}/jsonrpc", self.addr)
     }
 
+    /// Points `config` at this server with its operator account (500 ms per call).
+    pub fn configure(&self, config: &mut portal_shared::Config) {
+        config.irc.jsonrpc_url = url::Url::parse(&self.url()).ok();
+        config.irc.oper_account = Some(ATHEME_OPER.into());
+        config.irc.oper_password = Some(ATHEME_OPER_PASSWORD.into());
+        config.irc.timeout = Duration::from_millis(500);
+    }
+
     pub fn set_mode(&self, mode: AthemeMode) {
         *self.shared.mode.lock().expect("lock") = mode;
     }

@@ -82,6 +82,16 @@ impl FakeMailcow {
         format!("http://{}", self.addr)
     }
 
+    /// Points `config` at this server with its key: mailboxes on `mail.example.org`,
+    /// aliases there and on `example.org` (500 ms per call).
+    pub fn configure(&self, config: &mut portal_shared::Config) {
+        config.mailcow.api_url = url::Url::parse(&self.url()).ok();
+        config.mailcow.api_key = Some(MAILCOW_KEY.into());
+        config.mailcow.domain = Some("mail.example.org".into());
+        config.mailcow.alias_domains = vec!["mail.example.org".into(), "example.org".into()];
+        config.mailcow.timeout = Duration::from_millis(500);
+    }
+
     pub fn set_mode(&self, mode: MailcowMode) {
         *self.shared.mode.lock().expect("lock") = mode;
     }

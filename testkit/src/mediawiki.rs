@@ -79,6 +79,14 @@ impl FakeMediaWiki {
         format!("http://{}/w/api.php", self.addr)
     }
 
+    /// Points `config` at this wiki with its bot password (500 ms per call).
+    pub fn configure(&self, config: &mut portal_shared::Config) {
+        config.mediawiki.api_url = url::Url::parse(&self.url()).ok();
+        config.mediawiki.bot_username = Some(WIKI_BOT.into());
+        config.mediawiki.bot_password = Some(WIKI_BOT_PASSWORD.into());
+        config.mediawiki.timeout = Duration::from_millis(500);
+    }
+
     pub fn set_mode(&self, mode: WikiMode) {
         *self.shared.mode.lock().expect("lock") = mode;
     }

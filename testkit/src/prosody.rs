@@ -68,6 +68,13 @@ impl FakeProsody {
         format!("http://{}", self.addr)
     }
 
+    /// Points `config` at this server with its token, for the domain `chat.example.org`.
+    pub fn configure(&self, config: &mut portal_shared::Config) {
+        config.prosody.rest_url = url::Url::parse(&self.url()).ok();
+        config.prosody.rest_token = Some(PROSODY_TOKEN.into());
+        config.prosody.xmpp_domain = Some("chat.example.org".into());
+    }
+
     pub fn set_mode(&self, mode: Mode) {
         *self.shared.mode.lock().expect("lock") = mode;
     }

@@ -75,9 +75,7 @@ pub(crate) fn may_manage(
     target_role: portal_shared::model::Role,
 ) -> Result<(), portal_shared::ApiError> {
     use portal_shared::moderation::{Actor, Refused};
-    let moderator = actor.moderator(config)?.ok_or_else(|| {
-        portal_shared::ApiError::forbidden(portal_shared::error::FORBIDDEN_ADMIN_OR_STAFF)
-    })?;
+    let moderator = actor.require_moderator(config)?;
     if portal_shared::moderation::may_manage(Actor::Member(moderator), target_role) {
         Ok(())
     } else {

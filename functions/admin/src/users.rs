@@ -300,9 +300,7 @@ pub async fn update(
             .ban_expires
             .map(|until| until.as_deref().and_then(parse_iso)),
     };
-    let moderator = actor
-        .moderator(&state.config)?
-        .ok_or_else(|| ApiError::forbidden(portal_shared::error::FORBIDDEN_ADMIN_OR_STAFF))?;
+    let moderator = actor.require_moderator(&state.config)?;
     let changed = change_user(
         &state.db,
         &state.integrations,

@@ -7,8 +7,8 @@ use portal_shared::integrations::reconcile::reconcile;
 use portal_shared::model::Role;
 use portal_shared::store::audit::Origin;
 use portal_testkit::{
-    ATHEME_OPER, ATHEME_OPER_PASSWORD, AthemeMode, FakeAtheme, FakeProsody, Mode, PROSODY_TOKEN,
-    Person, TestApp, TestResponse, envelope, person, person_with_username, test_state,
+    AthemeMode, FakeAtheme, FakeProsody, Mode, Person, TestApp, TestResponse, envelope, person,
+    person_with_username, test_state,
 };
 use serde_json::{Value, json};
 
@@ -32,13 +32,8 @@ impl std::ops::Deref for T {
 
 fn configure(c: &mut Config, prosody: &FakeProsody, atheme: &FakeAtheme) {
     c.rate_limits.enabled = false;
-    c.prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
-    c.prosody.rest_token = Some(PROSODY_TOKEN.into());
-    c.prosody.xmpp_domain = Some("chat.example.org".into());
-    c.irc.jsonrpc_url = Some(url::Url::parse(&atheme.url()).unwrap());
-    c.irc.oper_account = Some(ATHEME_OPER.into());
-    c.irc.oper_password = Some(ATHEME_OPER_PASSWORD.into());
-    c.irc.timeout = std::time::Duration::from_millis(500);
+    prosody.configure(c);
+    atheme.configure(c);
 }
 
 async fn setup() -> T {

@@ -686,9 +686,11 @@ pub async fn verify_otp(
     let prover = prover(&state, session, &headers).await?;
     let user = prover.user().clone();
     let store = state.app.db.two_factor();
-    check_lock(store.get(&user.id).await?.as_ref())?;
-    // Tries count against the sign-in's challenge, whatever codes were sent for it.
-    count_attempt(&state, &prover).await?;
+    // Tries count against the sign-in's challenge, whatever codes were sent for it; the
+    // lock and the count do not depend on each other.
+    let (two_factor, counted) = tokio::join!(store.get(&user.id), count_attempt(&state, &prover));
+    check_lock(two_factor?.as_ref())?;
+    counted?;
     let hashes = code_hashes(&state, &user.id, answer.trim());
     let tried = store
         .try_mailed_code(&prover.mail_key(), &hashes, unix_now())

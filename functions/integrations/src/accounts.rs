@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use portal_shared::auth::{Identity, RequireAuth};
 use portal_shared::crypto::new_id;
-use portal_shared::error::{FORBIDDEN_ADMIN, FORBIDDEN_ADMIN_OR_STAFF};
+use portal_shared::error::FORBIDDEN_ADMIN;
 use portal_shared::http::{Deadline, json_with_status};
 use portal_shared::integrations::view::AccountView;
 use portal_shared::integrations::{
@@ -178,9 +178,7 @@ async fn moderated(
     caller: &Identity,
     change: &AccountChange,
 ) -> ApiResult<Account> {
-    let Some(moderator) = caller.moderator(&state.config)? else {
-        return Err(ApiError::forbidden(FORBIDDEN_ADMIN_OR_STAFF));
-    };
+    let moderator = caller.require_moderator(&state.config)?;
     if change.password.is_some() {
         return accessible(state, integration, id, caller).await;
     }
@@ -253,8 +251,8 @@ pub async fn create(
         .map_err(|issue| validation_error(vec![issue.at(integration.name_field())]))?;
     // Staff and admins may take a name still cooling after its owner deleted it.
     let taker = Taker {
-        now: now().unix_timestamp(),
         moderator: me.moderator(&state.config).ok().flatten().is_some(),
+        ..Taker::user()
     };
     let at = iso(now());
     let reserved = Account {

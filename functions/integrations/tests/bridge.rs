@@ -4,8 +4,8 @@
 use portal_shared::Config;
 use portal_shared::model::Role;
 use portal_testkit::{
-    ATHEME_OPER, ATHEME_OPER_PASSWORD, FakeAtheme, FakeProsody, PROSODY_TOKEN, Person, TestApp,
-    TestResponse, envelope, person, person_with_username, test_state,
+    FakeAtheme, FakeProsody, Person, TestApp, TestResponse, envelope, person, person_with_username,
+    test_state,
 };
 use serde_json::json;
 
@@ -33,12 +33,8 @@ async fn setup(adjust: impl FnOnce(&mut Config)) -> T {
     let atheme = FakeAtheme::start().await;
     let state = test_state(|c| {
         c.rate_limits.enabled = false;
-        c.prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
-        c.prosody.rest_token = Some(PROSODY_TOKEN.into());
-        c.prosody.xmpp_domain = Some("chat.example.org".into());
-        c.irc.jsonrpc_url = Some(url::Url::parse(&atheme.url()).unwrap());
-        c.irc.oper_account = Some(ATHEME_OPER.into());
-        c.irc.oper_password = Some(ATHEME_OPER_PASSWORD.into());
+        prosody.configure(c);
+        atheme.configure(c);
         c.bridge_token = Some(TOKEN.into());
         adjust(c);
     })

@@ -6,8 +6,8 @@ use std::time::Duration;
 use portal_shared::Config;
 use portal_shared::model::Role;
 use portal_testkit::{
-    ATHEME_OPER, ATHEME_OPER_PASSWORD, AthemeMode, FakeAtheme, Person, TestApp, TestResponse,
-    closed_port, envelope, person, person_with_username, test_state,
+    AthemeMode, FakeAtheme, Person, TestApp, TestResponse, closed_port, envelope, person,
+    person_with_username, test_state,
 };
 use serde_json::{Value, json};
 
@@ -29,11 +29,8 @@ impl std::ops::Deref for T {
 
 fn configure(c: &mut Config, atheme: &FakeAtheme) {
     c.rate_limits.enabled = false;
-    c.irc.jsonrpc_url = Some(url::Url::parse(&atheme.url()).unwrap());
-    c.irc.oper_account = Some(ATHEME_OPER.into());
-    c.irc.oper_password = Some(ATHEME_OPER_PASSWORD.into());
+    atheme.configure(c);
     c.irc.server = "irc.example.org".into();
-    c.irc.timeout = Duration::from_millis(500);
 }
 
 async fn setup(adjust: impl FnOnce(&mut Config)) -> T {

@@ -6,8 +6,8 @@ use std::time::Duration;
 use portal_shared::Config;
 use portal_shared::model::Role;
 use portal_testkit::{
-    FakeMailcow, MAILCOW_KEY, MailcowMode, Person, TestApp, TestResponse, closed_port, envelope,
-    person, person_with_username, test_state,
+    FakeMailcow, MailcowMode, Person, TestApp, TestResponse, closed_port, envelope, person,
+    person_with_username, test_state,
 };
 use serde_json::{Value, json};
 
@@ -31,11 +31,7 @@ async fn setup(adjust: impl FnOnce(&mut Config)) -> T {
     let mail = FakeMailcow::start().await;
     let state = test_state(|c| {
         c.rate_limits.enabled = false;
-        c.mailcow.api_url = Some(url::Url::parse(&mail.url()).unwrap());
-        c.mailcow.api_key = Some(MAILCOW_KEY.into());
-        c.mailcow.domain = Some("mail.example.org".into());
-        c.mailcow.alias_domains = vec!["mail.example.org".into(), "example.org".into()];
-        c.mailcow.timeout = Duration::from_millis(500);
+        mail.configure(c);
         adjust(c);
     })
     .await;

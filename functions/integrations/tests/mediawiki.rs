@@ -6,8 +6,8 @@ use std::time::Duration;
 use portal_shared::Config;
 use portal_shared::model::Role;
 use portal_testkit::{
-    FakeMediaWiki, Person, TestApp, TestResponse, WIKI_BOT, WIKI_BOT_PASSWORD, WikiMode,
-    closed_port, envelope, person, person_with_username, test_state,
+    FakeMediaWiki, Person, TestApp, TestResponse, WikiMode, closed_port, envelope, person,
+    person_with_username, test_state,
 };
 use serde_json::{Value, json};
 
@@ -31,10 +31,7 @@ async fn setup(adjust: impl FnOnce(&mut Config)) -> T {
     let wiki = FakeMediaWiki::start().await;
     let state = test_state(|c| {
         c.rate_limits.enabled = false;
-        c.mediawiki.api_url = Some(url::Url::parse(&wiki.url()).unwrap());
-        c.mediawiki.bot_username = Some(WIKI_BOT.into());
-        c.mediawiki.bot_password = Some(WIKI_BOT_PASSWORD.into());
-        c.mediawiki.timeout = Duration::from_millis(500);
+        wiki.configure(c);
         adjust(c);
     })
     .await;

@@ -2,13 +2,10 @@
 //! once (fake Prosody, Atheme, Mailcow and MediaWiki over real HTTP): a suspension its owner
 //! cannot escape, and role-granted power that obeys the staff second-factor rule.
 
-use std::time::Duration;
-
 use portal_shared::Config;
 use portal_shared::model::Role;
 use portal_testkit::{
-    ATHEME_OPER, ATHEME_OPER_PASSWORD, FakeAtheme, FakeMailcow, FakeMediaWiki, FakeProsody,
-    MAILCOW_KEY, PROSODY_TOKEN, Person, TestApp, TestResponse, WIKI_BOT, WIKI_BOT_PASSWORD,
+    FakeAtheme, FakeMailcow, FakeMediaWiki, FakeProsody, Person, TestApp, TestResponse,
     api_key_for, envelope, person, person_with_username, test_state, with_second_factor,
 };
 use serde_json::{Value, json};
@@ -46,25 +43,12 @@ async fn setup(adjust: impl FnOnce(&mut Config)) -> T {
         mail: FakeMailcow::start().await,
         wiki: FakeMediaWiki::start().await,
     };
-    let url = |u: String| Some(url::Url::parse(&u).unwrap());
     let state = test_state(|c| {
         c.rate_limits.enabled = false;
-        c.prosody.rest_url = url(s.prosody.url());
-        c.prosody.rest_token = Some(PROSODY_TOKEN.into());
-        c.prosody.xmpp_domain = Some("chat.example.org".into());
-        c.irc.jsonrpc_url = url(s.atheme.url());
-        c.irc.oper_account = Some(ATHEME_OPER.into());
-        c.irc.oper_password = Some(ATHEME_OPER_PASSWORD.into());
-        c.irc.timeout = Duration::from_millis(500);
-        c.mailcow.api_url = url(s.mail.url());
-        c.mailcow.api_key = Some(MAILCOW_KEY.into());
-        c.mailcow.domain = Some("mail.example.org".into());
-        c.mailcow.alias_domains = vec!["mail.example.org".into()];
-        c.mailcow.timeout = Duration::from_millis(500);
-        c.mediawiki.api_url = url(s.wiki.url());
-        c.mediawiki.bot_username = Some(WIKI_BOT.into());
-        c.mediawiki.bot_password = Some(WIKI_BOT_PASSWORD.into());
-        c.mediawiki.timeout = Duration::from_millis(500);
+        s.prosody.configure(c);
+        s.atheme.configure(c);
+        s.mail.configure(c);
+        s.wiki.configure(c);
         adjust(c);
     })
     .await;

@@ -130,16 +130,19 @@ fn claim_items(
         item["userId"] = json!(account.user_id);
         item
     };
-    // A free name, or one cooling that this taker may have: its former owner, anyone once
-    // the period is over, a moderator at once.
-    let mut free = "attribute_not_exists(#pk) OR (attribute_not_exists(accountId) AND (coolsUntil <= :now OR userId = :taker";
+    // A free name, or one cooling that this taker may have: anyone once the period is
+    // over, its former owner or a moderator at once.
+    let mut may_take = vec!["coolsUntil <= :now", "userId = :taker"];
     if taker.moderator {
-        free = "attribute_not_exists(#pk) OR (attribute_not_exists(accountId) AND (coolsUntil <= :now OR userId = :taker OR attribute_exists(coolsUntil)";
+        may_take.push("attribute_exists(coolsUntil)");
     }
-    let name_free = Expression::new(format!("{free}))"))
-        .name("#pk", schema::PK)
-        .value(":now", super::item::n(taker.now))
-        .value(":taker", s(&account.user_id));
+    let name_free = Expression::new(format!(
+        "attribute_not_exists(#pk) OR (attribute_not_exists(accountId) AND ({}))",
+        may_take.join(" OR ")
+    ))
+    .name("#pk", schema::PK)
+    .value(":now", super::item::n(taker.now))
+    .value(":taker", s(&account.user_id));
     Ok((
         db.put(to_item(&claim(owner))?, Some(is_new()))?,
         db.put(to_item(&claim(name))?, Some(name_free))?,
