@@ -5,16 +5,14 @@
 //! blocking pool. Hashes made by BetterAuth's Node server (`<salt hex>:<scrypt key hex>`)
 //! still verify; the caller rehashes them with argon2id on the next successful sign-in.
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, SaltString};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Params, Version};
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use data_encoding::{BASE64, BASE64URL_NOPAD, HEXLOWER, HEXLOWER_PERMISSIVE};
 use hmac::{Hmac, Mac};
-use rand::Rng;
-use rand::distributions::Alphanumeric;
+use rand::RngExt;
+use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use unicode_normalization::UnicodeNormalization;
@@ -27,8 +25,8 @@ pub const MAX_PASSWORD_LEN: usize = 128;
 
 /// `n` random characters from `[A-Za-z0-9]`.
 pub fn random_alphanumeric(n: usize) -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
+    rand::rng()
+        .sample_iter(Alphanumeric)
         .take(n)
         .map(char::from)
         .collect()
@@ -37,17 +35,17 @@ pub fn random_alphanumeric(n: usize) -> String {
 /// `n` random ASCII letters (BetterAuth's API key alphabet).
 pub fn random_letters(n: usize) -> String {
     const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     (0..n)
-        .map(|_| LETTERS[rng.gen_range(0..LETTERS.len())] as char)
+        .map(|_| LETTERS[rng.random_range(0..LETTERS.len())] as char)
         .collect()
 }
 
 /// `n` random decimal digits (e-mailed codes).
 pub fn random_digits(n: usize) -> String {
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     (0..n)
-        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
         .collect()
 }
 
@@ -58,23 +56,24 @@ pub fn new_id() -> String {
 
 /// Lower-case hex SHA-256: the form in which secrets are stored and looked up.
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    HEXLOWER.encode(&Sha256::digest(data))
 }
 
 /// base64url (no padding) SHA-256, as BetterAuth's api-key plugin stores `key`.
 pub fn sha256_b64url(data: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(data))
+    BASE64URL_NOPAD.encode(&Sha256::digest(data))
 }
 
 fn hmac(secret: &[u8], message: &[u8]) -> Vec<u8> {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac =
+        <HmacSha256 as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(message);
     mac.finalize().into_bytes().to_vec()
 }
 
 /// base64 (standard, padded) HMAC-SHA256: the signature in BetterAuth's signed cookies.
 pub fn sign_cookie_value(secret: &str, value: &str) -> String {
-    STANDARD.encode(hmac(secret.as_bytes(), value.as_bytes()))
+    BASE64.encode(&hmac(secret.as_bytes(), value.as_bytes()))
 }
 
 /// Checks a `value.signature` pair in constant time.
@@ -82,7 +81,7 @@ pub fn verify_cookie_signature(secret: &str, value: &str, signature: &str) -> bo
     if signature.len() != 44 || !signature.ends_with('=') {
         return false;
     }
-    let Ok(given) = STANDARD.decode(signature) else {
+    let Ok(given) = BASE64.decode(signature.as_bytes()) else {
         return false;
     };
     let expected = hmac(secret.as_bytes(), value.as_bytes());
@@ -91,7 +90,7 @@ pub fn verify_cookie_signature(secret: &str, value: &str, signature: &str) -> bo
 
 /// base64url (no padding) HMAC-SHA256, for HS256 JWTs.
 pub fn hmac_b64url(secret: &str, message: &str) -> String {
-    URL_SAFE_NO_PAD.encode(hmac(secret.as_bytes(), message.as_bytes()))
+    BASE64URL_NOPAD.encode(&hmac(secret.as_bytes(), message.as_bytes()))
 }
 
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -135,29 +134,29 @@ impl Sealer {
         let mut okm = [0u8; 32];
         key.expand(b"sealed tokens", &mut okm)
             .expect("32 bytes is a valid HKDF length");
-        ChaCha20Poly1305::new(Key::from_slice(&okm))
+        ChaCha20Poly1305::new(&Key::from(okm))
     }
 
     /// `base64url(nonce || ciphertext)`
     pub fn seal(&self, plaintext: &str) -> String {
-        let nonce_bytes: [u8; 12] = rand::thread_rng().r#gen();
-        let nonce = Nonce::from_slice(&nonce_bytes);
+        let nonce_bytes: [u8; 12] = rand::random();
         let sealed = self
             .cipher
-            .encrypt(nonce, plaintext.as_bytes())
+            .encrypt(&Nonce::from(nonce_bytes), plaintext.as_bytes())
             .expect("encryption of a short token cannot fail");
         let mut out = nonce_bytes.to_vec();
         out.extend(sealed);
-        URL_SAFE_NO_PAD.encode(out)
+        BASE64URL_NOPAD.encode(&out)
     }
 
     pub fn open(&self, sealed: &str) -> Option<String> {
-        let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        let bytes = BASE64URL_NOPAD.decode(sealed.as_bytes()).ok()?;
         if bytes.len() < 12 {
             return None;
         }
         let (nonce, ciphertext) = bytes.split_at(12);
-        let nonce = Nonce::from_slice(nonce);
+        let nonce = Nonce::try_from(nonce).ok()?;
+        let nonce = &nonce;
         let plain = self.cipher.decrypt(nonce, ciphertext).ok().or_else(|| {
             self.previous
                 .as_ref()
@@ -228,16 +227,12 @@ fn blocks_for<'m>(
 /// argon2id PHC string, computed in `memory`.
 fn hash_with(password: &str, memory: &mut crate::hashing::Memory) -> String {
     let hasher = argon2();
-    let salt = SaltString::generate(&mut OsRng);
-    let mut salt_bytes = [0u8; 64];
-    let salt_bytes = salt
-        .decode_b64(&mut salt_bytes)
-        .expect("a generated salt decodes");
+    let salt = Salt::generate();
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     hasher
         .hash_password_into_with_memory(
             password.as_bytes(),
-            salt_bytes,
+            &salt,
             &mut out,
             blocks_for(&hasher, memory),
         )
@@ -245,10 +240,9 @@ fn hash_with(password: &str, memory: &mut crate::hashing::Memory) -> String {
     PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: argon2::password_hash::ParamsString::try_from(hasher.params())
-            .expect("the parameters format"),
-        salt: Some(salt.as_salt()),
-        hash: Some(argon2::password_hash::Output::new(&out).expect("a 32-byte output")),
+        params: ParamsString::try_from(hasher.params()).expect("the parameters format"),
+        salt: Some(salt),
+        hash: Some(Output::new(&out).expect("a 32-byte output")),
     }
     .to_string()
 }
@@ -266,7 +260,7 @@ fn verify_with(password: &str, stored: &str, memory: &mut crate::hashing::Memory
             return Verified::No;
         };
         let (Ok(algorithm), Ok(params), Some(expected), Some(salt)) = (
-            Algorithm::try_from(parsed.algorithm),
+            Algorithm::try_from(parsed.algorithm.as_str()),
             Params::try_from(&parsed),
             parsed.hash,
             parsed.salt,
@@ -278,15 +272,11 @@ fn verify_with(password: &str, stored: &str, memory: &mut crate::hashing::Memory
             .and_then(|v| Version::try_from(v).ok())
             .unwrap_or_default();
         let hasher = Argon2::new(algorithm, version, params);
-        let mut salt_bytes = [0u8; 64];
-        let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else {
-            return Verified::No;
-        };
         let mut out = vec![0u8; expected.len()];
         if hasher
             .hash_password_into_with_memory(
                 password.as_bytes(),
-                salt_bytes,
+                &salt,
                 &mut out,
                 blocks_for(&hasher, memory),
             )
@@ -317,13 +307,13 @@ fn verify_legacy_scrypt(password: &str, stored: &str) -> bool {
     let Some((salt, key_hex)) = stored.split_once(':') else {
         return false;
     };
-    let Ok(expected) = hex::decode(key_hex) else {
+    let Ok(expected) = HEXLOWER_PERMISSIVE.decode(key_hex.as_bytes()) else {
         return false;
     };
     if expected.len() != 64 {
         return false;
     }
-    let Ok(params) = scrypt::Params::new(14, 16, 1, 64) else {
+    let Ok(params) = scrypt::Params::new(14, 16, 1) else {
         return false;
     };
     let normalized: String = password.nfkc().collect();
@@ -378,9 +368,8 @@ mod tests {
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(argon2().verify_password(b"correct horse", &parsed).is_ok());
         assert!(argon2().verify_password(b"correct horsf", &parsed).is_err());
-        let salt = SaltString::generate(&mut OsRng);
         let theirs = argon2()
-            .hash_password(b"battery staple", &salt)
+            .hash_password(b"battery staple")
             .unwrap()
             .to_string();
         assert_eq!(
@@ -397,7 +386,7 @@ mod tests {
             Version::V0x13,
             Params::new(8 * 1024, 1, 1, None).unwrap(),
         )
-        .hash_password(b"weak-but-right", &salt)
+        .hash_password(b"weak-but-right")
         .unwrap()
         .to_string();
         assert_eq!(
@@ -410,6 +399,46 @@ mod tests {
         );
         // The area stays at the largest size asked for, for the next hash.
         assert_eq!(memory.len(), 19 * 1024);
+    }
+
+    /// Made by the previous RustCrypto generation (argon2 0.5, chacha20poly1305 0.10,
+    /// hmac 0.12): what is stored today keeps verifying, opening and matching.
+    #[test]
+    fn values_made_by_the_previous_crypto_generation_still_verify() {
+        let stored = "$argon2id$v=19$m=19456,t=2,p=1$LOdJQJZHfYEzlNnDugrxpQ$sXw0eEmJ5pp8OQQCEY7VfVrXxXHgqzXfsytqv9A2aDQ";
+        assert_eq!(
+            verify_password_blocking("correct horse battery staple", stored),
+            Verified::Yes
+        );
+        assert_eq!(
+            verify_password_blocking("correct horse battery stapler", stored),
+            Verified::No
+        );
+        let sealed = "BwcHBwcHBwcHBwcHmzPabVwsJwCjz5JhROtLgQQiHqux03UTLUMuXaa0BaUuY60j";
+        assert_eq!(
+            Sealer::new("vector-secret").open(sealed).as_deref(),
+            Some("token-sealed-by-0.10")
+        );
+        let signature = "bQZOmKyhgla4x93tRXNCBDTWGx/PUhieO7kvwbCcRgI=";
+        assert_eq!(
+            sign_cookie_value("vector-secret", "session-token-value"),
+            signature
+        );
+        assert!(verify_cookie_signature(
+            "vector-secret",
+            "session-token-value",
+            signature
+        ));
+        if std::env::var_os("PORTAL_PRINT_CRYPTO_VECTORS").is_some() {
+            println!(
+                "hash: {}",
+                hash_password_blocking("made by the new generation")
+            );
+            println!(
+                "sealed: {}",
+                Sealer::new("vector-secret").seal("token-sealed-by-0.11")
+            );
+        }
     }
 
     #[test]
@@ -436,7 +465,7 @@ mod tests {
             Version::V0x13,
             Params::new(4096, 1, 1, None).unwrap(),
         )
-        .hash_password(b"password123", &SaltString::generate(&mut OsRng))
+        .hash_password(b"password123")
         .unwrap()
         .to_string();
         assert_eq!(

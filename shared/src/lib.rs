@@ -20,6 +20,7 @@ pub mod moderation;
 pub mod observe;
 pub mod openapi;
 pub mod origins;
+pub mod outbound;
 pub mod rate_limit;
 pub mod reporting;
 pub mod request;

@@ -2,7 +2,7 @@
 //! as BetterAuth's two-factor plugin makes them: the key is the bytes of a 32-character
 //! random secret, and the `otpauth://` URI carries it in unpadded base32.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 

@@ -814,9 +814,8 @@ async fn cursors_are_sealed_so_a_client_cannot_craft_one() {
         200
     );
     // What the key of an item looks like, encoded by hand, and a flipped character.
-    use base64::Engine;
-    let crafted = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(r#"{"PK":"USER#x","SK":"USER","GSI1PK":"USERS","GSI1SK":"0"}"#);
+    let crafted = data_encoding::BASE64URL_NOPAD
+        .encode(br#"{"PK":"USER#x","SK":"USER","GSI1PK":"USERS","GSI1SK":"0"}"#);
     let mut flipped = cursor.into_bytes();
     let last = flipped.len() - 1;
     flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };

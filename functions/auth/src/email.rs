@@ -7,8 +7,7 @@ use std::time::{Duration as StdDuration, Instant};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use data_encoding::BASE64URL_NOPAD;
 use portal_shared::auth::{Identity, presented, resolve};
 use portal_shared::cookies::percent_encode;
 use portal_shared::crypto::{constant_time_eq, hmac_b64url};
@@ -30,8 +29,8 @@ const TOKEN_TTL_SECS: i64 = 3600;
 const MIN_ANONYMOUS_TIME: StdDuration = StdDuration::from_millis(500);
 
 fn sign_jwt(secret: &str, claims: &Value) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let header = BASE64URL_NOPAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = BASE64URL_NOPAD.encode(claims.to_string().as_bytes());
     let signing_input = format!("{header}.{payload}");
     let signature = hmac_b64url(secret, &signing_input);
     format!("{signing_input}.{signature}")
@@ -50,8 +49,8 @@ fn verify_jwt(secret: &str, token: &str) -> Result<Value, JwtError> {
     else {
         return Err(JwtError::Invalid);
     };
-    let header: Value = URL_SAFE_NO_PAD
-        .decode(header)
+    let header: Value = BASE64URL_NOPAD
+        .decode(header.as_bytes())
         .ok()
         .and_then(|h| serde_json::from_slice(&h).ok())
         .ok_or(JwtError::Invalid)?;
@@ -67,8 +66,8 @@ fn verify_jwt(secret: &str, token: &str) -> Result<Value, JwtError> {
     ) {
         return Err(JwtError::Invalid);
     }
-    let claims: Value = URL_SAFE_NO_PAD
-        .decode(payload)
+    let claims: Value = BASE64URL_NOPAD
+        .decode(payload.as_bytes())
         .ok()
         .and_then(|p| serde_json::from_slice(&p).ok())
         .ok_or(JwtError::Invalid)?;

@@ -4,7 +4,6 @@
 //! tunnel cannot be used to make this function post anywhere else.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -15,6 +14,7 @@ use bytes::Bytes;
 use portal_shared::config::SentryDsn;
 use portal_shared::http::{ClientAddress, VerbatimBody, rate_limit_subject};
 use portal_shared::openapi::ErrorEnvelope;
+use portal_shared::outbound::Outbound;
 use portal_shared::rate_limit::{self, Bucket, RateSlot};
 use portal_shared::store::keys;
 use portal_shared::validation::body_rejection;
@@ -41,7 +41,7 @@ pub struct SentryTunnel(Option<Arc<Upstream>>);
 struct Upstream {
     dsn: SentryDsn,
     envelope_url: String,
-    client: reqwest::Client,
+    client: Outbound,
 }
 
 impl SentryTunnel {
@@ -51,20 +51,13 @@ impl SentryTunnel {
             return Self(None);
         };
         let timeout = config.sentry.tunnel_timeout;
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(3)))
-            .build();
-        match client {
-            Ok(client) => Self(Some(Arc::new(Upstream {
+        match Outbound::new(timeout) {
+            Some(client) => Self(Some(Arc::new(Upstream {
                 envelope_url: dsn.envelope_url(),
                 dsn,
                 client,
             }))),
-            Err(err) => {
-                tracing::error!(error = %err, "cannot build the Sentry client; tunnel disabled");
-                Self(None)
-            }
+            None => Self(None),
         }
     }
 }

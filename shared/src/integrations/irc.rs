@@ -56,7 +56,7 @@ struct Upstream {
     operator: Option<(String, String)>,
     server: String,
     port: u16,
-    client: reqwest::Client,
+    client: crate::outbound::Outbound,
 }
 
 /// An Atheme fault: its code and message.
@@ -75,7 +75,7 @@ impl Irc {
     pub fn from_config(config: &Config) -> Self {
         let irc = &config.irc;
         let upstream = irc.jsonrpc_url.as_ref().and_then(|url| {
-            super::client_for(ID, irc.timeout).map(|client| Upstream {
+            crate::outbound::Outbound::new(irc.timeout).map(|client| Upstream {
                 url: url.to_string(),
                 operator: irc.oper_account.clone().zip(irc.oper_password.clone()),
                 server: irc.server.clone(),

@@ -36,7 +36,7 @@ struct Upstream {
     domain: String,
     alias_domains: Vec<String>,
     quota_mb: u64,
-    client: reqwest::Client,
+    client: crate::outbound::Outbound,
 }
 
 /// An app password as listed (never its secret).
@@ -71,7 +71,7 @@ impl Mailcow {
         let m = &config.mailcow;
         let upstream = match (&m.api_url, &m.api_key, &m.domain) {
             (Some(url), Some(key), Some(domain)) => {
-                super::client_for(ID, m.timeout).map(|client| Upstream {
+                crate::outbound::Outbound::new(m.timeout).map(|client| Upstream {
                     base: url.as_str().trim_end_matches('/').to_string(),
                     key: key.clone(),
                     domain: domain.clone(),

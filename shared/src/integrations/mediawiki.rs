@@ -41,7 +41,7 @@ struct Upstream {
     api: url::Url,
     bot: String,
     bot_password: String,
-    client: reqwest::Client,
+    client: crate::outbound::Outbound,
 }
 
 /// A wiki account's figures.
@@ -76,14 +76,13 @@ impl MediaWiki {
     pub fn from_config(config: &Config) -> Self {
         let m = &config.mediawiki;
         let upstream = match (&m.api_url, &m.bot_username, &m.bot_password) {
-            (Some(api), Some(bot), Some(password)) => {
-                super::client_for(ID, m.timeout).map(|client| Upstream {
+            (Some(api), Some(bot), Some(password)) => crate::outbound::Outbound::new(m.timeout)
+                .map(|client| Upstream {
                     api: api.clone(),
                     bot: bot.clone(),
                     bot_password: password.clone(),
                     client,
-                })
-            }
+                }),
             _ => None,
         };
         Self { upstream }

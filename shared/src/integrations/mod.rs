@@ -290,16 +290,6 @@ pub fn password_and_status(body: &Value) -> Result<AccountChange, ApiError> {
     })
 }
 
-/// An HTTP client for one service: its timeout for the whole call, at most 3 s to connect.
-pub fn client_for(service: &str, timeout: std::time::Duration) -> Option<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(std::time::Duration::from_secs(3)))
-        .build()
-        .map_err(|e| tracing::error!(error = %e, service, "cannot build the HTTP client; integration disabled"))
-        .ok()
-}
-
 /// A transport failure (no answer, or too late) as the error the API shows.
 pub fn transport_error(
     integration: &'static str,

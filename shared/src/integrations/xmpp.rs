@@ -30,7 +30,7 @@ struct Upstream {
     base: String,
     token: String,
     domain: String,
-    client: reqwest::Client,
+    client: crate::outbound::Outbound,
 }
 
 impl Xmpp {
@@ -40,13 +40,14 @@ impl Xmpp {
             &config.prosody.rest_token,
             &config.prosody.xmpp_domain,
         ) {
-            (Some(url), Some(token), Some(domain)) => super::client_for(ID, config.prosody.timeout)
-                .map(|client| Upstream {
+            (Some(url), Some(token), Some(domain)) => {
+                crate::outbound::Outbound::new(config.prosody.timeout).map(|client| Upstream {
                     base: url.as_str().trim_end_matches('/').to_string(),
                     token: token.clone(),
                     domain: domain.to_lowercase(),
                     client,
-                }),
+                })
+            }
             _ => None,
         };
         Self { upstream }

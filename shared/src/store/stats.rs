@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
-use rand::Rng;
 use time::OffsetDateTime;
 
 use super::item::{Item, n};
@@ -83,7 +82,7 @@ impl Delta {
 }
 
 fn random_shard() -> u32 {
-    rand::thread_rng().gen_range(0..SHARDS)
+    rand::random_range(0..SHARDS)
 }
 
 /// `ADD #a0 :a0, #a1 :a1, ...` of numeric attributes.
