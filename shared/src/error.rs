@@ -231,3 +231,39 @@ mod tests {
         assert_eq!(res.headers()[header::RETRY_AFTER], "7");
     }
 }
+
+impl From<crate::moderation::Refused> for ApiError {
+    fn from(refused: crate::moderation::Refused) -> Self {
+        use crate::moderation::{LAST_ADMIN, Refused, USERNAME_TAKEN};
+        match refused {
+            Refused::NotFound => ApiError::not_found(USER_NOT_FOUND),
+            Refused::NeedsAdmin => ApiError::forbidden(FORBIDDEN_ADMIN),
+            Refused::LastAdmin => ApiError::forbidden(LAST_ADMIN),
+            Refused::UsernameTaken => ApiError::Conflict(USERNAME_TAKEN.into()),
+        }
+    }
+}
+
+impl From<crate::integrations::UpstreamError> for ApiError {
+    fn from(err: crate::integrations::UpstreamError) -> Self {
+        use crate::integrations::{USERNAME_TAKEN, UpstreamError};
+        match err {
+            UpstreamError::Taken => ApiError::Conflict(USERNAME_TAKEN.into()),
+            UpstreamError::Failed(message) => ApiError::BadGateway(message),
+            UpstreamError::Unavailable(message) => ApiError::ServiceUnavailable(message),
+        }
+    }
+}
+
+impl From<crate::integrations::ServiceError> for ApiError {
+    fn from(err: crate::integrations::ServiceError) -> Self {
+        use crate::integrations::{INTEGRATION_DISABLED, ServiceError, UNKNOWN_INTEGRATION};
+        match err {
+            ServiceError::Store(err) => err.into(),
+            ServiceError::Upstream(err) => err.into(),
+            ServiceError::ChangedMeanwhile => ApiError::Conflict(err.to_string()),
+            ServiceError::UnknownIntegration => ApiError::not_found(UNKNOWN_INTEGRATION),
+            ServiceError::Disabled => ApiError::forbidden(INTEGRATION_DISABLED),
+        }
+    }
+}

@@ -16,8 +16,7 @@
 use time::OffsetDateTime;
 
 use crate::crypto::{PasswordLength, check_password_length, hash_password, new_id};
-use crate::error::{ApiError, FORBIDDEN_ADMIN, USER_NOT_FOUND};
-use crate::integrations::Registry;
+use crate::integrations::{Registry, ServiceError};
 use crate::model::{Role, User};
 use crate::store::audit::{self, Event, Origin};
 use crate::store::users::{Conflict, CreateUserError};
@@ -80,17 +79,6 @@ impl From<Conflict> for Refused {
 }
 
 pub const USERNAME_TAKEN: &str = "Username is already taken";
-
-impl From<Refused> for ApiError {
-    fn from(refused: Refused) -> Self {
-        match refused {
-            Refused::NotFound => ApiError::not_found(USER_NOT_FOUND),
-            Refused::NeedsAdmin => ApiError::forbidden(FORBIDDEN_ADMIN),
-            Refused::LastAdmin => ApiError::forbidden(LAST_ADMIN),
-            Refused::UsernameTaken => ApiError::Conflict(USERNAME_TAKEN.into()),
-        }
-    }
-}
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -284,7 +272,7 @@ pub async fn delete_user(
     integrations: &Registry,
     origin: &Origin,
     user_id: &str,
-) -> Result<Result<(), Refused>, ApiError> {
+) -> Result<Result<(), Refused>, ServiceError> {
     // The user and the roster do not depend on each other: read together.
     let users = db.users();
     let (user, roster) = futures::try_join!(users.get(user_id), users.acting_admins())?;

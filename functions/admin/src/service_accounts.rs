@@ -255,16 +255,16 @@ async fn actionable(
     if !integration.enabled() {
         return Err(ApiError::ServiceUnavailable(format!(
             "{} is not configured",
-            integration.name()
+            integration.catalogue().name
         )));
     }
     Ok((integration, account, owner))
 }
 
 fn parse_moderation(body: &Value) -> ApiResult<AccountChange> {
-    let map = portal_shared::integrations::object(body)?;
+    let map = portal_shared::validation::object(body)?;
     let mut issues = Vec::new();
-    let status = portal_shared::integrations::optional_string(map, "status", &mut issues);
+    let status = portal_shared::validation::optional_string(map, "status", &mut issues);
     if let Some(s) = &status
         && s != "active"
         && s != "suspended"

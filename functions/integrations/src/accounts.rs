@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::bodies;
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
@@ -128,7 +129,7 @@ impl FromRequestParts<AppState> for Chosen {
             .get("integration")
             .map(String::as_str)
             .unwrap_or_default();
-        state.integrations.enabled(id).map(Chosen)
+        Ok(Chosen(state.integrations.enabled(id)?))
     }
 }
 
@@ -245,10 +246,10 @@ pub async fn create(
     deadline: Deadline,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
-    let request = integration.parse_create(&me.user, &body?.value()?)?;
+    let request = bodies::new_account(integration.as_ref(), &me.user, &body?.value()?)?;
     let name = request.username.split('@').next().unwrap_or_default();
     names::check(&state.config, name)
-        .map_err(|issue| validation_error(vec![issue.at(integration.name_field())]))?;
+        .map_err(|issue| validation_error(vec![issue.at(integration.catalogue().name_field)]))?;
     // Staff and admins may take a name still cooling after its owner deleted it.
     let taker = Taker {
         moderator: me.moderator(&state.config).ok().flatten().is_some(),
@@ -314,7 +315,7 @@ pub async fn create(
             integration.id(),
             format!(
                 "{} did not answer before the request's deadline",
-                integration.name()
+                integration.catalogue().name
             ),
         ))
     });
@@ -399,7 +400,7 @@ pub async fn update(
     origin: Origin,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Json<Value>> {
-    let change = integration.parse_update(&body?.value()?)?;
+    let change = bodies::account_change(integration.as_ref(), &body?.value()?)?;
     let old = match &change.status {
         // Suspending or reactivating is moderation: admin or staff, under the staff rule.
         Some(_) => moderated(&state, integration.id(), id.as_str(), &me, &change).await?,
@@ -511,15 +512,9 @@ pub async fn reset_password(
         return Err(ApiError::bad_request(RESET_NOT_SUPPORTED));
     }
     let body = body?.value()?.unwrap_or_else(|| json!({}));
-    let map = portal_shared::integrations::object(&body)?;
+    let map = bodies::object(&body)?;
     let mut issues = Vec::new();
-    let password = portal_shared::integrations::optional_password(map, &mut issues);
-    if let Some(issue) = password
-        .as_deref()
-        .and_then(|p| integration.password_issue(p))
-    {
-        issues.push(issue);
-    }
+    let password = bodies::optional_password(integration.as_ref(), map, &mut issues);
     if password.is_none() && issues.is_empty() && resets == Resets::GivenPassword {
         issues.push(Issue::invalid_type("string", "undefined").at("password"));
     }

@@ -4,6 +4,7 @@
 //! (`/api/bridge/*`).
 
 mod accounts;
+mod bodies;
 mod bridge;
 mod mailcow;
 mod wiki;
@@ -80,12 +81,15 @@ async fn list(State(state): State<AppState>, RequireAuth(_): RequireAuth) -> Jso
     let integrations = state
         .integrations
         .all()
-        .map(|i| IntegrationView {
-            id: i.id(),
-            name: i.name(),
-            description: i.description(),
-            enabled: i.enabled(),
-            icon: i.icon(),
+        .map(|i| {
+            let about = i.catalogue();
+            IntegrationView {
+                id: about.id,
+                name: about.name,
+                description: about.description,
+                enabled: i.enabled(),
+                icon: about.icon,
+            }
         })
         .collect();
     Json(IntegrationList {

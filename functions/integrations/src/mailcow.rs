@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::bodies::{object, optional_string};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +13,7 @@ use axum::response::Response;
 use portal_shared::auth::RequireAuth;
 use portal_shared::http::json_with_status;
 use portal_shared::integrations::mailcow::{Alias, AppPassword, Mailcow, Usage, alias_address};
-use portal_shared::integrations::{Integration, names, object, optional_string};
+use portal_shared::integrations::names;
 use portal_shared::openapi::ErrorEnvelope;
 use portal_shared::store::audit::Origin;
 use portal_shared::store::integration_accounts::Account;
@@ -102,25 +103,18 @@ pub struct UsageBody {
 }
 
 /// The mail integration and the caller's (or, for an admin, anyone's) account on it.
-async fn mailbox(
-    state: &AppState,
+async fn mailbox<'s>(
+    state: &'s AppState,
     id: &PathId,
     caller: &portal_shared::auth::Identity,
     changing: bool,
-) -> ApiResult<(std::sync::Arc<dyn Integration>, Account)> {
-    let integration = state.integrations.enabled("mailcow")?;
+) -> ApiResult<(&'s Mailcow, Account)> {
+    state.integrations.enabled("mailcow")?;
     let account = accessible(state, "mailcow", id.as_str(), caller).await?;
     if changing && account.status != "active" {
         return Err(ApiError::forbidden(SUSPENDED));
     }
-    Ok((integration, account))
-}
-
-fn mailcow(integration: &dyn Integration) -> ApiResult<&Mailcow> {
-    integration
-        .as_any()
-        .downcast_ref::<Mailcow>()
-        .ok_or_else(|| ApiError::internal("the mailcow integration is not Mailcow"))
+    Ok((state.integrations.mailcow(), account))
 }
 
 /// The `{item}` of the path.
@@ -160,8 +154,7 @@ async fn remove_item(
     kind: Item,
 ) -> ApiResult<Json<Value>> {
     let item = item(params)?;
-    let (integration, account) = mailbox(state, id, caller, true).await?;
-    let mail = mailcow(integration.as_ref())?;
+    let (mail, account) = mailbox(state, id, caller, true).await?;
     let (found, missing, action, details) = match kind {
         Item::AppPassword => (
             mail.delete_app_password(&account, item.as_str()).await?,
@@ -208,10 +201,8 @@ pub async fn app_passwords(
     id: PathId,
     RequireAuth(me): RequireAuth,
 ) -> ApiResult<Json<Value>> {
-    let (integration, account) = mailbox(&state, &id, &me, false).await?;
-    let listed = mailcow(integration.as_ref())?
-        .app_passwords(&account)
-        .await?;
+    let (mail, account) = mailbox(&state, &id, &me, false).await?;
+    let listed = mail.app_passwords(&account).await?;
     Ok(Json(json!({ "ok": true, "appPasswords": listed })))
 }
 
@@ -254,10 +245,8 @@ pub async fn create_app_password(
     let (Some(name), true) = (name, issues.is_empty()) else {
         return Err(validation_error(issues));
     };
-    let (integration, account) = mailbox(&state, &id, &me, true).await?;
-    let password = mailcow(integration.as_ref())?
-        .create_app_password(&account, &name)
-        .await?;
+    let (mail, account) = mailbox(&state, &id, &me, true).await?;
+    let password = mail.create_app_password(&account, &name).await?;
     let origin = origin.as_user(&me.user.id);
     record(
         &state,
@@ -314,8 +303,7 @@ pub async fn aliases(
     id: PathId,
     RequireAuth(me): RequireAuth,
 ) -> ApiResult<Json<Value>> {
-    let (integration, account) = mailbox(&state, &id, &me, false).await?;
-    let mail = mailcow(integration.as_ref())?;
+    let (mail, account) = mailbox(&state, &id, &me, false).await?;
     let listed = mail.aliases(&account).await?;
     Ok(Json(
         json!({ "ok": true, "aliases": listed, "allowedDomains": mail.alias_domains() }),
@@ -352,11 +340,10 @@ pub async fn create_alias(
     if raw.is_none() && issues.is_empty() {
         issues.push(Issue::invalid_type("string", "undefined").at("address"));
     }
-    let (integration, account) = match (raw, issues.is_empty()) {
+    let (mail, account) = match (raw, issues.is_empty()) {
         (Some(_), true) => mailbox(&state, &id, &me, true).await?,
         _ => return Err(validation_error(issues)),
     };
-    let mail = mailcow(integration.as_ref())?;
     let address = alias_address(
         map["address"].as_str().unwrap_or_default(),
         mail.alias_domains(),
@@ -423,8 +410,8 @@ pub async fn usage(
     id: PathId,
     RequireAuth(me): RequireAuth,
 ) -> ApiResult<Json<Value>> {
-    let (integration, account) = mailbox(&state, &id, &me, false).await?;
-    let usage = mailcow(integration.as_ref())?
+    let (mail, account) = mailbox(&state, &id, &me, false).await?;
+    let usage = mail
         .usage(&account)
         .await?
         .ok_or_else(|| ApiError::not_found(MAILBOX_NOT_FOUND))?;

@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use portal_shared::auth::RequireAuth;
-use portal_shared::integrations::mediawiki::{MediaWiki, WikiStats};
+use portal_shared::integrations::Integration;
+use portal_shared::integrations::mediawiki::WikiStats;
 use portal_shared::openapi::ErrorEnvelope;
 use portal_shared::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
@@ -37,15 +38,10 @@ pub async fn user_stats(
     State(state): State<AppState>,
     RequireAuth(me): RequireAuth,
 ) -> ApiResult<Json<Value>> {
-    let integration = state
-        .integrations
-        .get("mediawiki")
-        .filter(|i| i.enabled())
-        .ok_or_else(|| ApiError::ServiceUnavailable(WIKI_NOT_CONFIGURED.into()))?;
-    let wiki = integration
-        .as_any()
-        .downcast_ref::<MediaWiki>()
-        .ok_or_else(|| ApiError::internal("the mediawiki integration is not MediaWiki"))?;
+    let wiki = state.integrations.mediawiki();
+    if !wiki.enabled() {
+        return Err(ApiError::ServiceUnavailable(WIKI_NOT_CONFIGURED.into()));
+    }
     let account = state
         .db
         .integration_accounts()

@@ -20,14 +20,13 @@
 use serde_json::{Value, json};
 
 use super::{
-    AccountChange, BoxFuture, Integration, NewAccount, Provisioned, Resets, UpstreamError, object,
-    optional_password, optional_string,
+    AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned, Resets,
+    UpstreamError,
 };
 use crate::config::Config;
-use crate::error::ApiError;
 use crate::model::{User, normalize_username};
 use crate::store::integration_accounts::Account;
-use crate::validation::validation_error;
+use crate::validation::Issue;
 
 /// The integration's id (the path segment, the metric dimension).
 const ID: &str = "irc";
@@ -253,51 +252,35 @@ impl Upstream {
     }
 }
 
+static CATALOGUE: Catalogue = Catalogue {
+    id: ID,
+    name: "IRC",
+    description: "A registered nick on the community IRC network",
+    icon: Some("hash"),
+    name_field: "nick",
+    name_required: false,
+    changes_passwords: true,
+};
+
 impl Integration for Irc {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn name(&self) -> &'static str {
-        "IRC"
-    }
-
-    fn description(&self) -> &'static str {
-        "A registered nick on the community IRC network"
-    }
-
-    fn icon(&self) -> Option<&'static str> {
-        Some("hash")
+    fn catalogue(&self) -> &'static Catalogue {
+        &CATALOGUE
     }
 
     fn enabled(&self) -> bool {
         self.upstream.is_some()
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
-    fn name_field(&self) -> &'static str {
-        "nick"
-    }
-
-    fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError> {
-        let upstream = self.upstream().map_err(ApiError::from)?;
-        let map = object(body)?;
-        let mut issues = Vec::new();
-        let nick = optional_string(map, "nick", &mut issues);
-        let password = optional_password(map, &mut issues);
-        if let Some(issue) = password.as_deref().and_then(|p| self.password_issue(p)) {
-            issues.push(issue);
-        }
-        if !issues.is_empty() {
-            return Err(validation_error(issues));
-        }
+    fn new_account(
+        &self,
+        owner: &User,
+        name: Option<String>,
+        password: Option<String>,
+    ) -> Result<NewAccount, NameRefused> {
+        let upstream = self.upstream()?;
         let nick = super::portal_style_name(
             owner,
-            nick,
-            "nick",
+            name,
             NO_USERNAME,
             "Nick must start with a letter and contain only letters, digits, _ and -",
         )?;
@@ -310,25 +293,9 @@ impl Integration for Irc {
         ))
     }
 
-    fn parse_update(&self, body: &Value) -> Result<AccountChange, ApiError> {
-        let change = super::password_and_status(body)?;
-        match change
-            .password
-            .as_deref()
-            .and_then(|p| self.password_issue(p))
-        {
-            Some(issue) => Err(validation_error(vec![issue])),
-            None => Ok(change),
-        }
-    }
-
-    fn password_issue(&self, password: &str) -> Option<crate::validation::Issue> {
+    fn password_issue(&self, password: &str) -> Option<Issue> {
         password.contains(char::is_whitespace).then(|| {
-            crate::validation::Issue::invalid_string(
-                "regex",
-                "An IRC password cannot contain spaces",
-            )
-            .at("password")
+            Issue::invalid_string("regex", "An IRC password cannot contain spaces").at("password")
         })
     }
 

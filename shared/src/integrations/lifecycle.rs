@@ -8,8 +8,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::{AccountChange, Integration, Registry};
-use crate::error::ApiError;
+use super::{AccountChange, Integration, Registry, ServiceError};
 use crate::store::Db;
 use crate::store::audit::Origin;
 use crate::store::integration_accounts::Account;
@@ -36,7 +35,7 @@ pub async fn change(
     change: &AccountChange,
     origin: &Origin,
     by_ban: bool,
-) -> Result<Account, ApiError> {
+) -> Result<Account, ServiceError> {
     if change.touches_service() {
         integration.apply(old, change).await?;
     }
@@ -72,7 +71,7 @@ pub async fn change(
     }
     match saved {
         Err(err) => Err(err.into()),
-        _ => Err(ApiError::Conflict(CHANGED_MEANWHILE.into())),
+        _ => Err(ServiceError::ChangedMeanwhile),
     }
 }
 
@@ -84,7 +83,7 @@ pub async fn retire(
     account: &Account,
     origin: &Origin,
     cools_until: Option<i64>,
-) -> Result<Account, ApiError> {
+) -> Result<Account, ServiceError> {
     if integration.enabled() && account.status != "provisioning" {
         integration.deprovision(account).await?;
     }
@@ -92,7 +91,7 @@ pub async fn retire(
     db.integration_accounts()
         .retire(account, &next_update(account), cools_until, Some(&event))
         .await?
-        .ok_or_else(|| ApiError::Conflict(CHANGED_MEANWHILE.into()))
+        .ok_or(ServiceError::ChangedMeanwhile)
 }
 
 /// Resets the password on the service (the one given, or one the service picks, returned
@@ -103,7 +102,7 @@ pub async fn reset_password(
     account: &Account,
     password: Option<&str>,
     origin: &Origin,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, ServiceError> {
     let temporary = integration.reset_password(account, password).await?;
     let details = json!({ "generated": temporary.is_some() });
     let event = account.audit_event(origin, "integration_account.password_reset", Some(details));

@@ -11,15 +11,14 @@
 use serde_json::{Value, json};
 
 use super::{
-    AccountChange, BoxFuture, Integration, NewAccount, Provisioned, Resets, UpstreamError, object,
-    optional_password, optional_string,
+    AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned, Resets,
+    UpstreamError,
 };
 use crate::config::Config;
 use crate::crypto::random_alphanumeric;
-use crate::error::ApiError;
 use crate::model::User;
 use crate::store::integration_accounts::Account;
-use crate::validation::{Issue, validation_error};
+use crate::validation::Issue;
 
 const ID: &str = "mailcow";
 const WHAT: &str = "Mail server";
@@ -365,48 +364,36 @@ pub fn alias_address(raw: &str, domains: &[String]) -> Result<String, Issue> {
     Ok(format!("{local}@{domain}"))
 }
 
+static CATALOGUE: Catalogue = Catalogue {
+    id: ID,
+    name: "Mail",
+    description: "A mailbox on the community mail server",
+    icon: Some("mail"),
+    name_field: "localPart",
+    name_required: false,
+    changes_passwords: true,
+};
+
 impl Integration for Mailcow {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn name(&self) -> &'static str {
-        "Mail"
-    }
-
-    fn description(&self) -> &'static str {
-        "A mailbox on the community mail server"
-    }
-
-    fn icon(&self) -> Option<&'static str> {
-        Some("mail")
+    fn catalogue(&self) -> &'static Catalogue {
+        &CATALOGUE
     }
 
     fn enabled(&self) -> bool {
         self.upstream.is_some()
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
-    fn name_field(&self) -> &'static str {
-        "localPart"
-    }
-
-    fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError> {
-        let upstream = self.upstream().map_err(ApiError::from)?;
-        let map = object(body)?;
-        let mut issues = Vec::new();
-        let given = optional_string(map, "localPart", &mut issues);
-        let password = optional_password(map, &mut issues);
-        if !issues.is_empty() {
-            return Err(validation_error(issues));
-        }
-        let Some(raw) = given.or_else(|| owner.username.clone()) else {
-            return Err(ApiError::bad_request(NO_LOCAL_PART));
+    fn new_account(
+        &self,
+        owner: &User,
+        name: Option<String>,
+        password: Option<String>,
+    ) -> Result<NewAccount, NameRefused> {
+        let upstream = self.upstream()?;
+        let Some(raw) = name.or_else(|| owner.username.clone()) else {
+            return Err(NameRefused::Missing(NO_LOCAL_PART));
         };
-        let local = local_part(&raw).map_err(|i| validation_error(vec![i.at("localPart")]))?;
+        let local = local_part(&raw).map_err(NameRefused::Invalid)?;
         let address = format!("{local}@{}", upstream.domain);
         let data = json!({
             "email": address,

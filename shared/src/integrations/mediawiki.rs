@@ -18,14 +18,12 @@ use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use serde_json::{Value, json};
 
 use super::{
-    AccountChange, BoxFuture, Integration, NewAccount, Provisioned, UpstreamError, object,
-    optional_password, optional_string,
+    AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned,
+    UpstreamError,
 };
 use crate::config::Config;
-use crate::error::ApiError;
 use crate::model::{User, normalize_username};
 use crate::store::integration_accounts::Account;
-use crate::validation::validation_error;
 
 const ID: &str = "mediawiki";
 const WHAT: &str = "Wiki";
@@ -338,44 +336,35 @@ impl<'a> Session<'a> {
     }
 }
 
+static CATALOGUE: Catalogue = Catalogue {
+    id: ID,
+    name: "Wiki",
+    description: "An account on the community wiki",
+    icon: Some("book-open"),
+    name_field: "username",
+    name_required: false,
+    changes_passwords: false,
+};
+
 impl Integration for MediaWiki {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn name(&self) -> &'static str {
-        "Wiki"
-    }
-
-    fn description(&self) -> &'static str {
-        "An account on the community wiki"
-    }
-
-    fn icon(&self) -> Option<&'static str> {
-        Some("book-open")
+    fn catalogue(&self) -> &'static Catalogue {
+        &CATALOGUE
     }
 
     fn enabled(&self) -> bool {
         self.upstream.is_some()
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
-    fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError> {
-        self.upstream().map_err(ApiError::from)?;
-        let map = object(body)?;
-        let mut issues = Vec::new();
-        let given = optional_string(map, "username", &mut issues);
-        let password = optional_password(map, &mut issues);
-        if !issues.is_empty() {
-            return Err(validation_error(issues));
-        }
+    fn new_account(
+        &self,
+        owner: &User,
+        name: Option<String>,
+        password: Option<String>,
+    ) -> Result<NewAccount, NameRefused> {
+        self.upstream()?;
         let name = canonical(&super::portal_style_name(
             owner,
-            given,
-            "username",
+            name,
             NO_USERNAME,
             "A wiki username starts with a letter and contains only letters, digits, _ and -",
         )?);
@@ -386,14 +375,6 @@ impl Integration for MediaWiki {
             password,
             data,
         ))
-    }
-
-    fn parse_update(&self, body: &Value) -> Result<AccountChange, ApiError> {
-        let change = super::password_and_status(body)?;
-        if change.password.is_some() {
-            return Err(ApiError::bad_request(super::RESET_NOT_SUPPORTED));
-        }
-        Ok(change)
     }
 
     fn exists(&self, username: &str) -> BoxFuture<'_, Result<bool, UpstreamError>> {

@@ -18,14 +18,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::Config;
-use crate::crypto::{PasswordLength, check_password_length};
-use crate::error::ApiError;
 use crate::model::User;
+use crate::store::StoreError;
 use crate::store::integration_accounts::Account;
-use crate::validation::{Issue, type_name, validation_error};
+use crate::validation::Issue;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -55,14 +54,23 @@ impl UpstreamError {
     }
 }
 
-impl From<UpstreamError> for ApiError {
-    fn from(err: UpstreamError) -> Self {
-        match err {
-            UpstreamError::Taken => ApiError::Conflict(USERNAME_TAKEN.into()),
-            UpstreamError::Failed(message) => ApiError::BadGateway(message),
-            UpstreamError::Unavailable(message) => ApiError::ServiceUnavailable(message),
-        }
-    }
+/// What an operation on service accounts could not do, in the services' terms (the web
+/// edge gives each its status).
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// The account changed between its read and its write (409).
+    #[error("{}", lifecycle::CHANGED_MEANWHILE)]
+    ChangedMeanwhile,
+    /// No integration has that id (404).
+    #[error("{UNKNOWN_INTEGRATION}")]
+    UnknownIntegration,
+    /// The integration exists but is not configured here (403).
+    #[error("{INTEGRATION_DISABLED}")]
+    Disabled,
 }
 
 /// A validated request to create an account.
@@ -147,26 +155,55 @@ impl AccountChange {
     }
 }
 
-/// One community service.
+/// What Portal shows of a service and asks of a create body: a constant per service.
+#[derive(Debug)]
+pub struct Catalogue {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub icon: Option<&'static str>,
+    /// The create body's field that names the account.
+    pub name_field: &'static str,
+    /// Whether a create body must name the account (else the owner's username is taken).
+    pub name_required: bool,
+    /// Whether an account's password can be changed through Portal.
+    pub changes_passwords: bool,
+}
+
+/// Why a service will not make an account under the name asked for.
+#[derive(Debug)]
+pub enum NameRefused {
+    /// No name given, and none to take from the owner (400 with this message).
+    Missing(&'static str),
+    /// The name breaks the service's rule (the issue, at the create body's name field).
+    Invalid(Issue),
+    /// The service is not usable.
+    Upstream(UpstreamError),
+}
+
+impl From<UpstreamError> for NameRefused {
+    fn from(err: UpstreamError) -> Self {
+        Self::Upstream(err)
+    }
+}
+
+/// One community service: its rules for names and passwords, and the calls Portal makes
+/// to it.
 pub trait Integration: Send + Sync {
-    fn id(&self) -> &'static str;
-    fn name(&self) -> &'static str;
-    fn description(&self) -> &'static str;
-    fn icon(&self) -> Option<&'static str>;
+    fn catalogue(&self) -> &'static Catalogue;
+    fn id(&self) -> &'static str {
+        self.catalogue().id
+    }
     /// Configured completely, so usable.
     fn enabled(&self) -> bool;
-    /// The implementation itself, for routes only one service has (Mailcow's aliases).
-    fn as_any(&self) -> &dyn std::any::Any;
-    /// Checks a create body for `owner` (400 validation envelope when bad).
-    fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError>;
-    /// The create body's field that names the account (for a refusal of the name).
-    fn name_field(&self) -> &'static str {
-        "username"
-    }
-    /// Checks an update body: `{password?, status?: active|suspended}`.
-    fn parse_update(&self, body: &Value) -> Result<AccountChange, ApiError> {
-        password_and_status(body)
-    }
+    /// The account to make for `owner` under `name` (when given) with `password` (when
+    /// given; else one is generated).
+    fn new_account(
+        &self,
+        owner: &User,
+        name: Option<String>,
+        password: Option<String>,
+    ) -> Result<NewAccount, NameRefused>;
     /// Whether `username` already exists upstream.
     fn exists(&self, username: &str) -> BoxFuture<'_, Result<bool, UpstreamError>>;
     /// Creates the account upstream.
@@ -183,7 +220,7 @@ pub trait Integration: Send + Sync {
     /// Removes the account upstream; an account already gone there is not an error.
     fn deprovision<'a>(&'a self, account: &'a Account) -> BoxFuture<'a, Result<(), UpstreamError>>;
     /// A password this service cannot take, beyond the common length rule (IRC: no
-    /// spaces, since services split command lines on them).
+    /// spaces, since services split command lines on them), at `password`.
     fn password_issue(&self, _password: &str) -> Option<Issue> {
         None
     }
@@ -207,57 +244,18 @@ pub trait Integration: Send + Sync {
     }
 }
 
-/// The JSON object of a body (400 otherwise).
-pub fn object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
-    body.as_object()
-        .ok_or_else(|| validation_error(vec![Issue::invalid_type("object", type_name(Some(body)))]))
-}
-
-/// An optional string field (an issue when it has another type).
-pub fn optional_string(
-    map: &Map<String, Value>,
-    field: &str,
-    issues: &mut Vec<Issue>,
-) -> Option<String> {
-    match map.get(field) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => {
-            issues.push(Issue::invalid_type("string", type_name(Some(other))).at(field));
-            None
-        }
-    }
-}
-
-/// An optional `password` field, 8 to 128 UTF-16 code units.
-pub fn optional_password(map: &Map<String, Value>, issues: &mut Vec<Issue>) -> Option<String> {
-    let password = optional_string(map, "password", issues)?;
-    match check_password_length(&password) {
-        PasswordLength::Ok => Some(password),
-        PasswordLength::TooShort => {
-            issues.push(Issue::too_small("string", 8, false).at("password"));
-            None
-        }
-        PasswordLength::TooLong => {
-            issues.push(Issue::too_big("string", 128, false).at("password"));
-            None
-        }
-    }
-}
-
 /// The name of a new account on a service that names accounts like Portal does (IRC nicks,
-/// wiki users): `given` (at `field`), else the owner's username; Portal's username rule
-/// (a letter, then letters, digits, `_` or `-`; 3 to 30). `missing` when there is neither.
+/// wiki users): `given`, else the owner's username; Portal's username rule (a letter, then
+/// letters, digits, `_` or `-`; 3 to 30). `missing` when there is neither.
 pub fn portal_style_name(
     owner: &User,
     given: Option<String>,
-    field: &str,
-    missing: &str,
+    missing: &'static str,
     broken: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, NameRefused> {
     let Some(name) = given.or_else(|| owner.display_username.clone().or(owner.username.clone()))
     else {
-        return Err(ApiError::bad_request(missing));
+        return Err(NameRefused::Missing(missing));
     };
     let issue = match crate::model::username_rule(&name) {
         Ok(()) => return Ok(name),
@@ -265,29 +263,7 @@ pub fn portal_style_name(
         Err(crate::model::UsernameProblem::TooLong) => Issue::too_big("string", 30, true),
         Err(_) => Issue::invalid_string("regex", broken),
     };
-    Err(validation_error(vec![issue.at(field)]))
-}
-
-/// `{password?, status?: active|suspended}`: the change every integration takes.
-pub fn password_and_status(body: &Value) -> Result<AccountChange, ApiError> {
-    let map = object(body)?;
-    let mut issues = Vec::new();
-    let password = optional_password(map, &mut issues);
-    let status = optional_string(map, "status", &mut issues);
-    if let Some(s) = &status
-        && s != "active"
-        && s != "suspended"
-    {
-        issues.push(Issue::invalid_enum(&["active", "suspended"], s).at("status"));
-    }
-    if !issues.is_empty() {
-        return Err(validation_error(issues));
-    }
-    Ok(AccountChange {
-        password,
-        status,
-        metadata: None,
-    })
+    Err(NameRefused::Invalid(issue))
 }
 
 /// A transport failure (no answer, or too late) as the error the API shows.
@@ -307,6 +283,9 @@ pub fn transport_error(
 #[derive(Clone)]
 pub struct Registry {
     integrations: Arc<Vec<Arc<dyn Integration>>>,
+    /// The two services with routes of their own (Mailcow's aliases, the wiki's e-mail).
+    mailcow: Arc<mailcow::Mailcow>,
+    mediawiki: Arc<mediawiki::MediaWiki>,
     /// Days a freed name stays with its former owner (`PORTAL_NAME_COOLING_DAYS`).
     cooling_days: i64,
 }
@@ -326,13 +305,17 @@ pub const INTEGRATION_DISABLED: &str = "Integration is disabled";
 impl Registry {
     /// The one place integrations are registered.
     pub fn from_config(config: &Config) -> Self {
+        let mailcow = Arc::new(mailcow::Mailcow::from_config(config));
+        let mediawiki = Arc::new(mediawiki::MediaWiki::from_config(config));
         Self {
             integrations: Arc::new(vec![
                 Arc::new(xmpp::Xmpp::from_config(config)),
                 Arc::new(irc::Irc::from_config(config)),
-                Arc::new(mailcow::Mailcow::from_config(config)),
-                Arc::new(mediawiki::MediaWiki::from_config(config)),
+                mailcow.clone(),
+                mediawiki.clone(),
             ]),
+            mailcow,
+            mediawiki,
             cooling_days: config.name_cooling_days,
         }
     }
@@ -348,18 +331,28 @@ impl Registry {
         self.integrations.iter()
     }
 
-    /// An enabled integration by id: 404 `Unknown integration`, 403 `Integration is disabled`.
-    pub fn enabled(&self, id: &str) -> Result<Arc<dyn Integration>, ApiError> {
+    /// An enabled integration by id.
+    pub fn enabled(&self, id: &str) -> Result<Arc<dyn Integration>, ServiceError> {
         let found = self
             .integrations
             .iter()
             .find(|i| i.id() == id)
-            .ok_or_else(|| ApiError::not_found(UNKNOWN_INTEGRATION))?;
+            .ok_or(ServiceError::UnknownIntegration)?;
         if found.enabled() {
             Ok(found.clone())
         } else {
-            Err(ApiError::forbidden(INTEGRATION_DISABLED))
+            Err(ServiceError::Disabled)
         }
+    }
+
+    /// Mailcow, enabled or not.
+    pub fn mailcow(&self) -> &mailcow::Mailcow {
+        &self.mailcow
+    }
+
+    /// The wiki, enabled or not.
+    pub fn mediawiki(&self) -> &mediawiki::MediaWiki {
+        &self.mediawiki
     }
 
     /// Any integration by id, enabled or not (deprovisioning on user deletion).
@@ -374,7 +367,7 @@ pub async fn remove_accounts_of_user(
     registry: &Registry,
     db: &crate::store::Db,
     user_id: &str,
-) -> Result<usize, ApiError> {
+) -> Result<usize, ServiceError> {
     let accounts = db.integration_accounts().all_of_user(user_id).await?;
     for account in &accounts {
         if let Some(integration) = registry.get(&account.integration_id)

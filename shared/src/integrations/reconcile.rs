@@ -15,9 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::lifecycle;
-use super::{AccountChange, Integration};
-use crate::error::ApiError;
+use super::{AccountChange, Integration, ServiceError, UpstreamError, lifecycle};
 use crate::store::Db;
 use crate::store::audit::Origin;
 use crate::store::integration_accounts::Account;
@@ -61,7 +59,7 @@ impl Drift {
         }
     }
 
-    fn repaired(mut self, outcome: Result<(), ApiError>) -> Self {
+    fn repaired(mut self, outcome: Result<(), ServiceError>) -> Self {
         match outcome {
             Ok(()) => self.fixed = true,
             Err(err) => self.error = Some(err.to_string()),
@@ -79,12 +77,12 @@ pub async fn reconcile(
     origin: &Origin,
     fix: bool,
     cools_until: Option<i64>,
-) -> Result<Vec<Drift>, ApiError> {
+) -> Result<Vec<Drift>, ServiceError> {
     let id = integration.id();
     if !integration.enabled() {
-        return Err(ApiError::ServiceUnavailable(format!(
+        return Err(ServiceError::Upstream(UpstreamError::Unavailable(format!(
             "{id} is not configured"
-        )));
+        ))));
     }
     let accounts = db.integration_accounts().all_of_integration(id).await?;
     let listed: Option<HashSet<String>> = integration
@@ -117,7 +115,7 @@ pub async fn reconcile(
                 let found = Drift::of("stale_reservation", account);
                 drift.push(if fix {
                     let released = db.integration_accounts().release(account, None, None).await;
-                    found.repaired(released.map_err(ApiError::from))
+                    found.repaired(released.map_err(ServiceError::from))
                 } else {
                     found
                 });
@@ -140,11 +138,8 @@ pub async fn reconcile(
                     .integration_accounts()
                     .retire(account, &crate::time::iso(now()), cools_until, Some(&event))
                     .await
-                    .map_err(ApiError::from)
-                    .and_then(|done| {
-                        done.map(|_| ())
-                            .ok_or_else(|| ApiError::Conflict(lifecycle::CHANGED_MEANWHILE.into()))
-                    });
+                    .map_err(ServiceError::from)
+                    .and_then(|done| done.map(|_| ()).ok_or(ServiceError::ChangedMeanwhile));
                 found.repaired(retired)
             } else {
                 found

@@ -11,14 +11,13 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{
-    AccountChange, BoxFuture, Integration, NewAccount, Provisioned, Resets, UpstreamError, object,
-    optional_password,
+    AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned, Resets,
+    UpstreamError,
 };
 use crate::config::Config;
-use crate::error::ApiError;
 use crate::model::User;
 use crate::store::integration_accounts::Account;
-use crate::validation::{Issue, type_name, validation_error};
+use crate::validation::Issue;
 
 const MAX_LOCALPART: usize = 64;
 
@@ -140,56 +139,39 @@ impl Upstream {
 /// The integration's id (the path segment, the metric dimension).
 const ID: &str = "xmpp";
 
+static CATALOGUE: Catalogue = Catalogue {
+    id: ID,
+    name: "XMPP",
+    description: "A chat account (Jabber/XMPP) on the community server",
+    icon: Some("message-circle"),
+    name_field: "username",
+    name_required: true,
+    changes_passwords: true,
+};
+
 impl Integration for Xmpp {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn name(&self) -> &'static str {
-        "XMPP"
-    }
-
-    fn description(&self) -> &'static str {
-        "A chat account (Jabber/XMPP) on the community server"
-    }
-
-    fn icon(&self) -> Option<&'static str> {
-        Some("message-circle")
+    fn catalogue(&self) -> &'static Catalogue {
+        &CATALOGUE
     }
 
     fn enabled(&self) -> bool {
         self.upstream.is_some()
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
-    fn parse_create(&self, owner: &User, body: &Value) -> Result<NewAccount, ApiError> {
-        let upstream = self.upstream().map_err(ApiError::from)?;
-        let map = object(body)?;
-        let mut issues = Vec::new();
-        let username = match map.get("username") {
-            None | Some(Value::Null) => {
-                issues.push(Issue::invalid_type("string", "undefined").at("username"));
-                None
-            }
-            Some(Value::String(raw)) => match localpart(raw, &upstream.domain) {
-                Ok(local) => Some(local),
-                Err(issue) => {
-                    issues.push(issue);
-                    None
-                }
-            },
-            Some(other) => {
-                issues.push(Issue::invalid_type("string", type_name(Some(other))).at("username"));
-                None
-            }
+    fn new_account(
+        &self,
+        owner: &User,
+        name: Option<String>,
+        password: Option<String>,
+    ) -> Result<NewAccount, NameRefused> {
+        let upstream = self.upstream()?;
+        let Some(raw) = name else {
+            return Err(NameRefused::Invalid(Issue::invalid_type(
+                "string",
+                "undefined",
+            )));
         };
-        let password = optional_password(map, &mut issues);
-        let Some(username) = username.filter(|_| issues.is_empty()) else {
-            return Err(validation_error(issues));
-        };
+        let username = localpart(&raw, &upstream.domain).map_err(NameRefused::Invalid)?;
         let data =
             json!({ "username": username, "jid": format!("{username}@{}", upstream.domain) });
         Ok(NewAccount::new(owner, username, password, data))

@@ -278,3 +278,25 @@ where
 {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// The JSON object of a hand-read body (400 otherwise).
+pub fn object(body: &Value) -> Result<&serde_json::Map<String, Value>, ApiError> {
+    body.as_object()
+        .ok_or_else(|| validation_error(vec![Issue::invalid_type("object", type_name(Some(body)))]))
+}
+
+/// An optional string field of a hand-read body (an issue when it has another type).
+pub fn optional_string(
+    map: &serde_json::Map<String, Value>,
+    field: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<String> {
+    match map.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            issues.push(Issue::invalid_type("string", type_name(Some(other))).at(field));
+            None
+        }
+    }
+}

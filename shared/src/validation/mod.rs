@@ -8,7 +8,10 @@ pub mod path;
 pub mod query;
 
 pub use issue::{Issue, Rules, Validate, type_name, validation_error};
-pub use json::{JsonBody, OptionalJsonBody, ValidJson, body_rejection, parse_json, present};
+pub use json::{
+    JsonBody, OptionalJsonBody, ValidJson, body_rejection, object, optional_string, parse_json,
+    present,
+};
 pub use path::{MAX_ID_LEN, PathId};
 pub use query::{
     FromQuery, MAX_CURSOR_LEN, MAX_LIMIT, MAX_OFFSET, Paging, QueryReader, ValidQuery,
