@@ -134,7 +134,7 @@ def lambda_env(binary, runtime, **extra):
                AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH="true",
                # What the template's LoggingConfig makes Lambda set.
                AWS_LAMBDA_LOG_LEVEL="INFO", AWS_LAMBDA_LOG_FORMAT="JSON",
-               # What the template's Globals give every function (shared/src/allocator.rs).
+               # What the template's Globals give every function (shared/web/src/allocator.rs).
                MIMALLOC_ARENA_EAGER_COMMIT="0", MIMALLOC_PURGE_DELAY="0")
     env.pop("RUST_LOG", None)
     env.update({k: str(v) for k, v in extra.items()})

@@ -175,7 +175,7 @@ fn no_route_leads_to_a_function_that_serves_nothing_under_it() {
 #[tokio::test]
 async fn unrouted_paths_and_methods_get_the_contract_envelopes_on_aws() {
     let state = test_state(|c| c.rate_limits.enabled = false).await;
-    let finish = |router| portal_shared::http::finish(router, &state.config);
+    let finish = |router| portal_web::http::finish(router, &state.config);
     let functions = BTreeMap::from([
         (
             "AuthFunction",
@@ -505,7 +505,7 @@ fn each_function_is_given_only_variables_it_reads() {
                 .to_string(),
             )
         };
-        let loaded = portal_shared::Config::load(sample, needs);
+        let loaded = portal_domain::Config::load(sample, needs);
         assert!(loaded.is_ok(), "{function}: {loaded:?}");
         let asked = asked.into_inner().unwrap();
         for name in &given {
@@ -707,11 +707,11 @@ fn access_logs_reserved_concurrency_and_alarms_are_declared() {
     let spike = &r["FailedSignInSpikeAlarm"]["Properties"];
     assert_eq!(
         spike["Namespace"].as_str(),
-        Some(portal_shared::metrics::NAMESPACE)
+        Some(portal_web::metrics::NAMESPACE)
     );
     assert_eq!(
         spike["MetricName"].as_str(),
-        Some(portal_shared::metrics::FAILED_SIGN_INS)
+        Some(portal_web::metrics::FAILED_SIGN_INS)
     );
     // Every function's errors and throttles are in the sums.
     for alarm in ["FunctionErrorsAlarm", "FunctionThrottlesAlarm"] {

@@ -30,7 +30,7 @@ async fn every_route_carries_the_security_headers() {
     let admin = portal_testkit::person(
         &state,
         "root@example.org",
-        portal_shared::model::Role::Admin,
+        portal_domain::model::Role::Admin,
     )
     .await;
     let id = admin.user.id.clone();
@@ -187,15 +187,15 @@ async fn browsers_on_trusted_origins_get_cors_and_others_do_not() {
 async fn sign_ins_failures_sign_ups_limits_and_server_errors_are_counted() {
     use std::sync::{Arc, Mutex};
     let (state, faults) = portal_testkit::faulty_state(|c| {
-        c.rate_limits.credentials = portal_shared::config::Rule::new(3, 60);
+        c.rate_limits.credentials = portal_domain::config::Rule::new(3, 60);
     })
     .await;
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = {
         let lines = lines.clone();
-        portal_shared::metrics::Sink::new(move |line| lines.lock().unwrap().push(line))
+        portal_web::metrics::Sink::new(move |line| lines.lock().unwrap().push(line))
     };
-    let app = portal_shared::http::finish_with(
+    let app = portal_web::http::finish_with(
         portal_local::routes(state.clone()).await,
         &state.config,
         sink,

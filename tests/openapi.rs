@@ -161,7 +161,7 @@ async fn the_served_document_is_the_current_one() {
         "docs/openapi.json is stale: run ./scripts/openapi"
     );
     let text = String::from_utf8_lossy(&res.body);
-    for secret in [secret, portal_shared::config::DEVELOPMENT_SECRET] {
+    for secret in [secret, portal_domain::config::DEVELOPMENT_SECRET] {
         assert!(!text.contains(secret), "the document holds a secret");
     }
 }
@@ -206,7 +206,7 @@ async fn the_reference_page_loads_the_document() {
 /// annotations take literals, so this holds them to the constants).
 #[test]
 fn documented_bounds_are_the_validators_bounds() {
-    use portal_shared::validation::{MAX_CURSOR_LEN, MAX_ID_LEN, MAX_LIMIT, MAX_OFFSET};
+    use portal_web::validation::{MAX_CURSOR_LEN, MAX_ID_LEN, MAX_LIMIT, MAX_OFFSET};
     let doc = document();
     let mut seen = BTreeMap::<&str, usize>::new();
     for item in doc["paths"].as_object().unwrap().values() {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use portal_shared::model::Role;
+use portal_domain::model::Role;
 use portal_testkit::{Fault, FaultyDynamo, TestApp, api_key_for, faulty_state, person};
 
 const HOP: Duration = Duration::from_millis(25);
@@ -16,7 +16,7 @@ fn trips(list: &[&[&str]]) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn app(adjust: impl FnOnce(&mut portal_shared::Config)) -> (TestApp, FaultyDynamo) {
+async fn app(adjust: impl FnOnce(&mut portal_domain::Config)) -> (TestApp, FaultyDynamo) {
     let (state, proxy) = faulty_state(adjust).await;
     let routes = portal_local::routes(state.clone()).await;
     (TestApp::new(state, routes), proxy)
@@ -77,7 +77,7 @@ async fn an_api_key_is_counted_beside_its_read_and_its_use_recorded_after() {
 #[tokio::test]
 async fn forged_tokens_cannot_spend_someone_elses_allowance() {
     let (t, proxy) =
-        app(|c| c.rate_limits.per_user = portal_shared::config::Rule::new(3, 60)).await;
+        app(|c| c.rate_limits.per_user = portal_domain::config::Rule::new(3, 60)).await;
     let ada = person(&t.state, "ada@example.org", Role::User).await;
     let forged = format!("{}{}", ada.user.id, "A".repeat(32));
     proxy.set(Fault::Delay(HOP));

@@ -2,13 +2,13 @@
 //! configured table (real DynamoDB, or any endpoint such as `portal-local`'s engine).
 
 use clap::{Parser, Subcommand};
-use portal_shared::integrations::Registry;
-use portal_shared::integrations::reconcile::reconcile;
-use portal_shared::model::Role;
-use portal_shared::moderation::{Actor, Changed, UserChange, change_user, ensure_admin};
-use portal_shared::store::Db;
-use portal_shared::store::audit::Origin;
-use portal_shared::time::{now, parse_iso};
+use portal_domain::model::Role;
+use portal_domain::store::Db;
+use portal_domain::store::audit::Origin;
+use portal_domain::time::{now, parse_iso};
+use portal_services::integrations::Registry;
+use portal_services::integrations::reconcile::reconcile;
+use portal_services::moderation::{Actor, Changed, UserChange, change_user, ensure_admin};
 use serde_json::json;
 
 #[derive(Debug, Parser)]
@@ -68,13 +68,13 @@ pub enum Command {
 /// The community services as the environment configures them (the functions' variables:
 /// `PROSODY_*`, `IRC_ATHEME_*`, ...).
 pub fn services() -> Result<Registry, String> {
-    let needs = portal_shared::config::Needs {
+    let needs = portal_domain::config::Needs {
         auth: false,
         mail: false,
         sentry: false,
         services: true,
     };
-    let config = portal_shared::Config::from_env_for(needs).map_err(|e| e.to_string())?;
+    let config = portal_domain::Config::from_env_for(needs).map_err(|e| e.to_string())?;
     Ok(Registry::from_config(&config))
 }
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use portal_shared::model::Role;
+use portal_domain::model::Role;
 use portal_testkit::{fresh_db, person, shared_engine};
 
 fn admin_cli(table: &str, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
@@ -64,7 +64,7 @@ async fn an_operator_creates_an_admin_sets_roles_bans_and_reads_stats() {
         .unwrap();
     assert_eq!(user.role, Role::Admin);
 
-    let state = portal_shared::AppState::new(portal_shared::Config::for_tests(&table), db.clone());
+    let state = portal_web::AppState::new(portal_domain::Config::for_tests(&table), db.clone());
     let member = person(&state, "member@example.org", Role::User).await;
     let (ok, out, _) = admin_cli(
         &table,
@@ -181,7 +181,7 @@ async fn the_cli_keeps_the_last_admin_rule() {
 async fn create_admin_over_an_existing_account_revokes_what_it_had() {
     let db = fresh_db().await;
     let table = db.table().to_string();
-    let state = portal_shared::AppState::new(portal_shared::Config::for_tests(&table), db.clone());
+    let state = portal_web::AppState::new(portal_domain::Config::for_tests(&table), db.clone());
     // Someone signed up with the address the operator is about to make admin.
     let squatter = person(&state, "root@example.org", Role::User).await;
     let (key, _) = portal_testkit::api_key_for(&state, &squatter.user, "theirs").await;
@@ -224,10 +224,10 @@ async fn bans_reach_service_accounts_and_reconcile_reports_and_repairs_drift() {
     ];
     let db = fresh_db().await;
     let table = db.table().to_string();
-    let state = portal_shared::AppState::new(portal_shared::Config::for_tests(&table), db.clone());
+    let state = portal_web::AppState::new(portal_domain::Config::for_tests(&table), db.clone());
     let member = person(&state, "member@example.org", Role::User).await;
-    let at = portal_shared::time::iso(portal_shared::time::now());
-    let account = portal_shared::store::integration_accounts::Account {
+    let at = portal_domain::time::iso(portal_domain::time::now());
+    let account = portal_domain::store::integration_accounts::Account {
         id: "irc-acct".into(),
         user_id: member.user.id.clone(),
         integration_id: "irc".into(),
@@ -243,7 +243,7 @@ async fn bans_reach_service_accounts_and_reconcile_reports_and_repairs_drift() {
     accounts
         .reserve(
             &account,
-            portal_shared::store::integration_accounts::Taker::user(),
+            portal_domain::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use axum::Router;
 use clap::Parser;
+use portal_domain::Config;
+use portal_domain::store::Db;
+use portal_domain::time::now;
 use portal_engine::{EmbeddedDynamo, Storage};
-use portal_shared::store::Db;
-use portal_shared::time::now;
-use portal_shared::{AppState, Config, http};
+use portal_web::{AppState, http};
 
 /// Every route group. A new function is one more `.merge(...)` line here and in [`openapi`].
 pub async fn gateway(state: AppState) -> Router {
@@ -52,7 +53,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         }
         doc.merge(part);
     }
-    portal_shared::openapi::complete(doc)
+    portal_web::openapi::complete(doc)
 }
 
 /// The document as `docs/openapi.json` holds it (and the monitoring function serves it).
@@ -161,9 +162,9 @@ pub async fn prepare(args: &Args) -> Result<(Running, tokio::net::TcpListener), 
         std::env::var("PORTAL_ADMIN_EMAIL"),
         std::env::var("PORTAL_ADMIN_PASSWORD"),
     ) {
-        let operator = portal_shared::store::audit::Origin::operator(config.audit_retention_days);
+        let operator = portal_domain::store::audit::Origin::operator(config.audit_retention_days);
         let admin =
-            portal_shared::moderation::ensure_admin(&db, &operator, &email, &password, now())
+            portal_services::moderation::ensure_admin(&db, &operator, &email, &password, now())
                 .await
                 .map_err(|e| format!("cannot bootstrap the admin: {e}"))?;
         tracing::info!(

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::body::Body;
-use portal_shared::{AppState, http as portal_http};
+use portal_web::{AppState, http as portal_http};
 use serde_json::{Value, json};
 
 use crate::http::{TestResponse, call};
@@ -83,7 +83,7 @@ impl TestApp {
     }
 
     /// Every item of the table (test-only Scan).
-    pub async fn scan(&self) -> Vec<portal_shared::store::item::Item> {
+    pub async fn scan(&self) -> Vec<portal_domain::store::item::Item> {
         let out = self
             .state
             .db
@@ -98,7 +98,7 @@ impl TestApp {
 
     /// How many items have a partition or sort key starting with `prefix`.
     pub async fn count_items(&self, prefix: &str) -> usize {
-        let starts = |item: &portal_shared::store::item::Item, name: &str| {
+        let starts = |item: &portal_domain::store::item::Item, name: &str| {
             item.get(name)
                 .and_then(|v| v.as_s().ok())
                 .is_some_and(|k| k.starts_with(prefix))

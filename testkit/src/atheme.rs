@@ -80,7 +80,7 @@ impl FakeAtheme {
     }
 
     /// Points `config` at this server with its operator account (500 ms per call).
-    pub fn configure(&self, config: &mut portal_shared::Config) {
+    pub fn configure(&self, config: &mut portal_domain::Config) {
         config.irc.jsonrpc_url = url::Url::parse(&self.url()).ok();
         config.irc.oper_account = Some(ATHEME_OPER.into());
         config.irc.oper_password = Some(ATHEME_OPER_PASSWORD.into());
@@ -214,7 +214,7 @@ fn login(s: &Shared, params: &[String]) -> Value {
     if !operator && !user {
         return fault(5, "The password is incorrect.");
     }
-    let cookie = portal_shared::crypto::random_alphanumeric(20);
+    let cookie = portal_domain::crypto::random_alphanumeric(20);
     s.cookies
         .lock()
         .expect("lock")
@@ -304,7 +304,7 @@ fn command_of(s: &Shared, params: &[String]) -> Value {
         },
         "RESETPASS" => match nicks.get_mut(&key) {
             Some(n) => {
-                n.password = portal_shared::crypto::random_alphanumeric(12);
+                n.password = portal_domain::crypto::random_alphanumeric(12);
                 done(json!(format!(
                     "The password for \u{2}{}\u{2} has been changed to \u{2}{}\u{2}.",
                     n.nick, n.password

@@ -3,9 +3,10 @@
 
 use std::sync::OnceLock;
 
+use portal_domain::Config;
+use portal_domain::store::Db;
 pub use portal_engine::{EmbeddedDynamo, Storage};
-use portal_shared::store::Db;
-use portal_shared::{AppState, Config};
+use portal_web::AppState;
 
 /// One in-memory engine per test binary; each test takes a table of its own.
 pub fn shared_engine() -> &'static EmbeddedDynamo {
@@ -82,7 +83,7 @@ pub async fn counted_state(adjust: impl FnOnce(&mut Config)) -> (AppState, CallC
             "local", "local", None, None, "test",
         ))
         .interceptor(counter.clone())
-        .interceptor(portal_shared::observe::DynamoObserver)
+        .interceptor(portal_domain::observe::DynamoObserver)
         .build();
     let db = Db::new(
         aws_sdk_dynamodb::Client::from_conf(client_config),

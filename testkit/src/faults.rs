@@ -12,8 +12,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portal_shared::store::Db;
-use portal_shared::{AppState, Config};
+use portal_domain::Config;
+use portal_domain::store::Db;
+use portal_web::AppState;
 
 use crate::engine::shared_engine;
 
@@ -227,7 +228,7 @@ pub async fn faulty_state(adjust: impl FnOnce(&mut Config)) -> (AppState, Faulty
     let db = Db::local_with(
         proxy.url(),
         direct.table(),
-        portal_shared::store::timeouts(),
+        portal_domain::store::timeouts(),
     );
     let mut config = Config::for_tests(direct.table());
     adjust(&mut config);

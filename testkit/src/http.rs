@@ -21,7 +21,7 @@ pub struct TestResponse {
     pub route: Option<String>,
     /// The DynamoDB calls the request made, in order (empty when not through
     /// `http::finish`).
-    pub dynamo_calls: Vec<portal_shared::observe::DynamoCall>,
+    pub dynamo_calls: Vec<portal_domain::observe::DynamoCall>,
     /// The integrations whose upstream failed while answering it.
     pub upstream_failures: Vec<&'static str>,
 }
@@ -62,11 +62,11 @@ where
     let body = body.collect().await.expect("body is readable").to_bytes();
     let route = parts
         .extensions
-        .get::<portal_shared::http::MatchedRoute>()
+        .get::<portal_web::http::MatchedRoute>()
         .map(|r| r.0.as_str().to_string());
     let observed = parts
         .extensions
-        .get::<portal_shared::observe::Observed>()
+        .get::<portal_domain::observe::Observed>()
         .map(|o| o.0.clone());
     let dynamo_calls = observed
         .as_ref()

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::sync::Mutex;
 
-use portal_shared::observe::DynamoCall;
+use portal_domain::observe::DynamoCall;
 
 pub const RECORD_VAR: &str = "PORTAL_RECORD_DYNAMODB_ACTIONS";
 

@@ -84,7 +84,7 @@ impl FakeMailcow {
 
     /// Points `config` at this server with its key: mailboxes on `mail.example.org`,
     /// aliases there and on `example.org` (500 ms per call).
-    pub fn configure(&self, config: &mut portal_shared::Config) {
+    pub fn configure(&self, config: &mut portal_domain::Config) {
         config.mailcow.api_url = url::Url::parse(&self.url()).ok();
         config.mailcow.api_key = Some(MAILCOW_KEY.into());
         config.mailcow.domain = Some("mail.example.org".into());

@@ -80,7 +80,7 @@ impl FakeMediaWiki {
     }
 
     /// Points `config` at this wiki with its bot password (500 ms per call).
-    pub fn configure(&self, config: &mut portal_shared::Config) {
+    pub fn configure(&self, config: &mut portal_domain::Config) {
         config.mediawiki.api_url = url::Url::parse(&self.url()).ok();
         config.mediawiki.bot_username = Some(WIKI_BOT.into());
         config.mediawiki.bot_password = Some(WIKI_BOT_PASSWORD.into());
@@ -199,7 +199,7 @@ async fn api(
     let session = match cookie.filter(|c| data.sessions.contains_key(c)) {
         Some(c) => c,
         None => {
-            let c = portal_shared::crypto::random_alphanumeric(16);
+            let c = portal_domain::crypto::random_alphanumeric(16);
             data.sessions.insert(c.clone(), (false, Vec::new()));
             new_cookie = Some(c.clone());
             c
@@ -228,7 +228,7 @@ fn answer(data: &mut Data, session: &str, action: &str, p: &dyn Fn(&str) -> Stri
             if kind == "csrf" && !logged_in {
                 return json!({ "query": { "tokens": { "csrftoken": "+\\" } } });
             }
-            let token = format!("{}+\\", portal_shared::crypto::random_alphanumeric(12));
+            let token = format!("{}+\\", portal_domain::crypto::random_alphanumeric(12));
             if let Some((_, tokens)) = data.sessions.get_mut(session) {
                 tokens.push(token.clone());
             }

@@ -1,11 +1,11 @@
 //! Users and sessions made straight in the store, for tests of functions that need a
 //! signed-in caller (the auth function's own tests sign up through HTTP instead).
 
-use portal_shared::AppState;
-use portal_shared::crypto::{hash_password_blocking, new_id};
-use portal_shared::model::{Role, Session, User};
-use portal_shared::store::sessions::{StartedFrom, new_session, session_for_token};
-use portal_shared::time::{iso, now};
+use portal_domain::crypto::{hash_password_blocking, new_id};
+use portal_domain::model::{Role, Session, User};
+use portal_domain::store::sessions::{StartedFrom, new_session, session_for_token};
+use portal_domain::time::{iso, now};
+use portal_web::AppState;
 
 /// The origin of the tests' front end: the base URL of the test configuration.
 pub const BROWSER_ORIGIN: &str = "http://localhost:3000";
@@ -158,16 +158,16 @@ pub fn unsaved_api_key(
     user: &User,
     name: &str,
     enabled: bool,
-) -> (String, portal_shared::model::ApiKey) {
-    let raw = portal_shared::store::api_keys::new_key("portal_", &user.id);
+) -> (String, portal_domain::model::ApiKey) {
+    let raw = portal_domain::store::api_keys::new_key("portal_", &user.id);
     let at = iso(now());
-    let key = portal_shared::model::ApiKey {
-        id: portal_shared::store::api_keys::key_id(&raw),
+    let key = portal_domain::model::ApiKey {
+        id: portal_domain::store::api_keys::key_id(&raw),
         config_id: "default".into(),
         name: Some(name.into()),
         start: Some(raw[..6].into()),
         prefix: Some("portal_".into()),
-        key_hash: portal_shared::crypto::sha256_b64url(raw.as_bytes()),
+        key_hash: portal_domain::crypto::sha256_b64url(raw.as_bytes()),
         user_id: user.id.clone(),
         enabled,
         rate_limit_enabled: true,
@@ -190,7 +190,7 @@ pub async fn api_key_for(
     state: &AppState,
     user: &User,
     name: &str,
-) -> (String, portal_shared::model::ApiKey) {
+) -> (String, portal_domain::model::ApiKey) {
     let (raw, key) = unsaved_api_key(user, name, true);
     let key = state
         .db

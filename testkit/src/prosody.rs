@@ -69,7 +69,7 @@ impl FakeProsody {
     }
 
     /// Points `config` at this server with its token, for the domain `chat.example.org`.
-    pub fn configure(&self, config: &mut portal_shared::Config) {
+    pub fn configure(&self, config: &mut portal_domain::Config) {
         config.prosody.rest_url = url::Url::parse(&self.url()).ok();
         config.prosody.rest_token = Some(PROSODY_TOKEN.into());
         config.prosody.xmpp_domain = Some("chat.example.org".into());

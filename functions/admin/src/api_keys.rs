@@ -4,18 +4,19 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use portal_shared::auth::RequireAdminOrStaff;
-use portal_shared::model::{ApiKey, User};
-use portal_shared::openapi::{ErrorEnvelope, Id};
-use portal_shared::store::audit::{Event, Origin};
-use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
-use portal_shared::{ApiError, ApiResult, AppState};
+use portal_domain::model::{ApiKey, User};
+use portal_domain::store::audit::Event;
+use portal_web::auth::RequireAdminOrStaff;
+use portal_web::http::RequestOrigin;
+use portal_web::openapi::{ErrorEnvelope, Id};
+use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
+use portal_web::{ApiError, ApiResult, AppState};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::may_manage;
-use portal_shared::http::listed;
+use portal_web::http::listed;
 
 pub const KEY_NOT_FOUND: &str = "API key not found";
 
@@ -83,7 +84,7 @@ pub struct KeyQuery {
 impl FromQuery for KeyQuery {
     fn from_query(q: &mut QueryReader) -> Self {
         Self {
-            user_id: q.string("userId", portal_shared::validation::MAX_ID_LEN),
+            user_id: q.string("userId", portal_web::validation::MAX_ID_LEN),
             enabled: q.bool("enabled"),
             paging: Paging::read(q, 100),
         }
@@ -98,7 +99,7 @@ impl FromQuery for KeyQuery {
     params(
         ("userId" = Option<String>, Query, max_length = 128),
         ("enabled" = Option<bool>, Query),
-        portal_shared::openapi::Paging,
+        portal_web::openapi::Paging,
     ),
     responses((status = 200, description = "A page of keys", body = KeyList))
 )]
@@ -172,7 +173,7 @@ pub async fn show(
     security(("signedIn" = [])),
     params(Id),
     responses(
-        (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
+        (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
         (status = 404, description = "`API key not found`", body = ErrorEnvelope),
     )
 )]
@@ -180,7 +181,7 @@ pub async fn remove(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
 ) -> ApiResult<Json<Value>> {
     let key = state
         .db

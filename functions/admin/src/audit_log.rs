@@ -3,10 +3,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use portal_shared::audit::{EventList, EventQuery, Reader, list as list_events};
-use portal_shared::auth::RequireAdminOrStaff;
-use portal_shared::validation::ValidQuery;
-use portal_shared::{ApiResult, AppState};
+use portal_web::audit::{EventList, EventQuery, Reader, list as list_events};
+use portal_web::auth::RequireAdminOrStaff;
+use portal_web::validation::ValidQuery;
+use portal_web::{ApiResult, AppState};
 use serde_json::Value;
 
 /// The audit log.
@@ -20,7 +20,7 @@ use serde_json::Value;
         ("action" = Option<String>, Query, max_length = 64, description = "E.g. `sign_in.failed`, `user.banned`"),
         ("since" = Option<String>, Query, format = DateTime),
         ("until" = Option<String>, Query, format = DateTime),
-        portal_shared::openapi::Paging,
+        portal_web::openapi::Paging,
     ),
     responses((status = 200, description = "A page of events, newest first", body = EventList))
 )]

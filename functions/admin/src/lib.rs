@@ -10,13 +10,13 @@ mod stats;
 mod users;
 
 use axum::Router;
-use portal_shared::AppState;
+use portal_web::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The configuration this function reads: sessions and cookies, and the community services
 /// (moderating service accounts; deleting or banning a user acts on theirs).
-pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
+pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     auth: true,
     mail: false,
     sentry: false,
@@ -70,13 +70,13 @@ pub fn router(state: AppState) -> Router {
 /// Whether the signed-in `actor` may act on someone whose role is `target_role` (the
 /// moderation rule, through the role's power under the second-factor rule).
 pub(crate) fn may_manage(
-    actor: &portal_shared::auth::Identity,
-    config: &portal_shared::Config,
-    target_role: portal_shared::model::Role,
-) -> Result<(), portal_shared::ApiError> {
-    use portal_shared::moderation::{Actor, Refused};
+    actor: &portal_web::auth::Identity,
+    config: &portal_domain::Config,
+    target_role: portal_domain::model::Role,
+) -> Result<(), portal_web::ApiError> {
+    use portal_services::moderation::{Actor, Refused};
     let moderator = actor.require_moderator(config)?;
-    if portal_shared::moderation::may_manage(Actor::Member(moderator), target_role) {
+    if portal_services::moderation::may_manage(Actor::Member(moderator), target_role) {
         Ok(())
     } else {
         Err(Refused::NeedsAdmin.into())

@@ -5,22 +5,23 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff};
-use portal_shared::crypto::{new_id, random_alphanumeric, sha256_hex};
-use portal_shared::http::json_with_status;
-use portal_shared::openapi::{ErrorEnvelope, Id};
-use portal_shared::store::audit::{Event, Origin};
-use portal_shared::store::oauth_clients::OAuthClient;
-use portal_shared::time::{iso, now};
-use portal_shared::validation::{
+use portal_domain::crypto::{new_id, random_alphanumeric, sha256_hex};
+use portal_domain::store::audit::Event;
+use portal_domain::store::oauth_clients::OAuthClient;
+use portal_domain::time::{iso, now};
+use portal_web::auth::{RequireAdmin, RequireAdminOrStaff};
+use portal_web::http::RequestOrigin;
+use portal_web::http::json_with_status;
+use portal_web::openapi::{ErrorEnvelope, Id};
+use portal_web::validation::{
     FromQuery, Issue, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, Validate,
 };
-use portal_shared::{ApiError, ApiResult, AppState};
+use portal_web::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use portal_shared::http::listed;
+use portal_web::http::listed;
 
 pub const CLIENT_NOT_FOUND: &str = "OAuth client not found";
 const MAX_URIS: usize = 10;
@@ -86,7 +87,7 @@ impl FromQuery for ClientQuery {
     get,
     path = "/api/admin/oauth-clients",
     security(("signedIn" = [])),
-    params(portal_shared::openapi::Paging),
+    params(portal_web::openapi::Paging),
     responses((status = 200, description = "A page of clients", body = ClientList))
 )]
 pub async fn list(
@@ -185,7 +186,7 @@ impl Validate for NewClient {
 pub async fn create(
     State(state): State<AppState>,
     RequireAdmin(actor): RequireAdmin,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     ValidJson(body): ValidJson<NewClient>,
 ) -> ApiResult<Response> {
     let secret = random_alphanumeric(48);
@@ -279,7 +280,7 @@ pub async fn update(
     State(state): State<AppState>,
     id: PathId,
     RequireAdmin(actor): RequireAdmin,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     ValidJson(body): ValidJson<ClientUpdate>,
 ) -> ApiResult<Json<Value>> {
     let origin = origin.as_user(&actor.user.id);

@@ -7,18 +7,19 @@
 
 use axum::Json;
 use axum::extract::State;
-use portal_shared::auth::RequireAdminOrStaff;
-use portal_shared::integrations::lifecycle;
-use portal_shared::integrations::view::AccountView;
-use portal_shared::integrations::{AccountChange, Integration};
-use portal_shared::model::{Role, User};
-use portal_shared::store::audit::Origin;
-use portal_shared::store::integration_accounts::Account;
-use portal_shared::validation::{
+use portal_domain::model::{Role, User};
+use portal_domain::store::audit::Origin;
+use portal_domain::store::integration_accounts::Account;
+use portal_services::integrations::lifecycle;
+use portal_services::integrations::view::AccountView;
+use portal_services::integrations::{AccountChange, Integration};
+use portal_web::auth::RequireAdminOrStaff;
+use portal_web::http::RequestOrigin;
+use portal_web::validation::{
     FromQuery, Issue, JsonBody, Paging, PathId, QueryReader, ValidQuery, seal_cursor, type_name,
     validation_error,
 };
-use portal_shared::{ApiError, ApiResult, AppState};
+use portal_web::{ApiError, ApiResult, AppState};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -159,7 +160,7 @@ impl FromQuery for AccountQuery {
     fn from_query(q: &mut QueryReader) -> Self {
         Self {
             status: q.one_of("status", &STATUSES),
-            user_id: q.string("userId", portal_shared::validation::MAX_ID_LEN),
+            user_id: q.string("userId", portal_web::validation::MAX_ID_LEN),
             paging: Paging::read(q, 50),
         }
     }
@@ -171,7 +172,7 @@ fn integration(state: &AppState, id: &str) -> ApiResult<std::sync::Arc<dyn Integ
     state
         .integrations
         .get(id)
-        .ok_or_else(|| ApiError::not_found(portal_shared::integrations::UNKNOWN_INTEGRATION))
+        .ok_or_else(|| ApiError::not_found(portal_services::integrations::UNKNOWN_INTEGRATION))
 }
 
 async fn list(state: &AppState, id: &str, query: AccountQuery) -> ApiResult<Json<Value>> {
@@ -240,7 +241,7 @@ async fn actionable(
     state: &AppState,
     id: &str,
     account_id: &str,
-    actor: &portal_shared::auth::Identity,
+    actor: &portal_web::auth::Identity,
 ) -> ApiResult<(std::sync::Arc<dyn Integration>, Account, Option<User>)> {
     let integration = integration(state, id)?;
     let (account, owner) = find(state, id, account_id).await?;
@@ -262,9 +263,9 @@ async fn actionable(
 }
 
 fn parse_moderation(body: &Value) -> ApiResult<AccountChange> {
-    let map = portal_shared::validation::object(body)?;
+    let map = portal_web::validation::object(body)?;
     let mut issues = Vec::new();
-    let status = portal_shared::validation::optional_string(map, "status", &mut issues);
+    let status = portal_web::validation::optional_string(map, "status", &mut issues);
     if let Some(s) = &status
         && s != "active"
         && s != "suspended"
@@ -297,7 +298,7 @@ async fn update(
     state: &AppState,
     id: &str,
     account_id: &str,
-    actor: &portal_shared::auth::Identity,
+    actor: &portal_web::auth::Identity,
     origin: &Origin,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Json<Value>> {
@@ -329,7 +330,7 @@ async fn remove(
     state: &AppState,
     id: &str,
     account_id: &str,
-    actor: &portal_shared::auth::Identity,
+    actor: &portal_web::auth::Identity,
     origin: &Origin,
 ) -> ApiResult<Json<Value>> {
     let (integration, account, _) = actionable(state, id, account_id, actor).await?;
@@ -358,7 +359,7 @@ macro_rules! family {
                 params(
                     ("status" = Option<String>, Query, pattern = "^(pending|active|suspended|deleted)$"),
                     ("userId" = Option<String>, Query, max_length = 128),
-                    portal_shared::openapi::Paging,
+                    portal_web::openapi::Paging,
                 ),
                 responses(
                     (status = 200, description = concat!("A page: `", $id, "Accounts`"), body = $page),
@@ -377,10 +378,10 @@ macro_rules! family {
                 get,
                 path = $one_path,
                 security(("signedIn" = [])),
-                params(portal_shared::openapi::Id),
+                params(portal_web::openapi::Id),
                 responses(
                     (status = 200, description = concat!("`{", $id, "Account}`"), body = $one),
-                    (status = 404, description = "`Integration account not found`", body = portal_shared::openapi::ErrorEnvelope),
+                    (status = 404, description = "`Integration account not found`", body = portal_web::openapi::ErrorEnvelope),
                 )
             )]
             pub async fn show(
@@ -396,22 +397,22 @@ macro_rules! family {
                 patch,
                 path = $one_path,
                 security(("signedIn" = [])),
-                params(portal_shared::openapi::Id),
+                params(portal_web::openapi::Id),
                 request_body = Moderation,
                 responses(
                     (status = 200, description = concat!("`{", $id, "Account}`"), body = $one),
-                    (status = 403, description = "Staff acting on an admin's or staff member's account", body = portal_shared::openapi::ErrorEnvelope),
-                    (status = 404, description = "`Integration account not found`", body = portal_shared::openapi::ErrorEnvelope),
-                    (status = 409, description = "`The account is deleted`, or it changed meanwhile", body = portal_shared::openapi::ErrorEnvelope),
-                    (status = 502, description = "The service failed; nothing changed", body = portal_shared::openapi::ErrorEnvelope),
-                    (status = 503, description = "The service is not configured", body = portal_shared::openapi::ErrorEnvelope),
+                    (status = 403, description = "Staff acting on an admin's or staff member's account", body = portal_web::openapi::ErrorEnvelope),
+                    (status = 404, description = "`Integration account not found`", body = portal_web::openapi::ErrorEnvelope),
+                    (status = 409, description = "`The account is deleted`, or it changed meanwhile", body = portal_web::openapi::ErrorEnvelope),
+                    (status = 502, description = "The service failed; nothing changed", body = portal_web::openapi::ErrorEnvelope),
+                    (status = 503, description = "The service is not configured", body = portal_web::openapi::ErrorEnvelope),
                 )
             )]
             pub async fn update(
                 State(state): State<AppState>,
                 id: PathId,
                 RequireAdminOrStaff(actor): RequireAdminOrStaff,
-                origin: Origin,
+                RequestOrigin(origin): RequestOrigin,
                 body: Result<JsonBody, ApiError>,
             ) -> ApiResult<Json<Value>> {
                 let origin = origin.as_user(&actor.user.id);
@@ -423,21 +424,21 @@ macro_rules! family {
                 delete,
                 path = $one_path,
                 security(("signedIn" = [])),
-                params(portal_shared::openapi::Id),
+                params(portal_web::openapi::Id),
                 responses(
-                    (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
-                    (status = 403, description = "Staff acting on an admin's or staff member's account", body = portal_shared::openapi::ErrorEnvelope),
-                    (status = 404, description = "`Integration account not found`", body = portal_shared::openapi::ErrorEnvelope),
-                    (status = 409, description = "`The account is deleted`", body = portal_shared::openapi::ErrorEnvelope),
-                    (status = 502, description = "The service failed; the account is kept", body = portal_shared::openapi::ErrorEnvelope),
-                    (status = 503, description = "The service is not configured", body = portal_shared::openapi::ErrorEnvelope),
+                    (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
+                    (status = 403, description = "Staff acting on an admin's or staff member's account", body = portal_web::openapi::ErrorEnvelope),
+                    (status = 404, description = "`Integration account not found`", body = portal_web::openapi::ErrorEnvelope),
+                    (status = 409, description = "`The account is deleted`", body = portal_web::openapi::ErrorEnvelope),
+                    (status = 502, description = "The service failed; the account is kept", body = portal_web::openapi::ErrorEnvelope),
+                    (status = 503, description = "The service is not configured", body = portal_web::openapi::ErrorEnvelope),
                 )
             )]
             pub async fn remove(
                 State(state): State<AppState>,
                 id: PathId,
                 RequireAdminOrStaff(actor): RequireAdminOrStaff,
-                origin: Origin,
+                RequestOrigin(origin): RequestOrigin,
             ) -> ApiResult<Json<Value>> {
                 let origin = origin.as_user(&actor.user.id);
                 super::remove(&state, $id, id.as_str(), &actor, &origin).await

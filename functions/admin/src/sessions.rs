@@ -2,17 +2,17 @@
 
 use axum::Json;
 use axum::extract::State;
-use portal_shared::auth::RequireAdminOrStaff;
-use portal_shared::model::{SessionList, SessionView, session_view};
-use portal_shared::openapi::{ErrorEnvelope, Id};
-use portal_shared::time::{iso, now};
-use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
-use portal_shared::{ApiError, ApiResult, AppState};
+use portal_domain::time::{iso, now};
+use portal_web::auth::RequireAdminOrStaff;
+use portal_web::openapi::{ErrorEnvelope, Id};
+use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
+use portal_web::views::{SessionList, SessionView, session_view};
+use portal_web::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::may_manage;
-use portal_shared::http::listed;
+use portal_web::http::listed;
 
 pub const SESSION_NOT_FOUND: &str = "Session not found";
 
@@ -25,7 +25,7 @@ pub struct SessionQuery {
 impl FromQuery for SessionQuery {
     fn from_query(q: &mut QueryReader) -> Self {
         Self {
-            user_id: q.string("userId", portal_shared::validation::MAX_ID_LEN),
+            user_id: q.string("userId", portal_web::validation::MAX_ID_LEN),
             active: q.bool("active"),
             paging: Paging::read(q, 100),
         }
@@ -47,7 +47,7 @@ pub struct SessionBody {
     params(
         ("userId" = Option<String>, Query, max_length = 128),
         ("active" = Option<bool>, Query),
-        portal_shared::openapi::Paging,
+        portal_web::openapi::Paging,
     ),
     responses((status = 200, description = "A page of sessions", body = SessionList))
 )]
@@ -111,7 +111,7 @@ pub async fn show(
     security(("signedIn" = [])),
     params(Id),
     responses(
-        (status = 200, description = "Ended", body = portal_shared::openapi::Ok),
+        (status = 200, description = "Ended", body = portal_web::openapi::Ok),
         (status = 404, description = "`Session not found`", body = ErrorEnvelope),
     )
 )]
@@ -119,7 +119,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
-    origin: portal_shared::store::audit::Origin,
+    portal_web::http::RequestOrigin(origin): portal_web::http::RequestOrigin,
 ) -> ApiResult<Json<Value>> {
     let session = state
         .db

@@ -2,9 +2,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use portal_shared::auth::RequireAdminOrStaff;
-use portal_shared::time::now;
-use portal_shared::{ApiResult, AppState};
+use portal_domain::time::now;
+use portal_web::auth::RequireAdminOrStaff;
+use portal_web::{ApiResult, AppState};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 

@@ -3,21 +3,21 @@
 
 use axum::Json;
 use axum::extract::State;
-use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff};
-use portal_shared::error::USER_NOT_FOUND;
-use portal_shared::model::{
+use portal_domain::model::{
     MAX_USERNAME_CHARS, MIN_USERNAME_CHARS, Role, User, UsernameProblem, username_rule,
 };
-use portal_shared::moderation::{Actor, UserChange, change_user, delete_user};
-use portal_shared::openapi::{ErrorEnvelope, Id};
-use portal_shared::store::audit::Origin;
-use portal_shared::store::users::UserFilter;
-use portal_shared::time::{now, parse_iso};
-use portal_shared::validation::{
+use portal_domain::store::users::UserFilter;
+use portal_domain::time::{now, parse_iso};
+use portal_services::moderation::{Actor, UserChange, change_user, delete_user};
+use portal_web::auth::{RequireAdmin, RequireAdminOrStaff};
+use portal_web::error::USER_NOT_FOUND;
+use portal_web::http::RequestOrigin;
+use portal_web::openapi::{ErrorEnvelope, Id};
+use portal_web::validation::{
     FromQuery, Issue, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, Validate, present,
     seal_cursor,
 };
-use portal_shared::{ApiError, ApiResult, AppState};
+use portal_web::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -123,7 +123,7 @@ impl FromQuery for UserQuery {
         ("role" = Option<String>, Query, pattern = "^(user|staff|admin)$", description = "`user`, `staff` or `admin`"),
         ("banned" = Option<bool>, Query),
         ("search" = Option<String>, Query, max_length = 100, description = "Case-insensitive prefix of the e-mail, the name or the username"),
-        portal_shared::openapi::Paging,
+        portal_web::openapi::Paging,
     ),
     responses((status = 200, description = "A page of users", body = UserList))
 )]
@@ -200,7 +200,7 @@ pub async fn show(
             });
             integrations.insert(
                 integration.id().to_string(),
-                json!(account.map(portal_shared::integrations::view::AccountView::from)),
+                json!(account.map(portal_services::integrations::view::AccountView::from)),
             );
         }
         body["user"]["integrations"] = Value::Object(integrations);
@@ -287,7 +287,7 @@ pub async fn update(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     ValidJson(body): ValidJson<AdminUpdate>,
 ) -> ApiResult<Json<Value>> {
     let change = UserChange {
@@ -326,7 +326,7 @@ pub async fn update(
     security(("signedIn" = [])),
     params(Id),
     responses(
-        (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
+        (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
         (status = 404, description = "`User not found`", body = ErrorEnvelope),
         (status = 502, description = "A service could not remove the user's account", body = ErrorEnvelope),
     )
@@ -335,7 +335,7 @@ pub async fn remove(
     State(state): State<AppState>,
     id: PathId,
     RequireAdmin(actor): RequireAdmin,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
 ) -> ApiResult<Json<Value>> {
     let origin = origin.as_user(&actor.user.id);
     delete_user(&state.db, &state.integrations, &origin, id.as_str()).await??;

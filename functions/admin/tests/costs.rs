@@ -1,14 +1,14 @@
 //! DynamoDB calls per admin request (counted by an SDK interceptor): authentication is one
 //! BatchGetItem; the rest is listed per endpoint. Printed with `--nocapture`.
 
-use portal_shared::model::Role;
+use portal_domain::model::Role;
 use portal_testkit::{call, counted_state, person, session_for};
 use serde_json::json;
 
 #[tokio::test]
 async fn calls_per_endpoint() {
     let (state, calls) = counted_state(|c| c.rate_limits.enabled = false).await;
-    let app = portal_shared::http::finish(portal_admin_api::router(state.clone()), &state.config);
+    let app = portal_web::http::finish(portal_admin_api::router(state.clone()), &state.config);
     let admin = person(&state, "admin@example.org", Role::Admin).await;
     let user = person(&state, "user@example.org", Role::User).await;
     let (_, session) = session_for(&state, &user.user).await;

@@ -1,8 +1,8 @@
 //! The Lambda path: `events/admin-*.v2.json` (HTTP API v2 with an admin's session cookie).
 
-use portal_shared::http;
-use portal_shared::model::Role;
+use portal_domain::model::Role;
 use portal_testkit::{call, event_request, fixture, fixture_person, test_state};
+use portal_web::http;
 
 #[tokio::test]
 async fn admin_fixtures_are_served_for_the_admin_cookie_they_carry() {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Admin, envelope};
-use portal_shared::model::{ApiKey, Role};
+use portal_domain::model::{ApiKey, Role};
 use portal_testkit::{Person, person, session_for};
 use serde_json::{Value, json};
 
@@ -86,7 +86,7 @@ async fn sessions_are_listed_filtered_read_and_revoked() {
             .is_none(),
         "stops at once"
     );
-    let admins = portal_shared::store::sessions::session_id(&t.admin.token);
+    let admins = portal_domain::store::sessions::session_id(&t.admin.token);
     let res = t
         .send(
             "DELETE",
@@ -389,9 +389,9 @@ async fn every_id_route_refuses_an_overlong_id_before_any_work() {
 async fn a_banned_users_api_key_is_refused_at_once() {
     let t = Admin::new().await;
     let (raw, _) = key_for(&t, &t.user, "before-ban").await;
-    let presented = Some(portal_shared::auth::Presented::ApiKey(raw.clone()));
+    let presented = Some(portal_web::auth::Presented::ApiKey(raw.clone()));
     assert!(
-        portal_shared::auth::resolve(&t.state, presented.clone())
+        portal_web::auth::resolve(&t.state, presented.clone())
             .await
             .unwrap()
             .is_ok()
@@ -404,10 +404,10 @@ async fn a_banned_users_api_key_is_refused_at_once() {
     )
     .await;
     assert_eq!(
-        portal_shared::auth::resolve(&t.state, presented)
+        portal_web::auth::resolve(&t.state, presented)
             .await
             .unwrap()
             .unwrap_err(),
-        portal_shared::auth::Refusal::Banned
+        portal_web::auth::Refusal::Banned
     );
 }

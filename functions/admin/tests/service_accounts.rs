@@ -2,10 +2,10 @@
 //! nick and JID, `?expand=integrations`, and reconciliation, against a fake Prosody and a
 //! fake Atheme over real HTTP. Accounts are made through the owners' own route.
 
-use portal_shared::Config;
-use portal_shared::integrations::reconcile::reconcile;
-use portal_shared::model::Role;
-use portal_shared::store::audit::Origin;
+use portal_domain::Config;
+use portal_domain::model::Role;
+use portal_domain::store::audit::Origin;
+use portal_services::integrations::reconcile::reconcile;
 use portal_testkit::{
     AthemeMode, FakeAtheme, FakeProsody, Mode, Person, TestApp, TestResponse, envelope, person,
     person_with_username, test_state,

@@ -2,7 +2,7 @@
 //! the table cannot record is put back on the service, and acting on an account of a
 //! service that is not configured is a 503.
 
-use portal_shared::model::Role;
+use portal_domain::model::Role;
 use portal_testkit::{
     ATHEME_OPER, ATHEME_OPER_PASSWORD, FakeAtheme, Fault, TestApp, envelope, faulty_state, person,
     person_with_username, test_state,
@@ -66,8 +66,8 @@ async fn acting_on_a_service_that_is_not_configured_is_503() {
     let t = TestApp::new(state.clone(), portal_admin_api::router(state.clone()));
     let admin = person(&state, "admin@example.org", Role::Admin).await;
     let member = person(&state, "member@example.org", Role::User).await;
-    let at = portal_shared::time::iso(portal_shared::time::now());
-    let account = portal_shared::store::integration_accounts::Account {
+    let at = portal_domain::time::iso(portal_domain::time::now());
+    let account = portal_domain::store::integration_accounts::Account {
         id: "wiki-acct".into(),
         user_id: member.user.id.clone(),
         integration_id: "mediawiki".into(),
@@ -83,7 +83,7 @@ async fn acting_on_a_service_that_is_not_configured_is_503() {
     accounts
         .reserve(
             &account,
-            portal_shared::store::integration_accounts::Taker::user(),
+            portal_domain::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();

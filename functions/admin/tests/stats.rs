@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::Admin;
-use portal_shared::model::{ApiKey, Role};
-use portal_shared::time::{iso, now};
+use portal_domain::model::{ApiKey, Role};
+use portal_domain::time::{iso, now};
 use portal_testkit::{Person, person, session_for};
 use serde_json::{Value, json};
 
@@ -63,8 +63,8 @@ async fn recount(t: &Admin) -> Value {
             .unwrap_or(false)
     };
     let now = iso(now());
-    let retention = iso(portal_shared::time::now() - time::Duration::hours(48));
-    let hour = |s: &str| portal_shared::store::keys::hour_of(s);
+    let retention = iso(portal_domain::time::now() - time::Duration::hours(48));
+    let hour = |s: &str| portal_domain::store::keys::hour_of(s);
     let of = |sk: &'static str| -> Vec<&HashMap<String, AttributeValue>> {
         items.iter().filter(|i| text(i, "SK") == sk).collect()
     };
@@ -240,7 +240,7 @@ async fn two_hundred_concurrent_writes_leave_the_stats_exact() {
 #[tokio::test]
 async fn stats_cost_the_same_reads_whatever_the_table_holds() {
     let (state, calls) = portal_testkit::counted_state(|c| c.rate_limits.enabled = false).await;
-    let app = portal_shared::http::finish(portal_admin_api::router(state.clone()), &state.config);
+    let app = portal_web::http::finish(portal_admin_api::router(state.clone()), &state.config);
     let admin = person(&state, "admin@example.org", Role::Admin).await;
     let mut costs = Vec::new();
     for round in 0..2 {

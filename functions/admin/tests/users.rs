@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Admin, envelope};
-use portal_shared::model::Role;
+use portal_domain::model::Role;
 use portal_testkit::{person, session_for};
 use serde_json::{Value, json};
 
@@ -535,7 +535,7 @@ async fn patch_bodies_are_validated() {
 async fn deleting_a_user_removes_everything_theirs() {
     let t = Admin::new().await;
     portal_testkit::api_key_for(&t.state, &t.user.user, "doomed").await;
-    let at = portal_shared::time::iso(portal_shared::time::now());
+    let at = portal_domain::time::iso(portal_domain::time::now());
     t.state
         .db
         .tokens()
@@ -615,11 +615,11 @@ async fn deleting_a_user_deprovisions_their_integration_accounts() {
         c.prosody.xmpp_domain = Some("chat.example.org".into());
     })
     .await;
-    let app = portal_shared::http::finish(portal_admin_api::router(state.clone()), &state.config);
+    let app = portal_web::http::finish(portal_admin_api::router(state.clone()), &state.config);
     let admin = person(&state, "root@example.org", Role::Admin).await;
     let member = person(&state, "member@example.org", Role::User).await;
-    let at = portal_shared::time::iso(portal_shared::time::now());
-    let account = portal_shared::store::integration_accounts::Account {
+    let at = portal_domain::time::iso(portal_domain::time::now());
+    let account = portal_domain::store::integration_accounts::Account {
         id: "acct1".into(),
         user_id: member.user.id.clone(),
         integration_id: "xmpp".into(),
@@ -636,7 +636,7 @@ async fn deleting_a_user_deprovisions_their_integration_accounts() {
         .integration_accounts()
         .reserve(
             &account,
-            portal_shared::store::integration_accounts::Taker::user(),
+            portal_domain::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();

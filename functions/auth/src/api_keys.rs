@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use portal_shared::auth::Via;
-use portal_shared::crypto::sha256_b64url;
-use portal_shared::model::ApiKey;
-use portal_shared::store::api_keys::{DEFAULT_PREFIX, key_id, new_key};
-use portal_shared::store::audit::{Event, Origin};
-use portal_shared::time::{iso, now};
+use portal_domain::crypto::sha256_b64url;
+use portal_domain::model::ApiKey;
+use portal_domain::store::api_keys::{DEFAULT_PREFIX, key_id, new_key};
+use portal_domain::store::audit::Event;
+use portal_domain::time::{iso, now};
+use portal_web::auth::Via;
+use portal_web::http::RequestOrigin;
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -105,7 +106,7 @@ fn metadata(f: &Fields) -> AuthResult<Option<String>> {
 pub async fn create(
     State(state): State<AuthState>,
     user: Result<AnyUser, AuthError>,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;
@@ -242,7 +243,7 @@ async fn own_key(state: &AuthState, user_id: &str, id: &str) -> AuthResult<ApiKe
     params(("id" = String, Query)),
     responses(
         (status = 200, description = "The key (never the key itself)", body = crate::wire::AuthApiKey),
-        (status = 404, description = "`KEY_NOT_FOUND`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 404, description = "`KEY_NOT_FOUND`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn get(
@@ -266,7 +267,7 @@ pub async fn get(
     request_body = crate::wire::UpdateKey,
     responses(
         (status = 200, description = "The changed key", body = crate::wire::AuthApiKey),
-        (status = 404, description = "`KEY_NOT_FOUND`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 404, description = "`KEY_NOT_FOUND`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn update(
@@ -334,13 +335,13 @@ pub async fn update(
     request_body = crate::wire::DeleteKey,
     responses(
         (status = 200, description = "Deleted", body = crate::wire::Success),
-        (status = 404, description = "`KEY_NOT_FOUND`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 404, description = "`KEY_NOT_FOUND`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn delete(
     State(state): State<AuthState>,
     user: AnyUser,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;

@@ -5,13 +5,13 @@
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use portal_shared::crypto::{
+use portal_domain::crypto::{
     MAX_PASSWORD_LEN, Verified, hash_password, js_length, verify_password,
 };
-use portal_shared::model::User;
-use portal_shared::store::audit::Event;
-use portal_shared::store::users::Credential;
-use portal_shared::time::{iso, now};
+use portal_domain::model::User;
+use portal_domain::store::audit::Event;
+use portal_domain::store::users::Credential;
+use portal_domain::time::{iso, now};
 use serde_json::json;
 
 use crate::AuthState;
@@ -46,7 +46,7 @@ async fn record_refusal(
     reason: &'static str,
 ) -> AuthResult<()> {
     let (via, identifier) = attempt;
-    let hash = portal_shared::crypto::hmac_b64url(&state.app.config.auth.secret, identifier);
+    let hash = portal_domain::crypto::hmac_b64url(&state.app.config.auth.secret, identifier);
     let details = json!({ "via": via, "reason": reason, "identifierHash": &hash[..16] });
     let origin = meta.origin(&state.app.config);
     let target = user.map(|u| u.id.as_str());

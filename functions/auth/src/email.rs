@@ -4,17 +4,18 @@
 use std::collections::HashMap;
 use std::time::{Duration as StdDuration, Instant};
 
+use crate::mail::{Mail, MailKind};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use data_encoding::BASE64URL_NOPAD;
-use portal_shared::auth::{Identity, presented, resolve};
-use portal_shared::cookies::percent_encode;
-use portal_shared::crypto::{constant_time_eq, hmac_b64url};
-use portal_shared::mail::{Mail, MailKind};
-use portal_shared::store::audit::{self, Event, Origin};
-use portal_shared::store::users::Conflict;
-use portal_shared::time::{iso, now};
+use portal_domain::crypto::{constant_time_eq, hmac_b64url};
+use portal_domain::store::audit::{self, Event};
+use portal_domain::store::users::Conflict;
+use portal_domain::time::{iso, now};
+use portal_web::auth::{Identity, presented, resolve};
+use portal_web::cookies::percent_encode;
+use portal_web::http::RequestOrigin;
 use serde_json::{Value, json};
 
 use crate::error::{AuthError, AuthResult};
@@ -166,13 +167,13 @@ pub async fn send_verification(
     responses(
         (status = 200, description = "Verified", body = crate::wire::Verified),
         (status = 302, description = "With `callbackURL`: to it (with `?error=…` on a bad token)"),
-        (status = 401, description = "`INVALID_TOKEN` or `TOKEN_EXPIRED`", body = portal_shared::openapi::AuthErrorBody),
-        (status = 403, description = "`INVALID_CALLBACK_URL`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 401, description = "`INVALID_TOKEN` or `TOKEN_EXPIRED`", body = portal_web::openapi::AuthErrorBody),
+        (status = 403, description = "`INVALID_CALLBACK_URL`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn verify(
     State(state): State<AuthState>,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     Query(query): Query<HashMap<String, String>>,
 ) -> AuthResult<Response> {
     let Some(token) = query.get("token") else {

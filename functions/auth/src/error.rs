@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use portal_shared::store::StoreError;
+use portal_domain::store::StoreError;
 use serde_json::json;
 
 /// BetterAuth's message for each code we answer with.
@@ -165,7 +165,7 @@ impl From<StoreError> for AuthError {
             return Self::with_message(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SERVICE_UNAVAILABLE",
-                portal_shared::error::SERVICE_UNAVAILABLE,
+                portal_web::error::SERVICE_UNAVAILABLE,
             );
         }
         tracing::error!(error = %err, "store failure in auth");
@@ -192,7 +192,7 @@ impl IntoResponse for AuthError {
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(portal_shared::error::RETRY_AFTER_SECS),
+                axum::http::HeaderValue::from(portal_web::error::RETRY_AFTER_SECS),
             );
         }
         response

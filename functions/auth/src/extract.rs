@@ -3,10 +3,10 @@
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use portal_shared::AppState;
-use portal_shared::auth::{Identity, Prefetched, Presented, Via, presented, resolve_prefetched};
-use portal_shared::http::client_ip;
-use portal_shared::model::{Session, User};
+use portal_domain::model::{Session, User};
+use portal_web::AppState;
+use portal_web::auth::{Identity, Prefetched, Presented, Via, presented, resolve_prefetched};
+use portal_web::http::client_ip;
 
 use crate::error::AuthError;
 
@@ -118,8 +118,8 @@ pub struct RequestMeta {
 
 impl RequestMeta {
     /// The audit origin of this request, nobody signed in yet.
-    pub fn origin(&self, config: &portal_shared::Config) -> portal_shared::store::audit::Origin {
-        portal_shared::store::audit::Origin::request(config, &self.ip, &self.user_agent)
+    pub fn origin(&self, config: &portal_domain::Config) -> portal_domain::store::audit::Origin {
+        portal_domain::store::audit::Origin::request(config, &self.ip, &self.user_agent)
     }
 }
 
@@ -136,4 +136,4 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     }
 }
 
-pub use portal_shared::http::user_agent;
+pub use portal_web::http::user_agent;

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use bytes::Bytes;
-use portal_shared::validation::{Issue, type_name};
+use portal_web::validation::{Issue, type_name};
 use serde_json::{Map, Value};
 
 use crate::error::AuthError;

@@ -8,6 +8,7 @@ pub mod error;
 mod extract;
 mod input;
 mod limits;
+pub mod mail;
 mod multi_session;
 mod origin;
 mod pages;
@@ -16,11 +17,13 @@ mod profile;
 mod reauth;
 mod session;
 mod sign;
+pub mod totp;
 mod two_factor;
 mod username;
 mod views;
 mod wire;
 
+use crate::mail::Mailer;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::FromRef;
@@ -28,14 +31,13 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
-use portal_shared::AppState;
-use portal_shared::http::VerbatimBody;
-use portal_shared::mail::Mailer;
+use portal_web::AppState;
+use portal_web::http::VerbatimBody;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt as _};
 use utoipa_axum::routes;
 
 /// The configuration this function reads: sessions and cookies, and mail.
-pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
+pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     auth: true,
     mail: true,
     sentry: false,
@@ -45,7 +47,7 @@ pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
 pub const BASE_PATH: &str = "/api/auth";
 
 /// The public URL of an auth route (`rest` starts with `/`), for links in mails.
-pub fn auth_link(config: &portal_shared::Config, rest: &str) -> String {
+pub fn auth_link(config: &portal_domain::Config, rest: &str) -> String {
     format!(
         "{}{BASE_PATH}{rest}",
         config.auth.base_url.as_str().trim_end_matches('/')

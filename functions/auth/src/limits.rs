@@ -9,12 +9,12 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use portal_shared::AppState;
-use portal_shared::config::{Config, Rule};
-use portal_shared::http::{VerbatimBody, client_ip, rate_limit_subject};
-use portal_shared::rate_limit::{self, Bucket};
-use portal_shared::store::keys;
-use portal_shared::store::rate_limits::RateDecision;
+use portal_domain::config::{Config, Rule};
+use portal_domain::store::keys;
+use portal_domain::store::rate_limits::RateDecision;
+use portal_web::AppState;
+use portal_web::http::{VerbatimBody, client_ip, rate_limit_subject};
+use portal_web::rate_limit::{self, Bucket};
 
 use crate::BASE_PATH;
 use crate::error::AuthError;
@@ -107,10 +107,7 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
     let counting = rate_limit::check(&state, std::slice::from_ref(&bucket));
     let prefetching = parts.method == axum::http::Method::GET && state.config.rate_limits.enabled;
     let (decision, prefetched) = if prefetching {
-        tokio::join!(
-            counting,
-            portal_shared::auth::prefetch(&state, &parts.headers)
-        )
+        tokio::join!(counting, portal_web::auth::prefetch(&state, &parts.headers))
     } else {
         (counting.await, Ok(None))
     };

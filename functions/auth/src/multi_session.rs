@@ -12,9 +12,9 @@ use axum::http::header::COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use portal_shared::AppState;
-use portal_shared::auth::{Identity, Presented, Via, resolve};
-use portal_shared::store::sessions::{session_id, token_user_id};
+use portal_domain::store::sessions::{session_id, token_user_id};
+use portal_web::AppState;
+use portal_web::auth::{Identity, Presented, Via, resolve};
 use serde_json::json;
 
 use crate::AuthState;
@@ -62,7 +62,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 async fn delete_sessions(
     app: &AppState,
     held: &[(String, String)],
-) -> Result<(), portal_shared::store::StoreError> {
+) -> Result<(), portal_domain::store::StoreError> {
     let ids: Vec<String> = held.iter().map(|(_, token)| session_id(token)).collect();
     let sessions = app.db.sessions();
     futures::future::try_join_all(ids.iter().map(|id| sessions.delete(id, None))).await?;
@@ -77,7 +77,7 @@ async fn held_sessions(
     let held = state.app.cookies.multi_sessions(headers);
     let reads = held.into_iter().map(|(name, token)| async move {
         let identity = resolve(&state.app, Some(Presented::SessionToken(token.clone()))).await?;
-        Ok::<_, portal_shared::store::StoreError>(identity.ok().map(|i| (name, token, i)))
+        Ok::<_, portal_domain::store::StoreError>(identity.ok().map(|i| (name, token, i)))
     });
     let found = futures::future::try_join_all(reads).await?;
     Ok(found.into_iter().flatten().collect())
@@ -137,7 +137,7 @@ fn held_cookie(state: &AuthState, headers: &HeaderMap, asked: &str) -> Option<(S
     post, path = "/multi-session/set-active", request_body = crate::wire::SessionTokenBody,
     responses(
         (status = 200, description = "That account's session is the browser's session now", body = crate::wire::SessionAndUser),
-        (status = 401, description = "`INVALID_SESSION_TOKEN`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 401, description = "`INVALID_SESSION_TOKEN`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn set_active(
@@ -165,7 +165,7 @@ pub async fn set_active(
     post, path = "/multi-session/revoke", security(("signedIn" = [])), request_body = crate::wire::SessionTokenBody,
     responses(
         (status = 200, description = "Ended; if it was the active one, the next account's session is active", body = crate::wire::Status),
-        (status = 401, description = "`INVALID_SESSION_TOKEN`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 401, description = "`INVALID_SESSION_TOKEN`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn revoke(

@@ -1,14 +1,14 @@
 //! BetterAuth's origin (CSRF) check of state-changing requests, and its check of the URL
-//! fields a body or a link may carry (resolved first, see `portal_shared::origins`).
+//! fields a body or a link may carry (resolved first, see `portal_web::origins`).
 
 use axum::extract::{Request, State};
 use axum::http::header::COOKIE;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use portal_shared::AppState;
-use portal_shared::config::Config;
-use portal_shared::origins::{OriginRefusal, check_request_origin, resolve_redirect};
+use portal_domain::config::Config;
+use portal_web::AppState;
+use portal_web::origins::{OriginRefusal, check_request_origin, resolve_redirect};
 use url::Url;
 
 use crate::BASE_PATH;

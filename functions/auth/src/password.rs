@@ -1,16 +1,17 @@
 //! Password reset (request, link redirect, reset) and `/change-password`.
 
+use crate::mail::{Mail, MailKind};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use portal_shared::cookies::percent_encode;
-use portal_shared::crypto::{hash_password, random_alphanumeric};
-use portal_shared::mail::{Mail, MailKind};
-use portal_shared::store::StoreError;
-use portal_shared::store::audit::{Event, Origin};
-use portal_shared::store::tokens::OneTimeToken;
-use portal_shared::store::users::Conflict;
-use portal_shared::time::{iso, now, parse_iso};
+use portal_domain::crypto::{hash_password, random_alphanumeric};
+use portal_domain::store::StoreError;
+use portal_domain::store::audit::Event;
+use portal_domain::store::tokens::OneTimeToken;
+use portal_domain::store::users::Conflict;
+use portal_domain::time::{iso, now, parse_iso};
+use portal_web::cookies::percent_encode;
+use portal_web::http::RequestOrigin;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::Duration;
@@ -95,7 +96,7 @@ fn is_live(token: &OneTimeToken) -> bool {
     params(("token" = String, Path), ("callbackURL" = String, Query, description = "Where the front end's reset page is (relative or trusted)")),
     responses(
         (status = 302, description = "To `callbackURL?token=…`, or `callbackURL?error=INVALID_TOKEN`"),
-        (status = 403, description = "`INVALID_CALLBACK_URL`: not relative and not on a trusted origin", body = portal_shared::openapi::AuthErrorBody),
+        (status = 403, description = "`INVALID_CALLBACK_URL`: not relative and not on a trusted origin", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn reset_redirect(
@@ -136,7 +137,7 @@ pub async fn reset_redirect(
 )]
 pub async fn reset(
     State(state): State<AuthState>,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     Query(query): Query<HashMap<String, String>>,
     body: Body,
 ) -> AuthResult<Response> {

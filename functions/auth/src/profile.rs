@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use portal_shared::model::{MAX_NAME_CHARS, is_valid_image, is_valid_name};
-use portal_shared::time::{iso, now};
+use portal_domain::model::{MAX_NAME_CHARS, is_valid_image, is_valid_name};
+use portal_domain::time::{iso, now};
 use serde_json::json;
 
 use crate::AuthState;
@@ -13,8 +13,8 @@ use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
 use crate::username;
 use crate::views::{json_response, set_session};
-use portal_shared::store::StoreError;
-use portal_shared::store::users::Conflict;
+use portal_domain::store::StoreError;
+use portal_domain::store::users::Conflict;
 
 /// Fields only the server sets (the admin plugin's `input: false`).
 pub const SERVER_ONLY_USER_FIELDS: [&str; 6] = [
@@ -26,7 +26,7 @@ pub const SERVER_ONLY_USER_FIELDS: [&str; 6] = [
     "id",
 ];
 
-/// The shared profile rules (`portal_shared::model`), in BetterAuth's wording.
+/// The shared profile rules (`portal_domain::model`), in BetterAuth's wording.
 pub fn check_profile(f: &mut Fields, name: Option<&str>, image: Option<&str>) {
     if name.is_some_and(|n| !is_valid_name(n)) {
         f.issue(

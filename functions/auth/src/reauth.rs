@@ -5,8 +5,8 @@
 //! an import circle.
 
 use axum::http::StatusCode;
-use portal_shared::crypto::{Verified, verify_password};
-use portal_shared::store::users::Credential;
+use portal_domain::crypto::{Verified, verify_password};
+use portal_domain::store::users::Credential;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
@@ -35,7 +35,7 @@ pub async fn check_current_password(
 }
 
 fn now_ms() -> i64 {
-    (portal_shared::time::now().unix_timestamp_nanos() / 1_000_000) as i64
+    (portal_domain::time::now().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// 429 `TOO_MANY_PASSWORD_ATTEMPTS` while the account's wrong passwords are spent (the

@@ -5,13 +5,13 @@ use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use portal_shared::AppState;
-use portal_shared::auth::{Presented, Refusal, Via, presented};
-use portal_shared::model::{Session, User};
-use portal_shared::store::StoreError;
-use portal_shared::store::audit::Event;
-use portal_shared::store::sessions::{self, LIFETIME as EXPIRES_IN, StartedFrom, session_id};
-use portal_shared::time::{iso, now, parse_iso};
+use portal_domain::model::{Session, User};
+use portal_domain::store::StoreError;
+use portal_domain::store::audit::Event;
+use portal_domain::store::sessions::{self, LIFETIME as EXPIRES_IN, StartedFrom, session_id};
+use portal_domain::time::{iso, now, parse_iso};
+use portal_web::AppState;
+use portal_web::auth::{Presented, Refusal, Via, presented};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::Duration;
@@ -37,7 +37,7 @@ pub async fn start_session(
     let (mut session, token) = new_session(app, user, remember, meta);
     session.two_factor_verified = second_factor;
     let session = app.db.sessions().create_audited(session, audit).await?;
-    portal_shared::http::identified(&user.id);
+    portal_web::http::identified(&user.id);
     Ok((session, token))
 }
 
@@ -74,14 +74,14 @@ fn no_store(mut response: Response) -> Response {
 pub async fn get_session(
     State(state): State<AuthState>,
     Query(query): Query<HashMap<String, String>>,
-    prefetched: Option<axum::Extension<portal_shared::auth::Prefetched>>,
+    prefetched: Option<axum::Extension<portal_web::auth::Prefetched>>,
     headers: HeaderMap,
 ) -> AuthResult<Response> {
     let app = &state.app;
     let shown = presented(app, &headers);
     let had_cookie = app
         .cookies
-        .read(&headers, portal_shared::cookies::SESSION_TOKEN)
+        .read(&headers, portal_web::cookies::SESSION_TOKEN)
         .is_some();
     let raw = match &shown {
         Some(Presented::SessionToken(t)) => Some(t.clone()),
@@ -90,12 +90,12 @@ pub async fn get_session(
     };
     let is_key = matches!(shown, Some(Presented::ApiKey(_)));
     if let Some(Presented::ApiKey(k)) = &shown
-        && portal_shared::store::api_keys::key_user_id(k).is_none()
+        && portal_domain::store::api_keys::key_user_id(k).is_none()
     {
         return Err(AuthError::code(StatusCode::FORBIDDEN, "INVALID_API_KEY"));
     }
     let prefetched = prefetched.as_ref().map(|p| &p.0);
-    let outcome = portal_shared::auth::resolve_prefetched(app, prefetched, shown).await?;
+    let outcome = portal_web::auth::resolve_prefetched(app, prefetched, shown).await?;
     let response = match outcome {
         Ok(identity) => match identity.via {
             Via::Session(mut session) => {
@@ -167,7 +167,7 @@ pub async fn get_session(
 /// `POST /get-session` needs `deferSessionRefresh`, which Portal does not enable.
 #[utoipa::path(
     post, path = "/get-session",
-    responses((status = 405, description = "`METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED`", body = portal_shared::openapi::AuthErrorBody))
+    responses((status = 405, description = "`METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED`", body = portal_web::openapi::AuthErrorBody))
 )]
 pub async fn get_session_post() -> AuthError {
     AuthError::code(

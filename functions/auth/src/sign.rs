@@ -3,12 +3,12 @@
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portal_shared::auth::{Presented, presented};
-use portal_shared::crypto::{PasswordLength, check_password_length, hash_password, new_id};
-use portal_shared::model::{Role, User};
-use portal_shared::store::audit::Event;
-use portal_shared::store::users::CreateUserError;
-use portal_shared::time::{iso, now};
+use portal_domain::crypto::{PasswordLength, check_password_length, hash_password, new_id};
+use portal_domain::model::{Role, User};
+use portal_domain::store::audit::Event;
+use portal_domain::store::users::CreateUserError;
+use portal_domain::time::{iso, now};
+use portal_web::auth::{Presented, presented};
 use serde_json::json;
 
 use crate::AuthState;
@@ -44,7 +44,7 @@ pub fn password_error(password: &str) -> Option<AuthError> {
     post, path = "/sign-up/email", request_body(content((crate::wire::SignUp = "application/json"), (crate::wire::SignUp = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Signed up (and in, with the session cookie, unless e-mail verification comes first)", body = crate::wire::Signed),
-        (status = 422, description = "`USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 422, description = "`USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn sign_up(
@@ -154,7 +154,7 @@ pub async fn sign_up(
         Err(CreateUserError::UsernameTaken) => return Err(username::taken()),
         Err(CreateUserError::Store(err)) => return Err(err.into()),
     };
-    portal_shared::http::identified(&user.id);
+    portal_web::http::identified(&user.id);
     if state.app.config.auth.send_verification_on_sign_up {
         send_verification_mail(&state, &user.email, callback.as_deref()).await;
     }
@@ -176,7 +176,7 @@ pub async fn sign_up(
     post, path = "/sign-in/email", request_body(content((crate::wire::SignIn = "application/json"), (crate::wire::SignIn = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Signed in: the session cookie is set", body = crate::wire::SignedIn),
-        (status = 401, description = "`INVALID_EMAIL_OR_PASSWORD`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 401, description = "`INVALID_EMAIL_OR_PASSWORD`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn sign_in(
@@ -246,7 +246,7 @@ async fn sign_out_browser(state: &AuthState, headers: &HeaderMap) -> (Vec<String
 /// Deletes the session the request's cookie (or bearer token) names, if any.
 async fn end_presented_session(state: &AuthState, headers: &HeaderMap) -> AuthResult<()> {
     if let Some(Presented::SessionToken(token)) = presented(&state.app, headers) {
-        let id = portal_shared::store::sessions::session_id(&token);
+        let id = portal_domain::store::sessions::session_id(&token);
         state.app.db.sessions().delete(&id, None).await?;
     }
     Ok(())

@@ -1,5 +1,5 @@
 //! BetterAuth's `twoFactor` plugin (TOTP, e-mailed codes, backup codes) on the wire, with
-//! the store's stronger rules (`portal_shared::store::two_factor`): sealed secret, hashed
+//! the store's stronger rules (`portal_domain::store::two_factor`): sealed secret, hashed
 //! single-use backup codes, codes accepted once, failures counted per user, and turning
 //! two-factor on or off ends the user's other sessions.
 //!
@@ -8,18 +8,18 @@
 //! a live `trust_device` cookie of theirs; a `/two-factor/verify-*` call with that cookie
 //! then creates the session.
 
+use crate::mail::{Mail, MailKind};
+use crate::totp;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portal_shared::cookies::{TRUST_DEVICE, TWO_FACTOR};
-use portal_shared::crypto::{hmac_b64url, random_alphanumeric, random_digits};
-use portal_shared::mail::{Mail, MailKind};
-use portal_shared::model::{Session, User};
-use portal_shared::store::audit::{Event, Origin};
-use portal_shared::store::two_factor::{Attempt, Challenge, Rotate, TwoFactor};
-use portal_shared::store::users::Conflict;
-use portal_shared::time::{iso, now};
-use portal_shared::totp;
+use portal_domain::crypto::{hmac_b64url, random_alphanumeric, random_digits};
+use portal_domain::model::{Session, User};
+use portal_domain::store::audit::{Event, Origin};
+use portal_domain::store::two_factor::{Attempt, Challenge, Rotate, TwoFactor};
+use portal_domain::store::users::Conflict;
+use portal_domain::time::{iso, now};
+use portal_web::cookies::{TRUST_DEVICE, TWO_FACTOR};
 use serde_json::{Value, json};
 
 use crate::AuthState;
@@ -225,7 +225,7 @@ fn totp_uri(state: &AuthState, user: &User, secret: &str, issuer: Option<&str>) 
 }
 
 fn conflict(conflict: Conflict) -> AuthError {
-    AuthError::from(portal_shared::store::StoreError::Dynamo(format!(
+    AuthError::from(portal_domain::store::StoreError::Dynamo(format!(
         "a two-factor change was refused by a claim: {conflict:?}"
     )))
 }
@@ -405,7 +405,7 @@ pub async fn challenge_sign_in(
     request_body = crate::wire::EnableTwoFactor,
     responses(
         (status = 200, description = "`totp`: the URI and backup codes; `otp`: a code is mailed to the account's address. Either is on once its first code is verified", body = crate::wire::TwoFactorEnabled),
-        (status = 400, description = "`INVALID_PASSWORD`, `TOTP_ALREADY_ENABLED`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 400, description = "`INVALID_PASSWORD`, `TOTP_ALREADY_ENABLED`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn enable(
@@ -456,7 +456,7 @@ pub async fn enable(
     request_body = crate::wire::PasswordOnly,
     responses(
         (status = 200, description = "Off; every other session ended", body = crate::wire::Status),
-        (status = 400, description = "`INVALID_PASSWORD`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 400, description = "`INVALID_PASSWORD`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn disable(
@@ -504,7 +504,7 @@ pub async fn disable(
     request_body = crate::wire::PasswordOnly,
     responses(
         (status = 200, description = "The authenticator URI", body = crate::wire::TotpUri),
-        (status = 400, description = "`TOTP_NOT_ENABLED`, `INVALID_PASSWORD`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 400, description = "`TOTP_NOT_ENABLED`, `INVALID_PASSWORD`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn get_totp_uri(
@@ -549,9 +549,9 @@ fn code_fields(body: &Body) -> AuthResult<(String, bool, bool)> {
     request_body = crate::wire::VerifyCode,
     responses(
         (status = 200, description = "Passed: a pending sign-in gets its session cookie", body = crate::wire::TwoFactorPassed),
-        (status = 401, description = "`INVALID_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_shared::openapi::AuthErrorBody),
-        (status = 400, description = "`TOTP_NOT_ENABLED`, `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`", body = portal_shared::openapi::AuthErrorBody),
-        (status = 429, description = "`ACCOUNT_TEMPORARILY_LOCKED`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 401, description = "`INVALID_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_web::openapi::AuthErrorBody),
+        (status = 400, description = "`TOTP_NOT_ENABLED`, `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`", body = portal_web::openapi::AuthErrorBody),
+        (status = 429, description = "`ACCOUNT_TEMPORARILY_LOCKED`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn verify_totp(
@@ -599,7 +599,7 @@ pub async fn verify_totp(
     request_body(content = Option<crate::wire::SendOtp>, content_type = "application/json", description = "Optional"),
     responses(
         (status = 200, description = "A code was mailed to the account's address", body = crate::wire::Status),
-        (status = 401, description = "`INVALID_TWO_FACTOR_COOKIE`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 401, description = "`INVALID_TWO_FACTOR_COOKIE`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn send_otp(
@@ -671,8 +671,8 @@ async fn mail_code(state: &AuthState, prover: &Prover) -> AuthResult<Option<Resp
     request_body = crate::wire::VerifyCode,
     responses(
         (status = 200, description = "Passed: a pending sign-in gets its session cookie", body = crate::wire::TwoFactorPassed),
-        (status = 400, description = "`OTP_HAS_EXPIRED`, `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`", body = portal_shared::openapi::AuthErrorBody),
-        (status = 401, description = "`INVALID_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 400, description = "`OTP_HAS_EXPIRED`, `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`", body = portal_web::openapi::AuthErrorBody),
+        (status = 401, description = "`INVALID_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn verify_otp(
@@ -720,8 +720,8 @@ pub async fn verify_otp(
     request_body = crate::wire::VerifyBackupCode,
     responses(
         (status = 200, description = "Passed (the code is used up): a pending sign-in gets its session cookie", body = crate::wire::TwoFactorPassed),
-        (status = 401, description = "`INVALID_BACKUP_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_shared::openapi::AuthErrorBody),
-        (status = 400, description = "`BACKUP_CODES_NOT_ENABLED`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 401, description = "`INVALID_BACKUP_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_web::openapi::AuthErrorBody),
+        (status = 400, description = "`BACKUP_CODES_NOT_ENABLED`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn verify_backup_code(
@@ -753,7 +753,7 @@ pub async fn verify_backup_code(
     request_body = crate::wire::PasswordOnly,
     responses(
         (status = 200, description = "New codes; the old ones stop working", body = crate::wire::BackupCodes),
-        (status = 400, description = "`TWO_FACTOR_NOT_ENABLED`, `INVALID_PASSWORD`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 400, description = "`TWO_FACTOR_NOT_ENABLED`, `INVALID_PASSWORD`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn generate_backup_codes(

@@ -13,7 +13,7 @@
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portal_shared::model::{normalize_username, username_rule};
+use portal_domain::model::{normalize_username, username_rule};
 use serde_json::json;
 
 use crate::AuthState;
@@ -75,8 +75,8 @@ pub fn taken() -> AuthError {
     post, path = "/sign-in/username", request_body(content((crate::wire::SignInUsername = "application/json"), (crate::wire::SignInUsername = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Signed in: the session cookie is set (or, with two-factor on, `{twoFactorRedirect: true}`)", body = crate::wire::SignedIn),
-        (status = 401, description = "`INVALID_USERNAME_OR_PASSWORD`", body = portal_shared::openapi::AuthErrorBody),
-        (status = 422, description = "`USERNAME_TOO_SHORT`, `USERNAME_TOO_LONG`, `INVALID_USERNAME`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 401, description = "`INVALID_USERNAME_OR_PASSWORD`", body = portal_web::openapi::AuthErrorBody),
+        (status = 422, description = "`USERNAME_TOO_SHORT`, `USERNAME_TOO_LONG`, `INVALID_USERNAME`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn sign_in_username(
@@ -132,7 +132,7 @@ pub async fn sign_in_username(
     post, path = "/is-username-available", request_body = crate::wire::UsernameOnly,
     responses(
         (status = 200, description = "Whether nobody holds it", body = crate::wire::Available),
-        (status = 422, description = "`USERNAME_TOO_SHORT`, `USERNAME_TOO_LONG`, `INVALID_USERNAME`", body = portal_shared::openapi::AuthErrorBody),
+        (status = 422, description = "`USERNAME_TOO_SHORT`, `USERNAME_TOO_LONG`, `INVALID_USERNAME`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn is_username_available(

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use portal_shared::cookies::CookieJar;
-use portal_shared::model::{ApiKey, Session, User};
+use portal_domain::model::{ApiKey, Session, User};
+use portal_web::cookies::CookieJar;
 use serde_json::{Value, json};
 
 pub fn user_json(user: &User) -> Value {
@@ -162,6 +162,6 @@ pub fn with_param(url: &str, name: &str, value: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!(
         "{url}{separator}{name}={}",
-        portal_shared::cookies::percent_encode(value)
+        portal_web::cookies::percent_encode(value)
     )
 }

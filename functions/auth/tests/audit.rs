@@ -4,10 +4,10 @@
 mod common;
 
 use common::{Browser, PASSWORD, TestAuth, h, token_of};
-use portal_shared::model::{Role, User};
-use portal_shared::store::audit::{Event, EventFilter, Origin};
-use portal_shared::store::listing::PageRequest;
-use portal_shared::store::users::Conflict;
+use portal_domain::model::{Role, User};
+use portal_domain::store::audit::{Event, EventFilter, Origin};
+use portal_domain::store::listing::PageRequest;
+use portal_domain::store::users::Conflict;
 use serde_json::{Value, json};
 
 /// Every event about `user_id`, newest first, as `(action, actor, details)`.
@@ -405,9 +405,9 @@ async fn revoking_sessions_is_recorded() {
 
 #[tokio::test]
 async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_written() {
-    use portal_shared::store::integration_accounts::Account;
-    use portal_shared::store::oauth_clients::OAuthClient;
-    use portal_shared::store::two_factor::Rotate;
+    use portal_domain::store::integration_accounts::Account;
+    use portal_domain::store::oauth_clients::OAuthClient;
+    use portal_domain::store::two_factor::Rotate;
     let t = TestAuth::new(|_| {}).await;
     let b = t.sign_up("whole@example.org").await;
     let id = b.user["id"].as_str().unwrap().to_string();
@@ -417,12 +417,12 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
 
     // A sign-in's session.
     let spent = spent_event(&t, &id).await;
-    let (session, token) = portal_shared::store::sessions::new_session(
+    let (session, token) = portal_domain::store::sessions::new_session(
         &t.state.sealer,
         &user,
         true,
-        &portal_shared::store::sessions::StartedFrom::default(),
-        portal_shared::time::now(),
+        &portal_domain::store::sessions::StartedFrom::default(),
+        portal_domain::time::now(),
     );
     assert!(
         db.sessions()
@@ -474,16 +474,16 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
     // The caller's real session, so only the record can refuse.
     let current = db
         .sessions()
-        .get(&portal_shared::store::sessions::session_id(&b.token))
+        .get(&portal_domain::store::sessions::session_id(&b.token))
         .await
         .unwrap()
         .unwrap();
-    let (successor, _) = portal_shared::store::sessions::new_session(
+    let (successor, _) = portal_domain::store::sessions::new_session(
         &t.state.sealer,
         &user,
         true,
         &Default::default(),
-        portal_shared::time::now(),
+        portal_domain::time::now(),
     );
     let keep = || Rotate {
         old: &current,
@@ -571,7 +571,7 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
     accounts
         .reserve(
             &account,
-            portal_shared::store::integration_accounts::Taker::user(),
+            portal_domain::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();

@@ -4,8 +4,8 @@
 mod common;
 
 use common::TestAuth;
-use portal_shared::model::Role;
-use portal_shared::store::sessions::Resolved;
+use portal_domain::model::Role;
+use portal_domain::store::sessions::Resolved;
 use portal_testkit::{FIXTURE_TOKEN, call, event_request, fixture, fixture_person};
 
 #[tokio::test]

@@ -93,12 +93,12 @@ async fn a_table_that_does_not_answer_in_time_is_503_within_the_time_budget() {
 async fn an_unreachable_table_is_503_on_the_portal_routes_too() {
     let state = portal_testkit::test_state(|_| {}).await;
     // Nothing listens on port 9 of loopback.
-    let unreachable = portal_shared::store::Db::local_with(
+    let unreachable = portal_domain::store::Db::local_with(
         "http://127.0.0.1:9",
         state.db.table(),
-        portal_shared::store::timeouts(),
+        portal_domain::store::timeouts(),
     );
-    let state = portal_shared::AppState::new((*state.config).clone(), unreachable);
+    let state = portal_web::AppState::new((*state.config).clone(), unreachable);
     let app = TestApp::new(state.clone(), portal_user_routes(state));
     let res = app
         .request(
@@ -120,8 +120,8 @@ async fn an_unreachable_table_is_503_on_the_portal_routes_too() {
 }
 
 /// A Portal route behind `RequireAuth` (what every user, admin and integrations route uses).
-fn portal_user_routes(state: portal_shared::AppState) -> axum::Router {
-    use portal_shared::auth::RequireAuth;
+fn portal_user_routes(state: portal_web::AppState) -> axum::Router {
+    use portal_web::auth::RequireAuth;
     axum::Router::new()
         .route(
             "/api/test/whoami",

@@ -38,7 +38,7 @@ async fn guards_answer_with_the_contract_envelopes() {
         .db
         .users()
         .update(id, "2026-01-01T00:00:00.000Z", |u| {
-            u.role = portal_shared::model::Role::Staff
+            u.role = portal_domain::model::Role::Staff
         })
         .await
         .unwrap();
@@ -63,12 +63,12 @@ async fn the_bootstrapped_admin_passes_every_guard() {
     let ensure = |email: &'static str, password: &'static str| {
         let db = t.state.db.clone();
         async move {
-            portal_shared::moderation::ensure_admin(
+            portal_services::moderation::ensure_admin(
                 &db,
-                &portal_shared::store::audit::Origin::operator(365),
+                &portal_domain::store::audit::Origin::operator(365),
                 email,
                 password,
-                portal_shared::time::now(),
+                portal_domain::time::now(),
             )
             .await
             .unwrap()

@@ -264,14 +264,14 @@ async fn an_account_without_a_password_cannot_change_it() {
     let t = TestAuth::new(|_| {}).await;
     let me = t.sign_up("nopass@example.org").await;
     let id = me.user["id"].as_str().unwrap();
-    let (pk, sk) = portal_shared::store::keys::credential(id);
+    let (pk, sk) = portal_domain::store::keys::credential(id);
     t.state
         .db
         .client()
         .delete_item()
         .table_name(t.state.db.table())
-        .key("PK", portal_shared::store::item::s(pk))
-        .key("SK", portal_shared::store::item::s(sk))
+        .key("PK", portal_domain::store::item::s(pk))
+        .key("SK", portal_domain::store::item::s(sk))
         .send()
         .await
         .unwrap();

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Browser, PASSWORD, TestAuth, h};
-use portal_shared::AppState;
+use portal_web::AppState;
 use serde_json::{Value, json};
 
 const OLD: &str = "the-secret-before-the-rotation-0123456789";

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Browser, PASSWORD, TestAuth, h};
-use portal_shared::model::User;
+use portal_domain::model::User;
 use serde_json::{Value, json};
 
 const BASE: &str = "https://portal.example.org";
@@ -351,18 +351,18 @@ async fn a_password_change_with_revoke_ends_late_sessions_and_a_ban_ends_them_al
     // A ban through the shared rule: a session written from the user as read before it
     // is refused too, and stays refused after an unban.
     let before = stored(&t, &id).await;
-    let ban = |banned: bool| portal_shared::moderation::UserChange {
+    let ban = |banned: bool| portal_services::moderation::UserChange {
         banned: Some(banned),
         ..Default::default()
     };
-    let now = portal_shared::time::now();
+    let now = portal_domain::time::now();
     let db = &t.state.db;
-    use portal_shared::moderation::{Actor, change_user};
+    use portal_services::moderation::{Actor, change_user};
     change_user(
         db,
         &t.state.integrations,
         Actor::Operator,
-        &portal_shared::store::audit::Origin::operator(365),
+        &portal_domain::store::audit::Origin::operator(365),
         &id,
         &ban(true),
         now,
@@ -375,7 +375,7 @@ async fn a_password_change_with_revoke_ends_late_sessions_and_a_ban_ends_them_al
         db,
         &t.state.integrations,
         Actor::Operator,
-        &portal_shared::store::audit::Origin::operator(365),
+        &portal_domain::store::audit::Origin::operator(365),
         &id,
         &ban(false),
         now,
@@ -628,7 +628,7 @@ async fn sign_up_takes_the_profile_rule_and_api_keys_are_bounded() {
 
 #[tokio::test]
 async fn wrong_passwords_are_counted_per_account_wherever_they_are_typed() {
-    use portal_shared::config::Rule;
+    use portal_domain::config::Rule;
     let t = TestAuth::new(|c| {
         c.rate_limits.enabled = true;
         c.rate_limits.credentials = Rule::new(1000, 10);

@@ -3,8 +3,8 @@
 mod common;
 
 use common::{TestAuth, h, set_cookies};
-use portal_shared::cookies::percent_encode;
-use portal_shared::store::sessions::Resolved;
+use portal_domain::store::sessions::Resolved;
+use portal_web::cookies::percent_encode;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -130,7 +130,7 @@ async fn sessions_slide_after_a_day() {
         panic!("no session")
     };
     let in_five_days =
-        portal_shared::time::iso(portal_shared::time::now() + time::Duration::days(5));
+        portal_domain::time::iso(portal_domain::time::now() + time::Duration::days(5));
     t.state
         .db
         .sessions()

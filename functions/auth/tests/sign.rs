@@ -3,9 +3,9 @@
 mod common;
 
 use common::{Browser, PASSWORD, TestAuth, h, set_cookies};
-use portal_shared::crypto::Verified;
-use portal_shared::model::{Role, User};
-use portal_shared::store::sessions::Resolved;
+use portal_domain::crypto::Verified;
+use portal_domain::model::{Role, User};
+use portal_domain::store::sessions::Resolved;
 use serde_json::json;
 
 #[tokio::test]
@@ -311,8 +311,8 @@ async fn remember_me_false_is_a_browser_session_of_one_day() {
     else {
         panic!("no session")
     };
-    let lifetime = portal_shared::time::parse_iso(&session.expires_at).unwrap()
-        - portal_shared::time::parse_iso(&session.created_at).unwrap();
+    let lifetime = portal_domain::time::parse_iso(&session.expires_at).unwrap()
+        - portal_domain::time::parse_iso(&session.created_at).unwrap();
     assert_eq!(lifetime.whole_hours(), 24);
     assert!(!session.remember);
 }
@@ -395,7 +395,7 @@ async fn migrated_users_sign_in_with_their_old_password_and_get_an_argon2id_hash
         "rehashed: {stored}"
     );
     assert_eq!(
-        portal_shared::crypto::verify_password_blocking("legacy-Pässwörd", &stored),
+        portal_domain::crypto::verify_password_blocking("legacy-Pässwörd", &stored),
         Verified::Yes
     );
     assert_eq!(

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Browser, PASSWORD, TestAuth, h, set_cookies};
-use portal_shared::totp;
+use portal_auth::totp;
 use portal_testkit::TestResponse;
 use serde_json::{Value, json};
 
@@ -658,7 +658,7 @@ async fn e_mailed_codes_turn_two_factor_on_only_when_a_mailed_code_comes_back() 
         .db
         .users()
         .update(&id, "2026-01-01T00:00:00.000Z", |u| {
-            u.role = portal_shared::model::Role::Staff;
+            u.role = portal_domain::model::Role::Staff;
         })
         .await
         .unwrap();
@@ -826,7 +826,7 @@ async fn staff_routes_can_require_a_session_that_passed_two_factor() {
         .db
         .users()
         .update(&id, "2026-01-01T00:00:00.000Z", |u| {
-            u.role = portal_shared::model::Role::Staff;
+            u.role = portal_domain::model::Role::Staff;
         })
         .await
         .unwrap();
@@ -982,7 +982,7 @@ async fn codes_at_rest_are_keyed_with_the_auth_secret() {
         assert!(!dump.contains(code.as_str()));
         // A plain hash of what is public (the user id) and the code could be guessed
         // offline from a dump; a keyed one cannot.
-        let plain = portal_shared::crypto::sha256_hex(format!("{id}:{code}").as_bytes());
+        let plain = portal_domain::crypto::sha256_hex(format!("{id}:{code}").as_bytes());
         assert!(!dump.contains(&plain), "backup code stored as a plain hash");
     }
     // They still work, once.

@@ -10,25 +10,25 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
-use portal_shared::auth::{Identity, RequireAuth};
-use portal_shared::crypto::new_id;
-use portal_shared::error::FORBIDDEN_ADMIN;
-use portal_shared::http::{Deadline, json_with_status};
-use portal_shared::integrations::view::AccountView;
-use portal_shared::integrations::{
+use portal_domain::crypto::new_id;
+use portal_domain::model::Role;
+use portal_domain::store::integration_accounts::{Account, ReserveError, Taker};
+use portal_domain::store::keys;
+use portal_domain::time::{iso, now};
+use portal_services::integrations::view::AccountView;
+use portal_services::integrations::{
     AccountChange, Integration, Provisioned, RESET_NOT_SUPPORTED, Resets, USERNAME_TAKEN,
     lifecycle, names, reconcile,
 };
-use portal_shared::model::Role;
-use portal_shared::moderation::{Actor, may_manage};
-use portal_shared::openapi::ErrorEnvelope;
-use portal_shared::rate_limit::{self, Bucket};
-use portal_shared::store::audit::Origin;
-use portal_shared::store::integration_accounts::{Account, ReserveError, Taker};
-use portal_shared::store::keys;
-use portal_shared::time::{iso, now};
-use portal_shared::validation::{Issue, JsonBody, OptionalJsonBody, PathId, validation_error};
-use portal_shared::{ApiError, ApiResult, AppState};
+use portal_services::moderation::{Actor, may_manage};
+use portal_web::auth::{Identity, RequireAuth};
+use portal_web::error::FORBIDDEN_ADMIN;
+use portal_web::http::RequestOrigin;
+use portal_web::http::{Deadline, json_with_status};
+use portal_web::openapi::ErrorEnvelope;
+use portal_web::rate_limit::{self, Bucket};
+use portal_web::validation::{Issue, JsonBody, OptionalJsonBody, PathId, validation_error};
+use portal_web::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
@@ -124,7 +124,7 @@ impl FromRequestParts<AppState> for Chosen {
     ) -> Result<Self, Self::Rejection> {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::not_found(portal_shared::integrations::UNKNOWN_INTEGRATION))?;
+            .map_err(|_| ApiError::not_found(portal_services::integrations::UNKNOWN_INTEGRATION))?;
         let id = params
             .get("integration")
             .map(String::as_str)
@@ -242,7 +242,7 @@ pub async fn create(
     State(state): State<AppState>,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     deadline: Deadline,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
@@ -306,12 +306,12 @@ pub async fn create(
     // upstream calls end before the invocation's deadline, so the release always runs.
     let upstream = async {
         if integration.exists(&request.username).await? {
-            return Err(portal_shared::integrations::UpstreamError::Taken);
+            return Err(portal_services::integrations::UpstreamError::Taken);
         }
         integration.provision(&request).await
     };
     let outcome = deadline.within(upstream).await.unwrap_or_else(|| {
-        Err(portal_shared::integrations::UpstreamError::failed(
+        Err(portal_services::integrations::UpstreamError::failed(
             integration.id(),
             format!(
                 "{} did not answer before the request's deadline",
@@ -397,7 +397,7 @@ pub async fn update(
     id: PathId,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Json<Value>> {
     let change = bodies::account_change(integration.as_ref(), &body?.value()?)?;
@@ -432,7 +432,7 @@ pub async fn update(
     security(("signedIn" = [])),
     params(AccountPath),
     responses(
-        (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
+        (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
         (status = 403, description = "Not allowed", body = ErrorEnvelope),
         (status = 404, description = "`Integration account not found`", body = ErrorEnvelope),
         (status = 502, description = "The service failed; the account is kept", body = ErrorEnvelope),
@@ -443,7 +443,7 @@ pub async fn remove(
     id: PathId,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
 ) -> ApiResult<Json<Value>> {
     let account = accessible(&state, integration.id(), id.as_str(), &me).await?;
     // A suspension is moderation: deleting the account (and freeing its claim for a new
@@ -504,7 +504,7 @@ pub async fn reset_password(
     id: PathId,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     body: Result<OptionalJsonBody, ApiError>,
 ) -> ApiResult<Json<Value>> {
     let resets = integration.resets_passwords();

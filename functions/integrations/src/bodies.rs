@@ -2,12 +2,12 @@
 //! JSON's shape and Portal's password rule here, each service's own rules for names and
 //! passwords in the service.
 
-use portal_shared::ApiError;
-use portal_shared::crypto::{PasswordLength, check_password_length};
-use portal_shared::integrations::{AccountChange, Integration, NameRefused, NewAccount};
-use portal_shared::model::User;
-use portal_shared::validation::{Issue, validation_error};
-pub use portal_shared::validation::{object, optional_string};
+use portal_domain::crypto::{PasswordLength, check_password_length};
+use portal_domain::model::User;
+use portal_services::integrations::{AccountChange, Integration, NameRefused, NewAccount};
+use portal_web::ApiError;
+use portal_web::validation::{Issue, validation_error};
+pub use portal_web::validation::{object, optional_string};
 use serde_json::{Map, Value};
 
 /// An optional `password` field: 8 to 128 UTF-16 code units, and what `integration`
@@ -79,7 +79,7 @@ pub fn account_change(
     }
     if password.is_some() && !integration.catalogue().changes_passwords {
         return Err(ApiError::bad_request(
-            portal_shared::integrations::RESET_NOT_SUPPORTED,
+            portal_services::integrations::RESET_NOT_SUPPORTED,
         ));
     }
     Ok(AccountChange {

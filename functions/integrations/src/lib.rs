@@ -12,8 +12,8 @@ mod wiki;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use portal_shared::AppState;
-use portal_shared::auth::RequireAuth;
+use portal_web::AppState;
+use portal_web::auth::RequireAuth;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 
 /// The configuration this function reads: sessions and cookies, and the community
 /// services (Prosody, Atheme, Mailcow, MediaWiki, the bridge's token).
-pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
+pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     auth: true,
     mail: false,
     sentry: false,

@@ -10,15 +10,16 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use portal_shared::auth::RequireAuth;
-use portal_shared::http::json_with_status;
-use portal_shared::integrations::mailcow::{Alias, AppPassword, Mailcow, Usage, alias_address};
-use portal_shared::integrations::names;
-use portal_shared::openapi::ErrorEnvelope;
-use portal_shared::store::audit::Origin;
-use portal_shared::store::integration_accounts::Account;
-use portal_shared::validation::{Issue, JsonBody, PathId, validation_error};
-use portal_shared::{ApiError, ApiResult, AppState};
+use portal_domain::store::audit::Origin;
+use portal_domain::store::integration_accounts::Account;
+use portal_services::integrations::mailcow::{Alias, AppPassword, Mailcow, Usage, alias_address};
+use portal_services::integrations::names;
+use portal_web::auth::RequireAuth;
+use portal_web::http::RequestOrigin;
+use portal_web::http::json_with_status;
+use portal_web::openapi::ErrorEnvelope;
+use portal_web::validation::{Issue, JsonBody, PathId, validation_error};
+use portal_web::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
@@ -106,7 +107,7 @@ pub struct UsageBody {
 async fn mailbox<'s>(
     state: &'s AppState,
     id: &PathId,
-    caller: &portal_shared::auth::Identity,
+    caller: &portal_web::auth::Identity,
     changing: bool,
 ) -> ApiResult<(&'s Mailcow, Account)> {
     state.integrations.enabled("mailcow")?;
@@ -149,7 +150,7 @@ async fn remove_item(
     state: &AppState,
     id: &PathId,
     params: &HashMap<String, String>,
-    caller: &portal_shared::auth::Identity,
+    caller: &portal_web::auth::Identity,
     origin: &Origin,
     kind: Item,
 ) -> ApiResult<Json<Value>> {
@@ -225,7 +226,7 @@ pub async fn create_app_password(
     State(state): State<AppState>,
     id: PathId,
     RequireAuth(me): RequireAuth,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
     let body = body?.value()?;
@@ -269,7 +270,7 @@ pub async fn create_app_password(
     security(("signedIn" = [])),
     params(MailboxItemPath),
     responses(
-        (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
+        (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
         (status = 403, description = "Not the caller's, suspended, or mail is disabled", body = ErrorEnvelope),
         (status = 404, description = "`App password not found`, or the account", body = ErrorEnvelope),
         (status = 502, description = "The mail server failed", body = ErrorEnvelope),
@@ -280,7 +281,7 @@ pub async fn delete_app_password(
     id: PathId,
     Path(params): Path<HashMap<String, String>>,
     RequireAuth(me): RequireAuth,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
 ) -> ApiResult<Json<Value>> {
     remove_item(&state, &id, &params, &me, &origin, Item::AppPassword).await
 }
@@ -330,7 +331,7 @@ pub async fn create_alias(
     State(state): State<AppState>,
     id: PathId,
     RequireAuth(me): RequireAuth,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
     let body = body?.value()?;
@@ -376,7 +377,7 @@ pub async fn create_alias(
     security(("signedIn" = [])),
     params(MailboxItemPath),
     responses(
-        (status = 200, description = "Deleted", body = portal_shared::openapi::Ok),
+        (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
         (status = 403, description = "Not the caller's, suspended, or mail is disabled", body = ErrorEnvelope),
         (status = 404, description = "`Alias not found`, or the account", body = ErrorEnvelope),
         (status = 502, description = "The mail server failed", body = ErrorEnvelope),
@@ -387,7 +388,7 @@ pub async fn delete_alias(
     id: PathId,
     Path(params): Path<HashMap<String, String>>,
     RequireAuth(me): RequireAuth,
-    origin: Origin,
+    RequestOrigin(origin): RequestOrigin,
 ) -> ApiResult<Json<Value>> {
     remove_item(&state, &id, &params, &me, &origin, Item::Alias).await
 }

@@ -3,11 +3,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use portal_shared::auth::RequireAuth;
-use portal_shared::integrations::Integration;
-use portal_shared::integrations::mediawiki::WikiStats;
-use portal_shared::openapi::ErrorEnvelope;
-use portal_shared::{ApiError, ApiResult, AppState};
+use portal_services::integrations::Integration;
+use portal_services::integrations::mediawiki::WikiStats;
+use portal_web::auth::RequireAuth;
+use portal_web::openapi::ErrorEnvelope;
+use portal_web::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 

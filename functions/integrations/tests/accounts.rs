@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use portal_shared::Config;
-use portal_shared::model::Role;
-use portal_shared::store::integration_accounts::Account;
+use portal_domain::Config;
+use portal_domain::model::Role;
+use portal_domain::store::integration_accounts::Account;
 use portal_testkit::{
     FakeProsody, Mode, PROSODY_TOKEN, Person, TestApp, TestResponse, call, envelope, person,
     test_state,
@@ -709,9 +709,9 @@ async fn bodies_must_be_json_and_cookie_writes_need_a_trusted_origin() {
 /// A reservation as a create leaves it when it dies between reserving and activating.
 fn reservation(user: &Person, username: &str, minutes_ago: i64) -> Account {
     let at =
-        portal_shared::time::iso(portal_shared::time::now() - time::Duration::minutes(minutes_ago));
+        portal_domain::time::iso(portal_domain::time::now() - time::Duration::minutes(minutes_ago));
     Account {
-        id: portal_shared::crypto::new_id(),
+        id: portal_domain::crypto::new_id(),
         user_id: user.user.id.clone(),
         integration_id: "xmpp".into(),
         username: username.into(),
@@ -732,7 +732,7 @@ async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever(
     accounts
         .reserve(
             &reservation(&t.ada, "ada", 10),
-            portal_shared::store::integration_accounts::Taker::user(),
+            portal_domain::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();
@@ -756,7 +756,7 @@ async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever(
     accounts
         .reserve(
             &reservation(&t.bob, "bobby", 10),
-            portal_shared::store::integration_accounts::Taker::user(),
+            portal_domain::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();
@@ -773,7 +773,7 @@ async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever(
     accounts
         .reserve(
             &reservation(&carol, "carol", 0),
-            portal_shared::store::integration_accounts::Taker::user(),
+            portal_domain::store::integration_accounts::Taker::user(),
         )
         .await
         .unwrap();
@@ -793,7 +793,7 @@ async fn a_hanging_prosody_cannot_hold_a_create_past_the_invocations_deadline() 
     let t = setup(|c| c.prosody.timeout = Duration::from_secs(30)).await;
     t.prosody.set_mode(Mode::Hang(Duration::from_secs(20)));
     let mut context = lambda_http::Context::default();
-    let now_ms = (portal_shared::time::now().unix_timestamp_nanos() / 1_000_000) as u64;
+    let now_ms = (portal_domain::time::now().unix_timestamp_nanos() / 1_000_000) as u64;
     context.deadline = now_ms + 3_000;
     let mut request = axum::http::Request::builder()
         .method("POST")
@@ -825,11 +825,11 @@ async fn a_hanging_prosody_cannot_hold_a_create_past_the_invocations_deadline() 
 
 /// The audit actions recorded about `who`, newest first.
 async fn audited(t: &T, who: &Person) -> Vec<(String, Value)> {
-    let filter = portal_shared::store::audit::EventFilter {
+    let filter = portal_domain::store::audit::EventFilter {
         target: Some(who.user.id.clone()),
         ..Default::default()
     };
-    let request = portal_shared::store::listing::PageRequest {
+    let request = portal_domain::store::listing::PageRequest {
         limit: 50,
         ..Default::default()
     };

@@ -1,8 +1,8 @@
 //! `GET /api/bridge/identity`: the chat bridge's look-ups by IRC nick and XMPP JID, its
 //! token, and every refusal.
 
-use portal_shared::Config;
-use portal_shared::model::Role;
+use portal_domain::Config;
+use portal_domain::model::Role;
 use portal_testkit::{
     FakeAtheme, FakeProsody, Person, TestApp, TestResponse, envelope, person, person_with_username,
     test_state,
@@ -174,8 +174,8 @@ async fn without_a_token_only_staff_and_admins_look_up() {
 async fn look_ups_are_rate_limited_and_read_no_index_scans() {
     let t = setup(|c| {
         c.rate_limits.enabled = true;
-        c.rate_limits.per_user = portal_shared::config::Rule::new(1000, 60);
-        c.rate_limits.bridge = portal_shared::config::Rule::new(2, 60);
+        c.rate_limits.per_user = portal_domain::config::Rule::new(1000, 60);
+        c.rate_limits.bridge = portal_domain::config::Rule::new(2, 60);
     })
     .await;
     let bearer = format!("Bearer {TOKEN}");

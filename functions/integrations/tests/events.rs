@@ -1,10 +1,10 @@
 //! The Lambda path: `events/integrations-create.v2.json` (POST with the fixture cookie).
 
-use portal_shared::http;
-use portal_shared::model::Role;
+use portal_domain::model::Role;
 use portal_testkit::{
     FakeProsody, PROSODY_TOKEN, call, event_request, fixture, fixture_person, test_state,
 };
+use portal_web::http;
 
 #[tokio::test]
 async fn the_create_fixture_provisions_an_xmpp_account() {

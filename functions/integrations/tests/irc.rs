@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use portal_shared::Config;
-use portal_shared::model::Role;
+use portal_domain::Config;
+use portal_domain::model::Role;
 use portal_testkit::{
     AthemeMode, FakeAtheme, Person, TestApp, TestResponse, closed_port, envelope, person,
     person_with_username, test_state,
@@ -472,7 +472,7 @@ async fn suspending_freezes_the_nick_and_reactivating_thaws_it() {
 async fn password_resets_are_rate_limited_per_user() {
     let t = setup(|c| {
         c.rate_limits.enabled = true;
-        c.rate_limits.service_resets = portal_shared::config::Rule::new(2, 3600);
+        c.rate_limits.service_resets = portal_domain::config::Rule::new(2, 3600);
     })
     .await;
     let body = t.created(&t.ada, json!({})).await;

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use portal_shared::Config;
-use portal_shared::model::Role;
+use portal_domain::Config;
+use portal_domain::model::Role;
 use portal_testkit::{
     FakeMediaWiki, Person, TestApp, TestResponse, WikiMode, closed_port, envelope, person,
     person_with_username, test_state,

@@ -2,8 +2,8 @@
 //! once (fake Prosody, Atheme, Mailcow and MediaWiki over real HTTP): a suspension its owner
 //! cannot escape, and role-granted power that obeys the staff second-factor rule.
 
-use portal_shared::Config;
-use portal_shared::model::Role;
+use portal_domain::Config;
+use portal_domain::model::Role;
 use portal_testkit::{
     FakeAtheme, FakeMailcow, FakeMediaWiki, FakeProsody, Person, TestApp, TestResponse,
     api_key_for, envelope, person, person_with_username, test_state, with_second_factor,

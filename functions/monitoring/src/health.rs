@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use portal_shared::{ApiError, ApiResult, AppState};
+use portal_web::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use portal_shared::AppState;
+use portal_web::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::router::UtoipaMethodRouterExt as _;
 use utoipa_axum::routes;
@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 pub use monitoring::SentryTunnel;
 
 /// The configuration this function reads: Sentry only: it authenticates nobody.
-pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
+pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     auth: false,
     mail: false,
     sentry: true,

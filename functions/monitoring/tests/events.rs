@@ -2,9 +2,10 @@
 //! deserialised by lambda_http into the request Lambda would hand us, then served.
 
 use axum::Router;
-use portal_shared::config::SentryDsn;
-use portal_shared::{AppState, Config, http};
+use portal_domain::Config;
+use portal_domain::config::SentryDsn;
 use portal_testkit::{FakeUpstream, Reply, call, event_request, fixture, test_state};
+use portal_web::{AppState, http};
 use serde_json::json;
 
 fn app(state: AppState) -> Router {

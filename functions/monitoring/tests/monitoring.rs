@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use axum::Router;
-use portal_shared::config::SentryDsn;
-use portal_shared::{AppState, Config, http};
+use portal_domain::Config;
+use portal_domain::config::SentryDsn;
 use portal_testkit::{FakeUpstream, Reply, call, get, post_bytes, request, test_state};
+use portal_web::{AppState, http};
 use serde_json::{Value, json};
 
 fn app(state: AppState) -> Router {
@@ -253,7 +254,7 @@ async fn the_public_tunnel_is_rate_limited_per_client_address() {
     let sentry = FakeUpstream::start(Reply::json(200, "{}")).await;
     let app = tunnel_to(&sentry, |c| {
         c.rate_limits.enabled = true;
-        c.rate_limits.tunnel = portal_shared::config::Rule::new(2, 60);
+        c.rate_limits.tunnel = portal_domain::config::Rule::new(2, 60);
     })
     .await;
     let body = envelope(&format!("http://public@127.0.0.1:{}/42", sentry.port()));

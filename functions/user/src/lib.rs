@@ -5,12 +5,12 @@ mod security_events;
 mod sessions;
 
 use axum::Router;
-use portal_shared::AppState;
+use portal_web::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The configuration this function reads: sessions and cookies.
-pub const NEEDS: portal_shared::config::Needs = portal_shared::config::Needs {
+pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     auth: true,
     mail: false,
     sentry: false,

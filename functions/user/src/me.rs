@@ -2,13 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use portal_shared::auth::RequireAuth;
-use portal_shared::model::{
+use portal_domain::model::{
     MAX_IMAGE_CHARS, MAX_NAME_CHARS, User, is_http_url, is_valid_image, is_valid_name,
 };
-use portal_shared::time::{iso, now};
-use portal_shared::validation::{Issue, Rules, ValidJson, Validate, present};
-use portal_shared::{ApiError, ApiResult, AppState};
+use portal_domain::time::{iso, now};
+use portal_web::auth::RequireAuth;
+use portal_web::validation::{Issue, Rules, ValidJson, Validate, present};
+use portal_web::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

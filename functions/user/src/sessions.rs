@@ -2,13 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use portal_shared::auth::RequireAuth;
-use portal_shared::http::listed;
-use portal_shared::model::{SessionList, session_view};
-use portal_shared::openapi::{ErrorEnvelope, Id};
-use portal_shared::time::{iso, now};
-use portal_shared::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
-use portal_shared::{ApiError, ApiResult, AppState};
+use portal_domain::time::{iso, now};
+use portal_web::auth::RequireAuth;
+use portal_web::http::listed;
+use portal_web::openapi::{ErrorEnvelope, Id};
+use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
+use portal_web::views::{SessionList, session_view};
+use portal_web::{ApiError, ApiResult, AppState};
 use serde_json::{Value, json};
 
 pub const SESSION_NOT_FOUND: &str = "Session not found";
@@ -32,7 +32,7 @@ impl FromQuery for SessionQuery {
     get,
     path = "/api/user/sessions",
     security(("signedIn" = [])),
-    params(("active" = Option<bool>, Query, description = "Only sessions that have (not) expired"), portal_shared::openapi::Paging),
+    params(("active" = Option<bool>, Query, description = "Only sessions that have (not) expired"), portal_web::openapi::Paging),
     responses((status = 200, description = "The caller's sessions", body = SessionList))
 )]
 pub async fn list(
@@ -71,7 +71,7 @@ pub async fn list(
     security(("signedIn" = [])),
     params(Id),
     responses(
-        (status = 200, description = "Ended", body = portal_shared::openapi::Ok),
+        (status = 200, description = "Ended", body = portal_web::openapi::Ok),
         (status = 404, description = "Not one of the caller's sessions", body = ErrorEnvelope),
     )
 )]
@@ -79,7 +79,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     id: PathId,
     RequireAuth(me): RequireAuth,
-    origin: portal_shared::store::audit::Origin,
+    portal_web::http::RequestOrigin(origin): portal_web::http::RequestOrigin,
 ) -> ApiResult<Json<Value>> {
     let origin = origin.as_user(&me.user.id);
     if state

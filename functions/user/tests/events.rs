@@ -1,8 +1,8 @@
 //! The Lambda path: `events/user-*.v2.json` (HTTP API v2 with the session cookie).
 
-use portal_shared::http;
-use portal_shared::model::Role;
+use portal_domain::model::Role;
 use portal_testkit::{FIXTURE_TOKEN, call, event_request, fixture, fixture_person, test_state};
+use portal_web::http;
 
 #[tokio::test]
 async fn user_fixtures_are_served_for_the_cookie_they_carry() {
@@ -24,6 +24,6 @@ async fn user_fixtures_are_served_for_the_cookie_they_carry() {
     assert_eq!(list[0]["current"], true);
     assert_eq!(
         list[0]["id"],
-        portal_shared::store::sessions::session_id(FIXTURE_TOKEN)
+        portal_domain::store::sessions::session_id(FIXTURE_TOKEN)
     );
 }

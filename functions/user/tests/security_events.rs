@@ -1,7 +1,7 @@
 //! `GET /api/user/security-events`: the caller's own audit events, nobody else's.
 
-use portal_shared::model::Role;
-use portal_shared::store::audit::{Event, Origin};
+use portal_domain::model::Role;
+use portal_domain::store::audit::{Event, Origin};
 use portal_testkit::{TestApp, person, test_state};
 use serde_json::json;
 

@@ -1,10 +1,10 @@
 //! `/api/user/*`: a signed-in user reads and edits their profile and manages their sessions.
 
-use portal_shared::AppState;
-use portal_shared::model::Role;
+use portal_domain::model::Role;
 use portal_testkit::{
     Person, TestApp, TestResponse, call, envelope, person, session_for, test_state,
 };
+use portal_web::AppState;
 use serde_json::{Value, json};
 
 async fn app() -> (AppState, TestApp) {
@@ -226,7 +226,7 @@ async fn sessions_are_listed_newest_first_without_tokens_and_the_current_one_is_
     assert_eq!(current.len(), 1);
     assert_eq!(
         current[0]["id"],
-        portal_shared::store::sessions::session_id(&ada.token)
+        portal_domain::store::sessions::session_id(&ada.token)
     );
     let ids: Vec<&str> = sessions
         .iter()
@@ -321,7 +321,7 @@ async fn users_revoke_only_their_own_sessions() {
     let ada = person(&state, "own@example.org", Role::User).await;
     let (other_token, other_session) = session_for(&state, &ada.user).await;
     let bob = person(&state, "bob@example.org", Role::User).await;
-    let bobs = portal_shared::store::sessions::session_id(&bob.token);
+    let bobs = portal_domain::store::sessions::session_id(&bob.token);
 
     let res = send(
         &app,
@@ -389,7 +389,7 @@ async fn users_revoke_only_their_own_sessions() {
 #[tokio::test]
 async fn each_user_has_their_own_rate_limit() {
     let state =
-        test_state(|c| c.rate_limits.per_user = portal_shared::config::Rule::new(2, 60)).await;
+        test_state(|c| c.rate_limits.per_user = portal_domain::config::Rule::new(2, 60)).await;
     let app = TestApp::new(state.clone(), portal_user::router(state.clone()));
     let ada = person(&state, "limit@example.org", Role::User).await;
     let bob = person(&state, "limit2@example.org", Role::User).await;

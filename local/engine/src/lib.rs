@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 
-use portal_shared::store::Db;
+use portal_domain::store::Db;
 use tokio::sync::oneshot;
 
 /// Where the engine keeps its data.

@@ -1,7 +1,7 @@
 //! The admin router on a fresh table, with an admin, a staff member and a regular user.
 #![allow(dead_code)]
 
-use portal_shared::model::Role;
+use portal_domain::model::Role;
 #[allow(unused_imports)]
 pub use portal_testkit::envelope;
 use portal_testkit::{Person, TestApp, person, test_state};

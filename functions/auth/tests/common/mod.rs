@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
-use portal_shared::auth::{RequireAdmin, RequireAdminOrStaff, RequireAuth};
-use portal_shared::mail::Mailer;
-use portal_shared::{AppState, Config};
+use portal_auth::mail::Mailer;
+use portal_domain::Config;
 use portal_testkit::{CallCounter, TestApp, TestResponse, call, counted_state, test_state};
+use portal_web::AppState;
+use portal_web::auth::{RequireAdmin, RequireAdminOrStaff, RequireAuth};
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct-horse-battery";
@@ -176,7 +177,7 @@ pub fn token_of(url: &str) -> String {
 }
 
 fn uuid_like() -> String {
-    portal_shared::crypto::random_alphanumeric(16)
+    portal_domain::crypto::random_alphanumeric(16)
 }
 
 /// A signed-in client: its token and the cookie header a browser would send.

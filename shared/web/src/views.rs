@@ -1,0 +1,45 @@
+//! Response shapes that more than one function sends.
+
+use portal_domain::model::Session;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A session as Portal's own API shows it (never its token).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub id: String,
+    pub user_id: String,
+    pub expires_at: String,
+    /// The address the session was started from, when known.
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: String,
+    /// `true` on the session making the request (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<bool>,
+}
+
+/// `{ sessions, nextCursor? }`: a page of sessions (user and admin listings).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionList {
+    sessions: Vec<SessionView>,
+    /// Give it back as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// A session as Portal's own API shows it; `current` flags the session making the request.
+pub fn session_view(session: &Session, current: Option<&str>) -> SessionView {
+    let or_null = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    SessionView {
+        id: session.id.clone(),
+        user_id: session.user_id.clone(),
+        expires_at: session.expires_at.clone(),
+        ip_address: or_null(&session.ip_address),
+        user_agent: or_null(&session.user_agent),
+        created_at: session.created_at.clone(),
+        current: (current == Some(session.id.as_str())).then_some(true),
+    }
+}
