@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use portal_domain::issue::Issue;
+use serde_json::{Map, Value, json};
 
 pub const UNAUTHORIZED: &str = "Unauthorized";
 pub const FORBIDDEN_ADMIN: &str = "Forbidden - Admin access required";
@@ -163,7 +164,7 @@ impl IntoResponse for ApiError {
 impl From<portal_domain::store::StoreError> for ApiError {
     fn from(err: portal_domain::store::StoreError) -> Self {
         match err {
-            portal_domain::store::StoreError::BadCursor => crate::validation::invalid_cursor(),
+            portal_domain::store::StoreError::BadCursor => invalid_cursor(),
             portal_domain::store::StoreError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "table unavailable");
                 ApiError::ServiceUnavailable(SERVICE_UNAVAILABLE.into())
@@ -171,6 +172,40 @@ impl From<portal_domain::store::StoreError> for ApiError {
             other => ApiError::internal(other),
         }
     }
+}
+
+/// The 400 envelope for a non-empty list of issues.
+pub fn validation_error(issues: Vec<Issue>) -> ApiError {
+    let summary: Vec<String> = issues.iter().map(Issue::summary).collect();
+    let mut form_errors = Vec::new();
+    let mut field_errors: Map<String, Value> = Map::new();
+    for issue in &issues {
+        match issue.path.first() {
+            None => form_errors.push(json!(issue.message)),
+            Some(first) => {
+                let key = match first {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let entry = field_errors.entry(key).or_insert_with(|| json!([]));
+                if let Value::Array(list) = entry {
+                    list.push(json!(issue.message));
+                }
+            }
+        }
+    }
+    ApiError::Validation {
+        message: format!("Validation error: {}", summary.join("; ")),
+        details: json!({
+            "issues": issues.iter().map(Issue::to_json).collect::<Vec<_>>(),
+            "flattened": { "formErrors": form_errors, "fieldErrors": field_errors },
+        }),
+    }
+}
+
+/// 400 `Invalid cursor` at `cursor`.
+pub fn invalid_cursor() -> ApiError {
+    validation_error(vec![Issue::custom("Invalid cursor").at("cursor")])
 }
 
 impl From<portal_services::moderation::Refused> for ApiError {

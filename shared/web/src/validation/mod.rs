@@ -1,5 +1,5 @@
 //! Input checked once, at the edge: every problem becomes the contract's 400 envelope.
-//! The issues are the domain's ([`Issue`], [`Rules`]); here they become the envelope
+//! The issues are the domain's ([`Issue`], [`Rules`]), their envelope the error's
 //! ([`validation_error`]). `json` (bodies), `query` (query strings and paging), `path` (path
 //! ids).
 
@@ -7,6 +7,7 @@ pub mod json;
 pub mod path;
 pub mod query;
 
+pub use crate::error::{invalid_cursor, validation_error};
 pub use json::{
     JsonBody, OptionalJsonBody, ValidJson, body_rejection, object, optional_string, parse_json,
     present,
@@ -14,42 +15,8 @@ pub use json::{
 pub use path::{MAX_ID_LEN, PathId};
 pub use portal_domain::issue::{Issue, Rules, Validate, type_name};
 pub use query::{
-    FromQuery, MAX_CURSOR_LEN, MAX_LIMIT, MAX_OFFSET, Paging, QueryReader, ValidQuery,
-    invalid_cursor, seal_cursor,
+    FromQuery, MAX_CURSOR_LEN, MAX_LIMIT, MAX_OFFSET, Paging, QueryReader, ValidQuery, seal_cursor,
 };
-
-use serde_json::{Map, Value, json};
-
-use crate::error::ApiError;
-
-/// The 400 envelope for a non-empty list of issues.
-pub fn validation_error(issues: Vec<Issue>) -> ApiError {
-    let summary: Vec<String> = issues.iter().map(Issue::summary).collect();
-    let mut form_errors = Vec::new();
-    let mut field_errors: Map<String, Value> = Map::new();
-    for issue in &issues {
-        match issue.path.first() {
-            None => form_errors.push(json!(issue.message)),
-            Some(first) => {
-                let key = match first {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                let entry = field_errors.entry(key).or_insert_with(|| json!([]));
-                if let Value::Array(list) = entry {
-                    list.push(json!(issue.message));
-                }
-            }
-        }
-    }
-    ApiError::Validation {
-        message: format!("Validation error: {}", summary.join("; ")),
-        details: json!({
-            "issues": issues.iter().map(Issue::to_json).collect::<Vec<_>>(),
-            "flattened": { "formErrors": form_errors, "fieldErrors": field_errors },
-        }),
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use super::{Issue, validation_error};
+use super::{Issue, invalid_cursor, validation_error};
 use crate::error::ApiError;
 use portal_domain::crypto::Sealer;
 use portal_domain::store::listing::{Cursor, PageRequest};
@@ -169,11 +169,6 @@ impl<S: Send + Sync, T: FromQuery> FromRequestParts<S> for ValidQuery<T> {
 pub fn seal_cursor(sealer: &Sealer, next: Option<&Cursor>) -> Option<String> {
     next.and_then(|c| serde_json::to_string(c).ok())
         .map(|json| sealer.seal(&json))
-}
-
-/// 400 `Invalid cursor` at `cursor`.
-pub fn invalid_cursor() -> ApiError {
-    validation_error(vec![Issue::custom("Invalid cursor").at("cursor")])
 }
 
 /// The deepest `offset` a listing takes.
