@@ -1,6 +1,7 @@
 //! The local gateway serves every group under one origin, with the same envelopes.
 
 use portal_local::gateway;
+use portal_testkit::Sections;
 use portal_testkit::{get, test_state};
 use serde_json::json;
 
@@ -116,7 +117,7 @@ fn preflight(path: &str, origin: &str, method: &str) -> axum::http::Request<axum
 #[tokio::test]
 async fn browsers_on_trusted_origins_get_cors_and_others_do_not() {
     let state = test_state(|c| {
-        c.auth.trusted_origins = vec!["https://*.example.org".into()];
+        c.auth_mut().trusted_origins = vec!["https://*.example.org".into()];
     })
     .await;
     let app = gateway(state.clone()).await;

@@ -2,6 +2,7 @@
 //! with its methods, every documented operation reaches its handler, and the document the
 //! monitoring function serves is the one the code makes today.
 
+use portal_testkit::Sections;
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Body;
@@ -151,7 +152,7 @@ async fn every_documented_operation_reaches_its_handler() {
 #[tokio::test]
 async fn the_served_document_is_the_current_one() {
     let secret = "configured-secret-that-must-never-be-published-0123456789";
-    let app = gateway(test_state(|c| c.auth.secret = secret.into()).await).await;
+    let app = gateway(test_state(|c| c.auth_mut().secret = secret.into()).await).await;
     let res = get(&app, "/api/openapi.json").await;
     assert_eq!(res.status, 200);
     assert_eq!(res.header("content-type"), Some("application/json"));

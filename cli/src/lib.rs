@@ -2,6 +2,7 @@
 //! configured table (real DynamoDB, or any endpoint such as `portal-local`'s engine).
 
 use clap::{Parser, Subcommand};
+use portal_domain::Config;
 use portal_domain::model::Role;
 use portal_domain::store::Db;
 use portal_domain::store::audit::Origin;
@@ -65,17 +66,17 @@ pub enum Command {
     },
 }
 
-/// The community services as the environment configures them (the functions' variables:
-/// `PROSODY_*`, `IRC_ATHEME_*`, ...).
-pub fn services() -> Result<Registry, String> {
+/// The deployment's configuration as the environment gives it: the core (the audit log's
+/// retention) and the community services (the functions' variables: `PROSODY_*`,
+/// `IRC_ATHEME_*`, ...).
+pub fn config() -> Result<Config, String> {
     let needs = portal_domain::config::Needs {
         auth: false,
         mail: false,
-        sentry: false,
+        tunnel: false,
         services: true,
     };
-    let config = portal_domain::Config::from_env_for(needs).map_err(|e| e.to_string())?;
-    Ok(Registry::from_config(&config))
+    Config::from_env_for(needs).map_err(|e| e.to_string())
 }
 
 pub async fn db(cli: &Cli) -> Db {
@@ -94,36 +95,19 @@ async fn user_id(db: &Db, email: &str) -> Result<String, String> {
         .ok_or_else(|| format!("no account with e-mail {email}"))
 }
 
-/// The operator, as the audit log records them: kept as long as the deployment's
-/// `PORTAL_AUDIT_RETENTION_DAYS` says (default 365).
-fn operator() -> Origin {
-    let days = std::env::var("PORTAL_AUDIT_RETENTION_DAYS")
-        .ok()
-        .and_then(|d| d.trim().parse().ok())
-        .unwrap_or(365);
-    Origin::operator(days)
-}
-
 /// Runs a role or ban change under the shared moderation rules, as the operator.
 async fn change(
     db: &Db,
     services: &Registry,
+    operator: &Origin,
     email: &str,
     change: UserChange,
 ) -> Result<Changed, String> {
     let id = user_id(db, email).await?;
-    change_user(
-        db,
-        services,
-        Actor::Operator,
-        &operator(),
-        &id,
-        &change,
-        now(),
-    )
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|refused| refused.to_string())
+    change_user(db, services, Actor::Operator, operator, &id, &change, now())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|refused| refused.to_string())
 }
 
 /// What a ban or unban did to the user's service accounts, for the operator.
@@ -141,13 +125,16 @@ fn service_outcomes(done: &Changed) -> String {
 pub async fn run(
     cli: &Cli,
     db: &Db,
-    services: &Registry,
+    config: &Config,
     password: impl FnOnce() -> Result<String, String>,
 ) -> Result<String, String> {
+    let services = &Registry::from_config(config);
+    // The operator, as the audit log records them: kept as long as the deployment says.
+    let operator = &Origin::operator(config.audit_retention_days);
     match &cli.command {
         Command::CreateAdmin { email } => {
             let password = password()?;
-            let done = ensure_admin(db, &operator(), email, &password, now()).await?;
+            let done = ensure_admin(db, operator, email, &password, now()).await?;
             let user = &done.user;
             Ok(if done.took_over {
                 format!(
@@ -164,6 +151,7 @@ pub async fn run(
             let user = change(
                 db,
                 services,
+                operator,
                 email,
                 UserChange {
                     role: Some(role),
@@ -188,6 +176,7 @@ pub async fn run(
             let done = change(
                 db,
                 services,
+                operator,
                 email,
                 UserChange {
                     banned: Some(true),
@@ -207,6 +196,7 @@ pub async fn run(
             let done = change(
                 db,
                 services,
+                operator,
                 email,
                 UserChange {
                     banned: Some(false),
@@ -220,15 +210,9 @@ pub async fn run(
             let service = services
                 .get(integration)
                 .ok_or_else(|| format!("no integration `{integration}`"))?;
-            let drift = reconcile(
-                db,
-                service.as_ref(),
-                &operator(),
-                *fix,
-                services.cools_until(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let drift = reconcile(db, service.as_ref(), operator, *fix, services.cools_until())
+                .await
+                .map_err(|e| e.to_string())?;
             let mut out: Vec<String> = drift
                 .iter()
                 .map(|d| serde_json::to_string(d).unwrap_or_default())

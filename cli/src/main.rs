@@ -18,14 +18,14 @@ async fn main() -> std::process::ExitCode {
             Ok(line.trim_end_matches(['\r', '\n']).to_string())
         }
     };
-    let services = match portal_admin::services() {
-        Ok(services) => services,
+    let config = match portal_admin::config() {
+        Ok(config) => config,
         Err(err) => {
             eprintln!("portal-admin: {err}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    match run(&cli, &db, &services, password).await {
+    match run(&cli, &db, &config, password).await {
         Ok(out) => {
             println!("{out}");
             std::process::ExitCode::SUCCESS

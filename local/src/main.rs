@@ -5,7 +5,7 @@ use portal_local::{Args, prepare};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    portal_web::telemetry::init();
+    portal_web::telemetry::init(&portal_domain::config::Runtime::from_env());
     let args = Args::parse();
     let (running, listener) = match prepare(&args).await {
         Ok(ready) => ready,

@@ -6,6 +6,7 @@
 //! status, or a fault on one command), to hang, or to ask new accounts for e-mail
 //! verification.
 
+use crate::Sections;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -81,10 +82,10 @@ impl FakeAtheme {
 
     /// Points `config` at this server with its operator account (500 ms per call).
     pub fn configure(&self, config: &mut portal_domain::Config) {
-        config.irc.jsonrpc_url = url::Url::parse(&self.url()).ok();
-        config.irc.oper_account = Some(ATHEME_OPER.into());
-        config.irc.oper_password = Some(ATHEME_OPER_PASSWORD.into());
-        config.irc.timeout = Duration::from_millis(500);
+        config.services_mut().irc.jsonrpc_url = url::Url::parse(&self.url()).ok();
+        config.services_mut().irc.oper_account = Some(ATHEME_OPER.into());
+        config.services_mut().irc.oper_password = Some(ATHEME_OPER_PASSWORD.into());
+        config.services_mut().irc.timeout = Duration::from_millis(500);
     }
 
     pub fn set_mode(&self, mode: AthemeMode) {

@@ -12,6 +12,7 @@ pub mod mailcow;
 pub mod mediawiki;
 pub mod people;
 pub mod prosody;
+pub mod sections;
 pub mod upstream;
 
 pub use app::{TestApp, envelope};
@@ -28,4 +29,5 @@ pub use people::{
     person_with_username, session_for, unsaved_api_key, with_second_factor,
 };
 pub use prosody::{FakeProsody, Mode, PROSODY_TOKEN};
+pub use sections::Sections;
 pub use upstream::{FakeUpstream, Recorded, Reply, closed_port};

@@ -3,6 +3,7 @@
 //! `[{type: success|danger, msg: [...]}]`). It can be told to answer an HTTP status, to
 //! hang, or to refuse one kind of write.
 
+use crate::Sections;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -85,11 +86,12 @@ impl FakeMailcow {
     /// Points `config` at this server with its key: mailboxes on `mail.example.org`,
     /// aliases there and on `example.org` (500 ms per call).
     pub fn configure(&self, config: &mut portal_domain::Config) {
-        config.mailcow.api_url = url::Url::parse(&self.url()).ok();
-        config.mailcow.api_key = Some(MAILCOW_KEY.into());
-        config.mailcow.domain = Some("mail.example.org".into());
-        config.mailcow.alias_domains = vec!["mail.example.org".into(), "example.org".into()];
-        config.mailcow.timeout = Duration::from_millis(500);
+        config.services_mut().mailcow.api_url = url::Url::parse(&self.url()).ok();
+        config.services_mut().mailcow.api_key = Some(MAILCOW_KEY.into());
+        config.services_mut().mailcow.domain = Some("mail.example.org".into());
+        config.services_mut().mailcow.alias_domains =
+            vec!["mail.example.org".into(), "example.org".into()];
+        config.services_mut().mailcow.timeout = Duration::from_millis(500);
     }
 
     pub fn set_mode(&self, mode: MailcowMode) {

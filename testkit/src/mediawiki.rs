@@ -4,6 +4,7 @@
 //! action's result or `error: {code, info}`). It can be told to answer an HTTP status, to
 //! hang, or to fail one action with an error code.
 
+use crate::Sections;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -81,10 +82,10 @@ impl FakeMediaWiki {
 
     /// Points `config` at this wiki with its bot password (500 ms per call).
     pub fn configure(&self, config: &mut portal_domain::Config) {
-        config.mediawiki.api_url = url::Url::parse(&self.url()).ok();
-        config.mediawiki.bot_username = Some(WIKI_BOT.into());
-        config.mediawiki.bot_password = Some(WIKI_BOT_PASSWORD.into());
-        config.mediawiki.timeout = Duration::from_millis(500);
+        config.services_mut().mediawiki.api_url = url::Url::parse(&self.url()).ok();
+        config.services_mut().mediawiki.bot_username = Some(WIKI_BOT.into());
+        config.services_mut().mediawiki.bot_password = Some(WIKI_BOT_PASSWORD.into());
+        config.services_mut().mediawiki.timeout = Duration::from_millis(500);
     }
 
     pub fn set_mode(&self, mode: WikiMode) {

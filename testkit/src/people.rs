@@ -88,7 +88,7 @@ pub async fn with_second_factor(state: &AppState, person: &Person) -> Person {
         ip: "127.0.0.1".into(),
         user_agent: "portal-tests".into(),
     };
-    let (mut session, token) = new_session(&state.sealer, &person.user, true, &from, now());
+    let (mut session, token) = new_session(&state.keyring, &person.user, true, &from, now());
     session.two_factor_verified = true;
     state
         .db
@@ -105,7 +105,7 @@ pub async fn session_for(state: &AppState, user: &User) -> (String, Session) {
         ip: "127.0.0.1".into(),
         user_agent: "portal-tests".into(),
     };
-    let (session, token) = new_session(&state.sealer, user, true, &from, now());
+    let (session, token) = new_session(&state.keyring, user, true, &from, now());
     let session = state
         .db
         .sessions()
@@ -143,7 +143,7 @@ pub async fn fixture_person(state: &AppState, role: Role) -> User {
         ip: "203.0.113.7".into(),
         user_agent: "curl/8.5.0".into(),
     };
-    let session = session_for_token(&state.sealer, &user, FIXTURE_TOKEN, true, &from, now());
+    let session = session_for_token(&state.keyring, &user, FIXTURE_TOKEN, true, &from, now());
     state
         .db
         .sessions()

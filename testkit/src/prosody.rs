@@ -2,6 +2,7 @@
 //! keeps users in memory, and can be told to fail, hang, or run a hook when an account is
 //! created (to break things between the upstream create and Portal's own write).
 
+use crate::Sections;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -70,9 +71,9 @@ impl FakeProsody {
 
     /// Points `config` at this server with its token, for the domain `chat.example.org`.
     pub fn configure(&self, config: &mut portal_domain::Config) {
-        config.prosody.rest_url = url::Url::parse(&self.url()).ok();
-        config.prosody.rest_token = Some(PROSODY_TOKEN.into());
-        config.prosody.xmpp_domain = Some("chat.example.org".into());
+        config.services_mut().prosody.rest_url = url::Url::parse(&self.url()).ok();
+        config.services_mut().prosody.rest_token = Some(PROSODY_TOKEN.into());
+        config.services_mut().prosody.xmpp_domain = Some("chat.example.org".into());
     }
 
     pub fn set_mode(&self, mode: Mode) {

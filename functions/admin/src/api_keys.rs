@@ -114,7 +114,7 @@ pub async fn list(
         .list_page(
             query.user_id.as_deref(),
             query.enabled,
-            &query.paging.request(&state.sealer)?,
+            &query.paging.request(&state.keyring)?,
         )
         .await?;
     let owner_ids: Vec<String> = page.items.iter().map(|k| k.user_id.clone()).collect();
@@ -132,7 +132,7 @@ pub async fn list(
         .map(|k| key_view(k, owners.get(&k.user_id)))
         .collect();
     Ok(Json(listed(
-        &state.sealer,
+        &state.keyring,
         "apiKeys",
         keys,
         page.next.as_ref(),

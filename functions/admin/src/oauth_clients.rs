@@ -95,10 +95,10 @@ pub async fn list(
     ValidQuery(query): ValidQuery<ClientQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
-    let request = query.paging.request(&state.sealer)?;
+    let request = query.paging.request(&state.keyring)?;
     let page = state.db.oauth_clients().list_page(&request).await?;
     Ok(Json(listed(
-        &state.sealer,
+        &state.keyring,
         "oauthClients",
         page.items.iter().map(client_view).collect::<Vec<_>>(),
         page.next.as_ref(),

@@ -177,7 +177,7 @@ fn integration(state: &AppState, id: &str) -> ApiResult<std::sync::Arc<dyn Integ
 
 async fn list(state: &AppState, id: &str, query: AccountQuery) -> ApiResult<Json<Value>> {
     integration(state, id)?;
-    let request = query.paging.request(&state.sealer)?;
+    let request = query.paging.request(&state.keyring)?;
     let page = state
         .db
         .integration_accounts()
@@ -208,7 +208,7 @@ async fn list(state: &AppState, id: &str, query: AccountQuery) -> ApiResult<Json
         format!("{id}Accounts"): rows,
         "pagination": { "limit": query.paging.limit, "offset": query.paging.offset, "hasMore": page.has_more },
     });
-    if let Some(next) = seal_cursor(&state.sealer, page.next.as_ref()) {
+    if let Some(next) = seal_cursor(&state.keyring, page.next.as_ref()) {
         body["nextCursor"] = json!(next);
     }
     Ok(Json(body))

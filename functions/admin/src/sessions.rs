@@ -64,11 +64,11 @@ pub async fn list(
             query.active,
             None,
             &iso(now()),
-            &query.paging.request(&state.sealer)?,
+            &query.paging.request(&state.keyring)?,
         )
         .await?;
     Ok(Json(listed(
-        &state.sealer,
+        &state.keyring,
         "sessions",
         page.items
             .iter()

@@ -133,13 +133,13 @@ pub async fn list(
     RequireAdminOrStaff(_): RequireAdminOrStaff,
 ) -> ApiResult<Json<Value>> {
     let (limit, offset) = (query.paging.limit, query.paging.offset);
-    let request = query.paging.request(&state.sealer)?;
+    let request = query.paging.request(&state.keyring)?;
     let found = state.db.users().list(&query.filter, &request).await?;
     let mut body = json!({
         "users": found.users.iter().map(admin_user).collect::<Vec<_>>(),
         "pagination": { "total": found.total, "limit": limit, "offset": offset, "hasMore": found.has_more },
     });
-    if let Some(next) = seal_cursor(&state.sealer, found.next.as_ref()) {
+    if let Some(next) = seal_cursor(&state.keyring, found.next.as_ref()) {
         body["nextCursor"] = json!(next);
     }
     Ok(Json(body))

@@ -3,6 +3,7 @@
 //! service that is not configured is a 503.
 
 use portal_domain::model::Role;
+use portal_testkit::Sections;
 use portal_testkit::{
     ATHEME_OPER, ATHEME_OPER_PASSWORD, FakeAtheme, Fault, TestApp, envelope, faulty_state, person,
     person_with_username, test_state,
@@ -14,9 +15,9 @@ async fn a_suspension_the_table_cannot_record_is_put_back_on_the_service() {
     let atheme = FakeAtheme::start().await;
     let (state, proxy) = faulty_state(|c| {
         c.rate_limits.enabled = false;
-        c.irc.jsonrpc_url = Some(url::Url::parse(&atheme.url()).unwrap());
-        c.irc.oper_account = Some(ATHEME_OPER.into());
-        c.irc.oper_password = Some(ATHEME_OPER_PASSWORD.into());
+        c.services_mut().irc.jsonrpc_url = Some(url::Url::parse(&atheme.url()).unwrap());
+        c.services_mut().irc.oper_account = Some(ATHEME_OPER.into());
+        c.services_mut().irc.oper_password = Some(ATHEME_OPER_PASSWORD.into());
     })
     .await;
     let routes =

@@ -4,6 +4,7 @@ mod common;
 
 use common::{Admin, envelope};
 use portal_domain::model::Role;
+use portal_testkit::Sections;
 use portal_testkit::{person, session_for};
 use serde_json::{Value, json};
 
@@ -610,9 +611,9 @@ async fn deleting_a_user_deprovisions_their_integration_accounts() {
     let prosody = portal_testkit::FakeProsody::start().await;
     let state = portal_testkit::test_state(|c| {
         c.rate_limits.enabled = false;
-        c.prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
-        c.prosody.rest_token = Some(portal_testkit::PROSODY_TOKEN.into());
-        c.prosody.xmpp_domain = Some("chat.example.org".into());
+        c.services_mut().prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
+        c.services_mut().prosody.rest_token = Some(portal_testkit::PROSODY_TOKEN.into());
+        c.services_mut().prosody.xmpp_domain = Some("chat.example.org".into());
     })
     .await;
     let app = portal_web::http::finish(portal_admin_api::router(state.clone()), &state.config);

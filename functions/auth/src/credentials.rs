@@ -46,7 +46,7 @@ async fn record_refusal(
     reason: &'static str,
 ) -> AuthResult<()> {
     let (via, identifier) = attempt;
-    let hash = portal_domain::crypto::hmac_b64url(&state.app.config.auth.secret, identifier);
+    let hash = state.app.keyring.mac(identifier);
     let details = json!({ "via": via, "reason": reason, "identifierHash": &hash[..16] });
     let origin = meta.origin(&state.app.config);
     let target = user.map(|u| u.id.as_str());
@@ -104,7 +104,7 @@ pub async fn finish_sign_in(
         counted?;
         return Err(AuthError::code(StatusCode::UNAUTHORIZED, failure));
     };
-    if state.app.config.auth.require_email_verification && !user.email_verified {
+    if state.auth.require_email_verification && !user.email_verified {
         record_refusal(state, meta, Some(&user), attempted, "email_not_verified").await?;
         return Err(AuthError::code(StatusCode::FORBIDDEN, "EMAIL_NOT_VERIFIED"));
     }

@@ -9,7 +9,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use data_encoding::BASE64URL_NOPAD;
-use portal_domain::crypto::{constant_time_eq, hmac_b64url};
+use portal_domain::crypto::constant_time_eq;
+use portal_domain::keyring::Keyring;
 use portal_domain::store::audit::{self, Event};
 use portal_domain::store::users::Conflict;
 use portal_domain::time::{iso, now};
@@ -18,22 +19,22 @@ use portal_web::cookies::percent_encode;
 use portal_web::http::RequestOrigin;
 use serde_json::{Value, json};
 
+use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::input::Body;
 use crate::limits::{MailRequest, mail_request};
 use crate::origin::redirect_target;
 use crate::views::{json_response, redirect, with_param};
-use crate::{AuthState, auth_link};
 
 const TOKEN_TTL_SECS: i64 = 3600;
 /// Unauthenticated requests take at least this long, whether or not a mail went out.
 const MIN_ANONYMOUS_TIME: StdDuration = StdDuration::from_millis(500);
 
-fn sign_jwt(secret: &str, claims: &Value) -> String {
+fn sign_jwt(keyring: &Keyring, claims: &Value) -> String {
     let header = BASE64URL_NOPAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = BASE64URL_NOPAD.encode(claims.to_string().as_bytes());
     let signing_input = format!("{header}.{payload}");
-    let signature = hmac_b64url(secret, &signing_input);
+    let signature = keyring.mac(&signing_input);
     format!("{signing_input}.{signature}")
 }
 
@@ -43,7 +44,9 @@ enum JwtError {
     Expired,
 }
 
-fn verify_jwt(secret: &str, token: &str) -> Result<Value, JwtError> {
+/// A link signed with an accepted secret (one mailed before a rotation stays good while
+/// the previous secret is accepted).
+fn verify_jwt(keyring: &Keyring, token: &str) -> Result<Value, JwtError> {
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -58,13 +61,11 @@ fn verify_jwt(secret: &str, token: &str) -> Result<Value, JwtError> {
     if header.get("alg").and_then(Value::as_str) != Some("HS256") {
         return Err(JwtError::Invalid);
     }
-    if !constant_time_eq(
-        signature,
-        &hmac_b64url(
-            secret,
-            &format!("{}.{payload}", token.split('.').next().unwrap_or_default()),
-        ),
-    ) {
+    let signing_input = format!("{}.{payload}", token.split('.').next().unwrap_or_default());
+    if !keyring
+        .macs(&signing_input)
+        .any(|expected| constant_time_eq(signature, &expected))
+    {
         return Err(JwtError::Invalid);
     }
     let claims: Value = BASE64URL_NOPAD
@@ -87,19 +88,16 @@ fn verify_jwt(secret: &str, token: &str) -> Result<Value, JwtError> {
 pub async fn send_verification_mail(state: &AuthState, email: &str, callback: Option<&str>) {
     let iat = now().unix_timestamp();
     let token = sign_jwt(
-        &state.app.config.auth.secret,
+        &state.app.keyring,
         &json!({ "email": email, "iat": iat, "exp": iat + TOKEN_TTL_SECS }),
     );
-    let url = auth_link(
-        &state.app.config,
-        &format!(
-            "/verify-email?token={token}&callbackURL={}",
-            percent_encode(callback.unwrap_or("/"))
-        ),
-    );
+    let url = state.link(&format!(
+        "/verify-email?token={token}&callbackURL={}",
+        percent_encode(callback.unwrap_or("/"))
+    ));
     let mail = Mail {
         to: email.to_string(),
-        from: state.app.config.mail.from.clone(),
+        from: state.mail.from.clone(),
         subject: "Verify your e-mail address".into(),
         text: format!(
             "Welcome to Portal.\n\nTo confirm that {email} is yours, open:\n\n{url}\n\nThe link works for one hour.\n"
@@ -195,15 +193,7 @@ pub async fn verify(
             None => Err(AuthError::code(StatusCode::UNAUTHORIZED, code)),
         }
     };
-    // A link mailed before a secret rotation stays good while the previous one is accepted.
-    let verified = state
-        .app
-        .config
-        .auth
-        .accepted_secrets()
-        .map(|secret| verify_jwt(secret, token))
-        .find(|outcome| *outcome != Err(JwtError::Invalid))
-        .unwrap_or(Err(JwtError::Invalid));
+    let verified = verify_jwt(&state.app.keyring, token);
     let claims = match verified {
         Ok(claims) => claims,
         Err(JwtError::Expired) => return fail("TOKEN_EXPIRED"),
@@ -256,11 +246,19 @@ mod tests {
     #[test]
     fn jwt_round_trip_and_tampering() {
         let exp = now().unix_timestamp() + 60;
-        let token = sign_jwt("s3cret", &json!({"email": "a@b.co", "iat": 1, "exp": exp}));
-        assert_eq!(verify_jwt("s3cret", &token).unwrap()["email"], "a@b.co");
-        assert_eq!(verify_jwt("other", &token), Err(JwtError::Invalid));
-        let expired = sign_jwt("s3cret", &json!({"email": "a@b.co", "iat": 1, "exp": 2}));
-        assert_eq!(verify_jwt("s3cret", &expired), Err(JwtError::Expired));
-        assert_eq!(verify_jwt("s3cret", "a.b"), Err(JwtError::Invalid));
+        let keys = Keyring::new("s3cret", None);
+        let token = sign_jwt(&keys, &json!({"email": "a@b.co", "iat": 1, "exp": exp}));
+        assert_eq!(verify_jwt(&keys, &token).unwrap()["email"], "a@b.co");
+        let other = Keyring::new("other", None);
+        assert_eq!(verify_jwt(&other, &token), Err(JwtError::Invalid));
+        // After a rotation the link still verifies; a link of the new secret does not
+        // verify where only the old one is known.
+        let rotated = Keyring::new("other", Some("s3cret"));
+        assert_eq!(verify_jwt(&rotated, &token).unwrap()["email"], "a@b.co");
+        let fresh = sign_jwt(&rotated, &json!({"email": "a@b.co", "iat": 1, "exp": exp}));
+        assert_eq!(verify_jwt(&keys, &fresh), Err(JwtError::Invalid));
+        let expired = sign_jwt(&keys, &json!({"email": "a@b.co", "iat": 1, "exp": 2}));
+        assert_eq!(verify_jwt(&keys, &expired), Err(JwtError::Expired));
+        assert_eq!(verify_jwt(&keys, "a.b"), Err(JwtError::Invalid));
     }
 }

@@ -17,6 +17,7 @@ mod profile;
 mod reauth;
 mod session;
 mod sign;
+pub mod state;
 pub mod totp;
 mod two_factor;
 mod username;
@@ -26,7 +27,6 @@ mod wire;
 use crate::mail::Mailer;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -40,32 +40,11 @@ use utoipa_axum::routes;
 pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     auth: true,
     mail: true,
-    sentry: false,
+    tunnel: false,
     services: false,
 };
 
-pub const BASE_PATH: &str = "/api/auth";
-
-/// The public URL of an auth route (`rest` starts with `/`), for links in mails.
-pub fn auth_link(config: &portal_domain::Config, rest: &str) -> String {
-    format!(
-        "{}{BASE_PATH}{rest}",
-        config.auth.base_url.as_str().trim_end_matches('/')
-    )
-}
-
-/// What auth handlers need: the common state and the mailer.
-#[derive(Clone)]
-pub struct AuthState {
-    pub app: AppState,
-    pub mailer: Mailer,
-}
-
-impl FromRef<AuthState> for AppState {
-    fn from_ref(state: &AuthState) -> Self {
-        state.app.clone()
-    }
-}
+pub use state::{AuthState, BASE_PATH};
 
 /// BetterAuth answers unknown paths and wrong methods with an empty 404.
 async fn not_found() -> Response {
@@ -80,7 +59,10 @@ fn only(route: MethodRouter<AuthState>) -> MethodRouter<AuthState> {
 
 /// Builds the state (the mailer the configuration names) and the routes.
 pub async fn build(app: AppState) -> Router {
-    let mailer = Mailer::from_config(&app.config).await;
+    let mailer = match &app.config.mail {
+        Some(mail) => Mailer::new(mail).await,
+        None => Mailer::Outbox(".portal/mail".into()),
+    };
     router(app, mailer)
 }
 
@@ -144,13 +126,10 @@ pub fn routes() -> OpenApiRouter<AuthState> {
 
 /// The group's router: the routes behind the origin check and the per-address limits.
 pub fn router(app: AppState, mailer: Mailer) -> Router {
-    let state = AuthState {
-        app: app.clone(),
-        mailer,
-    };
+    let state = AuthState::new(app.clone(), mailer);
     Router::from(routes())
         .layer(middleware::from_fn_with_state(
-            app.clone(),
+            state.clone(),
             multi_session::track,
         ))
         .layer(middleware::from_fn_with_state(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use serde::Serialize;
 
-use portal_domain::config::{Config, MailTransport};
+use portal_domain::config::{MailConfig, MailTransport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -46,9 +46,9 @@ pub enum Mailer {
 }
 
 impl Mailer {
-    /// The transport the configuration names (the SES client reads the AWS environment).
-    pub async fn from_config(config: &Config) -> Self {
-        match &config.mail.transport {
+    /// The transport the mail section names (the SES client reads the AWS environment).
+    pub async fn new(config: &MailConfig) -> Self {
+        match &config.transport {
             MailTransport::Outbox(dir) => Mailer::Outbox(dir.clone()),
             MailTransport::Ses => Mailer::Ses(aws_sdk_sesv2::Client::new(
                 portal_domain::aws::sdk_config().await,

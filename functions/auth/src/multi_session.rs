@@ -28,7 +28,7 @@ use crate::views::{
 /// After every auth response that started a session: the browser's earlier session of the
 /// same account is ended and forgotten, and the new one is remembered (while the browser
 /// holds fewer than the maximum).
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(state): State<AuthState>, req: Request, next: Next) -> Response {
     let mut cookies = HeaderMap::new();
     for value in req.headers().get_all(COOKIE) {
         cookies.append(COOKIE, value.clone());
@@ -37,7 +37,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let Some(new) = response.extensions_mut().remove::<NewSession>() else {
         return response;
     };
-    let jar = &state.cookies;
+    let jar = &state.app.cookies;
     let held = jar.multi_sessions(&cookies);
     let name = jar.multi_session_name(&new.token);
     if held.iter().any(|(n, _)| *n == name) {
@@ -47,11 +47,11 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let (replaced, kept): (Vec<_>, Vec<_>) = held
         .into_iter()
         .partition(|(_, token)| owner.is_some() && token_user_id(token) == owner);
-    if let Err(err) = delete_sessions(&state, &replaced).await {
+    if let Err(err) = delete_sessions(&state.app, &replaced).await {
         return AuthError::from(err).into_response();
     }
     let mut set: Vec<String> = replaced.iter().map(|(n, _)| jar.expired_named(n)).collect();
-    if kept.len() < state.config.auth.multi_session_max {
+    if kept.len() < state.auth.multi_session_max {
         set.push(jar.multi_session_cookie(&new.token, new.remember));
     }
     append_cookies(&mut response, set);

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::Duration;
 
+use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::{RequestMeta, SessionUser};
 use crate::input::{Body, Fields};
@@ -25,7 +26,6 @@ use crate::reauth::check_current_password;
 use crate::session::start_session;
 use crate::sign::password_error;
 use crate::views::{json_response, redirect, started_session, user_json, with_param};
-use crate::{AuthState, auth_link};
 
 const RESET_KIND: &str = "reset-password";
 const RESET_TTL: Duration = Duration::hours(1);
@@ -55,16 +55,13 @@ pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthRe
             .issue(&token, RESET_KIND, &user, &iso(at), &iso(at + RESET_TTL))
             .await?;
         let callback = redirect_to.unwrap_or_else(|| "/".into());
-        let url = auth_link(
-            &state.app.config,
-            &format!(
-                "/reset-password/{token}?callbackURL={}",
-                percent_encode(&callback)
-            ),
-        );
+        let url = state.link(&format!(
+            "/reset-password/{token}?callbackURL={}",
+            percent_encode(&callback)
+        ));
         let mail = Mail {
             to: user.email.clone(),
-            from: state.app.config.mail.from.clone(),
+            from: state.mail.from.clone(),
             subject: "Reset your password".into(),
             text: format!(
                 "Hello {},\n\nSomeone asked to reset the password of your Portal account. To choose a new one, open:\n\n{url}\n\nThe link works once, for one hour. If it was not you, ignore this mail.\n",

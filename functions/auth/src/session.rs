@@ -52,7 +52,7 @@ pub fn new_session(
         ip: meta.ip.clone(),
         user_agent: meta.user_agent.clone(),
     };
-    sessions::new_session(&app.sealer, user, remember, &from, now())
+    sessions::new_session(&app.keyring, user, remember, &from, now())
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -196,7 +196,7 @@ pub async fn list_sessions(
         .filter(|s| !s.is_expired_at(at))
         .filter(|s| s.generation >= user.user.generations.sessions)
         .filter_map(|s| {
-            let token = state.app.sealer.open(&s.sealed_token)?;
+            let token = state.app.keyring.open(&s.sealed_token)?;
             Some(session_json(&s, &token))
         })
         .collect();

@@ -70,7 +70,7 @@ pub async fn sign_up(
     let display_username = f.optional_string("displayUsername");
     let forbidden_field = SERVER_ONLY_USER_FIELDS.iter().any(|field| f.has(field));
     check_profile(&mut f, name.as_deref(), image.as_deref());
-    if state.app.config.auth.require_username && username.is_none() && display_username.is_none() {
+    if state.auth.require_username && username.is_none() && display_username.is_none() {
         f.issue(
             "username",
             "Invalid input: expected string, received undefined",
@@ -135,7 +135,7 @@ pub async fn sign_up(
     }
     // Signed in at once unless e-mails must be verified first; the session is written in
     // the same transaction as the user.
-    let signed_in = (!state.app.config.auth.require_email_verification)
+    let signed_in = (!state.auth.require_email_verification)
         .then(|| new_session(&state.app, &user, remember, &meta));
     let session = signed_in.as_ref().map(|(session, _)| session);
     let origin = meta.origin(&state.app.config).as_user(&user.id);
@@ -155,7 +155,7 @@ pub async fn sign_up(
         Err(CreateUserError::Store(err)) => return Err(err.into()),
     };
     portal_web::http::identified(&user.id);
-    if state.app.config.auth.send_verification_on_sign_up {
+    if state.auth.send_verification_on_sign_up {
         send_verification_mail(&state, &user.email, callback.as_deref()).await;
     }
     let Some((_, token)) = signed_in else {
@@ -264,7 +264,7 @@ pub async fn clear_stale_session(State(state): State<AuthState>, headers: Header
     if let Err(err) = ended {
         tracing::warn!(status = %err.status, "clear-stale-session could not delete the sessions");
     }
-    let mut response = redirect(state.app.config.auth.sign_in_url.as_str());
+    let mut response = redirect(state.auth.sign_in_url.as_str());
     append_cookies(&mut response, forget);
     clear_session(response, &state.app.cookies)
 }

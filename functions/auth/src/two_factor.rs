@@ -13,7 +13,7 @@ use crate::totp;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portal_domain::crypto::{hmac_b64url, random_alphanumeric, random_digits};
+use portal_domain::crypto::{random_alphanumeric, random_digits};
 use portal_domain::model::{Session, User};
 use portal_domain::store::audit::{Event, Origin};
 use portal_domain::store::two_factor::{Attempt, Challenge, Rotate, TwoFactor};
@@ -189,14 +189,8 @@ fn password_field(body: &Body) -> AuthResult<String> {
 fn code_hashes(state: &AuthState, user_id: &str, code: &str) -> Vec<String> {
     state
         .app
-        .config
-        .auth
-        .accepted_secrets()
-        .map(|secret| {
-            let key = hmac_b64url(secret, "portal two-factor codes");
-            hmac_b64url(&key, &format!("{user_id}:{code}"))
-        })
-        .collect()
+        .keyring
+        .derived_macs("portal two-factor codes", &format!("{user_id}:{code}"))
 }
 
 /// The hash a code is stored as (under the current secret).
@@ -220,7 +214,7 @@ fn backup_codes(state: &AuthState, user_id: &str) -> (Vec<String>, Vec<String>) 
 }
 
 fn totp_uri(state: &AuthState, user: &User, secret: &str, issuer: Option<&str>) -> String {
-    let issuer = issuer.unwrap_or(&state.app.config.auth.two_factor_issuer);
+    let issuer = issuer.unwrap_or(&state.auth.two_factor_issuer);
     totp::uri(issuer, &user.email, secret.as_bytes())
 }
 
@@ -434,7 +428,7 @@ pub async fn enable(
     }
     let secret = random_alphanumeric(32);
     let (codes, hashes) = backup_codes(&state, &me.user.id);
-    let sealed = state.app.sealer.seal(&secret);
+    let sealed = state.app.keyring.seal(&secret);
     if !state
         .app
         .db
@@ -525,7 +519,7 @@ pub async fn get_totp_uri(
     checked?;
     let secret = state
         .app
-        .sealer
+        .keyring
         .open(&two_factor.secret)
         .ok_or_else(|| AuthError::internal("the TOTP secret does not open"))?;
     Ok(json_response(
@@ -573,7 +567,7 @@ pub async fn verify_totp(
     .await?;
     let secret = state
         .app
-        .sealer
+        .keyring
         .open(&two_factor.secret)
         .ok_or_else(|| AuthError::internal("the TOTP secret does not open"))?;
     let step = totp::matching_step(secret.as_bytes(), answer.trim(), unix_now());
@@ -646,7 +640,7 @@ async fn mail_code(state: &AuthState, prover: &Prover) -> AuthResult<Option<Resp
         .await?;
     let mail = Mail {
         to: user.email.clone(),
-        from: state.app.config.mail.from.clone(),
+        from: state.mail.from.clone(),
         subject: "Your sign-in code".into(),
         text: format!(
             "Your Portal sign-in code is {answer}.\n\nIt works once, for three minutes. If you did not try to sign in, change your password.\n"

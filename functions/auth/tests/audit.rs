@@ -418,7 +418,7 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
     // A sign-in's session.
     let spent = spent_event(&t, &id).await;
     let (session, token) = portal_domain::store::sessions::new_session(
-        &t.state.sealer,
+        &t.state.keyring,
         &user,
         true,
         &portal_domain::store::sessions::StartedFrom::default(),
@@ -479,7 +479,7 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
         .unwrap()
         .unwrap();
     let (successor, _) = portal_domain::store::sessions::new_session(
-        &t.state.sealer,
+        &t.state.keyring,
         &user,
         true,
         &Default::default(),

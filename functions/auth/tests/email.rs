@@ -3,6 +3,7 @@
 mod common;
 
 use common::{TestAuth, h};
+use portal_testkit::Sections;
 use serde_json::{Value, json};
 
 fn verify_path(mail: &Value) -> String {
@@ -64,7 +65,7 @@ async fn bad_tokens_are_refused_or_redirected_with_an_error() {
 
 #[tokio::test]
 async fn sending_again_checks_the_signed_in_address() {
-    let t = TestAuth::new(|c| c.auth.send_verification_on_sign_up = false).await;
+    let t = TestAuth::new(|c| c.auth_mut().send_verification_on_sign_up = false).await;
     let me = t.sign_up("again@example.org").await;
     assert!(t.mails().is_empty());
     let owned = me.headers();
@@ -111,7 +112,7 @@ async fn sending_again_checks_the_signed_in_address() {
 
 #[tokio::test]
 async fn anonymous_requests_always_answer_true() {
-    let t = TestAuth::new(|c| c.auth.send_verification_on_sign_up = false).await;
+    let t = TestAuth::new(|c| c.auth_mut().send_verification_on_sign_up = false).await;
     t.sign_up("anon@example.org").await;
     for email in ["anon@example.org", "nobody@example.org"] {
         let res = t

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{PASSWORD, TestAuth, h, set_cookies};
+use portal_testkit::Sections;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -142,7 +143,8 @@ async fn a_banned_users_sessions_and_keys_stop_working() {
 
 #[tokio::test]
 async fn cookie_carrying_posts_need_a_trusted_origin() {
-    let t = TestAuth::new(|c| c.auth.trusted_origins = vec!["https://*.atl.dev".into()]).await;
+    let t =
+        TestAuth::new(|c| c.auth_mut().trusted_origins = vec!["https://*.atl.dev".into()]).await;
     let me = t.sign_up("csrf@example.org").await;
     let cookie = me.cookie.as_str();
     let body = Some(json!({}));

@@ -2,6 +2,7 @@
 
 mod common;
 
+use portal_testkit::Sections;
 use std::collections::BTreeMap;
 
 use common::{PASSWORD, TestAuth, set_cookies};
@@ -192,7 +193,7 @@ async fn revoking_the_active_session_activates_the_next_and_sign_out_ends_them_a
 
 #[tokio::test]
 async fn signing_in_again_replaces_the_accounts_old_session_and_the_maximum_holds() {
-    let t = TestAuth::new(|c| c.auth.multi_session_max = 2).await;
+    let t = TestAuth::new(|c| c.auth_mut().multi_session_max = 2).await;
     for email in ["f@example.org", "g@example.org", "h@example.org"] {
         t.sign_up(email).await;
     }

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{Browser, PASSWORD, TestAuth, h};
+use portal_testkit::Sections;
 use portal_web::AppState;
 use serde_json::{Value, json};
 
@@ -14,8 +15,8 @@ const NEW: &str = "the-secret-after-the-rotation-9876543210ab";
 /// The same table, served with other secrets (a deploy of the rotation).
 fn redeployed(before: &TestAuth, secret: &str, previous: Option<&str>) -> TestAuth {
     let mut config = (*before.state.config).clone();
-    config.auth.secret = secret.into();
-    config.auth.previous_secret = previous.map(str::to_string);
+    config.auth_mut().secret = secret.into();
+    config.auth_mut().previous_secret = previous.map(str::to_string);
     TestAuth::on(AppState::new(config, before.state.db.clone()))
 }
 
@@ -27,7 +28,7 @@ async fn session_of(t: &TestAuth, who: &Browser) -> Value {
 
 #[tokio::test]
 async fn sessions_and_links_from_before_a_rotation_hold_while_the_previous_secret_is_accepted() {
-    let before = TestAuth::new(|c| c.auth.secret = OLD.into()).await;
+    let before = TestAuth::new(|c| c.auth_mut().secret = OLD.into()).await;
     let ada = before.sign_up("ada@example.org").await;
     let link = before.mails()[0]["url"]
         .as_str()
@@ -73,7 +74,7 @@ async fn sessions_and_links_from_before_a_rotation_hold_while_the_previous_secre
 
 #[tokio::test]
 async fn without_the_previous_secret_a_rotation_signs_everyone_out() {
-    let before = TestAuth::new(|c| c.auth.secret = OLD.into()).await;
+    let before = TestAuth::new(|c| c.auth_mut().secret = OLD.into()).await;
     let ada = before.sign_up("ada@example.org").await;
     let after = redeployed(&before, NEW, None);
     assert_eq!(session_of(&after, &ada).await, Value::Null);

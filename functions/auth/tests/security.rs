@@ -6,6 +6,7 @@ mod common;
 
 use common::{Browser, PASSWORD, TestAuth, h};
 use portal_domain::model::User;
+use portal_testkit::Sections;
 use serde_json::{Value, json};
 
 const BASE: &str = "https://portal.example.org";
@@ -13,8 +14,8 @@ const BASE: &str = "https://portal.example.org";
 /// Base URL `https://portal.example.org`, a trusted front end and a wildcard.
 async fn app() -> TestAuth {
     TestAuth::new(|c| {
-        c.auth.base_url = url::Url::parse(BASE).unwrap();
-        c.auth.trusted_origins = vec![
+        c.auth_mut().base_url = url::Url::parse(BASE).unwrap();
+        c.auth_mut().trusted_origins = vec![
             "https://app.trusted.example.net".into(),
             "https://*.apps.example.net".into(),
         ];

@@ -6,6 +6,7 @@ use common::{Browser, PASSWORD, TestAuth, h, set_cookies};
 use portal_domain::crypto::Verified;
 use portal_domain::model::{Role, User};
 use portal_domain::store::sessions::Resolved;
+use portal_testkit::Sections;
 use serde_json::json;
 
 #[tokio::test]
@@ -434,7 +435,7 @@ async fn sign_out_ends_the_session_and_expires_the_cookies() {
 #[tokio::test]
 async fn the_cookie_prefix_names_every_cookie_and_clear_stale_session_signs_out_to_the_sign_in_page()
  {
-    let t = TestAuth::new(|c| c.auth.cookie_prefix = "portal".into()).await;
+    let t = TestAuth::new(|c| c.auth_mut().cookie_prefix = "portal".into()).await;
     let b = t.sign_up("stale@example.org").await;
     assert!(
         b.cookie.starts_with("portal.session_token="),
@@ -499,7 +500,7 @@ async fn the_cookie_prefix_names_every_cookie_and_clear_stale_session_signs_out_
 #[tokio::test]
 async fn clear_stale_session_goes_to_the_configured_sign_in_page() {
     let t = TestAuth::new(|c| {
-        c.auth.sign_in_url = c.auth.base_url.join("/login?from=stale").unwrap();
+        c.auth_mut().sign_in_url = c.auth().base_url.join("/login?from=stale").unwrap();
     })
     .await;
     let res = t
@@ -518,7 +519,7 @@ async fn clear_stale_session_goes_to_the_configured_sign_in_page() {
 
 #[tokio::test]
 async fn unverified_addresses_cannot_sign_in_when_verification_is_required() {
-    let t = TestAuth::new(|c| c.auth.require_email_verification = true).await;
+    let t = TestAuth::new(|c| c.auth_mut().require_email_verification = true).await;
     let res = t
         .post(
             "/api/auth/sign-up/email",
@@ -549,9 +550,10 @@ async fn unverified_addresses_cannot_sign_in_when_verification_is_required() {
 
 #[tokio::test]
 async fn over_https_cookies_are_secure_and_prefixed() {
-    let t =
-        TestAuth::new(|c| c.auth.base_url = url::Url::parse("https://portal.example.org").unwrap())
-            .await;
+    let t = TestAuth::new(|c| {
+        c.auth_mut().base_url = url::Url::parse("https://portal.example.org").unwrap()
+    })
+    .await;
     let res = t
         .post(
             "/api/auth/sign-up/email",

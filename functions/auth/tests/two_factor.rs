@@ -6,6 +6,7 @@ mod common;
 
 use common::{Browser, PASSWORD, TestAuth, h, set_cookies};
 use portal_auth::totp;
+use portal_testkit::Sections;
 use portal_testkit::TestResponse;
 use serde_json::{Value, json};
 
@@ -651,7 +652,7 @@ async fn disabling_needs_the_password_and_ends_other_sessions() {
 
 #[tokio::test]
 async fn e_mailed_codes_turn_two_factor_on_only_when_a_mailed_code_comes_back() {
-    let t = TestAuth::new(|c| c.auth.require_2fa_for_staff = true).await;
+    let t = TestAuth::new(|c| c.auth_mut().require_2fa_for_staff = true).await;
     let b = t.sign_up("mailonly@example.org").await;
     let id = b.user["id"].as_str().unwrap().to_string();
     t.state
@@ -819,7 +820,7 @@ async fn e_mailed_codes_count_tries_per_sign_in_across_resends_and_lock_like_tot
 
 #[tokio::test]
 async fn staff_routes_can_require_a_session_that_passed_two_factor() {
-    let t = TestAuth::new(|c| c.auth.require_2fa_for_staff = true).await;
+    let t = TestAuth::new(|c| c.auth_mut().require_2fa_for_staff = true).await;
     let b = t.sign_up("boss@example.org").await;
     let id = b.user["id"].as_str().unwrap().to_string();
     t.state

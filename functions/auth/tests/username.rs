@@ -4,6 +4,7 @@
 mod common;
 
 use common::{Browser, PASSWORD, TestAuth, h};
+use portal_testkit::Sections;
 use portal_testkit::TestResponse;
 use serde_json::{Value, json};
 
@@ -130,7 +131,7 @@ async fn bad_and_taken_usernames_are_refused_at_sign_up_and_write_nothing() {
 
 #[tokio::test]
 async fn a_required_username_must_be_given_at_sign_up() {
-    let t = TestAuth::new(|c| c.auth.require_username = true).await;
+    let t = TestAuth::new(|c| c.auth_mut().require_username = true).await;
     let res = t
         .post(
             "/api/auth/sign-up/email",

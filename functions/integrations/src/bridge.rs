@@ -79,7 +79,12 @@ async fn caller(
     headers: &HeaderMap,
     staff: Result<RequireAdminOrStaff, ApiError>,
 ) -> ApiResult<String> {
-    match &state.config.bridge_token {
+    match state
+        .config
+        .services
+        .as_ref()
+        .and_then(|s| s.bridge_token.as_ref())
+    {
         Some(token) => {
             let given = headers
                 .get(AUTHORIZATION)
@@ -140,9 +145,9 @@ pub async fn identity(
             let (local, domain) = jid.split_once('@').unwrap_or((&jid, ""));
             let ours = state
                 .config
-                .prosody
-                .xmpp_domain
-                .as_deref()
+                .services
+                .as_ref()
+                .and_then(|s| s.prosody.xmpp_domain.as_deref())
                 .unwrap_or_default();
             if !domain.is_empty() && domain != ours {
                 rate_limit::enforce(&state, bucket).await?;

@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     auth: true,
     mail: false,
-    sentry: false,
+    tunnel: false,
     services: true,
 };
 

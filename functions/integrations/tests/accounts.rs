@@ -1,5 +1,6 @@
 //! `/api/integrations/*` against a fake Prosody admin API over real HTTP.
 
+use portal_testkit::Sections;
 use std::time::Duration;
 
 use portal_domain::Config;
@@ -23,9 +24,9 @@ struct T {
 
 fn configure(c: &mut Config, prosody: &FakeProsody) {
     c.rate_limits.enabled = false;
-    c.prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
-    c.prosody.rest_token = Some(PROSODY_TOKEN.into());
-    c.prosody.xmpp_domain = Some(DOMAIN.into());
+    c.services_mut().prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
+    c.services_mut().prosody.rest_token = Some(PROSODY_TOKEN.into());
+    c.services_mut().prosody.xmpp_domain = Some(DOMAIN.into());
 }
 
 async fn setup(adjust: impl FnOnce(&mut Config)) -> T {
@@ -104,7 +105,7 @@ async fn the_registry_lists_xmpp_enabled_when_configured() {
 
 #[tokio::test]
 async fn unconfigured_xmpp_is_listed_disabled_and_refused() {
-    let t = setup(|c| c.prosody.rest_token = None).await;
+    let t = setup(|c| c.services_mut().prosody.rest_token = None).await;
     let res = t.send("GET", "/api/integrations", Some(&t.ada), None).await;
     assert_eq!(res.json()["integrations"][0]["enabled"], false);
     let res = t.create(&t.ada, json!({"username": "ada"})).await;
@@ -283,7 +284,7 @@ async fn one_account_per_user_and_one_user_per_name() {
 
 #[tokio::test]
 async fn upstream_failures_are_502_and_leave_nothing_behind() {
-    let t = setup(|c| c.prosody.timeout = Duration::from_millis(300)).await;
+    let t = setup(|c| c.services_mut().prosody.timeout = Duration::from_millis(300)).await;
     let cases = [
         (Mode::Fail(500), "XMPP server failed (status 500)"),
         (Mode::Fail(401), "XMPP server refused Portal's credentials"),
@@ -317,7 +318,8 @@ async fn upstream_failures_are_502_and_leave_nothing_behind() {
 async fn an_unreachable_server_is_502() {
     let port = portal_testkit::closed_port();
     let t = setup(|c| {
-        c.prosody.rest_url = Some(url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap())
+        c.services_mut().prosody.rest_url =
+            Some(url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap())
     })
     .await;
     let res = t.create(&t.ada, json!({"username": "ada"})).await;
@@ -574,7 +576,7 @@ async fn deleting_removes_the_account_upstream_first() {
 
 #[tokio::test]
 async fn a_wrong_admin_token_is_a_502_naming_the_credentials() {
-    let t = setup(|c| c.prosody.rest_token = Some("not-the-token".into())).await;
+    let t = setup(|c| c.services_mut().prosody.rest_token = Some("not-the-token".into())).await;
     let res = t.create(&t.ada, json!({"username": "ada"})).await;
     assert_eq!(res.status, 502);
     assert_eq!(
@@ -790,7 +792,7 @@ async fn a_create_that_died_mid_way_does_not_block_the_user_or_the_name_forever(
 
 #[tokio::test]
 async fn a_hanging_prosody_cannot_hold_a_create_past_the_invocations_deadline() {
-    let t = setup(|c| c.prosody.timeout = Duration::from_secs(30)).await;
+    let t = setup(|c| c.services_mut().prosody.timeout = Duration::from_secs(30)).await;
     t.prosody.set_mode(Mode::Hang(Duration::from_secs(20)));
     let mut context = lambda_http::Context::default();
     let now_ms = (portal_domain::time::now().unix_timestamp_nanos() / 1_000_000) as u64;

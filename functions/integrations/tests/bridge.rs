@@ -3,6 +3,7 @@
 
 use portal_domain::Config;
 use portal_domain::model::Role;
+use portal_testkit::Sections;
 use portal_testkit::{
     FakeAtheme, FakeProsody, Person, TestApp, TestResponse, envelope, person, person_with_username,
     test_state,
@@ -35,7 +36,7 @@ async fn setup(adjust: impl FnOnce(&mut Config)) -> T {
         c.rate_limits.enabled = false;
         prosody.configure(c);
         atheme.configure(c);
-        c.bridge_token = Some(TOKEN.into());
+        c.services_mut().bridge_token = Some(TOKEN.into());
         adjust(c);
     })
     .await;
@@ -143,7 +144,7 @@ async fn with_a_token_configured_nothing_else_is_accepted() {
 
 #[tokio::test]
 async fn without_a_token_only_staff_and_admins_look_up() {
-    let t = setup(|c| c.bridge_token = None).await;
+    let t = setup(|c| c.services_mut().bridge_token = None).await;
     let res = t
         .send(
             "GET",

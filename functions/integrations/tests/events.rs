@@ -1,6 +1,7 @@
 //! The Lambda path: `events/integrations-create.v2.json` (POST with the fixture cookie).
 
 use portal_domain::model::Role;
+use portal_testkit::Sections;
 use portal_testkit::{
     FakeProsody, PROSODY_TOKEN, call, event_request, fixture, fixture_person, test_state,
 };
@@ -10,9 +11,9 @@ use portal_web::http;
 async fn the_create_fixture_provisions_an_xmpp_account() {
     let prosody = FakeProsody::start().await;
     let state = test_state(|c| {
-        c.prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
-        c.prosody.rest_token = Some(PROSODY_TOKEN.into());
-        c.prosody.xmpp_domain = Some("chat.example.org".into());
+        c.services_mut().prosody.rest_url = Some(url::Url::parse(&prosody.url()).unwrap());
+        c.services_mut().prosody.rest_token = Some(PROSODY_TOKEN.into());
+        c.services_mut().prosody.xmpp_domain = Some("chat.example.org".into());
     })
     .await;
     let app = http::finish(portal_integrations::router(state.clone()), &state.config);

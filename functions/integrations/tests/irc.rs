@@ -1,6 +1,7 @@
 //! IRC accounts against a fake Atheme JSON-RPC server over real HTTP: registration,
 //! verification, password resets, suspension, drops, and each way Atheme can fail.
 
+use portal_testkit::Sections;
 use std::time::Duration;
 
 use portal_domain::Config;
@@ -30,7 +31,7 @@ impl std::ops::Deref for T {
 fn configure(c: &mut Config, atheme: &FakeAtheme) {
     c.rate_limits.enabled = false;
     atheme.configure(c);
-    c.irc.server = "irc.example.org".into();
+    c.services_mut().irc.server = "irc.example.org".into();
 }
 
 async fn setup(adjust: impl FnOnce(&mut Config)) -> T {
@@ -104,7 +105,7 @@ async fn the_registry_lists_irc_enabled_only_when_configured() {
     assert_eq!(irc["enabled"], true);
     assert_eq!(irc["name"], "IRC");
 
-    let t = setup(|c| c.irc.jsonrpc_url = None).await;
+    let t = setup(|c| c.services_mut().irc.jsonrpc_url = None).await;
     let res = t.get("/api/integrations", &t.ada).await;
     assert!(
         res.json()["integrations"]
@@ -253,7 +254,7 @@ async fn atheme_failing_leaves_nothing_behind() {
     assert!(t.atheme.nicks().is_empty());
     // Down: nothing listens.
     let t = setup(|c| {
-        c.irc.jsonrpc_url =
+        c.services_mut().irc.jsonrpc_url =
             Some(url::Url::parse(&format!("http://127.0.0.1:{}/jsonrpc", closed_port())).unwrap())
     })
     .await;
@@ -334,7 +335,7 @@ async fn resetting_without_a_password_returns_the_one_atheme_picked() {
 
 #[tokio::test]
 async fn wrong_operator_credentials_fail_resets_and_drops_cleanly() {
-    let t = setup(|c| c.irc.oper_password = Some("wrong".into())).await;
+    let t = setup(|c| c.services_mut().irc.oper_password = Some("wrong".into())).await;
     let body = t
         .created(&t.ada, json!({"password": "first-password"}))
         .await;
@@ -360,8 +361,8 @@ async fn wrong_operator_credentials_fail_resets_and_drops_cleanly() {
 #[tokio::test]
 async fn without_an_operator_account_resets_and_drops_are_unavailable() {
     let t = setup(|c| {
-        c.irc.oper_account = None;
-        c.irc.oper_password = None;
+        c.services_mut().irc.oper_account = None;
+        c.services_mut().irc.oper_password = None;
     })
     .await;
     let body = t.created(&t.ada, json!({})).await;

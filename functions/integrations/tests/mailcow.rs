@@ -1,6 +1,7 @@
 //! Mailboxes against a fake Mailcow API over real HTTP: create, reset, suspend, delete,
 //! app passwords, aliases and usage, and each way Mailcow can fail.
 
+use portal_testkit::Sections;
 use std::time::Duration;
 
 use portal_domain::Config;
@@ -171,7 +172,7 @@ async fn mailcow_failing_leaves_nothing_behind() {
         assert_eq!(res.json(), envelope(message), "{mode:?}");
         assert_eq!(t.integration_items().await, 0);
     }
-    let t = setup(|c| c.mailcow.api_key = Some("wrong".into())).await;
+    let t = setup(|c| c.services_mut().mailcow.api_key = Some("wrong".into())).await;
     let res = t.create(&t.ada, json!({})).await;
     assert_eq!(res.status, 502);
     assert_eq!(
@@ -179,7 +180,7 @@ async fn mailcow_failing_leaves_nothing_behind() {
         envelope("Mail server refused Portal's credentials")
     );
     let t = setup(|c| {
-        c.mailcow.api_url =
+        c.services_mut().mailcow.api_url =
             Some(url::Url::parse(&format!("http://127.0.0.1:{}", closed_port())).unwrap())
     })
     .await;

@@ -1,6 +1,7 @@
 //! Wiki accounts against a fake MediaWiki Action API over real HTTP: the bot's login,
 //! createaccount, blocks for suspension and deletion, user stats, and each failure.
 
+use portal_testkit::Sections;
 use std::time::Duration;
 
 use portal_domain::Config;
@@ -146,14 +147,14 @@ async fn wiki_failures_leave_nothing_behind() {
         assert_eq!(res.json(), envelope(message), "{mode:?}");
         assert_eq!(t.integration_items().await, 0, "{mode:?}");
     }
-    let t = setup(|c| c.mediawiki.bot_password = Some("wrong".into())).await;
+    let t = setup(|c| c.services_mut().mediawiki.bot_password = Some("wrong".into())).await;
     let res = t.create(&t.ada, json!({})).await;
     assert_eq!(res.status, 502);
     assert_eq!(res.json(), envelope("Wiki refused Portal's credentials"));
     assert!(t.wiki.user("Ada").is_none());
     assert_eq!(t.integration_items().await, 0);
     let t = setup(|c| {
-        c.mediawiki.api_url =
+        c.services_mut().mediawiki.api_url =
             Some(url::Url::parse(&format!("http://127.0.0.1:{}/w/api.php", closed_port())).unwrap())
     })
     .await;
@@ -259,7 +260,7 @@ async fn user_stats_show_the_callers_wiki_figures() {
             .status,
         401
     );
-    let t = setup(|c| c.mediawiki.api_url = None).await;
+    let t = setup(|c| c.services_mut().mediawiki.api_url = None).await;
     let res = t
         .get("/api/integrations/mediawiki/user-stats", &t.ada)
         .await;

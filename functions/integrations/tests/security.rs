@@ -4,6 +4,7 @@
 
 use portal_domain::Config;
 use portal_domain::model::Role;
+use portal_testkit::Sections;
 use portal_testkit::{
     FakeAtheme, FakeMailcow, FakeMediaWiki, FakeProsody, Person, TestApp, TestResponse,
     api_key_for, envelope, person, person_with_username, test_state, with_second_factor,
@@ -349,7 +350,7 @@ async fn role_granted_actions(t: &T) -> Vec<(Role, &'static str, String, Option<
 
 #[tokio::test]
 async fn with_the_staff_rule_on_a_role_grants_nothing_without_a_second_factor() {
-    let t = setup(|c| c.auth.require_2fa_for_staff = true).await;
+    let t = setup(|c| c.auth_mut().require_2fa_for_staff = true).await;
     let (admin_key, _) = api_key_for(&t.state, &t.admin.user, "admin script").await;
     let actions = role_granted_actions(&t).await;
     let refused = [
@@ -432,7 +433,7 @@ fn reserved(field: &str) -> Value {
 
 #[tokio::test]
 async fn reserved_names_are_refused_on_every_service_and_for_aliases() {
-    let t = setup(|c| c.reserved_names = vec!["board".into(), "hello".into()]).await;
+    let t = setup(|c| c.services_mut().reserved_names = vec!["board".into(), "hello".into()]).await;
     let refused = [
         ("xmpp", json!({"username": "Postmaster"}), "username"),
         (
@@ -539,7 +540,7 @@ async fn a_freed_name_waits_for_its_former_owner() {
 
 #[tokio::test]
 async fn without_a_cooling_period_a_freed_name_is_free_at_once() {
-    let t = setup(|c| c.name_cooling_days = 0).await;
+    let t = setup(|c| c.services_mut().name_cooling_days = 0).await;
     let id = t.created(&t.mallory, "xmpp").await;
     let path = format!("/api/integrations/xmpp/accounts/{id}");
     assert_eq!(

@@ -18,7 +18,7 @@ pub use monitoring::SentryTunnel;
 pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     auth: false,
     mail: false,
-    sentry: true,
+    tunnel: true,
     services: false,
 };
 
@@ -35,7 +35,11 @@ pub fn routes(body_cap: usize) -> OpenApiRouter<monitoring::TunnelState> {
 /// The group's router.
 pub fn router(state: AppState) -> Router {
     let tunnel = SentryTunnel::from_config(&state.config);
-    let body_cap = state.config.sentry.tunnel_max_bytes;
+    let body_cap = state
+        .config
+        .tunnel
+        .as_ref()
+        .map_or(state.config.max_body_bytes, |t| t.max_bytes);
     Router::from(routes(body_cap)).with_state(monitoring::TunnelState { app: state, tunnel })
 }
 

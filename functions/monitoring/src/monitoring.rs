@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use portal_domain::Config;
-use portal_domain::config::SentryDsn;
+use portal_domain::config::{Dsn, parse_dsn};
 use portal_domain::store::keys;
 use portal_services::outbound::Outbound;
 use portal_web::http::{ClientAddress, VerbatimBody, rate_limit_subject};
@@ -40,7 +40,7 @@ const RELAYED_HEADERS: [&str; 2] = ["retry-after", "x-sentry-rate-limits"];
 pub struct SentryTunnel(Option<Arc<Upstream>>);
 
 struct Upstream {
-    dsn: SentryDsn,
+    dsn: Dsn,
     envelope_url: String,
     client: Outbound,
 }
@@ -48,13 +48,12 @@ struct Upstream {
 impl SentryTunnel {
     /// Builds the HTTP client only when there is somewhere to send to.
     pub fn from_config(config: &Config) -> Self {
-        let Some(dsn) = config.sentry.dsn.clone() else {
+        let (Some(dsn), Some(tunnel)) = (config.sentry_dsn.clone(), config.tunnel.as_ref()) else {
             return Self(None);
         };
-        let timeout = config.sentry.tunnel_timeout;
-        match Outbound::new(timeout) {
+        match Outbound::new(tunnel.timeout) {
             Some(client) => Self(Some(Arc::new(Upstream {
-                envelope_url: dsn.envelope_url(),
+                envelope_url: dsn.envelope_api_url().to_string(),
                 dsn,
                 client,
             }))),
@@ -83,8 +82,16 @@ pub async fn status() -> Json<Value> {
     Json(json!({ "status": "ok", "service": "sentry-tunnel" }))
 }
 
+/// Whether two DSNs name the same Sentry project on the same host and port (the key may
+/// differ).
+fn same_project(ours: &Dsn, theirs: &Dsn) -> bool {
+    ours.host().eq_ignore_ascii_case(theirs.host())
+        && ours.port() == theirs.port()
+        && ours.project_id() == theirs.project_id()
+}
+
 /// The DSN named by an envelope's header (its first line).
-fn envelope_dsn(envelope: &[u8]) -> ApiResult<SentryDsn> {
+fn envelope_dsn(envelope: &[u8]) -> ApiResult<Dsn> {
     let header_line = envelope.split(|b| *b == b'\n').next().unwrap_or_default();
     let header: Value =
         serde_json::from_slice(header_line).map_err(|_| ApiError::bad_request(INVALID_HEADER))?;
@@ -92,7 +99,7 @@ fn envelope_dsn(envelope: &[u8]) -> ApiResult<SentryDsn> {
         .get("dsn")
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::bad_request(INVALID_HEADER))?;
-    SentryDsn::parse(dsn).map_err(|_| ApiError::bad_request(INVALID_DSN))
+    parse_dsn(dsn).map_err(|_| ApiError::bad_request(INVALID_DSN))
 }
 
 /// What the tunnel routes hold: the tunnel, and the state its rate limit counts in.
@@ -155,7 +162,7 @@ pub async fn forward(
     }
     let envelope = body.map_err(body_rejection)?;
     let dsn = envelope_dsn(&envelope)?;
-    if !upstream.dsn.same_project(&dsn) {
+    if !same_project(&upstream.dsn, &dsn) {
         return Err(ApiError::forbidden(FOREIGN_DSN));
     }
     let answer = upstream

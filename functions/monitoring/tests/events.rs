@@ -3,7 +3,7 @@
 
 use axum::Router;
 use portal_domain::Config;
-use portal_domain::config::SentryDsn;
+use portal_domain::config::parse_dsn;
 use portal_testkit::{FakeUpstream, Reply, call, event_request, fixture, test_state};
 use portal_web::{AppState, http};
 use serde_json::json;
@@ -66,7 +66,7 @@ async fn tunnel_fixtures_without_sentry_are_503() {
 async fn tunnel_fixtures_reach_sentry_through_the_lambda_path() {
     let sentry = FakeUpstream::start(Reply::json(200, r#"{"id":"ok"}"#)).await;
     let dsn = format!("http://public@127.0.0.1:{}/42", sentry.port());
-    let app = plain_app(|c| c.sentry.dsn = Some(SentryDsn::parse(&dsn).unwrap())).await;
+    let app = plain_app(|c| c.sentry_dsn = Some(parse_dsn(&dsn).unwrap())).await;
     for name in ["monitoring-tunnel.v2.json", "monitoring-tunnel.v1.json"] {
         // The fixture names Sentry's real ingest host; point it at the fake one.
         let event = fixture(name).replace("https://public@o0.ingest.sentry.io/42", &dsn);
@@ -90,7 +90,7 @@ async fn tunnel_fixtures_reach_sentry_through_the_lambda_path() {
 async fn tunnel_fixture_for_another_project_is_403() {
     let sentry = FakeUpstream::start(Reply::json(200, "{}")).await;
     let dsn = format!("http://public@127.0.0.1:{}/42", sentry.port());
-    let app = plain_app(|c| c.sentry.dsn = Some(SentryDsn::parse(&dsn).unwrap())).await;
+    let app = plain_app(|c| c.sentry_dsn = Some(parse_dsn(&dsn).unwrap())).await;
     let res = call(&app, event_request(&fixture("monitoring-tunnel.v2.json"))).await;
     assert_eq!(res.status, 403);
     assert!(sentry.requests().is_empty());

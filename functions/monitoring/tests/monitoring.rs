@@ -1,11 +1,12 @@
 //! The monitoring function, in-process through its finished router: what a browser SDK,
 //! an uptime checker and an operator see.
 
+use portal_testkit::Sections;
 use std::time::Duration;
 
 use axum::Router;
 use portal_domain::Config;
-use portal_domain::config::SentryDsn;
+use portal_domain::config::parse_dsn;
 use portal_testkit::{FakeUpstream, Reply, call, get, post_bytes, request, test_state};
 use portal_web::{AppState, http};
 use serde_json::{Value, json};
@@ -25,7 +26,7 @@ fn envelope(dsn: &str) -> String {
 async fn tunnel_to(sentry: &FakeUpstream, adjust: impl FnOnce(&mut Config)) -> Router {
     let dsn = format!("http://public@127.0.0.1:{}/42", sentry.port());
     app(test_state(|c| {
-        c.sentry.dsn = Some(SentryDsn::parse(&dsn).unwrap());
+        c.sentry_dsn = Some(parse_dsn(&dsn).unwrap());
         adjust(c);
     })
     .await)
@@ -212,7 +213,7 @@ async fn envelopes_for_another_host_or_project_are_403() {
 #[tokio::test]
 async fn envelopes_over_the_cap_are_413() {
     let sentry = FakeUpstream::start(Reply::json(200, "{}")).await;
-    let app = tunnel_to(&sentry, |c| c.sentry.tunnel_max_bytes = 1024).await;
+    let app = tunnel_to(&sentry, |c| c.tunnel_mut().max_bytes = 1024).await;
     let dsn = format!("http://public@127.0.0.1:{}/42", sentry.port());
     let mut body = envelope(&dsn);
     body.push_str(&"x".repeat(1024));
@@ -230,7 +231,7 @@ async fn envelopes_over_the_cap_are_413() {
 async fn unreachable_sentry_is_502() {
     let port = portal_testkit::closed_port();
     let dsn = format!("http://public@127.0.0.1:{port}/42");
-    let app = app(test_state(|c| c.sentry.dsn = Some(SentryDsn::parse(&dsn).unwrap())).await);
+    let app = app(test_state(|c| c.sentry_dsn = Some(parse_dsn(&dsn).unwrap())).await);
     let res = post_bytes(&app, "/api/monitoring", envelope(&dsn)).await;
     assert_eq!(res.status, 502);
     assert_eq!(res.json(), error("Sentry could not be reached"));
@@ -240,7 +241,7 @@ async fn unreachable_sentry_is_502() {
 async fn slow_sentry_times_out_with_502() {
     let sentry = FakeUpstream::start(Reply::json(200, "{}").after(Duration::from_secs(5))).await;
     let app = tunnel_to(&sentry, |c| {
-        c.sentry.tunnel_timeout = Duration::from_millis(200)
+        c.tunnel_mut().timeout = Duration::from_millis(200)
     })
     .await;
     let dsn = format!("http://public@127.0.0.1:{}/42", sentry.port());

@@ -48,7 +48,7 @@ pub async fn list(
             query.active,
             Some(me.user.generations.sessions),
             &iso(now()),
-            &query.paging.request(&state.sealer)?,
+            &query.paging.request(&state.keyring)?,
         )
         .await?;
     let sessions = page
@@ -57,7 +57,7 @@ pub async fn list(
         .map(|s| session_view(s, me.session_id()))
         .collect();
     Ok(Json(listed(
-        &state.sealer,
+        &state.keyring,
         "sessions",
         sessions,
         page.next.as_ref(),

@@ -1,5 +1,5 @@
-//! Secrets: random tokens, hashes of stored secrets, HMAC signatures (cookies), sealed
-//! copies (AEAD) of tokens the protocol must hand back, and password hashing.
+//! Secrets: random tokens, hashes of stored secrets, and password hashing (what is signed
+//! or sealed with the auth secret goes through [`crate::keyring`]).
 //!
 //! Passwords are argon2id with OWASP's minimum (m = 19 MiB, t = 2, p = 1), hashed on the
 //! blocking pool. Hashes made by BetterAuth's Node server (`<salt hex>:<scrypt key hex>`)
@@ -7,9 +7,8 @@
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Params, Version};
-use chacha20poly1305::aead::{Aead, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use data_encoding::{BASE64, BASE64URL_NOPAD, HEXLOWER, HEXLOWER_PERMISSIVE};
+use data_encoding::{BASE64URL_NOPAD, HEXLOWER, HEXLOWER_PERMISSIVE};
+use hmac::KeyInit;
 use hmac::{Hmac, Mac};
 use rand::RngExt;
 use rand::distr::Alphanumeric;
@@ -64,106 +63,15 @@ pub fn sha256_b64url(data: &[u8]) -> String {
     BASE64URL_NOPAD.encode(&Sha256::digest(data))
 }
 
-fn hmac(secret: &[u8], message: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac(secret: &[u8], message: &[u8]) -> Vec<u8> {
     let mut mac =
         <HmacSha256 as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(message);
     mac.finalize().into_bytes().to_vec()
 }
 
-/// base64 (standard, padded) HMAC-SHA256: the signature in BetterAuth's signed cookies.
-pub fn sign_cookie_value(secret: &str, value: &str) -> String {
-    BASE64.encode(&hmac(secret.as_bytes(), value.as_bytes()))
-}
-
-/// Checks a `value.signature` pair in constant time.
-pub fn verify_cookie_signature(secret: &str, value: &str, signature: &str) -> bool {
-    if signature.len() != 44 || !signature.ends_with('=') {
-        return false;
-    }
-    let Ok(given) = BASE64.decode(signature.as_bytes()) else {
-        return false;
-    };
-    let expected = hmac(secret.as_bytes(), value.as_bytes());
-    given.ct_eq(&expected).into()
-}
-
-/// base64url (no padding) HMAC-SHA256, for HS256 JWTs.
-pub fn hmac_b64url(secret: &str, message: &str) -> String {
-    BASE64URL_NOPAD.encode(&hmac(secret.as_bytes(), message.as_bytes()))
-}
-
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
-}
-
-/// Seals and opens copies of tokens (ChaCha20-Poly1305, key derived from the auth
-/// secret), so a dump of the table alone yields no usable credential.
-/// During a secret rotation it also opens what the previous secret sealed (never seals
-/// with it).
-#[derive(Clone)]
-pub struct Sealer {
-    cipher: ChaCha20Poly1305,
-    previous: Option<ChaCha20Poly1305>,
-}
-
-impl std::fmt::Debug for Sealer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sealer(..)")
-    }
-}
-
-impl Sealer {
-    pub fn new(secret: &str) -> Self {
-        Self {
-            cipher: Self::cipher(secret),
-            previous: None,
-        }
-    }
-
-    /// Seals with `secret`; opens what `secret` or `previous` sealed.
-    pub fn rotated(secret: &str, previous: Option<&str>) -> Self {
-        Self {
-            cipher: Self::cipher(secret),
-            previous: previous.map(Self::cipher),
-        }
-    }
-
-    fn cipher(secret: &str) -> ChaCha20Poly1305 {
-        let key = hkdf::Hkdf::<Sha256>::new(Some(b"portal-seal-v1"), secret.as_bytes());
-        let mut okm = [0u8; 32];
-        key.expand(b"sealed tokens", &mut okm)
-            .expect("32 bytes is a valid HKDF length");
-        ChaCha20Poly1305::new(&Key::from(okm))
-    }
-
-    /// `base64url(nonce || ciphertext)`
-    pub fn seal(&self, plaintext: &str) -> String {
-        let nonce_bytes: [u8; 12] = rand::random();
-        let sealed = self
-            .cipher
-            .encrypt(&Nonce::from(nonce_bytes), plaintext.as_bytes())
-            .expect("encryption of a short token cannot fail");
-        let mut out = nonce_bytes.to_vec();
-        out.extend(sealed);
-        BASE64URL_NOPAD.encode(&out)
-    }
-
-    pub fn open(&self, sealed: &str) -> Option<String> {
-        let bytes = BASE64URL_NOPAD.decode(sealed.as_bytes()).ok()?;
-        if bytes.len() < 12 {
-            return None;
-        }
-        let (nonce, ciphertext) = bytes.split_at(12);
-        let nonce = Nonce::try_from(nonce).ok()?;
-        let nonce = &nonce;
-        let plain = self.cipher.decrypt(nonce, ciphertext).ok().or_else(|| {
-            self.previous
-                .as_ref()
-                .and_then(|previous| previous.decrypt(nonce, ciphertext).ok())
-        })?;
-        String::from_utf8(plain).ok()
-    }
 }
 
 /// Length as JavaScript counts it (UTF-16 code units), which is what BetterAuth checks.
@@ -359,6 +267,7 @@ pub async fn verify_password(password: String, stored: Option<String>) -> Verifi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keyring::Keyring;
     use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
     #[test]
@@ -416,19 +325,15 @@ mod tests {
         );
         let sealed = "BwcHBwcHBwcHBwcHmzPabVwsJwCjz5JhROtLgQQiHqux03UTLUMuXaa0BaUuY60j";
         assert_eq!(
-            Sealer::new("vector-secret").open(sealed).as_deref(),
+            Keyring::new("vector-secret", None).open(sealed).as_deref(),
             Some("token-sealed-by-0.10")
         );
         let signature = "bQZOmKyhgla4x93tRXNCBDTWGx/PUhieO7kvwbCcRgI=";
         assert_eq!(
-            sign_cookie_value("vector-secret", "session-token-value"),
+            Keyring::new("vector-secret", None).sign("session-token-value"),
             signature
         );
-        assert!(verify_cookie_signature(
-            "vector-secret",
-            "session-token-value",
-            signature
-        ));
+        assert!(Keyring::new("vector-secret", None).verify("session-token-value", signature));
         if std::env::var_os("PORTAL_PRINT_CRYPTO_VECTORS").is_some() {
             println!(
                 "hash: {}",
@@ -436,7 +341,7 @@ mod tests {
             );
             println!(
                 "sealed: {}",
-                Sealer::new("vector-secret").seal("token-sealed-by-0.11")
+                Keyring::new("vector-secret", None).seal("token-sealed-by-0.11")
             );
         }
     }
@@ -489,27 +394,29 @@ mod tests {
 
     #[test]
     fn after_a_rotation_old_sealed_values_open_and_new_ones_use_the_new_secret() {
-        let old = Sealer::new("secret-a");
+        let old = Keyring::new("secret-a", None);
         let sealed_before = old.seal("token-1");
-        let rotated = Sealer::rotated("secret-b", Some("secret-a"));
+        let rotated = Keyring::new("secret-b", Some("secret-a"));
         assert_eq!(rotated.open(&sealed_before).as_deref(), Some("token-1"));
         let sealed_after = rotated.seal("token-2");
         assert_eq!(old.open(&sealed_after), None);
         assert_eq!(
-            Sealer::new("secret-b").open(&sealed_after).as_deref(),
+            Keyring::new("secret-b", None)
+                .open(&sealed_after)
+                .as_deref(),
             Some("token-2")
         );
         // The grace period over (no previous secret): the old value no longer opens.
-        assert_eq!(Sealer::new("secret-b").open(&sealed_before), None);
+        assert_eq!(Keyring::new("secret-b", None).open(&sealed_before), None);
     }
 
     #[test]
     fn sealed_tokens_open_only_with_the_same_secret() {
-        let a = Sealer::new("secret-a");
+        let a = Keyring::new("secret-a", None);
         let sealed = a.seal("tok123");
         assert_ne!(sealed, a.seal("tok123"), "a fresh nonce each time");
         assert_eq!(a.open(&sealed).as_deref(), Some("tok123"));
-        assert_eq!(Sealer::new("secret-b").open(&sealed), None);
+        assert_eq!(Keyring::new("secret-b", None).open(&sealed), None);
         assert_eq!(a.open("garbage"), None);
     }
 

@@ -13,21 +13,19 @@ use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use argon2::Block;
 
+use crate::config::Runtime;
+
 /// One argon2 memory area, kept by a worker between hashes.
 pub type Memory = Vec<Block>;
 
 type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
-/// How many hashing threads this process runs.
-pub fn workers() -> usize {
-    if let Some(n) = std::env::var("PORTAL_HASH_WORKERS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|n| (1..=64).contains(n))
-    {
+/// How many hashing threads a process runs.
+pub fn workers(runtime: &Runtime) -> usize {
+    if let Some(n) = runtime.hash_workers {
         return n;
     }
-    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+    if runtime.on_lambda() {
         return 1;
     }
     std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
@@ -85,7 +83,9 @@ impl Pool {
 /// [`Pool::run`] on the process's pool ([`workers`] threads, started on first use).
 pub async fn run<T: Send + 'static>(work: impl FnOnce(&mut Memory) -> T + Send + 'static) -> T {
     static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| Pool::start(workers())).run(work).await
+    POOL.get_or_init(|| Pool::start(workers(&Runtime::from_env())))
+        .run(work)
+        .await
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod config;
 pub mod crypto;
 pub mod hashing;
 pub mod issue;
+pub mod keyring;
 pub mod model;
 pub mod observe;
 pub mod store;

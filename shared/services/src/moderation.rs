@@ -98,7 +98,7 @@ impl Identity {
     /// With `PORTAL_REQUIRE_2FA_FOR_STAFF`, a role counts only on a session that passed
     /// the second factor (an API key is not one: it was never asked for a code).
     fn second_factor_passed(&self, config: &Config) -> Result<(), Refused> {
-        if !config.auth.require_2fa_for_staff {
+        if !config.requires_2fa_for_staff() {
             return Ok(());
         }
         match &self.via {

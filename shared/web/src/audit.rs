@@ -111,10 +111,10 @@ pub async fn list(
     let page = state
         .db
         .audit()
-        .list(filter, &paging.request(&state.sealer)?)
+        .list(filter, &paging.request(&state.keyring)?)
         .await?;
     Ok(crate::http::listed(
-        &state.sealer,
+        &state.keyring,
         "events",
         page.items
             .iter()

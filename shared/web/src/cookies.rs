@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 
 use portal_domain::config::Config;
-use portal_domain::crypto::{sign_cookie_value, verify_cookie_signature};
+use portal_domain::keyring::Keyring;
 
 pub const SESSION_TOKEN: &str = "session_token";
 pub const SESSION_DATA: &str = "session_data";
@@ -27,18 +27,18 @@ pub const SESSION_MAX_AGE: i64 = 604_800;
 pub struct CookieJar {
     secure: bool,
     prefix: String,
-    secret: String,
-    /// Accepted while a rotation's grace period lasts; never signs.
-    previous_secret: Option<String>,
+    keyring: Keyring,
 }
 
 impl CookieJar {
-    pub fn new(config: &Config) -> Self {
+    /// The jar of the auth section (BetterAuth's default names without one), signing with
+    /// `keyring`.
+    pub fn new(config: &Config, keyring: Keyring) -> Self {
+        let auth = config.auth.as_ref();
         Self {
-            secure: config.auth.base_url.scheme() == "https",
-            prefix: config.auth.cookie_prefix.clone(),
-            secret: config.auth.secret.clone(),
-            previous_secret: config.auth.previous_secret.clone(),
+            secure: auth.is_some_and(|a| a.base_url.scheme() == "https"),
+            prefix: auth.map_or_else(|| "better-auth".into(), |a| a.cookie_prefix.clone()),
+            keyring,
         }
     }
 
@@ -51,16 +51,15 @@ impl CookieJar {
 
     /// `token.signature`, not URL-encoded (the `set-auth-token` header form).
     pub fn signed(&self, value: &str) -> String {
-        format!("{value}.{}", sign_cookie_value(&self.secret, value))
+        format!("{value}.{}", self.keyring.sign(value))
     }
 
     /// Verifies a signed value (URL-encoded or not): the part before the last `.`.
     pub fn verify(&self, signed: &str) -> Option<String> {
         let decoded = percent_decode(signed);
         let (value, signature) = decoded.rsplit_once('.')?;
-        std::iter::once(&self.secret)
-            .chain(self.previous_secret.as_ref())
-            .any(|secret| verify_cookie_signature(secret, value, signature))
+        self.keyring
+            .verify(value, signature)
             .then(|| value.to_string())
     }
 
@@ -217,9 +216,11 @@ mod tests {
 
     fn jar(base: &str) -> CookieJar {
         let mut config = Config::for_tests("t");
-        config.auth.base_url = url::Url::parse(base).unwrap();
-        config.auth.secret = "better-auth-secret-123456789012345".into();
-        CookieJar::new(&config)
+        let auth = config.auth.as_mut().unwrap();
+        auth.base_url = url::Url::parse(base).unwrap();
+        auth.secret = "better-auth-secret-123456789012345".into();
+        let keyring = Keyring::from_config(&config);
+        CookieJar::new(&config, keyring)
     }
 
     #[test]
@@ -265,9 +266,10 @@ mod tests {
     #[test]
     fn the_configured_prefix_names_every_cookie() {
         let mut config = Config::for_tests("t");
-        config.auth.base_url = url::Url::parse("https://portal.example.org").unwrap();
-        config.auth.cookie_prefix = "portal".into();
-        let jar = CookieJar::new(&config);
+        let auth = config.auth.as_mut().unwrap();
+        auth.base_url = url::Url::parse("https://portal.example.org").unwrap();
+        auth.cookie_prefix = "portal".into();
+        let jar = CookieJar::new(&config, Keyring::from_config(&config));
         let cookies = jar.session_cookies("tok", false);
         assert!(cookies[0].starts_with("__Secure-portal.session_token="));
         assert!(cookies[1].starts_with("__Secure-portal.dont_remember="));

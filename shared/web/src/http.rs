@@ -28,7 +28,11 @@ pub use crate::request::{MatchedRoute, RequestId, VerbatimBody, identified};
 /// normalisation, panic capture and request ids. Apply once, to the whole router (a
 /// function's on Lambda, the merged one in the local gateway).
 pub fn finish(router: Router, config: &Config) -> Router {
-    finish_with(router, config, crate::metrics::Sink::for_environment())
+    finish_with(
+        router,
+        config,
+        crate::metrics::Sink::for_runtime(&config.runtime),
+    )
 }
 
 /// [`finish`], with the metrics written to `metrics` (a test's buffer).
@@ -302,13 +306,13 @@ pub fn rate_limit_subject(ip: IpAddr) -> String {
 
 /// `{ <key>: [...], nextCursor? }`: the body of every listing, its cursor sealed.
 pub fn listed<T: serde::Serialize>(
-    sealer: &portal_domain::crypto::Sealer,
+    keyring: &portal_domain::keyring::Keyring,
     key: &str,
     items: Vec<T>,
     next: Option<&portal_domain::store::listing::Cursor>,
 ) -> serde_json::Value {
     let mut body = serde_json::json!({ key: items });
-    if let Some(next) = crate::validation::seal_cursor(sealer, next) {
+    if let Some(next) = crate::validation::seal_cursor(keyring, next) {
         body["nextCursor"] = serde_json::json!(next);
     }
     body

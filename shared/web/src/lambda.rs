@@ -7,7 +7,7 @@ use axum::Router;
 
 use crate::state::AppState;
 use crate::telemetry;
-use portal_domain::config::{Config, Needs};
+use portal_domain::config::{Config, Needs, Runtime};
 use portal_domain::store::Db;
 
 /// Runs a function's `serve` future on the runtime its environment calls for: one thread
@@ -17,20 +17,12 @@ use portal_domain::store::Db;
 pub fn block_on(
     serve: impl std::future::Future<Output = Result<(), lambda_http::Error>>,
 ) -> Result<(), lambda_http::Error> {
-    let mut runtime = if max_concurrency() > 1 {
+    let mut runtime = if Runtime::from_env().max_concurrency > 1 {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
     };
     runtime.enable_all().build()?.block_on(serve)
-}
-
-/// How many invocations Lambda may send this process at once.
-fn max_concurrency() -> u32 {
-    std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(1)
 }
 
 /// Runs a function whose routes `build` makes, with the configuration sections it `needs`
@@ -54,7 +46,7 @@ where
     F: FnOnce(AppState) -> Fut,
     Fut: std::future::Future<Output = Router>,
 {
-    telemetry::init();
+    telemetry::init(&Runtime::from_env());
     let config = Config::from_env_for(needs).inspect_err(|err| {
         tracing::error!(function, error = %err, "configuration refused; not starting");
     })?;

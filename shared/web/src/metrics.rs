@@ -45,8 +45,8 @@ impl Sink {
 
     /// Standard output on Lambda (where CloudWatch reads EMF); elsewhere (`portal-local`) a
     /// debug log line, so a local console is not filled with metric documents.
-    pub fn for_environment() -> Self {
-        if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+    pub fn for_runtime(runtime: &portal_domain::config::Runtime) -> Self {
+        if runtime.on_lambda() {
             Self::stdout()
         } else {
             Self::debug_log()

@@ -29,10 +29,13 @@ pub fn is_trusted_url(config: &Config, url: &Url) -> bool {
     let Some((scheme, host, port)) = origin_of(url) else {
         return false;
     };
-    if origin_of(&config.auth.base_url) == Some((scheme.clone(), host.clone(), port)) {
+    let Some(auth) = &config.auth else {
+        return false;
+    };
+    if origin_of(&auth.base_url) == Some((scheme.clone(), host.clone(), port)) {
         return true;
     }
-    config.auth.trusted_origins.iter().any(|pattern| {
+    auth.trusted_origins.iter().any(|pattern| {
         let pattern = pattern.trim().to_ascii_lowercase();
         let (want_scheme, rest) = match pattern.split_once("://") {
             Some((s, rest)) => (Some(s.to_string()), rest.to_string()),
@@ -86,7 +89,7 @@ pub fn resolve_redirect(config: &Config, raw: &str) -> Option<Url> {
             }
         }
     }
-    let url = config.auth.base_url.join(raw).ok()?;
+    let url = config.auth.as_ref()?.base_url.join(raw).ok()?;
     if !url.username().is_empty() || url.password().is_some() {
         return None;
     }
@@ -130,8 +133,9 @@ mod tests {
 
     fn config() -> Config {
         let mut c = Config::for_tests("t");
-        c.auth.base_url = Url::parse("https://portal.example.org").unwrap();
-        c.auth.trusted_origins = vec![
+        let auth = c.auth.as_mut().unwrap();
+        auth.base_url = Url::parse("https://portal.example.org").unwrap();
+        auth.trusted_origins = vec![
             "https://*.atl.dev".into(),
             "http://localhost:5173".into(),
             "*.example.net".into(),

@@ -23,7 +23,13 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A Sentry client for this process, when a DSN is configured.
 #[derive(Clone, Default)]
-pub struct Reporter(Option<Arc<sentry::Client>>);
+pub struct Reporter(Option<Arc<Reporting>>);
+
+struct Reporting {
+    client: Arc<sentry::Client>,
+    /// The Lambda function's name, tagged on every event.
+    function: Option<String>,
+}
 
 impl std::fmt::Debug for Reporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,13 +43,7 @@ impl std::fmt::Debug for Reporter {
 
 impl Reporter {
     pub fn from_config(config: &Config) -> Self {
-        let Some(dsn) = config.sentry.dsn.as_ref() else {
-            return Self(None);
-        };
-        let Ok(dsn) = dsn.as_url().parse::<sentry::types::Dsn>() else {
-            tracing::warn!(
-                "SENTRY_DSN is not a DSN the Sentry client takes; errors are not reported"
-            );
+        let Some(dsn) = config.sentry_dsn.clone() else {
             return Self(None);
         };
         let mut options = sentry::ClientOptions::default();
@@ -71,7 +71,10 @@ impl Reporter {
             }
         }));
         let options = sentry::apply_defaults(options);
-        Self(Some(Arc::new(sentry::Client::from(options))))
+        Self(Some(Arc::new(Reporting {
+            client: Arc::new(sentry::Client::from(options)),
+            function: config.runtime.function_name.clone(),
+        })))
     }
 
     pub fn is_on(&self) -> bool {
@@ -131,12 +134,12 @@ struct Ids {
 
 /// The layer: after each answer, a 5xx is captured and flushed before the answer goes on.
 pub async fn report(reporter: Reporter, req: Request, next: Next) -> Response {
-    let Some(client) = reporter.0 else {
+    let Some(reporting) = reporter.0 else {
         return next.run(req).await;
     };
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let ids = Ids {
-        function: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
+        function: reporting.function.clone(),
         request_id: req
             .extensions()
             .get::<crate::request::RequestId>()
@@ -163,7 +166,14 @@ pub async fn report(reporter: Reporter, req: Request, next: Next) -> Response {
         .extensions()
         .get::<crate::request::Panicked>()
         .map(|p| p.0.clone());
-    let event = event_for(status, route.as_deref(), &method, &ids, panic.as_deref());
+    let event = event_for(
+        status,
+        route.as_deref(),
+        method.as_str(),
+        &ids,
+        panic.as_deref(),
+    );
+    let client = reporting.client.clone();
     let hub = sentry::Hub::new(Some(client.clone()), Arc::new(sentry::Scope::default()));
     hub.capture_event(event);
     // Sent before the answer leaves; the flush blocks, so off the async workers.
@@ -181,10 +191,9 @@ mod tests {
     #[test]
     fn without_a_dsn_there_is_no_client() {
         let mut config = Config::for_tests("t");
-        config.sentry.dsn = None;
+        config.sentry_dsn = None;
         assert!(!Reporter::from_config(&config).is_on());
-        config.sentry.dsn =
-            portal_domain::config::SentryDsn::parse("https://k@sentry.example.org/7").ok();
+        config.sentry_dsn = portal_domain::config::parse_dsn("https://k@sentry.example.org/7").ok();
         assert!(Reporter::from_config(&config).is_on());
     }
 

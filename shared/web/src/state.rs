@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::cookies::CookieJar;
 use portal_domain::config::Config;
-use portal_domain::crypto::Sealer;
+use portal_domain::keyring::Keyring;
 use portal_domain::store::Db;
 use portal_services::integrations::Registry;
 
@@ -18,7 +18,8 @@ pub struct Shared {
     pub config: Arc<Config>,
     pub db: Db,
     pub cookies: CookieJar,
-    pub sealer: Sealer,
+    /// The auth secret: signs, seals, keys hashes (see [`Keyring`]).
+    pub keyring: Keyring,
     pub integrations: Registry,
 }
 
@@ -32,9 +33,10 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(config: Config, db: Db) -> Self {
+        let keyring = Keyring::from_config(&config);
         Self(Arc::new(Shared {
-            cookies: CookieJar::new(&config),
-            sealer: Sealer::rotated(&config.auth.secret, config.auth.previous_secret.as_deref()),
+            cookies: CookieJar::new(&config, keyring.clone()),
+            keyring,
             integrations: Registry::from_config(&config),
             config: Arc::new(config),
             db,

@@ -7,6 +7,7 @@
 //! engine's chatter stays at `error` unless `RUST_LOG` names them. The format: Lambda's
 //! `AWS_LAMBDA_LOG_FORMAT` (`JSON` or `Text`), JSON by default on Lambda, text elsewhere.
 
+use portal_domain::config::Runtime;
 use tracing_subscriber::EnvFilter;
 
 /// Kept quiet at any level: the SDK's log of every expected error answer (a missing table
@@ -41,16 +42,11 @@ pub fn json_lines(on_lambda: bool, lambda_format: Option<&str>) -> bool {
 }
 
 /// Installs the global subscriber once; later calls are no-ops.
-pub fn init() {
-    let var = |name: &str| std::env::var(name).ok();
-    let directives = filter_directives(
-        var("AWS_LAMBDA_LOG_LEVEL").as_deref(),
-        var("RUST_LOG").as_deref(),
-    );
+pub fn init(runtime: &Runtime) {
+    let directives = filter_directives(runtime.log_level.as_deref(), runtime.rust_log.as_deref());
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
-    let on_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = if json_lines(on_lambda, var("AWS_LAMBDA_LOG_FORMAT").as_deref()) {
+    let result = if json_lines(runtime.on_lambda(), runtime.log_format.as_deref()) {
         builder
             .json()
             .flatten_event(true)
@@ -63,7 +59,7 @@ pub fn init() {
         builder
             .compact()
             .with_target(false)
-            .with_ansi(!on_lambda)
+            .with_ansi(!runtime.on_lambda())
             .try_init()
     };
     // Already installed (tests, or a second init): keep the first.

@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use portal_domain::config::SentryDsn;
+use portal_domain::config::parse_dsn;
 use portal_testkit::{FakeUpstream, Reply, TestApp, test_state};
 use portal_web::ApiError;
 use serde_json::Value;
@@ -31,9 +31,8 @@ fn routes() -> Router {
 
 async fn app(sentry: Option<&FakeUpstream>) -> TestApp {
     let state = test_state(|c| {
-        c.sentry.dsn = sentry.map(|s| {
-            SentryDsn::parse(&format!("http://public-key@127.0.0.1:{}/42", s.port())).unwrap()
-        });
+        c.sentry_dsn = sentry
+            .map(|s| parse_dsn(&format!("http://public-key@127.0.0.1:{}/42", s.port())).unwrap());
     })
     .await;
     TestApp::new(state, routes())
@@ -116,8 +115,7 @@ async fn a_panic_and_a_503_each_reach_sentry_before_the_answer_leaves() {
 async fn an_unreachable_sentry_delays_the_answer_at_most_the_flush_timeout() {
     let port = portal_testkit::closed_port();
     let state = test_state(|c| {
-        c.sentry.dsn =
-            Some(SentryDsn::parse(&format!("http://public-key@127.0.0.1:{port}/42")).unwrap());
+        c.sentry_dsn = Some(parse_dsn(&format!("http://public-key@127.0.0.1:{port}/42")).unwrap());
     })
     .await;
     let t = TestApp::new(state, routes());

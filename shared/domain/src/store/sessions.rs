@@ -12,7 +12,8 @@ use super::listing::{Page, PageRequest};
 use super::table::{Committed, Expression, exists, is_new};
 use super::users::versioned_user_from_item;
 use super::{Db, StoreError, keys, schema};
-use crate::crypto::{Sealer, random_alphanumeric, sha256_hex};
+use crate::crypto::{random_alphanumeric, sha256_hex};
+use crate::keyring::Keyring;
 use crate::model::{ApiKey, Session, User};
 
 pub const TOKEN_LEN: usize = 64;
@@ -43,7 +44,7 @@ pub struct StartedFrom {
 
 /// A new session for `user` with a fresh token (not stored yet); returns it and the token.
 pub fn new_session(
-    sealer: &Sealer,
+    keyring: &Keyring,
     user: &User,
     remember: bool,
     from: &StartedFrom,
@@ -51,7 +52,7 @@ pub fn new_session(
 ) -> (Session, String) {
     let token = new_token(&user.id);
     (
-        session_for_token(sealer, user, &token, remember, from, at),
+        session_for_token(keyring, user, &token, remember, from, at),
         token,
     )
 }
@@ -59,7 +60,7 @@ pub fn new_session(
 /// The session `token` names (the id is derived from its hash, the token kept only sealed),
 /// under the user's current session generation.
 pub fn session_for_token(
-    sealer: &Sealer,
+    keyring: &Keyring,
     user: &User,
     token: &str,
     remember: bool,
@@ -80,7 +81,7 @@ pub fn session_for_token(
         ip_address: from.ip.clone(),
         user_agent: from.user_agent.clone(),
         remember,
-        sealed_token: sealer.seal(token),
+        sealed_token: keyring.seal(token),
         impersonated_by: None,
         generation: user.generations.sessions,
         two_factor_verified: false,

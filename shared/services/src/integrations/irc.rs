@@ -23,7 +23,7 @@ use super::{
     AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned, Resets,
     UpstreamError,
 };
-use portal_domain::config::Config;
+use portal_domain::config::IrcConfig;
 use portal_domain::issue::Issue;
 use portal_domain::model::{User, normalize_username};
 use portal_domain::store::integration_accounts::Account;
@@ -71,8 +71,10 @@ enum Call {
 }
 
 impl Irc {
-    pub fn from_config(config: &Config) -> Self {
-        let irc = &config.irc;
+    pub fn from_config(config: Option<&IrcConfig>) -> Self {
+        let Some(irc) = config else {
+            return Self { upstream: None };
+        };
         let upstream = irc.jsonrpc_url.as_ref().and_then(|url| {
             crate::outbound::Outbound::new(irc.timeout).map(|client| Upstream {
                 url: url.to_string(),

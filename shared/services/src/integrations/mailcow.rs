@@ -14,7 +14,7 @@ use super::{
     AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned, Resets,
     UpstreamError,
 };
-use portal_domain::config::Config;
+use portal_domain::config::MailcowConfig;
 use portal_domain::crypto::random_alphanumeric;
 use portal_domain::issue::Issue;
 use portal_domain::model::User;
@@ -66,8 +66,10 @@ pub struct Usage {
 }
 
 impl Mailcow {
-    pub fn from_config(config: &Config) -> Self {
-        let m = &config.mailcow;
+    pub fn from_config(config: Option<&MailcowConfig>) -> Self {
+        let Some(m) = config else {
+            return Self { upstream: None };
+        };
         let upstream = match (&m.api_url, &m.api_key, &m.domain) {
             (Some(url), Some(key), Some(domain)) => {
                 crate::outbound::Outbound::new(m.timeout).map(|client| Upstream {

@@ -21,7 +21,7 @@ use super::{
     AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned,
     UpstreamError,
 };
-use portal_domain::config::Config;
+use portal_domain::config::MediaWikiConfig;
 use portal_domain::model::{User, normalize_username};
 use portal_domain::store::integration_accounts::Account;
 
@@ -71,8 +71,10 @@ struct Session<'a> {
 }
 
 impl MediaWiki {
-    pub fn from_config(config: &Config) -> Self {
-        let m = &config.mediawiki;
+    pub fn from_config(config: Option<&MediaWikiConfig>) -> Self {
+        let Some(m) = config else {
+            return Self { upstream: None };
+        };
         let upstream = match (&m.api_url, &m.bot_username, &m.bot_password) {
             (Some(api), Some(bot), Some(password)) => crate::outbound::Outbound::new(m.timeout)
                 .map(|client| Upstream {

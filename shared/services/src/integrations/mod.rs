@@ -305,18 +305,21 @@ pub const INTEGRATION_DISABLED: &str = "Integration is disabled";
 impl Registry {
     /// The one place integrations are registered.
     pub fn from_config(config: &Config) -> Self {
-        let mailcow = Arc::new(mailcow::Mailcow::from_config(config));
-        let mediawiki = Arc::new(mediawiki::MediaWiki::from_config(config));
+        let services = config.services.as_ref();
+        let mailcow = Arc::new(mailcow::Mailcow::from_config(services.map(|s| &s.mailcow)));
+        let mediawiki = Arc::new(mediawiki::MediaWiki::from_config(
+            services.map(|s| &s.mediawiki),
+        ));
         Self {
             integrations: Arc::new(vec![
-                Arc::new(xmpp::Xmpp::from_config(config)),
-                Arc::new(irc::Irc::from_config(config)),
+                Arc::new(xmpp::Xmpp::from_config(services.map(|s| &s.prosody))),
+                Arc::new(irc::Irc::from_config(services.map(|s| &s.irc))),
                 mailcow.clone(),
                 mediawiki.clone(),
             ]),
             mailcow,
             mediawiki,
-            cooling_days: config.name_cooling_days,
+            cooling_days: services.map_or(0, |s| s.name_cooling_days),
         }
     }
 

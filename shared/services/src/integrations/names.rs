@@ -64,7 +64,11 @@ pub const RESERVED: &str = "This name is reserved";
 /// reserved under `config`.
 pub fn is_reserved(config: &Config, name: &str) -> bool {
     let name = name.trim().to_lowercase();
-    BUILT_IN.contains(&name.as_str()) || config.reserved_names.contains(&name)
+    BUILT_IN.contains(&name.as_str())
+        || config
+            .services
+            .as_ref()
+            .is_some_and(|s| s.reserved_names.contains(&name))
 }
 
 /// [`is_reserved`] as the issue a create body gets.
@@ -83,7 +87,7 @@ mod tests {
     #[test]
     fn the_sender_and_the_operators_list_are_reserved_beside_the_built_in_names() {
         let mut config = Config::for_tests("t");
-        config.reserved_names = vec!["board".into()];
+        config.services.as_mut().unwrap().reserved_names = vec!["board".into()];
         for name in [
             "Postmaster",
             "admin",
@@ -109,8 +113,9 @@ mod tests {
             _ => None,
         })
         .unwrap();
-        assert_eq!(config.reserved_names, ["board", "team", "hello"]);
-        assert_eq!(config.name_cooling_days, 7);
+        let services = config.services.as_ref().unwrap();
+        assert_eq!(services.reserved_names, ["board", "team", "hello"]);
+        assert_eq!(services.name_cooling_days, 7);
         assert!(is_reserved(&config, "Hello"));
     }
 }

@@ -14,7 +14,7 @@ use super::{
     AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned, Resets,
     UpstreamError,
 };
-use portal_domain::config::Config;
+use portal_domain::config::ProsodyConfig;
 use portal_domain::issue::Issue;
 use portal_domain::model::User;
 use portal_domain::store::integration_accounts::Account;
@@ -33,14 +33,13 @@ struct Upstream {
 }
 
 impl Xmpp {
-    pub fn from_config(config: &Config) -> Self {
-        let upstream = match (
-            &config.prosody.rest_url,
-            &config.prosody.rest_token,
-            &config.prosody.xmpp_domain,
-        ) {
+    pub fn from_config(config: Option<&ProsodyConfig>) -> Self {
+        let Some(prosody) = config else {
+            return Self { upstream: None };
+        };
+        let upstream = match (&prosody.rest_url, &prosody.rest_token, &prosody.xmpp_domain) {
             (Some(url), Some(token), Some(domain)) => {
-                crate::outbound::Outbound::new(config.prosody.timeout).map(|client| Upstream {
+                crate::outbound::Outbound::new(prosody.timeout).map(|client| Upstream {
                     base: url.as_str().trim_end_matches('/').to_string(),
                     token: token.clone(),
                     domain: domain.to_lowercase(),

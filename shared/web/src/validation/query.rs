@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 
 use super::{Issue, invalid_cursor, validation_error};
 use crate::error::ApiError;
-use portal_domain::crypto::Sealer;
+use portal_domain::keyring::Keyring;
 use portal_domain::store::listing::{Cursor, PageRequest};
 
 /// Largest page any list returns.
@@ -166,9 +166,9 @@ impl<S: Send + Sync, T: FromQuery> FromRequestParts<S> for ValidQuery<T> {
 
 /// The `nextCursor` of a page: the store's cursor, sealed with the auth secret's sealing key
 /// (a client can neither read nor forge one).
-pub fn seal_cursor(sealer: &Sealer, next: Option<&Cursor>) -> Option<String> {
+pub fn seal_cursor(keyring: &Keyring, next: Option<&Cursor>) -> Option<String> {
     next.and_then(|c| serde_json::to_string(c).ok())
-        .map(|json| sealer.seal(&json))
+        .map(|json| keyring.seal(&json))
 }
 
 /// The deepest `offset` a listing takes.
@@ -187,11 +187,11 @@ pub struct Paging {
 impl Paging {
     /// The store's page request. The cursor is sealed (see [`seal_cursor`]): one that does
     /// not open, or that another listing made, is 400 `Invalid cursor`.
-    pub fn request(&self, sealer: &Sealer) -> Result<PageRequest, ApiError> {
+    pub fn request(&self, keyring: &Keyring) -> Result<PageRequest, ApiError> {
         let cursor = match &self.cursor {
             None => None,
             Some(token) => Some(
-                sealer
+                keyring
                     .open(token)
                     .and_then(|json| serde_json::from_str::<Cursor>(&json).ok())
                     .ok_or_else(invalid_cursor)?,

@@ -1,0 +1,174 @@
+//! Sessions, cookies, origins: the section of every function that authenticates a caller.
+
+use url::Url;
+
+use super::ConfigError;
+use super::vars::Vars;
+
+/// The secret used when none is configured outside production (BetterAuth's own fallback
+/// has the same role). It can never be used in production.
+pub const DEVELOPMENT_SECRET: &str = "portal-development-secret-do-not-use-in-production";
+
+const MIN_PRODUCTION_SECRET_LEN: usize = 32;
+const DEFAULT_COOKIE_PREFIX: &str = "better-auth";
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Public origin of the API (BetterAuth's `baseURL`), e.g. `https://portal.example.org`.
+    pub base_url: Url,
+    /// HMAC/AEAD key material for cookies, sealed tokens and cursors.
+    pub secret: String,
+    /// The secret before the last rotation (`BETTER_AUTH_SECRET_PREVIOUS`), accepted for
+    /// what it signed or sealed but never used to sign or seal: sessions, links and cursors
+    /// made before a rotation keep working while it is configured.
+    pub previous_secret: Option<String>,
+    /// Origins allowed besides the base URL's (`PORTAL_TRUSTED_ORIGINS`, comma list;
+    /// `*.example.org` and `https://*.example.org` wildcards).
+    pub trusted_origins: Vec<String>,
+    /// Sign-in refuses unverified e-mails (403 EMAIL_NOT_VERIFIED) when set.
+    pub require_email_verification: bool,
+    /// Send the verification mail on sign-up.
+    pub send_verification_on_sign_up: bool,
+    /// Admin and staff routes refuse a staff or admin session that did not pass the second
+    /// factor (`PORTAL_REQUIRE_2FA_FOR_STAFF`).
+    pub require_2fa_for_staff: bool,
+    /// The issuer authenticator apps show (`PORTAL_2FA_ISSUER`, default `Portal`).
+    pub two_factor_issuer: String,
+    /// How many accounts one browser keeps signed in at once (BetterAuth's multiSession
+    /// `maximumSessions`; `PORTAL_MULTI_SESSION_MAX`, default 5).
+    pub multi_session_max: usize,
+    /// Sign-up requires a `username` (`PORTAL_REQUIRE_USERNAME`; Portal's front end does).
+    pub require_username: bool,
+    /// The first part of every cookie name (`PORTAL_COOKIE_PREFIX`, BetterAuth's
+    /// `cookiePrefix`; Portal's is `portal`).
+    pub cookie_prefix: String,
+    /// Where `/clear-stale-session` sends the browser (`PORTAL_SIGN_IN_URL`: a path on the
+    /// base URL or an absolute URL; default `/auth/sign-in`, Portal's page).
+    pub sign_in_url: Url,
+}
+
+impl AuthConfig {
+    pub(super) fn load(vars: &Vars) -> Result<Self, ConfigError> {
+        let base_url = match vars
+            .get("PORTAL_BASE_URL")
+            .or_else(|| vars.get("BETTER_AUTH_URL"))
+        {
+            Some(raw) => Url::parse(&raw).map_err(|e| ConfigError::Invalid {
+                name: "PORTAL_BASE_URL",
+                reason: e.to_string(),
+            })?,
+            None if vars.production => {
+                return Err(ConfigError::Missing {
+                    name: "PORTAL_BASE_URL",
+                });
+            }
+            None => Url::parse("http://localhost:3000").expect("static URL parses"),
+        };
+        // Cookies of a production deployment travel only over TLS (a localhost origin,
+        // for a production build tried on one machine, is the one exception).
+        let on_localhost = matches!(
+            base_url.host_str(),
+            Some("localhost" | "127.0.0.1" | "[::1]")
+        );
+        if vars.production && base_url.scheme() != "https" && !on_localhost {
+            return Err(ConfigError::Invalid {
+                name: "PORTAL_BASE_URL",
+                reason: "must be an https URL in production".into(),
+            });
+        }
+        let secret = match vars
+            .get("BETTER_AUTH_SECRET")
+            .or_else(|| vars.get("AUTH_SECRET"))
+        {
+            Some(s) => production_secret(vars, "BETTER_AUTH_SECRET", s)?,
+            None if vars.production => {
+                return Err(ConfigError::Missing {
+                    name: "BETTER_AUTH_SECRET",
+                });
+            }
+            None => DEVELOPMENT_SECRET.to_string(),
+        };
+        let previous_secret = vars
+            .get("BETTER_AUTH_SECRET_PREVIOUS")
+            .filter(|s| *s != secret)
+            .map(|s| production_secret(vars, "BETTER_AUTH_SECRET_PREVIOUS", s))
+            .transpose()?;
+        let trusted = |name| vars.list(name, |o| o.trim_end_matches('/').to_string());
+        let mut trusted_origins = trusted("PORTAL_TRUSTED_ORIGINS");
+        if trusted_origins.is_empty() {
+            trusted_origins = trusted("BETTER_AUTH_TRUSTED_ORIGINS");
+        }
+        Ok(Self {
+            secret,
+            previous_secret,
+            trusted_origins,
+            require_email_verification: vars.flag("PORTAL_REQUIRE_EMAIL_VERIFICATION", false)?,
+            send_verification_on_sign_up: vars.flag("PORTAL_SEND_VERIFICATION_ON_SIGN_UP", true)?,
+            require_username: vars.flag("PORTAL_REQUIRE_USERNAME", false)?,
+            require_2fa_for_staff: vars.flag("PORTAL_REQUIRE_2FA_FOR_STAFF", false)?,
+            multi_session_max: vars.number("PORTAL_MULTI_SESSION_MAX", 5)?,
+            two_factor_issuer: vars
+                .get("PORTAL_2FA_ISSUER")
+                .unwrap_or_else(|| "Portal".into()),
+            cookie_prefix: cookie_prefix(vars)?,
+            sign_in_url: base_url
+                .join(
+                    &vars
+                        .get("PORTAL_SIGN_IN_URL")
+                        .unwrap_or_else(|| "/auth/sign-in".into()),
+                )
+                .map_err(|e| ConfigError::Invalid {
+                    name: "PORTAL_SIGN_IN_URL",
+                    reason: e.to_string(),
+                })?,
+            base_url,
+        })
+    }
+
+    /// The secrets a signature or a sealed value may have been made with: the current one
+    /// first, then the previous one during a rotation.
+    pub fn accepted_secrets(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.secret.as_str()).chain(self.previous_secret.as_deref())
+    }
+}
+
+/// `PORTAL_COOKIE_PREFIX`: letters, digits, `-` and `_` (a cookie name's safe characters;
+/// the `.` BetterAuth adds follows it).
+fn cookie_prefix(vars: &Vars) -> Result<String, ConfigError> {
+    let prefix = vars
+        .get("PORTAL_COOKIE_PREFIX")
+        .unwrap_or_else(|| DEFAULT_COOKIE_PREFIX.into());
+    let valid = (1..=64).contains(&prefix.len())
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(prefix)
+    } else {
+        Err(ConfigError::Invalid {
+            name: "PORTAL_COOKIE_PREFIX",
+            reason: "1 to 64 letters, digits, `-` or `_`".into(),
+        })
+    }
+}
+
+/// A secret as production takes it: not the development constant, long enough.
+fn production_secret(
+    vars: &Vars,
+    name: &'static str,
+    secret: String,
+) -> Result<String, ConfigError> {
+    if vars.production && secret == DEVELOPMENT_SECRET {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "the development secret cannot be used in production".into(),
+        });
+    }
+    if vars.production && secret.len() < MIN_PRODUCTION_SECRET_LEN {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!("must be at least {MIN_PRODUCTION_SECRET_LEN} characters"),
+        });
+    }
+    Ok(secret)
+}
