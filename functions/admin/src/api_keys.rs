@@ -1,5 +1,6 @@
 //! `/api/admin/api-keys`: everyone's keys (never the key or its hash), with their owner.
 
+use portal_web::views::{DONE, Done, next_cursor};
 use std::collections::HashMap;
 
 use axum::Json;
@@ -12,11 +13,9 @@ use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_web::{ApiError, ApiResult, AppState};
 use serde::Serialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::may_manage;
-use portal_web::http::listed;
 
 pub const KEY_NOT_FOUND: &str = "API key not found";
 
@@ -59,20 +58,19 @@ fn key_view(key: &ApiKey, owner: Option<&User>) -> KeyView {
 }
 
 /// `{ apiKeys, nextCursor? }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyList {
-    api_keys: Vec<KeyView>,
-    next_cursor: Option<String>,
+    pub api_keys: Vec<KeyView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// `{ apiKey }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyBody {
-    api_key: KeyView,
+    pub api_key: KeyView,
 }
 
 pub struct KeyQuery {
@@ -107,7 +105,7 @@ pub async fn list(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<KeyQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<KeyList>> {
     let page = state
         .db
         .api_keys()
@@ -131,12 +129,10 @@ pub async fn list(
         .iter()
         .map(|k| key_view(k, owners.get(&k.user_id)))
         .collect();
-    Ok(Json(listed(
-        &state.keyring,
-        "apiKeys",
-        keys,
-        page.next.as_ref(),
-    )))
+    Ok(Json(KeyList {
+        api_keys: keys,
+        next_cursor: next_cursor(&state.keyring, page.next.as_ref()),
+    }))
 }
 
 /// One API key.
@@ -154,7 +150,7 @@ pub async fn show(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<KeyBody>> {
     let key = state
         .db
         .api_keys()
@@ -162,7 +158,9 @@ pub async fn show(
         .await?
         .ok_or_else(|| ApiError::not_found(KEY_NOT_FOUND))?;
     let owner = state.db.users().get(&key.user_id).await?;
-    Ok(Json(json!({ "apiKey": key_view(&key, owner.as_ref()) })))
+    Ok(Json(KeyBody {
+        api_key: key_view(&key, owner.as_ref()),
+    }))
 }
 
 /// The key stops working at once. Staff may delete only regular users' keys.
@@ -173,7 +171,7 @@ pub async fn show(
     security(("signedIn" = [])),
     params(Id),
     responses(
-        (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
+        (status = 200, description = "Deleted", body = portal_web::views::Done),
         (status = 404, description = "`API key not found`", body = ErrorEnvelope),
     )
 )]
@@ -182,7 +180,7 @@ pub async fn remove(
     id: PathId,
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
     RequestOrigin(origin): RequestOrigin,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Done>> {
     let key = state
         .db
         .api_keys()
@@ -203,5 +201,5 @@ pub async fn remove(
     if !deleted {
         return Err(ApiError::not_found(KEY_NOT_FOUND));
     }
-    Ok(Json(json!({ "ok": true })))
+    Ok(Json(DONE))
 }

@@ -7,7 +7,6 @@ use portal_web::audit::{EventList, EventQuery, Reader, list as list_events};
 use portal_web::auth::RequireAdminOrStaff;
 use portal_web::validation::ValidQuery;
 use portal_web::{ApiResult, AppState};
-use serde_json::Value;
 
 /// The audit log.
 #[utoipa::path(
@@ -28,7 +27,7 @@ pub async fn list(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<EventQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventList>> {
     Ok(Json(
         list_events(&state, &query.filter, &query.paging, Reader::Moderator).await?,
     ))

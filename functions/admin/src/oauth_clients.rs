@@ -16,12 +16,11 @@ use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{
     FromQuery, Issue, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, Validate,
 };
+use portal_web::views::next_cursor;
 use portal_web::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-
-use portal_web::http::listed;
 
 pub const CLIENT_NOT_FOUND: &str = "OAuth client not found";
 const MAX_URIS: usize = 10;
@@ -54,20 +53,19 @@ fn client_view(client: &OAuthClient) -> ClientView {
 }
 
 /// `{ oauthClients, nextCursor? }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientList {
-    oauth_clients: Vec<ClientView>,
-    next_cursor: Option<String>,
+    pub oauth_clients: Vec<ClientView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// `{ oauthClient }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientBody {
-    oauth_client: ClientView,
+    pub oauth_client: ClientView,
 }
 
 pub struct ClientQuery {
@@ -94,15 +92,13 @@ pub async fn list(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<ClientQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ClientList>> {
     let request = query.paging.request(&state.keyring)?;
     let page = state.db.oauth_clients().list_page(&request).await?;
-    Ok(Json(listed(
-        &state.keyring,
-        "oauthClients",
-        page.items.iter().map(client_view).collect::<Vec<_>>(),
-        page.next.as_ref(),
-    )))
+    Ok(Json(ClientList {
+        oauth_clients: page.items.iter().map(client_view).collect::<Vec<_>>(),
+        next_cursor: next_cursor(&state.keyring, page.next.as_ref()),
+    }))
 }
 
 /// One OAuth client.
@@ -120,14 +116,16 @@ pub async fn show(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ClientBody>> {
     let client = state
         .db
         .oauth_clients()
         .get(id.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(CLIENT_NOT_FOUND))?;
-    Ok(Json(json!({ "oauthClient": client_view(&client) })))
+    Ok(Json(ClientBody {
+        oauth_client: client_view(&client),
+    }))
 }
 
 /// Absolute https URLs, or http on a loopback host (local development).
@@ -217,7 +215,7 @@ pub async fn create(
     view.client_secret = Some(secret);
     Ok(json_with_status(
         StatusCode::CREATED,
-        json!({ "oauthClient": view }),
+        ClientBody { oauth_client: view },
     ))
 }
 
@@ -282,7 +280,7 @@ pub async fn update(
     RequireAdmin(actor): RequireAdmin,
     RequestOrigin(origin): RequestOrigin,
     ValidJson(body): ValidJson<ClientUpdate>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ClientBody>> {
     let origin = origin.as_user(&actor.user.id);
     for _ in 0..4 {
         let old = state
@@ -302,7 +300,9 @@ pub async fn update(
             new.disabled = disabled;
         }
         if new == old {
-            return Ok(Json(json!({ "oauthClient": client_view(&old) })));
+            return Ok(Json(ClientBody {
+                oauth_client: client_view(&old),
+            }));
         }
         new.updated_at = iso(now());
         if new.updated_at == old.updated_at {
@@ -320,7 +320,9 @@ pub async fn update(
             .save(&old, &new, Some(&event))
             .await?
         {
-            return Ok(Json(json!({ "oauthClient": client_view(&new) })));
+            return Ok(Json(ClientBody {
+                oauth_client: client_view(&new),
+            }));
         }
     }
     Err(ApiError::Conflict(

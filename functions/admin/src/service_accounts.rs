@@ -16,12 +16,13 @@ use portal_services::integrations::{AccountChange, Integration};
 use portal_web::auth::RequireAdminOrStaff;
 use portal_web::http::RequestOrigin;
 use portal_web::validation::{
-    FromQuery, Issue, JsonBody, Paging, PathId, QueryReader, ValidQuery, seal_cursor, type_name,
+    FromQuery, Issue, JsonBody, Paging, PathId, QueryReader, ValidQuery, type_name,
     validation_error,
 };
+use portal_web::views::{DONE, Done, next_cursor};
 use portal_web::{ApiError, ApiResult, AppState};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 pub const ACCOUNT_NOT_FOUND: &str = "Integration account not found";
@@ -58,96 +59,30 @@ fn row(account: &Account, owner: Option<&User>) -> ModeratedAccount {
 }
 
 /// Where the page sits (no total: counting would read every account).
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PagePosition {
-    limit: u32,
-    offset: u32,
-    has_more: bool,
+    pub limit: u32,
+    pub offset: u32,
+    pub has_more: bool,
 }
 
-/// `{ xmppAccounts, pagination, nextCursor? }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct XmppAccountPage {
-    xmpp_accounts: Vec<ModeratedAccount>,
-    pagination: PagePosition,
-    next_cursor: Option<String>,
+/// A page of one service's accounts (each family names the list after its service).
+pub struct AccountsPage {
+    pub accounts: Vec<ModeratedAccount>,
+    pub pagination: PagePosition,
+    pub next_cursor: Option<String>,
 }
 
-/// `{ xmppAccount }`.
+/// `{status?: active|suspended, metadata?: object}` (the request body, read by
+/// [`parse_moderation`] for its own checks).
 #[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct XmppAccountBody {
-    xmpp_account: ModeratedAccount,
-}
-
-/// `{ ircAccounts, pagination, nextCursor? }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct IrcAccountPage {
-    irc_accounts: Vec<ModeratedAccount>,
-    pagination: PagePosition,
-    next_cursor: Option<String>,
-}
-
-/// `{ ircAccount }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct IrcAccountBody {
-    irc_account: ModeratedAccount,
-}
-
-/// `{ mailcowAccounts, pagination, nextCursor? }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct MailcowAccountPage {
-    mailcow_accounts: Vec<ModeratedAccount>,
-    pagination: PagePosition,
-    next_cursor: Option<String>,
-}
-
-/// `{ mailcowAccount }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct MailcowAccountBody {
-    mailcow_account: ModeratedAccount,
-}
-
-/// `{ mediawikiAccounts, pagination, nextCursor? }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct MediawikiAccountPage {
-    mediawiki_accounts: Vec<ModeratedAccount>,
-    pagination: PagePosition,
-    next_cursor: Option<String>,
-}
-
-/// `{ mediawikiAccount }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub struct MediawikiAccountBody {
-    mediawiki_account: ModeratedAccount,
-}
-
-/// `{status?: active|suspended, metadata?: object}`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct Moderation {
     #[schema(pattern = "^(active|suspended)$")]
-    status: Option<String>,
+    pub status: Option<String>,
     /// Moderators' notes, at most 4 KiB as JSON.
     #[schema(value_type = Option<Object>)]
-    metadata: Option<Value>,
+    pub metadata: Option<Value>,
 }
 
 pub struct AccountQuery {
@@ -175,7 +110,7 @@ fn integration(state: &AppState, id: &str) -> ApiResult<std::sync::Arc<dyn Integ
         .ok_or_else(|| ApiError::not_found(portal_services::integrations::UNKNOWN_INTEGRATION))
 }
 
-async fn list(state: &AppState, id: &str, query: AccountQuery) -> ApiResult<Json<Value>> {
+async fn list(state: &AppState, id: &str, query: AccountQuery) -> ApiResult<AccountsPage> {
     integration(state, id)?;
     let request = query.paging.request(&state.keyring)?;
     let page = state
@@ -199,19 +134,19 @@ async fn list(state: &AppState, id: &str, query: AccountQuery) -> ApiResult<Json
                 .collect::<Vec<_>>(),
         )
         .await?;
-    let rows: Vec<_> = page
-        .items
-        .iter()
-        .map(|a| row(a, owners.iter().find(|u| u.id == a.user_id)))
-        .collect();
-    let mut body = json!({
-        format!("{id}Accounts"): rows,
-        "pagination": { "limit": query.paging.limit, "offset": query.paging.offset, "hasMore": page.has_more },
-    });
-    if let Some(next) = seal_cursor(&state.keyring, page.next.as_ref()) {
-        body["nextCursor"] = json!(next);
-    }
-    Ok(Json(body))
+    Ok(AccountsPage {
+        accounts: page
+            .items
+            .iter()
+            .map(|a| row(a, owners.iter().find(|u| u.id == a.user_id)))
+            .collect(),
+        pagination: PagePosition {
+            limit: query.paging.limit,
+            offset: query.paging.offset,
+            has_more: page.has_more,
+        },
+        next_cursor: next_cursor(&state.keyring, page.next.as_ref()),
+    })
 }
 
 /// The account and its owner; 404 unless it is an account of this integration.
@@ -227,12 +162,10 @@ async fn find(state: &AppState, id: &str, account_id: &str) -> ApiResult<(Accoun
     Ok((account, owner))
 }
 
-async fn show(state: &AppState, id: &str, account_id: &str) -> ApiResult<Json<Value>> {
+async fn show(state: &AppState, id: &str, account_id: &str) -> ApiResult<ModeratedAccount> {
     integration(state, id)?;
     let (account, owner) = find(state, id, account_id).await?;
-    Ok(Json(
-        json!({ format!("{id}Account"): row(&account, owner.as_ref()) }),
-    ))
+    Ok(row(&account, owner.as_ref()))
 }
 
 /// The account, when `actor` may act on it (staff: regular users' accounts only) and the
@@ -262,7 +195,8 @@ async fn actionable(
     Ok((integration, account, owner))
 }
 
-fn parse_moderation(body: &Value) -> ApiResult<AccountChange> {
+/// A moderation body, read field by field (the contract's issues, in its order).
+fn parse_moderation(body: &Value) -> ApiResult<Moderation> {
     let map = portal_web::validation::object(body)?;
     let mut issues = Vec::new();
     let status = portal_web::validation::optional_string(map, "status", &mut issues);
@@ -287,11 +221,17 @@ fn parse_moderation(body: &Value) -> ApiResult<AccountChange> {
     if !issues.is_empty() {
         return Err(validation_error(issues));
     }
-    Ok(AccountChange {
-        password: None,
-        status,
-        metadata,
-    })
+    Ok(Moderation { status, metadata })
+}
+
+impl From<Moderation> for AccountChange {
+    fn from(moderation: Moderation) -> Self {
+        AccountChange {
+            password: None,
+            status: moderation.status,
+            metadata: moderation.metadata,
+        }
+    }
 }
 
 async fn update(
@@ -301,8 +241,8 @@ async fn update(
     actor: &portal_web::auth::Identity,
     origin: &Origin,
     body: Result<JsonBody, ApiError>,
-) -> ApiResult<Json<Value>> {
-    let mut change = parse_moderation(&body?.value()?)?;
+) -> ApiResult<ModeratedAccount> {
+    let mut change = AccountChange::from(parse_moderation(&body?.value()?)?);
     let (integration, account, owner) = actionable(state, id, account_id, actor).await?;
     if change.status.as_deref() == Some(account.status.as_str()) {
         // Already so: nothing to ask of the service.
@@ -321,9 +261,7 @@ async fn update(
     } else {
         account
     };
-    Ok(Json(
-        json!({ format!("{id}Account"): row(&changed, owner.as_ref()) }),
-    ))
+    Ok(row(&changed, owner.as_ref()))
 }
 
 async fn remove(
@@ -332,7 +270,7 @@ async fn remove(
     account_id: &str,
     actor: &portal_web::auth::Identity,
     origin: &Origin,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Done> {
     let (integration, account, _) = actionable(state, id, account_id, actor).await?;
     lifecycle::retire(
         &state.db,
@@ -342,12 +280,44 @@ async fn remove(
         state.integrations.cools_until(),
     )
     .await?;
-    Ok(Json(json!({ "ok": true })))
+    Ok(DONE)
 }
 
 /// The four routes of one integration's family, documented with its own paths and keys.
 macro_rules! family {
-    ($module:ident, $id:literal, $list_path:literal, $one_path:literal, $page:ident, $one:ident) => {
+    (
+        $module:ident, $id:literal, $list_path:literal, $one_path:literal,
+        $page:ident($many:literal), $one:ident($single:literal)
+    ) => {
+        #[doc = concat!("`{ ", $many, ", pagination, nextCursor? }`.")]
+        #[derive(Serialize, ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $page {
+            #[serde(rename = $many)]
+            pub accounts: Vec<ModeratedAccount>,
+            pub pagination: PagePosition,
+            /// Give it back as `cursor` for the next page; absent on the last page.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub next_cursor: Option<String>,
+        }
+
+        impl From<AccountsPage> for $page {
+            fn from(page: AccountsPage) -> Self {
+                Self {
+                    accounts: page.accounts,
+                    pagination: page.pagination,
+                    next_cursor: page.next_cursor,
+                }
+            }
+        }
+
+        #[doc = concat!("`{ ", $single, " }`.")]
+        #[derive(Serialize, ToSchema)]
+        pub struct $one {
+            #[serde(rename = $single)]
+            pub account: ModeratedAccount,
+        }
+
         pub mod $module {
             use super::*;
 
@@ -369,8 +339,8 @@ macro_rules! family {
                 State(state): State<AppState>,
                 ValidQuery(query): ValidQuery<AccountQuery>,
                 RequireAdminOrStaff(_): RequireAdminOrStaff,
-            ) -> ApiResult<Json<Value>> {
-                super::list(&state, $id, query).await
+            ) -> ApiResult<Json<$page>> {
+                Ok(Json(super::list(&state, $id, query).await?.into()))
             }
 
             /// One account with its owner.
@@ -388,8 +358,9 @@ macro_rules! family {
                 State(state): State<AppState>,
                 id: PathId,
                 RequireAdminOrStaff(_): RequireAdminOrStaff,
-            ) -> ApiResult<Json<Value>> {
-                super::show(&state, $id, id.as_str()).await
+            ) -> ApiResult<Json<$one>> {
+                let account = super::show(&state, $id, id.as_str()).await?;
+                Ok(Json($one { account }))
             }
 
             /// Suspends or reactivates the account on the service, or sets moderators' notes.
@@ -414,9 +385,10 @@ macro_rules! family {
                 RequireAdminOrStaff(actor): RequireAdminOrStaff,
                 RequestOrigin(origin): RequestOrigin,
                 body: Result<JsonBody, ApiError>,
-            ) -> ApiResult<Json<Value>> {
+            ) -> ApiResult<Json<$one>> {
                 let origin = origin.as_user(&actor.user.id);
-                super::update(&state, $id, id.as_str(), &actor, &origin, body).await
+                let account = super::update(&state, $id, id.as_str(), &actor, &origin, body).await?;
+                Ok(Json($one { account }))
             }
 
             /// Deletes the account on the service, then marks it deleted (kept for the record).
@@ -426,7 +398,7 @@ macro_rules! family {
                 security(("signedIn" = [])),
                 params(portal_web::openapi::Id),
                 responses(
-                    (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
+                    (status = 200, description = "Deleted", body = portal_web::views::Done),
                     (status = 403, description = "Staff acting on an admin's or staff member's account", body = portal_web::openapi::ErrorEnvelope),
                     (status = 404, description = "`Integration account not found`", body = portal_web::openapi::ErrorEnvelope),
                     (status = 409, description = "`The account is deleted`", body = portal_web::openapi::ErrorEnvelope),
@@ -439,9 +411,9 @@ macro_rules! family {
                 id: PathId,
                 RequireAdminOrStaff(actor): RequireAdminOrStaff,
                 RequestOrigin(origin): RequestOrigin,
-            ) -> ApiResult<Json<Value>> {
+            ) -> ApiResult<Json<Done>> {
                 let origin = origin.as_user(&actor.user.id);
-                super::remove(&state, $id, id.as_str(), &actor, &origin).await
+                Ok(Json(super::remove(&state, $id, id.as_str(), &actor, &origin).await?))
             }
         }
     };
@@ -452,30 +424,30 @@ family!(
     "xmpp",
     "/api/admin/xmpp-accounts",
     "/api/admin/xmpp-accounts/{id}",
-    XmppAccountPage,
-    XmppAccountBody
+    XmppAccountPage("xmppAccounts"),
+    XmppAccountBody("xmppAccount")
 );
 family!(
     irc,
     "irc",
     "/api/admin/irc-accounts",
     "/api/admin/irc-accounts/{id}",
-    IrcAccountPage,
-    IrcAccountBody
+    IrcAccountPage("ircAccounts"),
+    IrcAccountBody("ircAccount")
 );
 family!(
     mailcow,
     "mailcow",
     "/api/admin/mailcow-accounts",
     "/api/admin/mailcow-accounts/{id}",
-    MailcowAccountPage,
-    MailcowAccountBody
+    MailcowAccountPage("mailcowAccounts"),
+    MailcowAccountBody("mailcowAccount")
 );
 family!(
     mediawiki,
     "mediawiki",
     "/api/admin/mediawiki-accounts",
     "/api/admin/mediawiki-accounts/{id}",
-    MediawikiAccountPage,
-    MediawikiAccountBody
+    MediawikiAccountPage("mediawikiAccounts"),
+    MediawikiAccountBody("mediawikiAccount")
 );

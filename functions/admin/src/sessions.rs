@@ -6,13 +6,12 @@ use portal_domain::time::{iso, now};
 use portal_web::auth::RequireAdminOrStaff;
 use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
-use portal_web::views::{SessionList, SessionView, session_view};
+use portal_web::views::{DONE, Done, SessionList, SessionView, next_cursor, session_view};
 use portal_web::{ApiError, ApiResult, AppState};
-use serde_json::{Value, json};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::may_manage;
-use portal_web::http::listed;
 
 pub const SESSION_NOT_FOUND: &str = "Session not found";
 
@@ -33,10 +32,9 @@ impl FromQuery for SessionQuery {
 }
 
 /// `{ session }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionBody {
-    session: SessionView,
+    pub session: SessionView,
 }
 
 /// Everyone's sessions (or one user's), newest first; never a token.
@@ -55,7 +53,7 @@ pub async fn list(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<SessionQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SessionList>> {
     let page = state
         .db
         .sessions()
@@ -67,15 +65,14 @@ pub async fn list(
             &query.paging.request(&state.keyring)?,
         )
         .await?;
-    Ok(Json(listed(
-        &state.keyring,
-        "sessions",
-        page.items
+    Ok(Json(SessionList {
+        sessions: page
+            .items
             .iter()
             .map(|s| session_view(s, None))
             .collect::<Vec<_>>(),
-        page.next.as_ref(),
-    )))
+        next_cursor: next_cursor(&state.keyring, page.next.as_ref()),
+    }))
 }
 
 /// One session.
@@ -93,14 +90,16 @@ pub async fn show(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SessionBody>> {
     let session = state
         .db
         .sessions()
         .get(id.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(SESSION_NOT_FOUND))?;
-    Ok(Json(json!({ "session": session_view(&session, None) })))
+    Ok(Json(SessionBody {
+        session: session_view(&session, None),
+    }))
 }
 
 /// The session stops working at once. Staff may revoke only regular users' sessions.
@@ -111,7 +110,7 @@ pub async fn show(
     security(("signedIn" = [])),
     params(Id),
     responses(
-        (status = 200, description = "Ended", body = portal_web::openapi::Ok),
+        (status = 200, description = "Ended", body = portal_web::views::Done),
         (status = 404, description = "`Session not found`", body = ErrorEnvelope),
     )
 )]
@@ -120,7 +119,7 @@ pub async fn revoke(
     id: PathId,
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
     portal_web::http::RequestOrigin(origin): portal_web::http::RequestOrigin,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Done>> {
     let session = state
         .db
         .sessions()
@@ -134,5 +133,5 @@ pub async fn revoke(
     if !state.db.sessions().revoke_read(&session, &origin).await? {
         return Err(ApiError::not_found(SESSION_NOT_FOUND));
     }
-    Ok(Json(json!({ "ok": true })))
+    Ok(Json(DONE))
 }

@@ -5,49 +5,44 @@ use axum::extract::State;
 use portal_domain::time::now;
 use portal_web::auth::RequireAdminOrStaff;
 use portal_web::{ApiResult, AppState};
-use serde_json::{Value, json};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 /// `{ users, sessions, apiKeys, oauthClients }` counts.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
-    users: UserCounts,
-    sessions: SessionCounts,
-    api_keys: KeyCounts,
-    oauth_clients: ClientCounts,
+    pub users: UserCounts,
+    pub sessions: SessionCounts,
+    pub api_keys: KeyCounts,
+    pub oauth_clients: ClientCounts,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct UserCounts {
-    total: i64,
-    admins: i64,
-    staff: i64,
-    banned: i64,
-    regular: i64,
+    pub total: i64,
+    pub admins: i64,
+    pub staff: i64,
+    pub banned: i64,
+    pub regular: i64,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionCounts {
-    total: i64,
-    active: i64,
+    pub total: i64,
+    pub active: i64,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct KeyCounts {
-    total: i64,
-    enabled: i64,
+    pub total: i64,
+    pub enabled: i64,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct ClientCounts {
-    total: i64,
-    disabled: i64,
+    pub total: i64,
+    pub disabled: i64,
 }
 
 /// Exact counts, read in O(1).
@@ -60,18 +55,27 @@ pub struct ClientCounts {
 pub async fn show(
     State(state): State<AppState>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Stats>> {
     let s = state.db.stats().read(now()).await?;
-    Ok(Json(json!({
-        "users": {
-            "total": s.users,
-            "admins": s.admins,
-            "staff": s.staff,
-            "banned": s.banned,
-            "regular": s.users - s.admins - s.staff,
+    Ok(Json(Stats {
+        users: UserCounts {
+            total: s.users,
+            admins: s.admins,
+            staff: s.staff,
+            banned: s.banned,
+            regular: s.users - s.admins - s.staff,
         },
-        "sessions": { "total": s.sessions_total, "active": s.sessions_active },
-        "apiKeys": { "total": s.api_keys, "enabled": s.api_keys_enabled },
-        "oauthClients": { "total": s.oauth_clients, "disabled": s.oauth_disabled },
-    })))
+        sessions: SessionCounts {
+            total: s.sessions_total,
+            active: s.sessions_active,
+        },
+        api_keys: KeyCounts {
+            total: s.api_keys,
+            enabled: s.api_keys_enabled,
+        },
+        oauth_clients: ClientCounts {
+            total: s.oauth_clients,
+            disabled: s.oauth_disabled,
+        },
+    }))
 }

@@ -1,6 +1,8 @@
 //! `/api/admin/users`: list (role, banned, search, offset or cursor), get, update (role
 //! rules, bans that end every session), delete (admin only, with everything theirs).
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use portal_domain::model::{
@@ -8,6 +10,8 @@ use portal_domain::model::{
 };
 use portal_domain::store::users::UserFilter;
 use portal_domain::time::{now, parse_iso};
+use portal_services::integrations::lifecycle::Outcome;
+use portal_services::integrations::view::AccountView;
 use portal_services::moderation::{Actor, UserChange, change_user, delete_user};
 use portal_web::auth::{RequireAdmin, RequireAdminOrStaff};
 use portal_web::error::USER_NOT_FOUND;
@@ -15,12 +19,13 @@ use portal_web::http::RequestOrigin;
 use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{
     FromQuery, Issue, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, Validate, present,
-    seal_cursor,
 };
+use portal_web::views::{DONE, Done, next_cursor};
 use portal_web::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 /// A user as staff and admins see them.
 #[derive(Serialize, ToSchema)]
@@ -44,6 +49,35 @@ pub struct AdminUser {
     pub two_factor_enabled: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// With `expand=integrations`: the account on each service by id (`null` where they
+    /// have none; deleted accounts left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrations: Option<AccountsByService>,
+}
+
+/// Each service's account of a user by service id, `null` where they have none.
+#[derive(Serialize)]
+pub struct AccountsByService(pub BTreeMap<&'static str, Option<AccountView>>);
+
+impl utoipa::PartialSchema for AccountsByService {
+    fn schema() -> RefOr<Schema> {
+        let account_or_null = OneOfBuilder::new()
+            .item(Ref::from_schema_name(AccountView::name()))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build();
+        ObjectBuilder::new()
+            .additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(Schema::OneOf(
+                account_or_null,
+            )))))
+            .into()
+    }
+}
+
+impl ToSchema for AccountsByService {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((AccountView::name().into(), AccountView::schema()));
+        <AccountView as ToSchema>::schemas(schemas);
+    }
 }
 
 pub fn admin_user(user: &User) -> AdminUser {
@@ -62,35 +96,38 @@ pub fn admin_user(user: &User) -> AdminUser {
         two_factor_enabled: user.two_factor_enabled,
         created_at: user.created_at.clone(),
         updated_at: user.updated_at.clone(),
+        integrations: None,
     }
 }
 
-/// `{ "user": {...} }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+/// `{ "user": {...}, serviceAccounts? }`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct AdminUserBody {
-    user: AdminUser,
+    pub user: AdminUser,
+    /// After a ban or its lifting: what it did to each of the user's service accounts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<Outcome>,
 }
 
 /// `{ users, pagination, nextCursor? }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserList {
-    users: Vec<AdminUser>,
-    pagination: Pagination,
-    next_cursor: Option<String>,
+    pub users: Vec<AdminUser>,
+    pub pagination: Pagination,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Where this page sits in the filtered set.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pagination {
-    total: u64,
-    limit: u32,
-    offset: u32,
-    has_more: bool,
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u32,
+    pub has_more: bool,
 }
 
 pub struct UserQuery {
@@ -131,18 +168,20 @@ pub async fn list(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<UserQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserList>> {
     let (limit, offset) = (query.paging.limit, query.paging.offset);
     let request = query.paging.request(&state.keyring)?;
     let found = state.db.users().list(&query.filter, &request).await?;
-    let mut body = json!({
-        "users": found.users.iter().map(admin_user).collect::<Vec<_>>(),
-        "pagination": { "total": found.total, "limit": limit, "offset": offset, "hasMore": found.has_more },
-    });
-    if let Some(next) = seal_cursor(&state.keyring, found.next.as_ref()) {
-        body["nextCursor"] = json!(next);
-    }
-    Ok(Json(body))
+    Ok(Json(UserList {
+        users: found.users.iter().map(admin_user).collect(),
+        pagination: Pagination {
+            total: u64::try_from(found.total).unwrap_or_default(),
+            limit,
+            offset,
+            has_more: found.has_more,
+        },
+        next_cursor: next_cursor(&state.keyring, found.next.as_ref()),
+    }))
 }
 
 /// `?expand=integrations`.
@@ -178,7 +217,7 @@ pub async fn show(
     id: PathId,
     ValidQuery(query): ValidQuery<ShowQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AdminUserBody>> {
     let users = state.db.users();
     let accounts = state.db.integration_accounts();
     // The user and their accounts do not depend on each other: read together.
@@ -190,22 +229,26 @@ pub async fn show(
         }
     })?;
     let user = user.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
-    let mut body = json!({ "user": admin_user(&user) });
-    if let Some(held) = held {
-        let mut integrations = serde_json::Map::new();
-        for integration in state.integrations.all() {
-            let account = held.iter().find(|a| {
-                a.integration_id == integration.id()
-                    && !matches!(a.status.as_str(), "provisioning" | "deleted")
-            });
-            integrations.insert(
-                integration.id().to_string(),
-                json!(account.map(portal_services::integrations::view::AccountView::from)),
-            );
-        }
-        body["user"]["integrations"] = Value::Object(integrations);
-    }
-    Ok(Json(body))
+    let mut user = admin_user(&user);
+    user.integrations = held.map(|held| {
+        AccountsByService(
+            state
+                .integrations
+                .all()
+                .map(|integration| {
+                    let account = held.iter().find(|a| {
+                        a.integration_id == integration.id()
+                            && !matches!(a.status.as_str(), "provisioning" | "deleted")
+                    });
+                    (integration.id(), account.map(AccountView::from))
+                })
+                .collect(),
+        )
+    });
+    Ok(Json(AdminUserBody {
+        user,
+        service_accounts: Vec::new(),
+    }))
 }
 
 /// A change to a user; absent fields stay as they are. Staff may not touch admins or give
@@ -289,7 +332,7 @@ pub async fn update(
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
     RequestOrigin(origin): RequestOrigin,
     ValidJson(body): ValidJson<AdminUpdate>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AdminUserBody>> {
     let change = UserChange {
         name: body.name,
         username: body.username,
@@ -311,11 +354,10 @@ pub async fn update(
         now(),
     )
     .await??;
-    let mut body = json!({ "user": admin_user(&changed.user) });
-    if !changed.service_accounts.is_empty() {
-        body["serviceAccounts"] = json!(changed.service_accounts);
-    }
-    Ok(Json(body))
+    Ok(Json(AdminUserBody {
+        user: admin_user(&changed.user),
+        service_accounts: changed.service_accounts,
+    }))
 }
 
 /// Deletes a user with everything theirs (admin only): sessions, keys, credentials and
@@ -326,7 +368,7 @@ pub async fn update(
     security(("signedIn" = [])),
     params(Id),
     responses(
-        (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
+        (status = 200, description = "Deleted", body = portal_web::views::Done),
         (status = 404, description = "`User not found`", body = ErrorEnvelope),
         (status = 502, description = "A service could not remove the user's account", body = ErrorEnvelope),
     )
@@ -336,8 +378,8 @@ pub async fn remove(
     id: PathId,
     RequireAdmin(actor): RequireAdmin,
     RequestOrigin(origin): RequestOrigin,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Done>> {
     let origin = origin.as_user(&actor.user.id);
     delete_user(&state.db, &state.integrations, &origin, id.as_str()).await??;
-    Ok(Json(json!({ "ok": true })))
+    Ok(Json(DONE))
 }

@@ -432,7 +432,7 @@ pub async fn update(
     security(("signedIn" = [])),
     params(AccountPath),
     responses(
-        (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
+        (status = 200, description = "Deleted", body = portal_web::views::Done),
         (status = 403, description = "Not allowed", body = ErrorEnvelope),
         (status = 404, description = "`Integration account not found`", body = ErrorEnvelope),
         (status = 502, description = "The service failed; the account is kept", body = ErrorEnvelope),

@@ -270,7 +270,7 @@ pub async fn create_app_password(
     security(("signedIn" = [])),
     params(MailboxItemPath),
     responses(
-        (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
+        (status = 200, description = "Deleted", body = portal_web::views::Done),
         (status = 403, description = "Not the caller's, suspended, or mail is disabled", body = ErrorEnvelope),
         (status = 404, description = "`App password not found`, or the account", body = ErrorEnvelope),
         (status = 502, description = "The mail server failed", body = ErrorEnvelope),
@@ -377,7 +377,7 @@ pub async fn create_alias(
     security(("signedIn" = [])),
     params(MailboxItemPath),
     responses(
-        (status = 200, description = "Deleted", body = portal_web::openapi::Ok),
+        (status = 200, description = "Deleted", body = portal_web::views::Done),
         (status = 403, description = "Not the caller's, suspended, or mail is disabled", body = ErrorEnvelope),
         (status = 404, description = "`Alias not found`, or the account", body = ErrorEnvelope),
         (status = 502, description = "The mail server failed", body = ErrorEnvelope),

@@ -5,19 +5,25 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use portal_web::{ApiError, ApiResult, AppState};
-use serde_json::{Value, json};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 pub const TABLE_UNREACHABLE: &str = "Table unreachable";
 
 /// `{ ok: true, status: "ok", checks: { table: "ok" } }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    ok: bool,
-    status: String,
-    #[schema(value_type = Object)]
-    checks: Value,
+    pub ok: bool,
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    pub checks: Checks,
+}
+
+/// What was checked, each `ok`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Checks {
+    #[schema(example = "ok")]
+    pub table: &'static str,
 }
 
 /// The function is alive and the table answers (503 `Table unreachable` otherwise).
@@ -31,11 +37,11 @@ pub async fn check(State(state): State<AppState>) -> ApiResult<Response> {
         tracing::error!(error = %err, "health check: table unreachable");
         ApiError::ServiceUnavailable(TABLE_UNREACHABLE.into())
     })?;
-    let mut response = Json(json!({
-        "ok": true,
-        "status": "ok",
-        "checks": { "table": "ok" },
-    }))
+    let mut response = Json(Health {
+        ok: true,
+        status: "ok",
+        checks: Checks { table: "ok" },
+    })
     .into_response();
     response
         .headers_mut()

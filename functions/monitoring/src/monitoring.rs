@@ -20,7 +20,8 @@ use portal_web::openapi::ErrorEnvelope;
 use portal_web::rate_limit::{self, Bucket, RateSlot};
 use portal_web::validation::body_rejection;
 use portal_web::{ApiError, ApiResult, AppState};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 pub const NOT_CONFIGURED: &str = "Sentry is not configured";
@@ -63,13 +64,12 @@ impl SentryTunnel {
 }
 
 /// `{ status: "ok", service: "sentry-tunnel" }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TunnelStatus {
     #[schema(example = "ok")]
-    status: String,
+    pub status: &'static str,
     #[schema(example = "sentry-tunnel")]
-    service: String,
+    pub service: &'static str,
 }
 
 /// The tunnel is up.
@@ -78,8 +78,11 @@ pub struct TunnelStatus {
     path = "/api/monitoring",
     responses((status = 200, description = "Up", body = TunnelStatus))
 )]
-pub async fn status() -> Json<Value> {
-    Json(json!({ "status": "ok", "service": "sentry-tunnel" }))
+pub async fn status() -> Json<TunnelStatus> {
+    Json(TunnelStatus {
+        status: "ok",
+        service: "sentry-tunnel",
+    })
 }
 
 /// Whether two DSNs name the same Sentry project on the same host and port (the key may

@@ -8,7 +8,6 @@ use portal_web::audit::{EventList, EventQuery, Reader, list as list_events};
 use portal_web::auth::RequireAuth;
 use portal_web::validation::ValidQuery;
 use portal_web::{ApiResult, AppState};
-use serde_json::Value;
 
 /// The caller's security events.
 #[utoipa::path(
@@ -27,7 +26,7 @@ pub async fn list(
     State(state): State<AppState>,
     RequireAuth(me): RequireAuth,
     ValidQuery(query): ValidQuery<EventQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventList>> {
     // Only the caller's own: `target` is the caller whatever the query says, and who else
     // acted is not a filter a user gets.
     let mut filter = query.filter;

@@ -4,12 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use portal_domain::time::{iso, now};
 use portal_web::auth::RequireAuth;
-use portal_web::http::listed;
 use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
-use portal_web::views::{SessionList, session_view};
+use portal_web::views::{DONE, Done, SessionList, next_cursor, session_view};
 use portal_web::{ApiError, ApiResult, AppState};
-use serde_json::{Value, json};
+
 
 pub const SESSION_NOT_FOUND: &str = "Session not found";
 
@@ -39,7 +38,7 @@ pub async fn list(
     State(state): State<AppState>,
     RequireAuth(me): RequireAuth,
     ValidQuery(query): ValidQuery<SessionQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SessionList>> {
     let page = state
         .db
         .sessions()
@@ -51,17 +50,14 @@ pub async fn list(
             &query.paging.request(&state.keyring)?,
         )
         .await?;
-    let sessions = page
-        .items
-        .iter()
-        .map(|s| session_view(s, me.session_id()))
-        .collect();
-    Ok(Json(listed(
-        &state.keyring,
-        "sessions",
-        sessions,
-        page.next.as_ref(),
-    )))
+    Ok(Json(SessionList {
+        sessions: page
+            .items
+            .iter()
+            .map(|s| session_view(s, me.session_id()))
+            .collect(),
+        next_cursor: next_cursor(&state.keyring, page.next.as_ref()),
+    }))
 }
 
 /// Ends one of the caller's own sessions, at once.
@@ -71,7 +67,7 @@ pub async fn list(
     security(("signedIn" = [])),
     params(Id),
     responses(
-        (status = 200, description = "Ended", body = portal_web::openapi::Ok),
+        (status = 200, description = "Ended", body = portal_web::views::Done),
         (status = 404, description = "Not one of the caller's sessions", body = ErrorEnvelope),
     )
 )]
@@ -80,7 +76,7 @@ pub async fn revoke(
     id: PathId,
     RequireAuth(me): RequireAuth,
     portal_web::http::RequestOrigin(origin): portal_web::http::RequestOrigin,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Done>> {
     let origin = origin.as_user(&me.user.id);
     if state
         .db
@@ -88,7 +84,7 @@ pub async fn revoke(
         .revoke(id.as_str(), Some(&me.user.id), &origin)
         .await?
     {
-        Ok(Json(json!({ "ok": true })))
+        Ok(Json(DONE))
     } else {
         Err(ApiError::not_found(SESSION_NOT_FOUND))
     }

@@ -29,11 +29,13 @@ pub struct EventView {
 }
 
 /// `{ events, nextCursor? }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct EventList {
-    events: Vec<EventView>,
-    next_cursor: Option<String>,
+    pub events: Vec<EventView>,
+    /// Give it back as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Who reads the log.
@@ -107,19 +109,14 @@ pub async fn list(
     filter: &EventFilter,
     paging: &Paging,
     reader: Reader<'_>,
-) -> ApiResult<Value> {
+) -> ApiResult<EventList> {
     let page = state
         .db
         .audit()
         .list(filter, &paging.request(&state.keyring)?)
         .await?;
-    Ok(crate::http::listed(
-        &state.keyring,
-        "events",
-        page.items
-            .iter()
-            .map(|event| view(event, reader))
-            .collect::<Vec<_>>(),
-        page.next.as_ref(),
-    ))
+    Ok(EventList {
+        events: page.items.iter().map(|event| view(event, reader)).collect(),
+        next_cursor: crate::views::next_cursor(&state.keyring, page.next.as_ref()),
+    })
 }

@@ -304,20 +304,6 @@ pub fn rate_limit_subject(ip: IpAddr) -> String {
     }
 }
 
-/// `{ <key>: [...], nextCursor? }`: the body of every listing, its cursor sealed.
-pub fn listed<T: serde::Serialize>(
-    keyring: &portal_domain::keyring::Keyring,
-    key: &str,
-    items: Vec<T>,
-    next: Option<&portal_domain::store::listing::Cursor>,
-) -> serde_json::Value {
-    let mut body = serde_json::json!({ key: items });
-    if let Some(next) = crate::validation::seal_cursor(keyring, next) {
-        body["nextCursor"] = serde_json::json!(next);
-    }
-    body
-}
-
 /// A JSON success body with an explicit status (e.g. 201).
 pub fn json_with_status<T: serde::Serialize>(status: StatusCode, body: T) -> Response {
     (status, axum::Json(body)).into_response()

@@ -39,12 +39,6 @@ pub struct AuthErrorBody {
     pub details: Option<serde_json::Value>,
 }
 
-/// `{ "ok": true }`.
-#[derive(ToSchema)]
-pub struct Ok {
-    pub ok: bool,
-}
-
 /// Offset or cursor paging of every listing. Give `cursor` (the `nextCursor` of the
 /// previous page) for O(page) paging; `offset` is for small jumps.
 #[derive(IntoParams)]

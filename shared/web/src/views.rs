@@ -1,8 +1,28 @@
-//! Response shapes that more than one function sends.
+//! Response shapes that more than one function sends. Every answer of every route is a
+//! type that derives both `Serialize` (what is sent) and `ToSchema` (what the document
+//! says), so the two cannot disagree.
 
+use portal_domain::keyring::Keyring;
 use portal_domain::model::Session;
+use portal_domain::store::listing::Cursor;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+/// `{ "ok": true }`: done, nothing more to say.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[schema(as = Ok)]
+pub struct Done {
+    /// Always `true`.
+    pub ok: bool,
+}
+
+/// The one value of [`Done`].
+pub const DONE: Done = Done { ok: true };
+
+/// The `nextCursor` of a page: where the next one starts, sealed (absent on the last).
+pub fn next_cursor(keyring: &Keyring, next: Option<&Cursor>) -> Option<String> {
+    crate::validation::seal_cursor(keyring, next)
+}
 
 /// A session as Portal's own API shows it (never its token).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -21,13 +41,13 @@ pub struct SessionView {
 }
 
 /// `{ sessions, nextCursor? }`: a page of sessions (user and admin listings).
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionList {
-    sessions: Vec<SessionView>,
+    pub sessions: Vec<SessionView>,
     /// Give it back as `cursor` for the next page; absent on the last page.
-    next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// A session as Portal's own API shows it; `current` flags the session making the request.
