@@ -1,7 +1,8 @@
 //! Integration accounts: list the caller's, create (reserve, check and provision upstream,
 //! activate; undone on any failure), read, change, delete (upstream first).
 
-use std::collections::HashMap;
+use portal_web::views::{DONE, Done};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::bodies;
@@ -27,9 +28,8 @@ use portal_web::http::RequestOrigin;
 use portal_web::http::{Deadline, json_with_status};
 use portal_web::openapi::ErrorEnvelope;
 use portal_web::rate_limit::{self, Bucket};
-use portal_web::validation::{Issue, JsonBody, OptionalJsonBody, PathId, validation_error};
+use portal_web::validation::{JsonBody, OptionalJsonBody, PathId, validation_error};
 use portal_web::{ApiError, ApiResult, AppState};
-use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 pub const ACCOUNT_NOT_FOUND: &str = "Integration account not found";
@@ -41,74 +41,36 @@ pub const SUSPENDED_NOT_DELETABLE: &str = "Forbidden - a suspended account canno
 pub const SUSPENDED_HERE: &str = "Forbidden - your account on this integration is suspended; an admin or staff member can lift the suspension";
 
 /// The `{integration}` of a path.
-#[derive(IntoParams)]
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
-#[allow(dead_code)]
 pub struct IntegrationPath {
     /// An integration id from `GET /api/integrations` (e.g. `xmpp`).
-    integration: String,
-}
-
-/// The `{integration}` and account `{id}` of a path.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct AccountPath {
-    /// An integration id from `GET /api/integrations` (e.g. `xmpp`).
-    integration: String,
-    #[param(min_length = 1, max_length = 128)]
-    id: String,
+    pub integration: String,
 }
 
 /// `{ ok: true, accounts }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountList {
-    ok: bool,
-    accounts: Vec<AccountView>,
+    pub ok: bool,
+    pub accounts: Vec<AccountView>,
 }
 
 /// `{ ok: true, account }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountBody {
-    ok: bool,
-    account: AccountView,
+    pub ok: bool,
+    pub account: AccountView,
 }
 
 /// `{ ok: true, account, temporaryPassword? }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedAccount {
-    ok: bool,
-    account: AccountView,
+    pub ok: bool,
+    pub account: AccountView,
     /// A generated password, returned once, when none was given.
-    temporary_password: Option<String>,
-}
-
-/// A new account, checked by the integration's own rules. xmpp: `username` is a localpart
-/// (letters, digits, `_ - .`) or `localpart@<the XMPP domain>`; without `password` one is
-/// generated and returned once.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct NewAccount {
-    #[schema(min_length = 1, max_length = 1023)]
-    username: String,
-    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
-    #[schema(min_length = 4, max_length = 128)]
-    password: Option<String>,
-}
-
-/// A change: a new password, or (staff and admins) `status`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct AccountUpdate {
-    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
-    #[schema(min_length = 4, max_length = 128)]
-    password: Option<String>,
-    #[schema(pattern = "^(active|suspended)$")]
-    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporary_password: Option<String>,
 }
 
 /// The `{integration}` path segment, resolved in the registry before anything else:
@@ -122,14 +84,10 @@ impl FromRequestParts<AppState> for Chosen {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        let Path(path) = Path::<IntegrationPath>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::not_found(portal_services::integrations::UNKNOWN_INTEGRATION))?;
-        let id = params
-            .get("integration")
-            .map(String::as_str)
-            .unwrap_or_default();
-        Ok(Chosen(state.integrations.enabled(id)?))
+        Ok(Chosen(state.integrations.enabled(&path.integration)?))
     }
 }
 
@@ -212,15 +170,16 @@ pub async fn list(
     State(state): State<AppState>,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AccountList>> {
     let accounts = state
         .db
         .integration_accounts()
         .list_for_user(&me.user.id, integration.id())
         .await?;
-    Ok(Json(
-        json!({ "ok": true, "accounts": accounts.iter().map(AccountView::for_owner).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(AccountList {
+        ok: true,
+        accounts: accounts.iter().map(AccountView::for_owner).collect(),
+    }))
 }
 
 /// Creates the caller's account on the service (one per integration), undone on any failure.
@@ -229,7 +188,7 @@ pub async fn list(
     path = "/api/integrations/{integration}/accounts",
     security(("signedIn" = [])),
     params(IntegrationPath),
-    request_body = NewAccount,
+    request_body = bodies::NewAccountBody,
     responses(
         (status = 201, description = "Created (with `temporaryPassword` once if none was given)", body = CreatedAccount),
         (status = 403, description = "`Integration is disabled`", body = ErrorEnvelope),
@@ -347,10 +306,11 @@ pub async fn create(
             ));
         }
     };
-    let mut body = json!({ "ok": true, "account": AccountView::for_owner(&active) });
-    if request.generated_password {
-        body["temporaryPassword"] = json!(request.password);
-    }
+    let body = CreatedAccount {
+        ok: true,
+        account: AccountView::for_owner(&active),
+        temporary_password: request.generated_password.then_some(request.password),
+    };
     Ok(json_with_status(StatusCode::CREATED, body))
 }
 
@@ -359,7 +319,7 @@ pub async fn create(
     get,
     path = "/api/integrations/{integration}/accounts/{id}",
     security(("signedIn" = [])),
-    params(AccountPath),
+    params(IntegrationPath, portal_web::openapi::Id),
     responses(
         (status = 200, description = "The account", body = AccountBody),
         (status = 403, description = "Not the caller's, or the integration is disabled", body = ErrorEnvelope),
@@ -371,11 +331,12 @@ pub async fn show(
     id: PathId,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AccountBody>> {
     let account = accessible(&state, integration.id(), id.as_str(), &me).await?;
-    Ok(Json(
-        json!({ "ok": true, "account": AccountView::for_owner(&account) }),
-    ))
+    Ok(Json(AccountBody {
+        ok: true,
+        account: AccountView::for_owner(&account),
+    }))
 }
 
 /// Changes an account's password, or (staff and admins) suspends or reactivates it.
@@ -383,8 +344,8 @@ pub async fn show(
     patch,
     path = "/api/integrations/{integration}/accounts/{id}",
     security(("signedIn" = [])),
-    params(AccountPath),
-    request_body = AccountUpdate,
+    params(IntegrationPath, portal_web::openapi::Id),
+    request_body = bodies::AccountUpdate,
     responses(
         (status = 200, description = "The changed account", body = AccountBody),
         (status = 403, description = "Not allowed", body = ErrorEnvelope),
@@ -399,7 +360,7 @@ pub async fn update(
     RequireAuth(me): RequireAuth,
     RequestOrigin(origin): RequestOrigin,
     body: Result<JsonBody, ApiError>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AccountBody>> {
     let change = bodies::account_change(integration.as_ref(), &body?.value()?)?;
     let old = match &change.status {
         // Suspending or reactivating is moderation: admin or staff, under the staff rule.
@@ -420,9 +381,10 @@ pub async fn update(
         false,
     )
     .await?;
-    Ok(Json(
-        json!({ "ok": true, "account": AccountView::for_owner(&new) }),
-    ))
+    Ok(Json(AccountBody {
+        ok: true,
+        account: AccountView::for_owner(&new),
+    }))
 }
 
 /// Deletes an account, on the service first.
@@ -430,7 +392,7 @@ pub async fn update(
     delete,
     path = "/api/integrations/{integration}/accounts/{id}",
     security(("signedIn" = [])),
-    params(AccountPath),
+    params(IntegrationPath, portal_web::openapi::Id),
     responses(
         (status = 200, description = "Deleted", body = portal_web::views::Done),
         (status = 403, description = "Not allowed", body = ErrorEnvelope),
@@ -444,7 +406,7 @@ pub async fn remove(
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
     RequestOrigin(origin): RequestOrigin,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Done>> {
     let account = accessible(&state, integration.id(), id.as_str(), &me).await?;
     // A suspension is moderation: deleting the account (and freeing its claim for a new
     // one) would undo it, so only those who may lift it may delete it.
@@ -459,26 +421,17 @@ pub async fn remove(
         state.integrations.cools_until(),
     )
     .await?;
-    Ok(Json(json!({ "ok": true })))
-}
-
-/// `{password?}`: the new password; services that pick one themselves (IRC) take none.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct PasswordReset {
-    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
-    #[schema(min_length = 4, max_length = 128)]
-    password: Option<String>,
+    Ok(Json(DONE))
 }
 
 /// `{ ok: true, temporaryPassword? }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetDone {
-    ok: bool,
+    pub ok: bool,
     /// The password the service picked, shown once (when none was given).
-    temporary_password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporary_password: Option<String>,
 }
 
 /// Resets the account's password on the service (its owner or an admin): XMPP and mail set
@@ -487,8 +440,8 @@ pub struct ResetDone {
     post,
     path = "/api/integrations/{integration}/accounts/{id}/reset-password",
     security(("signedIn" = [])),
-    params(AccountPath),
-    request_body(content = Option<PasswordReset>, content_type = "application/json"),
+    params(IntegrationPath, portal_web::openapi::Id),
+    request_body(content = Option<bodies::PasswordReset>, content_type = "application/json"),
     responses(
         (status = 200, description = "Reset", body = ResetDone),
         (status = 400, description = "`Password reset is not supported`, or a bad password", body = ErrorEnvelope),
@@ -506,21 +459,12 @@ pub async fn reset_password(
     RequireAuth(me): RequireAuth,
     RequestOrigin(origin): RequestOrigin,
     body: Result<OptionalJsonBody, ApiError>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ResetDone>> {
     let resets = integration.resets_passwords();
     if resets == Resets::No {
         return Err(ApiError::bad_request(RESET_NOT_SUPPORTED));
     }
-    let body = body?.value()?.unwrap_or_else(|| json!({}));
-    let map = bodies::object(&body)?;
-    let mut issues = Vec::new();
-    let password = bodies::optional_password(integration.as_ref(), map, &mut issues);
-    if password.is_none() && issues.is_empty() && resets == Resets::GivenPassword {
-        issues.push(Issue::invalid_type("string", "undefined").at("password"));
-    }
-    if !issues.is_empty() {
-        return Err(validation_error(issues));
-    }
+    let reset = bodies::password_reset(integration.as_ref(), body?.value()?.as_ref())?;
     let bucket = Bucket::new(
         keys::rate_bucket_service_reset(&me.user.id),
         state.config.rate_limits.service_resets,
@@ -537,13 +481,12 @@ pub async fn reset_password(
         &state.db,
         integration.as_ref(),
         &account,
-        password.as_deref(),
+        reset.password.as_deref(),
         &origin.as_user(&me.user.id),
     )
     .await?;
-    let mut body = json!({ "ok": true });
-    if let Some(temporary) = temporary {
-        body["temporaryPassword"] = json!(temporary);
-    }
-    Ok(Json(body))
+    Ok(Json(ResetDone {
+        ok: true,
+        temporary_password: temporary,
+    }))
 }

@@ -4,11 +4,12 @@
 
 use portal_domain::crypto::{PasswordLength, check_password_length};
 use portal_domain::model::User;
-use portal_services::integrations::{AccountChange, Integration, NameRefused, NewAccount};
+use portal_services::integrations::{AccountChange, Integration, NameRefused, NewAccount, Resets};
 use portal_web::ApiError;
 use portal_web::validation::{Issue, validation_error};
 pub use portal_web::validation::{object, optional_string};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 /// An optional `password` field: 8 to 128 UTF-16 code units, and what `integration`
 /// itself refuses.
@@ -32,13 +33,56 @@ pub fn optional_password(
     }
 }
 
-/// A create body: `{<the service's name field>?, password?}`, made into the account
-/// `owner` asks for.
-pub fn new_account(
+/// A new account: the service's own name field (`username` on XMPP, where it is required,
+/// and on the wiki; `nick` on IRC; `localPart` on mail; without it, the owner's username),
+/// and a password (without one, Portal generates one and returns it once).
+#[derive(Debug, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewAccountBody {
+    /// XMPP: a localpart (letters, digits, `_ - .`) or `localpart@<the XMPP domain>`.
+    #[schema(min_length = 1, max_length = 1023)]
+    pub username: Option<String>,
+    pub nick: Option<String>,
+    pub local_part: Option<String>,
+    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
+    #[schema(min_length = 4, max_length = 128)]
+    pub password: Option<String>,
+}
+
+impl NewAccountBody {
+    /// The name field called `field`.
+    fn name_mut(&mut self, field: &str) -> &mut Option<String> {
+        match field {
+            "nick" => &mut self.nick,
+            "localPart" => &mut self.local_part,
+            _ => &mut self.username,
+        }
+    }
+}
+
+/// A change: a new password, or (staff and admins) `status`.
+#[derive(Debug, ToSchema)]
+pub struct AccountUpdate {
+    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
+    #[schema(min_length = 4, max_length = 128)]
+    pub password: Option<String>,
+    #[schema(pattern = "^(active|suspended)$")]
+    pub status: Option<String>,
+}
+
+/// `{password?}`: the new password; services that pick one themselves (IRC) take none.
+#[derive(Debug, ToSchema)]
+pub struct PasswordReset {
+    /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
+    #[schema(min_length = 4, max_length = 128)]
+    pub password: Option<String>,
+}
+
+/// A create body, read as `integration` names its accounts.
+pub fn new_account_body(
     integration: &dyn Integration,
-    owner: &User,
     body: &Value,
-) -> Result<NewAccount, ApiError> {
+) -> Result<NewAccountBody, ApiError> {
     let catalogue = integration.catalogue();
     let map = object(body)?;
     let mut issues = Vec::new();
@@ -46,12 +90,28 @@ pub fn new_account(
     if catalogue.name_required && name.is_none() && issues.is_empty() {
         issues.push(Issue::invalid_type("string", "undefined").at(catalogue.name_field));
     }
-    let password = optional_password(integration, map, &mut issues);
+    let mut parsed = NewAccountBody {
+        password: optional_password(integration, map, &mut issues),
+        ..NewAccountBody::default()
+    };
+    *parsed.name_mut(catalogue.name_field) = name;
     if !issues.is_empty() {
         return Err(validation_error(issues));
     }
+    Ok(parsed)
+}
+
+/// A create body, made into the account `owner` asks for.
+pub fn new_account(
+    integration: &dyn Integration,
+    owner: &User,
+    body: &Value,
+) -> Result<NewAccount, ApiError> {
+    let catalogue = integration.catalogue();
+    let mut parsed = new_account_body(integration, body)?;
+    let name = parsed.name_mut(catalogue.name_field).take();
     integration
-        .new_account(owner, name, password)
+        .new_account(owner, name, parsed.password)
         .map_err(|refused| match refused {
             NameRefused::Missing(message) => ApiError::bad_request(message),
             NameRefused::Invalid(issue) => validation_error(vec![issue.at(catalogue.name_field)]),
@@ -64,6 +124,15 @@ pub fn account_change(
     integration: &dyn Integration,
     body: &Value,
 ) -> Result<AccountChange, ApiError> {
+    let update = account_update(integration, body)?;
+    Ok(AccountChange {
+        password: update.password,
+        status: update.status,
+        metadata: None,
+    })
+}
+
+fn account_update(integration: &dyn Integration, body: &Value) -> Result<AccountUpdate, ApiError> {
     let map = object(body)?;
     let mut issues = Vec::new();
     let password = optional_password(integration, map, &mut issues);
@@ -82,9 +151,27 @@ pub fn account_change(
             portal_services::integrations::RESET_NOT_SUPPORTED,
         ));
     }
-    Ok(AccountChange {
-        password,
-        status,
-        metadata: None,
-    })
+    Ok(AccountUpdate { password, status })
+}
+
+/// A reset body (none at all is `{}`): the password to set, required where the service
+/// cannot pick one.
+pub fn password_reset(
+    integration: &dyn Integration,
+    body: Option<&Value>,
+) -> Result<PasswordReset, ApiError> {
+    let empty = Value::Object(Map::new());
+    let map = object(body.unwrap_or(&empty))?;
+    let mut issues = Vec::new();
+    let password = optional_password(integration, map, &mut issues);
+    if password.is_none()
+        && issues.is_empty()
+        && integration.resets_passwords() == Resets::GivenPassword
+    {
+        issues.push(Issue::invalid_type("string", "undefined").at("password"));
+    }
+    if !issues.is_empty() {
+        return Err(validation_error(issues));
+    }
+    Ok(PasswordReset { password })
 }

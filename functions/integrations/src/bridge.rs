@@ -19,7 +19,6 @@ use portal_web::rate_limit::{self, Bucket};
 use portal_web::validation::{FromQuery, QueryReader, ValidQuery};
 use portal_web::{ApiError, ApiResult, AppState};
 use serde::Serialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 pub const EXACTLY_ONE: &str = "Give exactly one of discordId, ircNick, xmppJid";
@@ -42,11 +41,10 @@ pub struct Identity {
 }
 
 /// `{ ok: true, identity }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct IdentityBody {
-    ok: bool,
-    identity: Identity,
+    pub ok: bool,
+    pub identity: Identity,
 }
 
 /// What is looked up.
@@ -125,7 +123,7 @@ pub async fn identity(
     headers: HeaderMap,
     staff: Result<RequireAdminOrStaff, ApiError>,
     ValidQuery(lookup): ValidQuery<Lookup>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IdentityBody>> {
     let subject = caller(&state, &headers, staff).await?;
     let bucket = Bucket::new(
         keys::rate_bucket_bridge(&subject),
@@ -188,5 +186,5 @@ pub async fn identity(
         xmpp_status: xmpp.map(|a| a.status.clone()),
         avatar_url: user.image.clone(),
     };
-    Ok(Json(json!({ "ok": true, "identity": identity })))
+    Ok(Json(IdentityBody { ok: true, identity }))
 }

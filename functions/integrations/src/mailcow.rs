@@ -3,8 +3,6 @@
 //! delete), aliases within the allowed domains (list, create, delete), and the quota used.
 //! The mailbox's owner or an admin; changes need the account active.
 
-use std::collections::HashMap;
-
 use crate::bodies::{object, optional_string};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -19,7 +17,9 @@ use portal_web::http::RequestOrigin;
 use portal_web::http::json_with_status;
 use portal_web::openapi::ErrorEnvelope;
 use portal_web::validation::{Issue, JsonBody, PathId, validation_error};
+use portal_web::views::{DONE, Done};
 use portal_web::{ApiError, ApiResult, AppState};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
@@ -29,78 +29,59 @@ pub const APP_PASSWORD_NOT_FOUND: &str = "App password not found";
 pub const ALIAS_NOT_FOUND: &str = "Alias not found";
 pub const MAILBOX_NOT_FOUND: &str = "Mailbox not found on the mail server";
 
-/// The account `{id}` of a path.
-#[derive(IntoParams)]
+/// One item `{item}` of the account `{id}` (read beside the id's [`PathId`]).
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct MailboxPath {
-    /// The mail account's id.
-    #[param(min_length = 1, max_length = 128)]
-    id: String,
-}
-
-/// The account `{id}` and one item `{item}` of it.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
 pub struct MailboxItemPath {
-    #[param(min_length = 1, max_length = 128)]
-    id: String,
     /// The app password's or alias's id.
     #[param(min_length = 1, max_length = 128)]
-    item: String,
+    pub item: String,
 }
 
 /// `{ ok, appPasswords }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppPasswordList {
-    ok: bool,
-    app_passwords: Vec<AppPassword>,
+    pub ok: bool,
+    pub app_passwords: Vec<AppPassword>,
 }
 
 /// `{name}`: what the app password is for (1 to 64 characters).
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct NewAppPassword {
     #[schema(min_length = 1, max_length = 64)]
-    name: String,
+    pub name: String,
 }
 
 /// `{ ok, name, password }`: the secret, shown this once.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedAppPassword {
-    ok: bool,
-    name: String,
-    password: String,
+    pub ok: bool,
+    pub name: String,
+    pub password: String,
 }
 
 /// `{ ok, aliases, allowedDomains }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AliasList {
-    ok: bool,
-    aliases: Vec<Alias>,
-    allowed_domains: Vec<String>,
+    pub ok: bool,
+    pub aliases: Vec<Alias>,
+    pub allowed_domains: Vec<String>,
 }
 
 /// `{address}`: the alias, in one of the allowed domains.
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct NewAlias {
     #[schema(format = Email, max_length = 254)]
-    address: String,
+    pub address: String,
 }
 
 /// `{ ok, usage }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct UsageBody {
-    ok: bool,
-    usage: Usage,
+    pub ok: bool,
+    pub usage: Usage,
 }
 
 /// The mail integration and the caller's (or, for an admin, anyone's) account on it.
@@ -116,11 +97,6 @@ async fn mailbox<'s>(
         return Err(ApiError::forbidden(SUSPENDED));
     }
     Ok((state.integrations.mailcow(), account))
-}
-
-/// The `{item}` of the path.
-fn item(params: &HashMap<String, String>) -> ApiResult<PathId> {
-    PathId::parse(params.get("item").map(String::as_str).unwrap_or_default())
 }
 
 /// Records something done to the mailbox (names only, never a secret).
@@ -149,12 +125,12 @@ enum Item {
 async fn remove_item(
     state: &AppState,
     id: &PathId,
-    params: &HashMap<String, String>,
+    item: &str,
     caller: &portal_web::auth::Identity,
     origin: &Origin,
     kind: Item,
-) -> ApiResult<Json<Value>> {
-    let item = item(params)?;
+) -> ApiResult<Json<Done>> {
+    let item = PathId::parse(item)?;
     let (mail, account) = mailbox(state, id, caller, true).await?;
     let (found, missing, action, details) = match kind {
         Item::AppPassword => (
@@ -181,7 +157,7 @@ async fn remove_item(
         details,
     )
     .await;
-    Ok(Json(json!({ "ok": true })))
+    Ok(Json(DONE))
 }
 
 /// The mailbox's app passwords (never their secrets).
@@ -189,7 +165,7 @@ async fn remove_item(
     get,
     path = "/api/integrations/mailcow/accounts/{id}/app-passwords",
     security(("signedIn" = [])),
-    params(MailboxPath),
+    params(portal_web::openapi::Id),
     responses(
         (status = 200, description = "The app passwords", body = AppPasswordList),
         (status = 403, description = "Not the caller's, or mail is disabled", body = ErrorEnvelope),
@@ -201,10 +177,13 @@ pub async fn app_passwords(
     State(state): State<AppState>,
     id: PathId,
     RequireAuth(me): RequireAuth,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AppPasswordList>> {
     let (mail, account) = mailbox(&state, &id, &me, false).await?;
     let listed = mail.app_passwords(&account).await?;
-    Ok(Json(json!({ "ok": true, "appPasswords": listed })))
+    Ok(Json(AppPasswordList {
+        ok: true,
+        app_passwords: listed,
+    }))
 }
 
 /// A new app password: its secret is in this answer only.
@@ -212,7 +191,7 @@ pub async fn app_passwords(
     post,
     path = "/api/integrations/mailcow/accounts/{id}/app-passwords",
     security(("signedIn" = [])),
-    params(MailboxPath),
+    params(portal_web::openapi::Id),
     request_body = NewAppPassword,
     responses(
         (status = 201, description = "Created; `password` shown once", body = CreatedAppPassword),
@@ -229,23 +208,7 @@ pub async fn create_app_password(
     RequestOrigin(origin): RequestOrigin,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
-    let body = body?.value()?;
-    let map = object(&body)?;
-    let mut issues = Vec::new();
-    let name = optional_string(map, "name", &mut issues).map(|n| n.trim().to_string());
-    match &name {
-        None if issues.is_empty() => {
-            issues.push(Issue::invalid_type("string", "undefined").at("name"));
-        }
-        Some(n) if n.is_empty() => issues.push(Issue::too_small("string", 1, true).at("name")),
-        Some(n) if n.chars().count() > 64 => {
-            issues.push(Issue::too_big("string", 64, true).at("name"));
-        }
-        _ => {}
-    }
-    let (Some(name), true) = (name, issues.is_empty()) else {
-        return Err(validation_error(issues));
-    };
+    let NewAppPassword { name } = new_app_password(&body?.value()?)?;
     let (mail, account) = mailbox(&state, &id, &me, true).await?;
     let password = mail.create_app_password(&account, &name).await?;
     let origin = origin.as_user(&me.user.id);
@@ -254,12 +217,16 @@ pub async fn create_app_password(
         &account,
         &origin,
         "integration_account.app_password_created",
-        json!({ "name": name }),
+        json!({ "name": &name }),
     )
     .await;
     Ok(json_with_status(
         StatusCode::CREATED,
-        json!({ "ok": true, "name": name, "password": password }),
+        CreatedAppPassword {
+            ok: true,
+            name,
+            password,
+        },
     ))
 }
 
@@ -268,7 +235,7 @@ pub async fn create_app_password(
     delete,
     path = "/api/integrations/mailcow/accounts/{id}/app-passwords/{item}",
     security(("signedIn" = [])),
-    params(MailboxItemPath),
+    params(portal_web::openapi::Id, MailboxItemPath),
     responses(
         (status = 200, description = "Deleted", body = portal_web::views::Done),
         (status = 403, description = "Not the caller's, suspended, or mail is disabled", body = ErrorEnvelope),
@@ -279,11 +246,11 @@ pub async fn create_app_password(
 pub async fn delete_app_password(
     State(state): State<AppState>,
     id: PathId,
-    Path(params): Path<HashMap<String, String>>,
+    Path(path): Path<MailboxItemPath>,
     RequireAuth(me): RequireAuth,
     RequestOrigin(origin): RequestOrigin,
-) -> ApiResult<Json<Value>> {
-    remove_item(&state, &id, &params, &me, &origin, Item::AppPassword).await
+) -> ApiResult<Json<Done>> {
+    remove_item(&state, &id, &path.item, &me, &origin, Item::AppPassword).await
 }
 
 /// The aliases delivering to the mailbox, and the domains new ones may use.
@@ -291,7 +258,7 @@ pub async fn delete_app_password(
     get,
     path = "/api/integrations/mailcow/accounts/{id}/aliases",
     security(("signedIn" = [])),
-    params(MailboxPath),
+    params(portal_web::openapi::Id),
     responses(
         (status = 200, description = "The aliases", body = AliasList),
         (status = 403, description = "Not the caller's, or mail is disabled", body = ErrorEnvelope),
@@ -303,12 +270,14 @@ pub async fn aliases(
     State(state): State<AppState>,
     id: PathId,
     RequireAuth(me): RequireAuth,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AliasList>> {
     let (mail, account) = mailbox(&state, &id, &me, false).await?;
     let listed = mail.aliases(&account).await?;
-    Ok(Json(
-        json!({ "ok": true, "aliases": listed, "allowedDomains": mail.alias_domains() }),
-    ))
+    Ok(Json(AliasList {
+        ok: true,
+        aliases: listed,
+        allowed_domains: mail.alias_domains().to_vec(),
+    }))
 }
 
 /// A new alias delivering to the mailbox.
@@ -316,7 +285,7 @@ pub async fn aliases(
     post,
     path = "/api/integrations/mailcow/accounts/{id}/aliases",
     security(("signedIn" = [])),
-    params(MailboxPath),
+    params(portal_web::openapi::Id),
     request_body = NewAlias,
     responses(
         (status = 201, description = "Created", body = AliasList),
@@ -334,22 +303,10 @@ pub async fn create_alias(
     RequestOrigin(origin): RequestOrigin,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
-    let body = body?.value()?;
-    let map = object(&body)?;
-    let mut issues = Vec::new();
-    let raw = optional_string(map, "address", &mut issues);
-    if raw.is_none() && issues.is_empty() {
-        issues.push(Issue::invalid_type("string", "undefined").at("address"));
-    }
-    let (mail, account) = match (raw, issues.is_empty()) {
-        (Some(_), true) => mailbox(&state, &id, &me, true).await?,
-        _ => return Err(validation_error(issues)),
-    };
-    let address = alias_address(
-        map["address"].as_str().unwrap_or_default(),
-        mail.alias_domains(),
-    )
-    .map_err(|issue| validation_error(vec![issue]))?;
+    let NewAlias { address } = new_alias(&body?.value()?)?;
+    let (mail, account) = mailbox(&state, &id, &me, true).await?;
+    let address = alias_address(&address, mail.alias_domains())
+        .map_err(|issue| validation_error(vec![issue]))?;
     let local = address.split('@').next().unwrap_or_default();
     names::check(&state.config, local)
         .map_err(|issue| validation_error(vec![issue.at("address")]))?;
@@ -366,7 +323,11 @@ pub async fn create_alias(
     let listed = mail.aliases(&account).await?;
     Ok(json_with_status(
         StatusCode::CREATED,
-        json!({ "ok": true, "aliases": listed, "allowedDomains": mail.alias_domains() }),
+        AliasList {
+            ok: true,
+            aliases: listed,
+            allowed_domains: mail.alias_domains().to_vec(),
+        },
     ))
 }
 
@@ -375,7 +336,7 @@ pub async fn create_alias(
     delete,
     path = "/api/integrations/mailcow/accounts/{id}/aliases/{item}",
     security(("signedIn" = [])),
-    params(MailboxItemPath),
+    params(portal_web::openapi::Id, MailboxItemPath),
     responses(
         (status = 200, description = "Deleted", body = portal_web::views::Done),
         (status = 403, description = "Not the caller's, suspended, or mail is disabled", body = ErrorEnvelope),
@@ -386,11 +347,11 @@ pub async fn create_alias(
 pub async fn delete_alias(
     State(state): State<AppState>,
     id: PathId,
-    Path(params): Path<HashMap<String, String>>,
+    Path(path): Path<MailboxItemPath>,
     RequireAuth(me): RequireAuth,
     RequestOrigin(origin): RequestOrigin,
-) -> ApiResult<Json<Value>> {
-    remove_item(&state, &id, &params, &me, &origin, Item::Alias).await
+) -> ApiResult<Json<Done>> {
+    remove_item(&state, &id, &path.item, &me, &origin, Item::Alias).await
 }
 
 /// How much of the mailbox's quota is used (bytes).
@@ -398,7 +359,7 @@ pub async fn delete_alias(
     get,
     path = "/api/integrations/mailcow/accounts/{id}/usage",
     security(("signedIn" = [])),
-    params(MailboxPath),
+    params(portal_web::openapi::Id),
     responses(
         (status = 200, description = "The quota", body = UsageBody),
         (status = 403, description = "Not the caller's, or mail is disabled", body = ErrorEnvelope),
@@ -410,11 +371,47 @@ pub async fn usage(
     State(state): State<AppState>,
     id: PathId,
     RequireAuth(me): RequireAuth,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UsageBody>> {
     let (mail, account) = mailbox(&state, &id, &me, false).await?;
     let usage = mail
         .usage(&account)
         .await?
         .ok_or_else(|| ApiError::not_found(MAILBOX_NOT_FOUND))?;
-    Ok(Json(json!({ "ok": true, "usage": usage })))
+    Ok(Json(UsageBody { ok: true, usage }))
+}
+
+/// An app password body, read field by field (the contract's issues).
+fn new_app_password(body: &Value) -> ApiResult<NewAppPassword> {
+    let map = object(body)?;
+    let mut issues = Vec::new();
+    let name = optional_string(map, "name", &mut issues).map(|n| n.trim().to_string());
+    match &name {
+        None if issues.is_empty() => {
+            issues.push(Issue::invalid_type("string", "undefined").at("name"));
+        }
+        Some(n) if n.is_empty() => issues.push(Issue::too_small("string", 1, true).at("name")),
+        Some(n) if n.chars().count() > 64 => {
+            issues.push(Issue::too_big("string", 64, true).at("name"));
+        }
+        _ => {}
+    }
+    match (name, issues.is_empty()) {
+        (Some(name), true) => Ok(NewAppPassword { name }),
+        _ => Err(validation_error(issues)),
+    }
+}
+
+/// An alias body: `{address}` present and a string (its domain is checked against the
+/// mailbox's).
+fn new_alias(body: &Value) -> ApiResult<NewAlias> {
+    let map = object(body)?;
+    let mut issues = Vec::new();
+    let address = optional_string(map, "address", &mut issues);
+    if address.is_none() && issues.is_empty() {
+        issues.push(Issue::invalid_type("string", "undefined").at("address"));
+    }
+    match (address, issues.is_empty()) {
+        (Some(address), true) => Ok(NewAlias { address }),
+        _ => Err(validation_error(issues)),
+    }
 }

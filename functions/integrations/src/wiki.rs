@@ -8,18 +8,17 @@ use portal_services::integrations::mediawiki::WikiStats;
 use portal_web::auth::RequireAuth;
 use portal_web::openapi::ErrorEnvelope;
 use portal_web::{ApiError, ApiResult, AppState};
-use serde_json::{Value, json};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 pub const NO_WIKI_ACCOUNT: &str = "You have no wiki account";
 pub const WIKI_NOT_CONFIGURED: &str = "The wiki is not configured";
 
 /// `{ ok, stats }`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct StatsBody {
-    ok: bool,
-    stats: WikiStats,
+    pub ok: bool,
+    pub stats: WikiStats,
 }
 
 /// The caller's wiki account's figures.
@@ -37,7 +36,7 @@ pub struct StatsBody {
 pub async fn user_stats(
     State(state): State<AppState>,
     RequireAuth(me): RequireAuth,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StatsBody>> {
     let wiki = state.integrations.mediawiki();
     if !wiki.enabled() {
         return Err(ApiError::ServiceUnavailable(WIKI_NOT_CONFIGURED.into()));
@@ -51,5 +50,5 @@ pub async fn user_stats(
         .next()
         .ok_or_else(|| ApiError::not_found(NO_WIKI_ACCOUNT))?;
     let stats = wiki.stats(&account).await?;
-    Ok(Json(json!({ "ok": true, "stats": stats })))
+    Ok(Json(StatsBody { ok: true, stats }))
 }

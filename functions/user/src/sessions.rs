@@ -9,7 +9,6 @@ use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery}
 use portal_web::views::{DONE, Done, SessionList, next_cursor, session_view};
 use portal_web::{ApiError, ApiResult, AppState};
 
-
 pub const SESSION_NOT_FOUND: &str = "Session not found";
 
 pub struct SessionQuery {
