@@ -13,14 +13,15 @@ use portal_domain::store::audit::Event;
 use portal_domain::time::{iso, now};
 use portal_web::auth::Via;
 use portal_web::http::RequestOrigin;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::Duration;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::AnyUser;
 use crate::input::{Body, Fields};
-use crate::views::{api_key_json, json_response};
+use crate::views::json_response;
+use crate::wire::{AuthApiKey, KeyList, Success};
 
 const SERVER_ONLY: [&str; 9] = [
     "remaining",
@@ -173,7 +174,7 @@ pub async fn create(
         .api_keys()
         .create_audited(key, Some(&event))
         .await?;
-    Ok(json_response(api_key_json(&key, Some(&raw))))
+    Ok(json_response(&AuthApiKey::of(&key, Some(&raw))))
 }
 
 /// `GET /api-key/list?limit=&offset=`
@@ -210,20 +211,17 @@ pub async fn list(
         }
     };
     let (limit, offset) = (number("limit")?, number("offset")?);
-    let page: Vec<Value> = keys
-        .iter()
-        .skip(offset.unwrap_or(0))
-        .take(limit.unwrap_or(usize::MAX))
-        .map(|k| api_key_json(k, None))
-        .collect();
-    let mut body = json!({ "apiKeys": page, "total": total });
-    if let Some(l) = limit {
-        body["limit"] = json!(l);
-    }
-    if let Some(o) = offset {
-        body["offset"] = json!(o);
-    }
-    Ok(json_response(body))
+    Ok(json_response(&KeyList {
+        api_keys: keys
+            .iter()
+            .skip(offset.unwrap_or(0))
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|k| AuthApiKey::of(k, None))
+            .collect(),
+        total: total as u64,
+        limit: limit.map(|l| l as u64),
+        offset: offset.map(|o| o as u64),
+    }))
 }
 
 async fn own_key(state: &AuthState, user_id: &str, id: &str) -> AuthResult<ApiKey> {
@@ -258,7 +256,7 @@ pub async fn get(
         ));
     };
     let key = own_key(&state, user_id, id).await?;
-    Ok(json_response(api_key_json(&key, None)))
+    Ok(json_response(&AuthApiKey::of(&key, None)))
 }
 
 /// `POST /api-key/update {keyId, name?, enabled?, expiresIn?, metadata?}`
@@ -326,7 +324,7 @@ pub async fn update(
         // Changed or deleted by another request meanwhile.
         return Err(AuthError::code(StatusCode::NOT_FOUND, "KEY_NOT_FOUND"));
     }
-    Ok(json_response(api_key_json(&key, None)))
+    Ok(json_response(&AuthApiKey::of(&key, None)))
 }
 
 /// `POST /api-key/delete {keyId}`
@@ -364,7 +362,7 @@ pub async fn delete(
         })
         .await?
     {
-        Ok(json_response(json!({ "success": true })))
+        Ok(json_response(&Success { success: true }))
     } else {
         Err(AuthError::code(StatusCode::NOT_FOUND, "KEY_NOT_FOUND"))
     }

@@ -20,7 +20,8 @@ use crate::extract::RequestMeta;
 use crate::origin::redirect_target;
 use crate::session::start_session;
 use crate::two_factor;
-use crate::views::{append_cookies, json_response, started_session, user_json};
+use crate::views::{append_cookies, json_response, started_session};
+use crate::wire::{AuthUser, SignInAnswer, SignedIn};
 
 /// What a password sign-in (by e-mail or username) asks for.
 pub struct Attempt {
@@ -155,17 +156,23 @@ pub async fn finish_sign_in(
     let mut response = match &callback {
         Some(url) => {
             let url = redirect_target(&state.app.config, url, "INVALID_CALLBACK_URL")?.to_string();
-            let mut response = json_response(
-                json!({ "redirect": true, "url": url, "token": token, "user": user_json(&user) }),
-            );
+            let mut response = json_response(&SignInAnswer::SignedIn(SignedIn {
+                redirect: true,
+                url: Some(url.clone()),
+                token: token.clone(),
+                user: AuthUser::from(&user),
+            }));
             if let Ok(location) = HeaderValue::from_str(&url) {
                 response.headers_mut().insert(LOCATION, location);
             }
             response
         }
-        None => {
-            json_response(json!({ "redirect": false, "token": token, "user": user_json(&user) }))
-        }
+        None => json_response(&SignInAnswer::SignedIn(SignedIn {
+            redirect: false,
+            url: None,
+            token: token.clone(),
+            user: AuthUser::from(&user),
+        })),
     };
     response = started_session(response, &state.app.cookies, &token, remember);
     append_cookies(&mut response, cookies);

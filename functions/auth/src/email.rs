@@ -25,6 +25,7 @@ use crate::input::Body;
 use crate::limits::{MailRequest, mail_request};
 use crate::origin::redirect_target;
 use crate::views::{json_response, redirect, with_param};
+use crate::wire::{Status, Verified};
 
 const TOKEN_TTL_SECS: i64 = 3600;
 /// Unauthenticated requests take at least this long, whether or not a mail went out.
@@ -144,7 +145,7 @@ pub async fn send_verification(
             ));
         }
         send_verification_mail(&state, &email, callback.as_deref()).await;
-        return Ok(json_response(json!({ "status": true })));
+        return Ok(json_response(&Status::TRUE));
     }
     if let Some((user, _)) = state.app.db.users().find_by_email(&email).await?
         && !user.email_verified
@@ -155,7 +156,7 @@ pub async fn send_verification(
     if let Some(rest) = MIN_ANONYMOUS_TIME.checked_sub(started.elapsed()) {
         tokio::time::sleep(rest).await;
     }
-    Ok(json_response(json!({ "status": true })))
+    Ok(json_response(&Status::TRUE))
 }
 
 /// `GET /verify-email?token=&callbackURL=`
@@ -235,7 +236,10 @@ pub async fn verify(
     }
     Ok(match callback {
         Some(target) => redirect(target.as_str()),
-        None => json_response(json!({ "status": true, "user": Value::Null })),
+        None => json_response(&Verified {
+            status: true,
+            user: None,
+        }),
     })
 }
 

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portal_domain::store::StoreError;
-use serde_json::json;
 
 /// BetterAuth's message for each code we answer with.
 pub fn message_of(code: &str) -> &'static str {
@@ -179,9 +178,9 @@ impl From<StoreError> for AuthError {
 
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        let body = match self.code {
-            Some(code) => json!({ "message": self.message, "code": code }),
-            None => json!({ "message": self.message }),
+        let body = portal_web::openapi::AuthErrorBody {
+            code: self.code.map(str::to_string),
+            message: self.message,
         };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(wait) = self.retry_after {

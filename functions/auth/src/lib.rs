@@ -22,7 +22,7 @@ pub mod totp;
 mod two_factor;
 mod username;
 mod views;
-mod wire;
+pub mod wire;
 
 use crate::mail::Mailer;
 use axum::Router;

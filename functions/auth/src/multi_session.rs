@@ -15,15 +15,13 @@ use axum::response::{IntoResponse, Response};
 use portal_domain::store::sessions::{session_id, token_user_id};
 use portal_web::AppState;
 use portal_web::auth::{Identity, Presented, Via, resolve};
-use serde_json::json;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
-use crate::views::{
-    NewSession, append_cookies, clear_session, json_response, session_json, set_session, user_json,
-};
+use crate::views::{NewSession, append_cookies, clear_session, json_response, set_session};
+use crate::wire::{SessionAndUser, Status};
 
 /// After every auth response that started a session: the browser's earlier session of the
 /// same account is ended and forgotten, and the new one is remembered (while the browser
@@ -83,12 +81,10 @@ async fn held_sessions(
     Ok(found.into_iter().flatten().collect())
 }
 
-fn session_and_user(token: &str, identity: &Identity) -> serde_json::Value {
+fn session_and_user(token: &str, identity: &Identity) -> Option<SessionAndUser> {
     match &identity.via {
-        Via::Session(session) => {
-            json!({ "session": session_json(session, token), "user": user_json(&identity.user) })
-        }
-        Via::ApiKey(_) => serde_json::Value::Null,
+        Via::Session(session) => Some(SessionAndUser::of(session, token, &identity.user)),
+        Via::ApiKey(_) => None,
     }
 }
 
@@ -105,9 +101,9 @@ pub async fn list_device_sessions(
         .await?
         .into_iter()
         .filter(|(_, _, identity)| seen.insert(identity.user.id.clone()))
-        .map(|(_, token, identity)| session_and_user(&token, &identity))
+        .filter_map(|(_, token, identity)| session_and_user(&token, &identity))
         .collect();
-    Ok(json_response(json!(list)))
+    Ok(json_response(&list))
 }
 
 fn session_token_field(body: &Body) -> AuthResult<String> {
@@ -157,7 +153,7 @@ pub async fn set_active(
         Via::Session(session) => session.remember,
         Via::ApiKey(_) => true,
     };
-    let response = json_response(session_and_user(&token, &identity));
+    let response = json_response(&session_and_user(&token, &identity));
     Ok(set_session(response, &state.app.cookies, &token, remember))
 }
 
@@ -183,7 +179,7 @@ pub async fn revoke(
         .delete(&session_id(&token), None)
         .await?;
     let jar = &state.app.cookies;
-    let mut response = json_response(json!({ "status": true }));
+    let mut response = json_response(&Status::TRUE);
     append_cookies(&mut response, vec![jar.expired_named(&name)]);
     if token != me.token {
         return Ok(response);

@@ -6,16 +6,16 @@ use axum::extract::Query;
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse, Response};
-use serde_json::json;
 
 use crate::views::json_response;
+use crate::wire::AuthOk;
 
 #[utoipa::path(
     get, path = "/ok",
     responses((status = 200, description = "Up", body = crate::wire::AuthOk))
 )]
 pub async fn ok() -> Response {
-    json_response(json!({ "ok": true }))
+    json_response(&AuthOk { ok: true })
 }
 
 /// BetterAuth's HTML error page (`?error=CODE`).

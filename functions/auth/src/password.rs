@@ -12,7 +12,7 @@ use portal_domain::store::users::Conflict;
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::cookies::percent_encode;
 use portal_web::http::RequestOrigin;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use time::Duration;
 
@@ -25,7 +25,8 @@ use crate::origin::redirect_target;
 use crate::reauth::check_current_password;
 use crate::session::start_session;
 use crate::sign::password_error;
-use crate::views::{json_response, redirect, started_session, user_json, with_param};
+use crate::views::{json_response, redirect, started_session, with_param};
+use crate::wire::{ResetRequested, Signed, Status};
 
 const RESET_KIND: &str = "reset-password";
 const RESET_TTL: Duration = Duration::hours(1);
@@ -75,10 +76,10 @@ pub async fn request_reset(State(state): State<AuthState>, body: Body) -> AuthRe
             tracing::error!(error = %err, "password reset mail not sent");
         }
     }
-    Ok(json_response(json!({
-        "status": true,
-        "message": "If this email exists in our system, check your email for the reset link",
-    })))
+    Ok(json_response(&ResetRequested {
+        status: true,
+        message: "If this email exists in our system, check your email for the reset link".into(),
+    }))
 }
 
 /// A reset token that has not expired (the user's generation is checked apart).
@@ -219,7 +220,7 @@ pub async fn reset(
         sessions.delete_all_for_user(&taken.user_id, None),
         keys
     )?;
-    Ok(json_response(json!({ "status": true })))
+    Ok(json_response(&Status::TRUE))
 }
 
 /// Why a reset did not apply.
@@ -240,7 +241,7 @@ impl From<Conflict> for ResetRefused {
 #[utoipa::path(
     post, path = "/change-password", security(("signedIn" = [])),
     request_body = crate::wire::ChangePassword,
-    responses((status = 200, description = "Changed", body = crate::wire::PasswordChanged))
+    responses((status = 200, description = "Changed", body = crate::wire::Signed))
 )]
 pub async fn change(
     State(state): State<AuthState>,
@@ -289,9 +290,7 @@ pub async fn change(
         .and_then(Result::ok)
         .ok_or_else(AuthError::unauthorized)?;
     if !revoke_others {
-        return Ok(json_response(
-            json!({ "token": Value::Null, "user": user_json(&changed) }),
-        ));
+        return Ok(json_response(&Signed::new(None, &changed)));
     }
     state
         .app
@@ -303,7 +302,7 @@ pub async fn change(
     // The new session stands where the old one did, second factor included.
     let passed = user.session.two_factor_verified;
     let (_, token) = start_session(&state.app, &changed, remember, passed, &meta, None).await?;
-    let response = json_response(json!({ "token": token, "user": user_json(&changed) }));
+    let response = json_response(&Signed::new(Some(token.clone()), &changed));
     Ok(started_session(
         response,
         &state.app.cookies,

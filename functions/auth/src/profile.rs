@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use portal_domain::model::{MAX_NAME_CHARS, is_valid_image, is_valid_name};
 use portal_domain::time::{iso, now};
-use serde_json::json;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
@@ -13,6 +12,7 @@ use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
 use crate::username;
 use crate::views::{json_response, set_session};
+use crate::wire::Status;
 use portal_domain::store::StoreError;
 use portal_domain::store::users::Conflict;
 
@@ -151,7 +151,7 @@ pub async fn update_user(
             )));
         }
     }
-    let response = json_response(json!({ "status": true }));
+    let response = json_response(&Status::TRUE);
     Ok(set_session(
         response,
         &state.app.cookies,

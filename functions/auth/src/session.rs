@@ -12,7 +12,7 @@ use portal_domain::store::sessions::{self, LIFETIME as EXPIRES_IN, StartedFrom, 
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::AppState;
 use portal_web::auth::{Presented, Refusal, Via, presented};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use time::Duration;
 
@@ -20,7 +20,8 @@ use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::{RequestMeta, SessionUser, user_agent};
 use crate::input::{Body, Fields};
-use crate::views::{clear_session, json_response, session_json, set_session, user_json};
+use crate::views::{clear_session, json_response, set_session};
+use crate::wire::{AuthSession, AuthUser, SessionAndUser, Status};
 
 const UPDATE_AGE: Duration = Duration::days(1);
 
@@ -113,14 +114,10 @@ pub async fn get_session(
                         .await?;
                     session.expires_at = expires_at;
                     session.updated_at = updated_at;
-                    let body = json_response(
-                        json!({ "session": session_json(&session, &token), "user": user_json(&identity.user) }),
-                    );
+                    let body = json_response(&SessionAndUser::of(&session, &token, &identity.user));
                     set_session(body, &app.cookies, &token, true)
                 } else {
-                    json_response(
-                        json!({ "session": session_json(&session, &token), "user": user_json(&identity.user) }),
-                    )
+                    json_response(&SessionAndUser::of(&session, &token, &identity.user))
                 }
             }
             Via::ApiKey(key) => {
@@ -128,19 +125,20 @@ pub async fn get_session(
                     .expires_at
                     .clone()
                     .unwrap_or_else(|| iso(now() + EXPIRES_IN));
-                json_response(json!({
-                    "session": {
-                        "id": key.id,
-                        "token": raw.unwrap_or_default(),
-                        "userId": key.user_id,
-                        "expiresAt": expires,
-                        "createdAt": key.created_at,
-                        "updatedAt": key.updated_at,
-                        "ipAddress": "",
-                        "userAgent": user_agent(&headers),
+                json_response(&SessionAndUser {
+                    session: AuthSession {
+                        id: key.id.clone(),
+                        token: raw.unwrap_or_default(),
+                        user_id: key.user_id.clone(),
+                        expires_at: expires,
+                        created_at: key.created_at.clone(),
+                        updated_at: key.updated_at.clone(),
+                        ip_address: String::new(),
+                        user_agent: user_agent(&headers),
+                        impersonated_by: None,
                     },
-                    "user": user_json(&identity.user),
-                }))
+                    user: AuthUser::from(&identity.user),
+                })
             }
         },
         Err(Refusal::KeyDisabled) => {
@@ -154,12 +152,12 @@ pub async fn get_session(
         }
         Err(Refusal::SessionExpired(id)) => {
             app.db.sessions().delete(&id, None).await?;
-            clear_session(json_response(Value::Null), &app.cookies)
+            clear_session(json_response(&None::<SessionAndUser>), &app.cookies)
         }
         Err(Refusal::Missing | Refusal::Banned) if had_cookie && raw.is_some() => {
-            clear_session(json_response(Value::Null), &app.cookies)
+            clear_session(json_response(&None::<SessionAndUser>), &app.cookies)
         }
-        Err(_) => json_response(Value::Null),
+        Err(_) => json_response(&None::<SessionAndUser>),
     };
     Ok(no_store(response))
 }
@@ -186,7 +184,7 @@ pub async fn list_sessions(
     user: SessionUser,
 ) -> AuthResult<Response> {
     let at = now();
-    let sessions: Vec<Value> = state
+    let sessions: Vec<AuthSession> = state
         .app
         .db
         .sessions()
@@ -197,10 +195,10 @@ pub async fn list_sessions(
         .filter(|s| s.generation >= user.user.generations.sessions)
         .filter_map(|s| {
             let token = state.app.keyring.open(&s.sealed_token)?;
-            Some(session_json(&s, &token))
+            Some(AuthSession::of(&s, &token))
         })
         .collect();
-    Ok(no_store(json_response(Value::Array(sessions))))
+    Ok(no_store(json_response(&sessions)))
 }
 
 /// `POST /revoke-session {token}`: only the caller's own; unknown tokens are a no-op.
@@ -228,7 +226,7 @@ pub async fn revoke_session(
             .revoke(&session_id(&token), Some(&user.user.id), &origin)
             .await?;
     }
-    Ok(json_response(json!({ "status": true })))
+    Ok(json_response(&Status::TRUE))
 }
 
 /// `POST /revoke-sessions`: every session of the caller, this one included.
@@ -243,7 +241,7 @@ pub async fn revoke_sessions(
     meta: RequestMeta,
 ) -> AuthResult<Response> {
     revoke(&state.app, &user.user.id, None, &meta).await?;
-    Ok(json_response(json!({ "status": true })))
+    Ok(json_response(&Status::TRUE))
 }
 
 /// Ends every session of `user_id` but `keep` at once (by the user's session generation),
@@ -278,5 +276,5 @@ pub async fn revoke_other_sessions(
     meta: RequestMeta,
 ) -> AuthResult<Response> {
     revoke(&state.app, &user.user.id, Some(&user.session.id), &meta).await?;
-    Ok(json_response(json!({ "status": true })))
+    Ok(json_response(&Status::TRUE))
 }

@@ -9,7 +9,6 @@ use portal_domain::store::audit::Event;
 use portal_domain::store::users::CreateUserError;
 use portal_domain::time::{iso, now};
 use portal_web::auth::{Presented, presented};
-use serde_json::json;
 
 use crate::AuthState;
 use crate::credentials::{Attempt, finish_sign_in};
@@ -22,9 +21,8 @@ use crate::origin::check_url_fields;
 use crate::profile::{SERVER_ONLY_USER_FIELDS, check_profile};
 use crate::session::new_session;
 use crate::username;
-use crate::views::{
-    append_cookies, clear_session, json_response, redirect, started_session, user_json,
-};
+use crate::views::{append_cookies, clear_session, json_response, redirect, started_session};
+use crate::wire::{Signed, Success};
 
 pub fn password_error(password: &str) -> Option<AuthError> {
     match check_password_length(password) {
@@ -159,11 +157,9 @@ pub async fn sign_up(
         send_verification_mail(&state, &user.email, callback.as_deref()).await;
     }
     let Some((_, token)) = signed_in else {
-        return Ok(json_response(
-            json!({ "token": null, "user": user_json(&user) }),
-        ));
+        return Ok(json_response(&Signed::new(None, &user)));
     };
-    let response = json_response(json!({ "token": token, "user": user_json(&user) }));
+    let response = json_response(&Signed::new(Some(token.clone()), &user));
     Ok(started_session(
         response,
         &state.app.cookies,
@@ -228,7 +224,7 @@ pub async fn sign_in(
 pub async fn sign_out(State(state): State<AuthState>, headers: HeaderMap) -> AuthResult<Response> {
     let (forget, ended) = sign_out_browser(&state, &headers).await;
     ended?;
-    let mut response = json_response(json!({ "success": true }));
+    let mut response = json_response(&Success { success: true });
     append_cookies(&mut response, forget);
     Ok(clear_session(response, &state.app.cookies).into_response())
 }

@@ -20,7 +20,7 @@ use portal_domain::store::two_factor::{Attempt, Challenge, Rotate, TwoFactor};
 use portal_domain::store::users::Conflict;
 use portal_domain::time::{iso, now};
 use portal_web::cookies::{TRUST_DEVICE, TWO_FACTOR};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
@@ -28,7 +28,10 @@ use crate::extract::{RequestMeta, SessionUser};
 use crate::input::{Body, Fields};
 use crate::reauth::check_current_password;
 use crate::session::{new_session, start_session};
-use crate::views::{append_cookies, json_response, started_session, user_json};
+use crate::views::{append_cookies, json_response, started_session};
+use crate::wire::{
+    BackupCodes, SignInAnswer, Signed, Status, TotpUri, TwoFactorEnabled, TwoFactorRedirect,
+};
 
 /// How long a sign-in challenge, a trusted device and an e-mailed code live (the plugin's
 /// defaults; Portal's code period is 3 minutes).
@@ -297,10 +300,10 @@ async fn passed(
     match prover {
         Prover::Session(me) => Ok(match turned_on {
             Some((user, token)) => {
-                let response = json_response(json!({ "token": token, "user": user_json(&user) }));
+                let response = json_response(&Signed::new(Some(token.clone()), &user));
                 started_session(response, &app.cookies, &token, me.session.remember)
             }
-            None => json_response(json!({ "token": me.token, "user": user_json(&me.user) })),
+            None => json_response(&Signed::new(Some(me.token.clone()), &me.user)),
         }),
         Prover::SignIn {
             identifier,
@@ -333,7 +336,7 @@ async fn passed(
             );
             let (_, token) = started?;
             trusted?;
-            let response = json_response(json!({ "token": token, "user": user_json(&user) }));
+            let response = json_response(&Signed::new(Some(token.clone()), &user));
             let mut response = started_session(response, &app.cookies, &token, challenge.remember);
             let mut cookies = vec![app.cookies.expired(TWO_FACTOR)];
             if let Some(id) = &trust {
@@ -383,8 +386,10 @@ pub async fn challenge_sign_in(
         methods.push("totp");
     }
     methods.push("otp");
-    let mut response =
-        json_response(json!({ "twoFactorRedirect": true, "twoFactorMethods": methods }));
+    let mut response = json_response(&SignInAnswer::TwoFactor(TwoFactorRedirect {
+        two_factor_redirect: true,
+        two_factor_methods: methods,
+    }));
     cookies.extend(app.cookies.expired_cookies().into_iter().take(2));
     cookies.push(
         app.cookies
@@ -424,7 +429,11 @@ pub async fn enable(
         if let Some(limited) = mail_code(&state, &Prover::Session(me)).await? {
             return Ok(limited);
         }
-        return Ok(json_response(json!({ "method": "otp" })));
+        return Ok(json_response(&TwoFactorEnabled {
+            method: "otp".into(),
+            totp_uri: None,
+            backup_codes: None,
+        }));
     }
     let secret = random_alphanumeric(32);
     let (codes, hashes) = backup_codes(&state, &me.user.id);
@@ -438,11 +447,11 @@ pub async fn enable(
     {
         return Err(code(StatusCode::BAD_REQUEST, "TOTP_ALREADY_ENABLED"));
     }
-    Ok(json_response(json!({
-        "method": "totp",
-        "totpURI": totp_uri(&state, &me.user, &secret, issuer.as_deref()),
-        "backupCodes": codes,
-    })))
+    Ok(json_response(&TwoFactorEnabled {
+        method: "totp".into(),
+        totp_uri: Some(totp_uri(&state, &me.user, &secret, issuer.as_deref())),
+        backup_codes: Some(codes),
+    }))
 }
 
 #[utoipa::path(
@@ -483,7 +492,7 @@ pub async fn disable(
         Some(Err(c)) => return Err(conflict(c)),
     };
     remove_other_sessions(&state, &user, &session.id).await?;
-    let response = json_response(json!({ "status": true }));
+    let response = json_response(&Status::TRUE);
     let mut response = started_session(response, &state.app.cookies, &token, me.session.remember);
     // Every trusted device ended with the generation; this one forgets its cookie.
     if let Some(trust) = state.app.cookies.verified(&headers, TRUST_DEVICE) {
@@ -522,9 +531,9 @@ pub async fn get_totp_uri(
         .keyring
         .open(&two_factor.secret)
         .ok_or_else(|| AuthError::internal("the TOTP secret does not open"))?;
-    Ok(json_response(
-        json!({ "totpURI": totp_uri(&state, &me.user, &secret, None) }),
-    ))
+    Ok(json_response(&TotpUri {
+        totp_uri: totp_uri(&state, &me.user, &secret, None),
+    }))
 }
 
 /// `{code, trustDevice?}` of the verify endpoints.
@@ -542,7 +551,7 @@ fn code_fields(body: &Body) -> AuthResult<(String, bool, bool)> {
     post, path = "/two-factor/verify-totp",
     request_body = crate::wire::VerifyCode,
     responses(
-        (status = 200, description = "Passed: a pending sign-in gets its session cookie", body = crate::wire::TwoFactorPassed),
+        (status = 200, description = "Passed: a pending sign-in gets its session cookie", body = crate::wire::Signed),
         (status = 401, description = "`INVALID_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_web::openapi::AuthErrorBody),
         (status = 400, description = "`TOTP_NOT_ENABLED`, `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`", body = portal_web::openapi::AuthErrorBody),
         (status = 429, description = "`ACCOUNT_TEMPORARILY_LOCKED`", body = portal_web::openapi::AuthErrorBody),
@@ -612,7 +621,7 @@ pub async fn send_otp(
     if let Some(limited) = mail_code(&state, &prover).await? {
         return Ok(limited);
     }
-    Ok(json_response(json!({ "status": true })))
+    Ok(json_response(&Status::TRUE))
 }
 
 /// Mails a fresh code to the prover's address (its hash stored for the prover's key):
@@ -664,7 +673,7 @@ async fn mail_code(state: &AuthState, prover: &Prover) -> AuthResult<Option<Resp
     post, path = "/two-factor/verify-otp",
     request_body = crate::wire::VerifyCode,
     responses(
-        (status = 200, description = "Passed: a pending sign-in gets its session cookie", body = crate::wire::TwoFactorPassed),
+        (status = 200, description = "Passed: a pending sign-in gets its session cookie", body = crate::wire::Signed),
         (status = 400, description = "`OTP_HAS_EXPIRED`, `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`", body = portal_web::openapi::AuthErrorBody),
         (status = 401, description = "`INVALID_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_web::openapi::AuthErrorBody),
     )
@@ -713,7 +722,7 @@ pub async fn verify_otp(
     post, path = "/two-factor/verify-backup-code",
     request_body = crate::wire::VerifyBackupCode,
     responses(
-        (status = 200, description = "Passed (the code is used up): a pending sign-in gets its session cookie", body = crate::wire::TwoFactorPassed),
+        (status = 200, description = "Passed (the code is used up): a pending sign-in gets its session cookie", body = crate::wire::Signed),
         (status = 401, description = "`INVALID_BACKUP_CODE`, `INVALID_TWO_FACTOR_COOKIE`", body = portal_web::openapi::AuthErrorBody),
         (status = 400, description = "`BACKUP_CODES_NOT_ENABLED`", body = portal_web::openapi::AuthErrorBody),
     )
@@ -735,9 +744,7 @@ pub async fn verify_backup_code(
         return Err(failed(&state, &user, "INVALID_BACKUP_CODE").await);
     }
     if disable_session && let Prover::SignIn { .. } = prover {
-        return Ok(json_response(
-            json!({ "token": Value::Null, "user": user_json(&user) }),
-        ));
+        return Ok(json_response(&Signed::new(None, &user)));
     }
     passed(&state, prover, &meta, ("backup_code", trust), None).await
 }
@@ -770,7 +777,8 @@ pub async fn generate_backup_codes(
     {
         return Err(code(StatusCode::BAD_REQUEST, "TWO_FACTOR_NOT_ENABLED"));
     }
-    Ok(json_response(
-        json!({ "status": true, "backupCodes": codes }),
-    ))
+    Ok(json_response(&BackupCodes {
+        status: true,
+        backup_codes: codes,
+    }))
 }

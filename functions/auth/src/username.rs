@@ -14,7 +14,6 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portal_domain::model::{normalize_username, username_rule};
-use serde_json::json;
 
 use crate::AuthState;
 use crate::credentials::{Attempt, finish_sign_in};
@@ -24,6 +23,7 @@ use crate::input::{Body, Fields};
 use crate::limits::{AddressCount, count_credential_use};
 use crate::origin::check_url_fields;
 use crate::views::json_response;
+use crate::wire::Available;
 
 /// A username and how to display it, both checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,7 +154,9 @@ pub async fn is_username_available(
     }
     let username = checked(&username, StatusCode::UNPROCESSABLE_ENTITY)?;
     let owner = state.app.db.users().username_owner(&username).await?;
-    Ok(json_response(json!({ "available": owner.is_none() })))
+    Ok(json_response(&Available {
+        available: owner.is_none(),
+    }))
 }
 
 #[cfg(test)]

@@ -1,92 +1,17 @@
-//! JSON as BetterAuth shows users, sessions and API keys, and the responses that set or
-//! clear the session cookies.
+//! The answers that set or clear the session cookies (the bodies are `wire` types).
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use portal_domain::model::{ApiKey, Session, User};
 use portal_web::cookies::CookieJar;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-pub fn user_json(user: &User) -> Value {
-    json!({
-        "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "emailVerified": user.email_verified,
-        "image": user.image,
-        "username": user.username,
-        "displayUsername": user.display_username,
-        "twoFactorEnabled": user.two_factor_enabled,
-        "createdAt": user.created_at,
-        "updatedAt": user.updated_at,
-        "role": user.role.as_str(),
-        "banned": user.banned,
-        "banReason": user.ban_reason,
-        "banExpires": user.ban_expires,
-    })
+/// `body` as the JSON answer.
+pub fn json_response<T: Serialize>(body: &T) -> Response {
+    Json(body).into_response()
 }
-
-pub fn session_json(session: &Session, token: &str) -> Value {
-    let mut value = json!({
-        "id": session.id,
-        "token": token,
-        "userId": session.user_id,
-        "expiresAt": session.expires_at,
-        "createdAt": session.created_at,
-        "updatedAt": session.updated_at,
-        "ipAddress": session.ip_address,
-        "userAgent": session.user_agent,
-    });
-    if let Some(by) = &session.impersonated_by {
-        value["impersonatedBy"] = json!(by);
-    }
-    value
-}
-
-/// An API key row as the api-key plugin returns it (never the hash; `key` only on create).
-pub fn api_key_json(key: &ApiKey, plaintext: Option<&str>) -> Value {
-    let metadata = key
-        .metadata
-        .as_deref()
-        .and_then(|m| serde_json::from_str::<Value>(m).ok())
-        .unwrap_or(Value::Null);
-    let mut value = json!({
-        "id": key.id,
-        "configId": key.config_id,
-        "name": key.name,
-        "start": key.start,
-        "prefix": key.prefix,
-        "referenceId": key.user_id,
-        "userId": key.user_id,
-        "enabled": key.enabled,
-        "rateLimitEnabled": key.rate_limit_enabled,
-        "rateLimitTimeWindow": key.rate_limit_time_window,
-        "rateLimitMax": key.rate_limit_max,
-        "requestCount": key.request_count,
-        "remaining": key.remaining,
-        "refillAmount": Value::Null,
-        "refillInterval": Value::Null,
-        "lastRefillAt": Value::Null,
-        "lastRequest": key.last_request,
-        "expiresAt": key.expires_at,
-        "createdAt": key.created_at,
-        "updatedAt": key.updated_at,
-        "metadata": metadata,
-        "permissions": Value::Null,
-    });
-    if let Some(k) = plaintext {
-        value["key"] = json!(k);
-    }
-    value
-}
-
-pub fn json_response(value: Value) -> Response {
-    Json(value).into_response()
-}
-
 pub fn append_cookies(response: &mut Response, cookies: Vec<String>) {
     for cookie in cookies {
         if let Ok(value) = HeaderValue::from_str(&cookie) {

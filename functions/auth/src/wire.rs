@@ -1,227 +1,247 @@
-//! The shapes of BetterAuth's wire protocol as this function speaks it, for the OpenAPI
-//! document. The handlers read bodies field by field (BetterAuth's own error codes and
-//! order of checks) and write them with `views`; these types describe the same JSON, and
-//! the real `better-auth` client (e2e) and schemathesis' response checks hold the two
-//! together.
-#![allow(dead_code)]
+//! The shapes of BetterAuth's wire protocol as this function speaks it. Every answer is
+//! one of these types (each derives `Serialize` and `ToSchema`: what is sent is what the
+//! document says). Request bodies are read field by field by `input` (BetterAuth's own
+//! error codes and order of checks); their types here are the document's description of
+//! what that reader accepts.
 
+use portal_domain::model::{ApiKey, Session, User};
+use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 /// A user as BetterAuth shows them (admin plugin fields included).
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthUser {
-    id: String,
-    name: String,
-    email: String,
-    email_verified: bool,
-    image: Option<String>,
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub image: Option<String>,
     /// Lower-cased; `null` until chosen.
-    username: Option<String>,
+    pub username: Option<String>,
     /// The username as its owner spelled it.
-    display_username: Option<String>,
-    two_factor_enabled: bool,
-    created_at: String,
-    updated_at: String,
-    role: String,
-    banned: bool,
-    ban_reason: Option<String>,
-    ban_expires: Option<String>,
+    pub display_username: Option<String>,
+    pub two_factor_enabled: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    pub role: String,
+    pub banned: bool,
+    pub ban_reason: Option<String>,
+    pub ban_expires: Option<String>,
 }
 
 /// A session as BetterAuth shows it (its token included: the protocol hands it back).
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthSession {
-    id: String,
-    token: String,
-    user_id: String,
-    expires_at: String,
-    created_at: String,
-    updated_at: String,
-    ip_address: Option<String>,
-    user_agent: Option<String>,
-    impersonated_by: Option<String>,
+    pub id: String,
+    pub token: String,
+    pub user_id: String,
+    pub expires_at: String,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Empty when unknown.
+    pub ip_address: String,
+    pub user_agent: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonated_by: Option<String>,
 }
 
 /// `{ session, user }`.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionAndUser {
-    session: AuthSession,
-    user: AuthUser,
+    pub session: AuthSession,
+    pub user: AuthUser,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignUp {
     #[schema(min_length = 1)]
-    name: String,
+    pub name: String,
     #[schema(format = Email)]
-    email: String,
+    pub email: String,
     /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
     #[schema(min_length = 4, max_length = 128)]
-    password: String,
-    image: Option<String>,
+    pub password: String,
+    pub image: Option<String>,
     /// 3 to 30 characters: a letter, then letters, digits, `_` or `-`; stored lower-cased.
     /// Required when the deployment says so (`PORTAL_REQUIRE_USERNAME`).
     #[schema(min_length = 3, max_length = 30, pattern = "^[a-zA-Z][a-zA-Z0-9_-]*$")]
-    username: Option<String>,
+    pub username: Option<String>,
     /// The username's spelling (only its case may differ); alone, it is the username.
-    display_username: Option<String>,
+    pub display_username: Option<String>,
     /// Relative, or on a trusted origin.
     #[serde(rename = "callbackURL")]
-    callback_url: Option<String>,
-    remember_me: Option<bool>,
+    pub callback_url: Option<String>,
+    pub remember_me: Option<bool>,
 }
 
-/// `{ token, user }` (`token` null when e-mail verification is required first).
-#[derive(ToSchema)]
+/// `{ token, user }`: signed up (`token` null when e-mail verification comes first), past
+/// the second factor (`token` null when `disableSession` asked for none), a changed
+/// password (`token` set when the other sessions were revoked).
+#[derive(Serialize, ToSchema)]
 pub struct Signed {
-    token: Option<String>,
-    user: AuthUser,
+    pub token: Option<String>,
+    pub user: AuthUser,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignIn {
     #[schema(format = Email)]
-    email: String,
-    password: String,
+    pub email: String,
+    pub password: String,
     #[serde(rename = "callbackURL")]
-    callback_url: Option<String>,
+    pub callback_url: Option<String>,
     /// Default true; false: a browser-session cookie that lives one day.
-    remember_me: Option<bool>,
+    pub remember_me: Option<bool>,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignInUsername {
-    username: String,
-    password: String,
+    pub username: String,
+    pub password: String,
     #[serde(rename = "callbackURL")]
-    callback_url: Option<String>,
+    pub callback_url: Option<String>,
     /// Default true; false: a browser-session cookie.
-    remember_me: Option<bool>,
+    pub remember_me: Option<bool>,
 }
 
 #[derive(ToSchema)]
 pub struct UsernameOnly {
-    username: String,
+    pub username: String,
 }
 
 #[derive(ToSchema)]
 pub struct EnableTwoFactor {
-    password: String,
+    pub password: String,
     /// `totp` (default): an authenticator app, on after its first code; `otp`: e-mailed
     /// codes, on at once.
     #[schema(pattern = "^(otp|totp)$")]
-    method: Option<String>,
+    pub method: Option<String>,
     /// The issuer authenticator apps show (default `PORTAL_2FA_ISSUER`).
-    issuer: Option<String>,
+    pub issuer: Option<String>,
 }
 
 /// `{ method, totpURI?, backupCodes? }`.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TwoFactorEnabled {
-    method: String,
+    pub method: String,
     #[serde(rename = "totpURI")]
-    totp_uri: Option<String>,
-    backup_codes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub totp_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_codes: Option<Vec<String>>,
 }
 
 #[derive(ToSchema)]
 pub struct PasswordOnly {
-    password: String,
+    pub password: String,
 }
 
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct TotpUri {
     #[serde(rename = "totpURI")]
-    totp_uri: String,
+    pub totp_uri: String,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyCode {
-    code: String,
+    pub code: String,
     /// Skip the second factor on this device for 30 days (renewed on each sign-in).
-    trust_device: Option<bool>,
+    pub trust_device: Option<bool>,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyBackupCode {
-    code: String,
-    trust_device: Option<bool>,
+    pub code: String,
+    pub trust_device: Option<bool>,
     /// Check the code without starting a session.
-    disable_session: Option<bool>,
+    pub disable_session: Option<bool>,
 }
 
 /// Optional.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendOtp {
-    trust_device: Option<bool>,
+    pub trust_device: Option<bool>,
 }
 
-/// `{ token, user }` (`token` null when `disableSession` asked for none).
-#[derive(ToSchema)]
-pub struct TwoFactorPassed {
-    token: Option<String>,
-    user: AuthUser,
-}
-
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupCodes {
-    status: bool,
-    backup_codes: Vec<String>,
+    pub status: bool,
+    pub backup_codes: Vec<String>,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionTokenBody {
     /// A session token from `/multi-session/list-device-sessions`.
-    session_token: String,
+    pub session_token: String,
 }
 
 /// `{ available }`.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Available {
-    available: bool,
+    pub available: bool,
 }
 
 /// `{ redirect, token, url?, user }` (`url` and a `Location` header with `callbackURL`).
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SignedIn {
-    redirect: bool,
-    token: String,
-    url: Option<String>,
-    user: AuthUser,
+    pub redirect: bool,
+    pub token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub user: AuthUser,
+}
+
+/// `{ twoFactorRedirect: true, twoFactorMethods }`: the password was right; the second
+/// factor comes next (the pending sign-in is in its own cookie).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TwoFactorRedirect {
+    pub two_factor_redirect: bool,
+    /// `totp` when an authenticator app is set up, and always `otp` (a mailed code).
+    pub two_factor_methods: Vec<&'static str>,
+}
+
+/// What a right password answers: signed in, or the second factor next.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SignInAnswer {
+    SignedIn(SignedIn),
+    TwoFactor(TwoFactorRedirect),
 }
 
 /// A body the endpoint accepts and does not read (BetterAuth's sign-out options): any JSON.
 #[derive(ToSchema)]
-pub struct Ignored(Value);
+pub struct Ignored(pub Value);
 
 /// `{ success: true }`.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Success {
-    success: bool,
+    pub success: bool,
 }
 
 /// `{ status: true }`.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Status {
-    status: bool,
+    pub status: bool,
 }
 
 /// A token that is not one of the caller's live sessions changes nothing.
 #[derive(ToSchema)]
 pub struct RevokeSession {
-    token: String,
+    pub token: String,
 }
 
 /// No fields.
@@ -234,26 +254,26 @@ pub struct Empty {}
 #[serde(rename_all = "camelCase")]
 pub struct UpdateUser {
     #[schema(min_length = 1, max_length = 100)]
-    name: Option<String>,
-    image: Option<String>,
+    pub name: Option<String>,
+    pub image: Option<String>,
     /// Once set, only the same username (any case) is accepted: `USERNAME_IS_IMMUTABLE`.
-    username: Option<String>,
-    display_username: Option<String>,
+    pub username: Option<String>,
+    pub display_username: Option<String>,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestReset {
     #[schema(format = Email)]
-    email: String,
-    redirect_to: Option<String>,
+    pub email: String,
+    pub redirect_to: Option<String>,
 }
 
 /// The same answer whether the address exists or not.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ResetRequested {
-    status: bool,
-    message: String,
+    pub status: bool,
+    pub message: String,
 }
 
 #[derive(ToSchema)]
@@ -261,121 +281,213 @@ pub struct ResetRequested {
 pub struct ResetPassword {
     /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
     #[schema(min_length = 4, max_length = 128)]
-    new_password: String,
+    pub new_password: String,
     /// Or `?token=`.
-    token: Option<String>,
+    pub token: Option<String>,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePassword {
-    current_password: String,
+    pub current_password: String,
     /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
     #[schema(min_length = 4, max_length = 128)]
-    new_password: String,
+    pub new_password: String,
     /// Ends every session and starts a new one (its token in the answer).
-    revoke_other_sessions: Option<bool>,
-}
-
-#[derive(ToSchema)]
-pub struct PasswordChanged {
-    token: Option<String>,
-    user: AuthUser,
+    pub revoke_other_sessions: Option<bool>,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendVerification {
     #[schema(format = Email)]
-    email: String,
+    pub email: String,
     #[serde(rename = "callbackURL")]
-    callback_url: Option<String>,
+    pub callback_url: Option<String>,
 }
 
 /// Without `callbackURL`: `{ status: true, user: null }`.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Verified {
-    status: bool,
+    pub status: bool,
     #[schema(value_type = Option<Object>)]
-    user: Option<Value>,
+    pub user: Option<Value>,
 }
 
 /// An API key row as the api-key plugin shows it; `key` (the secret) only on creation.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthApiKey {
-    id: String,
-    config_id: String,
-    name: Option<String>,
+    pub id: String,
+    pub config_id: String,
+    pub name: Option<String>,
     /// The first characters of the key, to recognise it.
-    start: Option<String>,
-    prefix: Option<String>,
-    reference_id: String,
-    user_id: String,
-    enabled: bool,
-    rate_limit_enabled: bool,
-    rate_limit_time_window: Option<i64>,
-    rate_limit_max: Option<i64>,
-    request_count: i64,
-    remaining: Option<i64>,
-    refill_amount: Option<i64>,
-    refill_interval: Option<i64>,
-    last_refill_at: Option<String>,
-    last_request: Option<String>,
-    expires_at: Option<String>,
-    created_at: String,
-    updated_at: String,
+    pub start: Option<String>,
+    pub prefix: Option<String>,
+    pub reference_id: String,
+    pub user_id: String,
+    pub enabled: bool,
+    pub rate_limit_enabled: bool,
+    pub rate_limit_time_window: i64,
+    pub rate_limit_max: i64,
+    pub request_count: i64,
+    pub remaining: Option<i64>,
+    pub refill_amount: Option<i64>,
+    pub refill_interval: Option<i64>,
+    pub last_refill_at: Option<String>,
+    pub last_request: Option<String>,
+    pub expires_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
     #[schema(value_type = Option<Object>)]
-    metadata: Option<Value>,
+    pub metadata: Option<Value>,
     #[schema(value_type = Option<Object>)]
-    permissions: Option<Value>,
+    pub permissions: Option<Value>,
     /// The key itself: only in the answer to its creation.
-    key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateKey {
     #[schema(max_length = 32)]
-    name: Option<String>,
+    pub name: Option<String>,
     /// Seconds until the key expires (one day to one year); `null`: never.
-    expires_in: Option<f64>,
+    pub expires_in: Option<f64>,
     #[schema(max_length = 32)]
-    prefix: Option<String>,
+    pub prefix: Option<String>,
     #[schema(value_type = Option<Object>)]
-    metadata: Option<Value>,
+    pub metadata: Option<Value>,
 }
 
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = AuthKeyList)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyList {
-    api_keys: Vec<AuthApiKey>,
-    total: u64,
-    limit: Option<u64>,
-    offset: Option<u64>,
+    pub api_keys: Vec<AuthApiKey>,
+    pub total: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateKey {
-    key_id: String,
+    pub key_id: String,
     #[schema(max_length = 32)]
-    name: Option<String>,
-    enabled: Option<bool>,
-    expires_in: Option<f64>,
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    pub expires_in: Option<f64>,
     #[schema(value_type = Option<Object>)]
-    metadata: Option<Value>,
+    pub metadata: Option<Value>,
 }
 
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeleteKey {
-    key_id: String,
+    pub key_id: String,
 }
 
 /// `{ ok: true }`.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct AuthOk {
-    ok: bool,
+    pub ok: bool,
+}
+
+impl From<&User> for AuthUser {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.clone(),
+            name: user.name.clone(),
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+            image: user.image.clone(),
+            username: user.username.clone(),
+            display_username: user.display_username.clone(),
+            two_factor_enabled: user.two_factor_enabled,
+            created_at: user.created_at.clone(),
+            updated_at: user.updated_at.clone(),
+            role: user.role.as_str().to_string(),
+            banned: user.banned,
+            ban_reason: user.ban_reason.clone(),
+            ban_expires: user.ban_expires.clone(),
+        }
+    }
+}
+
+impl AuthSession {
+    /// `session` as BetterAuth shows it, with the token it was presented as.
+    pub fn of(session: &Session, token: &str) -> Self {
+        Self {
+            id: session.id.clone(),
+            token: token.to_string(),
+            user_id: session.user_id.clone(),
+            expires_at: session.expires_at.clone(),
+            created_at: session.created_at.clone(),
+            updated_at: session.updated_at.clone(),
+            ip_address: session.ip_address.clone(),
+            user_agent: session.user_agent.clone(),
+            impersonated_by: session.impersonated_by.clone(),
+        }
+    }
+}
+
+impl SessionAndUser {
+    pub fn of(session: &Session, token: &str, user: &User) -> Self {
+        Self {
+            session: AuthSession::of(session, token),
+            user: AuthUser::from(user),
+        }
+    }
+}
+
+impl Signed {
+    pub fn new(token: Option<String>, user: &User) -> Self {
+        Self {
+            token,
+            user: AuthUser::from(user),
+        }
+    }
+}
+
+impl Status {
+    pub const TRUE: Status = Status { status: true };
+}
+
+impl AuthApiKey {
+    /// An API key row as the api-key plugin returns it (never the hash; `key`, the secret,
+    /// only on creation).
+    pub fn of(key: &ApiKey, plaintext: Option<&str>) -> Self {
+        Self {
+            id: key.id.clone(),
+            config_id: key.config_id.clone(),
+            name: key.name.clone(),
+            start: key.start.clone(),
+            prefix: key.prefix.clone(),
+            reference_id: key.user_id.clone(),
+            user_id: key.user_id.clone(),
+            enabled: key.enabled,
+            rate_limit_enabled: key.rate_limit_enabled,
+            rate_limit_time_window: key.rate_limit_time_window,
+            rate_limit_max: key.rate_limit_max,
+            request_count: key.request_count,
+            remaining: key.remaining,
+            refill_amount: None,
+            refill_interval: None,
+            last_refill_at: None,
+            last_request: key.last_request.clone(),
+            expires_at: key.expires_at.clone(),
+            created_at: key.created_at.clone(),
+            updated_at: key.updated_at.clone(),
+            metadata: key
+                .metadata
+                .as_deref()
+                .and_then(|m| serde_json::from_str::<Value>(m).ok()),
+            permissions: None,
+            key: plaintext.map(str::to_string),
+        }
+    }
 }

@@ -5,7 +5,10 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portal_domain::issue::Issue;
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
 
 pub const UNAUTHORIZED: &str = "Unauthorized";
 pub const FORBIDDEN_ADMIN: &str = "Forbidden - Admin access required";
@@ -97,9 +100,10 @@ impl ApiError {
 
 /// The error envelope for `status`; every error response of the API is built here.
 pub fn envelope(status: StatusCode, message: &str, details: Option<&Value>) -> Response {
-    let body = match details {
-        Some(details) => json!({ "ok": false, "error": message, "details": details }),
-        None => json!({ "ok": false, "error": message }),
+    let body = crate::openapi::ErrorEnvelope {
+        ok: false,
+        error: message.to_string(),
+        details: details.cloned(),
     };
     (status, Json(body)).into_response()
 }
@@ -174,32 +178,47 @@ impl From<portal_domain::store::StoreError> for ApiError {
     }
 }
 
+/// The `details` of a validation envelope: zod's `issues` and their `flattened` form.
+#[derive(Serialize)]
+struct ValidationDetails {
+    issues: Vec<Value>,
+    flattened: Flattened,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Flattened {
+    form_errors: Vec<String>,
+    field_errors: BTreeMap<String, Vec<String>>,
+}
+
 /// The 400 envelope for a non-empty list of issues.
 pub fn validation_error(issues: Vec<Issue>) -> ApiError {
     let summary: Vec<String> = issues.iter().map(Issue::summary).collect();
-    let mut form_errors = Vec::new();
-    let mut field_errors: Map<String, Value> = Map::new();
+    let mut flattened = Flattened::default();
     for issue in &issues {
         match issue.path.first() {
-            None => form_errors.push(json!(issue.message)),
+            None => flattened.form_errors.push(issue.message.clone()),
             Some(first) => {
                 let key = match first {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                let entry = field_errors.entry(key).or_insert_with(|| json!([]));
-                if let Value::Array(list) = entry {
-                    list.push(json!(issue.message));
-                }
+                flattened
+                    .field_errors
+                    .entry(key)
+                    .or_default()
+                    .push(issue.message.clone());
             }
         }
     }
+    let details = ValidationDetails {
+        issues: issues.iter().map(Issue::to_json).collect(),
+        flattened,
+    };
     ApiError::Validation {
         message: format!("Validation error: {}", summary.join("; ")),
-        details: json!({
-            "issues": issues.iter().map(Issue::to_json).collect::<Vec<_>>(),
-            "flattened": { "formErrors": form_errors, "fieldErrors": field_errors },
-        }),
+        details: serde_json::to_value(details).unwrap_or_default(),
     }
 }
 
@@ -252,6 +271,7 @@ impl From<portal_services::integrations::ServiceError> for ApiError {
 mod tests {
     use super::*;
     use http_body_util::BodyExt;
+    use serde_json::json;
 
     async fn parts(err: ApiError) -> (StatusCode, Value) {
         let res = err.into_response();

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 /// The error envelope of every Portal route (`/api/user`, `/api/admin`, `/api/integrations`,
 /// `/api/monitoring`, `/api/health`, and unknown routes).
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
 #[schema(example = json!({"ok": false, "error": "Unauthorized"}))]
 pub struct ErrorEnvelope {
     /// Always `false`.
@@ -25,18 +25,18 @@ pub struct ErrorEnvelope {
     pub error: String,
     /// Validation errors only: zod-shaped `issues` and `flattened` field errors.
     #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
 }
 
 /// The error body of `/api/auth/*`, as BetterAuth sends it.
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
 #[schema(example = json!({"code": "INVALID_EMAIL_OR_PASSWORD", "message": "Invalid email or password"}))]
 pub struct AuthErrorBody {
     /// Machine-readable code (absent on a few answers, e.g. the rate limiter's).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     pub message: String,
-    #[schema(value_type = Option<Object>)]
-    pub details: Option<serde_json::Value>,
 }
 
 /// Offset or cursor paging of every listing. Give `cursor` (the `nextCursor` of the
