@@ -156,23 +156,23 @@ pub async fn finish_sign_in(
     let mut response = match &callback {
         Some(url) => {
             let url = redirect_target(&state.app.config, url, "INVALID_CALLBACK_URL")?.to_string();
-            let mut response = json_response(&SignInAnswer::SignedIn(SignedIn {
+            let mut response = json_response(&SignInAnswer::SignedIn(Box::new(SignedIn {
                 redirect: true,
                 url: Some(url.clone()),
                 token: token.clone(),
                 user: AuthUser::from(&user),
-            }));
+            })));
             if let Ok(location) = HeaderValue::from_str(&url) {
                 response.headers_mut().insert(LOCATION, location);
             }
             response
         }
-        None => json_response(&SignInAnswer::SignedIn(SignedIn {
+        None => json_response(&SignInAnswer::SignedIn(Box::new(SignedIn {
             redirect: false,
             url: None,
             token: token.clone(),
             user: AuthUser::from(&user),
-        })),
+        }))),
     };
     response = started_session(response, &state.app.cookies, &token, remember);
     append_cookies(&mut response, cookies);

@@ -218,7 +218,7 @@ pub struct TwoFactorRedirect {
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum SignInAnswer {
-    SignedIn(SignedIn),
+    SignedIn(Box<SignedIn>),
     TwoFactor(TwoFactorRedirect),
 }
 
