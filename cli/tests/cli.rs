@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 
 use portal_domain::model::Role;
 use portal_testkit::{fresh_db, person, shared_engine};
+use portal_web::caller::token::{key_id, session_id};
 
 fn admin_cli(table: &str, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     admin_cli_with(table, args, stdin, &[])
@@ -88,7 +89,7 @@ async fn an_operator_creates_an_admin_sets_roles_bans_and_reads_stats() {
     assert_eq!(out.trim(), "member@example.org banned; 1 session(s) ended");
     assert!(
         db.sessions()
-            .resolve(&member.token)
+            .get(&session_id(&member.token))
             .await
             .unwrap()
             .is_none()
@@ -197,12 +198,12 @@ async fn create_admin_over_an_existing_account_revokes_what_it_had() {
     );
     assert!(
         db.sessions()
-            .resolve(&squatter.token)
+            .get(&session_id(&squatter.token))
             .await
             .unwrap()
             .is_none()
     );
-    assert!(db.api_keys().resolve(&key).await.unwrap().is_none());
+    assert!(db.api_keys().get(&key_id(&key)).await.unwrap().is_none());
     let (user, _) = db
         .users()
         .find_by_email("root@example.org")

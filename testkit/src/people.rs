@@ -3,9 +3,12 @@
 
 use portal_domain::crypto::{hash_password_blocking, new_id};
 use portal_domain::model::{Role, Session, User};
-use portal_domain::store::sessions::{StartedFrom, new_session, session_for_token};
+use portal_domain::store::sessions::{StartedFrom, session_for_token};
 use portal_domain::time::{iso, now};
 use portal_web::AppState;
+use portal_web::caller::token::{
+    DEFAULT_KEY_PREFIX, key_hash, key_id, new_api_key, new_session, session_id,
+};
 
 /// The origin of the tests' front end: the base URL of the test configuration.
 pub const BROWSER_ORIGIN: &str = "http://localhost:3000";
@@ -143,7 +146,15 @@ pub async fn fixture_person(state: &AppState, role: Role) -> User {
         ip: "203.0.113.7".into(),
         user_agent: "curl/8.5.0".into(),
     };
-    let session = session_for_token(&state.keyring, &user, FIXTURE_TOKEN, true, &from, now());
+    let session = session_for_token(
+        &state.keyring,
+        &user,
+        session_id(FIXTURE_TOKEN),
+        FIXTURE_TOKEN,
+        true,
+        &from,
+        now(),
+    );
     state
         .db
         .sessions()
@@ -159,15 +170,15 @@ pub fn unsaved_api_key(
     name: &str,
     enabled: bool,
 ) -> (String, portal_domain::model::ApiKey) {
-    let raw = portal_domain::store::api_keys::new_key("portal_", &user.id);
+    let raw = new_api_key(DEFAULT_KEY_PREFIX, &user.id);
     let at = iso(now());
     let key = portal_domain::model::ApiKey {
-        id: portal_domain::store::api_keys::key_id(&raw),
+        id: key_id(&raw),
         config_id: "default".into(),
         name: Some(name.into()),
         start: Some(raw[..6].into()),
         prefix: Some("portal_".into()),
-        key_hash: portal_domain::crypto::sha256_b64url(raw.as_bytes()),
+        key_hash: key_hash(&raw),
         user_id: user.id.clone(),
         enabled,
         rate_limit_enabled: true,

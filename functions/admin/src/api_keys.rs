@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use portal_domain::model::{ApiKey, User};
 use portal_domain::store::audit::Event;
-use portal_web::auth::RequireAdminOrStaff;
+use portal_web::caller::RequireAdminOrStaff;
 use portal_web::http::RequestOrigin;
 use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use portal_web::audit::{EventList, EventQuery, Reader, list as list_events};
-use portal_web::auth::RequireAdminOrStaff;
+use portal_web::caller::RequireAdminOrStaff;
 use portal_web::validation::ValidQuery;
 use portal_web::{ApiResult, AppState};
 

@@ -70,7 +70,7 @@ pub fn router(state: AppState) -> Router {
 /// Whether the signed-in `actor` may act on someone whose role is `target_role` (the
 /// moderation rule, through the role's power under the second-factor rule).
 pub(crate) fn may_manage(
-    actor: &portal_web::auth::Identity,
+    actor: &portal_web::caller::Identity,
     config: &portal_domain::Config,
     target_role: portal_domain::model::Role,
 ) -> Result<(), portal_web::ApiError> {

@@ -9,7 +9,7 @@ use portal_domain::crypto::{new_id, random_alphanumeric, sha256_hex};
 use portal_domain::store::audit::Event;
 use portal_domain::store::oauth_clients::OAuthClient;
 use portal_domain::time::{iso, now};
-use portal_web::auth::{RequireAdmin, RequireAdminOrStaff};
+use portal_web::caller::{RequireAdmin, RequireAdminOrStaff};
 use portal_web::http::RequestOrigin;
 use portal_web::http::json_with_status;
 use portal_web::openapi::{ErrorEnvelope, Id};

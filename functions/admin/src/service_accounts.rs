@@ -13,7 +13,7 @@ use portal_domain::store::integration_accounts::Account;
 use portal_services::integrations::lifecycle;
 use portal_services::integrations::view::AccountView;
 use portal_services::integrations::{AccountChange, Integration};
-use portal_web::auth::RequireAdminOrStaff;
+use portal_web::caller::RequireAdminOrStaff;
 use portal_web::http::RequestOrigin;
 use portal_web::validation::{
     FromQuery, Issue, JsonBody, Paging, PathId, QueryReader, ValidQuery, type_name,
@@ -174,7 +174,7 @@ async fn actionable(
     state: &AppState,
     id: &str,
     account_id: &str,
-    actor: &portal_web::auth::Identity,
+    actor: &portal_web::caller::Identity,
 ) -> ApiResult<(std::sync::Arc<dyn Integration>, Account, Option<User>)> {
     let integration = integration(state, id)?;
     let (account, owner) = find(state, id, account_id).await?;
@@ -238,7 +238,7 @@ async fn update(
     state: &AppState,
     id: &str,
     account_id: &str,
-    actor: &portal_web::auth::Identity,
+    actor: &portal_web::caller::Identity,
     origin: &Origin,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<ModeratedAccount> {
@@ -268,7 +268,7 @@ async fn remove(
     state: &AppState,
     id: &str,
     account_id: &str,
-    actor: &portal_web::auth::Identity,
+    actor: &portal_web::caller::Identity,
     origin: &Origin,
 ) -> ApiResult<Done> {
     let (integration, account, _) = actionable(state, id, account_id, actor).await?;

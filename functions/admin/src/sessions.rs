@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use portal_domain::time::{iso, now};
-use portal_web::auth::RequireAdminOrStaff;
+use portal_web::caller::RequireAdminOrStaff;
 use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_web::views::{DONE, Done, SessionList, SessionView, next_cursor, session_view};

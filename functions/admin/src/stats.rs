@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use portal_domain::time::now;
-use portal_web::auth::RequireAdminOrStaff;
+use portal_web::caller::RequireAdminOrStaff;
 use portal_web::{ApiResult, AppState};
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -13,7 +13,7 @@ use portal_domain::time::{now, parse_iso};
 use portal_services::integrations::lifecycle::Outcome;
 use portal_services::integrations::view::AccountView;
 use portal_services::moderation::{Actor, UserChange, change_user, delete_user};
-use portal_web::auth::{RequireAdmin, RequireAdminOrStaff};
+use portal_web::caller::{RequireAdmin, RequireAdminOrStaff};
 use portal_web::error::USER_NOT_FOUND;
 use portal_web::http::RequestOrigin;
 use portal_web::openapi::{ErrorEnvelope, Id};

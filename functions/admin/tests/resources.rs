@@ -86,7 +86,7 @@ async fn sessions_are_listed_filtered_read_and_revoked() {
             .is_none(),
         "stops at once"
     );
-    let admins = portal_domain::store::sessions::session_id(&t.admin.token);
+    let admins = portal_web::caller::token::session_id(&t.admin.token);
     let res = t
         .send(
             "DELETE",
@@ -203,7 +203,13 @@ async fn api_keys_are_listed_with_their_owner_never_the_secret() {
         .await;
     assert_eq!(res.json(), json!({"ok": true}));
     assert!(
-        t.state.db.api_keys().resolve(&raw).await.unwrap().is_none(),
+        t.state
+            .db
+            .api_keys()
+            .get(&portal_web::caller::token::key_id(&raw))
+            .await
+            .unwrap()
+            .is_none(),
         "stops working at once"
     );
     assert_eq!(
@@ -389,9 +395,9 @@ async fn every_id_route_refuses_an_overlong_id_before_any_work() {
 async fn a_banned_users_api_key_is_refused_at_once() {
     let t = Admin::new().await;
     let (raw, _) = key_for(&t, &t.user, "before-ban").await;
-    let presented = Some(portal_web::auth::Presented::ApiKey(raw.clone()));
+    let presented = Some(portal_web::caller::Credential::ApiKey(raw.clone()));
     assert!(
-        portal_web::auth::resolve(&t.state, presented.clone())
+        portal_web::caller::identity::read(&t.state, presented.as_ref())
             .await
             .unwrap()
             .is_ok()
@@ -404,10 +410,10 @@ async fn a_banned_users_api_key_is_refused_at_once() {
     )
     .await;
     assert_eq!(
-        portal_web::auth::resolve(&t.state, presented)
+        portal_web::caller::identity::read(&t.state, presented.as_ref())
             .await
             .unwrap()
             .unwrap_err(),
-        portal_web::auth::Refusal::Banned
+        portal_web::caller::Refusal::Banned
     );
 }

@@ -431,7 +431,7 @@ async fn a_ban_ends_every_session_and_refuses_keys_at_once() {
             t.state
                 .db
                 .sessions()
-                .resolve(token)
+                .get(&portal_web::caller::token::session_id(token))
                 .await
                 .unwrap()
                 .is_none(),

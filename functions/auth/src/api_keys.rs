@@ -6,12 +6,11 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use portal_domain::crypto::sha256_b64url;
 use portal_domain::model::ApiKey;
-use portal_domain::store::api_keys::{DEFAULT_PREFIX, key_id, new_key};
 use portal_domain::store::audit::Event;
 use portal_domain::time::{iso, now};
-use portal_web::auth::Via;
+use portal_web::caller::Via;
+use portal_web::caller::token::{DEFAULT_KEY_PREFIX, key_hash, key_id, new_api_key};
 use portal_web::http::RequestOrigin;
 use serde_json::Value;
 use time::Duration;
@@ -142,8 +141,8 @@ pub async fn create(
     }
     let metadata = metadata?;
     let expires_at = expiry(expires_in)?.flatten();
-    let prefix = prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string());
-    let raw = new_key(&prefix, &user_id);
+    let prefix = prefix.unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_string());
+    let raw = new_api_key(&prefix, &user_id);
     let at = iso(now());
     let limits = state.app.config.rate_limits.per_api_key;
     let key = ApiKey {
@@ -152,7 +151,7 @@ pub async fn create(
         name,
         start: Some(raw.chars().take(6).collect()),
         prefix: Some(prefix),
-        key_hash: sha256_b64url(raw.as_bytes()),
+        key_hash: key_hash(&raw),
         user_id,
         enabled: true,
         rate_limit_enabled: state.app.config.rate_limits.enabled,

@@ -14,7 +14,7 @@ use portal_domain::keyring::Keyring;
 use portal_domain::store::audit::{self, Event};
 use portal_domain::store::users::Conflict;
 use portal_domain::time::{iso, now};
-use portal_web::auth::{Identity, presented, resolve};
+use portal_web::caller::{Credential, Identity, identity};
 use portal_web::cookies::percent_encode;
 use portal_web::http::RequestOrigin;
 use serde_json::{Value, json};
@@ -131,9 +131,8 @@ pub async fn send_verification(
         Ok(request) => request,
         Err(limited) => return Ok(limited),
     };
-    let signed_in: Option<Identity> = resolve(&state.app, presented(&state.app, &headers))
-        .await?
-        .ok();
+    let credential = Credential::parse(&state.app.cookies, &headers);
+    let signed_in: Option<Identity> = identity::read(&state.app, credential.as_ref()).await?.ok();
     if let Some(identity) = signed_in {
         if identity.user.email != email {
             return Err(AuthError::code(StatusCode::BAD_REQUEST, "EMAIL_MISMATCH"));

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use portal_domain::model::{Session, User};
 use portal_web::AppState;
-use portal_web::auth::{Identity, Prefetched, Presented, Via, presented, resolve_prefetched};
+use portal_web::caller::{Credential, Identity, Outcome, Via, identify, record_key_use};
 use portal_web::http::client_ip;
 
 use crate::error::AuthError;
@@ -25,21 +25,44 @@ pub struct AnyUser {
     pub identity: Identity,
 }
 
+/// The request's credential and what it names (read once per request: the limit layer may
+/// have read it already); an API key's use is recorded.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub credential: Option<Credential>,
+    pub outcome: Outcome,
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let credential = Credential::of(parts, &state);
+        let outcome = identify(parts, &state).await?;
+        if let Ok(identity) = &outcome {
+            record_key_use(&state, identity).await;
+        }
+        Ok(Self {
+            credential,
+            outcome,
+        })
+    }
+}
+
 async fn identity_and_token(
-    parts: &Parts,
+    parts: &mut Parts,
     state: &AppState,
 ) -> Result<Option<(Identity, String)>, AuthError> {
-    let presented = presented(state, &parts.headers);
-    let token = match &presented {
-        Some(Presented::SessionToken(t)) => t.clone(),
-        Some(Presented::ApiKey(k)) => k.clone(),
-        None => return Ok(None),
-    };
-    let prefetched = parts.extensions.get::<Prefetched>();
-    Ok(resolve_prefetched(state, prefetched, presented)
-        .await?
-        .ok()
-        .map(|i| (i, token)))
+    let Caller {
+        credential,
+        outcome,
+    } = Caller::from_request_parts(parts, state).await?;
+    Ok(outcome.ok().zip(credential.map(|c| c.secret().to_string())))
 }
 
 impl<S> FromRequestParts<S> for SessionUser

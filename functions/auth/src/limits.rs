@@ -13,6 +13,7 @@ use portal_domain::config::{Config, Rule};
 use portal_domain::store::keys;
 use portal_domain::store::rate_limits::RateDecision;
 use portal_web::AppState;
+use portal_web::caller::identify;
 use portal_web::http::{VerbatimBody, client_ip, rate_limit_subject};
 use portal_web::rate_limit::{self, Bucket};
 
@@ -106,10 +107,11 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
     // limits off there is nothing to go beside: the handler reads.)
     let counting = rate_limit::check(&state, std::slice::from_ref(&bucket));
     let prefetching = parts.method == axum::http::Method::GET && state.config.rate_limits.enabled;
-    let (decision, prefetched) = if prefetching {
-        tokio::join!(counting, portal_web::auth::prefetch(&state, &parts.headers))
+    let (decision, read) = if prefetching {
+        let (decision, read) = tokio::join!(counting, identify(&mut parts, &state));
+        (decision, read.map(drop))
     } else {
-        (counting.await, Ok(None))
+        (counting.await, Ok(()))
     };
     let decision = match decision {
         Ok(decision) => decision,
@@ -118,13 +120,10 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
     if let Some(d) = decision.filter(|d| !d.allowed) {
         return too_many(&d);
     }
-    match prefetched {
-        Ok(Some(prefetched)) => {
-            parts.extensions.insert(prefetched);
-        }
-        Ok(None) => {}
-        // The handler would fail the same way: answer now rather than wait again.
-        Err(err) => return AuthError::from(err).into_response(),
+    // The read is kept in the request for the handler; if it failed, the handler would
+    // fail the same way: answer now rather than wait again.
+    if let Err(err) = read {
+        return AuthError::from(err).into_response();
     }
     with_headers(next.run(Request::from_parts(parts, body)).await, decision)
 }

@@ -12,9 +12,9 @@ use axum::http::header::COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use portal_domain::store::sessions::{session_id, token_user_id};
 use portal_web::AppState;
-use portal_web::auth::{Identity, Presented, Via, resolve};
+use portal_web::caller::token::{session_id, session_user_id};
+use portal_web::caller::{Credential, Identity, Via, identity};
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
@@ -41,10 +41,10 @@ pub async fn track(State(state): State<AuthState>, req: Request, next: Next) -> 
     if held.iter().any(|(n, _)| *n == name) {
         return response;
     }
-    let owner = token_user_id(&new.token);
+    let owner = session_user_id(&new.token);
     let (replaced, kept): (Vec<_>, Vec<_>) = held
         .into_iter()
-        .partition(|(_, token)| owner.is_some() && token_user_id(token) == owner);
+        .partition(|(_, token)| owner.is_some() && session_user_id(token) == owner);
     if let Err(err) = delete_sessions(&state.app, &replaced).await {
         return AuthError::from(err).into_response();
     }
@@ -74,7 +74,12 @@ async fn held_sessions(
 ) -> AuthResult<Vec<(String, String, Identity)>> {
     let held = state.app.cookies.multi_sessions(headers);
     let reads = held.into_iter().map(|(name, token)| async move {
-        let identity = resolve(&state.app, Some(Presented::SessionToken(token.clone()))).await?;
+        let credential = Credential::Session {
+            token: token.clone(),
+            signed: true,
+            cookie: true,
+        };
+        let identity = identity::read(&state.app, Some(&credential)).await?;
         Ok::<_, portal_domain::store::StoreError>(identity.ok().map(|i| (name, token, i)))
     });
     let found = futures::future::try_join_all(reads).await?;
@@ -143,7 +148,12 @@ pub async fn set_active(
 ) -> AuthResult<Response> {
     let asked = session_token_field(&body.json_only()?)?;
     let (name, token) = held_cookie(&state, &headers, &asked).ok_or_else(invalid_token)?;
-    let identity = resolve(&state.app, Some(Presented::SessionToken(token.clone()))).await?;
+    let credential = Credential::Session {
+        token: token.clone(),
+        signed: true,
+        cookie: true,
+    };
+    let identity = identity::read(&state.app, Some(&credential)).await?;
     let Some(identity) = identity.ok().filter(|i| matches!(i.via, Via::Session(_))) else {
         let mut refused = invalid_token().into_response();
         append_cookies(&mut refused, vec![state.app.cookies.expired_named(&name)]);

@@ -8,17 +8,18 @@ use axum::response::Response;
 use portal_domain::model::{Session, User};
 use portal_domain::store::StoreError;
 use portal_domain::store::audit::Event;
-use portal_domain::store::sessions::{self, LIFETIME as EXPIRES_IN, StartedFrom, session_id};
+use portal_domain::store::sessions::{LIFETIME as EXPIRES_IN, StartedFrom};
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::AppState;
-use portal_web::auth::{Presented, Refusal, Via, presented};
+use portal_web::caller::token::{key_user_id, new_session as new_session_for, session_id};
+use portal_web::caller::{Credential, Refusal, Via};
 use serde_json::json;
 use std::collections::HashMap;
 use time::Duration;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
-use crate::extract::{RequestMeta, SessionUser, user_agent};
+use crate::extract::{Caller, RequestMeta, SessionUser, user_agent};
 use crate::input::{Body, Fields};
 use crate::views::{clear_session, json_response, set_session};
 use crate::wire::{AuthSession, AuthUser, SessionAndUser, Status};
@@ -53,7 +54,7 @@ pub fn new_session(
         ip: meta.ip.clone(),
         user_agent: meta.user_agent.clone(),
     };
-    sessions::new_session(&app.keyring, user, remember, &from, now())
+    new_session_for(&app.keyring, user, remember, &from, now())
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -75,29 +76,22 @@ fn no_store(mut response: Response) -> Response {
 pub async fn get_session(
     State(state): State<AuthState>,
     Query(query): Query<HashMap<String, String>>,
-    prefetched: Option<axum::Extension<portal_web::auth::Prefetched>>,
+    caller: Caller,
     headers: HeaderMap,
 ) -> AuthResult<Response> {
     let app = &state.app;
-    let shown = presented(app, &headers);
     let had_cookie = app
         .cookies
         .read(&headers, portal_web::cookies::SESSION_TOKEN)
         .is_some();
-    let raw = match &shown {
-        Some(Presented::SessionToken(t)) => Some(t.clone()),
-        Some(Presented::ApiKey(k)) => Some(k.clone()),
-        None => None,
-    };
-    let is_key = matches!(shown, Some(Presented::ApiKey(_)));
-    if let Some(Presented::ApiKey(k)) = &shown
-        && portal_domain::store::api_keys::key_user_id(k).is_none()
+    let raw = caller.credential.as_ref().map(|c| c.secret().to_string());
+    let is_key = matches!(caller.credential, Some(Credential::ApiKey(_)));
+    if let Some(Credential::ApiKey(k)) = &caller.credential
+        && key_user_id(k).is_none()
     {
         return Err(AuthError::code(StatusCode::FORBIDDEN, "INVALID_API_KEY"));
     }
-    let prefetched = prefetched.as_ref().map(|p| &p.0);
-    let outcome = portal_web::auth::resolve_prefetched(app, prefetched, shown).await?;
-    let response = match outcome {
+    let response = match caller.outcome {
         Ok(identity) => match identity.via {
             Via::Session(mut session) => {
                 let token = raw.unwrap_or_default();

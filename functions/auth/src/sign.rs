@@ -8,7 +8,8 @@ use portal_domain::model::{Role, User};
 use portal_domain::store::audit::Event;
 use portal_domain::store::users::CreateUserError;
 use portal_domain::time::{iso, now};
-use portal_web::auth::{Presented, presented};
+use portal_web::caller::Credential;
+use portal_web::caller::token::session_id;
 
 use crate::AuthState;
 use crate::credentials::{Attempt, finish_sign_in};
@@ -241,9 +242,14 @@ async fn sign_out_browser(state: &AuthState, headers: &HeaderMap) -> (Vec<String
 
 /// Deletes the session the request's cookie (or bearer token) names, if any.
 async fn end_presented_session(state: &AuthState, headers: &HeaderMap) -> AuthResult<()> {
-    if let Some(Presented::SessionToken(token)) = presented(&state.app, headers) {
-        let id = portal_domain::store::sessions::session_id(&token);
-        state.app.db.sessions().delete(&id, None).await?;
+    if let Some(Credential::Session { token, .. }) = Credential::parse(&state.app.cookies, headers)
+    {
+        state
+            .app
+            .db
+            .sessions()
+            .delete(&session_id(&token), None)
+            .await?;
     }
     Ok(())
 }

@@ -417,7 +417,7 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
 
     // A sign-in's session.
     let spent = spent_event(&t, &id).await;
-    let (session, token) = portal_domain::store::sessions::new_session(
+    let (session, token) = portal_web::caller::token::new_session(
         &t.state.keyring,
         &user,
         true,
@@ -431,7 +431,11 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
             .is_err()
     );
     assert!(
-        db.sessions().resolve(&token).await.unwrap().is_none(),
+        db.sessions()
+            .get(&portal_web::caller::token::session_id(&token))
+            .await
+            .unwrap()
+            .is_none(),
         "no session"
     );
 
@@ -474,11 +478,11 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
     // The caller's real session, so only the record can refuse.
     let current = db
         .sessions()
-        .get(&portal_domain::store::sessions::session_id(&b.token))
+        .get(&portal_web::caller::token::session_id(&b.token))
         .await
         .unwrap()
         .unwrap();
-    let (successor, _) = portal_domain::store::sessions::new_session(
+    let (successor, _) = portal_web::caller::token::new_session(
         &t.state.keyring,
         &user,
         true,

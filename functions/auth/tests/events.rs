@@ -5,7 +5,6 @@ mod common;
 
 use common::TestAuth;
 use portal_domain::model::Role;
-use portal_domain::store::sessions::Resolved;
 use portal_testkit::{FIXTURE_TOKEN, call, event_request, fixture, fixture_person};
 
 #[tokio::test]
@@ -29,8 +28,13 @@ async fn sign_in_fixtures_sign_in_from_the_gateway_source_ip() {
         let res = call(&t.t.app, event_request(&fixture(name))).await;
         assert_eq!(res.status, 200, "{name}");
         let token = res.json()["token"].as_str().unwrap().to_string();
-        let Some(Resolved::Session(session, ..)) =
-            t.state.db.sessions().resolve(&token).await.unwrap()
+        let Some(session) = t
+            .state
+            .db
+            .sessions()
+            .get(&portal_web::caller::token::session_id(&token))
+            .await
+            .unwrap()
         else {
             panic!("no session")
         };

@@ -121,7 +121,7 @@ async fn an_unreachable_table_is_503_on_the_portal_routes_too() {
 
 /// A Portal route behind `RequireAuth` (what every user, admin and integrations route uses).
 fn portal_user_routes(state: portal_web::AppState) -> axum::Router {
-    use portal_web::auth::RequireAuth;
+    use portal_web::caller::RequireAuth;
     axum::Router::new()
         .route(
             "/api/test/whoami",

@@ -143,7 +143,13 @@ async fn one_browser_holds_several_accounts_and_switches_between_them() {
     assert_eq!(res.json(), json!({"status": true}));
     assert_eq!(jar.multi(), 1);
     assert_eq!(who(&t, &mut jar).await, "a@example.org");
-    let gone = t.state.db.sessions().resolve(&b).await.unwrap();
+    let gone = t
+        .state
+        .db
+        .sessions()
+        .get(&portal_web::caller::token::session_id(&b))
+        .await
+        .unwrap();
     assert!(gone.is_none(), "the session is deleted, not only forgotten");
 }
 
@@ -183,7 +189,7 @@ async fn revoking_the_active_session_activates_the_next_and_sign_out_ends_them_a
             t.state
                 .db
                 .sessions()
-                .resolve(&token)
+                .get(&portal_web::caller::token::session_id(&token))
                 .await
                 .unwrap()
                 .is_none()
@@ -201,8 +207,24 @@ async fn signing_in_again_replaces_the_accounts_old_session_and_the_maximum_hold
     let old = sign_in(&t, &mut jar, "f@example.org").await;
     let new = sign_in(&t, &mut jar, "f@example.org").await;
     assert_eq!(jar.multi(), 1, "one cookie per account");
-    assert!(t.state.db.sessions().resolve(&old).await.unwrap().is_none());
-    assert!(t.state.db.sessions().resolve(&new).await.unwrap().is_some());
+    assert!(
+        t.state
+            .db
+            .sessions()
+            .get(&portal_web::caller::token::session_id(&old))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        t.state
+            .db
+            .sessions()
+            .get(&portal_web::caller::token::session_id(&new))
+            .await
+            .unwrap()
+            .is_some()
+    );
     sign_in(&t, &mut jar, "g@example.org").await;
     assert_eq!(jar.multi(), 2);
     sign_in(&t, &mut jar, "h@example.org").await;
@@ -249,7 +271,7 @@ async fn tokens_the_browser_does_not_hold_are_refused() {
         t.state
             .db
             .sessions()
-            .resolve(&foreign)
+            .get(&portal_web::caller::token::session_id(&foreign))
             .await
             .unwrap()
             .is_some()
@@ -302,7 +324,7 @@ async fn clear_stale_session_signs_out_every_account_of_the_browser() {
             t.state
                 .db
                 .sessions()
-                .resolve(&token)
+                .get(&portal_web::caller::token::session_id(&token))
                 .await
                 .unwrap()
                 .is_none()

@@ -3,7 +3,6 @@
 mod common;
 
 use common::{TestAuth, h, set_cookies};
-use portal_domain::store::sessions::Resolved;
 use portal_web::cookies::percent_encode;
 use serde_json::{Value, json};
 
@@ -82,8 +81,13 @@ async fn a_forged_cookie_is_no_session_and_cookies_stay() {
 async fn an_expired_session_is_null_clears_cookies_and_is_deleted() {
     let t = TestAuth::new(|_| {}).await;
     let b = t.sign_up("exp@example.org").await;
-    let Some(Resolved::Session(session, ..)) =
-        t.state.db.sessions().resolve(&b.token).await.unwrap()
+    let Some(session) = t
+        .state
+        .db
+        .sessions()
+        .get(&portal_web::caller::token::session_id(&b.token))
+        .await
+        .unwrap()
     else {
         panic!("no session")
     };
@@ -124,8 +128,13 @@ async fn sessions_slide_after_a_day() {
         .send("GET", "/api/auth/get-session", &h(&b.headers()), None)
         .await;
     assert!(set_cookies(&fresh).is_empty(), "nothing to refresh yet");
-    let Some(Resolved::Session(session, ..)) =
-        t.state.db.sessions().resolve(&b.token).await.unwrap()
+    let Some(session) = t
+        .state
+        .db
+        .sessions()
+        .get(&portal_web::caller::token::session_id(&b.token))
+        .await
+        .unwrap()
     else {
         panic!("no session")
     };

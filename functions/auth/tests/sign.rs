@@ -5,7 +5,6 @@ mod common;
 use common::{Browser, PASSWORD, TestAuth, h, set_cookies};
 use portal_domain::crypto::Verified;
 use portal_domain::model::{Role, User};
-use portal_domain::store::sessions::Resolved;
 use portal_testkit::Sections;
 use serde_json::json;
 
@@ -308,7 +307,13 @@ async fn remember_me_false_is_a_browser_session_of_one_day() {
         cookies[2]
     );
     let token = res.json()["token"].as_str().unwrap().to_string();
-    let Some(Resolved::Session(session, ..)) = t.state.db.sessions().resolve(&token).await.unwrap()
+    let Some(session) = t
+        .state
+        .db
+        .sessions()
+        .get(&portal_web::caller::token::session_id(&token))
+        .await
+        .unwrap()
     else {
         panic!("no session")
     };

@@ -22,7 +22,7 @@ use portal_services::integrations::{
     lifecycle, names, reconcile,
 };
 use portal_services::moderation::{Actor, may_manage};
-use portal_web::auth::{Identity, RequireAuth};
+use portal_web::caller::{Identity, RequireAuth};
 use portal_web::error::FORBIDDEN_ADMIN;
 use portal_web::http::RequestOrigin;
 use portal_web::http::{Deadline, json_with_status};

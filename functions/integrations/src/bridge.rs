@@ -12,7 +12,7 @@ use axum::http::header::AUTHORIZATION;
 use portal_domain::crypto::constant_time_eq;
 use portal_domain::store::integration_accounts::Account;
 use portal_domain::store::keys;
-use portal_web::auth::RequireAdminOrStaff;
+use portal_web::caller::RequireAdminOrStaff;
 use portal_web::error::USER_NOT_FOUND;
 use portal_web::openapi::ErrorEnvelope;
 use portal_web::rate_limit::{self, Bucket};

@@ -13,7 +13,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use portal_web::AppState;
-use portal_web::auth::RequireAuth;
+use portal_web::caller::RequireAuth;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

@@ -12,7 +12,7 @@ use portal_domain::store::audit::Origin;
 use portal_domain::store::integration_accounts::Account;
 use portal_services::integrations::mailcow::{Alias, AppPassword, Mailcow, Usage, alias_address};
 use portal_services::integrations::names;
-use portal_web::auth::RequireAuth;
+use portal_web::caller::RequireAuth;
 use portal_web::http::RequestOrigin;
 use portal_web::http::json_with_status;
 use portal_web::openapi::ErrorEnvelope;
@@ -88,7 +88,7 @@ pub struct UsageBody {
 async fn mailbox<'s>(
     state: &'s AppState,
     id: &PathId,
-    caller: &portal_web::auth::Identity,
+    caller: &portal_web::caller::Identity,
     changing: bool,
 ) -> ApiResult<(&'s Mailcow, Account)> {
     state.integrations.enabled("mailcow")?;
@@ -126,7 +126,7 @@ async fn remove_item(
     state: &AppState,
     id: &PathId,
     item: &str,
-    caller: &portal_web::auth::Identity,
+    caller: &portal_web::caller::Identity,
     origin: &Origin,
     kind: Item,
 ) -> ApiResult<Json<Done>> {

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use portal_services::integrations::Integration;
 use portal_services::integrations::mediawiki::WikiStats;
-use portal_web::auth::RequireAuth;
+use portal_web::caller::RequireAuth;
 use portal_web::openapi::ErrorEnvelope;
 use portal_web::{ApiError, ApiResult, AppState};
 use serde::Serialize;

@@ -6,7 +6,7 @@ use portal_domain::model::{
     MAX_IMAGE_CHARS, MAX_NAME_CHARS, User, is_http_url, is_valid_image, is_valid_name,
 };
 use portal_domain::time::{iso, now};
-use portal_web::auth::RequireAuth;
+use portal_web::caller::RequireAuth;
 use portal_web::validation::{Issue, Rules, ValidJson, Validate, present};
 use portal_web::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};

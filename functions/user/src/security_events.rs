@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use portal_web::audit::{EventList, EventQuery, Reader, list as list_events};
-use portal_web::auth::RequireAuth;
+use portal_web::caller::RequireAuth;
 use portal_web::validation::ValidQuery;
 use portal_web::{ApiResult, AppState};
 

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use portal_domain::time::{iso, now};
-use portal_web::auth::RequireAuth;
+use portal_web::caller::RequireAuth;
 use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_web::views::{DONE, Done, SessionList, next_cursor, session_view};

@@ -24,6 +24,6 @@ async fn user_fixtures_are_served_for_the_cookie_they_carry() {
     assert_eq!(list[0]["current"], true);
     assert_eq!(
         list[0]["id"],
-        portal_domain::store::sessions::session_id(FIXTURE_TOKEN)
+        portal_web::caller::token::session_id(FIXTURE_TOKEN)
     );
 }

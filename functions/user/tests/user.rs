@@ -226,7 +226,7 @@ async fn sessions_are_listed_newest_first_without_tokens_and_the_current_one_is_
     assert_eq!(current.len(), 1);
     assert_eq!(
         current[0]["id"],
-        portal_domain::store::sessions::session_id(&ada.token)
+        portal_web::caller::token::session_id(&ada.token)
     );
     let ids: Vec<&str> = sessions
         .iter()
@@ -321,7 +321,7 @@ async fn users_revoke_only_their_own_sessions() {
     let ada = person(&state, "own@example.org", Role::User).await;
     let (other_token, other_session) = session_for(&state, &ada.user).await;
     let bob = person(&state, "bob@example.org", Role::User).await;
-    let bobs = portal_domain::store::sessions::session_id(&bob.token);
+    let bobs = portal_web::caller::token::session_id(&bob.token);
 
     let res = send(
         &app,
@@ -337,7 +337,7 @@ async fn users_revoke_only_their_own_sessions() {
         state
             .db
             .sessions()
-            .resolve(&bob.token)
+            .get(&portal_web::caller::token::session_id(&bob.token))
             .await
             .unwrap()
             .is_some(),
@@ -358,7 +358,7 @@ async fn users_revoke_only_their_own_sessions() {
         state
             .db
             .sessions()
-            .resolve(&other_token)
+            .get(&portal_web::caller::token::session_id(&other_token))
             .await
             .unwrap()
             .is_none(),

@@ -88,7 +88,7 @@ pub fn cors(config: &Config) -> tower_http::cors::CorsLayer {
         .allow_headers([
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
-            HeaderName::from_static(crate::auth::API_KEY_HEADER),
+            HeaderName::from_static(crate::caller::API_KEY_HEADER),
             HeaderName::from_static("sentry-trace"),
             HeaderName::from_static("baggage"),
         ])
@@ -112,7 +112,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
         || [header::COOKIE, header::AUTHORIZATION]
             .iter()
             .any(|h| req.headers().contains_key(h))
-        || req.headers().contains_key(crate::auth::API_KEY_HEADER);
+        || req.headers().contains_key(crate::caller::API_KEY_HEADER);
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     headers.insert(

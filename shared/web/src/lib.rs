@@ -3,7 +3,7 @@
 
 pub mod allocator;
 pub mod audit;
-pub mod auth;
+pub mod caller;
 pub mod cookies;
 pub mod error;
 pub mod http;

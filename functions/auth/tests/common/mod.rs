@@ -12,7 +12,7 @@ use portal_auth::mail::Mailer;
 use portal_domain::Config;
 use portal_testkit::{CallCounter, TestApp, TestResponse, call, counted_state, test_state};
 use portal_web::AppState;
-use portal_web::auth::{RequireAdmin, RequireAdminOrStaff, RequireAuth};
+use portal_web::caller::{RequireAdmin, RequireAdminOrStaff, RequireAuth};
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct-horse-battery";

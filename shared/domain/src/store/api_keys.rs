@@ -1,6 +1,6 @@
-//! API keys. A key is `<prefix><40 random letters><userId>`: at least 72 characters, so
-//! never mistaken for a 64-character session token, and carrying its user's id so the key
-//! item and its user come back in one BatchGetItem. Stored: only SHA-256 of the key.
+//! API keys, stored under an id derived from the key (what a key looks like is the web
+//! edge's `caller::token`), with only a hash of the key: the item and the user the key
+//! names come back in one BatchGetItem.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,35 +11,9 @@ use super::sessions::Resolved;
 use super::stats::Delta;
 use super::table::{Committed, Expression, exists, is_new};
 use super::{Db, StoreError, keys, schema};
-use crate::crypto::{constant_time_eq, random_letters, sha256_b64url, sha256_hex};
+use crate::crypto::constant_time_eq;
 use crate::model::ApiKey;
 use aws_sdk_dynamodb::types::AttributeValue;
-
-pub const DEFAULT_PREFIX: &str = "portal_";
-const RANDOM_LEN: usize = 40;
-const USER_ID_LEN: usize = 32;
-pub const MIN_KEY_LEN: usize = RANDOM_LEN + USER_ID_LEN;
-
-pub fn key_id(raw: &str) -> String {
-    sha256_hex(raw.as_bytes())[..32].to_string()
-}
-
-/// A new key for `user_id` with `prefix`.
-pub fn new_key(prefix: &str, user_id: &str) -> String {
-    format!("{prefix}{}{user_id}", random_letters(RANDOM_LEN))
-}
-
-/// The user id a well-formed key carries.
-pub fn key_user_id(raw: &str) -> Option<&str> {
-    if raw.len() < MIN_KEY_LEN || !raw.is_ascii() {
-        return None;
-    }
-    let user_id = &raw[raw.len() - USER_ID_LEN..];
-    user_id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric())
-        .then_some(user_id)
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ApiKeyItem {
@@ -122,22 +96,20 @@ impl ApiKeys<'_> {
         }
     }
 
-    /// The key a client presented, with its user, in one round trip; `None` when unknown.
-    pub async fn resolve(&self, raw: &str) -> Result<Option<Resolved>, StoreError> {
-        let Some(user_id) = key_user_id(raw) else {
-            return Ok(None);
-        };
-        let (item, user) = self
-            .db
-            .get_with_user(keys::api_key(&key_id(raw)), user_id)
-            .await?;
+    /// The key `id` whose stored hash is `hash`, with its user `user_id`, in one strongly
+    /// consistent round trip; `None` when unknown or not matching.
+    pub async fn resolve(
+        &self,
+        id: &str,
+        user_id: &str,
+        hash: &str,
+    ) -> Result<Option<Resolved>, StoreError> {
+        let (item, user) = self.db.get_with_user(keys::api_key(id), user_id).await?;
         let (Some(item), Some((user, version))) = (item, user) else {
             return Ok(None);
         };
         let key = from_item::<ApiKeyItem>(item)?.key;
-        if key.user_id != user.id
-            || !constant_time_eq(&key.key_hash, &sha256_b64url(raw.as_bytes()))
-        {
+        if key.user_id != user.id || !constant_time_eq(&key.key_hash, hash) {
             return Ok(None);
         }
         Ok(Some(Resolved::ApiKey(key, user, version)))

@@ -1,6 +1,6 @@
-//! Sessions. A session token is `<userId><32 random>`; the session's id is the first 32
-//! hex characters of SHA-256(token), so the token is found by GetItem on its hash and the
-//! user id it carries lets the user come back in the same BatchGetItem.
+//! Sessions, stored under an id derived from their token (what a token looks like is the
+//! web edge's `caller::token`): found by GetItem on that id, with the user the token names
+//! in the same BatchGetItem. The token itself is kept only sealed.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
@@ -12,24 +12,8 @@ use super::listing::{Page, PageRequest};
 use super::table::{Committed, Expression, exists, is_new};
 use super::users::versioned_user_from_item;
 use super::{Db, StoreError, keys, schema};
-use crate::crypto::{random_alphanumeric, sha256_hex};
 use crate::keyring::Keyring;
 use crate::model::{ApiKey, Session, User};
-
-pub const TOKEN_LEN: usize = 64;
-
-/// The session id of a token.
-pub fn session_id(token: &str) -> String {
-    sha256_hex(token.as_bytes())[..32].to_string()
-}
-
-/// A fresh token for `user_id`.
-pub fn new_token(user_id: &str) -> String {
-    format!(
-        "{user_id}{}",
-        random_alphanumeric(TOKEN_LEN - user_id.len().min(32))
-    )
-}
 
 /// How long a session lasts (BetterAuth's `expiresIn`), and one not remembered.
 pub const LIFETIME: time::Duration = time::Duration::days(7);
@@ -42,26 +26,12 @@ pub struct StartedFrom {
     pub user_agent: String,
 }
 
-/// A new session for `user` with a fresh token (not stored yet); returns it and the token.
-pub fn new_session(
-    keyring: &Keyring,
-    user: &User,
-    remember: bool,
-    from: &StartedFrom,
-    at: time::OffsetDateTime,
-) -> (Session, String) {
-    let token = new_token(&user.id);
-    (
-        session_for_token(keyring, user, &token, remember, from, at),
-        token,
-    )
-}
-
-/// The session `token` names (the id is derived from its hash, the token kept only sealed),
-/// under the user's current session generation.
+/// The session `token` (stored as `id`) names, the token kept only sealed, under the user's
+/// current session generation.
 pub fn session_for_token(
     keyring: &Keyring,
     user: &User,
+    id: String,
     token: &str,
     remember: bool,
     from: &StartedFrom,
@@ -73,7 +43,7 @@ pub fn session_for_token(
         NOT_REMEMBERED_LIFETIME
     };
     Session {
-        id: session_id(token),
+        id,
         user_id: user.id.clone(),
         expires_at: crate::time::iso(at + lifetime),
         created_at: crate::time::iso(at),
@@ -97,12 +67,6 @@ fn revoked(origin: &Origin, session: &Session) -> Event {
         Some(&session.user_id),
         Some(details),
     )
-}
-
-/// The user id a well-formed token carries.
-pub fn token_user_id(token: &str) -> Option<&str> {
-    (token.len() == TOKEN_LEN && token.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then(|| &token[..32])
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -214,16 +178,11 @@ impl Sessions<'_> {
         }
     }
 
-    /// The session a token names and its user, in one round trip. `None` for anything
-    /// that does not match (unknown token, user mismatch); expiry is the caller's rule.
-    pub async fn resolve(&self, token: &str) -> Result<Option<Resolved>, StoreError> {
-        let Some(user_id) = token_user_id(token) else {
-            return Ok(None);
-        };
-        let (item, user) = self
-            .db
-            .get_with_user(keys::session(&session_id(token)), user_id)
-            .await?;
+    /// The session `id` and its user `user_id`, in one strongly consistent round trip.
+    /// `None` for anything that does not match (unknown session, user mismatch); expiry is
+    /// the caller's rule.
+    pub async fn resolve(&self, id: &str, user_id: &str) -> Result<Option<Resolved>, StoreError> {
+        let (item, user) = self.db.get_with_user(keys::session(id), user_id).await?;
         let (Some(item), Some((user, version))) = (item, user) else {
             return Ok(None);
         };
