@@ -31,7 +31,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
+import hashlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -403,6 +405,19 @@ def phase_load():
         rows.append([label, s.get("concurrency", 8), f"{a['rps']:.0f}", f"{b['rps']:.0f}", f"{a['rps'] / b['rps']:.2f}",
                      f"{a['p50']:.2f} / {a['p99']:.2f}", f"{b['p50']:.2f} / {b['p99']:.2f}",
                      f"{a['cpu']:.3f}", f"{b['cpu']:.3f}", f"{a['cpu'] / b['cpu']:.3f}"])
+    # The floor of a get-session: the same read, nothing else (bench/src/bin/session_floor.rs).
+    token = urllib.parse.unquote(ours_cookie.split("=", 1)[1]).rsplit(".", 1)[0]
+    floor_port = free_port()
+    floor = spawn([f"{release}/portal-session-floor", "--port", str(floor_port), "--dynamodb-endpoint", ENGINE,
+                   "--session-id", hashlib.sha256(token.encode()).hexdigest()[:32], "--user-id", token[:32]],
+                  "session-floor.log", **STORE_ENV)
+    wait_http(f"http://127.0.0.1:{floor_port}/api/auth/get-session", "the get-session floor")
+    load(floor_port, floor.pid, "floor", path="/api/auth/get-session", n=200)
+    f = load(floor_port, floor.pid, "floor", path="/api/auth/get-session")
+    portal_get_session = next(r for r in rows if r[0] == "GET /api/auth/get-session")
+    rows.append(["floor: get-session's one read, as JSON", 8, f"{f['rps']:.0f}", "–", "–",
+                 f"{f['p50']:.2f} / {f['p99']:.2f}", "–", f"{f['cpu']:.3f}", "–",
+                 f"Portal's get-session: {float(portal_get_session[7]) / f['cpu']:.2f}× the floor"])
     for label, path in [("GET /api/user/me", "/api/user/me")]:
         load(port, ours.pid, label, path=path, cookie=ours_cookie, n=200)
         a = load(port, ours.pid, label, path=path, cookie=ours_cookie)

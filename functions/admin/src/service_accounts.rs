@@ -287,14 +287,13 @@ async fn remove(
 macro_rules! family {
     (
         $module:ident, $id:literal, $list_path:literal, $one_path:literal,
-        $page:ident($many:literal), $one:ident($single:literal)
+        $page:ident($many:ident), $one:ident($single:ident)
     ) => {
-        #[doc = concat!("`{ ", $many, ", pagination, nextCursor? }`.")]
+        #[doc = concat!("`{ ", stringify!($many), " (camelCase), pagination, nextCursor? }`.")]
         #[derive(Serialize, ToSchema)]
         #[serde(rename_all = "camelCase")]
         pub struct $page {
-            #[serde(rename = $many)]
-            pub accounts: Vec<ModeratedAccount>,
+            pub $many: Vec<ModeratedAccount>,
             pub pagination: PagePosition,
             /// Give it back as `cursor` for the next page; absent on the last page.
             #[serde(skip_serializing_if = "Option::is_none")]
@@ -304,18 +303,18 @@ macro_rules! family {
         impl From<AccountsPage> for $page {
             fn from(page: AccountsPage) -> Self {
                 Self {
-                    accounts: page.accounts,
+                    $many: page.accounts,
                     pagination: page.pagination,
                     next_cursor: page.next_cursor,
                 }
             }
         }
 
-        #[doc = concat!("`{ ", $single, " }`.")]
+        #[doc = concat!("`{ ", stringify!($single), " (camelCase) }`.")]
         #[derive(Serialize, ToSchema)]
+        #[serde(rename_all = "camelCase")]
         pub struct $one {
-            #[serde(rename = $single)]
-            pub account: ModeratedAccount,
+            pub $single: ModeratedAccount,
         }
 
         pub mod $module {
@@ -360,7 +359,7 @@ macro_rules! family {
                 RequireAdminOrStaff(_): RequireAdminOrStaff,
             ) -> ApiResult<Json<$one>> {
                 let account = super::show(&state, $id, id.as_str()).await?;
-                Ok(Json($one { account }))
+                Ok(Json($one { $single: account }))
             }
 
             /// Suspends or reactivates the account on the service, or sets moderators' notes.
@@ -388,7 +387,7 @@ macro_rules! family {
             ) -> ApiResult<Json<$one>> {
                 let origin = origin.as_user(&actor.user.id);
                 let account = super::update(&state, $id, id.as_str(), &actor, &origin, body).await?;
-                Ok(Json($one { account }))
+                Ok(Json($one { $single: account }))
             }
 
             /// Deletes the account on the service, then marks it deleted (kept for the record).
@@ -424,30 +423,30 @@ family!(
     "xmpp",
     "/api/admin/xmpp-accounts",
     "/api/admin/xmpp-accounts/{id}",
-    XmppAccountPage("xmppAccounts"),
-    XmppAccountBody("xmppAccount")
+    XmppAccountPage(xmpp_accounts),
+    XmppAccountBody(xmpp_account)
 );
 family!(
     irc,
     "irc",
     "/api/admin/irc-accounts",
     "/api/admin/irc-accounts/{id}",
-    IrcAccountPage("ircAccounts"),
-    IrcAccountBody("ircAccount")
+    IrcAccountPage(irc_accounts),
+    IrcAccountBody(irc_account)
 );
 family!(
     mailcow,
     "mailcow",
     "/api/admin/mailcow-accounts",
     "/api/admin/mailcow-accounts/{id}",
-    MailcowAccountPage("mailcowAccounts"),
-    MailcowAccountBody("mailcowAccount")
+    MailcowAccountPage(mailcow_accounts),
+    MailcowAccountBody(mailcow_account)
 );
 family!(
     mediawiki,
     "mediawiki",
     "/api/admin/mediawiki-accounts",
     "/api/admin/mediawiki-accounts/{id}",
-    MediawikiAccountPage("mediawikiAccounts"),
-    MediawikiAccountBody("mediawikiAccount")
+    MediawikiAccountPage(mediawiki_accounts),
+    MediawikiAccountBody(mediawiki_account)
 );
