@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Browser, PASSWORD, TestAuth, h, set_cookies};
-use portal_auth::totp;
+use portal_auth::two_factor::totp;
 use portal_testkit::Sections;
 use portal_testkit::TestResponse;
 use serde_json::{Value, json};
