@@ -3,7 +3,7 @@
 
 use portal_domain::crypto::{hash_password_blocking, new_id};
 use portal_domain::model::{Role, Session, User};
-use portal_domain::store::sessions::{StartedFrom, session_for_token};
+use portal_domain::store::sessions::session_for_token;
 use portal_domain::time::{iso, now};
 use portal_web::AppState;
 use portal_web::caller::token::{
@@ -87,7 +87,7 @@ fn signed_in(state: &AppState, user: User, token: String) -> Person {
 
 /// `person` signed in again on a session that passed the second factor (as after a code).
 pub async fn with_second_factor(state: &AppState, person: &Person) -> Person {
-    let from = StartedFrom {
+    let from = portal_domain::model::Client {
         ip: "127.0.0.1".into(),
         user_agent: "portal-tests".into(),
     };
@@ -104,7 +104,7 @@ pub async fn with_second_factor(state: &AppState, person: &Person) -> Person {
 
 /// Another live session for `user`; returns its token and session.
 pub async fn session_for(state: &AppState, user: &User) -> (String, Session) {
-    let from = StartedFrom {
+    let from = portal_domain::model::Client {
         ip: "127.0.0.1".into(),
         user_agent: "portal-tests".into(),
     };
@@ -142,7 +142,7 @@ pub async fn fixture_person(state: &AppState, role: Role) -> User {
         .create(user, Some(hash))
         .await
         .expect("fixture user");
-    let from = StartedFrom {
+    let from = portal_domain::model::Client {
         ip: "203.0.113.7".into(),
         user_agent: "curl/8.5.0".into(),
     };

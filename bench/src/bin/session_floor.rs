@@ -42,7 +42,9 @@ async fn get_session(State(floor): State<Floor>) -> Json<Value> {
         .resolve(&floor.session_id, &floor.user_id)
         .await;
     Json(match read {
-        Ok(Some(Resolved::Session(session, user, _))) => json!({ "session": session, "user": user }),
+        Ok(Some(Resolved::Session(session, user, _))) => {
+            json!({ "session": session, "user": user })
+        }
         _ => Value::Null,
     })
 }

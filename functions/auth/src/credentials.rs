@@ -8,15 +8,16 @@ use axum::response::Response;
 use portal_domain::crypto::{
     MAX_PASSWORD_LEN, Verified, hash_password, js_length, verify_password,
 };
+use portal_domain::model::Client;
 use portal_domain::model::User;
 use portal_domain::store::audit::Event;
+use portal_domain::store::audit::Origin;
 use portal_domain::store::users::Credential;
 use portal_domain::time::{iso, now};
 use serde_json::json;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
-use crate::extract::RequestMeta;
 use crate::origin::redirect_target;
 use crate::session::start_session;
 use crate::two_factor;
@@ -41,7 +42,7 @@ pub struct Attempt {
 /// exists, else against nobody, with the same cost either way.
 async fn record_refusal(
     state: &AuthState,
-    meta: &RequestMeta,
+    client: &Client,
     user: Option<&User>,
     attempt: (&'static str, &str),
     reason: &'static str,
@@ -49,7 +50,7 @@ async fn record_refusal(
     let (via, identifier) = attempt;
     let hash = state.app.keyring.mac(identifier);
     let details = json!({ "via": via, "reason": reason, "identifierHash": &hash[..16] });
-    let origin = meta.origin(&state.app.config);
+    let origin = Origin::request(&state.app.config, client);
     let target = user.map(|u| u.id.as_str());
     let event = Event::now(&origin, "sign_in.failed", target, Some(details));
     state.app.db.audit().append(&event).await?;
@@ -61,7 +62,7 @@ async fn record_refusal(
 /// upgraded, the session started and the cookie set.
 pub async fn finish_sign_in(
     state: &AuthState,
-    meta: &RequestMeta,
+    client: &Client,
     headers: &HeaderMap,
     found: Option<(User, Option<Credential>)>,
     attempt: Attempt,
@@ -98,7 +99,7 @@ pub async fn finish_sign_in(
             }
         };
         let (recorded, counted) = tokio::join!(
-            record_refusal(state, meta, known.as_ref(), attempted, "credentials"),
+            record_refusal(state, client, known.as_ref(), attempted, "credentials"),
             counting
         );
         recorded?;
@@ -106,11 +107,11 @@ pub async fn finish_sign_in(
         return Err(AuthError::code(StatusCode::UNAUTHORIZED, failure));
     };
     if state.auth.require_email_verification && !user.email_verified {
-        record_refusal(state, meta, Some(&user), attempted, "email_not_verified").await?;
+        record_refusal(state, client, Some(&user), attempted, "email_not_verified").await?;
         return Err(AuthError::code(StatusCode::FORBIDDEN, "EMAIL_NOT_VERIFIED"));
     }
     if user.is_banned_at(now()) {
-        record_refusal(state, meta, Some(&user), attempted, "banned").await?;
+        record_refusal(state, client, Some(&user), attempted, "banned").await?;
         return Err(AuthError::code(StatusCode::FORBIDDEN, "BANNED_USER"));
     }
     if verified == Verified::YesRehash {
@@ -137,7 +138,7 @@ pub async fn finish_sign_in(
     } else {
         false
     };
-    let origin = meta.origin(&state.app.config).as_user(&user.id);
+    let origin = Origin::request(&state.app.config, client).as_user(&user.id);
     let how = if passed_second_factor {
         json!({ "via": via, "secondFactor": "trusted_device" })
     } else {
@@ -149,7 +150,7 @@ pub async fn finish_sign_in(
         &user,
         remember,
         passed_second_factor,
-        meta,
+        client,
         Some(&event),
     )
     .await?;

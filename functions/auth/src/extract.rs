@@ -6,7 +6,6 @@ use axum::http::request::Parts;
 use portal_domain::model::{Session, User};
 use portal_web::AppState;
 use portal_web::caller::{Credential, Identity, Outcome, Via, identify, record_key_use};
-use portal_web::http::client_ip;
 
 use crate::error::AuthError;
 
@@ -129,33 +128,6 @@ where
                 "UNAUTHORIZED_SESSION",
             )),
         }
-    }
-}
-
-/// Where a request comes from, as stored on the sessions it creates.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub ip: String,
-    pub user_agent: String,
-}
-
-impl RequestMeta {
-    /// The audit origin of this request, nobody signed in yet.
-    pub fn origin(&self, config: &portal_domain::Config) -> portal_domain::store::audit::Origin {
-        portal_domain::store::audit::Origin::request(config, &self.ip, &self.user_agent)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self {
-            ip: client_ip(parts)
-                .map(|ip| ip.to_string())
-                .unwrap_or_default(),
-            user_agent: user_agent(&parts.headers),
-        })
     }
 }
 

@@ -7,10 +7,12 @@ use axum::response::Response;
 use portal_domain::crypto::{hash_password, random_alphanumeric};
 use portal_domain::store::StoreError;
 use portal_domain::store::audit::Event;
+use portal_domain::store::audit::Origin;
 use portal_domain::store::tokens::OneTimeToken;
 use portal_domain::store::users::Conflict;
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::cookies::percent_encode;
+use portal_web::http::RequestClient;
 use portal_web::http::RequestOrigin;
 use serde_json::json;
 use std::collections::HashMap;
@@ -18,7 +20,7 @@ use time::Duration;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
-use crate::extract::{RequestMeta, SessionUser};
+use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
 use crate::limits::{MailRequest, mail_request};
 use crate::origin::redirect_target;
@@ -246,7 +248,7 @@ impl From<Conflict> for ResetRefused {
 pub async fn change(
     State(state): State<AuthState>,
     user: SessionUser,
-    meta: RequestMeta,
+    RequestClient(client): RequestClient,
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;
@@ -266,7 +268,7 @@ pub async fn change(
     let hash = hash_password(new_password).await;
     // The password and the revocations it brings in one write: outstanding reset links
     // stop working, and with `revokeOtherSessions` every session made before.
-    let origin = meta.origin(&state.app.config).as_user(&me.id);
+    let origin = Origin::request(&state.app.config, &client).as_user(&me.id);
     let details = json!({ "revokedOtherSessions": revoke_others });
     let event = Event::now(&origin, "password.changed", Some(&me.id), Some(details));
     let changed = state
@@ -301,7 +303,7 @@ pub async fn change(
     let remember = user.session.remember;
     // The new session stands where the old one did, second factor included.
     let passed = user.session.two_factor_verified;
-    let (_, token) = start_session(&state.app, &changed, remember, passed, &meta, None).await?;
+    let (_, token) = start_session(&state.app, &changed, remember, passed, &client, None).await?;
     let response = json_response(&Signed::new(Some(token.clone()), &changed));
     Ok(started_session(
         response,

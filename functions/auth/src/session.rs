@@ -5,21 +5,24 @@ use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use portal_domain::model::Client;
 use portal_domain::model::{Session, User};
 use portal_domain::store::StoreError;
 use portal_domain::store::audit::Event;
-use portal_domain::store::sessions::{LIFETIME as EXPIRES_IN, StartedFrom};
+use portal_domain::store::audit::Origin;
+use portal_domain::store::sessions::LIFETIME as EXPIRES_IN;
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::AppState;
 use portal_web::caller::token::{key_user_id, new_session as new_session_for, session_id};
 use portal_web::caller::{Credential, Refusal, Via};
+use portal_web::http::RequestClient;
 use serde_json::json;
 use std::collections::HashMap;
 use time::Duration;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
-use crate::extract::{Caller, RequestMeta, SessionUser, user_agent};
+use crate::extract::{Caller, SessionUser, user_agent};
 use crate::input::{Body, Fields};
 use crate::views::{clear_session, json_response, set_session};
 use crate::wire::{AuthSession, AuthUser, SessionAndUser, Status};
@@ -33,10 +36,10 @@ pub async fn start_session(
     user: &User,
     remember: bool,
     second_factor: bool,
-    meta: &RequestMeta,
+    client: &Client,
     audit: Option<&Event>,
 ) -> Result<(Session, String), StoreError> {
-    let (mut session, token) = new_session(app, user, remember, meta);
+    let (mut session, token) = new_session(app, user, remember, client);
     session.two_factor_verified = second_factor;
     let session = app.db.sessions().create_audited(session, audit).await?;
     portal_web::http::identified(&user.id);
@@ -48,11 +51,11 @@ pub fn new_session(
     app: &AppState,
     user: &User,
     remember: bool,
-    meta: &RequestMeta,
+    client: &Client,
 ) -> (Session, String) {
-    let from = StartedFrom {
-        ip: meta.ip.clone(),
-        user_agent: meta.user_agent.clone(),
+    let from = Client {
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
     };
     new_session_for(&app.keyring, user, remember, &from, now())
 }
@@ -204,7 +207,7 @@ pub async fn list_sessions(
 pub async fn revoke_session(
     State(state): State<AuthState>,
     user: SessionUser,
-    meta: RequestMeta,
+    RequestClient(client): RequestClient,
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;
@@ -212,7 +215,7 @@ pub async fn revoke_session(
     let token = f.string("token");
     f.finish()?;
     if let Some(token) = token {
-        let origin = meta.origin(&state.app.config).as_user(&user.user.id);
+        let origin = Origin::request(&state.app.config, &client).as_user(&user.user.id);
         state
             .app
             .db
@@ -232,9 +235,9 @@ pub async fn revoke_session(
 pub async fn revoke_sessions(
     State(state): State<AuthState>,
     user: SessionUser,
-    meta: RequestMeta,
+    RequestClient(client): RequestClient,
 ) -> AuthResult<Response> {
-    revoke(&state.app, &user.user.id, None, &meta).await?;
+    revoke(&state.app, &user.user.id, None, &client).await?;
     Ok(json_response(&Status::TRUE))
 }
 
@@ -244,9 +247,9 @@ async fn revoke(
     app: &AppState,
     user_id: &str,
     keep: Option<&str>,
-    meta: &RequestMeta,
+    client: &Client,
 ) -> AuthResult<()> {
-    let origin = meta.origin(&app.config).as_user(user_id);
+    let origin = Origin::request(&app.config, client).as_user(user_id);
     let details = json!({ "keptCurrent": keep.is_some() });
     let event = Event::now(&origin, "sessions.revoked", Some(user_id), Some(details));
     app.db
@@ -267,8 +270,8 @@ async fn revoke(
 pub async fn revoke_other_sessions(
     State(state): State<AuthState>,
     user: SessionUser,
-    meta: RequestMeta,
+    RequestClient(client): RequestClient,
 ) -> AuthResult<Response> {
-    revoke(&state.app, &user.user.id, Some(&user.session.id), &meta).await?;
+    revoke(&state.app, &user.user.id, Some(&user.session.id), &client).await?;
     Ok(json_response(&Status::TRUE))
 }

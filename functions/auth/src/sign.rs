@@ -6,16 +6,17 @@ use axum::response::{IntoResponse, Response};
 use portal_domain::crypto::{PasswordLength, check_password_length, hash_password, new_id};
 use portal_domain::model::{Role, User};
 use portal_domain::store::audit::Event;
+use portal_domain::store::audit::Origin;
 use portal_domain::store::users::CreateUserError;
 use portal_domain::time::{iso, now};
 use portal_web::caller::Credential;
 use portal_web::caller::token::session_id;
+use portal_web::http::RequestClient;
 
 use crate::AuthState;
 use crate::credentials::{Attempt, finish_sign_in};
 use crate::email::send_verification_mail;
 use crate::error::{AuthError, AuthResult};
-use crate::extract::RequestMeta;
 use crate::input::{Body, Fields, is_email};
 use crate::limits::{AddressCount, count_credential_use};
 use crate::origin::check_url_fields;
@@ -48,7 +49,7 @@ pub fn password_error(password: &str) -> Option<AuthError> {
 )]
 pub async fn sign_up(
     State(state): State<AuthState>,
-    meta: RequestMeta,
+    RequestClient(client): RequestClient,
     address: Option<Extension<AddressCount>>,
     body: Body,
 ) -> AuthResult<Response> {
@@ -135,9 +136,9 @@ pub async fn sign_up(
     // Signed in at once unless e-mails must be verified first; the session is written in
     // the same transaction as the user.
     let signed_in = (!state.auth.require_email_verification)
-        .then(|| new_session(&state.app, &user, remember, &meta));
+        .then(|| new_session(&state.app, &user, remember, &client));
     let session = signed_in.as_ref().map(|(session, _)| session);
-    let origin = meta.origin(&state.app.config).as_user(&user.id);
+    let origin = Origin::request(&state.app.config, &client).as_user(&user.id);
     let event = Event::now(&origin, "sign_up", Some(&user.id), None);
     let user = match users
         .create_signed_in(user, Some(hash), session, Some(&event))
@@ -178,7 +179,7 @@ pub async fn sign_up(
 )]
 pub async fn sign_in(
     State(state): State<AuthState>,
-    meta: RequestMeta,
+    RequestClient(client): RequestClient,
     headers: HeaderMap,
     address: Option<Extension<AddressCount>>,
     body: Body,
@@ -215,7 +216,7 @@ pub async fn sign_in(
         via: "email",
         identifier: email,
     };
-    finish_sign_in(&state, &meta, &headers, found?, attempt).await
+    finish_sign_in(&state, &client, &headers, found?, attempt).await
 }
 
 #[utoipa::path(

@@ -14,11 +14,11 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portal_domain::model::{normalize_username, username_rule};
+use portal_web::http::RequestClient;
 
 use crate::AuthState;
 use crate::credentials::{Attempt, finish_sign_in};
 use crate::error::{AuthError, AuthResult};
-use crate::extract::RequestMeta;
 use crate::input::{Body, Fields};
 use crate::limits::{AddressCount, count_credential_use};
 use crate::origin::check_url_fields;
@@ -81,7 +81,7 @@ pub fn taken() -> AuthError {
 )]
 pub async fn sign_in_username(
     State(state): State<AuthState>,
-    meta: RequestMeta,
+    RequestClient(client): RequestClient,
     headers: HeaderMap,
     address: Option<Extension<AddressCount>>,
     body: Body,
@@ -125,7 +125,7 @@ pub async fn sign_in_username(
         via: "username",
         identifier: username,
     };
-    finish_sign_in(&state, &meta, &headers, found?, attempt).await
+    finish_sign_in(&state, &client, &headers, found?, attempt).await
 }
 
 #[utoipa::path(

@@ -421,7 +421,7 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
         &t.state.keyring,
         &user,
         true,
-        &portal_domain::store::sessions::StartedFrom::default(),
+        &portal_domain::model::Client::default(),
         portal_domain::time::now(),
     );
     assert!(

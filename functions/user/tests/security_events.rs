@@ -12,7 +12,13 @@ async fn a_user_sees_the_events_about_them_and_only_those() {
     let ada = person(&state, "ada@example.org", Role::User).await;
     let bob = person(&state, "bob@example.org", Role::User).await;
     let audit = state.db.audit();
-    let origin = Origin::request(&state.config, "203.0.113.7", "Firefox");
+    let origin = Origin::request(
+        &state.config,
+        &portal_domain::model::Client {
+            ip: "203.0.113.7".into(),
+            user_agent: "Firefox".into(),
+        },
+    );
     for (who, action) in [
         (&ada, "sign_in.failed"),
         (&bob, "sign_in.failed"),
@@ -23,7 +29,14 @@ async fn a_user_sees_the_events_about_them_and_only_those() {
     }
     // Staff acting on Ada: she sees it, not who acted nor from where.
     let by_staff = Event::now(
-        &Origin::request(&state.config, "198.51.100.1", "ua").as_user("staff-id"),
+        &Origin::request(
+            &state.config,
+            &portal_domain::model::Client {
+                ip: "198.51.100.1".into(),
+                user_agent: "ua".into(),
+            },
+        )
+        .as_user("staff-id"),
         "user.banned",
         Some(&ada.user.id),
         Some(json!({"banned": {"before": false, "after": true}})),

@@ -204,6 +204,14 @@ pub fn is_http_url(raw: &str) -> bool {
     url::Url::parse(raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
+/// Where a request came from: the client's address and user agent (as stored on the
+/// sessions it starts and the audit events it causes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    pub ip: String,
+    pub user_agent: String,
+}
+
 /// A session as stored. The token itself is never stored: `id` is derived from its hash,
 /// and `sealed_token` is an AEAD-sealed copy for the endpoints that must show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -309,8 +309,31 @@ pub fn json_with_status<T: serde::Serialize>(status: StatusCode, body: T) -> Res
     (status, axum::Json(body)).into_response()
 }
 
-/// The audit origin of a request: its address and user agent, nobody signed in yet (a
-/// handler names the actor with `Origin::as_user`).
+/// Where the request came from: its client's address (API Gateway's source IP, not a
+/// header) and user agent.
+#[derive(Debug, Clone)]
+pub struct RequestClient(pub portal_domain::model::Client);
+
+/// The request's [`Client`](portal_domain::model::Client).
+pub fn client_of(parts: &Parts) -> portal_domain::model::Client {
+    portal_domain::model::Client {
+        ip: client_ip(parts)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default(),
+        user_agent: user_agent(&parts.headers),
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestClient {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_of(parts)))
+    }
+}
+
+/// The audit origin of a request: its client, nobody signed in yet (a handler names the
+/// actor with `Origin::as_user`).
 #[derive(Debug, Clone)]
 pub struct RequestOrigin(pub portal_domain::store::audit::Origin);
 
@@ -323,13 +346,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = <crate::AppState as axum::extract::FromRef<S>>::from_ref(state);
-        let ip = client_ip(parts)
-            .map(|ip| ip.to_string())
-            .unwrap_or_default();
         Ok(Self(portal_domain::store::audit::Origin::request(
             &state.config,
-            &ip,
-            &user_agent(&parts.headers),
+            &client_of(parts),
         )))
     }
 }

@@ -42,7 +42,7 @@ pub(super) fn backup_codes(state: &AuthState, user_id: &str) -> (Vec<String>, Ve
 pub async fn verify_backup_code(
     State(state): State<AuthState>,
     session: Option<SessionUser>,
-    meta: RequestMeta,
+    RequestClient(client): RequestClient,
     headers: HeaderMap,
     body: Body,
 ) -> AuthResult<Response> {
@@ -58,7 +58,7 @@ pub async fn verify_backup_code(
     if disable_session && let Prover::SignIn { .. } = prover {
         return Ok(json_response(&Signed::new(None, &user)));
     }
-    passed(&state, prover, &meta, ("backup_code", trust), None).await
+    passed(&state, prover, &client, ("backup_code", trust), None).await
 }
 
 #[utoipa::path(

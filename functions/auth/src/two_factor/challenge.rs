@@ -133,12 +133,8 @@ pub(super) async fn failed(state: &AuthState, user: &User, answer: &'static str)
 
 /// A fresh session to stand in the caller's place when two-factor is turned on or off
 /// (BetterAuth re-issues the cookie on both): the old token stops on its next use.
-pub(super) fn successor(
-    state: &AuthState,
-    me: &SessionUser,
-    meta: &RequestMeta,
-) -> (Session, String) {
-    new_session(&state.app, &me.user, me.session.remember, meta)
+pub(super) fn successor(state: &AuthState, me: &SessionUser, client: &Client) -> (Session, String) {
+    new_session(&state.app, &me.user, me.session.remember, client)
 }
 
 /// Turns two-factor on once a code was checked for the caller's session: other sessions
@@ -147,17 +143,17 @@ pub(super) fn successor(
 pub(super) async fn turn_on(
     state: &AuthState,
     me: &SessionUser,
-    meta: &RequestMeta,
+    client: &Client,
     method: &str,
 ) -> AuthResult<(User, String)> {
-    let (session, token) = successor(state, me, meta);
+    let (session, token) = successor(state, me, client);
     let rotate = Rotate {
         old: &me.session,
         new: &session,
     };
     let details = json!({ "method": method });
     let event = Event::now(
-        &origin_of(state, me, meta),
+        &origin_of(state, me, client),
         "two_factor.enabled",
         Some(&me.user.id),
         Some(details),
@@ -199,7 +195,7 @@ pub(super) async fn remove_other_sessions(
 pub(super) async fn passed(
     state: &AuthState,
     prover: Prover,
-    meta: &RequestMeta,
+    client: &Client,
     (method, trust_device): (&str, bool),
     turned_on: Option<(User, String)>,
 ) -> AuthResult<Response> {
@@ -220,7 +216,7 @@ pub(super) async fn passed(
             if !app.db.two_factor().close_challenge(&identifier).await? {
                 return Err(invalid_cookie());
             }
-            let origin = meta.origin(&app.config).as_user(&user.id);
+            let origin = Origin::request(&app.config, client).as_user(&user.id);
             let details = json!({ "secondFactor": method });
             let event = Event::now(&origin, "sign_in.succeeded", Some(&user.id), Some(details));
             // The session and the trusted device do not depend on each other.
@@ -238,7 +234,7 @@ pub(super) async fn passed(
                 }
             };
             let (started, trusted) = tokio::join!(
-                start_session(app, &user, challenge.remember, true, meta, Some(&event)),
+                start_session(app, &user, challenge.remember, true, client, Some(&event)),
                 trusting
             );
             let (_, token) = started?;

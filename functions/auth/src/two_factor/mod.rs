@@ -23,6 +23,8 @@ pub use backup_codes::*;
 pub use challenge::challenge_sign_in;
 use challenge::*;
 pub use otp::*;
+use portal_domain::model::Client;
+use portal_web::http::RequestClient;
 pub use totp::*;
 
 use crate::mail::{Mail, MailKind};
@@ -40,7 +42,7 @@ use serde_json::json;
 
 use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
-use crate::extract::{RequestMeta, SessionUser};
+use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
 use crate::reauth::check_current_password;
 use crate::session::{new_session, start_session};
@@ -78,8 +80,8 @@ pub(super) fn conflict(conflict: Conflict) -> AuthError {
 }
 
 /// The audit origin of a signed-in caller's request.
-pub(super) fn origin_of(state: &AuthState, me: &SessionUser, meta: &RequestMeta) -> Origin {
-    meta.origin(&state.app.config).as_user(&me.user.id)
+pub(super) fn origin_of(state: &AuthState, me: &SessionUser, client: &Client) -> Origin {
+    Origin::request(&state.app.config, client).as_user(&me.user.id)
 }
 
 #[utoipa::path(
@@ -148,20 +150,20 @@ pub async fn enable(
 pub async fn disable(
     State(state): State<AuthState>,
     me: SessionUser,
-    meta: RequestMeta,
+    RequestClient(client): RequestClient,
     headers: HeaderMap,
     body: Body,
 ) -> AuthResult<Response> {
     let password = password_field(&body.json_only()?)?;
     check_current_password(&state, &me.user.id, password).await?;
-    let (session, token) = successor(&state, &me, &meta);
+    let (session, token) = successor(&state, &me, &client);
     let rotate = Rotate {
         old: &me.session,
         new: &session,
     };
     let store = state.app.db.two_factor();
     let event = Event::now(
-        &origin_of(&state, &me, &meta),
+        &origin_of(&state, &me, &client),
         "two_factor.disabled",
         Some(&me.user.id),
         None,

@@ -84,7 +84,7 @@ pub(super) async fn mail_code(state: &AuthState, prover: &Prover) -> AuthResult<
 pub async fn verify_otp(
     State(state): State<AuthState>,
     session: Option<SessionUser>,
-    meta: RequestMeta,
+    RequestClient(client): RequestClient,
     headers: HeaderMap,
     body: Body,
 ) -> AuthResult<Response> {
@@ -116,7 +116,7 @@ pub async fn verify_otp(
     if let Prover::Session(me) = &prover
         && !me.user.two_factor_enabled
     {
-        changed = Some(turn_on(&state, me, &meta, "otp").await?);
+        changed = Some(turn_on(&state, me, &client, "otp").await?);
     }
-    passed(&state, prover, &meta, ("otp", trust), changed).await
+    passed(&state, prover, &client, ("otp", trust), changed).await
 }

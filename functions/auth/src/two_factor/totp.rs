@@ -140,7 +140,7 @@ pub(super) fn code_fields(body: &Body) -> AuthResult<(String, bool, bool)> {
 pub async fn verify_totp(
     State(state): State<AuthState>,
     session: Option<SessionUser>,
-    meta: RequestMeta,
+    RequestClient(client): RequestClient,
     headers: HeaderMap,
     body: Body,
 ) -> AuthResult<Response> {
@@ -172,9 +172,9 @@ pub async fn verify_totp(
     if let Prover::Session(me) = &prover
         && (!two_factor.verified || !me.user.two_factor_enabled)
     {
-        changed = Some(turn_on(&state, me, &meta, "totp").await?);
+        changed = Some(turn_on(&state, me, &client, "totp").await?);
     }
-    passed(&state, prover, &meta, ("totp", trust), changed).await
+    passed(&state, prover, &client, ("totp", trust), changed).await
 }
 
 #[cfg(test)]

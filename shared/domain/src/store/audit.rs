@@ -64,12 +64,12 @@ impl Origin {
         }
     }
 
-    /// A request from `ip` with `user_agent`, nobody signed in yet.
-    pub fn request(config: &crate::Config, ip: &str, user_agent: &str) -> Self {
+    /// A request from `client`, nobody signed in yet.
+    pub fn request(config: &crate::Config, client: &crate::model::Client) -> Self {
         Self {
             actor: Actor::Nobody,
-            ip: Some(ip.to_string()),
-            user_agent: Some(user_agent.to_string()),
+            ip: Some(client.ip.clone()),
+            user_agent: Some(client.user_agent.clone()),
             retention_days: config.audit_retention_days,
         }
     }

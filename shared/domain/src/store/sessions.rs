@@ -13,18 +13,11 @@ use super::table::{Committed, Expression, exists, is_new};
 use super::users::versioned_user_from_item;
 use super::{Db, StoreError, keys, schema};
 use crate::keyring::Keyring;
-use crate::model::{ApiKey, Session, User};
+use crate::model::{ApiKey, Client, Session, User};
 
 /// How long a session lasts (BetterAuth's `expiresIn`), and one not remembered.
 pub const LIFETIME: time::Duration = time::Duration::days(7);
 pub const NOT_REMEMBERED_LIFETIME: time::Duration = time::Duration::days(1);
-
-/// Where a session is started from, as stored on it.
-#[derive(Debug, Clone, Default)]
-pub struct StartedFrom {
-    pub ip: String,
-    pub user_agent: String,
-}
 
 /// The session `token` (stored as `id`) names, the token kept only sealed, under the user's
 /// current session generation.
@@ -34,7 +27,7 @@ pub fn session_for_token(
     id: String,
     token: &str,
     remember: bool,
-    from: &StartedFrom,
+    from: &Client,
     at: time::OffsetDateTime,
 ) -> Session {
     let lifetime = if remember {

@@ -5,8 +5,8 @@
 
 use portal_domain::crypto::{random_alphanumeric, random_letters, sha256_b64url, sha256_hex};
 use portal_domain::keyring::Keyring;
-use portal_domain::model::{Session, User};
-use portal_domain::store::sessions::{StartedFrom, session_for_token};
+use portal_domain::model::{Client, Session, User};
+use portal_domain::store::sessions::session_for_token;
 
 pub const SESSION_TOKEN_LEN: usize = 64;
 const USER_ID_LEN: usize = 32;
@@ -68,7 +68,7 @@ pub fn new_session(
     keyring: &Keyring,
     user: &User,
     remember: bool,
-    from: &StartedFrom,
+    from: &Client,
     at: time::OffsetDateTime,
 ) -> (Session, String) {
     let token = new_session_token(&user.id);
