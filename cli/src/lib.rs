@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use portal_domain::Config;
 use portal_domain::model::Role;
 use portal_domain::store::Db;
-use portal_domain::store::audit::Origin;
+use portal_domain::store::audit::Provenance;
 use portal_domain::time::{now, parse_iso};
 use portal_services::integrations::Registry;
 use portal_services::integrations::reconcile::reconcile;
@@ -99,7 +99,7 @@ async fn user_id(db: &Db, email: &str) -> Result<String, String> {
 async fn change(
     db: &Db,
     services: &Registry,
-    operator: &Origin,
+    operator: &Provenance,
     email: &str,
     change: UserChange,
 ) -> Result<Changed, String> {
@@ -130,7 +130,7 @@ pub async fn run(
 ) -> Result<String, String> {
     let services = &Registry::from_config(config);
     // The operator, as the audit log records them: kept as long as the deployment says.
-    let operator = &Origin::operator(config.audit_retention_days);
+    let operator = &Provenance::operator(config.audit_retention_days);
     match &cli.command {
         Command::CreateAdmin { email } => {
             let password = password()?;

@@ -162,7 +162,8 @@ pub async fn prepare(args: &Args) -> Result<(Running, tokio::net::TcpListener), 
         std::env::var("PORTAL_ADMIN_EMAIL"),
         std::env::var("PORTAL_ADMIN_PASSWORD"),
     ) {
-        let operator = portal_domain::store::audit::Origin::operator(config.audit_retention_days);
+        let operator =
+            portal_domain::store::audit::Provenance::operator(config.audit_retention_days);
         let admin =
             portal_services::moderation::ensure_admin(&db, &operator, &email, &password, now())
                 .await

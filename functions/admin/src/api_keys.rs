@@ -8,7 +8,7 @@ use axum::extract::State;
 use portal_domain::model::{ApiKey, User};
 use portal_domain::store::audit::Event;
 use portal_web::caller::RequireAdminOrStaff;
-use portal_web::http::RequestOrigin;
+use portal_web::http::RequestProvenance;
 use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
 use portal_web::{ApiError, ApiResult, AppState};
@@ -179,7 +179,7 @@ pub async fn remove(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
 ) -> ApiResult<Json<Done>> {
     let key = state
         .db

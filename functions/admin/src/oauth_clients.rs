@@ -10,7 +10,7 @@ use portal_domain::store::audit::Event;
 use portal_domain::store::oauth_clients::OAuthClient;
 use portal_domain::time::{iso, now};
 use portal_web::caller::{RequireAdmin, RequireAdminOrStaff};
-use portal_web::http::RequestOrigin;
+use portal_web::http::RequestProvenance;
 use portal_web::http::json_with_status;
 use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{
@@ -184,7 +184,7 @@ impl Validate for NewClient {
 pub async fn create(
     State(state): State<AppState>,
     RequireAdmin(actor): RequireAdmin,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     ValidJson(body): ValidJson<NewClient>,
 ) -> ApiResult<Response> {
     let secret = random_alphanumeric(48);
@@ -278,7 +278,7 @@ pub async fn update(
     State(state): State<AppState>,
     id: PathId,
     RequireAdmin(actor): RequireAdmin,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     ValidJson(body): ValidJson<ClientUpdate>,
 ) -> ApiResult<Json<ClientBody>> {
     let origin = origin.as_user(&actor.user.id);

@@ -8,13 +8,13 @@
 use axum::Json;
 use axum::extract::State;
 use portal_domain::model::{Role, User};
-use portal_domain::store::audit::Origin;
+use portal_domain::store::audit::Provenance;
 use portal_domain::store::integration_accounts::Account;
 use portal_services::integrations::lifecycle;
 use portal_services::integrations::view::AccountView;
 use portal_services::integrations::{AccountChange, Integration};
 use portal_web::caller::RequireAdminOrStaff;
-use portal_web::http::RequestOrigin;
+use portal_web::http::RequestProvenance;
 use portal_web::validation::{
     FromQuery, Issue, JsonBody, Paging, PathId, QueryReader, ValidQuery, type_name,
     validation_error,
@@ -239,7 +239,7 @@ async fn update(
     id: &str,
     account_id: &str,
     actor: &portal_web::caller::Identity,
-    origin: &Origin,
+    origin: &Provenance,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<ModeratedAccount> {
     let mut change = AccountChange::from(parse_moderation(&body?.value()?)?);
@@ -269,7 +269,7 @@ async fn remove(
     id: &str,
     account_id: &str,
     actor: &portal_web::caller::Identity,
-    origin: &Origin,
+    origin: &Provenance,
 ) -> ApiResult<Done> {
     let (integration, account, _) = actionable(state, id, account_id, actor).await?;
     lifecycle::retire(
@@ -382,7 +382,7 @@ macro_rules! family {
                 State(state): State<AppState>,
                 id: PathId,
                 RequireAdminOrStaff(actor): RequireAdminOrStaff,
-                RequestOrigin(origin): RequestOrigin,
+                RequestProvenance(origin): RequestProvenance,
                 body: Result<JsonBody, ApiError>,
             ) -> ApiResult<Json<$one>> {
                 let origin = origin.as_user(&actor.user.id);
@@ -409,7 +409,7 @@ macro_rules! family {
                 State(state): State<AppState>,
                 id: PathId,
                 RequireAdminOrStaff(actor): RequireAdminOrStaff,
-                RequestOrigin(origin): RequestOrigin,
+                RequestProvenance(origin): RequestProvenance,
             ) -> ApiResult<Json<Done>> {
                 let origin = origin.as_user(&actor.user.id);
                 Ok(Json(super::remove(&state, $id, id.as_str(), &actor, &origin).await?))

@@ -118,7 +118,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
-    portal_web::http::RequestOrigin(origin): portal_web::http::RequestOrigin,
+    portal_web::http::RequestProvenance(origin): portal_web::http::RequestProvenance,
 ) -> ApiResult<Json<Done>> {
     let session = state
         .db

@@ -15,7 +15,7 @@ use portal_services::integrations::view::AccountView;
 use portal_services::moderation::{Actor, UserChange, change_user, delete_user};
 use portal_web::caller::{RequireAdmin, RequireAdminOrStaff};
 use portal_web::error::USER_NOT_FOUND;
-use portal_web::http::RequestOrigin;
+use portal_web::http::RequestProvenance;
 use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{
     FromQuery, Issue, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, Validate, present,
@@ -330,7 +330,7 @@ pub async fn update(
     State(state): State<AppState>,
     id: PathId,
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     ValidJson(body): ValidJson<AdminUpdate>,
 ) -> ApiResult<Json<AdminUserBody>> {
     let change = UserChange {
@@ -377,7 +377,7 @@ pub async fn remove(
     State(state): State<AppState>,
     id: PathId,
     RequireAdmin(actor): RequireAdmin,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
 ) -> ApiResult<Json<Done>> {
     let origin = origin.as_user(&actor.user.id);
     delete_user(&state.db, &state.integrations, &origin, id.as_str()).await??;

@@ -4,7 +4,7 @@
 
 use portal_domain::Config;
 use portal_domain::model::Role;
-use portal_domain::store::audit::Origin;
+use portal_domain::store::audit::Provenance;
 use portal_services::integrations::reconcile::reconcile;
 use portal_testkit::{
     AthemeMode, FakeAtheme, FakeProsody, Mode, Person, TestApp, TestResponse, envelope, person,
@@ -359,7 +359,7 @@ async fn a_ban_holds_when_a_service_fails_and_reconcile_finishes_the_job() {
     );
     t.atheme.set_mode(AthemeMode::Normal);
     let irc_service = t.state.integrations.get("irc").unwrap();
-    let operator = Origin::operator(365);
+    let operator = Provenance::operator(365);
     let drift = reconcile(&t.state.db, irc_service.as_ref(), &operator, false, None)
         .await
         .unwrap();
@@ -388,7 +388,7 @@ async fn reconcile_reports_and_repairs_drift_both_ways() {
     t.prosody.remove_user("ada");
     t.prosody.add_user("stranger", "pw");
     let xmpp = t.state.integrations.get("xmpp").unwrap();
-    let operator = Origin::operator(365);
+    let operator = Provenance::operator(365);
     let drift = reconcile(&t.state.db, xmpp.as_ref(), &operator, false, None)
         .await
         .unwrap();

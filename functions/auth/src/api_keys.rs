@@ -11,7 +11,7 @@ use portal_domain::store::audit::Event;
 use portal_domain::time::{iso, now};
 use portal_web::caller::Via;
 use portal_web::caller::token::{DEFAULT_KEY_PREFIX, key_hash, key_id, new_api_key};
-use portal_web::http::RequestOrigin;
+use portal_web::http::RequestProvenance;
 use serde_json::Value;
 use time::Duration;
 
@@ -106,7 +106,7 @@ fn metadata(f: &Fields) -> AuthResult<Option<String>> {
 pub async fn create(
     State(state): State<AuthState>,
     user: Result<AnyUser, AuthError>,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;
@@ -338,7 +338,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AuthState>,
     user: AnyUser,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;

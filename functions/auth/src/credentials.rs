@@ -11,7 +11,7 @@ use portal_domain::crypto::{
 use portal_domain::model::Client;
 use portal_domain::model::User;
 use portal_domain::store::audit::Event;
-use portal_domain::store::audit::Origin;
+use portal_domain::store::audit::Provenance;
 use portal_domain::store::users::Credential;
 use portal_domain::time::{iso, now};
 use serde_json::json;
@@ -50,7 +50,7 @@ async fn record_refusal(
     let (via, identifier) = attempt;
     let hash = state.app.keyring.mac(identifier);
     let details = json!({ "via": via, "reason": reason, "identifierHash": &hash[..16] });
-    let origin = Origin::request(&state.app.config, client);
+    let origin = Provenance::request(&state.app.config, client);
     let target = user.map(|u| u.id.as_str());
     let event = Event::now(&origin, "sign_in.failed", target, Some(details));
     state.app.db.audit().append(&event).await?;
@@ -138,7 +138,7 @@ pub async fn finish_sign_in(
     } else {
         false
     };
-    let origin = Origin::request(&state.app.config, client).as_user(&user.id);
+    let origin = Provenance::request(&state.app.config, client).as_user(&user.id);
     let how = if passed_second_factor {
         json!({ "via": via, "secondFactor": "trusted_device" })
     } else {

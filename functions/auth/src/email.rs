@@ -16,7 +16,7 @@ use portal_domain::store::users::Conflict;
 use portal_domain::time::{iso, now};
 use portal_web::caller::{Credential, Identity, identity};
 use portal_web::cookies::percent_encode;
-use portal_web::http::RequestOrigin;
+use portal_web::http::RequestProvenance;
 use serde_json::{Value, json};
 
 use crate::AuthState;
@@ -171,7 +171,7 @@ pub async fn send_verification(
 )]
 pub async fn verify(
     State(state): State<AuthState>,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     Query(query): Query<HashMap<String, String>>,
 ) -> AuthResult<Response> {
     let Some(token) = query.get("token") else {

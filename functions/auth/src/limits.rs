@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use portal_domain::config::{Config, Rule};
 use portal_domain::store::keys;
-use portal_domain::store::rate_limits::RateDecision;
+use portal_domain::store::rate_counters::RateDecision;
 use portal_web::AppState;
 use portal_web::caller::identify;
 use portal_web::http::{VerbatimBody, client_ip, rate_limit_subject};

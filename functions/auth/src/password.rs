@@ -7,13 +7,13 @@ use axum::response::Response;
 use portal_domain::crypto::{hash_password, random_alphanumeric};
 use portal_domain::store::StoreError;
 use portal_domain::store::audit::Event;
-use portal_domain::store::audit::Origin;
+use portal_domain::store::audit::Provenance;
 use portal_domain::store::tokens::OneTimeToken;
 use portal_domain::store::users::Conflict;
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::cookies::percent_encode;
 use portal_web::http::RequestClient;
-use portal_web::http::RequestOrigin;
+use portal_web::http::RequestProvenance;
 use serde_json::json;
 use std::collections::HashMap;
 use time::Duration;
@@ -137,7 +137,7 @@ pub async fn reset_redirect(
 )]
 pub async fn reset(
     State(state): State<AuthState>,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     Query(query): Query<HashMap<String, String>>,
     body: Body,
 ) -> AuthResult<Response> {
@@ -268,7 +268,7 @@ pub async fn change(
     let hash = hash_password(new_password).await;
     // The password and the revocations it brings in one write: outstanding reset links
     // stop working, and with `revokeOtherSessions` every session made before.
-    let origin = Origin::request(&state.app.config, &client).as_user(&me.id);
+    let origin = Provenance::request(&state.app.config, &client).as_user(&me.id);
     let details = json!({ "revokedOtherSessions": revoke_others });
     let event = Event::now(&origin, "password.changed", Some(&me.id), Some(details));
     let changed = state

@@ -9,7 +9,7 @@ use portal_domain::model::Client;
 use portal_domain::model::{Session, User};
 use portal_domain::store::StoreError;
 use portal_domain::store::audit::Event;
-use portal_domain::store::audit::Origin;
+use portal_domain::store::audit::Provenance;
 use portal_domain::store::sessions::LIFETIME as EXPIRES_IN;
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::AppState;
@@ -215,7 +215,7 @@ pub async fn revoke_session(
     let token = f.string("token");
     f.finish()?;
     if let Some(token) = token {
-        let origin = Origin::request(&state.app.config, &client).as_user(&user.user.id);
+        let origin = Provenance::request(&state.app.config, &client).as_user(&user.user.id);
         state
             .app
             .db
@@ -249,7 +249,7 @@ async fn revoke(
     keep: Option<&str>,
     client: &Client,
 ) -> AuthResult<()> {
-    let origin = Origin::request(&app.config, client).as_user(user_id);
+    let origin = Provenance::request(&app.config, client).as_user(user_id);
     let details = json!({ "keptCurrent": keep.is_some() });
     let event = Event::now(&origin, "sessions.revoked", Some(user_id), Some(details));
     app.db

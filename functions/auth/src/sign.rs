@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use portal_domain::crypto::{PasswordLength, check_password_length, hash_password, new_id};
 use portal_domain::model::{Role, User};
 use portal_domain::store::audit::Event;
-use portal_domain::store::audit::Origin;
+use portal_domain::store::audit::Provenance;
 use portal_domain::store::users::CreateUserError;
 use portal_domain::time::{iso, now};
 use portal_web::caller::Credential;
@@ -138,7 +138,7 @@ pub async fn sign_up(
     let signed_in = (!state.auth.require_email_verification)
         .then(|| new_session(&state.app, &user, remember, &client));
     let session = signed_in.as_ref().map(|(session, _)| session);
-    let origin = Origin::request(&state.app.config, &client).as_user(&user.id);
+    let origin = Provenance::request(&state.app.config, &client).as_user(&user.id);
     let event = Event::now(&origin, "sign_up", Some(&user.id), None);
     let user = match users
         .create_signed_in(user, Some(hash), session, Some(&event))

@@ -5,7 +5,7 @@ mod common;
 
 use common::{Browser, PASSWORD, TestAuth, h, token_of};
 use portal_domain::model::{Role, User};
-use portal_domain::store::audit::{Event, EventFilter, Origin};
+use portal_domain::store::audit::{Event, EventFilter, Provenance};
 use portal_domain::store::listing::PageRequest;
 use portal_domain::store::users::Conflict;
 use serde_json::{Value, json};
@@ -275,7 +275,7 @@ async fn password_reset_and_change_two_factor_keys_and_verification_are_recorded
 
 /// An event whose record already exists: its write fails the transaction it is in.
 async fn spent_event(t: &TestAuth, target: &str) -> Event {
-    let event = Event::now(&Origin::operator(365), "test.spent", Some(target), None);
+    let event = Event::now(&Provenance::operator(365), "test.spent", Some(target), None);
     t.state.db.audit().append(&event).await.unwrap();
     event
 }

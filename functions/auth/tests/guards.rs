@@ -66,7 +66,7 @@ async fn the_bootstrapped_admin_passes_every_guard() {
         async move {
             portal_services::moderation::ensure_admin(
                 &db,
-                &portal_domain::store::audit::Origin::operator(365),
+                &portal_domain::store::audit::Provenance::operator(365),
                 email,
                 password,
                 portal_domain::time::now(),

@@ -24,7 +24,7 @@ use portal_services::integrations::{
 use portal_services::moderation::{Actor, may_manage};
 use portal_web::caller::{Identity, RequireAuth};
 use portal_web::error::FORBIDDEN_ADMIN;
-use portal_web::http::RequestOrigin;
+use portal_web::http::RequestProvenance;
 use portal_web::http::{Deadline, json_with_status};
 use portal_web::openapi::ErrorEnvelope;
 use portal_web::rate_limit::{self, Bucket};
@@ -201,7 +201,7 @@ pub async fn create(
     State(state): State<AppState>,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     deadline: Deadline,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
@@ -358,7 +358,7 @@ pub async fn update(
     id: PathId,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Json<AccountBody>> {
     let change = bodies::account_change(integration.as_ref(), &body?.value()?)?;
@@ -405,7 +405,7 @@ pub async fn remove(
     id: PathId,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
 ) -> ApiResult<Json<Done>> {
     let account = accessible(&state, integration.id(), id.as_str(), &me).await?;
     // A suspension is moderation: deleting the account (and freeing its claim for a new
@@ -457,7 +457,7 @@ pub async fn reset_password(
     id: PathId,
     Chosen(integration): Chosen,
     RequireAuth(me): RequireAuth,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     body: Result<OptionalJsonBody, ApiError>,
 ) -> ApiResult<Json<ResetDone>> {
     let resets = integration.resets_passwords();

@@ -8,12 +8,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use portal_domain::store::audit::Origin;
+use portal_domain::store::audit::Provenance;
 use portal_domain::store::integration_accounts::Account;
 use portal_services::integrations::mailcow::{Alias, AppPassword, Mailcow, Usage, alias_address};
 use portal_services::integrations::names;
 use portal_web::caller::RequireAuth;
-use portal_web::http::RequestOrigin;
+use portal_web::http::RequestProvenance;
 use portal_web::http::json_with_status;
 use portal_web::openapi::ErrorEnvelope;
 use portal_web::validation::{Issue, JsonBody, PathId, validation_error};
@@ -103,7 +103,7 @@ async fn mailbox<'s>(
 async fn record(
     state: &AppState,
     account: &Account,
-    origin: &Origin,
+    origin: &Provenance,
     action: &str,
     details: Value,
 ) {
@@ -127,7 +127,7 @@ async fn remove_item(
     id: &PathId,
     item: &str,
     caller: &portal_web::caller::Identity,
-    origin: &Origin,
+    origin: &Provenance,
     kind: Item,
 ) -> ApiResult<Json<Done>> {
     let item = PathId::parse(item)?;
@@ -205,7 +205,7 @@ pub async fn create_app_password(
     State(state): State<AppState>,
     id: PathId,
     RequireAuth(me): RequireAuth,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
     let NewAppPassword { name } = new_app_password(&body?.value()?)?;
@@ -248,7 +248,7 @@ pub async fn delete_app_password(
     id: PathId,
     Path(path): Path<MailboxItemPath>,
     RequireAuth(me): RequireAuth,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
 ) -> ApiResult<Json<Done>> {
     remove_item(&state, &id, &path.item, &me, &origin, Item::AppPassword).await
 }
@@ -300,7 +300,7 @@ pub async fn create_alias(
     State(state): State<AppState>,
     id: PathId,
     RequireAuth(me): RequireAuth,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
     let NewAlias { address } = new_alias(&body?.value()?)?;
@@ -349,7 +349,7 @@ pub async fn delete_alias(
     id: PathId,
     Path(path): Path<MailboxItemPath>,
     RequireAuth(me): RequireAuth,
-    RequestOrigin(origin): RequestOrigin,
+    RequestProvenance(origin): RequestProvenance,
 ) -> ApiResult<Json<Done>> {
     remove_item(&state, &id, &path.item, &me, &origin, Item::Alias).await
 }

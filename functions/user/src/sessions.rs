@@ -74,7 +74,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     id: PathId,
     RequireAuth(me): RequireAuth,
-    portal_web::http::RequestOrigin(origin): portal_web::http::RequestOrigin,
+    portal_web::http::RequestProvenance(origin): portal_web::http::RequestProvenance,
 ) -> ApiResult<Json<Done>> {
     let origin = origin.as_user(&me.user.id);
     if state

@@ -1,7 +1,7 @@
 //! `GET /api/user/security-events`: the caller's own audit events, nobody else's.
 
 use portal_domain::model::Role;
-use portal_domain::store::audit::{Event, Origin};
+use portal_domain::store::audit::{Event, Provenance};
 use portal_testkit::{TestApp, person, test_state};
 use serde_json::json;
 
@@ -12,7 +12,7 @@ async fn a_user_sees_the_events_about_them_and_only_those() {
     let ada = person(&state, "ada@example.org", Role::User).await;
     let bob = person(&state, "bob@example.org", Role::User).await;
     let audit = state.db.audit();
-    let origin = Origin::request(
+    let origin = Provenance::request(
         &state.config,
         &portal_domain::model::Client {
             ip: "203.0.113.7".into(),
@@ -29,7 +29,7 @@ async fn a_user_sees_the_events_about_them_and_only_those() {
     }
     // Staff acting on Ada: she sees it, not who acted nor from where.
     let by_staff = Event::now(
-        &Origin::request(
+        &Provenance::request(
             &state.config,
             &portal_domain::model::Client {
                 ip: "198.51.100.1".into(),

@@ -19,7 +19,7 @@ use crate::integrations::{Registry, ServiceError};
 use portal_domain::Config;
 use portal_domain::crypto::{PasswordLength, check_password_length, hash_password, new_id};
 use portal_domain::model::{ApiKey, Role, Session, User};
-use portal_domain::store::audit::{self, Event, Origin};
+use portal_domain::store::audit::{self, Event, Provenance};
 use portal_domain::store::users::{Conflict, CreateUserError};
 use portal_domain::store::{Db, StoreError};
 use portal_domain::time::{iso, parse_iso};
@@ -209,7 +209,7 @@ pub async fn change_user(
     db: &Db,
     services: &Registry,
     actor: Actor<'_>,
-    origin: &Origin,
+    origin: &Provenance,
     user_id: &str,
     change: &UserChange,
     at: OffsetDateTime,
@@ -335,7 +335,7 @@ fn apply(
 pub async fn delete_user(
     db: &Db,
     integrations: &Registry,
-    origin: &Origin,
+    origin: &Provenance,
     user_id: &str,
 ) -> Result<Result<(), Refused>, ServiceError> {
     // The user and the roster do not depend on each other: read together.
@@ -375,7 +375,7 @@ pub struct AdminEnsured {
 /// deleted. Idempotent.
 pub async fn ensure_admin(
     db: &Db,
-    origin: &Origin,
+    origin: &Provenance,
     email: &str,
     password: &str,
     at: OffsetDateTime,

@@ -332,12 +332,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestClient {
     }
 }
 
-/// The audit origin of a request: its client, nobody signed in yet (a handler names the
-/// actor with `Origin::as_user`).
+/// The audit provenance of a request: its client, nobody signed in yet (a handler names the
+/// actor with `Provenance::as_user`).
 #[derive(Debug, Clone)]
-pub struct RequestOrigin(pub portal_domain::store::audit::Origin);
+pub struct RequestProvenance(pub portal_domain::store::audit::Provenance);
 
-impl<S> axum::extract::FromRequestParts<S> for RequestOrigin
+impl<S> axum::extract::FromRequestParts<S> for RequestProvenance
 where
     crate::AppState: axum::extract::FromRef<S>,
     S: Send + Sync,
@@ -346,7 +346,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = <crate::AppState as axum::extract::FromRef<S>>::from_ref(state);
-        Ok(Self(portal_domain::store::audit::Origin::request(
+        Ok(Self(portal_domain::store::audit::Provenance::request(
             &state.config,
             &client_of(parts),
         )))

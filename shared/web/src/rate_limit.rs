@@ -1,4 +1,4 @@
-//! Rate limiting over DynamoDB counters (see `store::rate_limits`): check a request
+//! Rate limiting over DynamoDB counters (see `store::rate_counters`): check a request
 //! against one or more buckets and put the `X-RateLimit-*` headers on the response.
 
 use std::sync::{Arc, Mutex};
@@ -11,7 +11,7 @@ use axum::response::Response;
 use crate::state::AppState;
 use portal_domain::config::Rule;
 use portal_domain::store::StoreError;
-use portal_domain::store::rate_limits::RateDecision;
+use portal_domain::store::rate_counters::RateDecision;
 
 /// One bucket to count a request in.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub async fn check(
         return Ok(None);
     }
     let now = now_ms();
-    let limits = state.db.rate_limits();
+    let limits = state.db.rate_counters();
     let decisions = futures::future::join_all(
         buckets
             .iter()

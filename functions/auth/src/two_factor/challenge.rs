@@ -216,7 +216,7 @@ pub(super) async fn passed(
             if !app.db.two_factor().close_challenge(&identifier).await? {
                 return Err(invalid_cookie());
             }
-            let origin = Origin::request(&app.config, client).as_user(&user.id);
+            let origin = Provenance::request(&app.config, client).as_user(&user.id);
             let details = json!({ "secondFactor": method });
             let event = Event::now(&origin, "sign_in.succeeded", Some(&user.id), Some(details));
             // The session and the trusted device do not depend on each other.

@@ -33,7 +33,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portal_domain::crypto::{random_alphanumeric, random_digits};
 use portal_domain::model::{Session, User};
-use portal_domain::store::audit::{Event, Origin};
+use portal_domain::store::audit::{Event, Provenance};
 use portal_domain::store::two_factor::{Attempt, Challenge, Rotate, TwoFactor};
 use portal_domain::store::users::Conflict;
 use portal_domain::time::{iso, now};
@@ -80,8 +80,8 @@ pub(super) fn conflict(conflict: Conflict) -> AuthError {
 }
 
 /// The audit origin of a signed-in caller's request.
-pub(super) fn origin_of(state: &AuthState, me: &SessionUser, client: &Client) -> Origin {
-    Origin::request(&state.app.config, client).as_user(&me.user.id)
+pub(super) fn origin_of(state: &AuthState, me: &SessionUser, client: &Client) -> Provenance {
+    Provenance::request(&state.app.config, client).as_user(&me.user.id)
 }
 
 #[utoipa::path(

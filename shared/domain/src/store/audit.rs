@@ -43,17 +43,18 @@ impl Actor {
     }
 }
 
-/// Where a request came from (the actor, its address and user agent) and how long what it
-/// does is remembered.
+/// The provenance of what is recorded: who acted (the actor), from which client, and how
+/// long it is remembered. ("Origin" is kept for what the web means by it: a scheme, host
+/// and port.)
 #[derive(Debug, Clone)]
-pub struct Origin {
+pub struct Provenance {
     pub actor: Actor,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub retention_days: i64,
 }
 
-impl Origin {
+impl Provenance {
     /// The operator (CLI, bootstrap); what they do is kept `retention_days`.
     pub fn operator(retention_days: i64) -> Self {
         Self {
@@ -168,14 +169,14 @@ pub fn user_changes(before: &User, after: &User) -> Option<Value> {
 
 impl Event {
     /// An API key's creation or deletion: its id, name and first characters, never the key.
-    pub fn of_key(origin: &Origin, action: &str, key: &crate::model::ApiKey) -> Self {
+    pub fn of_key(origin: &Provenance, action: &str, key: &crate::model::ApiKey) -> Self {
         let details = serde_json::json!({ "keyId": key.id, "name": key.name, "start": key.start });
         Self::now(origin, action, Some(&key.user_id), Some(details))
     }
 
     /// [`Event::new`] now.
     pub fn now(
-        origin: &Origin,
+        origin: &Provenance,
         action: &str,
         target: Option<&str>,
         details: Option<Value>,
@@ -185,7 +186,7 @@ impl Event {
 
     /// A new event of `action` about `target`, from `origin`, at `at`.
     pub fn new(
-        origin: &Origin,
+        origin: &Provenance,
         action: &str,
         target: Option<&str>,
         details: Option<Value>,

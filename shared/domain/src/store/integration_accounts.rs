@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::audit::{Event, Origin};
+use super::audit::{Event, Provenance};
 use super::item::{from_item, s, to_item};
 use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
@@ -74,7 +74,7 @@ pub enum ReserveError {
 impl Account {
     /// The audit event of something done to this account: which one (integration,
     /// username), never its password; `extra` adds detail (`{"passwordChanged": true}`).
-    pub fn audit_event(&self, origin: &Origin, action: &str, extra: Option<Value>) -> Event {
+    pub fn audit_event(&self, origin: &Provenance, action: &str, extra: Option<Value>) -> Event {
         let mut details = serde_json::json!({
             "accountId": self.id,
             "integration": self.integration_id,

@@ -7,7 +7,7 @@ pub mod item;
 pub mod keys;
 pub mod listing;
 pub mod oauth_clients;
-pub mod rate_limits;
+pub mod rate_counters;
 pub mod schema;
 pub mod sessions;
 pub mod stats;

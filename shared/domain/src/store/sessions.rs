@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
-use super::audit::{Event, Origin};
+use super::audit::{Event, Provenance};
 use super::item::{Item, from_item, n, s, to_item};
 use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
@@ -52,7 +52,7 @@ pub fn session_for_token(
 }
 
 /// The audit event of a session's revocation (its id, never its token).
-fn revoked(origin: &Origin, session: &Session) -> Event {
+fn revoked(origin: &Provenance, session: &Session) -> Event {
     let details = serde_json::json!({ "sessionId": session.id });
     Event::now(
         origin,
@@ -229,7 +229,7 @@ impl Sessions<'_> {
         &self,
         session_id: &str,
         owner: Option<&str>,
-        origin: &Origin,
+        origin: &Provenance,
     ) -> Result<bool, StoreError> {
         self.delete_by(session_id, owner, Some(origin)).await
     }
@@ -238,7 +238,7 @@ impl Sessions<'_> {
         &self,
         session_id: &str,
         owner: Option<&str>,
-        origin: Option<&Origin>,
+        origin: Option<&Provenance>,
     ) -> Result<bool, StoreError> {
         for _ in 0..4 {
             let Some(session) = self.get(session_id).await? else {
@@ -267,7 +267,7 @@ impl Sessions<'_> {
     pub async fn revoke_read(
         &self,
         session: &Session,
-        origin: &Origin,
+        origin: &Provenance,
     ) -> Result<bool, StoreError> {
         self.delete_read_by(session, Some(origin)).await
     }
@@ -275,7 +275,7 @@ impl Sessions<'_> {
     async fn delete_read_by(
         &self,
         session: &Session,
-        origin: Option<&Origin>,
+        origin: Option<&Provenance>,
     ) -> Result<bool, StoreError> {
         let event = origin.map(|o| revoked(o, session));
         match self

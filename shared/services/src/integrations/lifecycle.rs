@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{AccountChange, Integration, Registry, ServiceError};
 use portal_domain::store::Db;
-use portal_domain::store::audit::Origin;
+use portal_domain::store::audit::Provenance;
 use portal_domain::store::integration_accounts::Account;
 use portal_domain::time::{iso, millisecond, now};
 
@@ -33,7 +33,7 @@ pub async fn change(
     integration: &dyn Integration,
     old: &Account,
     change: &AccountChange,
-    origin: &Origin,
+    origin: &Provenance,
     by_ban: bool,
 ) -> Result<Account, ServiceError> {
     if change.touches_service() {
@@ -81,7 +81,7 @@ pub async fn retire(
     db: &Db,
     integration: &dyn Integration,
     account: &Account,
-    origin: &Origin,
+    origin: &Provenance,
     cools_until: Option<i64>,
 ) -> Result<Account, ServiceError> {
     if integration.enabled() && account.status != "provisioning" {
@@ -101,7 +101,7 @@ pub async fn reset_password(
     integration: &dyn Integration,
     account: &Account,
     password: Option<&str>,
-    origin: &Origin,
+    origin: &Provenance,
 ) -> Result<Option<String>, ServiceError> {
     let temporary = integration.reset_password(account, password).await?;
     let details = json!({ "generated": temporary.is_some() });
@@ -134,7 +134,7 @@ pub async fn follow_ban(
     db: &Db,
     user_id: &str,
     banned: bool,
-    origin: &Origin,
+    origin: &Provenance,
 ) -> Result<Vec<Outcome>, portal_domain::store::StoreError> {
     let accounts = db.integration_accounts().all_of_user(user_id).await?;
     let wanted = AccountChange::status(if banned { "suspended" } else { "active" });

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::{AccountChange, Integration, ServiceError, UpstreamError, lifecycle};
 use portal_domain::store::Db;
-use portal_domain::store::audit::Origin;
+use portal_domain::store::audit::Provenance;
 use portal_domain::store::integration_accounts::Account;
 use portal_domain::time::{now, parse_iso};
 
@@ -74,7 +74,7 @@ impl Drift {
 pub async fn reconcile(
     db: &Db,
     integration: &dyn Integration,
-    origin: &Origin,
+    origin: &Provenance,
     fix: bool,
     cools_until: Option<i64>,
 ) -> Result<Vec<Drift>, ServiceError> {

@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use portal_domain::store::rate_limits::RateDecision;
+use portal_domain::store::rate_counters::RateDecision;
 
 use super::credential::Credential;
 use super::identity::{identify, record_key_use};

@@ -18,13 +18,13 @@ pub struct RateDecision {
     pub retry_after: u64,
 }
 
-pub struct RateLimits<'a> {
+pub struct RateCounters<'a> {
     db: &'a Db,
 }
 
 impl Db {
-    pub fn rate_limits(&self) -> RateLimits<'_> {
-        RateLimits { db: self }
+    pub fn rate_counters(&self) -> RateCounters<'_> {
+        RateCounters { db: self }
     }
 }
 
@@ -56,7 +56,7 @@ fn remember(bucket: &str, last_ms: i64) {
     map.insert(bucket.to_string(), last_ms);
 }
 
-impl RateLimits<'_> {
+impl RateCounters<'_> {
     /// Counts one request in `bucket`, allowing at most `max` per `window_secs`: within a
     /// live window (last allowed request less than `window` ago) the count goes up unless it
     /// reached `max`; otherwise a new window opens with a count of 1. Each step is one
