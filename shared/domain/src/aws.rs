@@ -1,5 +1,9 @@
 //! The AWS SDK configuration every client of a process shares (DynamoDB, SES): credentials
 //! and region from the environment, one HTTPS client (one connection pool, one trust store).
+//! On Lambda, which always sets both in the environment, only the environment is read: the
+//! default chains (profile files, web identity with its STS client, instance metadata) are
+//! not even built (a sixth of the auth function's init); elsewhere (an operator's CLI with a
+//! profile) the default chains apply.
 //!
 //! AWS endpoints present certificates of Amazon Trust Services, so that client trusts
 //! exactly its roots (Amazon Root CA 1–4 and the Starfield Services G2 cross-signing root,
@@ -22,12 +26,19 @@ static SHARED: OnceCell<SdkConfig> = OnceCell::const_new();
 pub async fn sdk_config() -> &'static SdkConfig {
     SHARED
         .get_or_init(|| async {
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .http_client(http_client(custom_https_endpoint(|name| {
-                    std::env::var(name).ok()
-                })))
-                .load()
-                .await
+            let loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(
+                http_client(custom_https_endpoint(|name| std::env::var(name).ok())),
+            );
+            let loader = if crate::config::Runtime::from_env().on_lambda() {
+                loader
+                    .credentials_provider(
+                        aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+                    )
+                    .region(aws_config::environment::EnvironmentVariableRegionProvider::new())
+            } else {
+                loader
+            };
+            loader.load().await
         })
         .await
 }

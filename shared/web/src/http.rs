@@ -36,31 +36,36 @@ pub fn finish(router: Router, config: &Config) -> Router {
 }
 
 /// [`finish`], with the metrics written to `metrics` (a test's buffer).
+///
+/// The route layer names each route's template; every other layer wraps the whole router
+/// ONCE (`Router::layer` would wrap each route, and a cold start would box routes × layers
+/// services).
 pub fn finish_with(router: Router, config: &Config, metrics: crate::metrics::Sink) -> Router {
     let router = if router.has_routes() {
         router.route_layer(middleware::from_fn(record_route))
     } else {
         router
     };
-    router
+    let routed = router
         .fallback(|| async { ApiError::not_found(crate::error::NOT_FOUND) })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(middleware::from_fn(crate::rate_limit::rate_headers))
-        .layer(middleware::map_response(errors_as_envelopes))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn_with_state(
-            crate::reporting::Reporter::from_config(config),
-            |axum::extract::State(reporter), req, next| {
-                crate::reporting::report(reporter, req, next)
-            },
-        ))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    let reporter = crate::reporting::Reporter::from_config(config);
+    let service = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn(request_context))
+        .layer(middleware::from_fn(security_headers))
+        .layer(cors(config))
         .layer(middleware::from_fn(move |req, next| {
             crate::metrics::count(metrics.clone(), req, next)
         }))
-        .layer(cors(config))
-        .layer(middleware::from_fn(security_headers))
-        .layer(middleware::from_fn(request_context))
+        .layer(middleware::from_fn(move |req, next| {
+            crate::reporting::report(reporter.clone(), req, next)
+        }))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::map_response(errors_as_envelopes))
+        .layer(middleware::from_fn(crate::rate_limit::rate_headers))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .service(routed);
+    Router::new().fallback_service(service)
 }
 
 /// CORS for browser front ends on another origin: the base URL's origin and the trusted
