@@ -15,8 +15,6 @@ use portal_web::{ApiError, ApiResult, AppState};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::may_manage;
-
 pub const KEY_NOT_FOUND: &str = "API key not found";
 
 /// An API key as staff see it: never the key, never its hash.
@@ -188,7 +186,7 @@ pub async fn remove(
         .await?
         .ok_or_else(|| ApiError::not_found(KEY_NOT_FOUND))?;
     if let Some(owner) = state.db.users().get(&key.user_id).await? {
-        may_manage(&actor, &state.config, owner.role)?;
+        actor.may_manage(&state.config, owner.role)?;
     }
     let origin = origin.as_user(&actor.user.id);
     let deleted = state

@@ -66,19 +66,3 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     Router::from(routes()).with_state(state)
 }
-
-/// Whether the signed-in `actor` may act on someone whose role is `target_role` (the
-/// moderation rule, through the role's power under the second-factor rule).
-pub(crate) fn may_manage(
-    actor: &portal_web::caller::Identity,
-    config: &portal_domain::Config,
-    target_role: portal_domain::model::Role,
-) -> Result<(), portal_web::ApiError> {
-    use portal_services::moderation::{Actor, Refused};
-    let moderator = actor.require_moderator(config)?;
-    if portal_services::moderation::may_manage(Actor::Member(moderator), target_role) {
-        Ok(())
-    } else {
-        Err(Refused::NeedsAdmin.into())
-    }
-}

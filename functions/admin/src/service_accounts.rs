@@ -178,11 +178,7 @@ async fn actionable(
 ) -> ApiResult<(std::sync::Arc<dyn Integration>, Account, Option<User>)> {
     let integration = integration(state, id)?;
     let (account, owner) = find(state, id, account_id).await?;
-    crate::may_manage(
-        actor,
-        &state.config,
-        owner.as_ref().map_or(Role::User, |u| u.role),
-    )?;
+    actor.may_manage(&state.config, owner.as_ref().map_or(Role::User, |u| u.role))?;
     if account.status == "deleted" {
         return Err(ApiError::Conflict(ACCOUNT_DELETED.into()));
     }

@@ -11,8 +11,6 @@ use portal_web::{ApiError, ApiResult, AppState};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::may_manage;
-
 pub const SESSION_NOT_FOUND: &str = "Session not found";
 
 pub struct SessionQuery {
@@ -127,7 +125,7 @@ pub async fn revoke(
         .await?
         .ok_or_else(|| ApiError::not_found(SESSION_NOT_FOUND))?;
     if let Some(owner) = state.db.users().get(&session.user_id).await? {
-        may_manage(&actor, &state.config, owner.role)?;
+        actor.may_manage(&state.config, owner.role)?;
     }
     let origin = origin.as_user(&actor.user.id);
     if !state.db.sessions().revoke_read(&session, &origin).await? {

@@ -15,10 +15,10 @@ use portal_web::http::RequestProvenance;
 use serde_json::Value;
 use time::Duration;
 
-use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::AnyUser;
 use crate::input::{Body, Fields};
+use crate::state::AuthState;
 use crate::views::json_response;
 use crate::wire::{AuthApiKey, KeyList, Success};
 

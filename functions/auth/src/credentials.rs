@@ -16,10 +16,10 @@ use portal_domain::store::users::Credential;
 use portal_domain::time::{iso, now};
 use serde_json::json;
 
-use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::origin::redirect_target;
 use crate::session::start_session;
+use crate::state::AuthState;
 use crate::two_factor;
 use crate::views::{append_cookies, json_response, started_session};
 use crate::wire::{AuthUser, SignInAnswer, SignedIn};

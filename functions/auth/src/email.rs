@@ -19,11 +19,11 @@ use portal_web::cookies::percent_encode;
 use portal_web::http::RequestProvenance;
 use serde_json::{Value, json};
 
-use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::input::Body;
 use crate::limits::{MailRequest, mail_request};
 use crate::origin::redirect_target;
+use crate::state::AuthState;
 use crate::views::{json_response, redirect, with_param};
 use crate::wire::{Status, Verified};
 

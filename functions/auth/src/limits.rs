@@ -17,10 +17,10 @@ use portal_web::caller::identify;
 use portal_web::http::{VerbatimBody, client_ip, rate_limit_subject};
 use portal_web::rate_limit::{self, Bucket};
 
-use crate::BASE_PATH;
 use crate::error::AuthError;
 use crate::input::{Body, Fields};
 use crate::origin::check_url_fields;
+use crate::state::BASE_PATH;
 
 /// Which rule a path is counted under.
 pub fn rule_for(config: &Config, path: &str) -> Rule {

@@ -16,10 +16,10 @@ use portal_web::AppState;
 use portal_web::caller::token::{session_id, session_user_id};
 use portal_web::caller::{Credential, Identity, Via, identity};
 
-use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
+use crate::state::AuthState;
 use crate::views::{NewSession, append_cookies, clear_session, json_response, set_session};
 use crate::wire::{SessionAndUser, Status};
 

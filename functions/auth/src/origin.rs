@@ -11,8 +11,8 @@ use portal_web::AppState;
 use portal_web::origins::{OriginRefusal, check_request_origin, resolve_redirect};
 use url::Url;
 
-use crate::BASE_PATH;
 use crate::error::AuthError;
+use crate::state::BASE_PATH;
 
 /// A client-given redirect or callback URL, resolved (see [`resolve_redirect`]); refused
 /// with 403 `code`.

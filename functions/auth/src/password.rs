@@ -18,7 +18,6 @@ use serde_json::json;
 use std::collections::HashMap;
 use time::Duration;
 
-use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
@@ -27,6 +26,7 @@ use crate::origin::redirect_target;
 use crate::reauth::check_current_password;
 use crate::session::start_session;
 use crate::sign::password_error;
+use crate::state::AuthState;
 use crate::views::{json_response, redirect, started_session, with_param};
 use crate::wire::{ResetRequested, Signed, Status};
 

@@ -6,10 +6,10 @@ use axum::response::Response;
 use portal_domain::model::{MAX_NAME_CHARS, is_valid_image, is_valid_name};
 use portal_domain::time::{iso, now};
 
-use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
+use crate::state::AuthState;
 use crate::username;
 use crate::views::{json_response, set_session};
 use crate::wire::Status;

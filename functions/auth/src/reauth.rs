@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use portal_domain::crypto::{Verified, verify_password};
 use portal_domain::store::users::Credential;
 
-use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
+use crate::state::AuthState;
 
 /// The signed-in user's password, proven again (change-password, two-factor's settings):
 /// 400 `INVALID_PASSWORD` when wrong, `CREDENTIAL_ACCOUNT_NOT_FOUND` when there is none.

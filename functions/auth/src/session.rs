@@ -20,10 +20,10 @@ use serde_json::json;
 use std::collections::HashMap;
 use time::Duration;
 
-use crate::AuthState;
 use crate::error::{AuthError, AuthResult};
 use crate::extract::{Caller, SessionUser, user_agent};
 use crate::input::{Body, Fields};
+use crate::state::AuthState;
 use crate::views::{clear_session, json_response, set_session};
 use crate::wire::{AuthSession, AuthUser, SessionAndUser, Status};
 

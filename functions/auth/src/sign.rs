@@ -13,7 +13,6 @@ use portal_web::caller::Credential;
 use portal_web::caller::token::session_id;
 use portal_web::http::RequestClient;
 
-use crate::AuthState;
 use crate::credentials::{Attempt, finish_sign_in};
 use crate::email::send_verification_mail;
 use crate::error::{AuthError, AuthResult};
@@ -22,6 +21,7 @@ use crate::limits::{AddressCount, count_credential_use};
 use crate::origin::check_url_fields;
 use crate::profile::{SERVER_ONLY_USER_FIELDS, check_profile};
 use crate::session::new_session;
+use crate::state::AuthState;
 use crate::username;
 use crate::views::{append_cookies, clear_session, json_response, redirect, started_session};
 use crate::wire::{Signed, Success};

@@ -16,12 +16,12 @@ use axum::response::Response;
 use portal_domain::model::{normalize_username, username_rule};
 use portal_web::http::RequestClient;
 
-use crate::AuthState;
 use crate::credentials::{Attempt, finish_sign_in};
 use crate::error::{AuthError, AuthResult};
 use crate::input::{Body, Fields};
 use crate::limits::{AddressCount, count_credential_use};
 use crate::origin::check_url_fields;
+use crate::state::AuthState;
 use crate::views::json_response;
 use crate::wire::Available;
 

@@ -88,6 +88,17 @@ impl Identity {
         self.moderator(config)?.ok_or(Refused::NeedsModerator)
     }
 
+    /// Whether this caller's role lets them act on someone whose role is `target` (staff
+    /// manage regular users only), under the second-factor rule.
+    pub fn may_manage(&self, config: &Config, target: Role) -> Result<(), Refused> {
+        let moderator = self.require_moderator(config)?;
+        if may_manage(Actor::Member(moderator), target) {
+            Ok(())
+        } else {
+            Err(Refused::NeedsAdmin)
+        }
+    }
+
     pub fn session_id(&self) -> Option<&str> {
         match &self.via {
             Via::Session(s) => Some(&s.id),

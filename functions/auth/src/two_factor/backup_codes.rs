@@ -1,4 +1,6 @@
-use super::*;
+use super::challenge::*;
+use super::common::*;
+use super::totp::*;
 
 /// The keyed hashes a code (backup or e-mailed) of `user_id` is stored and looked up as:
 /// HMAC-SHA-256 under a key derived from each accepted auth secret, current first, so a

@@ -1,4 +1,4 @@
-use super::*;
+use super::common::*;
 
 /// Who proves the second factor: a signed-in session (setting up or re-checking), or a
 /// pending sign-in (the `two_factor` cookie).

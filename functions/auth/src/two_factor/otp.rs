@@ -1,4 +1,7 @@
-use super::*;
+use super::backup_codes::*;
+use super::challenge::*;
+use super::common::*;
+use super::totp::*;
 
 #[utoipa::path(
     post, path = "/two-factor/send-otp",

@@ -7,7 +7,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
-use super::*;
+use super::challenge::*;
+use super::common::*;
 
 pub const DIGITS: u32 = 6;
 pub const PERIOD_SECS: i64 = 30;

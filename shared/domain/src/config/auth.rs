@@ -2,8 +2,7 @@
 
 use url::Url;
 
-use super::ConfigError;
-use super::vars::Vars;
+use super::vars::{ConfigError, Vars};
 
 /// The secret used when none is configured outside production (BetterAuth's own fallback
 /// has the same role). It can never be used in production.

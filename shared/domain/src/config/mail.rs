@@ -1,7 +1,6 @@
 //! Outgoing mail: the auth function's section.
 
-use super::ConfigError;
-use super::vars::Vars;
+use super::vars::{ConfigError, Vars};
 
 /// How mail leaves.
 #[derive(Debug, Clone, PartialEq, Eq)]

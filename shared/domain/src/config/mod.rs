@@ -13,14 +13,13 @@ mod sentry;
 mod services;
 mod vars;
 
-use thiserror::Error;
-
 pub use auth::{AuthConfig, DEVELOPMENT_SECRET};
 pub use mail::{MailConfig, MailTransport};
 pub use rate_limits::{RateLimits, Rule};
 pub use runtime::Runtime;
 pub use sentry::{Dsn, TunnelConfig, parse_dsn};
 pub use services::{IrcConfig, MailcowConfig, MediaWikiConfig, ProsodyConfig, ServicesConfig};
+pub use vars::ConfigError;
 use vars::Vars;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,14 +27,6 @@ pub enum Environment {
     Production,
     Development,
     Test,
-}
-
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("{name} is required in production")]
-    Missing { name: &'static str },
-    #[error("{name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
 }
 
 /// Which sections of the configuration a function needs.

@@ -1,7 +1,6 @@
 //! The rules of the rate limiter (every function that serves callers counts them).
 
-use super::ConfigError;
-use super::vars::Vars;
+use super::vars::{ConfigError, Vars};
 
 /// At most `max` requests per `window_secs` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

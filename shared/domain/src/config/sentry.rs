@@ -5,8 +5,7 @@ use std::time::Duration;
 
 pub use sentry_types::Dsn;
 
-use super::ConfigError;
-use super::vars::Vars;
+use super::vars::{ConfigError, Vars};
 
 /// A DSN as Portal takes it: Sentry's own parser, and a numeric project id (the tunnel
 /// builds the envelope URL from it).

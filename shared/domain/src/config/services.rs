@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::ConfigError;
-use super::vars::Vars;
+use super::vars::{ConfigError, Vars};
 
 #[derive(Debug, Clone)]
 pub struct ServicesConfig {

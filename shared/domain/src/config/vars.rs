@@ -5,7 +5,14 @@ use std::str::FromStr;
 
 use url::Url;
 
-use super::ConfigError;
+/// Why a configuration was refused: the variable, and what is wrong with it.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name} is required in production")]
+    Missing { name: &'static str },
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
 
 /// The variables of one load.
 pub struct Vars<'a> {

@@ -4,13 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::db::{Db, StoreError};
 use super::item::{from_item, n, s, to_item};
 use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
 use super::sessions::Resolved;
 use super::stats::Delta;
 use super::table::{Committed, Expression, exists, is_new};
-use super::{Db, StoreError, keys, schema};
+use super::{keys, schema};
 use crate::crypto::constant_time_eq;
 use crate::model::ApiKey;
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -14,12 +14,13 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::db::{Db, StoreError};
 use super::item::{from_item, to_item};
+use super::keys;
 use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
 use super::schema::{self, Gsi};
 use super::table::is_new;
-use super::{Db, StoreError, keys};
 use crate::crypto::new_id;
 use crate::model::User;
 

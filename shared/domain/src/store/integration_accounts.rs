@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::audit::{Event, Provenance};
+use super::db::{Db, StoreError};
 use super::item::{from_item, s, to_item};
 use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
 use super::table::{Committed, Expression, exists, is_new};
-use super::{Db, StoreError, keys, schema};
+use super::{keys, schema};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,7 +6,7 @@ pub use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::StoreError;
+use super::db::StoreError;
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
+use super::db::{Db, StoreError};
 use super::item::{Item, s};
 use super::schema::{self, Gsi};
 use super::table::{Expression, Query};
-use super::{Db, StoreError};
 
 /// Where the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

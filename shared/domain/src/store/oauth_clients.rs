@@ -3,12 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::db::{Db, StoreError};
 use super::item::{from_item, to_item};
 use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
 use super::stats::Delta;
 use super::table::{Committed, Expression, exists, is_new};
-use super::{Db, StoreError, keys, schema};
+use super::{keys, schema};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -2,9 +2,10 @@
 //! so a limit holds across every Lambda instance. Semantics are BetterAuth's: the count
 //! restarts once `window` has passed since the last allowed request.
 
+use super::db::{Db, StoreError};
 use super::item::n;
 use super::table::{Expression, exists};
-use super::{Db, StoreError, keys, schema};
+use super::{keys, schema};
 
 /// The outcome of one request against one bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

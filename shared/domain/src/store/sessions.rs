@@ -6,12 +6,13 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{Event, Provenance};
+use super::db::{Db, StoreError};
 use super::item::{Item, from_item, n, s, to_item};
 use super::keys::ItemKeys;
 use super::listing::{Page, PageRequest};
 use super::table::{Committed, Expression, exists, is_new};
 use super::users::versioned_user_from_item;
-use super::{Db, StoreError, keys, schema};
+use super::{keys, schema};
 use crate::keyring::Keyring;
 use crate::model::{ApiKey, Client, Session, User};
 

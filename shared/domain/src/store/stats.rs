@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use time::OffsetDateTime;
 
+use super::db::{Db, StoreError};
 use super::item::{Item, n};
 use super::table::{Expression, Query};
-use super::{Db, StoreError, keys, schema};
+use super::{keys, schema};
 use crate::model::{Role, User};
 use crate::time::iso;
 

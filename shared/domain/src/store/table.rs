@@ -13,9 +13,13 @@ use aws_sdk_dynamodb::types::{
     Update, WriteRequest,
 };
 
+use super::db::{Db, StoreError};
 use super::item::{Item, key, s};
 use super::schema::{self, Gsi};
-use super::{Db, StoreError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
 
 /// A primary key: `(PK, SK)`.
 pub type Key = (String, String);
@@ -404,7 +408,7 @@ impl Db {
             .await;
         match result {
             Ok(out) => Ok(out.attributes),
-            Err(err) if super::condition_failed(&err) => Ok(None),
+            Err(err) if super::db::condition_failed(&err) => Ok(None),
             Err(err) => Err(err.into()),
         }
     }
@@ -614,4 +618,91 @@ pub(crate) fn key_of(item: &Item) -> Option<Key> {
     let pk = item.get(schema::PK)?.as_s().ok()?.clone();
     let sk = item.get(schema::SK)?.as_s().ok()?.clone();
     Some((pk, sk))
+}
+
+/// The table itself: made exactly as `template.yaml` declares it (the local gateway and the
+/// tests; production tables come from SAM).
+impl Db {
+    /// True when the table exists.
+    pub async fn table_exists(&self) -> Result<bool, StoreError> {
+        match self
+            .client
+            .describe_table()
+            .table_name(self.table())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Creates the table exactly as `template.yaml` declares it (see `schema`), with TTL
+    /// on. Used by the local gateway and the tests; production tables come from SAM.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let key = |name: &str, key_type: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+        };
+        let mut request = self
+            .client
+            .create_table()
+            .table_name(self.table())
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(schema::PK, KeyType::Hash)?)
+            .key_schema(key(schema::SK, KeyType::Range)?);
+        for name in schema::key_attributes() {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?,
+            );
+        }
+        for gsi in schema::GSIS {
+            request = request.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(gsi.name)
+                    .key_schema(key(gsi.partition_key, KeyType::Hash)?)
+                    .key_schema(key(gsi.sort_key, KeyType::Range)?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()?,
+            );
+        }
+        request.send().await?;
+        self.client
+            .update_time_to_live()
+            .table_name(self.table())
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(schema::TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()?,
+            )
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Creates the table unless it exists.
+    pub async fn ensure_table(&self) -> Result<bool, StoreError> {
+        if self.table_exists().await? {
+            return Ok(false);
+        }
+        self.create_table().await?;
+        Ok(true)
+    }
 }

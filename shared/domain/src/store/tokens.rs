@@ -3,9 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::db::{Db, StoreError};
 use super::item::{from_item, to_item};
+use super::keys;
 use super::keys::ItemKeys;
-use super::{Db, StoreError, keys};
 use crate::crypto::sha256_hex;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

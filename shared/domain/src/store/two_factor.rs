@@ -19,11 +19,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::audit::Event;
+use super::db::{Db, StoreError};
 use super::item::{from_item, n, number, s, to_item};
+use super::keys;
 use super::keys::ItemKeys;
 use super::table::{Expression, exists};
 use super::users::Conflict;
-use super::{Db, StoreError, keys};
 use crate::crypto::sha256_hex;
 use crate::model::{Session, User};
 

@@ -6,12 +6,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::audit::Event;
+use super::db::{Db, StoreError};
 use super::item::{Item, from_item, n, s, to_item};
 use super::keys::ItemKeys;
 use super::listing::{Cursor, PageRequest};
 use super::stats::Delta;
 use super::table::{Committed, Expression, Query, at_version, exists, is_new};
-use super::{Db, StoreError, keys, schema};
+use super::{keys, schema};
 use crate::model::{Role, User};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -809,5 +810,37 @@ impl Users<'_> {
             .into_iter()
             .map(user_from_item)
             .collect()
+    }
+}
+
+impl Db {
+    /// Removes a user and everything that is theirs in the table: sessions (they stop
+    /// working at once), API keys, one-time tokens, password, e-mail claim, name entry,
+    /// and uncounts them. `None` when there was no such user. Integration accounts are
+    /// removed by their owner module before this is called.
+    pub async fn delete_user_and_belongings(
+        &self,
+        user_id: &str,
+        audit: Option<&super::audit::Event>,
+    ) -> Result<Option<Result<User, Conflict>>, StoreError> {
+        // The caller checked the last-admin rule before anything was removed; the delete
+        // of the user item enforces it again, atomically, through the roster.
+        // Sessions, keys and one-time tokens are independent: removed together.
+        let tokens = async {
+            let found: Vec<super::table::Key> = self
+                .query_index(schema::GSI1, &keys::tokens_of(user_id))
+                .await?
+                .iter()
+                .filter_map(super::table::key_of)
+                .collect();
+            self.batch_delete(found).await
+        };
+        let (sessions, api_keys) = (self.sessions(), self.api_keys());
+        futures::try_join!(
+            sessions.delete_all_for_user(user_id, None),
+            api_keys.delete_all_for_user(user_id),
+            tokens,
+        )?;
+        self.users().delete(user_id, audit).await
     }
 }

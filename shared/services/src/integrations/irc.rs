@@ -19,7 +19,7 @@
 
 use serde_json::{Value, json};
 
-use super::{
+use super::service::{
     AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned, Resets,
     UpstreamError,
 };
@@ -127,7 +127,7 @@ impl Upstream {
             .json(&json!({ "jsonrpc": "2.0", "method": method, "params": params, "id": "1" }))
             .send()
             .await
-            .map_err(|e| super::transport_error(ID, "IRC services", &e))?;
+            .map_err(|e| super::service::transport_error(ID, "IRC services", &e))?;
         let status = res.status();
         if !status.is_success() {
             tracing::warn!(
@@ -142,7 +142,7 @@ impl Upstream {
         let body: Value = res
             .json()
             .await
-            .map_err(|e| super::transport_error(ID, "IRC services", &e))?;
+            .map_err(|e| super::service::transport_error(ID, "IRC services", &e))?;
         match body.get("error") {
             Some(error) if !error.is_null() => Ok(Call::Fault(Fault {
                 code: error.get("code").and_then(Value::as_i64).unwrap_or(16),
@@ -280,7 +280,7 @@ impl Integration for Irc {
         password: Option<String>,
     ) -> Result<NewAccount, NameRefused> {
         let upstream = self.upstream()?;
-        let nick = super::portal_style_name(
+        let nick = super::service::portal_style_name(
             owner,
             name,
             NO_USERNAME,

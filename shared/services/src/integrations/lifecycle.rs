@@ -8,13 +8,12 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::{AccountChange, Integration, Registry, ServiceError};
+use super::registry::Registry;
+use super::service::{AccountChange, Integration, ServiceError};
 use portal_domain::store::Db;
 use portal_domain::store::audit::Provenance;
 use portal_domain::store::integration_accounts::Account;
 use portal_domain::time::{iso, millisecond, now};
-
-pub const CHANGED_MEANWHILE: &str = "The account changed meanwhile; try again";
 
 /// A moment after `old` was last written (its `updatedAt` is the write's condition).
 fn next_update(old: &Account) -> String {

@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 
-use super::{
+use super::service::{
     AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned, Resets,
     UpstreamError,
 };
@@ -273,7 +273,7 @@ impl Upstream {
             .header("X-API-Key", &self.key)
             .send()
             .await
-            .map_err(|e| super::transport_error(ID, WHAT, &e))?;
+            .map_err(|e| super::service::transport_error(ID, WHAT, &e))?;
         match res.status() {
             s if s.is_success() => {}
             reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::FORBIDDEN => {
@@ -294,7 +294,7 @@ impl Upstream {
         let text = res
             .text()
             .await
-            .map_err(|e| super::transport_error(ID, WHAT, &e))?;
+            .map_err(|e| super::service::transport_error(ID, WHAT, &e))?;
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use serde_json::{Value, json};
 
-use super::{
+use super::service::{
     AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned,
     UpstreamError,
 };
@@ -202,7 +202,7 @@ impl<'a> Session<'a> {
         let res = request
             .send()
             .await
-            .map_err(|e| super::transport_error(ID, WHAT, &e))?;
+            .map_err(|e| super::service::transport_error(ID, WHAT, &e))?;
         for set in res.headers().get_all(SET_COOKIE) {
             if let Some((name, value)) = set
                 .to_str()
@@ -227,7 +227,7 @@ impl<'a> Session<'a> {
         let body: Value = res
             .json()
             .await
-            .map_err(|e| super::transport_error(ID, WHAT, &e))?;
+            .map_err(|e| super::service::transport_error(ID, WHAT, &e))?;
         match body.get("error") {
             Some(error) => Err(refused(error)),
             None => Ok(body),
@@ -364,7 +364,7 @@ impl Integration for MediaWiki {
         password: Option<String>,
     ) -> Result<NewAccount, NameRefused> {
         self.upstream()?;
-        let name = canonical(&super::portal_style_name(
+        let name = canonical(&super::service::portal_style_name(
             owner,
             name,
             NO_USERNAME,
@@ -440,7 +440,7 @@ impl Integration for MediaWiki {
         Box::pin(async move {
             if change.password.is_some() {
                 return Err(UpstreamError::Unavailable(
-                    super::RESET_NOT_SUPPORTED.into(),
+                    super::service::RESET_NOT_SUPPORTED.into(),
                 ));
             }
             let block = match change.status.as_deref() {

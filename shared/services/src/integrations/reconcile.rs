@@ -15,7 +15,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::{AccountChange, Integration, ServiceError, UpstreamError, lifecycle};
+use super::lifecycle;
+use super::service::{AccountChange, Integration, ServiceError, UpstreamError};
 use portal_domain::store::Db;
 use portal_domain::store::audit::Provenance;
 use portal_domain::store::integration_accounts::Account;

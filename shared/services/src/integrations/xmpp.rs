@@ -10,7 +10,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{
+use super::service::{
     AccountChange, BoxFuture, Catalogue, Integration, NameRefused, NewAccount, Provisioned, Resets,
     UpstreamError,
 };
@@ -97,7 +97,7 @@ fn localpart(raw: &str, domain: &str) -> Result<String, Issue> {
 }
 
 fn transport(err: reqwest::Error) -> UpstreamError {
-    super::transport_error(ID, "XMPP server", &err)
+    super::service::transport_error(ID, "XMPP server", &err)
 }
 
 fn refused(status: StatusCode) -> UpstreamError {
