@@ -80,23 +80,25 @@ impl ToSchema for AccountsByService {
     }
 }
 
-pub fn admin_user(user: &User) -> AdminUser {
-    AdminUser {
-        id: user.id.clone(),
-        name: user.name.clone(),
-        email: user.email.clone(),
-        image: user.image.clone(),
-        username: user.username.clone(),
-        display_username: user.display_username.clone(),
-        role: user.role.as_str(),
-        banned: user.is_banned_at(now()),
-        ban_reason: user.ban_reason.clone(),
-        ban_expires: user.ban_expires.clone(),
-        email_verified: user.email_verified,
-        two_factor_enabled: user.two_factor_enabled,
-        created_at: user.created_at.clone(),
-        updated_at: user.updated_at.clone(),
-        integrations: None,
+impl From<&User> for AdminUser {
+    fn from(user: &User) -> Self {
+        AdminUser {
+            id: user.id.clone(),
+            name: user.name.clone(),
+            email: user.email.clone(),
+            image: user.image.clone(),
+            username: user.username.clone(),
+            display_username: user.display_username.clone(),
+            role: user.role.as_str(),
+            banned: user.is_banned_at(now()),
+            ban_reason: user.ban_reason.clone(),
+            ban_expires: user.ban_expires.clone(),
+            email_verified: user.email_verified,
+            two_factor_enabled: user.two_factor_enabled,
+            created_at: user.created_at.clone(),
+            updated_at: user.updated_at.clone(),
+            integrations: None,
+        }
     }
 }
 
@@ -173,7 +175,7 @@ pub async fn list(
     let request = query.paging.request(&state.keyring)?;
     let found = state.db.users().list(&query.filter, &request).await?;
     Ok(Json(UserList {
-        users: found.users.iter().map(admin_user).collect(),
+        users: found.users.iter().map(AdminUser::from).collect(),
         pagination: Pagination {
             total: u64::try_from(found.total).unwrap_or_default(),
             limit,
@@ -229,7 +231,7 @@ pub async fn show(
         }
     })?;
     let user = user.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
-    let mut user = admin_user(&user);
+    let mut user = AdminUser::from(&user);
     user.integrations = held.map(|held| {
         AccountsByService(
             state
@@ -355,7 +357,7 @@ pub async fn update(
     )
     .await??;
     Ok(Json(AdminUserBody {
-        user: admin_user(&changed.user),
+        user: AdminUser::from(&changed.user),
         service_accounts: changed.service_accounts,
     }))
 }

@@ -37,9 +37,9 @@ pub struct ProfileBody {
     pub user: Profile,
 }
 
-fn profile(user: &User) -> ProfileBody {
-    ProfileBody {
-        user: Profile {
+impl From<&User> for Profile {
+    fn from(user: &User) -> Self {
+        Self {
             id: user.id.clone(),
             name: user.name.clone(),
             email: user.email.clone(),
@@ -50,7 +50,13 @@ fn profile(user: &User) -> ProfileBody {
             email_verified: user.email_verified,
             two_factor_enabled: user.two_factor_enabled,
             created_at: user.created_at.clone(),
-        },
+        }
+    }
+}
+
+fn profile(user: &User) -> ProfileBody {
+    ProfileBody {
+        user: Profile::from(user),
     }
 }
 
