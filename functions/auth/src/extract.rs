@@ -11,7 +11,7 @@ use crate::error::AuthError;
 
 /// A session (not an API key) of a non-banned user, with the token it was presented as;
 /// BetterAuth's `sessionMiddleware` (401 `UNAUTHORIZED`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionUser {
     pub user: User,
     pub session: Session,

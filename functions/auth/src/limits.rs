@@ -15,6 +15,7 @@ use portal_domain::store::rate_counters::RateDecision;
 use portal_web::AppState;
 use portal_web::caller::identify;
 use portal_web::http::{VerbatimBody, client_ip, rate_limit_subject};
+use portal_web::openapi::AuthErrorBody;
 use portal_web::rate_limit::{self, Bucket};
 
 use crate::error::AuthError;
@@ -54,7 +55,13 @@ pub fn too_many(decision: &RateDecision) -> Response {
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain;charset=UTF-8"),
         )],
-        AxumBody::from(r#"{"message":"Too many requests. Please try again later."}"#),
+        AxumBody::from(
+            serde_json::to_vec(&AuthErrorBody {
+                code: None,
+                message: "Too many requests. Please try again later.".into(),
+            })
+            .unwrap_or_default(),
+        ),
     )
         .into_response();
     rate_limit::apply_headers(response.headers_mut(), decision);

@@ -22,7 +22,7 @@ pub fn append_cookies(response: &mut Response, cookies: Vec<String>) {
 
 /// Left on a response that started a session, for multi-session tracking
 /// (`multi_session::track`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewSession {
     pub token: String,
     pub remember: bool,

@@ -16,7 +16,7 @@ const NEW: &str = "the-secret-after-the-rotation-9876543210ab";
 fn redeployed(before: &TestAuth, secret: &str, previous: Option<&str>) -> TestAuth {
     let mut config = (*before.state.config).clone();
     config.auth_mut().secret = secret.into();
-    config.auth_mut().previous_secret = previous.map(str::to_string);
+    config.auth_mut().previous_secret = previous.map(Into::into);
     TestAuth::on(AppState::new(config, before.state.db.clone()))
 }
 

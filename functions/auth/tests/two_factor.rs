@@ -57,6 +57,22 @@ async fn with_cookie(t: &TestAuth, cookie: &str, path: &str, body: Value) -> Tes
 }
 
 /// The code of the last two-factor mail, which went to `to`.
+/// `verify-otp` with `code`, for the pending sign-in (or session) `cookie`.
+async fn verify_otp(t: &TestAuth, cookie: &str, code: &str) -> TestResponse {
+    with_cookie(
+        t,
+        cookie,
+        "/api/auth/two-factor/verify-otp",
+        json!({ "code": code }),
+    )
+    .await
+}
+
+/// A six-digit code that is not `code`.
+fn wrong_code(code: &str) -> &'static str {
+    if code == "000000" { "111111" } else { "000000" }
+}
+
 fn last_mailed_code(t: &TestAuth, to: &str) -> String {
     let mail = t
         .mails()
@@ -416,25 +432,9 @@ async fn an_e_mailed_code_signs_in_once() {
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json(), json!({"status": true}));
     let code = last_mailed_code(&t, "otp@example.org");
-    let wrong = if code == "000000" { "111111" } else { "000000" };
-    assert_code(
-        &with_cookie(
-            &t,
-            &pending,
-            "/api/auth/two-factor/verify-otp",
-            json!({"code": wrong}),
-        )
-        .await,
-        401,
-        "INVALID_CODE",
-    );
-    let res = with_cookie(
-        &t,
-        &pending,
-        "/api/auth/two-factor/verify-otp",
-        json!({"code": code}),
-    )
-    .await;
+    let wrong = wrong_code(&code);
+    assert_code(&verify_otp(&t, &pending, wrong).await, 401, "INVALID_CODE");
+    let res = verify_otp(&t, &pending, &code).await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert!(res.json()["token"].is_string());
     assert!(
@@ -753,40 +753,18 @@ async fn e_mailed_codes_count_tries_per_sign_in_across_resends_and_lock_like_tot
         let res = with_cookie(&t, &pending, "/api/auth/two-factor/send-otp", json!({})).await;
         assert_eq!(res.status, 200, "{round}: {}", res.text());
         let code = last_mailed_code(&t, "guess-otp@example.org");
-        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let wrong = wrong_code(&code);
         for _ in 0..2 {
-            let res = with_cookie(
-                &t,
-                &pending,
-                "/api/auth/two-factor/verify-otp",
-                json!({"code": wrong}),
-            )
-            .await;
+            let res = verify_otp(&t, &pending, wrong).await;
             assert_code(&res, 401, "INVALID_CODE");
         }
     }
     with_cookie(&t, &pending, "/api/auth/two-factor/send-otp", json!({})).await;
     let code = last_mailed_code(&t, "guess-otp@example.org");
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code(&code);
+    assert_code(&verify_otp(&t, &pending, wrong).await, 401, "INVALID_CODE");
     assert_code(
-        &with_cookie(
-            &t,
-            &pending,
-            "/api/auth/two-factor/verify-otp",
-            json!({"code": wrong}),
-        )
-        .await,
-        401,
-        "INVALID_CODE",
-    );
-    assert_code(
-        &with_cookie(
-            &t,
-            &pending,
-            "/api/auth/two-factor/verify-otp",
-            json!({"code": code}),
-        )
-        .await,
+        &verify_otp(&t, &pending, &code).await,
         400,
         "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
     );
@@ -806,13 +784,7 @@ async fn e_mailed_codes_count_tries_per_sign_in_across_resends_and_lock_like_tot
     with_cookie(&t, &pending, "/api/auth/two-factor/send-otp", json!({})).await;
     let code = last_mailed_code(&t, "guess-otp@example.org");
     assert_code(
-        &with_cookie(
-            &t,
-            &pending,
-            "/api/auth/two-factor/verify-otp",
-            json!({"code": code}),
-        )
-        .await,
+        &verify_otp(&t, &pending, &code).await,
         429,
         "ACCOUNT_TEMPORARILY_LOCKED",
     );

@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
+use portal_domain::config::ExposeSecret;
 use portal_domain::crypto::constant_time_eq;
 use portal_domain::store::integration_accounts::Account;
 use portal_domain::store::keys;
@@ -89,7 +90,7 @@ async fn caller(
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .unwrap_or_default();
-            if constant_time_eq(given, token) {
+            if constant_time_eq(given, token.expose_secret()) {
                 Ok("service".into())
             } else {
                 Err(ApiError::Unauthorized)

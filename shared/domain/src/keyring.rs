@@ -12,7 +12,7 @@ use data_encoding::{BASE64, BASE64URL_NOPAD};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::config::Config;
+use crate::config::{Config, ExposeSecret};
 use crate::crypto::{hmac, random_alphanumeric};
 
 /// Cheap to clone (one reference count).
@@ -63,7 +63,12 @@ impl Keyring {
     /// anywhere else.
     pub fn from_config(config: &Config) -> Self {
         match &config.auth {
-            Some(auth) => Self::new(&auth.secret, auth.previous_secret.as_deref()),
+            Some(auth) => Self::new(
+                auth.secret.expose_secret(),
+                auth.previous_secret
+                    .as_ref()
+                    .map(ExposeSecret::expose_secret),
+            ),
             None => Self::new(&random_alphanumeric(48), None),
         }
     }

@@ -1,5 +1,6 @@
 //! Sessions, cookies, origins: the section of every function that authenticates a caller.
 
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::vars::{ConfigError, Vars};
@@ -16,11 +17,11 @@ pub struct AuthConfig {
     /// Public origin of the API (BetterAuth's `baseURL`), e.g. `https://portal.example.org`.
     pub base_url: Url,
     /// HMAC/AEAD key material for cookies, sealed tokens and cursors.
-    pub secret: String,
+    pub secret: SecretString,
     /// The secret before the last rotation (`BETTER_AUTH_SECRET_PREVIOUS`), accepted for
     /// what it signed or sealed but never used to sign or seal: sessions, links and cursors
     /// made before a rotation keep working while it is configured.
-    pub previous_secret: Option<String>,
+    pub previous_secret: Option<SecretString>,
     /// Origins allowed besides the base URL's (`PORTAL_TRUSTED_ORIGINS`, comma list;
     /// `*.example.org` and `https://*.example.org` wildcards).
     pub trusted_origins: Vec<String>,
@@ -91,7 +92,9 @@ impl AuthConfig {
             .get("BETTER_AUTH_SECRET_PREVIOUS")
             .filter(|s| *s != secret)
             .map(|s| production_secret(vars, "BETTER_AUTH_SECRET_PREVIOUS", s))
-            .transpose()?;
+            .transpose()?
+            .map(SecretString::from);
+        let secret = SecretString::from(secret);
         let trusted = |name| vars.list(name, |o| o.trim_end_matches('/').to_string());
         let mut trusted_origins = trusted("PORTAL_TRUSTED_ORIGINS");
         if trusted_origins.is_empty() {
@@ -127,7 +130,11 @@ impl AuthConfig {
     /// The secrets a signature or a sealed value may have been made with: the current one
     /// first, then the previous one during a rotation.
     pub fn accepted_secrets(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.secret.as_str()).chain(self.previous_secret.as_deref())
+        std::iter::once(self.secret.expose_secret()).chain(
+            self.previous_secret
+                .as_ref()
+                .map(ExposeSecret::expose_secret),
+        )
     }
 }
 

@@ -17,6 +17,7 @@ pub use auth::{AuthConfig, DEVELOPMENT_SECRET};
 pub use mail::{MailConfig, MailTransport};
 pub use rate_limits::{RateLimits, Rule};
 pub use runtime::Runtime;
+pub use secrecy::{ExposeSecret, SecretString};
 pub use sentry::{Dsn, TunnelConfig, parse_dsn};
 pub use services::{IrcConfig, MailcowConfig, MediaWikiConfig, ProsodyConfig, ServicesConfig};
 pub use vars::ConfigError;
@@ -332,7 +333,7 @@ mod tests {
         );
         let old = "an-older-secret-of-forty-characters-long";
         let rotated = with(old).unwrap();
-        assert_eq!(auth(&rotated).secret, STRONG);
+        assert_eq!(auth(&rotated).secret.expose_secret(), STRONG);
         assert_eq!(
             auth(&rotated).accepted_secrets().collect::<Vec<_>>(),
             vec![STRONG, old]
@@ -396,8 +397,38 @@ mod tests {
     fn development_has_defaults() {
         let c = config(&[]).unwrap();
         assert_eq!(c.environment, Environment::Development);
-        assert_eq!(auth(&c).secret, DEVELOPMENT_SECRET);
+        assert_eq!(auth(&c).secret.expose_secret(), DEVELOPMENT_SECRET);
         assert_eq!(auth(&c).base_url.as_str(), "http://localhost:3000/");
+    }
+
+    #[test]
+    fn no_secret_shows_in_the_configurations_debug() {
+        let secrets = [
+            ("BETTER_AUTH_SECRET", "s3cret-current-0123456789-abcdefghij"),
+            (
+                "BETTER_AUTH_SECRET_PREVIOUS",
+                "s3cret-previous-0123456789-abcdefgh",
+            ),
+            ("BRIDGE_SERVICE_TOKEN", "s3cret-bridge"),
+            ("PROSODY_REST_TOKEN", "s3cret-prosody"),
+            ("IRC_ATHEME_OPER_PASSWORD", "s3cret-atheme"),
+            ("MAILCOW_API_KEY", "s3cret-mailcow"),
+            ("MEDIAWIKI_BOT_PASSWORD", "s3cret-wiki"),
+        ];
+        let c = config(&secrets).unwrap();
+        let services = c.services.as_ref().expect("the services section is loaded");
+        assert_eq!(
+            services
+                .irc
+                .oper_password
+                .as_ref()
+                .map(|p| p.expose_secret()),
+            Some("s3cret-atheme")
+        );
+        let shown = format!("{c:?}");
+        for (name, value) in secrets {
+            assert!(!shown.contains(value), "{name} shows in {shown}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use secrecy::SecretString;
 use url::Url;
 
 use super::vars::{ConfigError, Vars};
@@ -16,7 +17,7 @@ pub struct ServicesConfig {
     pub mediawiki: MediaWikiConfig,
     /// The chat bridge's token (`BRIDGE_SERVICE_TOKEN`): when set, `/api/bridge/*` takes
     /// only it.
-    pub bridge_token: Option<String>,
+    pub bridge_token: Option<SecretString>,
     /// Names nobody takes on a service besides the built-in ones (`PORTAL_RESERVED_NAMES`,
     /// comma list, lower-cased) and the local part of `PORTAL_MAIL_FROM`.
     pub reserved_names: Vec<String>,
@@ -38,7 +39,7 @@ impl ServicesConfig {
             irc: IrcConfig::load(vars)?,
             mailcow: MailcowConfig::load(vars)?,
             mediawiki: MediaWikiConfig::load(vars)?,
-            bridge_token: vars.get("BRIDGE_SERVICE_TOKEN"),
+            bridge_token: vars.secret("BRIDGE_SERVICE_TOKEN"),
             reserved_names,
             name_cooling_days: vars.number("PORTAL_NAME_COOLING_DAYS", 30)?,
         })
@@ -50,7 +51,7 @@ impl ServicesConfig {
 #[derive(Debug, Clone)]
 pub struct ProsodyConfig {
     pub rest_url: Option<Url>,
-    pub rest_token: Option<String>,
+    pub rest_token: Option<SecretString>,
     pub xmpp_domain: Option<String>,
     pub timeout: Duration,
 }
@@ -59,7 +60,7 @@ impl ProsodyConfig {
     fn load(vars: &Vars) -> Result<Self, ConfigError> {
         Ok(Self {
             rest_url: vars.url("PROSODY_REST_URL")?,
-            rest_token: vars.get("PROSODY_REST_TOKEN"),
+            rest_token: vars.secret("PROSODY_REST_TOKEN"),
             xmpp_domain: vars.get("XMPP_DOMAIN").map(|d| d.trim().to_lowercase()),
             timeout: vars.millis("PROSODY_TIMEOUT_MS", 5_000)?,
         })
@@ -72,7 +73,7 @@ impl ProsodyConfig {
 pub struct IrcConfig {
     pub jsonrpc_url: Option<Url>,
     pub oper_account: Option<String>,
-    pub oper_password: Option<String>,
+    pub oper_password: Option<SecretString>,
     /// The network's address and TLS port as shown with each account (`IRC_SERVER`,
     /// `IRC_PORT`).
     pub server: String,
@@ -85,7 +86,7 @@ impl IrcConfig {
         Ok(Self {
             jsonrpc_url: vars.url("IRC_ATHEME_JSONRPC_URL")?,
             oper_account: vars.get("IRC_ATHEME_OPER_ACCOUNT"),
-            oper_password: vars.get("IRC_ATHEME_OPER_PASSWORD"),
+            oper_password: vars.secret("IRC_ATHEME_OPER_PASSWORD"),
             server: vars
                 .get("IRC_SERVER")
                 .unwrap_or_else(|| "irc.example.org".into()),
@@ -99,7 +100,7 @@ impl IrcConfig {
 #[derive(Debug, Clone)]
 pub struct MailcowConfig {
     pub api_url: Option<Url>,
-    pub api_key: Option<String>,
+    pub api_key: Option<SecretString>,
     /// Where mailboxes are made (`MAILCOW_DOMAIN`).
     pub domain: Option<String>,
     /// Where aliases may be made (`MAILCOW_ALIAS_DOMAINS`, comma list; default: the domain).
@@ -113,7 +114,7 @@ impl MailcowConfig {
     fn load(vars: &Vars) -> Result<Self, ConfigError> {
         Ok(Self {
             api_url: vars.url("MAILCOW_API_URL")?,
-            api_key: vars.get("MAILCOW_API_KEY"),
+            api_key: vars.secret("MAILCOW_API_KEY"),
             domain: vars.get("MAILCOW_DOMAIN").map(|d| d.trim().to_lowercase()),
             alias_domains: vars.list("MAILCOW_ALIAS_DOMAINS", str::to_lowercase),
             quota_mb: vars.number("MAILCOW_QUOTA_MB", 3072)?,
@@ -129,7 +130,7 @@ pub struct MediaWikiConfig {
     /// The wiki's `api.php`.
     pub api_url: Option<Url>,
     pub bot_username: Option<String>,
-    pub bot_password: Option<String>,
+    pub bot_password: Option<SecretString>,
     pub timeout: Duration,
 }
 
@@ -138,7 +139,7 @@ impl MediaWikiConfig {
         Ok(Self {
             api_url: vars.url("MEDIAWIKI_API_URL")?,
             bot_username: vars.get("MEDIAWIKI_BOT_USERNAME"),
-            bot_password: vars.get("MEDIAWIKI_BOT_PASSWORD"),
+            bot_password: vars.secret("MEDIAWIKI_BOT_PASSWORD"),
             timeout: vars.millis("MEDIAWIKI_TIMEOUT_MS", 8_000)?,
         })
     }

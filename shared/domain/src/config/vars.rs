@@ -1,6 +1,7 @@
 //! How a section reads its variables: one lookup (the environment, or a map in tests),
 //! blank values treated as unset, every parse failure naming its variable.
 
+use secrecy::SecretString;
 use std::str::FromStr;
 
 use url::Url;
@@ -31,6 +32,11 @@ impl<'a> Vars<'a> {
     /// A variable, `None` when unset or blank.
     pub fn get(&self, name: &str) -> Option<String> {
         (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A secret's variable: kept wrapped, so no `Debug` of the configuration shows it.
+    pub fn secret(&self, name: &str) -> Option<SecretString> {
+        self.get(name).map(SecretString::from)
     }
 
     /// A variable production must set; elsewhere `default`.

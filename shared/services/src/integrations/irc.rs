@@ -17,6 +17,7 @@
 //! logged in with `atheme.login` for each operation and logged out after it. Without it,
 //! IRC still creates nicks, but suspension, resets and drops answer 503.
 
+use portal_domain::config::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use super::service::{
@@ -52,7 +53,7 @@ pub struct Irc {
 
 struct Upstream {
     url: String,
-    operator: Option<(String, String)>,
+    operator: Option<(String, SecretString)>,
     server: String,
     port: u16,
     client: crate::outbound::Outbound,
@@ -207,7 +208,7 @@ impl Upstream {
             .operator
             .as_ref()
             .ok_or_else(|| UpstreamError::Unavailable(NO_OPERATOR.into()))?;
-        self.as_account(account, password, async |cookie| {
+        self.as_account(account, password.expose_secret(), async |cookie| {
             work(cookie, account).await
         })
         .await

@@ -8,6 +8,7 @@
 //! Suspension sets the mailbox inactive (`active: 0`), which Mailcow enforces for IMAP,
 //! SMTP and app passwords alike; reactivation sets it active again.
 
+use portal_domain::config::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use super::service::{
@@ -31,7 +32,7 @@ pub struct Mailcow {
 
 struct Upstream {
     base: String,
-    key: String,
+    key: SecretString,
     domain: String,
     alias_domains: Vec<String>,
     quota_mb: u64,
@@ -270,7 +271,7 @@ fn outcome(answer: &Value) -> Result<(), UpstreamError> {
 impl Upstream {
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, UpstreamError> {
         let res = request
-            .header("X-API-Key", &self.key)
+            .header("X-API-Key", self.key.expose_secret())
             .send()
             .await
             .map_err(|e| super::service::transport_error(ID, WHAT, &e))?;

@@ -12,6 +12,7 @@
 //! - password reset: not supported (MediaWiki only e-mails reset links): 400;
 //! - user stats: `list=users` (edit count, registration) and `list=usercontribs`.
 
+use portal_domain::config::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
@@ -38,7 +39,7 @@ pub struct MediaWiki {
 struct Upstream {
     api: url::Url,
     bot: String,
-    bot_password: String,
+    bot_password: SecretString,
     client: crate::outbound::Outbound,
 }
 
@@ -274,7 +275,7 @@ impl<'a> Session<'a> {
         let token = self.token("login").await?;
         let (bot, password) = (
             self.upstream.bot.clone(),
-            self.upstream.bot_password.clone(),
+            self.upstream.bot_password.expose_secret().to_string(),
         );
         let answer = self
             .post(&[

@@ -63,7 +63,7 @@ pub enum ServiceError {
 }
 
 /// A validated request to create an account.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewAccount {
     /// The name that must be unique within the integration (e.g. the XMPP localpart),
     /// as the service compares names (lower-cased).

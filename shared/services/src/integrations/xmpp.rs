@@ -7,6 +7,7 @@
 //! Prosody: the admin API has no suspend call, and scrambling the password would make
 //! re-activation lose the user's password.
 
+use portal_domain::config::{ExposeSecret, SecretString};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -27,7 +28,7 @@ pub struct Xmpp {
 
 struct Upstream {
     base: String,
-    token: String,
+    token: SecretString,
     domain: String,
     client: crate::outbound::Outbound,
 }
@@ -122,7 +123,7 @@ impl Upstream {
         let res = self
             .client
             .put(self.url(username))
-            .bearer_auth(&self.token)
+            .bearer_auth(self.token.expose_secret())
             .json(&json!({ "password": password }))
             .send()
             .await
@@ -183,7 +184,7 @@ impl Integration for Xmpp {
             let res = upstream
                 .client
                 .get(upstream.url(&username))
-                .bearer_auth(&upstream.token)
+                .bearer_auth(upstream.token.expose_secret())
                 .send()
                 .await
                 .map_err(transport)?;
@@ -232,7 +233,7 @@ impl Integration for Xmpp {
             let res = upstream
                 .client
                 .get(format!("{}/admin_api/users", upstream.base))
-                .bearer_auth(&upstream.token)
+                .bearer_auth(upstream.token.expose_secret())
                 .send()
                 .await
                 .map_err(transport)?;
@@ -278,7 +279,7 @@ impl Integration for Xmpp {
             let res = upstream
                 .client
                 .delete(upstream.url(&account.username))
-                .bearer_auth(&upstream.token)
+                .bearer_auth(upstream.token.expose_secret())
                 .send()
                 .await
                 .map_err(transport)?;

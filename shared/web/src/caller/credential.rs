@@ -13,8 +13,8 @@ use crate::state::AppState;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
-/// A secret the request presents.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A secret the request presents. Its `Debug` names the kind, never the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
     /// A session token. `signed`: it came with our signature (the session cookie, or a
     /// bearer value with its signature), so we minted it and the user id it carries names
@@ -26,6 +26,20 @@ pub enum Credential {
         cookie: bool,
     },
     ApiKey(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Session { signed, cookie, .. } => f
+                .debug_struct("Session")
+                .field("token", &"<redacted>")
+                .field("signed", signed)
+                .field("cookie", cookie)
+                .finish(),
+            Self::ApiKey(_) => f.debug_tuple("ApiKey").field(&"<redacted>").finish(),
+        }
+    }
 }
 
 /// The request's parse, kept in its extensions (`None`: nothing presented).
@@ -123,4 +137,43 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| rest.trim())
         .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+    use axum::http::header::COOKIE;
+    use portal_domain::config::Config;
+    use portal_domain::keyring::Keyring;
+
+    use super::*;
+    use crate::caller::token::{DEFAULT_KEY_PREFIX, new_api_key, new_session_token};
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let config = Config::for_tests("t");
+        let jar = CookieJar::new(&config, Keyring::from_config(&config));
+        let token = new_session_token("u1");
+        let mut headers = HeaderMap::new();
+        let cookie = format!("{}={}", jar.name("session_token"), jar.signed(&token));
+        headers.insert(COOKIE, HeaderValue::from_str(&cookie).unwrap());
+        let session = Credential::parse(&jar, &headers).expect("the cookie is read");
+        let shown = format!("{session:?} {:?}", Parsed(Some(session.clone())));
+        assert!(
+            shown.contains("Session") && shown.contains("cookie: true"),
+            "{shown}"
+        );
+        assert!(!shown.contains(&token), "{shown}");
+
+        let key = new_api_key(DEFAULT_KEY_PREFIX, "u1");
+        let mut headers = HeaderMap::new();
+        headers.insert(API_KEY_HEADER, HeaderValue::from_str(&key).unwrap());
+        let parsed = Credential::parse(&jar, &headers).expect("the key is read");
+        assert_eq!(parsed, Credential::ApiKey(key.clone()));
+        let shown = format!("{parsed:?}");
+        assert!(
+            shown.starts_with("ApiKey") && !shown.contains(&key),
+            "{shown}"
+        );
+    }
 }
