@@ -11,8 +11,8 @@ mod users;
 
 use axum::Router;
 use portal_web::AppState;
+use portal_web::routes::RouteList;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// The configuration this function reads: sessions and cookies, and the community services
 /// (moderating service accounts; deleting or banning a user acts on theirs).
@@ -23,46 +23,54 @@ pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     services: true,
 };
 
-/// Every route of the group, with its documentation.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(users::list))
-        .routes(routes!(users::show, users::update, users::remove))
-        .routes(routes!(sessions::list))
-        .routes(routes!(sessions::show, sessions::revoke))
-        .routes(routes!(api_keys::list))
-        .routes(routes!(api_keys::show, api_keys::remove))
-        .routes(routes!(oauth_clients::list, oauth_clients::create))
-        .routes(routes!(oauth_clients::show, oauth_clients::update))
-        .routes(routes!(stats::show))
-        .routes(routes!(audit_log::list))
-        .routes(routes!(service_accounts::xmpp::list))
-        .routes(routes!(
+/// Every route of the group.
+fn route_list() -> impl RouteList<AppState> {
+    portal_web::route_list![AppState;
+        [users::list],
+        [users::show, users::update, users::remove],
+        [sessions::list],
+        [sessions::show, sessions::revoke],
+        [api_keys::list],
+        [api_keys::show, api_keys::remove],
+        [oauth_clients::list, oauth_clients::create],
+        [oauth_clients::show, oauth_clients::update],
+        [stats::show],
+        [audit_log::list],
+        [service_accounts::xmpp::list],
+        [
             service_accounts::xmpp::show,
             service_accounts::xmpp::update,
             service_accounts::xmpp::remove
-        ))
-        .routes(routes!(service_accounts::irc::list))
-        .routes(routes!(
+        ],
+        [service_accounts::irc::list],
+        [
             service_accounts::irc::show,
             service_accounts::irc::update,
             service_accounts::irc::remove
-        ))
-        .routes(routes!(service_accounts::mailcow::list))
-        .routes(routes!(
+        ],
+        [service_accounts::mailcow::list],
+        [
             service_accounts::mailcow::show,
             service_accounts::mailcow::update,
             service_accounts::mailcow::remove
-        ))
-        .routes(routes!(service_accounts::mediawiki::list))
-        .routes(routes!(
+        ],
+        [service_accounts::mediawiki::list],
+        [
             service_accounts::mediawiki::show,
             service_accounts::mediawiki::update,
             service_accounts::mediawiki::remove
-        ))
+        ],
+    ]
+}
+
+/// The routes with their documentation (the OpenAPI document's part of this group).
+pub fn routes() -> OpenApiRouter<AppState> {
+    route_list().documented(std::convert::identity)
 }
 
 /// The group's router.
 pub fn router(state: AppState) -> Router {
-    Router::from(routes()).with_state(state)
+    route_list()
+        .served(std::convert::identity)
+        .with_state(state)
 }

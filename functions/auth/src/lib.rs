@@ -32,8 +32,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
 use portal_web::AppState;
 use portal_web::http::VerbatimBody;
-use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt as _};
-use utoipa_axum::routes;
+use portal_web::routes::RouteList;
+use utoipa_axum::router::OpenApiRouter;
 
 /// The configuration this function reads: sessions and cookies, and mail.
 pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
@@ -65,46 +65,53 @@ pub async fn build(app: AppState) -> Router {
     router(app, mailer)
 }
 
-/// Every route of `/api/auth`, with its documentation. Paths are exact: an unknown one, a
-/// trailing slash or a wrong method is BetterAuth's empty 404.
+/// Every route of `/api/auth`. Paths are exact: an unknown one, a trailing slash or a wrong
+/// method is BetterAuth's empty 404.
+fn route_list() -> impl RouteList<AuthState> {
+    portal_web::route_list![AuthState;
+        [sign::sign_up],
+        [sign::sign_in],
+        [username::sign_in_username],
+        [username::is_username_available],
+        [multi_session::list_device_sessions],
+        [multi_session::set_active],
+        [multi_session::revoke],
+        [two_factor::enable],
+        [two_factor::disable],
+        [two_factor::get_totp_uri],
+        [two_factor::verify_totp],
+        [two_factor::send_otp],
+        [two_factor::verify_otp],
+        [two_factor::verify_backup_code],
+        [two_factor::generate_backup_codes],
+        [sign::sign_out],
+        [sign::clear_stale_session],
+        [session::get_session, session::get_session_post],
+        [session::list_sessions],
+        [session::revoke_session],
+        [session::revoke_sessions],
+        [session::revoke_other_sessions],
+        [profile::update_user],
+        [password::request_reset],
+        [password::reset_redirect],
+        [password::reset],
+        [password::change],
+        [email::send_verification],
+        [email::verify],
+        [api_keys::create],
+        [api_keys::list],
+        [api_keys::get],
+        [api_keys::update],
+        [api_keys::delete],
+        [pages::ok],
+        [pages::error_page],
+    ]
+}
+
+/// The routes with their documentation (the OpenAPI document's `/api/auth` part).
 pub fn routes() -> OpenApiRouter<AuthState> {
-    let routes = OpenApiRouter::new()
-        .routes(routes!(sign::sign_up).map(only))
-        .routes(routes!(sign::sign_in).map(only))
-        .routes(routes!(username::sign_in_username).map(only))
-        .routes(routes!(username::is_username_available).map(only))
-        .routes(routes!(multi_session::list_device_sessions).map(only))
-        .routes(routes!(multi_session::set_active).map(only))
-        .routes(routes!(multi_session::revoke).map(only))
-        .routes(routes!(two_factor::enable).map(only))
-        .routes(routes!(two_factor::disable).map(only))
-        .routes(routes!(two_factor::get_totp_uri).map(only))
-        .routes(routes!(two_factor::verify_totp).map(only))
-        .routes(routes!(two_factor::send_otp).map(only))
-        .routes(routes!(two_factor::verify_otp).map(only))
-        .routes(routes!(two_factor::verify_backup_code).map(only))
-        .routes(routes!(two_factor::generate_backup_codes).map(only))
-        .routes(routes!(sign::sign_out).map(only))
-        .routes(routes!(sign::clear_stale_session).map(only))
-        .routes(routes!(session::get_session, session::get_session_post).map(only))
-        .routes(routes!(session::list_sessions).map(only))
-        .routes(routes!(session::revoke_session).map(only))
-        .routes(routes!(session::revoke_sessions).map(only))
-        .routes(routes!(session::revoke_other_sessions).map(only))
-        .routes(routes!(profile::update_user).map(only))
-        .routes(routes!(password::request_reset).map(only))
-        .routes(routes!(password::reset_redirect).map(only))
-        .routes(routes!(password::reset).map(only))
-        .routes(routes!(password::change).map(only))
-        .routes(routes!(email::send_verification).map(only))
-        .routes(routes!(email::verify).map(only))
-        .routes(routes!(api_keys::create).map(only))
-        .routes(routes!(api_keys::list).map(only))
-        .routes(routes!(api_keys::get).map(only))
-        .routes(routes!(api_keys::update).map(only))
-        .routes(routes!(api_keys::delete).map(only))
-        .routes(routes!(pages::ok).map(only))
-        .routes(routes!(pages::error_page).map(only))
+    let routes = route_list()
+        .documented(only)
         .route("/{*rest}", any(not_found))
         .route("/", any(not_found));
     let mut routes = OpenApiRouter::new().nest(BASE_PATH, routes);
@@ -126,7 +133,12 @@ pub fn routes() -> OpenApiRouter<AuthState> {
 /// The group's router: the routes behind the origin check and the per-address limits.
 pub fn router(app: AppState, mailer: Mailer) -> Router {
     let state = AuthState::new(app.clone(), mailer);
-    Router::from(routes())
+    let routes = route_list()
+        .served(only)
+        .route("/{*rest}", any(not_found))
+        .route("/", any(not_found));
+    Router::new()
+        .nest(BASE_PATH, routes)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             multi_session::track,

@@ -14,10 +14,10 @@ use axum::Router;
 use axum::extract::State;
 use portal_web::AppState;
 use portal_web::caller::RequireAuth;
+use portal_web::routes::RouteList;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// The configuration this function reads: sessions and cookies, and the community
 /// services (Prosody, Atheme, Mailcow, MediaWiki, the bridge's token).
@@ -28,28 +28,33 @@ pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     services: true,
 };
 
-/// Every route of the group, with its documentation.
+/// Every route of the group.
+fn route_list() -> impl RouteList<AppState> {
+    portal_web::route_list![AppState;
+        [list],
+        [accounts::list, accounts::create],
+        [accounts::show, accounts::update, accounts::remove],
+        [accounts::reset_password],
+        [mailcow::app_passwords, mailcow::create_app_password],
+        [mailcow::delete_app_password],
+        [mailcow::aliases, mailcow::create_alias],
+        [mailcow::delete_alias],
+        [mailcow::usage],
+        [wiki::user_stats],
+        [bridge::identity],
+    ]
+}
+
+/// The routes with their documentation (the OpenAPI document's part of this group).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list))
-        .routes(routes!(accounts::list, accounts::create))
-        .routes(routes!(accounts::show, accounts::update, accounts::remove))
-        .routes(routes!(accounts::reset_password))
-        .routes(routes!(
-            mailcow::app_passwords,
-            mailcow::create_app_password
-        ))
-        .routes(routes!(mailcow::delete_app_password))
-        .routes(routes!(mailcow::aliases, mailcow::create_alias))
-        .routes(routes!(mailcow::delete_alias))
-        .routes(routes!(mailcow::usage))
-        .routes(routes!(wiki::user_stats))
-        .routes(routes!(bridge::identity))
+    route_list().documented(std::convert::identity)
 }
 
 /// The group's router.
 pub fn router(state: AppState) -> Router {
-    Router::from(routes()).with_state(state)
+    route_list()
+        .served(std::convert::identity)
+        .with_state(state)
 }
 
 /// One integration of the registry.

@@ -6,8 +6,8 @@ mod sessions;
 
 use axum::Router;
 use portal_web::AppState;
+use portal_web::routes::RouteList;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// The configuration this function reads: sessions and cookies.
 pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
@@ -17,16 +17,24 @@ pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     services: false,
 };
 
-/// Every route of the group, with its documentation.
+/// Every route of the group.
+fn route_list() -> impl RouteList<AppState> {
+    portal_web::route_list![AppState;
+        [me::show, me::update],
+        [sessions::list],
+        [sessions::revoke],
+        [security_events::list],
+    ]
+}
+
+/// The routes with their documentation (the OpenAPI document's part of this group).
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(me::show, me::update))
-        .routes(routes!(sessions::list))
-        .routes(routes!(sessions::revoke))
-        .routes(routes!(security_events::list))
+    route_list().documented(std::convert::identity)
 }
 
 /// The group's router.
 pub fn router(state: AppState) -> Router {
-    Router::from(routes()).with_state(state)
+    route_list()
+        .served(std::convert::identity)
+        .with_state(state)
 }

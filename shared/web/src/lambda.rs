@@ -51,11 +51,18 @@ where
         tracing::error!(function, error = %err, "configuration refused; not starting");
     })?;
     let db = Db::from_env(&config.table_name).await;
-    if let Err(err) = db.ping().await {
-        // Not fatal: the table may come back; /api/health reports it meanwhile.
-        tracing::warn!(function, error = %err, "table did not answer during init");
-    }
-    let router = crate::http::finish(build(AppState::new(config.clone(), db)).await, &config);
+    // The table's first connection is opened beside the rest of the start and the first
+    // poll for an event: the init does not wait for it, the first request finds it ready
+    // (or, on a cold start that came with a request, takes it over as soon as it is).
+    let warm = db.clone();
+    tokio::spawn(async move {
+        if let Err(err) = warm.ping().await {
+            // Not fatal: the table may come back; /api/health reports it meanwhile.
+            tracing::warn!(function, error = %err, "table did not answer during init");
+        }
+    });
+    let built = build(AppState::new(config.clone(), db)).await;
+    let router = crate::http::finish(built, &config);
     tracing::info!(function, "ready");
     // One invocation at a time, as Lambda runs functions by default; where Lambda sets
     // AWS_LAMBDA_MAX_CONCURRENCY > 1 (Lambda Managed Instances), that many at once in this

@@ -14,6 +14,7 @@ pub mod origins;
 pub mod rate_limit;
 pub mod reporting;
 pub mod request;
+pub mod routes;
 pub mod state;
 pub mod telemetry;
 pub mod validation;
