@@ -23,16 +23,19 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub const EXACTLY_ONE: &str = "Give exactly one of discordId, ircNick, xmppJid";
+pub const SERVER_WITHOUT_NICK: &str = "ircServer goes with ircNick";
 pub const IRC_NOT_FOUND: &str = "IRC account not found";
 pub const XMPP_NOT_FOUND: &str = "XMPP account not found";
 pub const DISCORD_NOT_LINKED: &str = "Discord account not linked";
 
-/// Who is behind a name, across the networks.
+/// Who is behind a name, across the networks, in the chat bridge's own shape (snake_case,
+/// as atl.chat's bridge reads it).
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct Identity {
     user_id: String,
     username: Option<String>,
+    /// The Discord account linked to the user (none until Discord sign-in links one).
+    discord_id: Option<String>,
     irc_nick: Option<String>,
     irc_status: Option<String>,
     xmpp_jid: Option<String>,
@@ -54,10 +57,15 @@ pub enum Lookup {
     IrcNick(String),
     XmppJid(String),
     Invalid,
+    ServerWithoutNick,
 }
 
 impl FromQuery for Lookup {
     fn from_query(q: &mut QueryReader) -> Self {
+        // The bridge names the IRC network it saw the nick on; Portal serves one IRC
+        // server, so the name does not narrow the look-up (as in Portal), but it is read
+        // (bounded) and only beside a nick.
+        let server = q.string("ircServer", 253);
         let given = [
             q.string("discordId", 64).map(|_| Lookup::Discord),
             q.string("ircNick", 64).map(Lookup::IrcNick),
@@ -65,7 +73,10 @@ impl FromQuery for Lookup {
         ];
         let mut given = given.into_iter().flatten();
         match (given.next(), given.next()) {
+            (Some(Lookup::IrcNick(nick)), None) => Lookup::IrcNick(nick),
+            (Some(_), None) if server.is_some() => Lookup::ServerWithoutNick,
             (Some(one), None) => one,
+            (None, None) if server.is_some() => Lookup::ServerWithoutNick,
             _ => Lookup::Invalid,
         }
     }
@@ -108,11 +119,12 @@ async fn caller(
     params(
         ("discordId" = Option<String>, Query, max_length = 64),
         ("ircNick" = Option<String>, Query, max_length = 64),
+        ("ircServer" = Option<String>, Query, max_length = 253, description = "The IRC network the nick was seen on (beside `ircNick` only; Portal serves one)"),
         ("xmppJid" = Option<String>, Query, max_length = 320),
     ),
     responses(
         (status = 200, description = "Found", body = IdentityBody),
-        (status = 400, description = "Not exactly one look-up", body = ErrorEnvelope),
+        (status = 400, description = "Not exactly one look-up, or `ircServer` without `ircNick`", body = ErrorEnvelope),
         (status = 401, description = "Not the bridge's token (or, without one configured, not signed in)", body = ErrorEnvelope),
         (status = 403, description = "Without a token configured: signed in, but not staff or admin", body = ErrorEnvelope),
         (status = 404, description = "Nobody has that name", body = ErrorEnvelope),
@@ -133,6 +145,7 @@ pub async fn identity(
     let accounts = state.db.integration_accounts();
     let (name, missing) = match lookup {
         Lookup::Invalid => return Err(ApiError::bad_request(EXACTLY_ONE)),
+        Lookup::ServerWithoutNick => return Err(ApiError::bad_request(SERVER_WITHOUT_NICK)),
         // Portal has no Discord sign-in, so no Discord id is linked to anyone.
         Lookup::Discord => {
             rate_limit::enforce(&state, bucket).await?;
@@ -180,6 +193,7 @@ pub async fn identity(
     let identity = Identity {
         user_id: user.id.clone(),
         username: user.username.clone(),
+        discord_id: None,
         irc_nick: text(irc, "nick"),
         irc_status: irc.map(|a| a.status.clone()),
         xmpp_jid: text(xmpp, "jid"),

@@ -82,15 +82,18 @@ impl T {
 async fn the_bridge_finds_a_user_by_nick_or_jid_with_its_token() {
     let t = setup(|_| {}).await;
     let bearer = format!("Bearer {TOKEN}");
+    // atl.chat's bridge reads `ok`, then these snake_case keys of `identity`.
     let want = json!({"ok": true, "identity": {
-        "userId": t.ada.user.id, "username": "ada",
-        "ircNick": "Ada", "ircStatus": "active",
-        "xmppJid": "ada.chat@chat.example.org", "xmppUsername": "ada.chat", "xmppStatus": "active",
-        "avatarUrl": null,
+        "user_id": t.ada.user.id, "username": "ada", "discord_id": null,
+        "irc_nick": "Ada", "irc_status": "active",
+        "xmpp_jid": "ada.chat@chat.example.org", "xmpp_username": "ada.chat", "xmpp_status": "active",
+        "avatar_url": null,
     }});
     for query in [
         "ircNick=ada",
         "ircNick=ADA",
+        // The bridge names the network it saw the nick on.
+        "ircNick=Ada&ircServer=irc.atl.chat",
         "xmppJid=ada.chat@chat.example.org",
         "xmppJid=ada.chat",
     ] {
@@ -115,6 +118,21 @@ async fn the_bridge_finds_a_user_by_nick_or_jid_with_its_token() {
             envelope("Give exactly one of discordId, ircNick, xmppJid")
         );
     }
+    for query in [
+        "ircServer=irc.atl.chat",
+        "xmppJid=ada.chat&ircServer=irc.atl.chat",
+    ] {
+        let res = t.lookup(query, Some(&bearer)).await;
+        assert_eq!(res.status, 400, "{query}");
+        assert_eq!(res.json(), envelope("ircServer goes with ircNick"));
+    }
+    let long = format!("ircNick=ada&ircServer={}", "a".repeat(254));
+    let res = t.lookup(&long, Some(&bearer)).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json()["error"],
+        "Validation error: Irc server must contain at most 253 character(s) at \"ircServer\""
+    );
 }
 
 #[tokio::test]
@@ -154,7 +172,7 @@ async fn without_a_token_only_staff_and_admins_look_up() {
         )
         .await;
     assert_eq!(res.status, 200);
-    assert_eq!(res.json()["identity"]["ircNick"], "Ada");
+    assert_eq!(res.json()["identity"]["irc_nick"], "Ada");
     let res = t
         .send(
             "GET",
