@@ -48,11 +48,13 @@ pub struct IntegrationPath {
     pub integration: String,
 }
 
-/// `{ ok: true, accounts }`.
+/// `{ ok: true, accounts, account }`: the list the API documents, and the one account
+/// (a user has at most one per service; `null` when none) where Portal's web app reads it.
 #[derive(Serialize, ToSchema)]
 pub struct AccountList {
     pub ok: bool,
     pub accounts: Vec<AccountView>,
+    pub account: Option<AccountView>,
 }
 
 /// `{ ok: true, account }`.
@@ -62,7 +64,7 @@ pub struct AccountBody {
     pub account: AccountView,
 }
 
-/// `{ ok: true, account, temporaryPassword? }`.
+/// `{ ok: true, account, temporaryPassword? }` (the password also on the account).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedAccount {
@@ -176,9 +178,11 @@ pub async fn list(
         .integration_accounts()
         .list_for_user(&me.user.id, integration.id())
         .await?;
+    let accounts: Vec<AccountView> = accounts.iter().map(AccountView::for_owner).collect();
     Ok(Json(AccountList {
         ok: true,
-        accounts: accounts.iter().map(AccountView::for_owner).collect(),
+        account: accounts.first().cloned(),
+        accounts,
     }))
 }
 
@@ -205,10 +209,11 @@ pub async fn create(
     deadline: Deadline,
     body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Response> {
-    let request = bodies::new_account(integration.as_ref(), &me.user, &body?.value()?)?;
+    let (request, name_field) =
+        bodies::new_account(integration.as_ref(), &me.user, &body?.value()?)?;
     let name = request.username.split('@').next().unwrap_or_default();
     names::check(&state.config, name)
-        .map_err(|issue| validation_error(vec![issue.at(integration.catalogue().name_field)]))?;
+        .map_err(|issue| validation_error(vec![issue.at(name_field)]))?;
     // Staff and admins may take a name still cooling after its owner deleted it.
     let taker = Taker {
         moderator: me.moderator(&state.config).ok().flatten().is_some(),
@@ -306,10 +311,14 @@ pub async fn create(
             ));
         }
     };
+    let temporary_password = request.generated_password.then_some(request.password);
     let body = CreatedAccount {
         ok: true,
-        account: AccountView::for_owner(&active),
-        temporary_password: request.generated_password.then_some(request.password),
+        account: AccountView {
+            temporary_password: temporary_password.clone(),
+            ..AccountView::for_owner(&active)
+        },
+        temporary_password,
     };
     Ok(json_with_status(StatusCode::CREATED, body))
 }
@@ -424,11 +433,13 @@ pub async fn remove(
     Ok(Json(DONE))
 }
 
-/// `{ ok: true, temporaryPassword? }`.
+/// `{ ok: true, message, temporaryPassword? }`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetDone {
     pub ok: bool,
+    /// `<service> password reset successfully` (what Portal's web app shows).
+    pub message: String,
     /// The password the service picked, shown once (when none was given).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temporary_password: Option<String>,
@@ -487,6 +498,10 @@ pub async fn reset_password(
     .await?;
     Ok(Json(ResetDone {
         ok: true,
+        message: format!(
+            "{} password reset successfully",
+            integration.catalogue().name
+        ),
         temporary_password: temporary,
     }))
 }

@@ -33,31 +33,29 @@ pub fn optional_password(
     }
 }
 
-/// A new account: the service's own name field (`username` on XMPP, where it is required,
-/// and on the wiki; `nick` on IRC; `localPart` on mail; without it, the owner's username),
-/// and a password (without one, Portal generates one and returns it once).
+/// A new account: the service's own name field (`username` on XMPP and the wiki, `nick` on
+/// IRC, `localPart` on mail; Portal's forms' `wikiUsername` and `local_part` too; without
+/// one, the owner's username), and a password (without one, Portal generates one and
+/// returns it once). `password2`, when sent (Portal's mailbox form), must repeat it.
 #[derive(Debug, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewAccountBody {
-    /// XMPP: a localpart (letters, digits, `_ - .`) or `localpart@<the XMPP domain>`.
+    /// XMPP: a localpart (letters, digits, `_ - .`) or `localpart@<the XMPP domain>`; the
+    /// wiki: its username.
     #[schema(min_length = 1, max_length = 1023)]
     pub username: Option<String>,
     pub nick: Option<String>,
     pub local_part: Option<String>,
+    /// Mail, as Portal's mailbox form names it (read when `localPart` is absent).
+    #[serde(rename = "local_part")]
+    pub local_part_snake: Option<String>,
+    /// The wiki, as Portal's form names it (read when `username` is absent).
+    pub wiki_username: Option<String>,
     /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
     #[schema(min_length = 4, max_length = 128)]
     pub password: Option<String>,
-}
-
-impl NewAccountBody {
-    /// The name field called `field`.
-    fn name_mut(&mut self, field: &str) -> &mut Option<String> {
-        match field {
-            "nick" => &mut self.nick,
-            "localPart" => &mut self.local_part,
-            _ => &mut self.username,
-        }
-    }
+    /// The password again, when the form asks for it twice: must be equal.
+    pub password2: Option<String>,
 }
 
 /// A change: a new password, or (staff and admins) `status`.
@@ -78,45 +76,66 @@ pub struct PasswordReset {
     pub password: Option<String>,
 }
 
-/// A create body, read as `integration` names its accounts.
+impl NewAccountBody {
+    /// The slot of name field `field`.
+    fn name_mut(&mut self, field: &str) -> &mut Option<String> {
+        match field {
+            "nick" => &mut self.nick,
+            "localPart" => &mut self.local_part,
+            "local_part" => &mut self.local_part_snake,
+            "wikiUsername" => &mut self.wiki_username,
+            _ => &mut self.username,
+        }
+    }
+}
+
+/// A create body, read as `integration` names its accounts; the field that named it.
 pub fn new_account_body(
     integration: &dyn Integration,
     body: &Value,
-) -> Result<NewAccountBody, ApiError> {
+) -> Result<(NewAccountBody, &'static str), ApiError> {
     let catalogue = integration.catalogue();
     let map = object(body)?;
     let mut issues = Vec::new();
-    let name = optional_string(map, catalogue.name_field, &mut issues);
+    let name_field = std::iter::once(catalogue.name_field)
+        .chain(catalogue.name_aliases.iter().copied())
+        .find(|field| map.contains_key(*field))
+        .unwrap_or(catalogue.name_field);
+    let name = optional_string(map, name_field, &mut issues);
     if catalogue.name_required && name.is_none() && issues.is_empty() {
-        issues.push(Issue::invalid_type("string", "undefined").at(catalogue.name_field));
+        issues.push(Issue::invalid_type("string", "undefined").at(name_field));
     }
     let mut parsed = NewAccountBody {
         password: optional_password(integration, map, &mut issues),
+        password2: optional_string(map, "password2", &mut issues),
         ..NewAccountBody::default()
     };
-    *parsed.name_mut(catalogue.name_field) = name;
+    *parsed.name_mut(name_field) = name;
+    if issues.is_empty() && parsed.password2.is_some() && parsed.password2 != parsed.password {
+        issues.push(Issue::custom("Passwords do not match").at("password2"));
+    }
     if !issues.is_empty() {
         return Err(validation_error(issues));
     }
-    Ok(parsed)
+    Ok((parsed, name_field))
 }
 
-/// A create body, made into the account `owner` asks for.
+/// A create body, made into the account `owner` asks for; the body field that named it.
 pub fn new_account(
     integration: &dyn Integration,
     owner: &User,
     body: &Value,
-) -> Result<NewAccount, ApiError> {
-    let catalogue = integration.catalogue();
-    let mut parsed = new_account_body(integration, body)?;
-    let name = parsed.name_mut(catalogue.name_field).take();
-    integration
+) -> Result<(NewAccount, &'static str), ApiError> {
+    let (mut parsed, field) = new_account_body(integration, body)?;
+    let name = parsed.name_mut(field).take();
+    let account = integration
         .new_account(owner, name, parsed.password)
         .map_err(|refused| match refused {
             NameRefused::Missing(message) => ApiError::bad_request(message),
-            NameRefused::Invalid(issue) => validation_error(vec![issue.at(catalogue.name_field)]),
+            NameRefused::Invalid(issue) => validation_error(vec![issue.at(field)]),
             NameRefused::Upstream(err) => err.into(),
-        })
+        })?;
+    Ok((account, field))
 }
 
 /// An update body: `{password?, status?: active|suspended}`, as `integration` takes it.

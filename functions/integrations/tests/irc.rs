@@ -291,7 +291,10 @@ async fn resetting_without_a_password_returns_the_one_atheme_picked() {
         )
         .await;
     assert_eq!(res.status, 200);
-    assert_eq!(res.json(), json!({"ok": true}));
+    assert_eq!(
+        res.json(),
+        json!({"ok": true, "message": "IRC password reset successfully"})
+    );
     assert_eq!(t.atheme.nick("ada").unwrap().password, "chosen-password");
     assert_eq!(t.atheme.open_sessions(), 0);
     assert!(!t.table_dump().await.contains("chosen-password"));

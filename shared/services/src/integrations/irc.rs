@@ -261,6 +261,7 @@ static CATALOGUE: Catalogue = Catalogue {
     description: "A registered nick on the community IRC network",
     icon: Some("hash"),
     name_field: "nick",
+    name_aliases: &[],
     name_required: false,
     changes_passwords: true,
 };

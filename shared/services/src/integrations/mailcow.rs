@@ -373,6 +373,7 @@ static CATALOGUE: Catalogue = Catalogue {
     description: "A mailbox on the community mail server",
     icon: Some("mail"),
     name_field: "localPart",
+    name_aliases: &["local_part"],
     name_required: false,
     changes_passwords: true,
 };

@@ -345,6 +345,7 @@ static CATALOGUE: Catalogue = Catalogue {
     description: "An account on the community wiki",
     icon: Some("book-open"),
     name_field: "username",
+    name_aliases: &["wikiUsername"],
     name_required: false,
     changes_passwords: false,
 };

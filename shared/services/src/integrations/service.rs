@@ -153,6 +153,9 @@ pub struct Catalogue {
     pub icon: Option<&'static str>,
     /// The create body's field that names the account.
     pub name_field: &'static str,
+    /// Other fields that name it, as Portal's own forms send them (read when `name_field`
+    /// is absent).
+    pub name_aliases: &'static [&'static str],
     /// Whether a create body must name the account (else the owner's username is taken).
     pub name_required: bool,
     /// Whether an account's password can be changed through Portal.

@@ -22,6 +22,9 @@ use portal_domain::store::integration_accounts::Account;
 
 const MAX_LOCALPART: usize = 64;
 
+pub const NO_USERNAME: &str =
+    "Set your username in account settings before creating an XMPP account";
+
 pub struct Xmpp {
     upstream: Option<Upstream>,
 }
@@ -145,7 +148,8 @@ static CATALOGUE: Catalogue = Catalogue {
     description: "A chat account (Jabber/XMPP) on the community server",
     icon: Some("message-circle"),
     name_field: "username",
-    name_required: true,
+    name_aliases: &[],
+    name_required: false,
     changes_passwords: true,
 };
 
@@ -165,11 +169,9 @@ impl Integration for Xmpp {
         password: Option<String>,
     ) -> Result<NewAccount, NameRefused> {
         let upstream = self.upstream()?;
-        let Some(raw) = name else {
-            return Err(NameRefused::Invalid(Issue::invalid_type(
-                "string",
-                "undefined",
-            )));
+        // Portal's own form sends only a password: the account takes the owner's username.
+        let Some(raw) = name.or_else(|| owner.username.clone()) else {
+            return Err(NameRefused::Missing(NO_USERNAME));
         };
         let username = localpart(&raw, &upstream.domain).map_err(NameRefused::Invalid)?;
         let data =
