@@ -33,7 +33,7 @@ fn route_list() -> impl RouteList<AppState> {
         [api_keys::list],
         [api_keys::show, api_keys::remove],
         [oauth_clients::list, oauth_clients::create],
-        [oauth_clients::show, oauth_clients::update],
+        [oauth_clients::show, oauth_clients::update, oauth_clients::remove],
         [stats::show],
         [audit_log::list],
         [service_accounts::xmpp::list],

@@ -26,7 +26,7 @@ pub const CLIENT_NOT_FOUND: &str = "OAuth client not found";
 const MAX_URIS: usize = 10;
 
 /// An OAuth client (its secret only once, on creation).
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientView {
     id: String,
@@ -52,20 +52,32 @@ fn client_view(client: &OAuthClient) -> ClientView {
     }
 }
 
-/// `{ oauthClients, nextCursor? }`.
+/// `{ oauthClients, clients, nextCursor? }`: the page under the documented key and under
+/// the one Portal's web app reads.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientList {
     pub oauth_clients: Vec<ClientView>,
+    pub clients: Vec<ClientView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 
-/// `{ oauthClient }`.
+/// `{ oauthClient, client }`: the documented key and the one Portal's web app reads.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientBody {
     pub oauth_client: ClientView,
+    pub client: ClientView,
+}
+
+impl ClientBody {
+    fn of(view: ClientView) -> Self {
+        Self {
+            client: view.clone(),
+            oauth_client: view,
+        }
+    }
 }
 
 pub struct ClientQuery {
@@ -95,8 +107,10 @@ pub async fn list(
 ) -> ApiResult<Json<ClientList>> {
     let request = query.paging.request(&state.keyring)?;
     let page = state.db.oauth_clients().list_page(&request).await?;
+    let clients: Vec<ClientView> = page.items.iter().map(client_view).collect();
     Ok(Json(ClientList {
-        oauth_clients: page.items.iter().map(client_view).collect::<Vec<_>>(),
+        oauth_clients: clients.clone(),
+        clients,
         next_cursor: next_cursor(&state.keyring, page.next.as_ref()),
     }))
 }
@@ -123,9 +137,7 @@ pub async fn show(
         .get(id.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found(CLIENT_NOT_FOUND))?;
-    Ok(Json(ClientBody {
-        oauth_client: client_view(&client),
-    }))
+    Ok(Json(ClientBody::of(client_view(&client))))
 }
 
 /// Absolute https URLs, or http on a loopback host (local development).
@@ -213,10 +225,7 @@ pub async fn create(
         .await?;
     let mut view = client_view(&client);
     view.client_secret = Some(secret);
-    Ok(json_with_status(
-        StatusCode::CREATED,
-        ClientBody { oauth_client: view },
-    ))
+    Ok(json_with_status(StatusCode::CREATED, ClientBody::of(view)))
 }
 
 /// A change to a client; absent fields stay as they are.
@@ -300,9 +309,7 @@ pub async fn update(
             new.disabled = disabled;
         }
         if new == old {
-            return Ok(Json(ClientBody {
-                oauth_client: client_view(&old),
-            }));
+            return Ok(Json(ClientBody::of(client_view(&old))));
         }
         new.updated_at = iso(now());
         if new.updated_at == old.updated_at {
@@ -320,9 +327,42 @@ pub async fn update(
             .save(&old, &new, Some(&event))
             .await?
         {
-            return Ok(Json(ClientBody {
-                oauth_client: client_view(&new),
-            }));
+            return Ok(Json(ClientBody::of(client_view(&new))));
+        }
+    }
+    Err(ApiError::Conflict(
+        "OAuth client changed concurrently; retry".into(),
+    ))
+}
+
+/// Deletes an OAuth client (admin only): its id and secret stop working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/oauth-clients/{id}",
+    security(("signedIn" = [])),
+    params(Id),
+    responses(
+        (status = 200, description = "Deleted", body = portal_web::views::Done),
+        (status = 404, description = "`OAuth client not found`", body = ErrorEnvelope),
+    )
+)]
+pub async fn remove(
+    State(state): State<AppState>,
+    id: PathId,
+    RequireAdmin(actor): RequireAdmin,
+    RequestProvenance(origin): RequestProvenance,
+) -> ApiResult<Json<portal_web::views::Done>> {
+    let origin = origin.as_user(&actor.user.id);
+    let clients = state.db.oauth_clients();
+    for _ in 0..4 {
+        let client = clients
+            .get(id.as_str())
+            .await?
+            .ok_or_else(|| ApiError::not_found(CLIENT_NOT_FOUND))?;
+        let details = json!({ "oauthClientId": client.id, "clientId": client.client_id, "name": client.name });
+        let event = Event::now(&origin, "oauth_client.deleted", None, Some(details));
+        if clients.delete(&client, Some(&event)).await? {
+            return Ok(Json(portal_web::views::DONE));
         }
     }
     Err(ApiError::Conflict(

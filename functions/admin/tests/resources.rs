@@ -309,6 +309,59 @@ async fn oauth_clients_are_created_by_admins_with_a_secret_shown_once() {
 }
 
 #[tokio::test]
+async fn portals_admin_pages_read_client_and_clients_and_delete_a_client() {
+    let t = Admin::new().await;
+    let body = json!({"name": "Wiki", "redirectUris": ["https://wiki.example.org/callback"]});
+    let res = t
+        .send(
+            "POST",
+            "/api/admin/oauth-clients",
+            Some(&t.admin),
+            Some(body),
+        )
+        .await;
+    assert_eq!(res.status, 201);
+    assert_eq!(res.json()["client"], res.json()["oauthClient"]);
+    let id = res.json()["client"]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/admin/oauth-clients/{id}");
+    // fetchOAuthClients reads `clients`; fetchOAuthClientById reads `client`.
+    let listed = t.get("/api/admin/oauth-clients", &t.staff).await.json();
+    assert_eq!(listed["clients"][0]["id"], id.as_str());
+    assert_eq!(listed["clients"], listed["oauthClients"]);
+    let one = t.get(&path, &t.staff).await.json();
+    assert_eq!(one["client"]["name"], "Wiki");
+    assert!(one["client"].get("clientSecret").is_none());
+    let counted = |stats: Value| stats["oauthClients"]["total"].clone();
+    assert_eq!(counted(t.get("/api/admin/stats", &t.admin).await.json()), 1);
+    // deleteOAuthClient: staff may not, an admin may; then it is gone and uncounted.
+    let res = t.send("DELETE", &path, Some(&t.staff), None).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(res.json(), envelope("Forbidden - Admin access required"));
+    let res = t.send("DELETE", &path, Some(&t.admin), None).await;
+    assert_eq!(
+        (res.status.as_u16(), res.json()),
+        (200, json!({"ok": true}))
+    );
+    assert_eq!(t.get(&path, &t.staff).await.status, 404);
+    let res = t.send("DELETE", &path, Some(&t.admin), None).await;
+    assert_eq!(
+        (res.status.as_u16(), res.json()),
+        (404, envelope("OAuth client not found"))
+    );
+    assert_eq!(counted(t.get("/api/admin/stats", &t.admin).await.json()), 0);
+    let listed = t.get("/api/admin/oauth-clients", &t.staff).await.json();
+    assert_eq!(listed["clients"], json!([]));
+    let log = t.get("/api/admin/audit-log", &t.admin).await.json();
+    let deleted = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "oauth_client.deleted")
+        .expect("the deletion is audited");
+    assert_eq!(deleted["details"]["oauthClientId"], id.as_str());
+}
+
+#[tokio::test]
 async fn oauth_redirect_uris_must_be_https_or_local_http() {
     let t = Admin::new().await;
     for uris in [
@@ -377,6 +430,7 @@ async fn every_id_route_refuses_an_overlong_id_before_any_work() {
         ("DELETE", "api-keys"),
         ("GET", "oauth-clients"),
         ("PATCH", "oauth-clients"),
+        ("DELETE", "oauth-clients"),
     ] {
         let res = t
             .send(

@@ -120,6 +120,26 @@ impl OAuthClients<'_> {
         Ok(db.commit(items).await?.is_yes())
     }
 
+    /// Deletes `client` (as read), uncounting it. False when it changed or went meanwhile.
+    pub async fn delete(
+        &self,
+        client: &OAuthClient,
+        audit: Option<&super::audit::Event>,
+    ) -> Result<bool, StoreError> {
+        let db = self.db;
+        let unchanged = exists().and(
+            Expression::new("#updatedAt = :updatedAt")
+                .name("#updatedAt", "updatedAt")
+                .value(":updatedAt", super::item::s(&client.updated_at)),
+        );
+        let mut items = vec![db.delete(keys::oauth_client(&client.id), Some(unchanged))?];
+        items.extend(db.counter_update(counted(client, -1))?);
+        if let Some(event) = audit {
+            items.push(db.audit_write(event)?);
+        }
+        Ok(db.commit(items).await?.is_yes())
+    }
+
     /// Newest first.
     pub async fn list_page(&self, request: &PageRequest) -> Result<Page<OAuthClient>, StoreError> {
         self.db
