@@ -8,6 +8,7 @@ use axum::extract::State;
 use portal_domain::model::{
     MAX_USERNAME_CHARS, MIN_USERNAME_CHARS, Role, User, UsernameProblem, username_rule,
 };
+use portal_domain::store::integration_accounts::Account;
 use portal_domain::store::users::UserFilter;
 use portal_domain::time::{now, parse_iso};
 use portal_services::integrations::lifecycle::Outcome;
@@ -53,6 +54,52 @@ pub struct AdminUser {
     /// have none; deleted accounts left out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrations: Option<AccountsByService>,
+    /// In a list with `expand=integrations`: each service's account at the top level of
+    /// the row, as Portal's admin table reads it.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(inline)]
+    pub accounts: Option<ServiceAccounts>,
+}
+
+/// A user's account on each service under the key Portal's admin pages read (`null` where
+/// they have none; deleted accounts left out).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccounts {
+    pub xmpp_account: Option<AccountView>,
+    pub irc_account: Option<AccountView>,
+    pub mailcow_account: Option<AccountView>,
+    pub mediawiki_account: Option<AccountView>,
+}
+
+impl ServiceAccounts {
+    /// The live account of each service among `held`.
+    pub fn of(held: &[Account]) -> Self {
+        let live = |integration: &str| {
+            held.iter()
+                .find(|a| {
+                    a.integration_id == integration
+                        && !matches!(a.status.as_str(), "provisioning" | "deleted")
+                })
+                .map(AccountView::from)
+        };
+        Self {
+            xmpp_account: live("xmpp"),
+            irc_account: live("irc"),
+            mailcow_account: live("mailcow"),
+            mediawiki_account: live("mediawiki"),
+        }
+    }
+}
+
+/// `{ user, xmppAccount, ircAccount, mailcowAccount, mediawikiAccount }`: one user with
+/// their account on each service (Portal's user sheet).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminUserDetail {
+    pub user: AdminUser,
+    #[serde(flatten)]
+    pub accounts: ServiceAccounts,
 }
 
 /// Each service's account of a user by service id, `null` where they have none.
@@ -98,6 +145,7 @@ impl From<&User> for AdminUser {
             created_at: user.created_at.clone(),
             updated_at: user.updated_at.clone(),
             integrations: None,
+            accounts: None,
         }
     }
 }
@@ -135,6 +183,8 @@ pub struct Pagination {
 pub struct UserQuery {
     filter: UserFilter,
     paging: Paging,
+    /// `expand=integrations`.
+    integrations: bool,
 }
 
 impl FromQuery for UserQuery {
@@ -149,6 +199,7 @@ impl FromQuery for UserQuery {
                 search: q.string("search", 100),
             },
             paging: Paging::read(q, 50),
+            integrations: q.one_of("expand", &["integrations"]).is_some(),
         }
     }
 }
@@ -162,6 +213,7 @@ impl FromQuery for UserQuery {
         ("role" = Option<String>, Query, pattern = "^(user|staff|admin)$", description = "`user`, `staff` or `admin`"),
         ("banned" = Option<bool>, Query),
         ("search" = Option<String>, Query, max_length = 100, description = "Case-insensitive prefix of the e-mail, the name or the username"),
+        ("expand" = Option<String>, Query, pattern = "^integrations$", description = "`integrations`: each row carries `xmppAccount`, `ircAccount`, `mailcowAccount` and `mediawikiAccount`"),
         portal_web::openapi::Paging,
     ),
     responses((status = 200, description = "A page of users", body = UserList))
@@ -174,8 +226,23 @@ pub async fn list(
     let (limit, offset) = (query.paging.limit, query.paging.offset);
     let request = query.paging.request(&state.keyring)?;
     let found = state.db.users().list(&query.filter, &request).await?;
+    let mut users: Vec<AdminUser> = found.users.iter().map(AdminUser::from).collect();
+    if query.integrations {
+        // Each row's accounts: one Query per user, all at once.
+        let accounts = state.db.integration_accounts();
+        let held = futures::future::try_join_all(
+            found
+                .users
+                .iter()
+                .map(|user| accounts.all_of_user(&user.id)),
+        )
+        .await?;
+        for (row, held) in users.iter_mut().zip(held) {
+            row.accounts = Some(ServiceAccounts::of(&held));
+        }
+    }
     Ok(Json(UserList {
-        users: found.users.iter().map(AdminUser::from).collect(),
+        users,
         pagination: Pagination {
             total: u64::try_from(found.total).unwrap_or_default(),
             limit,
@@ -210,7 +277,7 @@ impl FromQuery for ShowQuery {
         ("expand" = Option<String>, Query, pattern = "^integrations$", description = "`integrations`: add `user.integrations`"),
     ),
     responses(
-        (status = 200, description = "The user", body = AdminUserBody),
+        (status = 200, description = "The user and their account on each service", body = AdminUserDetail),
         (status = 404, description = "`User not found`", body = ErrorEnvelope),
     )
 )]
@@ -219,21 +286,15 @@ pub async fn show(
     id: PathId,
     ValidQuery(query): ValidQuery<ShowQuery>,
     RequireAdminOrStaff(_): RequireAdminOrStaff,
-) -> ApiResult<Json<AdminUserBody>> {
-    let users = state.db.users();
-    let accounts = state.db.integration_accounts();
+) -> ApiResult<Json<AdminUserDetail>> {
     // The user and their accounts do not depend on each other: read together.
-    let (user, held) = futures::try_join!(users.get(id.as_str()), async {
-        if query.integrations {
-            accounts.all_of_user(id.as_str()).await.map(Some)
-        } else {
-            Ok(None)
-        }
-    })?;
+    let (users, accounts) = (state.db.users(), state.db.integration_accounts());
+    let (user, held) =
+        futures::try_join!(users.get(id.as_str()), accounts.all_of_user(id.as_str()))?;
     let user = user.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
     let mut user = AdminUser::from(&user);
-    user.integrations = held.map(|held| {
-        AccountsByService(
+    if query.integrations {
+        user.integrations = Some(AccountsByService(
             state
                 .integrations
                 .all()
@@ -245,11 +306,11 @@ pub async fn show(
                     (integration.id(), account.map(AccountView::from))
                 })
                 .collect(),
-        )
-    });
-    Ok(Json(AdminUserBody {
+        ));
+    }
+    Ok(Json(AdminUserDetail {
         user,
-        service_accounts: Vec::new(),
+        accounts: ServiceAccounts::of(&held),
     }))
 }
 

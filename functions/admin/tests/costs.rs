@@ -54,7 +54,8 @@ async fn calls_per_endpoint() {
             "GET",
             format!("/api/admin/users/{uid}"),
             None,
-            vec!["BatchGetItem", "GetItem"],
+            // Auth, then the user beside their service accounts (one round trip).
+            vec!["BatchGetItem", "GetItem", "Query"],
         ),
         (
             "PATCH",

@@ -488,3 +488,54 @@ async fn admin_search_finds_users_by_nick_and_jid_and_expand_shows_their_account
         .await;
     assert_eq!(res.status, 400);
 }
+
+#[tokio::test]
+async fn portals_user_sheet_and_admin_table_read_each_services_account_at_the_top() {
+    let t = setup().await;
+    t.account(&t.ada, "irc").await;
+    t.account(&t.ada, "xmpp").await;
+    t.account(&t.bob, "irc").await;
+    // fetchUserById: `user`, and `xmppAccount` ... `mediawikiAccount` (null where none).
+    let sheet = t
+        .get(&format!("/api/admin/users/{}", t.ada.user.id), &t.staff)
+        .await
+        .json();
+    assert_eq!(sheet["user"]["email"], "ada@example.org");
+    assert_eq!(sheet["ircAccount"]["nick"], "Ada");
+    assert_eq!(sheet["ircAccount"]["userId"], t.ada.user.id.as_str());
+    assert!(sheet["ircAccount"]["port"].is_u64());
+    assert!(sheet["ircAccount"]["server"].is_string());
+    assert_eq!(sheet["xmppAccount"]["jid"], "ada@chat.example.org");
+    assert_eq!(sheet["xmppAccount"]["username"], "ada");
+    assert_eq!(sheet["mailcowAccount"], Value::Null);
+    assert_eq!(sheet["mediawikiAccount"], Value::Null);
+    // fetchUsers({expandIntegrations}): each row carries them; without it, none do.
+    let rows = t
+        .get("/api/admin/users?expand=integrations&limit=10", &t.admin)
+        .await
+        .json();
+    let row = |who: &Person| {
+        rows["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == who.user.id.as_str())
+            .cloned()
+            .unwrap()
+    };
+    let ada = row(&t.ada);
+    assert_eq!(ada["ircAccount"]["nick"], "Ada");
+    assert_eq!(ada["ircAccount"]["status"], "active");
+    assert_eq!(ada["xmppAccount"]["jid"], "ada@chat.example.org");
+    assert_eq!(ada["xmppAccount"]["status"], "active");
+    assert_eq!(ada["mailcowAccount"], Value::Null);
+    let bob = row(&t.bob);
+    assert_eq!(bob["ircAccount"]["nick"], "Bob");
+    assert_eq!(bob["xmppAccount"], Value::Null);
+    assert_eq!(row(&t.staff)["ircAccount"], Value::Null);
+    assert!(rows["pagination"]["total"].is_u64());
+    let plain = t.get("/api/admin/users?limit=10", &t.admin).await.json();
+    assert!(plain["users"][0].get("ircAccount").is_none());
+    let res = t.get("/api/admin/users?expand=all", &t.admin).await;
+    assert_eq!(res.status, 400);
+}
