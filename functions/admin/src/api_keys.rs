@@ -24,9 +24,16 @@ pub struct KeyView {
     id: String,
     user_id: String,
     name: Option<String>,
+    /// The key's first characters (BetterAuth's `start`), to recognise it by.
+    start: Option<String>,
+    prefix: Option<String>,
     enabled: bool,
     last_used_at: Option<String>,
+    /// The same, under BetterAuth's name for it.
+    last_request: Option<String>,
+    expires_at: Option<String>,
     created_at: String,
+    updated_at: String,
     /// The owner (`null` if the user is gone).
     user: Option<Owner>,
 }
@@ -44,9 +51,14 @@ fn key_view(key: &ApiKey, owner: Option<&User>) -> KeyView {
         id: key.id.clone(),
         user_id: key.user_id.clone(),
         name: key.name.clone(),
+        start: key.start.clone(),
+        prefix: key.prefix.clone(),
         enabled: key.enabled,
         last_used_at: key.last_request.clone(),
+        last_request: key.last_request.clone(),
+        expires_at: key.expires_at.clone(),
         created_at: key.created_at.clone(),
+        updated_at: key.updated_at.clone(),
         user: owner.map(|u| Owner {
             id: u.id.clone(),
             email: u.email.clone(),

@@ -58,10 +58,12 @@ fn row(account: &Account, owner: Option<&User>) -> ModeratedAccount {
     }
 }
 
-/// Where the page sits (no total: counting would read every account).
+/// Where the page sits, and how many accounts match (`total`: from counters kept with the
+/// accounts, or the owner's few accounts; never a scan).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PagePosition {
+    pub total: u64,
     pub limit: u32,
     pub offset: u32,
     pub has_more: bool,
@@ -113,16 +115,36 @@ fn integration(state: &AppState, id: &str) -> ApiResult<std::sync::Arc<dyn Integ
 async fn list(state: &AppState, id: &str, query: AccountQuery) -> ApiResult<AccountsPage> {
     integration(state, id)?;
     let request = query.paging.request(&state.keyring)?;
-    let page = state
-        .db
-        .integration_accounts()
-        .list_page(
-            id,
-            query.status.as_deref(),
-            query.user_id.as_deref(),
-            &request,
-        )
-        .await?;
+    let accounts = state.db.integration_accounts();
+    let status = query.status.as_deref();
+    // The page and how many match do not depend on each other: read together.
+    let total = async {
+        Ok::<_, ApiError>(match query.user_id.as_deref() {
+            Some(user) => accounts
+                .all_of_user(user)
+                .await?
+                .iter()
+                .filter(|a| a.integration_id == id && a.status != "provisioning")
+                .filter(|a| status.is_none_or(|s| a.status == s))
+                .count() as i64,
+            None => {
+                let counts = state.db.stats().accounts(id).await?;
+                match status {
+                    Some(s) => counts.get(s).copied().unwrap_or_default(),
+                    None => counts.values().sum(),
+                }
+            }
+        })
+    };
+    let (page, total) = futures::try_join!(
+        async {
+            accounts
+                .list_page(id, status, query.user_id.as_deref(), &request)
+                .await
+                .map_err(ApiError::from)
+        },
+        total
+    )?;
     let owners = state
         .db
         .users()
@@ -141,6 +163,7 @@ async fn list(state: &AppState, id: &str, query: AccountQuery) -> ApiResult<Acco
             .map(|a| row(a, owners.iter().find(|u| u.id == a.user_id)))
             .collect(),
         pagination: PagePosition {
+            total: u64::try_from(total).unwrap_or_default(),
             limit: query.paging.limit,
             offset: query.paging.offset,
             has_more: page.has_more,

@@ -163,8 +163,13 @@ async fn api_keys_are_listed_with_their_owner_never_the_secret() {
     assert_eq!(
         ci,
         &json!({"id": key.id, "userId": t.user.user.id, "name": "ci", "enabled": true, "lastUsedAt": null,
-            "createdAt": key.created_at, "user": {"id": t.user.user.id, "email": "user@example.org", "name": "user"}})
+            "start": key.start, "prefix": key.prefix, "lastRequest": null, "expiresAt": key.expires_at,
+            "createdAt": key.created_at, "updatedAt": key.updated_at,
+            "user": {"id": t.user.user.id, "email": "user@example.org", "name": "user"}})
     );
+    // Portal's admin views recognise a key by its first characters: the key's own.
+    let start = ci["start"].as_str().expect("BetterAuth's start");
+    assert!(!start.is_empty() && raw.starts_with(start) && start.len() < raw.len());
     let enabled = t
         .get("/api/admin/api-keys?enabled=true", &t.staff)
         .await

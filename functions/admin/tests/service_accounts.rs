@@ -111,7 +111,7 @@ async fn each_family_lists_its_accounts_newest_first_with_their_owner() {
     assert_eq!(rows[1]["data"]["nick"], "Ada");
     assert_eq!(
         body["pagination"],
-        json!({"limit": 50, "offset": 0, "hasMore": false})
+        json!({"total": 2, "limit": 50, "offset": 0, "hasMore": false})
     );
     let xmpp = t.get("/api/admin/xmpp-accounts", &t.admin).await.json();
     assert_eq!(xmpp["xmppAccounts"][0]["id"], json!(ada_xmpp));
@@ -126,12 +126,17 @@ async fn each_family_lists_its_accounts_newest_first_with_their_owner() {
         .json();
     assert_eq!(mine["ircAccounts"].as_array().unwrap().len(), 1);
     assert_eq!(mine["ircAccounts"][0]["id"], json!(ada_irc));
+    assert_eq!(mine["pagination"]["total"], 1);
     let first = t
         .get("/api/admin/irc-accounts?limit=1", &t.admin)
         .await
         .json();
     assert_eq!(first["ircAccounts"][0]["id"], json!(bob_irc));
     assert_eq!(first["pagination"]["hasMore"], true);
+    assert_eq!(
+        first["pagination"]["total"], 2,
+        "the total is the set's, not the page's"
+    );
     let cursor = first["nextCursor"].as_str().unwrap();
     let second = t
         .get(
@@ -157,11 +162,15 @@ async fn each_family_lists_its_accounts_newest_first_with_their_owner() {
         .json();
     assert_eq!(suspended["ircAccounts"].as_array().unwrap().len(), 1);
     assert_eq!(suspended["ircAccounts"][0]["id"], json!(bob_irc));
+    assert_eq!(suspended["pagination"]["total"], 1);
     let active = t
         .get("/api/admin/irc-accounts?status=active", &t.admin)
         .await
         .json();
     assert_eq!(active["ircAccounts"][0]["id"], json!(ada_irc));
+    assert_eq!(active["pagination"]["total"], 1);
+    let all = t.get("/api/admin/irc-accounts", &t.admin).await.json();
+    assert_eq!(all["pagination"]["total"], 2);
     // Guards and bad queries.
     assert_eq!(
         t.send("GET", "/api/admin/irc-accounts", None, None)
@@ -264,6 +273,23 @@ async fn one_account_is_read_changed_and_deleted_on_the_service() {
         .await
         .json();
     assert_eq!(deleted["ircAccounts"].as_array().unwrap().len(), 1);
+    // The counters moved with every change (suspended, then deleted): they agree with
+    // the accounts themselves.
+    assert_eq!(deleted["pagination"]["total"], 1);
+    for status in ["active", "suspended", "pending"] {
+        let page = t
+            .get(
+                &format!("/api/admin/irc-accounts?status={status}"),
+                &t.admin,
+            )
+            .await
+            .json();
+        assert_eq!(
+            page["pagination"]["total"],
+            page["ircAccounts"].as_array().unwrap().len(),
+            "{status}"
+        );
+    }
     for (method, body) in [
         ("PATCH", Some(json!({"status": "active"}))),
         ("DELETE", None),

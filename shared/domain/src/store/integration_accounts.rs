@@ -227,6 +227,7 @@ impl Accounts<'_> {
             )?,
             free_name(db, account, cools_until)?,
         ];
+        items.extend(db.account_counter_update(&account.integration_id, &[(&account.status, -1)])?);
         if let Some(event) = audit {
             items.push(db.audit_write(event)?);
         }
@@ -260,6 +261,10 @@ impl Accounts<'_> {
             self.db
                 .put(to_item(&AccountItem::new(active.clone()))?, Some(reserved))?,
         ];
+        items.extend(
+            self.db
+                .account_counter_update(&active.integration_id, &[(status, 1)])?,
+        );
         if let Some(event) = audit {
             items.push(self.db.audit_write(event)?);
         }
@@ -292,6 +297,10 @@ impl Accounts<'_> {
             )?,
             free_name(db, account, cools_until)?,
         ];
+        items.extend(db.account_counter_update(
+            &account.integration_id,
+            &[(&account.status, -1), ("deleted", 1)],
+        )?);
         if let Some(event) = audit {
             items.push(db.audit_write(event)?);
         }
@@ -401,6 +410,12 @@ impl Accounts<'_> {
             to_item(&AccountItem::new(new.clone()))?,
             Some(unchanged_since(old)),
         )?];
+        items.extend(
+            self.db.account_counter_update(
+                &new.integration_id,
+                &[(&old.status, -1), (&new.status, 1)],
+            )?,
+        );
         if let Some(event) = audit {
             items.push(self.db.audit_write(event)?);
         }

@@ -174,6 +174,11 @@ pub fn stats_shard(shard: u32) -> (String, String) {
     (format!("STATS#{shard}"), "STATS".into())
 }
 
+/// A shard of the integration accounts' counters (per integration and status).
+pub fn account_stats_shard(shard: u32) -> (String, String) {
+    (format!("STATSACC#{shard}"), "STATS".into())
+}
+
 pub fn expiry_shard(day: &str, shard: u32) -> (String, String) {
     (format!("STATSEXP#{day}#{shard}"), "STATS".into())
 }

@@ -126,6 +126,35 @@ impl Db {
         )?))
     }
 
+    /// The update of the integration accounts' counters for `changes` (`(status, +1/-1)`
+    /// of accounts on `integration`; reservations in progress are not counted), on a random
+    /// shard of their own; nothing when the changes cancel out.
+    pub(crate) fn account_counter_update(
+        &self,
+        integration: &str,
+        changes: &[(&str, i64)],
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        let mut by_status: BTreeMap<&str, i64> = BTreeMap::new();
+        for (status, delta) in changes {
+            if *status != "provisioning" {
+                *by_status.entry(status).or_default() += delta;
+            }
+        }
+        let changed: Vec<_> = by_status
+            .into_iter()
+            .filter(|(_, d)| *d != 0)
+            .map(|(status, d)| (format!("{integration}#{status}"), d))
+            .collect();
+        if changed.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.update(
+            keys::account_stats_shard(random_shard()),
+            adds(changed.into_iter()),
+            None,
+        )?))
+    }
+
     /// Updates of the per-hour expiry buckets: `(expiresAt, +1/-1)` pairs, one update per
     /// day item (a transaction may touch an item once).
     pub(crate) fn expiry_updates(
@@ -197,6 +226,22 @@ impl Db {
 }
 
 impl StatsRepo<'_> {
+    /// How many accounts `integration` has in each status (one BatchGetItem of the shards).
+    pub async fn accounts(&self, integration: &str) -> Result<BTreeMap<String, i64>, StoreError> {
+        let shards = (0..SHARDS).map(keys::account_stats_shard).collect();
+        let items = self.db.batch_get(shards).await?;
+        let prefix = format!("{integration}#");
+        let mut counts = BTreeMap::new();
+        for item in &items {
+            for name in item.keys() {
+                if let Some(status) = name.strip_prefix(&prefix) {
+                    *counts.entry(status.to_string()).or_default() += number(item, name);
+                }
+            }
+        }
+        Ok(counts)
+    }
+
     /// Only the counters (users, keys, OAuth clients): one BatchGetItem of the shards.
     pub async fn counters(&self) -> Result<Stats, StoreError> {
         let shards = (0..SHARDS).map(keys::stats_shard).collect();
