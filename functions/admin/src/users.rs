@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use portal_domain::model::{
-    MAX_USERNAME_CHARS, MIN_USERNAME_CHARS, Role, User, UsernameProblem, username_rule,
+    MAX_USERNAME_CHARS, MIN_USERNAME_CHARS, Role, User, UsernameProblem, is_email, username_rule,
 };
 use portal_domain::store::integration_accounts::Account;
 use portal_domain::store::users::UserFilter;
@@ -322,6 +322,12 @@ pub struct AdminUpdate {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
+    /// A new e-mail address (admins only: it can reset the password). It is stored
+    /// lower-cased and unverified, and reset links sent to the old address stop working;
+    /// 409 `Email is already in use` when somebody else has it.
+    #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
+    email: Option<String>,
     /// A new username (3 to 30 characters: a letter, then letters, digits, `_` or `-`;
     /// stored lower-cased): 409 when somebody else holds it. Users cannot change theirs.
     #[serde(default)]
@@ -347,6 +353,11 @@ impl Validate for AdminUpdate {
         let mut rules = Rules::default();
         if let Some(name) = &self.name {
             rules.length("name", name.trim(), 1, 100);
+        }
+        if let Some(email) = &self.email
+            && (email.trim().len() > 254 || !is_email(email.trim()))
+        {
+            rules.broken("email", "email", Some("Invalid email"));
         }
         if let Some(username) = &self.username {
             match username_rule(username) {
@@ -386,7 +397,7 @@ impl Validate for AdminUpdate {
     responses(
         (status = 200, description = "The changed user", body = AdminUserBody),
         (status = 404, description = "`User not found`", body = ErrorEnvelope),
-        (status = 409, description = "`Username is already taken`", body = ErrorEnvelope),
+        (status = 409, description = "`Username is already taken`, `Email is already in use`", body = ErrorEnvelope),
     )
 )]
 pub async fn update(
@@ -398,6 +409,7 @@ pub async fn update(
 ) -> ApiResult<Json<AdminUserBody>> {
     let change = UserChange {
         name: body.name,
+        email: body.email,
         username: body.username,
         role: body.role,
         banned: body.banned,

@@ -921,3 +921,92 @@ async fn admins_and_staff_change_usernames_which_are_unique_searchable_and_freed
     assert_eq!(res.status, 200);
     assert_eq!(t.count_items("USERNAME#").await, 0);
 }
+
+#[tokio::test]
+async fn portals_user_sheet_changes_an_email_admins_only() {
+    let t = Admin::new().await;
+    let path = format!("/api/admin/users/{}", t.user.user.id);
+    let before = t
+        .state
+        .db
+        .users()
+        .get(&t.user.user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    // Staff may not: setting someone's address lets one reset their password.
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.staff),
+            Some(json!({"email": "new@example.org"})),
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    assert_eq!(res.json(), envelope("Forbidden - Admin access required"));
+    for bad in ["not-an-email", "a@b", " "] {
+        let res = t
+            .send("PATCH", &path, Some(&t.admin), Some(json!({"email": bad})))
+            .await;
+        assert_eq!(res.status, 400, "{bad}");
+        assert_eq!(
+            res.json()["error"],
+            "Validation error: Invalid email at \"email\"",
+            "{bad}"
+        );
+    }
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.admin),
+            Some(json!({"email": "staff@example.org"})),
+        )
+        .await;
+    assert_eq!(res.status, 409);
+    assert_eq!(res.json(), envelope("Email is already in use"));
+    // updateUser reads `result.user`.
+    let res = t
+        .send(
+            "PATCH",
+            &path,
+            Some(&t.admin),
+            Some(json!({"email": "  New.Address@Example.org "})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["user"]["email"], "new.address@example.org");
+    assert_eq!(res.json()["user"]["emailVerified"], false);
+    let users = t.state.db.users();
+    let found = users
+        .find_by_email("new.address@example.org")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|(u, _)| u.id), Some(t.user.user.id.clone()));
+    assert!(
+        users
+            .find_by_email("user@example.org")
+            .await
+            .unwrap()
+            .is_none(),
+        "the old address is free"
+    );
+    let after = users.get(&t.user.user.id).await.unwrap().unwrap();
+    assert_eq!(
+        after.generations.reset_tokens,
+        before.generations.reset_tokens + 1,
+        "reset links sent to the old address stop working"
+    );
+    let log = t.get("/api/admin/audit-log", &t.admin).await.json();
+    let changed = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["details"]["email"].is_object())
+        .expect("the change is audited");
+    assert_eq!(
+        changed["details"]["email"],
+        json!({"before": "user@example.org", "after": "new.address@example.org"})
+    );
+}

@@ -145,9 +145,10 @@ pub async fn update_user(
         Some(Err(UpdateRefused::Conflict(Conflict::UsernameTaken))) => {
             return Err(username::taken());
         }
-        Some(Err(UpdateRefused::Conflict(Conflict::LastAdmin))) => {
+        // Neither can come of a profile update: it changes no role and no address.
+        Some(Err(UpdateRefused::Conflict(Conflict::LastAdmin | Conflict::EmailTaken))) => {
             return Err(AuthError::from(StoreError::Dynamo(
-                "a profile update touched the admin roster".into(),
+                "a profile update touched the admin roster or the e-mail claim".into(),
             )));
         }
     }

@@ -137,6 +137,8 @@ pub enum Refused {
     LastAdmin,
     /// The username asked for belongs to somebody else.
     UsernameTaken,
+    /// The e-mail address asked for belongs to somebody else.
+    EmailTaken,
     /// A regular user asking for what only staff and admins do.
     NeedsModerator,
     /// A staff or admin credential without the second factor the configuration asks for.
@@ -148,11 +150,13 @@ impl From<Conflict> for Refused {
         match conflict {
             Conflict::LastAdmin => Refused::LastAdmin,
             Conflict::UsernameTaken => Refused::UsernameTaken,
+            Conflict::EmailTaken => Refused::EmailTaken,
         }
     }
 }
 
 pub const USERNAME_TAKEN: &str = "Username is already taken";
+pub const EMAIL_TAKEN: &str = "Email is already in use";
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -163,6 +167,7 @@ impl std::fmt::Display for Refused {
                 "refused: this is the last admin who can act (demote, ban or delete another first)"
             }
             Refused::UsernameTaken => "refused: the username belongs to somebody else",
+            Refused::EmailTaken => "refused: the e-mail address belongs to somebody else",
             Refused::NeedsModerator => "only an admin or staff member may do that",
             Refused::SecondFactorRequired => "refused: a second factor is required",
         })
@@ -189,6 +194,10 @@ pub struct UserChange {
     pub banned: Option<bool>,
     pub ban_reason: Option<Option<String>>,
     pub ban_expires: Option<Option<OffsetDateTime>>,
+    /// A new e-mail address (valid per `model::is_email`; stored lower-cased). Admins only:
+    /// whoever sets someone's address can reset their password. The new address is not
+    /// verified, and reset links sent to the old one stop working.
+    pub email: Option<String>,
 }
 
 /// What [`change_user`] did.
@@ -299,6 +308,21 @@ fn apply(
     }
     if let Some(name) = &change.name {
         user.name = name.trim().to_string();
+    }
+    if let Some(email) = &change.email {
+        let email = email.trim().to_lowercase();
+        if email != user.email {
+            let is_admin = match actor {
+                Actor::Operator => true,
+                Actor::Member(member) => member.is_admin(),
+            };
+            if !is_admin {
+                return Err(Refused::NeedsAdmin);
+            }
+            user.email = email;
+            user.email_verified = false;
+            user.generations.reset_tokens += 1;
+        }
     }
     if let Some(username) = &change.username {
         user.username = Some(portal_domain::model::normalize_username(username));

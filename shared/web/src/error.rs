@@ -229,12 +229,13 @@ pub fn invalid_cursor() -> ApiError {
 
 impl From<portal_services::moderation::Refused> for ApiError {
     fn from(refused: portal_services::moderation::Refused) -> Self {
-        use portal_services::moderation::{LAST_ADMIN, Refused, USERNAME_TAKEN};
+        use portal_services::moderation::{EMAIL_TAKEN, LAST_ADMIN, Refused, USERNAME_TAKEN};
         match refused {
             Refused::NotFound => ApiError::not_found(USER_NOT_FOUND),
             Refused::NeedsAdmin => ApiError::forbidden(FORBIDDEN_ADMIN),
             Refused::LastAdmin => ApiError::forbidden(LAST_ADMIN),
             Refused::UsernameTaken => ApiError::Conflict(USERNAME_TAKEN.into()),
+            Refused::EmailTaken => ApiError::Conflict(EMAIL_TAKEN.into()),
             Refused::NeedsModerator => ApiError::forbidden(FORBIDDEN_ADMIN_OR_STAFF),
             Refused::SecondFactorRequired => ApiError::forbidden(TWO_FACTOR_REQUIRED),
         }

@@ -151,6 +151,11 @@ pub fn user_changes(before: &User, after: &User) -> Option<Value> {
         after.name.clone().into(),
     );
     field(
+        "email",
+        before.email.clone().into(),
+        after.email.clone().into(),
+    );
+    field(
         "username",
         before.username.clone().into(),
         after.username.clone().into(),

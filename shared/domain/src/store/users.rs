@@ -166,6 +166,8 @@ pub enum Conflict {
     LastAdmin,
     /// The username it sets belongs to somebody else.
     UsernameTaken,
+    /// The e-mail address it sets belongs to somebody else.
+    EmailTaken,
 }
 
 /// How many times a read-modify-write is retried when another writer got there first.
@@ -447,6 +449,17 @@ impl Users<'_> {
                     items.push(db.delete(keys::username_claim(username), None)?);
                 }
             }
+            // A new address is claimed (only if free) and the old one let go, together.
+            let mut email_at = None;
+            if new.email != old.email {
+                email_at = Some(items.len());
+                let claim = EmailClaim {
+                    keys: keys::plain_item(keys::email_claim(&new.email)),
+                    user_id: new.id.clone(),
+                };
+                items.push(db.put(to_item(&claim)?, Some(is_new()))?);
+                items.push(db.delete(keys::email_claim(&old.email), None)?);
+            }
             items.extend(db.counter_update(Delta::between_users(&old, &new))?);
             let roster_at = items.len();
             let roster = db.roster_between(Some(&old), Some(&new))?;
@@ -464,6 +477,10 @@ impl Users<'_> {
                     if username_at.is_some_and(|at| failed == [at]) =>
                 {
                     return Ok(Some(Err(Conflict::UsernameTaken.into())));
+                }
+                // Only the e-mail claim said no: somebody else has that address.
+                Committed::ConditionFailed(failed) if email_at.is_some_and(|at| failed == [at]) => {
+                    return Ok(Some(Err(Conflict::EmailTaken.into())));
                 }
                 Committed::ConditionFailed(_) => continue,
             }
