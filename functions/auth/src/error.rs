@@ -21,6 +21,7 @@ pub fn message_of(code: &str) -> &'static str {
         "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL" => "User already exists. Use another email.",
         "EMAIL_CAN_NOT_BE_UPDATED" => "Email can not be updated",
         "CREDENTIAL_ACCOUNT_NOT_FOUND" => "Credential account not found",
+        "ACCOUNT_NOT_FOUND" => "Account not found",
         "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED" => {
             "Cross-site navigation login blocked. This request appears to be a CSRF attack."
         }

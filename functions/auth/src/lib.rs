@@ -1,6 +1,7 @@
 //! `auth`: BetterAuth's `/api/auth/*` wire protocol (email + password, sessions, password
 //! reset, e-mail verification, API keys), so BetterAuth's own client works unchanged.
 
+mod accounts;
 mod api_keys;
 mod credentials;
 mod email;
@@ -92,6 +93,8 @@ fn route_list() -> impl RouteList<AuthState> {
         [session::revoke_sessions],
         [session::revoke_other_sessions],
         [profile::update_user],
+        [accounts::list],
+        [accounts::info],
         [password::request_reset],
         [password::reset_redirect],
         [password::reset],

@@ -48,6 +48,22 @@ pub struct AuthSession {
     pub impersonated_by: Option<String>,
 }
 
+/// One of the ways a user signs in, as BetterAuth's `/list-accounts` shows it (never a
+/// token or a password hash).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkedAccount {
+    pub id: String,
+    /// `credential` for the password.
+    pub provider_id: String,
+    /// The user's id at the provider (the Portal user id for `credential`).
+    pub account_id: String,
+    pub user_id: String,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
 /// `{ session, user }`.
 #[derive(Serialize, ToSchema)]
 pub struct SessionAndUser {

@@ -285,6 +285,15 @@ impl Users<'_> {
     }
 
     /// The user and their password in one strongly consistent Query of their partition.
+    /// The user's password record (BetterAuth's credential account), if they have one.
+    pub async fn credential(&self, user_id: &str) -> Result<Option<Credential>, StoreError> {
+        self.db
+            .get_item(keys::credential(user_id))
+            .await?
+            .map(from_item::<Credential>)
+            .transpose()
+    }
+
     pub async fn with_credential(
         &self,
         user_id: &str,

@@ -1,0 +1,89 @@
+//! `/list-accounts` and `/account-info`, as Portal's security cards call them.
+
+mod common;
+
+use common::{TestAuth, h};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn the_security_card_finds_the_credential_account() {
+    let t = TestAuth::new(|_| {}).await;
+    let b = t.sign_up("me@example.org").await;
+    let res = t
+        .send("GET", "/api/auth/list-accounts", &h(&b.headers()), None)
+        .await;
+    assert_eq!(res.status, 200);
+    let accounts = res.json();
+    let list = accounts
+        .as_array()
+        .expect("an array, as BetterAuth answers");
+    assert_eq!(list.len(), 1);
+    let credential = &list[0];
+    assert_eq!(credential["providerId"], "credential");
+    assert_eq!(credential["accountId"], b.user["id"]);
+    assert_eq!(credential["userId"], b.user["id"]);
+    assert_eq!(credential["scopes"], json!([]));
+    for key in ["id", "createdAt", "updatedAt"] {
+        assert!(credential[key].is_string(), "{key}");
+    }
+    let text = res.text();
+    assert!(
+        !text.contains("password") && !text.contains("Hash"),
+        "{text}"
+    );
+    // Signed out: BetterAuth's 401.
+    let res = t.send("GET", "/api/auth/list-accounts", &[], None).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(res.json()["code"], "UNAUTHORIZED");
+}
+
+#[tokio::test]
+async fn account_info_has_no_provider_to_ask_for_a_password() {
+    let t = TestAuth::new(|_| {}).await;
+    let b = t.sign_up("me@example.org").await;
+    let id = t
+        .send("GET", "/api/auth/list-accounts", &h(&b.headers()), None)
+        .await
+        .json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ask = |query: String| {
+        let headers = b.headers();
+        let t = &t;
+        async move {
+            t.send(
+                "GET",
+                &format!("/api/auth/account-info{query}"),
+                &h(&headers),
+                None,
+            )
+            .await
+        }
+    };
+    let res = ask(format!("?accountId={id}")).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json(),
+        json!({"code": "PROVIDER_NOT_CONFIGURED", "message": "Account is not associated with a configured social provider."})
+    );
+    let res = ask("?accountId=someone-elses".into()).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json(),
+        json!({"code": "ACCOUNT_NOT_FOUND", "message": "Account not found"})
+    );
+    let res = ask(String::new()).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["code"], "VALIDATION_ERROR");
+    let res = t
+        .send(
+            "GET",
+            &format!("/api/auth/account-info?accountId={id}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 401);
+    let _: Value = res.json();
+}
