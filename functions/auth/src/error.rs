@@ -22,6 +22,7 @@ pub fn message_of(code: &str) -> &'static str {
         "EMAIL_CAN_NOT_BE_UPDATED" => "Email can not be updated",
         "CREDENTIAL_ACCOUNT_NOT_FOUND" => "Credential account not found",
         "ACCOUNT_NOT_FOUND" => "Account not found",
+        "CHANGE_EMAIL_DISABLED" => "Change email is disabled",
         "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED" => {
             "Cross-site navigation login blocked. This request appears to be a CSRF attack."
         }

@@ -93,6 +93,7 @@ fn route_list() -> impl RouteList<AuthState> {
         [session::revoke_sessions],
         [session::revoke_other_sessions],
         [profile::update_user],
+        [profile::change_email],
         [accounts::list],
         [accounts::info],
         [password::request_reset],

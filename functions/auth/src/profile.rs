@@ -160,3 +160,31 @@ pub async fn update_user(
         user.session.remember,
     ))
 }
+
+/// `POST /change-email {newEmail, callbackURL?}`: Portal keeps BetterAuth's e-mail change
+/// off (`user.changeEmail.enabled: false`), so a well-formed request from a signed-in user
+/// is answered 400 `CHANGE_EMAIL_DISABLED`, after the body (400) and the session (401) are
+/// checked in BetterAuth's order. Staff and admins change addresses in the admin API.
+#[utoipa::path(
+    post, path = "/change-email", security(("signedIn" = [])),
+    request_body = crate::wire::ChangeEmail,
+    responses(
+        (status = 400, description = "`CHANGE_EMAIL_DISABLED`, or `VALIDATION_ERROR`", body = portal_web::openapi::AuthErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`", body = portal_web::openapi::AuthErrorBody),
+    )
+)]
+pub async fn change_email(
+    user: Result<SessionUser, AuthError>,
+    body: Body,
+) -> AuthResult<Response> {
+    let body = body.json_only()?;
+    let mut f = Fields::of("body", &body.value, false);
+    f.email("newEmail");
+    f.optional_string("callbackURL");
+    f.finish()?;
+    user?;
+    Err(AuthError::code(
+        StatusCode::BAD_REQUEST,
+        "CHANGE_EMAIL_DISABLED",
+    ))
+}

@@ -48,6 +48,16 @@ pub struct AuthSession {
     pub impersonated_by: Option<String>,
 }
 
+/// `POST /change-email` (answered `CHANGE_EMAIL_DISABLED`: Portal keeps it off).
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeEmail {
+    #[schema(format = Email)]
+    pub new_email: String,
+    #[serde(rename = "callbackURL")]
+    pub callback_url: Option<String>,
+}
+
 /// One of the ways a user signs in, as BetterAuth's `/list-accounts` shows it (never a
 /// token or a password hash).
 #[derive(Serialize, ToSchema)]

@@ -87,3 +87,44 @@ async fn account_info_has_no_provider_to_ask_for_a_password() {
     assert_eq!(res.status, 401);
     let _: Value = res.json();
 }
+
+#[tokio::test]
+async fn change_email_answers_as_betterauth_does_when_it_is_off() {
+    let t = TestAuth::new(|_| {}).await;
+    let b = t.sign_up("me@example.org").await;
+    let body = json!({"newEmail": "new@example.org", "callbackURL": "/settings"});
+    let res = t
+        .send(
+            "POST",
+            "/api/auth/change-email",
+            &h(&b.headers()),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json(),
+        json!({"code": "CHANGE_EMAIL_DISABLED", "message": "Change email is disabled"})
+    );
+    // The body is checked first, then the session.
+    let res = t
+        .send(
+            "POST",
+            "/api/auth/change-email",
+            &h(&b.headers()),
+            Some(json!({"newEmail": "nope"})),
+        )
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["code"], "VALIDATION_ERROR");
+    let res = t
+        .send("POST", "/api/auth/change-email", &[], Some(body))
+        .await;
+    assert_eq!(res.status, 401);
+    assert_eq!(res.json()["code"], "UNAUTHORIZED");
+    let me = t
+        .send("GET", "/api/auth/get-session", &h(&b.headers()), None)
+        .await
+        .json();
+    assert_eq!(me["user"]["email"], "me@example.org");
+}
