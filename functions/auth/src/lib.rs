@@ -8,6 +8,7 @@ mod email;
 pub mod error;
 mod extract;
 mod input;
+mod last_login;
 mod limits;
 pub mod mail;
 mod multi_session;
@@ -146,6 +147,11 @@ pub fn router(app: AppState, mailer: Mailer) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             multi_session::track,
+        ))
+        // After the multi-session cookie, as Portal's plugin order sets them.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            last_login::remember,
         ))
         .layer(middleware::from_fn_with_state(
             app.clone(),

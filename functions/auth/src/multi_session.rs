@@ -32,7 +32,7 @@ pub async fn track(State(state): State<AuthState>, req: Request, next: Next) -> 
         cookies.append(COOKIE, value.clone());
     }
     let mut response = next.run(req).await;
-    let Some(new) = response.extensions_mut().remove::<NewSession>() else {
+    let Some(new) = response.extensions().get::<NewSession>().cloned() else {
         return response;
     };
     let jar = &state.app.cookies;

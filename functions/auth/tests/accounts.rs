@@ -3,6 +3,7 @@
 mod common;
 
 use common::{TestAuth, h};
+use portal_testkit::Sections;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -127,4 +128,73 @@ async fn change_email_answers_as_betterauth_does_when_it_is_off() {
         .await
         .json();
     assert_eq!(me["user"]["email"], "me@example.org");
+}
+
+fn last_login_cookie(res: &portal_testkit::TestResponse) -> Option<String> {
+    common::set_cookies(res)
+        .into_iter()
+        .find(|c| c.starts_with("better-auth.last_used_login_method="))
+}
+
+#[tokio::test]
+async fn the_sign_in_page_reads_the_last_used_login_method() {
+    let t = TestAuth::new(|_| {}).await;
+    let res = t
+        .post(
+            "/api/auth/sign-up/email",
+            json!({"name": "Me", "email": "me@example.org", "password": common::PASSWORD, "username": "mee"}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    let cookie = last_login_cookie(&res).expect("set on sign-up");
+    assert!(
+        cookie.starts_with("better-auth.last_used_login_method=email;"),
+        "{cookie}"
+    );
+    assert!(
+        cookie.contains("Max-Age=2592000") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        !cookie.contains("HttpOnly"),
+        "the page's scripts read it: {cookie}"
+    );
+    let res = t.sign_in("me@example.org", common::PASSWORD).await;
+    assert_eq!(last_login_cookie(&res).as_deref(), Some(cookie.as_str()));
+    // No session started, or a way the plugin does not name: no cookie.
+    let res = t.sign_in("me@example.org", "wrong-password").await;
+    assert_eq!(res.status, 401);
+    assert_eq!(last_login_cookie(&res), None);
+    let res = t
+        .post(
+            "/api/auth/sign-in/username",
+            json!({"username": "mee", "password": common::PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(last_login_cookie(&res), None);
+}
+
+#[tokio::test]
+async fn over_https_the_last_used_login_method_is_secure() {
+    let t = TestAuth::new(|c| {
+        c.auth_mut().base_url = url::Url::parse("https://portal.example.org").unwrap();
+    })
+    .await;
+    let res = t
+        .send_raw(
+            "POST",
+            "/api/auth/sign-up/email",
+            &[("origin", "https://portal.example.org")],
+            Some((
+                "application/json",
+                json!({"name": "Me", "email": "me@example.org", "password": common::PASSWORD})
+                    .to_string(),
+            )),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let cookie = last_login_cookie(&res).expect("set");
+    assert!(cookie.contains("; Secure"), "{cookie}");
 }

@@ -29,7 +29,15 @@ async fn sign_up_creates_the_user_signs_them_in_and_mails_a_verification_link() 
     assert!(user.get("password").is_none() && user.get("passwordHash").is_none());
     let token = body["token"].as_str().unwrap();
     let cookies = set_cookies(&res);
-    assert_eq!(cookies.len(), 2, "the session and its multi-session cookie");
+    assert_eq!(
+        cookies.len(),
+        3,
+        "the session, its multi-session cookie, the last used login method"
+    );
+    assert_eq!(
+        cookies[2],
+        "better-auth.last_used_login_method=email; Max-Age=2592000; Path=/; SameSite=Lax"
+    );
     assert!(cookies[0].starts_with(&format!("better-auth.session_token={token}.")));
     assert!(cookies[0].ends_with("; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"));
     assert!(cookies[1].starts_with(&format!(
@@ -297,7 +305,8 @@ async fn remember_me_false_is_a_browser_session_of_one_day() {
         )
         .await;
     let cookies = set_cookies(&res);
-    assert_eq!(cookies.len(), 3);
+    assert_eq!(cookies.len(), 4);
+    assert!(cookies[3].starts_with("better-auth.last_used_login_method=email;"));
     assert!(!cookies[0].contains("Max-Age"), "{}", cookies[0]);
     assert!(cookies[1].starts_with("better-auth.dont_remember=true."));
     assert!(cookies[2].starts_with("better-auth.session_token_multi-"));

@@ -105,6 +105,14 @@ impl CookieJar {
         )
     }
 
+    /// Set-Cookie for a cookie the page's scripts may read (not `HttpOnly`), named exactly
+    /// `full_name` (BetterAuth's plugins name some without the prefix), with the session
+    /// cookie's other attributes.
+    pub fn readable_cookie(&self, full_name: &str, value: &str, max_age: i64) -> String {
+        let attributes = self.attributes(Some(max_age)).replace("; HttpOnly", "");
+        format!("{full_name}={}{attributes}", percent_encode(value))
+    }
+
     /// Set-Cookie that expires cookie `base`.
     pub fn expired(&self, base: &str) -> String {
         format!("{}={}", self.name(base), self.attributes(Some(0)))
