@@ -12,6 +12,7 @@ mod last_login;
 mod limits;
 pub mod mail;
 mod multi_session;
+mod one_time_token;
 mod origin;
 mod pages;
 mod password;
@@ -90,11 +91,14 @@ fn route_list() -> impl RouteList<AuthState> {
         [sign::clear_stale_session],
         [session::get_session, session::get_session_post],
         [session::list_sessions],
+        [session::update_session],
         [session::revoke_session],
         [session::revoke_sessions],
         [session::revoke_other_sessions],
         [profile::update_user],
         [profile::change_email],
+        [one_time_token::generate],
+        [one_time_token::verify],
         [accounts::list],
         [accounts::info],
         [password::request_reset],

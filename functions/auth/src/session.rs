@@ -275,3 +275,51 @@ pub async fn revoke_other_sessions(
     revoke(&state.app, &user.user.id, Some(&user.session.id), &client).await?;
     Ok(json_response(&Status::TRUE))
 }
+
+/// `POST /update-session {…}`: BetterAuth updates the session fields a configuration adds
+/// for input; Portal's add none (the admin plugin's `impersonatedBy` is not input), so a
+/// body naming it is 400 `FIELD_NOT_ALLOWED` and any other is 400 `No fields to update`,
+/// after the body (an object) and the session (401) are checked in BetterAuth's order.
+#[utoipa::path(
+    post, path = "/update-session", security(("signedIn" = [])),
+    request_body(content = Object, description = "Session fields to set (Portal's sessions have none that may be set)"),
+    responses(
+        (status = 400, description = "`No fields to update`, `FIELD_NOT_ALLOWED`, or `VALIDATION_ERROR`", body = portal_web::openapi::AuthErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`", body = portal_web::openapi::AuthErrorBody),
+    )
+)]
+pub async fn update_session(
+    user: Result<SessionUser, AuthError>,
+    body: Body,
+) -> AuthResult<Response> {
+    let body = body.json_only()?;
+    let received = match &body.value {
+        serde_json::Value::Object(_) => None,
+        serde_json::Value::Array(_) => Some("array"),
+        serde_json::Value::String(_) => Some("string"),
+        serde_json::Value::Number(_) => Some("number"),
+        serde_json::Value::Bool(_) => Some("boolean"),
+        serde_json::Value::Null => Some("null"),
+    };
+    if let Some(received) = received {
+        return Err(AuthError::validation(format!(
+            "[body] Invalid input: expected record, received {received}"
+        )));
+    }
+    user?;
+    let names_impersonator = body
+        .value
+        .get("impersonatedBy")
+        .is_some_and(|v| !v.is_null() && v != &json!(false) && v != &json!(""));
+    if names_impersonator {
+        return Err(AuthError::with_message(
+            StatusCode::BAD_REQUEST,
+            "FIELD_NOT_ALLOWED",
+            "impersonatedBy is not allowed to be set",
+        ));
+    }
+    Err(AuthError::message_only(
+        StatusCode::BAD_REQUEST,
+        "No fields to update",
+    ))
+}

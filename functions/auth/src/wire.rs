@@ -48,6 +48,13 @@ pub struct AuthSession {
     pub impersonated_by: Option<String>,
 }
 
+/// `{token}`: a one-time token (the answer to `/one-time-token/generate`, the body of
+/// `/one-time-token/verify`).
+#[derive(Serialize, ToSchema)]
+pub struct OneTimeTokenBody {
+    pub token: String,
+}
+
 /// `POST /change-email` (answered `CHANGE_EMAIL_DISABLED`: Portal keeps it off).
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]

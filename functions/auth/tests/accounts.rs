@@ -198,3 +198,140 @@ async fn over_https_the_last_used_login_method_is_secure() {
     let cookie = last_login_cookie(&res).expect("set");
     assert!(cookie.contains("; Secure"), "{cookie}");
 }
+
+#[tokio::test]
+async fn a_one_time_token_carries_the_session_elsewhere_once() {
+    let t = TestAuth::new(|_| {}).await;
+    let b = t.sign_up("me@example.org").await;
+    let res = t
+        .send(
+            "GET",
+            "/api/auth/one-time-token/generate",
+            &h(&b.headers()),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    let token = res.json()["token"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 32);
+    assert!(token.chars().all(|c| c.is_ascii_alphanumeric()));
+    // Never stored as given.
+    let dump = format!(
+        "{:?}",
+        t.state
+            .db
+            .client()
+            .scan()
+            .table_name(t.state.db.table())
+            .send()
+            .await
+            .unwrap()
+            .items
+    );
+    assert!(!dump.contains(&token), "stored hashed");
+    // Another place (no cookies of its own) trades it for the same session.
+    let res = t
+        .post("/api/auth/one-time-token/verify", json!({"token": token}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let body = res.json();
+    assert_eq!(body["session"]["token"], b.token.as_str());
+    assert_eq!(body["user"]["email"], "me@example.org");
+    let cookies = common::set_cookies(&res);
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with(&format!("better-auth.session_token={}.", b.token))),
+        "{cookies:?}"
+    );
+    // Once only.
+    let res = t
+        .post("/api/auth/one-time-token/verify", json!({"token": token}))
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json(), json!({"message": "Invalid token"}));
+    for body in [json!({"token": "x".repeat(32)}), json!({"token": ""})] {
+        let res = t
+            .post("/api/auth/one-time-token/verify", body.clone())
+            .await;
+        assert_eq!(res.status, 400, "{body}");
+        assert_eq!(res.json(), json!({"message": "Invalid token"}), "{body}");
+    }
+    let res = t.post("/api/auth/one-time-token/verify", json!({})).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["code"], "VALIDATION_ERROR");
+    let res = t
+        .send("GET", "/api/auth/one-time-token/generate", &[], None)
+        .await;
+    assert_eq!(res.status, 401);
+}
+
+#[tokio::test]
+async fn a_one_time_token_never_revives_a_revoked_session() {
+    let t = TestAuth::new(|_| {}).await;
+    let b = t.sign_up("me@example.org").await;
+    let token = t
+        .send(
+            "GET",
+            "/api/auth/one-time-token/generate",
+            &h(&b.headers()),
+            None,
+        )
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Signed out everywhere meanwhile: the token names a revoked session.
+    let res = t
+        .send(
+            "POST",
+            "/api/auth/revoke-sessions",
+            &h(&b.headers()),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    let res = t
+        .post("/api/auth/one-time-token/verify", json!({"token": token}))
+        .await;
+    assert_eq!(res.status, 400);
+    assert!(
+        common::set_cookies(&res)
+            .iter()
+            .all(|c| !c.contains("session_token="))
+    );
+    let message = res.json()["message"].clone();
+    assert!(
+        message == "Session expired" || message == "Session not found",
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn update_session_has_no_field_portal_lets_be_set() {
+    let t = TestAuth::new(|_| {}).await;
+    let b = t.sign_up("me@example.org").await;
+    let send = |body: Value, signed_in: bool| {
+        let headers = if signed_in { b.headers() } else { Vec::new() };
+        let t = &t;
+        async move {
+            t.send("POST", "/api/auth/update-session", &h(&headers), Some(body))
+                .await
+        }
+    };
+    let res = send(json!({"theme": "dark"}), true).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json(), json!({"message": "No fields to update"}));
+    let res = send(json!({"impersonatedBy": "someone"}), true).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(
+        res.json(),
+        json!({"code": "FIELD_NOT_ALLOWED", "message": "impersonatedBy is not allowed to be set"})
+    );
+    let res = send(json!([1]), true).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["code"], "VALIDATION_ERROR");
+    let res = send(json!({"theme": "dark"}), false).await;
+    assert_eq!(res.status, 401);
+}

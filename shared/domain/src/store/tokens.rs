@@ -1,5 +1,7 @@
-//! One-time tokens (password reset): stored as SHA-256 of the token, consumed by a
-//! conditional delete so a token works exactly once even under concurrent use.
+//! One-time tokens (password reset; BetterAuth's one-time-token plugin's sign-in tokens):
+//! stored as SHA-256 of the token, consumed by a conditional delete so a token works
+//! exactly once even under concurrent use. A sign-in token is hashed with its kind in
+//! front, so neither kind of token can be spent as the other.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +24,18 @@ pub struct OneTimeToken {
     /// The user's reset-token generation when it was issued; older than the user's: void.
     #[serde(default)]
     pub generation: i64,
+    /// A sign-in token's session (its id: the session's token is a secret).
+    #[serde(default)]
+    pub session_id: Option<String>,
 }
+
+/// What a sign-in token's key is hashed from.
+fn session_token_key(token: &str) -> String {
+    sha256_hex(format!("{SESSION_TOKEN}:{token}").as_bytes())
+}
+
+/// The kind of a sign-in token (the plugin's `one-time-token:` identifier).
+pub const SESSION_TOKEN: &str = "one-time-token";
 
 pub struct Tokens<'a> {
     db: &'a Db,
@@ -52,8 +65,46 @@ impl Tokens<'_> {
             created_at: created_at.into(),
             ttl: crate::time::parse_iso(expires_at).map_or(0, |t| t.unix_timestamp()),
             generation: user.generations.reset_tokens,
+            session_id: None,
         };
         self.db.put_item(to_item(&item)?).await
+    }
+
+    /// Stores a sign-in token for `session`, good until `expires_at`.
+    pub async fn issue_for_session(
+        &self,
+        token: &str,
+        session: &crate::model::Session,
+        created_at: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        let item = OneTimeToken {
+            keys: keys::one_time_token_item(
+                &session_token_key(token),
+                &session.user_id,
+                created_at,
+            ),
+            kind: SESSION_TOKEN.into(),
+            user_id: session.user_id.clone(),
+            expires_at: expires_at.into(),
+            created_at: created_at.into(),
+            ttl: crate::time::parse_iso(expires_at).map_or(0, |t| t.unix_timestamp()),
+            generation: 0,
+            session_id: Some(session.id.clone()),
+        };
+        self.db.put_item(to_item(&item)?).await
+    }
+
+    /// Takes a sign-in token (deleting it): what it was for, if it existed.
+    pub async fn consume_for_session(
+        &self,
+        token: &str,
+    ) -> Result<Option<OneTimeToken>, StoreError> {
+        self.db
+            .take(keys::one_time_token(&session_token_key(token)))
+            .await?
+            .map(from_item)
+            .transpose()
     }
 
     /// Takes the token (deleting it) and returns what it was for, if it existed.

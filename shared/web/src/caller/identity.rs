@@ -67,11 +67,16 @@ pub async fn read(
             None => None,
         },
     };
+    Ok(judge(resolved))
+}
+
+/// The refusal rules, applied to a credential's item and its user as read.
+pub fn judge(resolved: Option<Resolved>) -> Outcome {
     let at = now();
     if let Some(Resolved::Session(_, user, _) | Resolved::ApiKey(_, user, _)) = &resolved {
         crate::request::identified(&user.id);
     }
-    Ok(match resolved {
+    match resolved {
         None => Err(Refusal::Missing),
         Some(Resolved::Session(session, user, _))
             if session.is_expired_at(at) || session.generation < user.generations.sessions =>
@@ -99,7 +104,7 @@ pub async fn read(
             user_version,
             via: Via::ApiKey(key),
         }),
-    })
+    }
 }
 
 /// Usage bookkeeping of an API key (`lastRequest`, at most one write a minute per key);
