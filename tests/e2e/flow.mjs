@@ -1,6 +1,8 @@
-// End to end: the REAL better-auth client (better-auth 1.7.5 with the admin, api-key and
-// username, two-factor and multi-session client plugins, as Portal's front end uses it) drives a running portal-local
-// configured as Portal runs (cookie prefix `portal`, a username required at sign-up).
+// End to end: the REAL better-auth client, with the client plugins Portal's web app enables
+// (username, two-factor, multi-session, api-key, jwt, one-time token, last login method,
+// admin), at each version the e2e runs (1.7.x here; Portal 2.3.0 pins 1.5.4:
+// `client-1.5/`), drives a running portal-local configured as Portal runs (cookie prefix
+// `portal`, a username required at sign-up).
 //
 //   node tests/e2e/flow.mjs <base-url> <mail-outbox-dir>
 //
@@ -9,10 +11,25 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
-import { createAuthClient } from "better-auth/client";
 import { createHmac } from "node:crypto";
-import { adminClient, multiSessionClient, twoFactorClient, usernameClient } from "better-auth/client/plugins";
-import { apiKeyClient } from "@better-auth/api-key/client";
+import { pathToFileURL } from "node:url";
+
+// The client version under test: `E2E_CLIENT` names a client.mjs (default: the one beside
+// this file, better-auth 1.7.x; `client-1.5/client.mjs` is the version Portal 2.3.0 pins).
+const clientModule = process.env.E2E_CLIENT
+  ? pathToFileURL(process.env.E2E_CLIENT).href
+  : new URL("./client.mjs", import.meta.url).href;
+const {
+  createAuthClient,
+  adminClient,
+  apiKeyClient,
+  jwtClient,
+  lastLoginMethodClient,
+  multiSessionClient,
+  oneTimeTokenClient,
+  twoFactorClient,
+  usernameClient,
+} = await import(clientModule);
 
 const [baseURL, outbox] = process.argv.slice(2);
 if (!baseURL || !outbox) {
@@ -39,7 +56,17 @@ function browser() {
   };
   const client = createAuthClient({
     baseURL,
-    plugins: [adminClient(), apiKeyClient(), usernameClient(), twoFactorClient(), multiSessionClient()],
+    // Portal's client plugin list (passkey and the OAuth ones have issues of their own).
+    plugins: [
+      usernameClient(),
+      twoFactorClient(),
+      multiSessionClient(),
+      apiKeyClient(),
+      jwtClient(),
+      oneTimeTokenClient(),
+      lastLoginMethodClient(),
+      adminClient(),
+    ],
     fetchOptions: { customFetchImpl },
   });
   return { client, jar };
@@ -111,6 +138,38 @@ await step("get session", async () => {
   const { data } = await laptop.client.getSession();
   assert.equal(data.user.email, email);
   assert.equal(data.session.userId, data.user.id);
+  // lastLoginMethod: the sign-in page's hint, set by the e-mail sign-up.
+  assert.equal(laptop.jar.get("better-auth.last_used_login_method"), "email");
+});
+
+await step("security card: the credential account", async () => {
+  const { data, error } = await laptop.client.listAccounts();
+  assert.equal(error, null);
+  const credential = data.find((a) => a.providerId === "credential");
+  assert.ok(credential, JSON.stringify(data));
+  const info = await laptop.client.accountInfo({ query: { accountId: credential.id } });
+  assert.equal(info.error.status, 400);
+  assert.equal(info.error.code, "PROVIDER_NOT_CONFIGURED");
+});
+
+await step("change-email is off, as Portal configures it", async () => {
+  const { error } = await laptop.client.changeEmail({ newEmail: `other-${email}` });
+  assert.equal(error.status, 400);
+  assert.equal(error.code, "CHANGE_EMAIL_DISABLED");
+});
+
+await step("one-time token: carry the session to another browser, once", async () => {
+  const { data, error } = await laptop.client.oneTimeToken.generate();
+  assert.equal(error, null);
+  assert.equal(data.token.length, 32);
+  const elsewhere = browser();
+  const verified = await elsewhere.client.oneTimeToken.verify({ token: data.token });
+  assert.equal(verified.error, null);
+  assert.equal(verified.data.user.email, email);
+  assert.equal((await elsewhere.client.getSession()).data.user.email, email);
+  const again = await browser().client.oneTimeToken.verify({ token: data.token });
+  assert.equal(again.error.status, 400);
+  // (Not signed out there: it is the laptop's own session.)
 });
 
 await step("sign out, then no session", async () => {
@@ -336,5 +395,5 @@ await step("sign out at the end", async () => {
 
 const passed = results.filter(([, ok]) => ok).length;
 const failed = results.length - passed;
-console.log(`e2e: ${passed} passed, ${failed} failed`);
+console.log(`e2e (${clientModule.split("/").slice(-2).join("/")}): ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
