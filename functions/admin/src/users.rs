@@ -75,14 +75,7 @@ pub struct ServiceAccounts {
 impl ServiceAccounts {
     /// The live account of each service among `held`.
     pub fn of(held: &[Account]) -> Self {
-        let live = |integration: &str| {
-            held.iter()
-                .find(|a| {
-                    a.integration_id == integration
-                        && !matches!(a.status.as_str(), "provisioning" | "deleted")
-                })
-                .map(AccountView::from)
-        };
+        let live = |integration: &str| Account::live_on(held, integration).map(AccountView::from);
         Self {
             xmpp_account: live("xmpp"),
             irc_account: live("irc"),
@@ -299,10 +292,7 @@ pub async fn show(
                 .integrations
                 .all()
                 .map(|integration| {
-                    let account = held.iter().find(|a| {
-                        a.integration_id == integration.id()
-                            && !matches!(a.status.as_str(), "provisioning" | "deleted")
-                    });
+                    let account = Account::live_on(&held, integration.id());
                     (integration.id(), account.map(AccountView::from))
                 })
                 .collect(),

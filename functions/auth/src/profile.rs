@@ -9,6 +9,7 @@ use portal_domain::time::{iso, now};
 use crate::error::{AuthError, AuthResult};
 use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
+use crate::origin::check_url_fields;
 use crate::state::AuthState;
 use crate::username;
 use crate::views::{json_response, set_session};
@@ -174,6 +175,7 @@ pub async fn update_user(
     )
 )]
 pub async fn change_email(
+    State(state): State<AuthState>,
     user: Result<SessionUser, AuthError>,
     body: Body,
 ) -> AuthResult<Response> {
@@ -182,6 +184,9 @@ pub async fn change_email(
     f.email("newEmail");
     f.optional_string("callbackURL");
     f.finish()?;
+    // The URL is resolved and checked as everywhere a body names one (BetterAuth's origin
+    // check runs before the endpoint).
+    check_url_fields(&state.app.config, &body.value)?;
     user?;
     Err(AuthError::code(
         StatusCode::BAD_REQUEST,

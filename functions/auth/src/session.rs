@@ -293,15 +293,8 @@ pub async fn update_session(
     body: Body,
 ) -> AuthResult<Response> {
     let body = body.json_only()?;
-    let received = match &body.value {
-        serde_json::Value::Object(_) => None,
-        serde_json::Value::Array(_) => Some("array"),
-        serde_json::Value::String(_) => Some("string"),
-        serde_json::Value::Number(_) => Some("number"),
-        serde_json::Value::Bool(_) => Some("boolean"),
-        serde_json::Value::Null => Some("null"),
-    };
-    if let Some(received) = received {
+    if !body.value.is_object() {
+        let received = portal_domain::issue::type_name(Some(&body.value));
         return Err(AuthError::validation(format!(
             "[body] Invalid input: expected record, received {received}"
         )));

@@ -100,10 +100,7 @@ pub(crate) async fn find(state: &AppState, integration: &str, id: &str) -> ApiRe
         .integration_accounts()
         .get(id)
         .await?
-        .filter(|a| {
-            a.integration_id == integration
-                && !matches!(a.status.as_str(), "provisioning" | "deleted")
-        })
+        .filter(|a| a.integration_id == integration && a.is_live())
         .ok_or_else(|| ApiError::not_found(ACCOUNT_NOT_FOUND))
 }
 

@@ -37,7 +37,7 @@ pub fn optional_password(
 /// IRC, `localPart` on mail; Portal's forms' `wikiUsername` and `local_part` too; without
 /// one, the owner's username), and a password (without one, Portal generates one and
 /// returns it once). `password2`, when sent (Portal's mailbox form), must repeat it.
-#[derive(Debug, Default, ToSchema)]
+#[derive(Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewAccountBody {
     /// XMPP: a localpart (letters, digits, `_ - .`) or `localpart@<the XMPP domain>`; the
@@ -59,7 +59,7 @@ pub struct NewAccountBody {
 }
 
 /// A change: a new password, or (staff and admins) `status`.
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 pub struct AccountUpdate {
     /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
     #[schema(min_length = 4, max_length = 128)]
@@ -69,7 +69,7 @@ pub struct AccountUpdate {
 }
 
 /// `{password?}`: the new password; services that pick one themselves (IRC) take none.
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 pub struct PasswordReset {
     /// 8 to 128 UTF-16 code units, as JavaScript counts (so 4 to 128 characters).
     #[schema(min_length = 4, max_length = 128)]

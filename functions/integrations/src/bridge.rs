@@ -180,13 +180,10 @@ pub async fn identity(
     let users = state.db.users();
     let (user, held) = futures::try_join!(users.get(&owner), accounts.all_of_user(&owner))?;
     let user = user.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
-    let live = |integration: &str| -> Option<&Account> {
-        held.iter().find(|a| {
-            a.integration_id == integration
-                && !matches!(a.status.as_str(), "provisioning" | "deleted")
-        })
-    };
-    let (irc, xmpp) = (live("irc"), live("xmpp"));
+    let (irc, xmpp) = (
+        Account::live_on(&held, "irc"),
+        Account::live_on(&held, "xmpp"),
+    );
     let text = |a: Option<&Account>, field: &str| {
         a.and_then(|a| a.data[field].as_str().map(str::to_string))
     };

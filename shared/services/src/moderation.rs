@@ -174,13 +174,19 @@ impl std::fmt::Display for Refused {
     }
 }
 
+/// Whether `actor` holds an admin's powers (granting roles, setting addresses): the
+/// operator (CLI, bootstrap) and admins.
+fn acts_as_admin(actor: Actor<'_>) -> bool {
+    match actor {
+        Actor::Operator => true,
+        Actor::Member(member) => member.is_admin(),
+    }
+}
+
 /// Whether `actor` may act on someone whose role is `target`: staff manage regular users
 /// only.
 pub fn may_manage(actor: Actor<'_>, target: Role) -> bool {
-    match actor {
-        Actor::Operator => true,
-        Actor::Member(member) => member.is_admin() || target == Role::User,
-    }
+    acts_as_admin(actor) || target == Role::User
 }
 
 /// A ban as asked for: `Some(None)` clears a field, `None` leaves it.
@@ -295,14 +301,8 @@ fn apply(
         return Err(Refused::NeedsAdmin);
     }
     if let Some(role) = change.role {
-        if role != user.role {
-            let is_admin = match actor {
-                Actor::Operator => true,
-                Actor::Member(member) => member.is_admin(),
-            };
-            if !is_admin {
-                return Err(Refused::NeedsAdmin);
-            }
+        if role != user.role && !acts_as_admin(actor) {
+            return Err(Refused::NeedsAdmin);
         }
         user.role = role;
     }
@@ -312,11 +312,7 @@ fn apply(
     if let Some(email) = &change.email {
         let email = email.trim().to_lowercase();
         if email != user.email {
-            let is_admin = match actor {
-                Actor::Operator => true,
-                Actor::Member(member) => member.is_admin(),
-            };
-            if !is_admin {
+            if !acts_as_admin(actor) {
                 return Err(Refused::NeedsAdmin);
             }
             user.email = email;

@@ -73,6 +73,18 @@ pub enum ReserveError {
 }
 
 impl Account {
+    /// Made and not deleted: neither a reservation in progress nor a record kept of a
+    /// deleted account.
+    pub fn is_live(&self) -> bool {
+        !matches!(self.status.as_str(), "provisioning" | "deleted")
+    }
+
+    /// Among `held` (a user's accounts), the live one on `integration` (one at most).
+    pub fn live_on<'a>(held: &'a [Account], integration: &str) -> Option<&'a Account> {
+        held.iter()
+            .find(|a| a.integration_id == integration && a.is_live())
+    }
+
     /// The audit event of something done to this account: which one (integration,
     /// username), never its password; `extra` adds detail (`{"passwordChanged": true}`).
     pub fn audit_event(&self, origin: &Provenance, action: &str, extra: Option<Value>) -> Event {
@@ -440,10 +452,7 @@ impl Accounts<'_> {
             .into_iter()
             .map(|i| from_item::<AccountItem>(i).map(|i| i.account))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(accounts
-            .into_iter()
-            .filter(|a| !matches!(a.status.as_str(), "provisioning" | "deleted"))
-            .collect())
+        Ok(accounts.into_iter().filter(Account::is_live).collect())
     }
 
     /// Every account of an integration, in every status (reconciliation).

@@ -284,7 +284,6 @@ impl Users<'_> {
         Ok(Some(from_item::<EmailClaim>(claim)?.user_id))
     }
 
-    /// The user and their password in one strongly consistent Query of their partition.
     /// The user's password record (BetterAuth's credential account), if they have one.
     pub async fn credential(&self, user_id: &str) -> Result<Option<Credential>, StoreError> {
         self.db
@@ -294,6 +293,7 @@ impl Users<'_> {
             .transpose()
     }
 
+    /// The user and their password in one strongly consistent Query of their partition.
     pub async fn with_credential(
         &self,
         user_id: &str,

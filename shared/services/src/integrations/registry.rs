@@ -101,7 +101,7 @@ pub async fn remove_accounts_of_user(
     for account in &accounts {
         if let Some(integration) = registry.get(&account.integration_id)
             && integration.enabled()
-            && !matches!(account.status.as_str(), "provisioning" | "deleted")
+            && account.is_live()
         {
             integration.deprovision(account).await?;
         }
