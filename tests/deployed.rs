@@ -306,11 +306,12 @@ fn dynamodb_actions() -> [(&'static str, &'static str, Vec<&'static str>); 5] {
         "Query",
         "UpdateItem",
     ];
-    // Deleting a user removes their belongings 25 at a time.
+    // Deleting a user (the admin API, the admin plugin, `/delete-user`) removes their
+    // belongings 25 at a time.
     let mut admin = items.clone();
     admin.insert(1, "BatchWriteItem");
     [
-        ("AuthFunction", "portal-auth", items.clone()),
+        ("AuthFunction", "portal-auth", admin.clone()),
         ("UserFunction", "portal-user", items.clone()),
         ("AdminFunction", "portal-admin-api", admin),
         ("IntegrationsFunction", "portal-integrations", items),

@@ -200,13 +200,15 @@ fn each_function_is_given_only_the_variables_of_its_sections() {
             "{function}"
         );
     }
-    for function in ["AdminFunction", "IntegrationsFunction"] {
+    // The functions that remove or ban users act on their service accounts: the admin
+    // API, the admin plugin and `/delete-user` (auth), and the integrations.
+    for function in ["AuthFunction", "AdminFunction", "IntegrationsFunction"] {
         assert!(
             variables_of(function).contains("PROSODY_REST_TOKEN"),
             "{function}"
         );
     }
-    for function in ["AuthFunction", "UserFunction", "MonitoringFunction"] {
+    for function in ["UserFunction", "MonitoringFunction"] {
         assert!(
             !variables_of(function).contains("PROSODY_REST_TOKEN"),
             "{function}"

@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::extract::State;
+use portal_domain::model::Power;
 use portal_domain::time::{iso, now};
+use portal_services::moderation::{Actor, revoke_session};
 use portal_web::caller::RequireAdminOrStaff;
 use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{FromQuery, Paging, PathId, QueryReader, ValidQuery};
@@ -50,8 +52,9 @@ pub struct SessionBody {
 pub async fn list(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<SessionQuery>,
-    RequireAdminOrStaff(_): RequireAdminOrStaff,
+    RequireAdminOrStaff(actor): RequireAdminOrStaff,
 ) -> ApiResult<Json<SessionList>> {
+    actor.require_power(&state.config, Power::ListSessions)?;
     let page = state
         .db
         .sessions()
@@ -87,8 +90,9 @@ pub async fn list(
 pub async fn show(
     State(state): State<AppState>,
     id: PathId,
-    RequireAdminOrStaff(_): RequireAdminOrStaff,
+    RequireAdminOrStaff(actor): RequireAdminOrStaff,
 ) -> ApiResult<Json<SessionBody>> {
+    actor.require_power(&state.config, Power::ListSessions)?;
     let session = state
         .db
         .sessions()
@@ -118,17 +122,9 @@ pub async fn revoke(
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
     portal_web::http::RequestProvenance(origin): portal_web::http::RequestProvenance,
 ) -> ApiResult<Json<Done>> {
-    let session = state
-        .db
-        .sessions()
-        .get(id.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found(SESSION_NOT_FOUND))?;
-    if let Some(owner) = state.db.users().get(&session.user_id).await? {
-        actor.may_manage(&state.config, owner.role)?;
-    }
+    let moderator = actor.require_moderator(&state.config)?;
     let origin = origin.as_user(&actor.user.id);
-    if !state.db.sessions().revoke_read(&session, &origin).await? {
+    if !revoke_session(&state.db, Actor::Member(moderator), &origin, id.as_str()).await?? {
         return Err(ApiError::not_found(SESSION_NOT_FOUND));
     }
     Ok(Json(DONE))

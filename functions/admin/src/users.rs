@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use portal_domain::model::{
-    MAX_USERNAME_CHARS, MIN_USERNAME_CHARS, Role, User, UsernameProblem, is_email, username_rule,
+    MAX_USERNAME_CHARS, MIN_USERNAME_CHARS, Power, Role, User, UsernameProblem, is_email,
+    username_rule,
 };
 use portal_domain::store::integration_accounts::Account;
 use portal_domain::store::users::UserFilter;
@@ -14,7 +15,7 @@ use portal_domain::time::{now, parse_iso};
 use portal_services::integrations::lifecycle::Outcome;
 use portal_services::integrations::view::AccountView;
 use portal_services::moderation::{Actor, UserChange, change_user, delete_user};
-use portal_web::caller::{RequireAdmin, RequireAdminOrStaff};
+use portal_web::caller::RequireAdminOrStaff;
 use portal_web::error::USER_NOT_FOUND;
 use portal_web::http::RequestProvenance;
 use portal_web::openapi::{ErrorEnvelope, Id};
@@ -214,8 +215,9 @@ impl FromQuery for UserQuery {
 pub async fn list(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<UserQuery>,
-    RequireAdminOrStaff(_): RequireAdminOrStaff,
+    RequireAdminOrStaff(actor): RequireAdminOrStaff,
 ) -> ApiResult<Json<UserList>> {
+    actor.require_power(&state.config, Power::ListUsers)?;
     let (limit, offset) = (query.paging.limit, query.paging.offset);
     let request = query.paging.request(&state.keyring)?;
     let found = state.db.users().list(&query.filter, &request).await?;
@@ -278,8 +280,9 @@ pub async fn show(
     State(state): State<AppState>,
     id: PathId,
     ValidQuery(query): ValidQuery<ShowQuery>,
-    RequireAdminOrStaff(_): RequireAdminOrStaff,
+    RequireAdminOrStaff(actor): RequireAdminOrStaff,
 ) -> ApiResult<Json<AdminUserDetail>> {
+    actor.require_power(&state.config, Power::GetUser)?;
     // The user and their accounts do not depend on each other: read together.
     let (users, accounts) = (state.db.users(), state.db.integration_accounts());
     let (user, held) =
@@ -441,10 +444,18 @@ pub async fn update(
 pub async fn remove(
     State(state): State<AppState>,
     id: PathId,
-    RequireAdmin(actor): RequireAdmin,
+    RequireAdminOrStaff(actor): RequireAdminOrStaff,
     RequestProvenance(origin): RequestProvenance,
 ) -> ApiResult<Json<Done>> {
+    let moderator = actor.require_moderator(&state.config)?;
     let origin = origin.as_user(&actor.user.id);
-    delete_user(&state.db, &state.integrations, &origin, id.as_str()).await??;
+    delete_user(
+        &state.db,
+        &state.integrations,
+        Actor::Member(moderator),
+        &origin,
+        id.as_str(),
+    )
+    .await??;
     Ok(Json(DONE))
 }

@@ -112,7 +112,7 @@ pub async fn finish_sign_in(
     }
     if user.is_banned_at(now()) {
         record_refusal(state, client, Some(&user), attempted, "banned").await?;
-        return Err(AuthError::code(StatusCode::FORBIDDEN, "BANNED_USER"));
+        return Err(AuthError::banned(&state.auth));
     }
     if verified == Verified::YesRehash {
         // A hash from the Node server (scrypt) or weaker parameters: replace it now.

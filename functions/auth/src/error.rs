@@ -23,6 +23,7 @@ pub fn message_of(code: &str) -> &'static str {
         "CREDENTIAL_ACCOUNT_NOT_FOUND" => "Credential account not found",
         "ACCOUNT_NOT_FOUND" => "Account not found",
         "CHANGE_EMAIL_DISABLED" => "Change email is disabled",
+        "SESSION_EXPIRED" => "Session expired. Re-authenticate to perform this action.",
         "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED" => {
             "Cross-site navigation login blocked. This request appears to be a CSRF attack."
         }
@@ -36,10 +37,39 @@ pub fn message_of(code: &str) -> &'static str {
         "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED" => {
             "POST method requires deferSessionRefresh to be enabled in session config"
         }
-        "BANNED_USER" => {
-            "You have been banned from this application. Please contact support if you believe this is an error."
-        }
         "UNAUTHORIZED" => "Unauthorized",
+        // admin plugin
+        "USER_ALREADY_EXISTS" => "User already exists.",
+        "YOU_CANNOT_BAN_YOURSELF" => "You cannot ban yourself",
+        "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE" => "You are not allowed to change users role",
+        "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS" => "You are not allowed to create users",
+        "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS" => "You are not allowed to list users",
+        "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS" => {
+            "You are not allowed to list users sessions"
+        }
+        "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS" => "You are not allowed to ban users",
+        "YOU_ARE_NOT_ALLOWED_TO_IMPERSONATE_USERS" => "You are not allowed to impersonate users",
+        "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS" => {
+            "You are not allowed to revoke users sessions"
+        }
+        "YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS" => "You are not allowed to delete users",
+        "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD" => "You are not allowed to set users password",
+        "YOU_ARE_NOT_ALLOWED_TO_GET_USER" => "You are not allowed to get user",
+        "NO_DATA_TO_UPDATE" => "No data to update",
+        "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS" => "You are not allowed to update users",
+        "YOU_CANNOT_REMOVE_YOURSELF" => "You cannot remove yourself",
+        "YOU_ARE_NOT_ALLOWED_TO_SET_NON_EXISTENT_VALUE" => {
+            "You are not allowed to set a non-existent role value"
+        }
+        "YOU_CANNOT_IMPERSONATE_ADMINS" => "You cannot impersonate admins",
+        "INVALID_ROLE_TYPE" => "Invalid role type",
+        "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_EMAIL" => "You are not allowed to update users email",
+        "PASSWORD_CANNOT_BE_UPDATED_VIA_UPDATE_USER" => {
+            "Password cannot be updated through update-user. Use the set-user-password endpoint instead"
+        }
+        // Portal's own rules over the plugin's
+        "LAST_ADMIN" => "The last admin who can act cannot be demoted, banned or removed",
+        "TWO_FACTOR_REQUIRED" => "Two-factor authentication required",
         // username plugin
         "INVALID_USERNAME_OR_PASSWORD" => "Invalid username or password",
         // multi-session plugin
@@ -144,6 +174,16 @@ impl AuthError {
         }
     }
 
+    /// 403 `BANNED_USER` with the configured message (the admin plugin's
+    /// `bannedUserMessage`).
+    pub fn banned(auth: &portal_domain::config::AuthConfig) -> Self {
+        Self::with_message(
+            StatusCode::FORBIDDEN,
+            "BANNED_USER",
+            auth.banned_user_message.clone(),
+        )
+    }
+
     pub fn unauthorized() -> Self {
         Self::code(StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
     }
@@ -175,6 +215,26 @@ impl From<StoreError> for AuthError {
             "INTERNAL_SERVER_ERROR",
             "Internal Server Error",
         )
+    }
+}
+
+impl From<portal_services::integrations::ServiceError> for AuthError {
+    /// A service Portal keeps accounts on failed while a user was removed: 502 (503 with
+    /// `Retry-After` when it is not configured here), nothing of the user's deleted.
+    fn from(err: portal_services::integrations::ServiceError) -> Self {
+        use portal_services::integrations::{ServiceError, UpstreamError};
+        match err {
+            ServiceError::Store(err) => err.into(),
+            ServiceError::Upstream(UpstreamError::Unavailable(message)) => Self::with_message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                message,
+            ),
+            ServiceError::Upstream(err) => {
+                Self::with_message(StatusCode::BAD_GATEWAY, "BAD_GATEWAY", err.to_string())
+            }
+            other => Self::with_message(StatusCode::CONFLICT, "CONFLICT", other.to_string()),
+        }
     }
 }
 

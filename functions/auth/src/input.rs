@@ -216,6 +216,18 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional string that must be one of `options` (zod's enum).
+    pub fn one_of(&mut self, name: &str, options: &[&str]) -> Option<String> {
+        let value = self.optional_string(name)?;
+        if options.contains(&value.as_str()) {
+            Some(value)
+        } else {
+            self.issues
+                .push(Issue::invalid_enum(options, &value).at(name));
+            None
+        }
+    }
+
     /// A required e-mail (`Invalid email address` when malformed).
     pub fn email(&mut self, name: &str) -> Option<String> {
         let value = self.string(name)?;

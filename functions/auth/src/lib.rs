@@ -2,6 +2,7 @@
 //! reset, e-mail verification, API keys), so BetterAuth's own client works unchanged.
 
 mod accounts;
+mod admin;
 mod api_keys;
 mod credentials;
 mod email;
@@ -38,12 +39,13 @@ use portal_web::http::VerbatimBody;
 use portal_web::routes::RouteList;
 use utoipa_axum::router::OpenApiRouter;
 
-/// The configuration this function reads: sessions and cookies, and mail.
+/// The configuration this function reads: sessions and cookies, mail, and the community
+/// services (removing or banning a user acts on their accounts there).
 pub const NEEDS: portal_domain::config::Needs = portal_domain::config::Needs {
     auth: true,
     mail: true,
     tunnel: false,
-    services: false,
+    services: true,
 };
 
 pub use state::{AuthState, BASE_PATH};
@@ -97,10 +99,27 @@ fn route_list() -> impl RouteList<AuthState> {
         [session::revoke_other_sessions],
         [profile::update_user],
         [profile::change_email],
+        [profile::delete_user],
+        [profile::avatar],
         [one_time_token::generate],
         [one_time_token::verify],
         [accounts::list],
         [accounts::info],
+        [admin::users::list],
+        [admin::users::get],
+        [admin::users::create],
+        [admin::users::update],
+        [admin::users::set_role],
+        [admin::users::set_user_password],
+        [admin::users::ban],
+        [admin::users::unban],
+        [admin::users::remove],
+        [admin::sessions::list],
+        [admin::sessions::revoke],
+        [admin::sessions::revoke_all],
+        [admin::sessions::impersonate],
+        [admin::sessions::stop],
+        [admin::permission::has_permission],
         [password::request_reset],
         [password::reset_redirect],
         [password::reset],

@@ -2,18 +2,24 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
+use portal_domain::avatar::{Avatar, is_data_url, parse_data_url};
 use portal_domain::model::{MAX_NAME_CHARS, is_valid_image, is_valid_name};
-use portal_domain::time::{iso, now};
+use portal_domain::store::audit::Provenance;
+use portal_domain::time::{iso, now, parse_iso};
+use portal_services::moderation::{Refused, delete_account};
+use portal_web::http::RequestClient;
 
 use crate::error::{AuthError, AuthResult};
 use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
 use crate::origin::check_url_fields;
+use crate::reauth::check_current_password;
 use crate::state::AuthState;
 use crate::username;
-use crate::views::{json_response, set_session};
-use crate::wire::Status;
+use crate::views::{clear_session, json_response, set_session};
+use crate::wire::{Deleted, Status};
 use portal_domain::store::StoreError;
 use portal_domain::store::users::Conflict;
 
@@ -73,11 +79,26 @@ pub async fn update_user(
     let display_username = f.optional_string("displayUsername");
     let has_email = f.has("email");
     let forbidden = SERVER_ONLY_USER_FIELDS.iter().any(|field| f.has(field));
-    check_profile(
-        &mut f,
-        name.as_deref(),
-        image.as_ref().and_then(Option::as_deref),
-    );
+    // A picture sent as a data URL (Portal's avatar card) is decoded and checked, kept
+    // in its own item, and named by the URL that serves it.
+    let mut image = image;
+    let mut avatar = None;
+    if let Some(Some(raw)) = &image
+        && is_data_url(raw)
+    {
+        match parse_data_url(raw) {
+            Ok(picture) => {
+                image = Some(Some(avatar_url(&state, &user.user.id, &picture)));
+                avatar = Some(picture);
+            }
+            Err(problem) => f.issue("image", problem.message()),
+        }
+    }
+    let url_to_check = image
+        .as_ref()
+        .and_then(Option::as_deref)
+        .filter(|raw| !is_data_url(raw));
+    check_profile(&mut f, name.as_deref(), url_to_check);
     f.finish()?;
     if has_email {
         return Err(AuthError::code(
@@ -116,23 +137,28 @@ pub async fn update_user(
         .app
         .db
         .users()
-        .modify(&user.user.id, &iso(now()), |u| {
-            if let Some(name) = &name {
-                u.name = name.trim().to_string();
-            }
-            if let Some(image) = &image {
-                u.image = image.clone();
-            }
-            if let Some(handle) = &handle {
-                // Checked again on the fresh copy: a username set meanwhile stays.
-                if u.username.as_ref().is_some_and(|c| *c != handle.username) {
-                    return Err(UpdateRefused::Immutable);
+        .modify_with_avatar(
+            &user.user.id,
+            &iso(now()),
+            |u| {
+                if let Some(name) = &name {
+                    u.name = name.trim().to_string();
                 }
-                u.username = Some(handle.username.clone());
-                u.display_username = Some(handle.display.clone());
-            }
-            Ok(())
-        })
+                if let Some(image) = &image {
+                    u.image = image.clone();
+                }
+                if let Some(handle) = &handle {
+                    // Checked again on the fresh copy: a username set meanwhile stays.
+                    if u.username.as_ref().is_some_and(|c| *c != handle.username) {
+                        return Err(UpdateRefused::Immutable);
+                    }
+                    u.username = Some(handle.username.clone());
+                    u.display_username = Some(handle.display.clone());
+                }
+                Ok(())
+            },
+            avatar.as_ref(),
+        )
         .await?;
     match updated {
         None => return Err(AuthError::unauthorized()),
@@ -192,4 +218,129 @@ pub async fn change_email(
         StatusCode::BAD_REQUEST,
         "CHANGE_EMAIL_DISABLED",
     ))
+}
+
+/// The URL that serves `user_id`'s picture, naming its version (a new picture, a new URL).
+fn avatar_url(state: &AuthState, user_id: &str, avatar: &Avatar) -> String {
+    state.link(&format!("/avatar/{user_id}?v={}", avatar.version()))
+}
+
+/// `GET /avatar/{userId}`: a user's picture, as `/update-user` stored it (Portal's own
+/// path beside BetterAuth's; public, as an `<img>` asks for it). Served as the image it
+/// was checked to be, never sniffed, with no script allowed; cached for a year (a new
+/// picture has a new `?v=`).
+#[utoipa::path(
+    get, path = "/avatar/{userId}",
+    params(("userId" = String, Path), ("v" = Option<String>, Query, description = "The picture's version (cache busting)")),
+    responses(
+        (status = 200, description = "The picture", content_type = "image/png"),
+        (status = 404, description = "`NOT_FOUND`: no picture", body = portal_web::openapi::AuthErrorBody),
+    )
+)]
+pub async fn avatar(
+    State(state): State<AuthState>,
+    axum::extract::Path(user_id): axum::extract::Path<String>,
+) -> AuthResult<Response> {
+    use axum::http::header;
+    let Some(picture) = state.app.db.avatar(&user_id).await? else {
+        return Err(AuthError::with_message(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "No picture",
+        ));
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, picture.mime),
+            (
+                header::CACHE_CONTROL,
+                "public, max-age=31536000, immutable".into(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox".into(),
+            ),
+            (header::ETAG, format!("\"{}\"", picture.version)),
+        ],
+        picture.bytes,
+    )
+        .into_response())
+}
+
+/// How long after signing in a session may delete its account without the password
+/// (BetterAuth's `freshAge`, one day).
+const FRESH_AGE: time::Duration = time::Duration::days(1);
+
+/// `POST /delete-user {password?, token?, callbackURL?}`: the caller deletes their own
+/// account (Portal enables it), proven by the password or by a session started within the
+/// day. Their accounts on the services are removed there first, as Portal's `beforeDelete`
+/// does: a service that fails stops it with 502 and nothing of theirs is deleted. The last
+/// admin who can act is kept (403 `LAST_ADMIN`). No deletion tokens are mailed (Portal
+/// sends none), so a `token` is never one of ours (404 `INVALID_TOKEN`).
+#[utoipa::path(
+    post, path = "/delete-user", security(("signedIn" = [])),
+    request_body = crate::wire::DeleteUser,
+    responses(
+        (status = 200, description = "Deleted; the session cookies are cleared", body = crate::wire::Deleted),
+        (status = 400, description = "`INVALID_PASSWORD`, `CREDENTIAL_ACCOUNT_NOT_FOUND`, `SESSION_EXPIRED`, `VALIDATION_ERROR`", body = portal_web::openapi::AuthErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`", body = portal_web::openapi::AuthErrorBody),
+        (status = 403, description = "`LAST_ADMIN`, `INVALID_CALLBACK_URL`", body = portal_web::openapi::AuthErrorBody),
+        (status = 404, description = "`INVALID_TOKEN`", body = portal_web::openapi::AuthErrorBody),
+        (status = 502, description = "A service could not remove the user's account there", body = portal_web::openapi::AuthErrorBody),
+    )
+)]
+pub async fn delete_user(
+    State(state): State<AuthState>,
+    user: Result<SessionUser, AuthError>,
+    RequestClient(client): RequestClient,
+    body: Body,
+) -> AuthResult<Response> {
+    let body = body.json_only()?;
+    let mut f = Fields::of("body", &body.value, true);
+    f.optional_string("callbackURL");
+    let password = f.optional_string("password");
+    let token = f.optional_string("token");
+    f.finish()?;
+    check_url_fields(&state.app.config, &body.value)?;
+    let user = user?;
+    let id = user.user.id.clone();
+    match password {
+        Some(password) if !password.is_empty() => {
+            check_current_password(&state, &id, password).await?;
+        }
+        _ => {
+            if token.is_some_and(|t| !t.is_empty()) {
+                return Err(AuthError::code(StatusCode::NOT_FOUND, "INVALID_TOKEN"));
+            }
+            let started = parse_iso(&user.session.created_at);
+            if started.is_none_or(|at| now() - at >= FRESH_AGE) {
+                return Err(AuthError::code(StatusCode::BAD_REQUEST, "SESSION_EXPIRED"));
+            }
+        }
+    }
+    let origin = Provenance::request(&state.app.config, &client).as_user(&id);
+    let users = state.app.db.users();
+    let (me, roster) = futures::try_join!(users.get(&id), users.acting_admins())?;
+    let me = me.ok_or_else(AuthError::unauthorized)?;
+    match delete_account(
+        &state.app.db,
+        &state.app.integrations,
+        &origin,
+        &me,
+        roster.len(),
+    )
+    .await?
+    {
+        Ok(()) => {}
+        Err(Refused::LastAdmin) => {
+            return Err(AuthError::code(StatusCode::FORBIDDEN, "LAST_ADMIN"));
+        }
+        Err(_) => return Err(AuthError::unauthorized()),
+    }
+    let response = json_response(&Deleted {
+        success: true,
+        message: "User deleted",
+    });
+    Ok(clear_session(response, &state.app.cookies))
 }

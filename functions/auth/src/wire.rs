@@ -424,6 +424,26 @@ pub struct DeleteKey {
     pub key_id: String,
 }
 
+/// `POST /delete-user`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteUser {
+    /// Proves the caller again; without it the session must have started within the day.
+    pub password: Option<String>,
+    /// A deletion token (Portal mails none).
+    pub token: Option<String>,
+    /// A relative path or a trusted origin.
+    #[serde(rename = "callbackURL")]
+    pub callback_url: Option<String>,
+}
+
+/// `{success: true, message: "User deleted"}`.
+#[derive(Serialize, ToSchema)]
+pub struct Deleted {
+    pub success: bool,
+    pub message: &'static str,
+}
+
 /// `{ ok: true }`.
 #[derive(Serialize, ToSchema)]
 pub struct AuthOk {

@@ -333,3 +333,88 @@ async fn update_session_has_no_field_portal_lets_be_set() {
     let res = send(json!({"theme": "dark"}), false).await;
     assert_eq!(res.status, 401);
 }
+
+/// The smallest PNG: 1×1, one grey pixel (what Portal's avatar card sends, only smaller).
+const PNG_1X1: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==";
+
+#[tokio::test]
+async fn the_avatar_card_uploads_a_picture_that_is_served_by_url() {
+    let t = TestAuth::new(|_| {}).await;
+    let b = t.sign_up("painter@example.org").await;
+    let headers = b.headers();
+    let update = |image: Value| {
+        let t = &t;
+        let headers = h(&headers);
+        async move {
+            t.send(
+                "POST",
+                "/api/auth/update-user",
+                &headers,
+                Some(json!({"image": image})),
+            )
+            .await
+        }
+    };
+    let res = update(json!(format!("data:image/png;base64,{PNG_1X1}"))).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let session = t
+        .send("GET", "/api/auth/get-session", &h(&headers), None)
+        .await
+        .json();
+    let image = session["user"]["image"].as_str().unwrap().to_string();
+    let id = b.user["id"].as_str().unwrap();
+    let path = image
+        .strip_prefix("http://localhost:3000")
+        .expect("an absolute URL on the base URL");
+    assert!(
+        path.starts_with(&format!("/api/auth/avatar/{id}?v=")),
+        "{image}"
+    );
+    assert!(
+        !session.to_string().contains("base64"),
+        "the session stays small"
+    );
+
+    // Anyone's browser loads it as the image it is.
+    let res = t.send("GET", path, &[], None).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("content-type"), Some("image/png"));
+    assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+    let png = data_encoding::BASE64.decode(PNG_1X1.as_bytes()).unwrap();
+    assert_eq!(res.body.as_ref(), png.as_slice());
+
+    // What is not a whole PNG, JPEG or WebP is refused, and nothing changes.
+    for (image, message) in [
+        (
+            format!("data:image/gif;base64,{PNG_1X1}"),
+            "Only PNG, JPEG or WebP pictures as data:image/...;base64 URLs",
+        ),
+        (
+            format!("data:image/jpeg;base64,{PNG_1X1}"),
+            "The picture could not be read",
+        ),
+        (
+            "data:image/png;base64,not base64!".to_string(),
+            "The picture could not be read",
+        ),
+        (
+            format!("data:image/png;base64,{}", "A".repeat(400_000)),
+            "The picture is larger than 256 KB",
+        ),
+    ] {
+        let res = update(json!(image)).await;
+        assert_eq!(res.status, 400);
+        assert_eq!(
+            res.json(),
+            json!({"code": "VALIDATION_ERROR", "message": format!("[body.image] {message}")})
+        );
+    }
+    assert_eq!(t.send("GET", path, &[], None).await.status, 200);
+
+    // Another picture by URL: the stored one goes.
+    let res = update(json!("https://images.example.org/me.png")).await;
+    assert_eq!(res.status, 200);
+    let res = t.send("GET", path, &[], None).await;
+    assert_eq!(res.status, 404);
+}

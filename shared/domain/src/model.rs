@@ -32,6 +32,78 @@ impl Role {
             _ => None,
         }
     }
+
+    /// Whether this role grants `power`: THE table of what each role may do to others,
+    /// read by every entry point (the admin API, BetterAuth's admin plugin and its
+    /// `has-permission`, the moderation rules). Portal's configuration of the plugin, with
+    /// the staff powers its REST API gives beside it (reading and editing regular users):
+    /// - user: nothing;
+    /// - staff: list, read and edit users, ban them, list and revoke sessions (over regular
+    ///   users only: see `moderation::may_manage`);
+    /// - admin: everything but impersonating another admin, which nobody may.
+    pub fn grants(self, power: Power) -> bool {
+        match self {
+            Role::User => false,
+            Role::Staff => matches!(
+                power,
+                Power::ListUsers
+                    | Power::GetUser
+                    | Power::UpdateUser
+                    | Power::BanUser
+                    | Power::ListSessions
+                    | Power::RevokeSessions
+            ),
+            Role::Admin => power != Power::ImpersonateAdmins,
+        }
+    }
+}
+
+/// A power over other people's accounts, named as BetterAuth's admin access statements
+/// name them (`user:["list", ...]`, `session:["revoke", ...]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Power {
+    CreateUser,
+    ListUsers,
+    SetRole,
+    BanUser,
+    Impersonate,
+    ImpersonateAdmins,
+    DeleteUser,
+    SetPassword,
+    SetEmail,
+    GetUser,
+    UpdateUser,
+    ListSessions,
+    RevokeSessions,
+    DeleteSessions,
+}
+
+impl Power {
+    /// Every power with its resource and action.
+    pub const ALL: [(Power, &'static str, &'static str); 14] = [
+        (Power::CreateUser, "user", "create"),
+        (Power::ListUsers, "user", "list"),
+        (Power::SetRole, "user", "set-role"),
+        (Power::BanUser, "user", "ban"),
+        (Power::Impersonate, "user", "impersonate"),
+        (Power::ImpersonateAdmins, "user", "impersonate-admins"),
+        (Power::DeleteUser, "user", "delete"),
+        (Power::SetPassword, "user", "set-password"),
+        (Power::SetEmail, "user", "set-email"),
+        (Power::GetUser, "user", "get"),
+        (Power::UpdateUser, "user", "update"),
+        (Power::ListSessions, "session", "list"),
+        (Power::RevokeSessions, "session", "revoke"),
+        (Power::DeleteSessions, "session", "delete"),
+    ];
+
+    /// The power `action` on `resource` names; `None` for one no role can be granted.
+    pub fn named(resource: &str, action: &str) -> Option<Power> {
+        Self::ALL
+            .iter()
+            .find(|(_, r, a)| *r == resource && *a == action)
+            .map(|(power, _, _)| *power)
+    }
 }
 
 /// A user as stored and as BetterAuth shows it.

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use crate::integrations::{Registry, ServiceError};
 use portal_domain::Config;
 use portal_domain::crypto::{PasswordLength, check_password_length, hash_password, new_id};
-use portal_domain::model::{ApiKey, Role, Session, User};
+use portal_domain::model::{ApiKey, Power, Role, Session, User};
 use portal_domain::store::audit::{self, Event, Provenance};
 use portal_domain::store::users::{Conflict, CreateUserError};
 use portal_domain::store::{Db, StoreError};
@@ -47,6 +47,11 @@ impl<'a> Moderator<'a> {
 
     pub fn is_admin(&self) -> bool {
         self.user.role == Role::Admin
+    }
+
+    /// Whether their role grants `power` (see [`Role::grants`]).
+    pub fn may(&self, power: Power) -> bool {
+        self.user.role.grants(power)
     }
 }
 
@@ -86,6 +91,17 @@ impl Identity {
     /// [`Refused::NeedsModerator`] for a regular user.
     pub fn require_moderator(&self, config: &Config) -> Result<Moderator<'_>, Refused> {
         self.moderator(config)?.ok_or(Refused::NeedsModerator)
+    }
+
+    /// [`Identity::require_moderator`] whose role grants `power`:
+    /// [`Refused::NeedsAdmin`] for staff it does not.
+    pub fn require_power(&self, config: &Config, power: Power) -> Result<Moderator<'_>, Refused> {
+        let moderator = self.require_moderator(config)?;
+        if moderator.may(power) {
+            Ok(moderator)
+        } else {
+            Err(Refused::NeedsAdmin)
+        }
     }
 
     /// Whether this caller's role lets them act on someone whose role is `target` (staff
@@ -143,6 +159,8 @@ pub enum Refused {
     NeedsModerator,
     /// A staff or admin credential without the second factor the configuration asks for.
     SecondFactorRequired,
+    /// Nobody signs in as an admin in their place.
+    ImpersonatingAdmin,
 }
 
 impl From<Conflict> for Refused {
@@ -170,23 +188,33 @@ impl std::fmt::Display for Refused {
             Refused::EmailTaken => "refused: the e-mail address belongs to somebody else",
             Refused::NeedsModerator => "only an admin or staff member may do that",
             Refused::SecondFactorRequired => "refused: a second factor is required",
+            Refused::ImpersonatingAdmin => "refused: admins cannot be impersonated",
         })
     }
 }
 
-/// Whether `actor` holds an admin's powers (granting roles, setting addresses): the
-/// operator (CLI, bootstrap) and admins.
-fn acts_as_admin(actor: Actor<'_>) -> bool {
+/// Whether `actor` holds `power`: the operator (CLI, bootstrap) holds every power but
+/// impersonating admins; a member what their role grants ([`Role::grants`]).
+pub fn actor_may(actor: Actor<'_>, power: Power) -> bool {
     match actor {
-        Actor::Operator => true,
-        Actor::Member(member) => member.is_admin(),
+        Actor::Operator => power != Power::ImpersonateAdmins,
+        Actor::Member(member) => member.may(power),
     }
 }
 
 /// Whether `actor` may act on someone whose role is `target`: staff manage regular users
-/// only.
+/// only (an admin's account is handled by those who may set roles).
 pub fn may_manage(actor: Actor<'_>, target: Role) -> bool {
-    acts_as_admin(actor) || target == Role::User
+    target == Role::User || actor_may(actor, Power::SetRole)
+}
+
+/// Refuses unless `actor` holds `power`.
+fn needs(actor: Actor<'_>, power: Power) -> Result<(), Refused> {
+    if actor_may(actor, power) {
+        Ok(())
+    } else {
+        Err(Refused::NeedsAdmin)
+    }
 }
 
 /// A ban as asked for: `Some(None)` clears a field, `None` leaves it.
@@ -300,9 +328,15 @@ fn apply(
     if !may_manage(actor, user.role) {
         return Err(Refused::NeedsAdmin);
     }
+    if change.name.is_some() || change.username.is_some() {
+        needs(actor, Power::UpdateUser)?;
+    }
+    if change.banned.is_some() || change.ban_reason.is_some() || change.ban_expires.is_some() {
+        needs(actor, Power::BanUser)?;
+    }
     if let Some(role) = change.role {
-        if role != user.role && !acts_as_admin(actor) {
-            return Err(Refused::NeedsAdmin);
+        if role != user.role {
+            needs(actor, Power::SetRole)?;
         }
         user.role = role;
     }
@@ -312,9 +346,7 @@ fn apply(
     if let Some(email) = &change.email {
         let email = email.trim().to_lowercase();
         if email != user.email {
-            if !acts_as_admin(actor) {
-                return Err(Refused::NeedsAdmin);
-            }
+            needs(actor, Power::SetEmail)?;
             user.email = email;
             user.email_verified = false;
             user.generations.reset_tokens += 1;
@@ -362,20 +394,43 @@ fn apply(
 }
 
 /// Deletes a user and everything theirs, integration accounts first (deprovisioned
-/// upstream). Refused for the last admin who can act.
+/// upstream), for someone holding [`Power::DeleteUser`] over them. Refused for the last
+/// admin who can act.
 pub async fn delete_user(
     db: &Db,
     integrations: &Registry,
+    actor: Actor<'_>,
     origin: &Provenance,
     user_id: &str,
 ) -> Result<Result<(), Refused>, ServiceError> {
+    if let Err(refused) = needs(actor, Power::DeleteUser) {
+        return Ok(Err(refused));
+    }
     // The user and the roster do not depend on each other: read together.
     let users = db.users();
     let (user, roster) = futures::try_join!(users.get(user_id), users.acting_admins())?;
     let Some(user) = user else {
         return Ok(Err(Refused::NotFound));
     };
-    if user.is_acting_admin() && roster.len() <= 1 {
+    if !may_manage(actor, user.role) {
+        return Ok(Err(Refused::NeedsAdmin));
+    }
+    delete_account(db, integrations, origin, &user, roster.len()).await
+}
+
+/// Deletes `user` (read just now, with `acting_admins` admins who can act) and everything
+/// theirs, integration accounts first: the rule both a moderator's removal and a user's
+/// own deletion end in. A service that fails stops it before anything of the user's is
+/// deleted here.
+pub async fn delete_account(
+    db: &Db,
+    integrations: &Registry,
+    origin: &Provenance,
+    user: &User,
+    acting_admins: usize,
+) -> Result<Result<(), Refused>, ServiceError> {
+    let (user_id, roster_len) = (user.id.as_str(), acting_admins);
+    if user.is_acting_admin() && roster_len <= 1 {
         return Ok(Err(Refused::LastAdmin));
     }
     crate::integrations::remove_accounts_of_user(integrations, db, user_id).await?;
@@ -489,4 +544,173 @@ pub async fn ensure_admin(
         Err(CreateUserError::UsernameTaken) => Err("the username is taken".into()),
         Err(CreateUserError::Store(e)) => Err(e.to_string()),
     }
+}
+
+/// A new account made for someone (BetterAuth's `create-user`).
+pub struct NewUser<'a> {
+    /// Valid per `model::is_email`; stored lower-cased.
+    pub email: &'a str,
+    pub name: &'a str,
+    /// Valid per `model::username_rule`.
+    pub username: Option<&'a str>,
+    /// Of a valid length; without one the account has no password until one is set.
+    pub password: Option<&'a str>,
+    pub role: Role,
+    pub email_verified: bool,
+}
+
+/// Creates an account for someone, for whoever holds [`Power::CreateUser`] (and
+/// [`Power::SetRole`] to give any role but `user`), recorded in the same transaction.
+pub async fn create_user(
+    db: &Db,
+    actor: Actor<'_>,
+    origin: &Provenance,
+    new: NewUser<'_>,
+    at: OffsetDateTime,
+) -> Result<Result<User, Refused>, StoreError> {
+    if let Err(refused) = needs(actor, Power::CreateUser) {
+        return Ok(Err(refused));
+    }
+    if new.role != Role::User
+        && let Err(refused) = needs(actor, Power::SetRole)
+    {
+        return Ok(Err(refused));
+    }
+    let hash = match new.password {
+        Some(password) => Some(hash_password(password.to_string()).await),
+        None => None,
+    };
+    let mut user = User::new(
+        new_id(),
+        new.name.trim().to_string(),
+        new.email.trim().to_lowercase(),
+        new.email_verified,
+        new.role,
+        &iso(at),
+    );
+    if let Some(username) = new.username {
+        user.username = Some(portal_domain::model::normalize_username(username));
+        user.display_username = Some(username.to_string());
+    }
+    let details = serde_json::json!({ "role": new.role.as_str(), "password": hash.is_some() });
+    let event = Event::new(origin, "user.created", Some(&user.id), Some(details), at);
+    match db
+        .users()
+        .create_signed_in(user, hash, None, Some(&event))
+        .await
+    {
+        Ok(user) => Ok(Ok(user)),
+        Err(CreateUserError::EmailTaken) => Ok(Err(Refused::EmailTaken)),
+        Err(CreateUserError::UsernameTaken) => Ok(Err(Refused::UsernameTaken)),
+        Err(CreateUserError::Store(e)) => Err(e),
+    }
+}
+
+/// Sets someone's password, for whoever holds [`Power::SetPassword`] over them. Every
+/// session they had ends in the same write (whoever held one may be why the password is
+/// being set), and reset links already sent stop working.
+pub async fn set_password(
+    db: &Db,
+    actor: Actor<'_>,
+    origin: &Provenance,
+    user_id: &str,
+    password: &str,
+    at: OffsetDateTime,
+) -> Result<Result<User, Refused>, StoreError> {
+    if let Err(refused) = needs(actor, Power::SetPassword) {
+        return Ok(Err(refused));
+    }
+    let hash = hash_password(password.to_string()).await;
+    let event = Event::new(origin, "user.password_set", Some(user_id), None, at);
+    let changed = db
+        .users()
+        .change_password(
+            user_id,
+            &hash,
+            &iso(at),
+            |user| {
+                if !may_manage(actor, user.role) {
+                    return Err(Refused::NeedsAdmin);
+                }
+                user.generations.sessions += 1;
+                user.generations.reset_tokens += 1;
+                Ok(())
+            },
+            Some(&event),
+        )
+        .await?;
+    match changed {
+        None => Ok(Err(Refused::NotFound)),
+        Some(Err(refused)) => Ok(Err(refused)),
+        Some(Ok(user)) => {
+            // The raised generation already stops them; this removes them.
+            db.sessions().delete_all_for_user(user_id, None).await?;
+            Ok(Ok(user))
+        }
+    }
+}
+
+/// Ends every session of someone at once, for whoever holds [`Power::RevokeSessions`]
+/// over them. Returns how many were removed.
+pub async fn revoke_sessions_of(
+    db: &Db,
+    actor: Actor<'_>,
+    origin: &Provenance,
+    user_id: &str,
+    at: OffsetDateTime,
+) -> Result<Result<usize, Refused>, StoreError> {
+    if let Err(refused) = needs(actor, Power::RevokeSessions) {
+        return Ok(Err(refused));
+    }
+    let Some(user) = db.users().get(user_id).await? else {
+        return Ok(Err(Refused::NotFound));
+    };
+    if !may_manage(actor, user.role) {
+        return Ok(Err(Refused::NeedsAdmin));
+    }
+    let event = Event::new(origin, "sessions.revoked", Some(user_id), None, at);
+    if db
+        .users()
+        .revoke_sessions(user_id, &iso(at), None, Some(&event))
+        .await?
+        .is_none()
+    {
+        return Ok(Err(Refused::NotFound));
+    }
+    Ok(Ok(db.sessions().delete_all_for_user(user_id, None).await?))
+}
+
+/// Ends one session of someone, for whoever holds [`Power::RevokeSessions`] over its
+/// owner. `Ok(Ok(false))`: there was no such session.
+pub async fn revoke_session(
+    db: &Db,
+    actor: Actor<'_>,
+    origin: &Provenance,
+    session_id: &str,
+) -> Result<Result<bool, Refused>, StoreError> {
+    if let Err(refused) = needs(actor, Power::RevokeSessions) {
+        return Ok(Err(refused));
+    }
+    let Some(session) = db.sessions().get(session_id).await? else {
+        return Ok(Ok(false));
+    };
+    if let Some(owner) = db.users().get(&session.user_id).await?
+        && !may_manage(actor, owner.role)
+    {
+        return Ok(Err(Refused::NeedsAdmin));
+    }
+    Ok(Ok(db.sessions().revoke_read(&session, origin).await?))
+}
+
+/// Whether `actor` may sign in as `target` (BetterAuth's impersonation): with
+/// [`Power::Impersonate`], never as an admin.
+pub fn may_impersonate(actor: Actor<'_>, target: &User) -> Result<(), Refused> {
+    needs(actor, Power::Impersonate)?;
+    if target.role == Role::Admin && !actor_may(actor, Power::ImpersonateAdmins) {
+        return Err(Refused::ImpersonatingAdmin);
+    }
+    if !may_manage(actor, target.role) {
+        return Err(Refused::NeedsAdmin);
+    }
+    Ok(())
 }

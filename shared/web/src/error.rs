@@ -15,6 +15,7 @@ pub const FORBIDDEN_ADMIN: &str = "Forbidden - Admin access required";
 pub const FORBIDDEN_ADMIN_OR_STAFF: &str = "Forbidden - Admin or Staff access required";
 pub const TWO_FACTOR_REQUIRED: &str = "Two-factor authentication required";
 pub const USER_NOT_FOUND: &str = "User not found";
+pub const IMPERSONATING_ADMIN: &str = "Forbidden - admins cannot be impersonated";
 pub const INVALID_REQUEST_BODY: &str = "Invalid request body";
 pub const INVALID_JSON_BODY: &str = "Invalid JSON body";
 pub const INVALID_ID_FORMAT: &str = "Invalid id format";
@@ -238,6 +239,7 @@ impl From<portal_services::moderation::Refused> for ApiError {
             Refused::EmailTaken => ApiError::Conflict(EMAIL_TAKEN.into()),
             Refused::NeedsModerator => ApiError::forbidden(FORBIDDEN_ADMIN_OR_STAFF),
             Refused::SecondFactorRequired => ApiError::forbidden(TWO_FACTOR_REQUIRED),
+            Refused::ImpersonatingAdmin => ApiError::forbidden(IMPERSONATING_ADMIN),
         }
     }
 }

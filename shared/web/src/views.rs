@@ -38,6 +38,9 @@ pub struct SessionView {
     /// `true` on the session making the request (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<bool>,
+    /// On a session an admin opened in the user's place (impersonation): the admin's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonated_by: Option<String>,
 }
 
 /// `{ sessions, nextCursor? }`: a page of sessions (user and admin listings).
@@ -61,5 +64,6 @@ pub fn session_view(session: &Session, current: Option<&str>) -> SessionView {
         user_agent: or_null(&session.user_agent),
         created_at: session.created_at.clone(),
         current: (current == Some(session.id.as_str())).then_some(true),
+        impersonated_by: session.impersonated_by.clone(),
     }
 }

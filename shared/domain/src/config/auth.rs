@@ -45,7 +45,13 @@ pub struct AuthConfig {
     /// Where `/clear-stale-session` sends the browser (`PORTAL_SIGN_IN_URL`: a path on the
     /// base URL or an absolute URL; default `/auth/sign-in`, Portal's page).
     pub sign_in_url: Url,
+    /// What a banned user is told when they sign in (`PORTAL_BANNED_USER_MESSAGE`, the
+    /// admin plugin's `bannedUserMessage`; BetterAuth's default without one).
+    pub banned_user_message: String,
 }
+
+/// BetterAuth's `bannedUserMessage` when none is configured.
+pub const DEFAULT_BANNED_USER_MESSAGE: &str = "You have been banned from this application. Please contact support if you believe this is an error.";
 
 impl AuthConfig {
     pub(super) fn load(vars: &Vars) -> Result<Self, ConfigError> {
@@ -113,6 +119,10 @@ impl AuthConfig {
                 .get("PORTAL_2FA_ISSUER")
                 .unwrap_or_else(|| "Portal".into()),
             cookie_prefix: cookie_prefix(vars)?,
+            banned_user_message: vars
+                .get("PORTAL_BANNED_USER_MESSAGE")
+                .filter(|m| !m.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_BANNED_USER_MESSAGE.into()),
             sign_in_url: base_url
                 .join(
                     &vars

@@ -4,6 +4,7 @@
 //! |---|---|---|---|---|---|
 //! | user | `USER#<userId>` | `USER` | `USERS` / `<createdAt>#<userId>` | `USER_EMAIL` / `<email>#<userId>` | |
 //! | credential (password) | `USER#<userId>` | `CREDENTIAL` | | | |
+//! | profile picture (bytes) | `USER#<userId>` | `AVATAR` | | | |
 //! | e-mail claim (uniqueness) | `EMAIL#<email>` | `EMAIL` | | | |
 //! | session | `SESSION#<sessionId>` | `SESSION` | `USER#<userId>#SESSIONS` / `<createdAt>#<sessionId>` | `SESSIONS` / `<createdAt>#<sessionId>` | expiresAt |
 //! | API key | `APIKEY#<keyId>` | `APIKEY` | `USER#<userId>#APIKEYS` / `<createdAt>#<keyId>` | `APIKEYS` / `<createdAt>#<keyId>` | expiresAt (+1 day) |
@@ -47,6 +48,10 @@ pub fn user(user_id: &str) -> (String, String) {
 
 pub fn credential(user_id: &str) -> (String, String) {
     (format!("USER#{user_id}"), "CREDENTIAL".into())
+}
+
+pub fn avatar(user_id: &str) -> (String, String) {
+    (format!("USER#{user_id}"), "AVATAR".into())
 }
 
 pub fn email_claim(email: &str) -> (String, String) {

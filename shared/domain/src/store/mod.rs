@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod avatars;
 pub mod db;
 pub mod integration_accounts;
 pub mod item;

@@ -392,6 +392,24 @@ impl Users<'_> {
             .await
     }
 
+    /// [`Users::modify`] that also stores the user's picture (`Some`) in the same
+    /// transaction, or removes the one they had when the change sets another `image`.
+    pub async fn modify_with_avatar<E: From<Conflict>>(
+        &self,
+        user_id: &str,
+        now: &str,
+        change: impl FnMut(&mut User) -> Result<(), E>,
+        avatar: Option<&crate::avatar::Avatar>,
+    ) -> Result<Option<Result<User, E>>, StoreError> {
+        let db = self.db;
+        self.modify_with(user_id, None, now, change, |old, new| match avatar {
+            Some(avatar) => Ok(vec![db.avatar_put(user_id, avatar)?]),
+            None if old.image != new.image => Ok(vec![db.avatar_delete(user_id)?]),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+
     /// [`Users::modify`] with its audit event, made from the user before and after the
     /// change and written in the same transaction (`None`: nothing worth recording).
     pub async fn modify_audited<E: From<Conflict>>(
@@ -632,6 +650,7 @@ impl Users<'_> {
                 items.push(db.delete(keys::username_claim(username), None)?);
             }
             items.push(db.delete(keys::two_factor(user_id), None)?);
+            items.push(db.avatar_delete(user_id)?);
             if let Some(event) = audit {
                 items.push(db.audit_write(event)?);
             }
@@ -748,6 +767,21 @@ impl Users<'_> {
             has_more: page.has_more,
             next: page.next,
         })
+    }
+
+    /// Every user, newest first, up to `cap`, and whether there were more: the users
+    /// index read whole (cost O(users)), for the listings no index answers (BetterAuth's
+    /// `list-users` with a `contains` search or an arbitrary filter or order).
+    pub async fn all(&self, cap: usize) -> Result<(Vec<User>, bool), StoreError> {
+        let query = Query::index(schema::GSI1, keys::USERS);
+        let (items, _) = self.db.query(&query, None, Some(cap + 1)).await?;
+        let more = items.len() > cap;
+        let users = items
+            .into_iter()
+            .take(cap)
+            .map(user_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((users, more))
     }
 
     /// Prefix search on e-mail, name and username: three index Queries (GSI2 `USER_EMAIL`,
