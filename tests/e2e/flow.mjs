@@ -387,6 +387,120 @@ await step("multi-session: two accounts in one browser, switch, revoke", async (
   assert.equal(bad.error.code, "INVALID_SESSION_TOKEN");
 });
 
+// The admin plugin as Portal configures it (staff may list and ban users, list and revoke
+// sessions; admins all), with the admin portal-local bootstraps (scripts/e2e).
+const boss = browser();
+const stamp = Date.now();
+let member;
+await step("admin plugin: an admin signs in, lists and reads users", async () => {
+  const signedIn = await boss.client.signIn.email({ email: "e2e-admin@example.org", password: "e2e-admin-password" });
+  assert.equal(signedIn.error, null);
+  const can = await boss.client.admin.hasPermission({ permissions: { user: ["list", "impersonate"] } });
+  assert.deepEqual(can.data, { error: null, success: true });
+  const found = await boss.client.admin.listUsers({
+    query: { searchValue: email, searchField: "email", searchOperator: "contains", limit: 10 },
+  });
+  assert.equal(found.error, null);
+  assert.equal(found.data.total, 1);
+  assert.equal(found.data.users[0].email, email);
+  const one = await boss.client.admin.getUser({ query: { id: found.data.users[0].id } });
+  assert.equal(one.error, null);
+  assert.equal(one.data.username, username.toLowerCase());
+});
+
+await step("admin plugin: create a user, make them staff; staff list and ban but never escalate", async () => {
+  const made = await boss.client.admin.createUser({
+    email: `e2e-staff-${stamp}@example.org`, password: "staff-password-1", name: "Staff", role: "user",
+    data: { username: `Staff_${stamp % 1000000}` },
+  });
+  assert.equal(made.error, null);
+  const promoted = await boss.client.admin.setRole({ userId: made.data.user.id, role: "staff" });
+  assert.equal(promoted.data.user.role, "staff");
+  const other = await boss.client.admin.createUser({
+    email: `e2e-member-${stamp}@example.org`, password: "member-password-1", name: "Member",
+  });
+  assert.equal(other.error, null);
+  member = other.data.user;
+  const staff = browser();
+  assert.equal((await staff.client.signIn.email({ email: made.data.user.email, password: "staff-password-1" })).error, null);
+  assert.equal((await staff.client.admin.listUsers({ query: { limit: 5 } })).error, null);
+  const escalate = await staff.client.admin.setRole({ userId: member.id, role: "admin" });
+  assert.equal(escalate.error.status, 403);
+  assert.equal(escalate.error.code, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE");
+  const banned = await staff.client.admin.banUser({ userId: member.id });
+  assert.equal(banned.error, null);
+  assert.equal(banned.data.user.banReason, "Violation of terms of service");
+  const week = new Date(banned.data.user.banExpires) - Date.now();
+  assert.ok(week > 6.9 * 86400e3 && week <= 7 * 86400e3, `a week: ${week}`);
+  const refused = await browser().client.signIn.email({ email: member.email, password: "member-password-1" });
+  assert.equal(refused.error.status, 403);
+  assert.equal(refused.error.code, "BANNED_USER");
+  assert.equal(refused.error.message, "Your account has been suspended. Contact support for assistance.");
+  const lifted = await staff.client.admin.unbanUser({ userId: member.id });
+  assert.equal(lifted.data.user.banned, false);
+});
+
+await step("admin plugin: update, set a password, list and revoke sessions", async () => {
+  const renamed = await boss.client.admin.updateUser({ userId: member.id, data: { name: "Member Renamed" } });
+  assert.equal(renamed.error, null);
+  assert.equal(renamed.data.name, "Member Renamed");
+  const reset = await boss.client.admin.setUserPassword({ userId: member.id, newPassword: "member-password-2" });
+  assert.deepEqual(reset.data, { status: true });
+  const own = browser();
+  assert.equal((await own.client.signIn.email({ email: member.email, password: "member-password-2" })).error, null);
+  const listed = await boss.client.admin.listUserSessions({ userId: member.id });
+  assert.equal(listed.data.sessions.length, 1);
+  const one = await boss.client.admin.revokeUserSession({ sessionToken: listed.data.sessions[0].token });
+  assert.deepEqual(one.data, { success: true });
+  assert.equal((await own.client.getSession()).data, null, "ended on the next request");
+  assert.equal((await own.client.signIn.email({ email: member.email, password: "member-password-2" })).error, null);
+  assert.deepEqual((await boss.client.admin.revokeUserSessions({ userId: member.id })).data, { success: true });
+  assert.equal((await own.client.getSession()).data, null);
+});
+
+await step("admin plugin: impersonate for an hour, then stop", async () => {
+  const as = await boss.client.admin.impersonateUser({ userId: member.id });
+  assert.equal(as.error, null);
+  const seen = (await boss.client.getSession()).data;
+  assert.equal(seen.user.id, member.id);
+  assert.ok(seen.session.impersonatedBy, "the session says who");
+  assert.ok(new Date(seen.session.expiresAt) - Date.now() <= 3600e3);
+  const back = await boss.client.admin.stopImpersonating();
+  assert.equal(back.error, null);
+  assert.equal((await boss.client.getSession()).data.user.email, "e2e-admin@example.org");
+});
+
+await step("admin plugin: remove a user", async () => {
+  const gone = await boss.client.admin.removeUser({ userId: member.id });
+  assert.deepEqual(gone.data, { success: true });
+  const missing = await boss.client.admin.getUser({ query: { id: member.id } });
+  assert.equal(missing.error.status, 404);
+});
+
+await step("avatar card: a picture as a data URL is served back by URL", async () => {
+  const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==";
+  const { error } = await laptop.client.updateUser({ image: `data:image/png;base64,${png}` });
+  assert.equal(error, null);
+  const image = (await laptop.client.getSession()).data.user.image;
+  assert.ok(image.startsWith(`${baseURL}/api/auth/avatar/`), image);
+  const res = await fetch(image);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "image/png");
+  assert.deepEqual(Buffer.from(await res.arrayBuffer()), Buffer.from(png, "base64"));
+});
+
+await step("delete-user: a fresh session deletes its own account", async () => {
+  const leaving = browser();
+  const leaver = `e2e-leaving-${stamp}@example.org`;
+  const up = await leaving.client.signUp.email({ name: "Leaving", email: leaver, password: "leaving-password", username: `Leaving_${stamp % 1000000}` });
+  assert.equal(up.error, null);
+  const bye = await leaving.client.deleteUser({});
+  assert.deepEqual(bye.data, { success: true, message: "User deleted" });
+  assert.equal((await leaving.client.getSession()).data, null);
+  const again = await browser().client.signIn.email({ email: leaver, password: "leaving-password" });
+  assert.equal(again.error.status, 401);
+});
+
 await step("sign out at the end", async () => {
   const { data } = await laptop.client.signOut();
   assert.equal(data.success, true);
