@@ -20,6 +20,15 @@ fn deleted() -> Value {
 async fn a_fresh_session_deletes_its_account_and_signs_out() {
     let t = TestAuth::new(|_| {}).await;
     let b = t.sign_up("leaving@example.org").await;
+    // A reset link outstanding: it goes with the account.
+    let res = t
+        .post(
+            "/api/auth/request-password-reset",
+            json!({"email": "leaving@example.org", "redirectTo": "/reset"}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(t.count_items("TOKEN#").await, 1);
     let res = t
         .send(
             "POST",
@@ -43,6 +52,7 @@ async fn a_fresh_session_deletes_its_account_and_signs_out() {
         .await;
     assert_eq!(res.status, 401);
     assert!(t.table_dump().await.contains("user.deleted"));
+    assert_eq!(t.count_items("TOKEN#").await, 0);
     // The address is free again.
     t.sign_up("leaving@example.org").await;
 }

@@ -12,7 +12,7 @@ use portal_domain::store::listing::PageRequest;
 use portal_domain::store::users::UserFilter;
 use portal_domain::time::{now, parse_iso};
 use portal_services::moderation::{
-    NewUser, UserChange, change_user, create_user, delete_user, set_password,
+    Actor, NewUser, UserChange, change_user, create_user, delete_user, set_password,
 };
 use portal_web::http::RequestClient;
 use serde::Serialize;
@@ -435,19 +435,46 @@ pub async fn set_role(
         role: Some(role),
         ..UserChange::default()
     };
-    let origin = origin(&state, &client, &caller);
+    let changed = apply(
+        &state,
+        actor,
+        &caller,
+        &client,
+        &user_id,
+        &change,
+        now(),
+        NOT_ALLOWED,
+    )
+    .await?;
+    Ok(user_body(&changed))
+}
+
+/// Applies `change` to `user_id` for `actor` by moderation's rules, recorded as the
+/// caller's; a refusal in the plugin's words (`not_allowed`: the endpoint's code).
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    state: &AuthState,
+    actor: Actor<'_>,
+    caller: &SignedIn,
+    client: &portal_domain::model::Client,
+    user_id: &str,
+    change: &UserChange,
+    at: time::OffsetDateTime,
+    not_allowed: &'static str,
+) -> AuthResult<User> {
+    let origin = origin(state, client, caller);
     let changed = change_user(
         &state.app.db,
         &state.app.integrations,
         actor,
         &origin,
-        &user_id,
-        &change,
-        now(),
+        user_id,
+        change,
+        at,
     )
     .await?
-    .map_err(|r| refusal(r, NOT_ALLOWED))?;
-    Ok(user_body(&changed.user))
+    .map_err(|r| refusal(r, not_allowed))?;
+    Ok(changed.user)
 }
 
 /// The fields of `data` a user may be created or updated with here.
@@ -685,19 +712,18 @@ pub async fn update(
     if let Some(handle) = crate::username::requested(username.as_deref(), display.as_deref())? {
         change.username = Some(handle.display);
     }
-    let origin = origin(&state, &client, &caller);
-    let changed = change_user(
-        &state.app.db,
-        &state.app.integrations,
+    let changed = apply(
+        &state,
         actor,
-        &origin,
+        &caller,
+        &client,
         &user_id,
         &change,
         now(),
+        NOT_ALLOWED,
     )
-    .await?
-    .map_err(|r| refusal(r, NOT_ALLOWED))?;
-    Ok(json_response(&AuthUser::from(&changed.user)))
+    .await?;
+    Ok(json_response(&AuthUser::from(&changed)))
 }
 
 /// `POST /admin/ban-user {userId, banReason?, banExpiresIn?}`: the user's sessions end at
@@ -760,19 +786,18 @@ pub async fn ban(
         ban_expires: Some(Some(at + time::Duration::seconds(seconds))),
         ..UserChange::default()
     };
-    let origin = origin(&state, &client, &caller);
-    let changed = change_user(
-        &state.app.db,
-        &state.app.integrations,
+    let changed = apply(
+        &state,
         actor,
-        &origin,
+        &caller,
+        &client,
         &user_id,
         &change,
         at,
+        NOT_ALLOWED,
     )
-    .await?
-    .map_err(|r| refusal(r, NOT_ALLOWED))?;
-    Ok(user_body(&changed.user))
+    .await?;
+    Ok(user_body(&changed))
 }
 
 /// `POST /admin/unban-user {userId}`: the service accounts the ban suspended come back.
@@ -798,19 +823,18 @@ pub async fn unban(
         banned: Some(false),
         ..UserChange::default()
     };
-    let origin = origin(&state, &client, &caller);
-    let changed = change_user(
-        &state.app.db,
-        &state.app.integrations,
+    let changed = apply(
+        &state,
         actor,
-        &origin,
+        &caller,
+        &client,
         &user_id,
         &change,
         now(),
+        NOT_ALLOWED,
     )
-    .await?
-    .map_err(|r| refusal(r, NOT_ALLOWED))?;
-    Ok(user_body(&changed.user))
+    .await?;
+    Ok(user_body(&changed))
 }
 
 /// A body's one field, `userId`.
