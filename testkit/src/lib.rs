@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod atheme;
+pub mod authenticator;
 pub mod engine;
 pub mod faults;
 pub mod http;

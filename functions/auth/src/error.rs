@@ -67,6 +67,16 @@ pub fn message_of(code: &str) -> &'static str {
         "PASSWORD_CANNOT_BE_UPDATED_VIA_UPDATE_USER" => {
             "Password cannot be updated through update-user. Use the set-user-password endpoint instead"
         }
+        // passkey plugin
+        "CHALLENGE_NOT_FOUND" => "Challenge not found",
+        "YOU_ARE_NOT_ALLOWED_TO_REGISTER_THIS_PASSKEY" => {
+            "You are not allowed to register this passkey"
+        }
+        "FAILED_TO_VERIFY_REGISTRATION" => "Failed to verify registration",
+        "PASSKEY_NOT_FOUND" => "Passkey not found",
+        "AUTHENTICATION_FAILED" => "Authentication failed",
+        "PREVIOUSLY_REGISTERED" => "Previously registered",
+        "SESSION_NOT_FRESH" => "Session is not fresh",
         // Portal's own rules over the plugin's
         "LAST_ADMIN" => "The last admin who can act cannot be demoted, banned or removed",
         "TWO_FACTOR_REQUIRED" => "Two-factor authentication required",

@@ -2,7 +2,8 @@
 //! that started a session, the way it was started is left in a cookie the page can read,
 //! `better-auth.last_used_login_method` (the plugin's own name, whatever the cookie
 //! prefix), for 30 days, so the sign-in page can say "last used". Only the ways the plugin
-//! recognises are recorded (e-mail sign-in or sign-up; a username sign-in is not one).
+//! recognises are recorded (e-mail sign-in or sign-up, a passkey; a username sign-in is not
+//! one).
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -18,6 +19,7 @@ const MAX_AGE: i64 = 30 * 24 * 3600;
 pub fn method_of(path: &str) -> Option<&'static str> {
     match path {
         "/sign-in/email" | "/sign-up/email" => Some("email"),
+        "/passkey/verify-authentication" => Some("passkey"),
         _ => None,
     }
 }

@@ -16,6 +16,7 @@ mod multi_session;
 mod one_time_token;
 mod origin;
 mod pages;
+mod passkey;
 mod password;
 mod profile;
 mod reauth;
@@ -120,6 +121,13 @@ fn route_list() -> impl RouteList<AuthState> {
         [admin::sessions::impersonate],
         [admin::sessions::stop],
         [admin::permission::has_permission],
+        [passkey::register::options],
+        [passkey::register::verify],
+        [passkey::sign_in::options],
+        [passkey::sign_in::verify],
+        [passkey::manage::list],
+        [passkey::manage::update],
+        [passkey::manage::delete],
         [password::request_reset],
         [password::reset_redirect],
         [password::reset],

@@ -32,6 +32,7 @@ pub fn rule_for(config: &Config, path: &str) -> Rule {
         "/change-password",
         "/change-email",
         "/two-factor/",
+        "/passkey/verify-authentication",
     ]
     .iter()
     .any(|p| path.starts_with(p))
@@ -147,7 +148,12 @@ fn with_headers(mut response: Response, decision: Option<RateDecision>) -> Respo
 }
 
 /// The routes whose handler counts the caller's address itself ([`AddressCount`]).
-const HANDLER_COUNTS: [&str; 3] = ["/sign-in/email", "/sign-in/username", "/sign-up/email"];
+const HANDLER_COUNTS: [&str; 4] = [
+    "/sign-in/email",
+    "/sign-in/username",
+    "/sign-up/email",
+    "/passkey/verify-authentication",
+];
 
 /// A request's per-address count, left by the limit layer for the handler to send with its
 /// first round trip; taken at most once.
@@ -187,6 +193,26 @@ impl AddressCount {
             AddressState::Counted(decision) => *decision,
             AddressState::Pending(_) => None,
         }
+    }
+}
+
+/// Counts the caller's address where the limit layer left it to the handler (a passkey
+/// sign-in counts it beside its first reads); 429 when over.
+pub async fn count_address(
+    state: &AppState,
+    address: Option<&AddressCount>,
+) -> Result<(), Response> {
+    let Some((address, bucket)) = address.and_then(|a| a.take().map(|b| (a, b))) else {
+        return Ok(());
+    };
+    let decision = rate_limit::check(state, std::slice::from_ref(&bucket)).await;
+    if let Ok(decided) = &decision {
+        address.settle(*decided);
+    }
+    match decision {
+        Ok(Some(d)) if !d.allowed => Err(too_many(&d)),
+        Ok(_) => Ok(()),
+        Err(err) => Err(AuthError::from(err).into_response()),
     }
 }
 

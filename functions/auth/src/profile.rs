@@ -7,7 +7,7 @@ use axum::response::Response;
 use portal_domain::avatar::{Avatar, is_data_url, parse_data_url};
 use portal_domain::model::{MAX_NAME_CHARS, is_valid_image, is_valid_name};
 use portal_domain::store::audit::Provenance;
-use portal_domain::time::{iso, now, parse_iso};
+use portal_domain::time::{iso, now};
 use portal_services::moderation::{Refused, delete_account};
 use portal_web::http::RequestClient;
 
@@ -268,10 +268,6 @@ pub async fn avatar(
         .into_response())
 }
 
-/// How long after signing in a session may delete its account without the password
-/// (BetterAuth's `freshAge`, one day).
-const FRESH_AGE: time::Duration = time::Duration::days(1);
-
 /// `POST /delete-user {password?, token?, callbackURL?}`: the caller deletes their own
 /// account (Portal enables it), proven by the password or by a session started within the
 /// day. Their accounts on the services are removed there first, as Portal's `beforeDelete`
@@ -313,8 +309,7 @@ pub async fn delete_user(
             if token.is_some_and(|t| !t.is_empty()) {
                 return Err(AuthError::code(StatusCode::NOT_FOUND, "INVALID_TOKEN"));
             }
-            let started = parse_iso(&user.session.created_at);
-            if started.is_none_or(|at| now() - at >= FRESH_AGE) {
+            if !crate::session::is_fresh(&user.session) {
                 return Err(AuthError::code(StatusCode::BAD_REQUEST, "SESSION_EXPIRED"));
             }
         }

@@ -46,6 +46,24 @@ pub async fn start_session(
     Ok((session, token))
 }
 
+/// How long after signing in a session counts as fresh (BetterAuth's `freshAge`): what
+/// deleting the account without the password, or adding a passkey, asks for.
+pub const FRESH_AGE: time::Duration = time::Duration::days(1);
+
+/// Whether `session` started within [`FRESH_AGE`].
+pub fn is_fresh(session: &Session) -> bool {
+    portal_domain::time::parse_iso(&session.created_at).is_some_and(|at| now() - at < FRESH_AGE)
+}
+
+/// 403 `SESSION_NOT_FRESH` unless `session` is fresh (the plugin's `freshSessionMiddleware`).
+pub fn require_fresh(session: &Session) -> AuthResult<()> {
+    if is_fresh(session) {
+        Ok(())
+    } else {
+        Err(AuthError::code(StatusCode::FORBIDDEN, "SESSION_NOT_FRESH"))
+    }
+}
+
 /// A new session for `user` and its token, not stored yet.
 pub fn new_session(
     app: &AppState,

@@ -18,6 +18,8 @@ pub struct AuthState {
     pub auth: Arc<AuthConfig>,
     pub mail: Arc<MailConfig>,
     pub mailer: Mailer,
+    /// The passkeys' relying party (or why there is none), built once.
+    pub passkeys: crate::passkey::RelyingParty,
 }
 
 const READ_AT_START: &str = "the auth function's NEEDS name its auth and mail sections";
@@ -28,11 +30,13 @@ impl AuthState {
     pub fn new(app: AppState, mailer: Mailer) -> Self {
         let auth = Arc::new(app.config.auth.clone().expect(READ_AT_START));
         let mail = Arc::new(app.config.mail.clone().expect(READ_AT_START));
+        let passkeys = crate::passkey::relying_party(&auth);
         Self {
             app,
             auth,
             mail,
             mailer,
+            passkeys,
         }
     }
 

@@ -48,6 +48,59 @@ pub struct AuthConfig {
     /// What a banned user is told when they sign in (`PORTAL_BANNED_USER_MESSAGE`, the
     /// admin plugin's `bannedUserMessage`; BetterAuth's default without one).
     pub banned_user_message: String,
+    /// The relying party of passkeys (BetterAuth's passkey plugin).
+    pub passkeys: PasskeyConfig,
+}
+
+/// Who passkeys are made for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyConfig {
+    /// The relying party id (`PORTAL_PASSKEY_RP_ID`, default the base URL's host name), or
+    /// why there is none: browsers refuse an IP address as one, so a base URL on an address
+    /// leaves passkeys off with that said plainly.
+    pub rp_id: Result<String, String>,
+    /// The name authenticators show (`PORTAL_PASSKEY_RP_NAME`, default `Portal`).
+    pub rp_name: String,
+}
+
+impl PasskeyConfig {
+    fn load(vars: &Vars, base_url: &Url) -> Self {
+        Self::new(
+            base_url,
+            vars.get("PORTAL_PASSKEY_RP_ID"),
+            vars.get("PORTAL_PASSKEY_RP_NAME"),
+        )
+    }
+
+    /// The relying party of a deployment at `base_url`, with the id and name configured.
+    pub fn new(base_url: &Url, rp_id: Option<String>, rp_name: Option<String>) -> Self {
+        let rp_name = rp_name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "Portal".into());
+        let rp_id = match rp_id.filter(|r| !r.trim().is_empty()) {
+            Some(id) if id.parse::<std::net::IpAddr>().is_ok() => Err(format!(
+                "PORTAL_PASSKEY_RP_ID is an IP address ({id}): passkeys need a host name"
+            )),
+            Some(id) => Ok(id.trim().to_lowercase()),
+            None => match base_url.host() {
+                Some(url::Host::Domain(host)) => Ok(host.to_lowercase()),
+                Some(_) => Err(format!(
+                    "passkeys need a host name, and the base URL ({}) is an IP address: use {} instead",
+                    base_url.as_str().trim_end_matches('/'),
+                    localhost_for(base_url),
+                )),
+                None => Err("passkeys need a base URL with a host name".into()),
+            },
+        };
+        Self { rp_id, rp_name }
+    }
+}
+
+/// `base_url` with its address replaced by `localhost` (what a local run should use).
+fn localhost_for(base_url: &Url) -> String {
+    let mut local = base_url.clone();
+    let _ = local.set_host(Some("localhost"));
+    local.as_str().trim_end_matches('/').to_string()
 }
 
 /// BetterAuth's `bannedUserMessage` when none is configured.
@@ -119,6 +172,7 @@ impl AuthConfig {
                 .get("PORTAL_2FA_ISSUER")
                 .unwrap_or_else(|| "Portal".into()),
             cookie_prefix: cookie_prefix(vars)?,
+            passkeys: PasskeyConfig::load(vars, &base_url),
             banned_user_message: vars
                 .get("PORTAL_BANNED_USER_MESSAGE")
                 .filter(|m| !m.trim().is_empty())

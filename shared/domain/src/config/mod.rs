@@ -13,7 +13,7 @@ mod sentry;
 mod services;
 mod vars;
 
-pub use auth::{AuthConfig, DEVELOPMENT_SECRET};
+pub use auth::{AuthConfig, DEVELOPMENT_SECRET, PasskeyConfig};
 pub use mail::{MailConfig, MailTransport};
 pub use rate_limits::{RateLimits, Rule};
 pub use runtime::Runtime;

@@ -5,6 +5,7 @@
 //! | user | `USER#<userId>` | `USER` | `USERS` / `<createdAt>#<userId>` | `USER_EMAIL` / `<email>#<userId>` | |
 //! | credential (password) | `USER#<userId>` | `CREDENTIAL` | | | |
 //! | profile picture (bytes) | `USER#<userId>` | `AVATAR` | | | |
+//! | passkey (one credential id, one item: the claim) | `PASSKEY#<sha256(credentialId)>` | `PASSKEY` | `USER#<userId>#PASSKEYS` / `<createdAt>#<id>` | | |
 //! | e-mail claim (uniqueness) | `EMAIL#<email>` | `EMAIL` | | | |
 //! | session | `SESSION#<sessionId>` | `SESSION` | `USER#<userId>#SESSIONS` / `<createdAt>#<sessionId>` | `SESSIONS` / `<createdAt>#<sessionId>` | expiresAt |
 //! | API key | `APIKEY#<keyId>` | `APIKEY` | `USER#<userId>#APIKEYS` / `<createdAt>#<keyId>` | `APIKEYS` / `<createdAt>#<keyId>` | expiresAt (+1 day) |
@@ -160,6 +161,18 @@ pub const BANNED: &str = "BANNED";
 
 pub fn role_partition(role: &str) -> String {
     format!("ROLE#{role}")
+}
+
+pub fn passkey(id: &str) -> (String, String) {
+    (format!("PASSKEY#{id}"), "PASSKEY".into())
+}
+
+pub fn passkeys_of(user_id: &str) -> String {
+    format!("USER#{user_id}#PASSKEYS")
+}
+
+pub fn passkey_item(id: &str, user_id: &str, created_at: &str) -> ItemKeys {
+    ItemKeys::at(passkey(id)).gsi1(passkeys_of(user_id), by_creation(created_at, id))
 }
 
 pub fn tokens_of(user_id: &str) -> String {

@@ -9,6 +9,7 @@ pub mod item;
 pub mod keys;
 pub mod listing;
 pub mod oauth_clients;
+pub mod passkeys;
 pub mod rate_counters;
 pub mod schema;
 pub mod sessions;

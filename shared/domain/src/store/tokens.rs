@@ -27,11 +27,21 @@ pub struct OneTimeToken {
     /// A sign-in token's session (its id: the session's token is a secret).
     #[serde(default)]
     pub session_id: Option<String>,
+    /// A ceremony's state (a passkey challenge: what the WebAuthn library needs to finish
+    /// it), as it wrote it.
+    #[serde(default)]
+    pub payload: Option<String>,
+}
+
+/// What the key of a token of `kind` is hashed from: the kind in front, so no kind of token
+/// can be spent as another.
+fn kind_key(kind: &str, token: &str) -> String {
+    sha256_hex(format!("{kind}:{token}").as_bytes())
 }
 
 /// What a sign-in token's key is hashed from.
 fn session_token_key(token: &str) -> String {
-    sha256_hex(format!("{SESSION_TOKEN}:{token}").as_bytes())
+    kind_key(SESSION_TOKEN, token)
 }
 
 /// The kind of a sign-in token (the plugin's `one-time-token:` identifier).
@@ -66,6 +76,7 @@ impl Tokens<'_> {
             ttl: crate::time::parse_iso(expires_at).map_or(0, |t| t.unix_timestamp()),
             generation: user.generations.reset_tokens,
             session_id: None,
+            payload: None,
         };
         self.db.put_item(to_item(&item)?).await
     }
@@ -91,6 +102,7 @@ impl Tokens<'_> {
             ttl: crate::time::parse_iso(expires_at).map_or(0, |t| t.unix_timestamp()),
             generation: 0,
             session_id: Some(session.id.clone()),
+            payload: None,
         };
         self.db.put_item(to_item(&item)?).await
     }
@@ -102,6 +114,51 @@ impl Tokens<'_> {
     ) -> Result<Option<OneTimeToken>, StoreError> {
         self.db
             .take(keys::one_time_token(&session_token_key(token)))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Stores a ceremony of `kind` in progress under `token` (held by the browser that
+    /// asked), with its `state`, for `user_id` when one is signed in; gone by `expires_at`.
+    pub async fn issue_ceremony(
+        &self,
+        kind: &str,
+        token: &str,
+        user_id: Option<&str>,
+        state: String,
+        created_at: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        let key = keys::one_time_token(&kind_key(kind, token));
+        let item = OneTimeToken {
+            keys: match user_id {
+                Some(user_id) => {
+                    keys::one_time_token_item(&kind_key(kind, token), user_id, created_at)
+                }
+                None => keys::plain_item(key),
+            },
+            kind: kind.into(),
+            user_id: user_id.unwrap_or_default().into(),
+            expires_at: expires_at.into(),
+            created_at: created_at.into(),
+            ttl: crate::time::parse_iso(expires_at).map_or(0, |t| t.unix_timestamp()),
+            generation: 0,
+            session_id: None,
+            payload: Some(state),
+        };
+        self.db.put_item(to_item(&item)?).await
+    }
+
+    /// Takes a ceremony of `kind` (deleting it: it is finished once, at most): what it was,
+    /// if it existed. Its expiry is the caller's to check (TTL deletes late).
+    pub async fn consume_ceremony(
+        &self,
+        kind: &str,
+        token: &str,
+    ) -> Result<Option<OneTimeToken>, StoreError> {
+        self.db
+            .take(keys::one_time_token(&kind_key(kind, token)))
             .await?
             .map(from_item)
             .transpose()

@@ -885,21 +885,25 @@ impl Db {
     ) -> Result<Option<Result<User, Conflict>>, StoreError> {
         // The caller checked the last-admin rule before anything was removed; the delete
         // of the user item enforces it again, atomically, through the roster.
-        // Sessions, keys and one-time tokens are independent: removed together.
-        let tokens = async {
+        // Sessions, keys, one-time tokens and passkeys are independent: removed together.
+        // One-time tokens and passkeys: found through the user's GSI1 partitions.
+        let by_index = |partition: String| async move {
             let found: Vec<super::table::Key> = self
-                .query_index(schema::GSI1, &keys::tokens_of(user_id))
+                .query_index(schema::GSI1, &partition)
                 .await?
                 .iter()
                 .filter_map(super::table::key_of)
                 .collect();
             self.batch_delete(found).await
         };
+        let tokens = by_index(keys::tokens_of(user_id));
+        let passkeys = by_index(keys::passkeys_of(user_id));
         let (sessions, api_keys) = (self.sessions(), self.api_keys());
         futures::try_join!(
             sessions.delete_all_for_user(user_id, None),
             api_keys.delete_all_for_user(user_id),
             tokens,
+            passkeys,
         )?;
         self.users().delete(user_id, audit).await
     }

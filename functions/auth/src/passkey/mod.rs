@@ -1,0 +1,137 @@
+//! BetterAuth's passkey plugin (`/passkey/*`) as Portal enables it (`passkey({ rpName:
+//! "Portal" })`), on `webauthn-rs` with its passkey defaults: attestation "none", user
+//! verification required, counters and backup flags checked.
+//!
+//! - The relying party is the base URL's host name (`PORTAL_PASSKEY_RP_ID`), for the base
+//!   URL's origin and the trusted origins under it; a base URL on an IP address leaves
+//!   passkeys off, and every `/passkey/*` call says why (browsers refuse an IP address).
+//! - A ceremony's state is stored under a hash of a random token (kind in front) for five
+//!   minutes, the token in the plugin's signed `better-auth-passkey` cookie: single use
+//!   (taken by a conditional delete), bound to the browser that asked.
+//! - A passkey item is keyed by its credential id: a credential belongs to one user.
+
+pub mod manage;
+pub mod register;
+pub mod sign_in;
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode};
+use portal_domain::config::AuthConfig;
+use portal_domain::store::passkeys::Passkey as StoredPasskey;
+use serde::Serialize;
+use utoipa::ToSchema;
+use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
+
+use crate::error::{AuthError, AuthResult};
+use crate::state::AuthState;
+
+/// The plugin's challenge cookie (`advanced.webAuthnChallengeCookie`), under the prefix.
+pub const CHALLENGE_COOKIE: &str = "better-auth-passkey";
+/// How long a ceremony may take (the plugin's `maxAgeInSeconds`).
+pub const CEREMONY_SECONDS: i64 = 300;
+
+const REGISTRATION: &str = "passkey-registration";
+const AUTHENTICATION: &str = "passkey-authentication";
+
+/// The relying party, or why there is none.
+pub type RelyingParty = Arc<Result<Webauthn, String>>;
+
+/// The relying party the configuration names: its id, name, and the origins allowed (the
+/// base URL's and every exact trusted origin; wildcards cannot be listed).
+pub fn relying_party(auth: &AuthConfig) -> RelyingParty {
+    let built = auth.passkeys.rp_id.clone().and_then(|rp_id| {
+        let origin = Url::parse(auth.base_url.origin().ascii_serialization().as_str())
+            .map_err(|e| e.to_string())?;
+        let mut builder = WebauthnBuilder::new(&rp_id, &origin)
+            .map_err(|e| format!("passkeys are off: {e}"))?
+            .rp_name(&auth.passkeys.rp_name);
+        for trusted in auth.trusted_origins.iter().filter(|o| !o.contains('*')) {
+            if let Ok(url) = Url::parse(trusted) {
+                builder = builder.append_allowed_origin(&url);
+            }
+        }
+        builder
+            .build()
+            .map_err(|e| format!("passkeys are off: {e}"))
+    });
+    if let Err(why) = &built {
+        tracing::warn!(reason = %why, "passkeys are off");
+    }
+    Arc::new(built)
+}
+
+impl AuthState {
+    /// The relying party, or 400 `PASSKEYS_UNAVAILABLE` saying why there is none.
+    fn relying_party(&self) -> AuthResult<&Webauthn> {
+        match self.passkeys.as_ref() {
+            Ok(webauthn) => Ok(webauthn),
+            Err(why) => Err(AuthError::with_message(
+                StatusCode::BAD_REQUEST,
+                "PASSKEYS_UNAVAILABLE",
+                why.clone(),
+            )),
+        }
+    }
+
+    /// The ceremony token the browser holds, if its signature holds.
+    fn ceremony_token(&self, headers: &HeaderMap) -> Option<String> {
+        self.app.cookies.verified(headers, CHALLENGE_COOKIE)
+    }
+}
+
+/// A passkey as the plugin shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: Option<String>,
+    pub user_id: String,
+    /// base64url.
+    #[serde(rename = "credentialID")]
+    pub credential_id: String,
+    /// The public key as the browser reported it at registration (base64).
+    pub public_key: String,
+    pub counter: i64,
+    /// `singleDevice` or `multiDevice`.
+    pub device_type: String,
+    pub backed_up: bool,
+    /// Comma list.
+    pub transports: String,
+    pub created_at: String,
+    pub aaguid: Option<String>,
+    /// When it last signed someone in (Portal's).
+    pub last_used_at: Option<String>,
+}
+
+impl From<&StoredPasskey> for PasskeyView {
+    fn from(p: &StoredPasskey) -> Self {
+        Self {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            user_id: p.user_id.clone(),
+            credential_id: p.credential_id.clone(),
+            public_key: p.public_key.clone(),
+            counter: p.counter,
+            device_type: p.device_type.clone(),
+            backed_up: p.backed_up,
+            transports: p.transports.clone(),
+            created_at: p.created_at.clone(),
+            aaguid: p.aaguid.clone(),
+            last_used_at: p.last_used_at.clone(),
+        }
+    }
+}
+
+/// What the library's record of a credential says of its counter and backup state (read
+/// from its serialized form: the high-level API does not expose them).
+fn credential_facts(credential: &Value) -> (i64, bool, bool) {
+    let cred = &credential["cred"];
+    (
+        cred["counter"].as_i64().unwrap_or_default(),
+        cred["backup_eligible"].as_bool().unwrap_or_default(),
+        cred["backup_state"].as_bool().unwrap_or_default(),
+    )
+}
+
+use serde_json::Value;
