@@ -1,6 +1,6 @@
 // Passkeys in a REAL browser: headless Chromium (Debian's) with its virtual authenticator
 // (the DevTools WebAuthn domain), on a page served on the same origin as the API, using the
-// real better-auth client and its passkey plugin: sign up, add a passkey, sign out, sign in
+// real better-auth client and its passkey plugin (1.7.x, or 1.5.x with BROWSER_CLIENT_DIR): sign up, add a passkey, sign out, sign in
 // with it, list it, rename it, delete it.
 //
 //   node tests/browser/passkeys.mjs <portal-local binary>
@@ -10,7 +10,7 @@
 // that origin as its base URL.
 import { spawn } from "node:child_process";
 import { createServer, request } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
@@ -33,9 +33,19 @@ const freePort = () =>
     });
   });
 
+// The client version under test: BROWSER_CLIENT_DIR names the folder whose node_modules
+// hold it (default: this one, better-auth 1.7.x; `client-1.5` is what Portal 2.3.0 pins).
+const clientDir = process.env.BROWSER_CLIENT_DIR || here;
 const bundle = (
-  await build({ entryPoints: [join(here, "page.js")], bundle: true, write: false, format: "iife", platform: "browser" })
+  await build({
+    stdin: { contents: readFileSync(join(here, "page.js"), "utf8"), resolveDir: clientDir, loader: "js" },
+    bundle: true,
+    write: false,
+    format: "iife",
+    platform: "browser",
+  })
 ).outputFiles[0].text;
+const version = JSON.parse(readFileSync(join(clientDir, "node_modules/better-auth/package.json"), "utf8")).version;
 const html = `<!doctype html><html><head><meta charset="utf-8"><title>Portal passkeys</title></head>
 <body><p>Portal passkeys</p><script>${bundle}</script></body></html>`;
 
@@ -218,6 +228,6 @@ try {
 }
 const passed = results.filter(([, ok]) => ok).length;
 const failed = results.length - passed;
-console.log(`browser passkeys: ${passed} passed, ${failed} failed`);
+console.log(`browser passkeys (better-auth ${version}): ${passed} passed, ${failed} failed`);
 if (failed) console.log(`--- portal-local log\n${log.split("\n").slice(-40).join("\n")}`);
 process.exit(failed ? 1 : 0);
