@@ -224,3 +224,101 @@ async fn the_main_endpoints_cost_these_round_trips() {
         }
     }
 }
+
+/// The cookie a response set whose name contains `name` (`name=value`).
+fn set_cookie(res: &portal_testkit::TestResponse, name: &str) -> String {
+    res.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains(name))
+        .and_then(|c| c.split(';').next())
+        .expect("the cookie")
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_passkey_sign_in_is_three_round_trips() {
+    use portal_testkit::authenticator::SoftAuthenticator;
+    let (t, proxy) = app(|_| {}).await;
+    let ada = person(&t.state, "ada@example.org", Role::User).await;
+    let origin = portal_testkit::BROWSER_ORIGIN;
+    let mut key = SoftAuthenticator::new("localhost");
+    let options = t
+        .send(
+            "GET",
+            "/api/auth/passkey/generate-register-options",
+            Some(&ada),
+            None,
+        )
+        .await;
+    assert_eq!(options.status, 200, "{}", options.text());
+    let cookie = format!(
+        "{}; {}",
+        ada.cookie,
+        set_cookie(&options, "better-auth-passkey=")
+    );
+    let response = key.register(&options.json(), origin);
+    let body = serde_json::json!({"response": response}).to_string();
+    let headers = [
+        ("cookie", cookie.as_str()),
+        ("origin", origin),
+        ("content-type", "application/json"),
+    ];
+    let res = t
+        .request(
+            "POST",
+            "/api/auth/passkey/verify-registration",
+            &headers,
+            Some(&body),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    proxy.set(Fault::Delay(HOP));
+    for pass in 0..2 {
+        let options = t
+            .send(
+                "GET",
+                "/api/auth/passkey/generate-authenticate-options",
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(options.status, 200);
+        let cookie = set_cookie(&options, "better-auth-passkey=");
+        let body =
+            serde_json::json!({"response": key.authenticate(&options.json(), origin)}).to_string();
+        let headers = [
+            ("cookie", cookie.as_str()),
+            ("origin", origin),
+            ("content-type", "application/json"),
+        ];
+        proxy.round_trips();
+        let res = t
+            .request(
+                "POST",
+                "/api/auth/passkey/verify-authentication",
+                &headers,
+                Some(&body),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text());
+        let measured = proxy.round_trips();
+        if pass == 1 {
+            println!(
+                "POST passkey sign-in: {} round trips {measured:?}",
+                measured.len()
+            );
+            // The address's count beside the ceremony and the passkey; the user; one
+            // transaction for the passkey, the session and the record.
+            assert_eq!(
+                measured,
+                trips(&[
+                    &["DeleteItem", "GetItem", "UpdateItem"],
+                    &["GetItem"],
+                    &["TransactWriteItems"]
+                ])
+            );
+        }
+    }
+}

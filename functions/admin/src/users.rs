@@ -22,7 +22,7 @@ use portal_web::openapi::{ErrorEnvelope, Id};
 use portal_web::validation::{
     FromQuery, Issue, Paging, PathId, QueryReader, Rules, ValidJson, ValidQuery, Validate, present,
 };
-use portal_web::views::{DONE, Done, next_cursor};
+use portal_web::views::{DONE, Done, PasskeyView, next_cursor};
 use portal_web::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
@@ -94,6 +94,8 @@ pub struct AdminUserDetail {
     pub user: AdminUser,
     #[serde(flatten)]
     pub accounts: ServiceAccounts,
+    /// The user's passkeys, oldest first.
+    pub passkeys: Vec<PasskeyView>,
 }
 
 /// Each service's account of a user by service id, `null` where they have none.
@@ -283,10 +285,18 @@ pub async fn show(
     RequireAdminOrStaff(actor): RequireAdminOrStaff,
 ) -> ApiResult<Json<AdminUserDetail>> {
     actor.require_power(&state.config, Power::GetUser)?;
-    // The user and their accounts do not depend on each other: read together.
-    let (users, accounts) = (state.db.users(), state.db.integration_accounts());
-    let (user, held) =
-        futures::try_join!(users.get(id.as_str()), accounts.all_of_user(id.as_str()))?;
+    // The user, their accounts and their passkeys do not depend on each other: read
+    // together.
+    let (users, accounts, passkeys) = (
+        state.db.users(),
+        state.db.integration_accounts(),
+        state.db.passkeys(),
+    );
+    let (user, held, keys) = futures::try_join!(
+        users.get(id.as_str()),
+        accounts.all_of_user(id.as_str()),
+        passkeys.of_user(id.as_str())
+    )?;
     let user = user.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
     let mut user = AdminUser::from(&user);
     if query.integrations {
@@ -304,6 +314,7 @@ pub async fn show(
     Ok(Json(AdminUserDetail {
         user,
         accounts: ServiceAccounts::of(&held),
+        passkeys: keys.iter().map(PasskeyView::from).collect(),
     }))
 }
 

@@ -54,8 +54,9 @@ async fn calls_per_endpoint() {
             "GET",
             format!("/api/admin/users/{uid}"),
             None,
-            // Auth, then the user beside their service accounts (one round trip).
-            vec!["BatchGetItem", "GetItem", "Query"],
+            // Auth, then the user beside their service accounts and their passkeys (one
+            // round trip).
+            vec!["BatchGetItem", "GetItem", "Query", "Query"],
         ),
         (
             "PATCH",

@@ -1010,3 +1010,57 @@ async fn portals_user_sheet_changes_an_email_admins_only() {
         json!({"before": "user@example.org", "after": "new.address@example.org"})
     );
 }
+
+#[tokio::test]
+async fn the_view_of_a_user_lists_their_passkeys() {
+    let t = Admin::new().await;
+    let at = portal_domain::time::iso(portal_domain::time::now());
+    let passkey = portal_domain::store::passkeys::Passkey {
+        id: "0123456789abcdef0123456789abcdef".into(),
+        user_id: t.user.user.id.clone(),
+        name: Some("Phone".into()),
+        credential_id: "Y3JlZGVudGlhbA".into(),
+        public_key: "cHVibGlj".into(),
+        counter: 3,
+        device_type: "multiDevice".into(),
+        backed_up: true,
+        transports: "internal".into(),
+        created_at: at.clone(),
+        aaguid: None,
+        last_used_at: Some(at.clone()),
+        credential: "{}".into(),
+    };
+    let origin = portal_domain::store::audit::Provenance::operator(30);
+    let event = portal_domain::store::audit::Event::now(
+        &origin,
+        "passkey.registered",
+        Some(&t.user.user.id),
+        None,
+    );
+    assert!(
+        t.state
+            .db
+            .passkeys()
+            .register(&passkey, &event)
+            .await
+            .unwrap()
+    );
+    let res = t
+        .get(&format!("/api/admin/users/{}", t.user.user.id), &t.staff)
+        .await;
+    assert_eq!(res.status, 200);
+    let listed = res.json()["passkeys"].clone();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["name"], "Phone");
+    assert_eq!(listed[0]["deviceType"], "multiDevice");
+    assert_eq!(listed[0]["lastUsedAt"], at.as_str());
+    assert!(
+        listed[0].get("credential").is_none(),
+        "the library's record stays inside"
+    );
+    // Nobody else's.
+    let res = t
+        .get(&format!("/api/admin/users/{}", t.staff.user.id), &t.admin)
+        .await;
+    assert_eq!(res.json()["passkeys"], serde_json::json!([]));
+}

@@ -575,3 +575,41 @@ async fn a_base_url_on_an_ip_address_says_passkeys_need_a_host_name() {
         })
     );
 }
+
+#[tokio::test]
+async fn a_passkey_that_verified_its_user_satisfies_the_second_factor_rule_for_staff() {
+    let t = TestAuth::new(|c| {
+        c.auth.as_mut().unwrap().require_2fa_for_staff = true;
+    })
+    .await;
+    let staff = person(&t.state, "staff@example.org", Role::Staff).await;
+    let by_password = Browser {
+        token: staff.token.clone(),
+        cookie: staff.cookie.clone(),
+        user: json!({"id": staff.id()}),
+    };
+    let res = t
+        .send(
+            "GET",
+            "/api/auth/admin/list-users",
+            &h(&by_password.headers()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        res.status, 403,
+        "a password session is not past the second factor"
+    );
+    let mut key = SoftAuthenticator::new("localhost");
+    assert_eq!(register(&t, &by_password, &mut key).await.status, 200);
+    let by_passkey = signed_in(&sign_in(&t, &mut key).await);
+    let res = t
+        .send(
+            "GET",
+            "/api/auth/admin/list-users",
+            &h(&by_passkey.headers()),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+}

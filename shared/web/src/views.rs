@@ -67,3 +67,47 @@ pub fn session_view(session: &Session, current: Option<&str>) -> SessionView {
         impersonated_by: session.impersonated_by.clone(),
     }
 }
+
+/// A passkey as BetterAuth's passkey plugin shows it (the user's security card, and the
+/// admin's view of a user).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: Option<String>,
+    pub user_id: String,
+    /// base64url.
+    #[serde(rename = "credentialID")]
+    pub credential_id: String,
+    /// The public key as the browser reported it at registration (base64).
+    pub public_key: String,
+    pub counter: i64,
+    /// `singleDevice` or `multiDevice`.
+    pub device_type: String,
+    pub backed_up: bool,
+    /// Comma list.
+    pub transports: String,
+    pub created_at: String,
+    pub aaguid: Option<String>,
+    /// When it last signed someone in (Portal's).
+    pub last_used_at: Option<String>,
+}
+
+impl From<&portal_domain::store::passkeys::Passkey> for PasskeyView {
+    fn from(p: &portal_domain::store::passkeys::Passkey) -> Self {
+        Self {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            user_id: p.user_id.clone(),
+            credential_id: p.credential_id.clone(),
+            public_key: p.public_key.clone(),
+            counter: p.counter,
+            device_type: p.device_type.clone(),
+            backed_up: p.backed_up,
+            transports: p.transports.clone(),
+            created_at: p.created_at.clone(),
+            aaguid: p.aaguid.clone(),
+            last_used_at: p.last_used_at.clone(),
+        }
+    }
+}

@@ -18,9 +18,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, StatusCode};
 use portal_domain::config::AuthConfig;
-use portal_domain::store::passkeys::Passkey as StoredPasskey;
-use serde::Serialize;
-use utoipa::ToSchema;
+pub use portal_web::views::PasskeyView;
 use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
 
 use crate::error::{AuthError, AuthResult};
@@ -77,49 +75,6 @@ impl AuthState {
     /// The ceremony token the browser holds, if its signature holds.
     fn ceremony_token(&self, headers: &HeaderMap) -> Option<String> {
         self.app.cookies.verified(headers, CHALLENGE_COOKIE)
-    }
-}
-
-/// A passkey as the plugin shows it.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PasskeyView {
-    pub id: String,
-    pub name: Option<String>,
-    pub user_id: String,
-    /// base64url.
-    #[serde(rename = "credentialID")]
-    pub credential_id: String,
-    /// The public key as the browser reported it at registration (base64).
-    pub public_key: String,
-    pub counter: i64,
-    /// `singleDevice` or `multiDevice`.
-    pub device_type: String,
-    pub backed_up: bool,
-    /// Comma list.
-    pub transports: String,
-    pub created_at: String,
-    pub aaguid: Option<String>,
-    /// When it last signed someone in (Portal's).
-    pub last_used_at: Option<String>,
-}
-
-impl From<&StoredPasskey> for PasskeyView {
-    fn from(p: &StoredPasskey) -> Self {
-        Self {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            user_id: p.user_id.clone(),
-            credential_id: p.credential_id.clone(),
-            public_key: p.public_key.clone(),
-            counter: p.counter,
-            device_type: p.device_type.clone(),
-            backed_up: p.backed_up,
-            transports: p.transports.clone(),
-            created_at: p.created_at.clone(),
-            aaguid: p.aaguid.clone(),
-            last_used_at: p.last_used_at.clone(),
-        }
     }
 }
 
