@@ -613,3 +613,29 @@ async fn a_passkey_that_verified_its_user_satisfies_the_second_factor_rule_for_s
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
 }
+
+#[tokio::test]
+async fn a_password_reset_leaves_the_passkeys_as_betterauth_does() {
+    let t = TestAuth::new(|_| {}).await;
+    let b = t.sign_up("forgetful@example.org").await;
+    let mut key = SoftAuthenticator::new("localhost");
+    assert_eq!(register(&t, &b, &mut key).await.status, 200);
+    t.post(
+        "/api/auth/request-password-reset",
+        json!({"email": "forgetful@example.org"}),
+    )
+    .await;
+    let token = common::token_of(t.mails().last().unwrap()["url"].as_str().unwrap());
+    let res = t
+        .post(
+            "/api/auth/reset-password",
+            json!({"newPassword": "a-brand-new-password", "token": token}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        sign_in(&t, &mut key).await.status,
+        200,
+        "the passkey still signs in"
+    );
+}

@@ -242,3 +242,33 @@ fn production_secret(
     }
     Ok(secret)
 }
+
+#[cfg(test)]
+mod passkey_tests {
+    use super::*;
+
+    fn rp(base: &str, id: Option<&str>) -> Result<String, String> {
+        PasskeyConfig::new(&Url::parse(base).unwrap(), id.map(String::from), None).rp_id
+    }
+
+    #[test]
+    fn the_relying_party_is_the_base_urls_host_name_never_an_address() {
+        assert_eq!(
+            rp("https://Portal.Example.org", None),
+            Ok("portal.example.org".into())
+        );
+        assert_eq!(rp("http://localhost:3000", None), Ok("localhost".into()));
+        assert_eq!(
+            rp("https://portal.example.org", Some("example.org")),
+            Ok("example.org".into())
+        );
+        assert_eq!(
+            rp("http://127.0.0.1:3000", None),
+            Err("passkeys need a host name, and the base URL (http://127.0.0.1:3000) is an IP address: use http://localhost:3000 instead".into())
+        );
+        assert!(rp("http://[::1]:3000", None).is_err());
+        assert!(rp("https://portal.example.org", Some("10.0.0.1")).is_err());
+        let named = PasskeyConfig::new(&Url::parse("https://a.example").unwrap(), None, None);
+        assert_eq!(named.rp_name, "Portal");
+    }
+}
