@@ -109,6 +109,17 @@ impl Body {
     }
 }
 
+/// A query string's pairs as an object, for [`Fields`] to read as BetterAuth reads a query
+/// (every value a string).
+pub fn query_object(query: &std::collections::HashMap<String, String>) -> Value {
+    Value::Object(
+        query
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
 /// Reads fields of an object body (or query), collecting the shared zod issues, worded
 /// as zod 4 words them (BetterAuth's messages).
 pub struct Fields<'a> {

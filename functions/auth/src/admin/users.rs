@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 
 use super::{DEFAULT_BAN_REASON, DEFAULT_BAN_SECONDS, SignedIn, refusal, user_id_field};
 use crate::error::{AuthError, AuthResult};
-use crate::input::{Body, Fields};
+use crate::input::{Body, Fields, query_object};
 use crate::sign::password_error;
 use crate::state::AuthState;
 use crate::views::json_response;
@@ -79,11 +79,7 @@ struct ListQuery {
 }
 
 fn read_list_query(query: &HashMap<String, String>) -> AuthResult<ListQuery> {
-    let object: Map<String, Value> = query
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    let object = Value::Object(object);
+    let object = query_object(query);
     let mut f = Fields::of("query", &object, true);
     let search_field = f.one_of("searchField", &["email", "name"]);
     let search_operator = f.one_of("searchOperator", &["contains", "starts_with", "ends_with"]);

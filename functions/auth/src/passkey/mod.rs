@@ -78,6 +78,64 @@ impl AuthState {
     }
 }
 
+/// Starts a ceremony of `kind`: keeps its state five minutes under a fresh token (for
+/// `user_id` when one is signed in), and answers `options` with the signed challenge
+/// cookie that holds the token.
+async fn begin<T: serde::Serialize>(
+    state: &AuthState,
+    kind: &str,
+    user_id: Option<&str>,
+    ceremony: &T,
+    options: &Value,
+) -> AuthResult<axum::response::Response> {
+    let token = portal_domain::crypto::random_alphanumeric(32);
+    let at = portal_domain::time::now();
+    let kept = serde_json::to_string(ceremony).map_err(|e| AuthError::internal(&e.to_string()))?;
+    state
+        .app
+        .db
+        .tokens()
+        .issue_ceremony(
+            kind,
+            &token,
+            user_id,
+            kept,
+            &portal_domain::time::iso(at),
+            &portal_domain::time::iso(at + time::Duration::seconds(CEREMONY_SECONDS)),
+        )
+        .await?;
+    let mut response = crate::views::json_response(options);
+    let cookie = state
+        .app
+        .cookies
+        .signed_cookie(CHALLENGE_COOKIE, &token, CEREMONY_SECONDS);
+    crate::views::append_cookies(&mut response, vec![cookie]);
+    Ok(response)
+}
+
+/// The state of the ceremony of `kind` this browser started, taken (it finishes once at
+/// most): 400 `CHALLENGE_NOT_FOUND` when there is none, it expired, or it is of another
+/// kind.
+fn finish<T: serde::de::DeserializeOwned>(
+    taken: Option<portal_domain::store::tokens::OneTimeToken>,
+) -> AuthResult<T> {
+    taken
+        .filter(|c| {
+            portal_domain::time::parse_iso(&c.expires_at)
+                .is_some_and(|t| t > portal_domain::time::now())
+        })
+        .and_then(|c| c.payload)
+        .and_then(|p| serde_json::from_str(&p).ok())
+        .ok_or_else(|| AuthError::code(StatusCode::BAD_REQUEST, "CHALLENGE_NOT_FOUND"))
+}
+
+/// The options part (`publicKey`) of the library's challenge, as the plugin answers it.
+fn public_key_options<T: serde::Serialize>(challenge: &T) -> AuthResult<Value> {
+    let mut whole =
+        serde_json::to_value(challenge).map_err(|e| AuthError::internal(&e.to_string()))?;
+    Ok(whole["publicKey"].take())
+}
+
 /// What the library's record of a credential says of its counter and backup state (read
 /// from its serialized form: the high-level API does not expose them).
 fn credential_facts(credential: &Value) -> (i64, bool, bool) {

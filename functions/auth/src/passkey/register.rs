@@ -15,10 +15,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{CredentialID, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
 
-use super::{CEREMONY_SECONDS, CHALLENGE_COOKIE, PasskeyView, REGISTRATION, credential_facts};
+use super::{
+    CHALLENGE_COOKIE, PasskeyView, REGISTRATION, begin, credential_facts, finish,
+    public_key_options,
+};
 use crate::error::{AuthError, AuthResult};
 use crate::extract::SessionUser;
-use crate::input::{Body, Fields};
+use crate::input::{Body, Fields, query_object};
 use crate::session::require_fresh;
 use crate::state::AuthState;
 use crate::views::{append_cookies, json_response};
@@ -61,12 +64,7 @@ pub async fn options(
     user: SessionUser,
     Query(query): Query<HashMap<String, String>>,
 ) -> AuthResult<Response> {
-    let asked = Value::Object(
-        query
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect(),
-    );
+    let asked = query_object(&query);
     let mut f = Fields::of("query", &asked, true);
     let attachment = f.one_of("authenticatorAttachment", &["platform", "cross-platform"]);
     f.finish()?;
@@ -87,9 +85,7 @@ pub async fn options(
     let (challenge, registration) = rp
         .start_passkey_registration(Uuid::new_v4(), &shown, &user.user.email, Some(exclude))
         .map_err(|e| AuthError::internal(&format!("passkey options: {e}")))?;
-    let mut options = serde_json::to_value(&challenge)
-        .map_err(|e| AuthError::internal(&e.to_string()))?["publicKey"]
-        .take();
+    let mut options = public_key_options(&challenge)?;
     // Discoverable where the authenticator can (the plugin's `residentKey: "preferred"`):
     // "Sign in with passkey" then needs no name first.
     let selection = &mut options["authenticatorSelection"];
@@ -102,32 +98,14 @@ pub async fn options(
         registration,
         user_id: user.user.id.clone(),
     };
-    let token = portal_domain::crypto::random_alphanumeric(32);
-    let at = now();
-    state
-        .app
-        .db
-        .tokens()
-        .issue_ceremony(
-            REGISTRATION,
-            &token,
-            Some(&user.user.id),
-            serde_json::to_string(&ceremony).map_err(|e| AuthError::internal(&e.to_string()))?,
-            &iso(at),
-            &iso(at + time::Duration::seconds(CEREMONY_SECONDS)),
-        )
-        .await?;
-    let mut response = json_response(&options);
-    append_cookies(
-        &mut response,
-        vec![
-            state
-                .app
-                .cookies
-                .signed_cookie(CHALLENGE_COOKIE, &token, CEREMONY_SECONDS),
-        ],
-    );
-    Ok(response)
+    begin(
+        &state,
+        REGISTRATION,
+        Some(&user.user.id),
+        &ceremony,
+        &options,
+    )
+    .await
 }
 
 /// The AAGUID in a registration's authenticator data (after the RP id hash, the flags
@@ -194,14 +172,8 @@ pub async fn verify(
         .db
         .tokens()
         .consume_ceremony(REGISTRATION, &token)
-        .await?
-        .filter(|c| portal_domain::time::parse_iso(&c.expires_at).is_some_and(|t| t > now()))
-        .ok_or_else(challenge_not_found)?;
-    let ceremony: Ceremony = taken
-        .payload
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-        .ok_or_else(challenge_not_found)?;
+        .await?;
+    let ceremony: Ceremony = finish(taken)?;
     if ceremony.user_id != user.user.id {
         return Err(AuthError::code(
             StatusCode::UNAUTHORIZED,

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portal_domain::store::audit::{Event, Provenance};
 use portal_domain::store::passkeys::Passkey as StoredPasskey;
-use portal_domain::time::{iso, now, parse_iso};
+use portal_domain::time::{iso, now};
 use portal_web::http::RequestClient;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -19,7 +19,9 @@ use webauthn_rs::prelude::{
     PublicKeyCredential, WebauthnError,
 };
 
-use super::{AUTHENTICATION, CEREMONY_SECONDS, CHALLENGE_COOKIE, credential_facts};
+use super::{
+    AUTHENTICATION, CHALLENGE_COOKIE, begin, credential_facts, finish, public_key_options,
+};
 use crate::error::{AuthError, AuthResult};
 use crate::extract::SessionUser;
 use crate::input::{Body, Fields};
@@ -101,35 +103,15 @@ pub async fn options(
             (challenge, Ceremony::Discoverable { state }, None)
         }
     };
-    let options = serde_json::to_value(&challenge)
-        .map_err(|e| AuthError::internal(&e.to_string()))?["publicKey"]
-        .take();
-    let token = portal_domain::crypto::random_alphanumeric(32);
-    let at = now();
-    state
-        .app
-        .db
-        .tokens()
-        .issue_ceremony(
-            AUTHENTICATION,
-            &token,
-            user_id.as_deref(),
-            serde_json::to_string(&ceremony).map_err(|e| AuthError::internal(&e.to_string()))?,
-            &iso(at),
-            &iso(at + time::Duration::seconds(CEREMONY_SECONDS)),
-        )
-        .await?;
-    let mut response = json_response(&options);
-    append_cookies(
-        &mut response,
-        vec![
-            state
-                .app
-                .cookies
-                .signed_cookie(CHALLENGE_COOKIE, &token, CEREMONY_SECONDS),
-        ],
-    );
-    Ok(response)
+    let options = public_key_options(&challenge)?;
+    begin(
+        &state,
+        AUTHENTICATION,
+        user_id.as_deref(),
+        &ceremony,
+        &options,
+    )
+    .await
 }
 
 /// `POST /passkey/verify-authentication {response}`: the assertion checked against the
@@ -188,14 +170,7 @@ pub async fn verify(
         return Ok(limited);
     }
     let (taken, stored) = (taken?, stored?);
-    let taken = taken
-        .filter(|c| parse_iso(&c.expires_at).is_some_and(|t| t > now()))
-        .ok_or_else(challenge_not_found)?;
-    let ceremony: Ceremony = taken
-        .payload
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-        .ok_or_else(challenge_not_found)?;
+    let ceremony: Ceremony = finish(taken)?;
     let Some(stored) = stored else {
         return Err(AuthError::code(
             StatusCode::UNAUTHORIZED,
