@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
+import { createHmac, createPublicKey, verify } from "node:crypto";
 import { pathToFileURL } from "node:url";
 
 // The client version under test: `E2E_CLIENT` names a client.mjs (default: the one beside
@@ -170,6 +170,21 @@ await step("one-time token: carry the session to another browser, once", async (
   const again = await browser().client.oneTimeToken.verify({ token: data.token });
   assert.equal(again.error.status, 400);
   // (Not signed out there: it is the laptop's own session.)
+});
+
+await step("jwt: a token of the session, verified with the published key", async () => {
+  const { data: set, error } = await laptop.client.jwks();
+  assert.equal(error, null);
+  const jwk = set.keys[0];
+  assert.equal(jwk.alg, "EdDSA");
+  assert.equal(jwk.d, undefined, "never the private half");
+  const { data } = await laptop.client.$fetch("/token", { method: "GET" });
+  const [header, payload, signature] = data.token.split(".");
+  assert.equal(JSON.parse(Buffer.from(header, "base64url")).kid, jwk.kid);
+  const claims = JSON.parse(Buffer.from(payload, "base64url"));
+  assert.equal(claims.email, email);
+  const key = createPublicKey({ key: jwk, format: "jwk" });
+  assert.ok(verify(null, Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, "base64url")));
 });
 
 await step("sign out, then no session", async () => {

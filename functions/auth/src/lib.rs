@@ -9,6 +9,7 @@ mod email;
 pub mod error;
 mod extract;
 mod input;
+mod jwt;
 mod last_login;
 mod limits;
 pub mod mail;
@@ -128,6 +129,8 @@ fn route_list() -> impl RouteList<AuthState> {
         [passkey::manage::list],
         [passkey::manage::update],
         [passkey::manage::delete],
+        [jwt::jwks],
+        [jwt::token],
         [password::request_reset],
         [password::reset_redirect],
         [password::reset],

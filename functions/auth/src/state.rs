@@ -30,7 +30,7 @@ impl AuthState {
     pub fn new(app: AppState, mailer: Mailer) -> Self {
         let auth = Arc::new(app.config.auth.clone().expect(READ_AT_START));
         let mail = Arc::new(app.config.mail.clone().expect(READ_AT_START));
-        let passkeys = crate::passkey::relying_party(&auth);
+        let passkeys = crate::passkey::RelyingParty::new(&auth);
         Self {
             app,
             auth,

@@ -5,6 +5,7 @@
 //! | user | `USER#<userId>` | `USER` | `USERS` / `<createdAt>#<userId>` | `USER_EMAIL` / `<email>#<userId>` | |
 //! | credential (password) | `USER#<userId>` | `CREDENTIAL` | | | |
 //! | profile picture (bytes) | `USER#<userId>` | `AVATAR` | | | |
+//! | JWT signing key (private half sealed) | `JWKS` | `KEY#<createdAt>#<id>` | | | |
 //! | passkey (one credential id, one item: the claim) | `PASSKEY#<sha256(credentialId)>` | `PASSKEY` | `USER#<userId>#PASSKEYS` / `<createdAt>#<id>` | | |
 //! | e-mail claim (uniqueness) | `EMAIL#<email>` | `EMAIL` | | | |
 //! | session | `SESSION#<sessionId>` | `SESSION` | `USER#<userId>#SESSIONS` / `<createdAt>#<sessionId>` | `SESSIONS` / `<createdAt>#<sessionId>` | expiresAt |
@@ -161,6 +162,13 @@ pub const BANNED: &str = "BANNED";
 
 pub fn role_partition(role: &str) -> String {
     format!("ROLE#{role}")
+}
+
+/// The partition of the JWT signing keys.
+pub const SIGNING_KEYS: &str = "JWKS";
+
+pub fn signing_key_item(created_at: &str, id: &str) -> ItemKeys {
+    ItemKeys::at((SIGNING_KEYS.into(), format!("KEY#{created_at}#{id}")))
 }
 
 pub fn passkey(id: &str) -> (String, String) {

@@ -13,6 +13,7 @@ pub mod passkeys;
 pub mod rate_counters;
 pub mod schema;
 pub mod sessions;
+pub mod signing_keys;
 pub mod stats;
 pub mod table;
 pub mod tokens;
