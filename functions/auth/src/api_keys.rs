@@ -125,6 +125,9 @@ pub async fn create(
         ));
     }
     let user = user?;
+    if let portal_web::caller::Via::Session(session) = &user.identity.via {
+        crate::extract::refuse_impersonation(session)?;
+    }
     let user_id = owner(&user)?.to_string();
     check_name(&name)?;
     if let Some(p) = &prefix

@@ -132,3 +132,19 @@ where
 }
 
 pub use portal_web::http::user_agent;
+
+/// 403 `IMPERSONATION_NOT_ALLOWED` on a session an admin opened in the user's place: what
+/// would outlive the hour it lasts (a passkey, an API key) or cannot be undone (deleting the
+/// account) stays the user's own to do. (Changing the password or the second factor asks
+/// for the password, which the admin does not have.)
+pub fn refuse_impersonation(session: &Session) -> Result<(), AuthError> {
+    if session.impersonated_by.is_some() {
+        Err(AuthError::with_message(
+            StatusCode::FORBIDDEN,
+            "IMPERSONATION_NOT_ALLOWED",
+            "Not while impersonating: this stays the user's own to do",
+        ))
+    } else {
+        Ok(())
+    }
+}

@@ -31,6 +31,13 @@ pub struct TokenBody {
     pub token: String,
 }
 
+/// `{keys}`: the JSON Web Key Set (each key `{alg, crv, kty, x, kid}`, never a private part).
+#[derive(Serialize, ToSchema)]
+pub struct JwkSet {
+    #[schema(value_type = Vec<Object>)]
+    pub keys: Vec<Value>,
+}
+
 fn failed(what: &str) -> AuthError {
     AuthError::internal(what)
 }
@@ -79,13 +86,13 @@ fn published(key: &SigningKey) -> Value {
 /// `GET /jwks`: the public keys tokens are signed with (`{keys: [JWK]}`).
 #[utoipa::path(
     get, path = "/jwks",
-    responses((status = 200, description = "The JSON Web Key Set", body = Object))
+    responses((status = 200, description = "The JSON Web Key Set", body = JwkSet))
 )]
 pub async fn jwks(State(state): State<AuthState>) -> AuthResult<Response> {
     let all = keys(&state).await?;
-    Ok(json_response(
-        &json!({ "keys": all.iter().map(published).collect::<Vec<_>>() }),
-    ))
+    Ok(json_response(&JwkSet {
+        keys: all.iter().map(published).collect(),
+    }))
 }
 
 /// The signing key: the newest EdDSA key still signing.

@@ -12,7 +12,7 @@ use portal_services::moderation::{Refused, delete_account};
 use portal_web::http::RequestClient;
 
 use crate::error::{AuthError, AuthResult};
-use crate::extract::SessionUser;
+use crate::extract::{SessionUser, refuse_impersonation};
 use crate::input::{Body, Fields};
 use crate::origin::check_url_fields;
 use crate::reauth::check_current_password;
@@ -300,6 +300,7 @@ pub async fn delete_user(
     f.finish()?;
     check_url_fields(&state.app.config, &body.value)?;
     let user = user?;
+    refuse_impersonation(&user.session)?;
     let id = user.user.id.clone();
     match password {
         Some(password) if !password.is_empty() => {

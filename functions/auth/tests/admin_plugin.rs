@@ -912,3 +912,44 @@ async fn a_staff_role_counts_only_past_the_second_factor_when_asked() {
     let res = call(&t, Some(&verified), "GET", "list-users", None).await;
     assert_eq!(res.status, 200);
 }
+
+#[tokio::test]
+async fn an_impersonation_leaves_nothing_behind_that_outlives_it() {
+    let t = portal().await;
+    let admin = person(&t.state, "admin@example.org", Role::Admin).await;
+    let member = person(&t.state, "member@example.org", Role::User).await;
+    let res = call(
+        &t,
+        Some(&admin),
+        "POST",
+        "impersonate-user",
+        Some(json!({"userId": member.id()})),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    let browser = cookie_header(&admin.cookie, &res);
+    let headers = [
+        ("cookie", browser.as_str()),
+        ("origin", "http://localhost:3000"),
+    ];
+    let refused = json!({
+        "code": "IMPERSONATION_NOT_ALLOWED",
+        "message": "Not while impersonating: this stays the user's own to do"
+    });
+    // No passkey (a way back in after the hour), no API key, no deleted account.
+    for (method, path, body) in [
+        ("GET", "/api/auth/passkey/generate-register-options", None),
+        (
+            "POST",
+            "/api/auth/api-key/create",
+            Some(json!({"name": "backdoor"})),
+        ),
+        ("POST", "/api/auth/delete-user", Some(json!({}))),
+    ] {
+        let res = t.send(method, path, &headers, body).await;
+        assert_eq!(res.status, 403, "{path}");
+        assert_eq!(res.json(), refused, "{path}");
+    }
+    assert!(t.state.db.users().get(member.id()).await.unwrap().is_some());
+    assert_eq!(t.count_items("APIKEY#").await, 0);
+}

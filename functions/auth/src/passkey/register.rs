@@ -20,7 +20,7 @@ use super::{
     public_key_options,
 };
 use crate::error::{AuthError, AuthResult};
-use crate::extract::SessionUser;
+use crate::extract::{SessionUser, refuse_impersonation};
 use crate::input::{Body, Fields, query_object};
 use crate::session::require_fresh;
 use crate::state::AuthState;
@@ -69,6 +69,7 @@ pub async fn options(
     let attachment = f.one_of("authenticatorAttachment", &["platform", "cross-platform"]);
     f.finish()?;
     require_fresh(&user.session)?;
+    refuse_impersonation(&user.session)?;
     let rp = state.relying_party()?;
     let held = state.app.db.passkeys().of_user(&user.user.id).await?;
     let exclude: Vec<CredentialID> = held
@@ -160,6 +161,7 @@ pub async fn verify(
     }
     f.finish()?;
     require_fresh(&user.session)?;
+    refuse_impersonation(&user.session)?;
     if headers.get(axum::http::header::ORIGIN).is_none() {
         return Err(failed());
     }
