@@ -484,6 +484,8 @@ fn each_function_is_given_only_variables_it_reads() {
                     "PORTAL_RESERVED_NAMES" => "board,team",
                     "MAILCOW_QUOTA_MB" => "3072",
                     "IRC_SERVER" => "irc.example.org",
+                    "PORTAL_OAUTH_CLIENT_REGISTRATION" => "closed",
+                    "PORTAL_OAUTH_CONSENT_URL" => "/auth/consent",
                     // Optional parameters left at their empty defaults.
                     "SENTRY_DSN"
                     | "PROSODY_REST_URL"

@@ -210,6 +210,7 @@ pub async fn create(
         disabled: false,
         created_at: at.clone(),
         updated_at: at,
+        ..OAuthClient::default()
     };
     let details = json!({ "oauthClientId": client.id, "clientId": client.client_id, "name": client.name, "redirectUris": client.redirect_uris });
     let event = Event::now(

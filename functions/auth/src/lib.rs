@@ -14,6 +14,7 @@ mod last_login;
 mod limits;
 pub mod mail;
 mod multi_session;
+pub mod oauth_provider;
 mod one_time_token;
 mod origin;
 mod pages;
@@ -23,6 +24,7 @@ mod profile;
 mod reauth;
 mod session;
 mod sign;
+mod signing;
 pub mod state;
 pub mod two_factor;
 mod username;
@@ -131,6 +133,28 @@ fn route_list() -> impl RouteList<AuthState> {
         [passkey::manage::delete],
         [jwt::jwks],
         [jwt::token],
+        [oauth_provider::metadata::openid_configuration],
+        [oauth_provider::metadata::authorization_server],
+        [oauth_provider::authorize::authorize],
+        [oauth_provider::consent::consent],
+        [oauth_provider::consent::continue_flow],
+        [oauth_provider::token::token],
+        [oauth_provider::resource::userinfo, oauth_provider::resource::userinfo_post],
+        [oauth_provider::resource::introspect],
+        [oauth_provider::resource::revoke],
+        [oauth_provider::resource::end_session],
+        [oauth_provider::clients::register],
+        [oauth_provider::clients::create_client],
+        [oauth_provider::clients::get_client],
+        [oauth_provider::clients::get_clients],
+        [oauth_provider::clients::public_client],
+        [oauth_provider::clients::update_client],
+        [oauth_provider::clients::rotate_secret],
+        [oauth_provider::clients::delete_client],
+        [oauth_provider::consents::get_consent],
+        [oauth_provider::consents::get_consents],
+        [oauth_provider::consents::update_consent],
+        [oauth_provider::consents::delete_consent],
         [password::request_reset],
         [password::reset_redirect],
         [password::reset],
@@ -147,13 +171,25 @@ fn route_list() -> impl RouteList<AuthState> {
     ]
 }
 
+/// The discovery documents at the root of the origin (outside `/api/auth`).
+fn root_route_list() -> impl RouteList<AuthState> {
+    portal_web::route_list![AuthState;
+        [oauth_provider::metadata::root::openid_configuration],
+        [oauth_provider::metadata::root::authorization_server],
+        [oauth_provider::metadata::root::authorization_server_for_issuer],
+        [oauth_provider::metadata::root::protected_resource],
+    ]
+}
+
 /// The routes with their documentation (the OpenAPI document's `/api/auth` part).
 pub fn routes() -> OpenApiRouter<AuthState> {
     let routes = route_list()
         .documented(only)
         .route("/{*rest}", any(not_found))
         .route("/", any(not_found));
-    let mut routes = OpenApiRouter::new().nest(BASE_PATH, routes);
+    let mut routes = OpenApiRouter::new()
+        .nest(BASE_PATH, routes)
+        .merge(root_route_list().documented(only));
     // Sign-out reads no body at all; utoipa can only say "optional" through `Option<T>`,
     // which for "any JSON" would make `null` match two branches.
     if let Some(body) = routes
@@ -178,6 +214,12 @@ pub fn router(app: AppState, mailer: Mailer) -> Router {
         .route("/", any(not_found));
     Router::new()
         .nest(BASE_PATH, routes)
+        .merge(root_route_list().served(only))
+        // Innermost: it sees the handler's answer (a session started) first.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            oauth_provider::continuation::resume,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             multi_session::track,

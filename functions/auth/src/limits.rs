@@ -33,6 +33,7 @@ pub fn rule_for(config: &Config, path: &str) -> Rule {
         "/change-email",
         "/two-factor/",
         "/passkey/verify-authentication",
+        "/oauth2/register",
     ]
     .iter()
     .any(|p| path.starts_with(p))

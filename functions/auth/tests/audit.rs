@@ -526,6 +526,7 @@ async fn every_other_recorded_write_fails_whole_when_its_record_cannot_be_writte
         disabled: false,
         created_at: at.into(),
         updated_at: at.into(),
+        ..OAuthClient::default()
     };
     let spent = spent_event(&t, &id).await;
     assert!(

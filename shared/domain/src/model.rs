@@ -76,11 +76,14 @@ pub enum Power {
     ListSessions,
     RevokeSessions,
     DeleteSessions,
+    /// Register, change and remove OAuth clients (the relying parties Portal signs people
+    /// in to), and register them while registration is closed.
+    ManageOAuthClients,
 }
 
 impl Power {
     /// Every power with its resource and action.
-    pub const ALL: [(Power, &'static str, &'static str); 14] = [
+    pub const ALL: [(Power, &'static str, &'static str); 15] = [
         (Power::CreateUser, "user", "create"),
         (Power::ListUsers, "user", "list"),
         (Power::SetRole, "user", "set-role"),
@@ -95,6 +98,7 @@ impl Power {
         (Power::ListSessions, "session", "list"),
         (Power::RevokeSessions, "session", "revoke"),
         (Power::DeleteSessions, "session", "delete"),
+        (Power::ManageOAuthClients, "oauth-client", "manage"),
     ];
 
     /// The power `action` on `resource` names; `None` for one no role can be granted.

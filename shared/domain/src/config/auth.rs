@@ -50,6 +50,65 @@ pub struct AuthConfig {
     pub banned_user_message: String,
     /// The relying party of passkeys (BetterAuth's passkey plugin).
     pub passkeys: PasskeyConfig,
+    /// Portal as an OpenID Connect provider (BetterAuth's oauth-provider plugin).
+    pub oauth: OAuthProviderConfig,
+}
+
+/// Who may register OAuth clients (`PORTAL_OAUTH_CLIENT_REGISTRATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientRegistration {
+    /// Only those whose role grants managing OAuth clients (admins), and operators
+    /// (`portal-admin create-oauth-client`). The default.
+    Closed,
+    /// Any signed-in user registers clients of their own (`/oauth2/create-client`,
+    /// `/oauth2/register` with a session).
+    SignedIn,
+    /// Also anyone, unauthenticated, registers a public client at `/oauth2/register`
+    /// (RFC 7591 dynamic registration, as upstream leaves it), rate-limited per address.
+    Open,
+}
+
+/// The OpenID Connect provider's settings.
+#[derive(Debug, Clone)]
+pub struct OAuthProviderConfig {
+    /// The consent page (`PORTAL_OAUTH_CONSENT_URL`: a path on the base URL or an absolute
+    /// URL; default `/auth/consent`, Portal's page). The login page is `sign_in_url`.
+    pub consent_url: Url,
+    pub registration: ClientRegistration,
+}
+
+impl OAuthProviderConfig {
+    fn load(vars: &Vars, base_url: &Url) -> Result<Self, ConfigError> {
+        let consent_url = base_url
+            .join(
+                &vars
+                    .get("PORTAL_OAUTH_CONSENT_URL")
+                    .unwrap_or_else(|| "/auth/consent".into()),
+            )
+            .map_err(|e| ConfigError::Invalid {
+                name: "PORTAL_OAUTH_CONSENT_URL",
+                reason: e.to_string(),
+            })?;
+        let registration = match vars
+            .get("PORTAL_OAUTH_CLIENT_REGISTRATION")
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("" | "closed") => ClientRegistration::Closed,
+            Some("signed-in") => ClientRegistration::SignedIn,
+            Some("open") => ClientRegistration::Open,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "PORTAL_OAUTH_CLIENT_REGISTRATION",
+                    reason: "one of `closed` (the default), `signed-in`, `open`".into(),
+                });
+            }
+        };
+        Ok(Self {
+            consent_url,
+            registration,
+        })
+    }
 }
 
 /// Who passkeys are made for.
@@ -173,6 +232,7 @@ impl AuthConfig {
                 .unwrap_or_else(|| "Portal".into()),
             cookie_prefix: cookie_prefix(vars)?,
             passkeys: PasskeyConfig::load(vars, &base_url),
+            oauth: OAuthProviderConfig::load(vars, &base_url)?,
             banned_user_message: vars
                 .get("PORTAL_BANNED_USER_MESSAGE")
                 .filter(|m| !m.trim().is_empty())

@@ -13,7 +13,9 @@ mod sentry;
 mod services;
 mod vars;
 
-pub use auth::{AuthConfig, DEVELOPMENT_SECRET, PasskeyConfig};
+pub use auth::{
+    AuthConfig, ClientRegistration, DEVELOPMENT_SECRET, OAuthProviderConfig, PasskeyConfig,
+};
 pub use mail::{MailConfig, MailTransport};
 pub use rate_limits::{RateLimits, Rule};
 pub use runtime::Runtime;

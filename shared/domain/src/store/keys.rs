@@ -18,7 +18,13 @@
 //! | trusted device | `TRUSTDEVICE#<sha256(id)>` | `TRUSTDEVICE` | `USER#<userId>#TOKENS` | | expires |
 //! | admin roster (last-admin rule) | `ADMINS` | `ROSTER` | | | |
 //! | rate-limit counter | `RATE#<bucket>` | `RATE` | | | window end |
-//! | OAuth client | `OAUTH#<id>` | `OAUTH` | | `OAUTHCLIENTS` / `<createdAt>#<id>` | |
+//! | OAuth client | `OAUTH#<id>` | `OAUTH` | `USER#<ownerId>#OAUTHCLIENTS` / `<createdAt>#<id>` (a user's own) | `OAUTHCLIENTS` / `<createdAt>#<id>` | |
+//! | OAuth client id claim (uniqueness, look-up) | `OAUTHCID#<clientId>` | `OAUTHCID` | | | |
+//! | OAuth consent (a user's, to one client) | `USER#<userId>` | `CONSENT#<clientId>` | | | |
+//! | OAuth authorization code (kept used until its TTL: reuse is seen) | `OAUTHCODE#<sha256(code)>` | `OAUTHCODE` | `USER#<userId>#TOKENS` | | expires |
+//! | OAuth grant (one sign-in of a user to a client: its tokens live and die with it) | `OAUTHGRANT#<grantId>` | `OAUTHGRANT` | `USER#<userId>#TOKENS` | | expires |
+//! | OAuth refresh token | `OAUTHRT#<sha256(token)>` | `OAUTHRT` | `USER#<userId>#TOKENS` | | expires |
+//! | OAuth access token (opaque, or a JWT's `jti`) | `OAUTHAT#<sha256(token)>` | `OAUTHAT` | `USER#<userId>#TOKENS` (a user's) | | expires |
 //! | integration account | `INTEGACCT#<id>` | `INTEGACCT` | `USER#<userId>#INTEG#<integration>` / `<createdAt>#<id>` | `USER#<userId>#INTEGS` / `<integration>#<id>` | |
 //! | one account per user per integration | `USER#<userId>` | `INTEG#<integration>` | | | |
 //! | username claim | `INTEGNAME#<integration>#<username>` | `INTEGNAME` | | | |
@@ -243,6 +249,36 @@ pub fn oauth_client(id: &str) -> (String, String) {
 
 pub const OAUTH_CLIENTS: &str = "OAUTHCLIENTS";
 
+pub fn oauth_client_id(client_id: &str) -> (String, String) {
+    (format!("OAUTHCID#{client_id}"), "OAUTHCID".into())
+}
+
+pub fn oauth_clients_of(user_id: &str) -> String {
+    format!("USER#{user_id}#OAUTHCLIENTS")
+}
+
+pub fn oauth_consent(user_id: &str, client_id: &str) -> (String, String) {
+    (format!("USER#{user_id}"), format!("CONSENT#{client_id}"))
+}
+
+pub const CONSENT_PREFIX: &str = "CONSENT#";
+
+pub fn oauth_code(hash: &str) -> (String, String) {
+    (format!("OAUTHCODE#{hash}"), "OAUTHCODE".into())
+}
+
+pub fn oauth_grant(grant_id: &str) -> (String, String) {
+    (format!("OAUTHGRANT#{grant_id}"), "OAUTHGRANT".into())
+}
+
+pub fn oauth_refresh_token(hash: &str) -> (String, String) {
+    (format!("OAUTHRT#{hash}"), "OAUTHRT".into())
+}
+
+pub fn oauth_access_token(hash: &str) -> (String, String) {
+    (format!("OAUTHAT#{hash}"), "OAUTHAT".into())
+}
+
 pub fn integration_account(id: &str) -> (String, String) {
     (format!("INTEGACCT#{id}"), "INTEGACCT".into())
 }
@@ -436,9 +472,14 @@ pub fn audit_item(
     keys
 }
 
-/// An OAuth client: all of them (GSI2).
-pub fn oauth_client_item(id: &str, created_at: &str) -> ItemKeys {
-    ItemKeys::at(oauth_client(id)).gsi2(OAUTH_CLIENTS.into(), by_creation(created_at, id))
+/// An OAuth client: all of them (GSI2), and its owner's when a user registered it (GSI1).
+pub fn oauth_client_item(id: &str, created_at: &str, owner: Option<&str>) -> ItemKeys {
+    let sort = by_creation(created_at, id);
+    let keys = ItemKeys::at(oauth_client(id)).gsi2(OAUTH_CLIENTS.into(), sort.clone());
+    match owner {
+        Some(owner) => keys.gsi1(oauth_clients_of(owner), sort),
+        None => keys,
+    }
 }
 
 /// An integration account: the user's on one integration (GSI1), on all (GSI2); every

@@ -8,6 +8,7 @@ pub mod integration_accounts;
 pub mod item;
 pub mod keys;
 pub mod listing;
+pub mod oauth;
 pub mod oauth_clients;
 pub mod passkeys;
 pub mod rate_counters;

@@ -1,0 +1,631 @@
+//! `POST /oauth2/token`: an authorization code (single use; a second use revokes what the
+//! first issued), a refresh token (rotated; a retired one used again revokes its grant), or
+//! the client's own credentials. Bodies form-encoded (RFC 6749) or JSON (the plugin takes
+//! both); client authentication HTTP Basic or in the body.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use portal_domain::crypto::{new_id, random_letters};
+use portal_domain::model::User;
+use portal_domain::store::audit::{Event, Provenance};
+use portal_domain::store::oauth::{AccessToken, CodeUse, Grant, RefreshToken, secret_key};
+use portal_domain::store::oauth_clients::OAuthClient;
+use portal_domain::time::{iso, now};
+use portal_web::http::RequestClient;
+use serde_json::{Map, Value, json};
+
+use super::resource::{jwt_access_key, opaque_access_key, refresh_key};
+use super::{
+    ACCESS_LIFETIME, Credentials, ID_TOKEN_LIFETIME, OAuthError, OAuthResult, REFRESH_LIFETIME,
+    USER_SCOPES, authenticate, check_client_scopes, form_value, issuer, no_store, pkce_required,
+    s256, split_scopes,
+};
+use crate::input::Body;
+use crate::signing::{self, Alg};
+use crate::state::AuthState;
+
+/// What the token endpoint is asked.
+struct Ask<'a> {
+    state: &'a AuthState,
+    body: &'a Value,
+    credentials: Credentials,
+    origin: Provenance,
+}
+
+impl Ask<'_> {
+    fn field(&self, name: &str) -> Option<&str> {
+        form_value(self.body, name)
+    }
+}
+
+/// `POST /oauth2/token`.
+#[utoipa::path(
+    post, path = "/oauth2/token",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "`grant_type` (`authorization_code`: `code`, `redirect_uri`, `code_verifier`; `refresh_token`: `refresh_token`, `scope?`; `client_credentials`: `scope?`), `resource?`, and the client's `client_id`/`client_secret` unless sent as HTTP Basic"),
+    responses(
+        (status = 200, description = "`{access_token, token_type: Bearer, expires_in, expires_at, scope, refresh_token?, id_token?}` (no-store)", body = Object),
+        (status = 400, description = "`{error, error_description}`: `invalid_request`, `invalid_grant`, `invalid_scope`, `unsupported_grant_type`, `unauthorized_client`", body = Object),
+        (status = 401, description = "`{error: invalid_client}`", body = Object),
+    )
+)]
+pub async fn token(
+    State(state): State<AuthState>,
+    headers: HeaderMap,
+    RequestClient(from): RequestClient,
+    body: Body,
+) -> OAuthResult<Response> {
+    let body = body.value;
+    let credentials = Credentials::read(&headers, &body)?;
+    let ask = Ask {
+        state: &state,
+        body: &body,
+        credentials,
+        origin: Provenance::request(&state.app.config, &from),
+    };
+    let answer = match ask.field("grant_type") {
+        Some("authorization_code") => authorization_code(&ask).await?,
+        Some("refresh_token") => refresh(&ask).await?,
+        Some("client_credentials") => client_credentials(&ask).await?,
+        None => {
+            return Err(OAuthError::bad_request(
+                "unsupported_grant_type",
+                "missing required grant_type",
+            ));
+        }
+        Some(other) => {
+            return Err(OAuthError::bad_request(
+                "unsupported_grant_type",
+                format!("unsupported grant_type {other}"),
+            ));
+        }
+    };
+    Ok(no_store(Json(answer).into_response()))
+}
+
+fn required<'a>(ask: &'a Ask<'_>, name: &str) -> OAuthResult<&'a str> {
+    ask.field(name)
+        .ok_or_else(|| OAuthError::bad_request("invalid_request", format!("{name} is required")))
+}
+
+fn client_id<'a>(ask: &'a Ask<'_>) -> OAuthResult<&'a str> {
+    ask.credentials
+        .client_id
+        .as_deref()
+        .ok_or_else(|| OAuthError::bad_request("invalid_request", "client_id is required"))
+}
+
+/// RFC 7636: 43 to 128 of `[A-Za-z0-9-._~]`.
+fn verifier_ok(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+async fn authorization_code(ask: &Ask<'_>) -> OAuthResult<Value> {
+    let state = ask.state;
+    let client_id = client_id(ask)?;
+    let code = required(ask, "code")?;
+    let redirect_uri = required(ask, "redirect_uri")?;
+    let secret = ask.credentials.client_secret.as_deref();
+    let verifier = ask.field("code_verifier");
+    if secret.is_none() && verifier.is_none() {
+        return Err(OAuthError::bad_request(
+            "invalid_request",
+            "Either code_verifier or client_secret is required",
+        ));
+    }
+    let at = now();
+    let store = state.app.db.oauth();
+    let code = match store.use_code(&secret_key("code", code), &iso(at)).await? {
+        CodeUse::First(code) => code,
+        CodeUse::Again(code) => {
+            // A second use: whoever holds it, what the first use issued is revoked.
+            let event = Event::now(
+                &ask.origin,
+                "oauth.code_reused",
+                Some(&code.user_id),
+                Some(json!({ "clientId": code.client_id, "grantId": code.grant_id })),
+            );
+            store
+                .revoke_grant(&code.grant_id, &iso(at), Some(&event))
+                .await?;
+            return Err(OAuthError::invalid_grant("authorization code already used"));
+        }
+        CodeUse::Unknown => return Err(OAuthError::invalid_grant("Invalid code")),
+    };
+    if code.expires_at.as_str() < iso(at).as_str() {
+        return Err(OAuthError::invalid_grant("code expired"));
+    }
+    if code.client_id != client_id {
+        return Err(OAuthError::invalid_grant(
+            "code was issued to another client",
+        ));
+    }
+    if code.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant("redirect_uri does not match"));
+    }
+    let client = authenticate(state, client_id, secret, Some(&code.scopes)).await?;
+    if pkce_required(&client, &code.scopes).is_some() && verifier.is_none() {
+        return Err(OAuthError::bad_request(
+            "invalid_request",
+            "PKCE is required for this client",
+        ));
+    }
+    match (&code.code_challenge, verifier) {
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier required because PKCE was used in authorization",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier provided but PKCE was not used in authorization",
+            ));
+        }
+        (Some(challenge), Some(verifier)) => {
+            if !verifier_ok(verifier) || &s256(verifier) != challenge {
+                return Err(OAuthError::invalid_grant("code verification failed"));
+            }
+        }
+        (None, None) => {}
+    }
+    let sessions = state.app.db.sessions();
+    let (standing, session) = futures::try_join!(
+        store.standing(
+            Some(&code.user_id),
+            &client.id,
+            None,
+            code.consent_id
+                .as_ref()
+                .map(|_| (code.user_id.as_str(), client.client_id.as_str())),
+        ),
+        sessions.get(&code.session_id),
+    )?;
+    let user = live_user(&standing.user, at)?;
+    let session = session
+        .filter(|s| !s.is_expired_at(at) && s.generation >= user.generations.sessions)
+        .ok_or_else(|| OAuthError::invalid_grant("session no longer exists"))?;
+    if let Some(consent_id) = &code.consent_id
+        && standing
+            .consent
+            .as_ref()
+            .is_none_or(|c| &c.id != consent_id)
+    {
+        return Err(OAuthError::invalid_grant("consent was withdrawn"));
+    }
+    let grant = Grant {
+        id: code.grant_id.clone(),
+        client_id: client.client_id.clone(),
+        client_key: client.id.clone(),
+        user_id: user.id.clone(),
+        session_id: Some(session.id.clone()),
+        scopes: code.scopes.clone(),
+        consent_id: code.consent_id.clone(),
+        auth_time: Some(code.auth_time),
+        created_at: iso(at),
+        expires_at: iso(at + time::Duration::seconds(REFRESH_LIFETIME)),
+        revoked_at: None,
+    };
+    issue(
+        ask,
+        &client,
+        user,
+        &grant,
+        true,
+        code.nonce.as_deref(),
+        None,
+    )
+    .await
+}
+
+/// The user a token is for: there, and not banned.
+pub fn live_user(user: &Option<User>, at: time::OffsetDateTime) -> OAuthResult<&User> {
+    match user {
+        Some(user) if !user.is_banned_at(at) => Ok(user),
+        Some(_) => Err(OAuthError::invalid_grant("the user is banned")),
+        None => Err(OAuthError::invalid_grant(
+            "missing user, user may have been deleted",
+        )),
+    }
+}
+
+/// The `resource` asked for, checked against the audiences this provider serves (its base
+/// URL and `<base>/api`, as Portal's `validAudiences`): a JWT access token for it.
+fn audience(ask: &Ask<'_>, scopes: &[String]) -> OAuthResult<Option<Value>> {
+    let asked: Vec<String> = match ask.body.get("resource") {
+        Some(Value::String(r)) if !r.is_empty() => vec![r.clone()],
+        Some(Value::Array(all)) => all
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => return Ok(None),
+    };
+    let base = ask
+        .state
+        .auth
+        .base_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
+    let userinfo = format!("{}/oauth2/userinfo", issuer(ask.state));
+    let mut valid = vec![base.clone(), format!("{base}/api")];
+    if scopes.iter().any(|s| s == "openid") {
+        valid.push(userinfo.clone());
+    }
+    if let Some(bad) = asked.iter().find(|a| !valid.contains(a)) {
+        return Err(OAuthError::bad_request(
+            "invalid_target",
+            format!("requested resource invalid: {bad}"),
+        ));
+    }
+    let mut all = asked;
+    if scopes.iter().any(|s| s == "openid") && !all.contains(&userinfo) {
+        all.push(userinfo);
+    }
+    Ok(Some(if all.len() == 1 {
+        json!(all[0])
+    } else {
+        json!(all)
+    }))
+}
+
+/// The access token of a grant (or of a client), and its record: opaque, or a JWT when a
+/// resource was asked for (its `jti` is the record's key).
+async fn access_token(
+    ask: &Ask<'_>,
+    client: &OAuthClient,
+    record: &AccessToken,
+    audience: Option<Value>,
+) -> OAuthResult<(String, String)> {
+    let Some(audience) = audience else {
+        let token = random_letters(32);
+        return Ok((opaque_access_key(&token), token));
+    };
+    let jti = new_id();
+    let issued =
+        portal_domain::time::parse_iso(&record.created_at).map_or(0, |t| t.unix_timestamp());
+    let expires =
+        portal_domain::time::parse_iso(&record.expires_at).map_or(0, |t| t.unix_timestamp());
+    let mut claims = Map::new();
+    if let Some(user_id) = &record.user_id {
+        claims.insert("sub".into(), json!(user_id));
+    }
+    claims.insert("aud".into(), audience);
+    claims.insert("azp".into(), json!(client.client_id));
+    claims.insert("scope".into(), json!(record.scopes.join(" ")));
+    if let Some(sid) = &record.session_id {
+        claims.insert("sid".into(), json!(sid));
+    }
+    claims.insert("iss".into(), json!(issuer(ask.state)));
+    claims.insert("iat".into(), json!(issued));
+    claims.insert("exp".into(), json!(expires));
+    claims.insert("jti".into(), json!(jti));
+    let token = signing::sign(ask.state, Alg::EdDsa, &claims).await?;
+    Ok((jwt_access_key(&jti), token))
+}
+
+/// The OpenID Connect standard claims the scopes allow (the plugin's `userNormalClaims`).
+pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(user.id));
+    if scopes.iter().any(|s| s == "profile") {
+        claims.insert("name".into(), json!(user.name));
+        if let Some(image) = &user.image {
+            claims.insert("picture".into(), json!(image));
+        }
+        let parts: Vec<&str> = user.name.split(' ').filter(|p| !p.is_empty()).collect();
+        if parts.len() > 1 {
+            claims.insert(
+                "given_name".into(),
+                json!(parts[..parts.len() - 1].join(" ")),
+            );
+            claims.insert("family_name".into(), json!(parts[parts.len() - 1]));
+        }
+    }
+    if scopes.iter().any(|s| s == "email") {
+        claims.insert("email".into(), json!(user.email));
+        claims.insert("email_verified".into(), json!(user.email_verified));
+    }
+    claims
+}
+
+/// The ID token: the user's claims, `auth_time`, `acr`, `nonce`, `sid` (clients that may end
+/// the session), signed with the client's algorithm.
+async fn id_token(
+    ask: &Ask<'_>,
+    client: &OAuthClient,
+    user: &User,
+    grant: &Grant,
+    nonce: Option<&str>,
+) -> OAuthResult<String> {
+    let issued = now().unix_timestamp();
+    let mut claims = user_claims(user, &grant.scopes);
+    if let Some(auth_time) = grant.auth_time {
+        claims.insert("auth_time".into(), json!(auth_time));
+    }
+    claims.insert("acr".into(), json!("urn:mace:incommon:iap:bronze"));
+    claims.insert("iss".into(), json!(issuer(ask.state)));
+    claims.insert("aud".into(), json!(client.client_id));
+    if let Some(nonce) = nonce {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    claims.insert("iat".into(), json!(issued));
+    claims.insert("exp".into(), json!(issued + ID_TOKEN_LIFETIME));
+    if client.enable_end_session
+        && let Some(sid) = &grant.session_id
+    {
+        claims.insert("sid".into(), json!(sid));
+    }
+    let alg = client
+        .id_token_signed_response_alg
+        .as_deref()
+        .and_then(Alg::parse)
+        .unwrap_or(Alg::EdDsa);
+    Ok(signing::sign(ask.state, alg, &claims).await?)
+}
+
+/// Tokens for a user's grant: the access token, a refresh token with `offline_access` (and
+/// in exchange for one), an ID token with `openid`. `new_grant`: the grant is stored with them; otherwise
+/// `rotating` names the refresh token they replace.
+async fn issue(
+    ask: &Ask<'_>,
+    client: &OAuthClient,
+    user: &User,
+    grant: &Grant,
+    new_grant: bool,
+    nonce: Option<&str>,
+    rotating: Option<&str>,
+) -> OAuthResult<Value> {
+    let at = now();
+    let scopes = &grant.scopes;
+    let record = AccessToken {
+        grant_id: Some(grant.id.clone()),
+        client_id: client.client_id.clone(),
+        client_key: client.id.clone(),
+        user_id: Some(user.id.clone()),
+        session_id: grant.session_id.clone(),
+        scopes: scopes.clone(),
+        consent_id: grant.consent_id.clone(),
+        created_at: iso(at),
+        expires_at: iso(at + time::Duration::seconds(ACCESS_LIFETIME)),
+    };
+    let audience = audience(ask, scopes)?;
+    let (access_key, access) = access_token(ask, client, &record, audience).await?;
+    // A refresh token with `offline_access`; and a new one for each one exchanged.
+    let with_refresh = rotating.is_some() || scopes.iter().any(|s| s == "offline_access");
+    let refresh = with_refresh.then(|| {
+        let token = random_letters(32);
+        let record = RefreshToken {
+            grant_id: grant.id.clone(),
+            client_id: client.client_id.clone(),
+            user_id: user.id.clone(),
+            scopes: scopes.clone(),
+            created_at: iso(at),
+            expires_at: iso(at + time::Duration::seconds(REFRESH_LIFETIME)),
+            rotated_at: None,
+        };
+        (refresh_key(&token), token, record)
+    });
+    let id_token = if scopes.iter().any(|s| s == "openid") {
+        Some(id_token(ask, client, user, grant, nonce).await?)
+    } else {
+        None
+    };
+    let store = ask.state.app.db.oauth();
+    match (rotating, &refresh) {
+        (Some(old), Some((key, _, record_rt))) => {
+            let done = store
+                .rotate(
+                    old,
+                    &grant.id,
+                    &iso(at + time::Duration::seconds(REFRESH_LIFETIME)),
+                    (&access_key, &record),
+                    (key, record_rt),
+                )
+                .await?;
+            if !done {
+                return Err(rotation_lost(ask, old, grant).await);
+            }
+        }
+        _ => {
+            store
+                .issue(
+                    new_grant.then_some(grant),
+                    (&access_key, &record),
+                    refresh.as_ref().map(|(key, _, r)| (key.as_str(), r)),
+                )
+                .await?;
+        }
+    }
+    let mut answer = json!({
+        "access_token": access,
+        "expires_in": ACCESS_LIFETIME,
+        "expires_at": at.unix_timestamp() + ACCESS_LIFETIME,
+        "token_type": "Bearer",
+        "scope": scopes.join(" "),
+    });
+    if let Some((_, token, _)) = refresh {
+        answer["refresh_token"] = json!(token);
+    }
+    if let Some(id_token) = id_token {
+        answer["id_token"] = json!(id_token);
+    }
+    Ok(answer)
+}
+
+/// A rotation that lost: the refresh token was used twice at once (a reuse: the grant is
+/// revoked), or the grant was revoked meanwhile.
+async fn rotation_lost(ask: &Ask<'_>, old: &str, grant: &Grant) -> OAuthError {
+    let store = ask.state.app.db.oauth();
+    if let Ok(Some(token)) = store.refresh_token(old).await
+        && token.rotated_at.is_some()
+    {
+        let _ = revoke_for_reuse(ask, grant).await;
+    }
+    OAuthError::invalid_grant("invalid refresh token")
+}
+
+async fn revoke_for_reuse(ask: &Ask<'_>, grant: &Grant) -> OAuthResult<()> {
+    let event = Event::now(
+        &ask.origin,
+        "oauth.refresh_token_reused",
+        Some(&grant.user_id),
+        Some(json!({ "clientId": grant.client_id, "grantId": grant.id })),
+    );
+    ask.state
+        .app
+        .db
+        .oauth()
+        .revoke_grant(&grant.id, &iso(now()), Some(&event))
+        .await?;
+    Ok(())
+}
+
+async fn refresh(ask: &Ask<'_>) -> OAuthResult<Value> {
+    let state = ask.state;
+    let client_id = client_id(ask)?;
+    let presented = required(ask, "refresh_token")?;
+    let key = refresh_key(presented);
+    let store = state.app.db.oauth();
+    let token = store
+        .refresh_token(&key)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("invalid refresh token"))?;
+    if token.client_id != client_id {
+        return Err(OAuthError::invalid_grant(
+            "refresh token was issued to another client",
+        ));
+    }
+    let at = now();
+    if token.expires_at.as_str() < iso(at).as_str() {
+        return Err(OAuthError::invalid_grant("invalid refresh token"));
+    }
+    let grant = store
+        .grant(&token.grant_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("invalid refresh token"))?;
+    if token.rotated_at.is_some() {
+        revoke_for_reuse(ask, &grant).await?;
+        return Err(OAuthError::invalid_grant("invalid refresh token"));
+    }
+    if grant.revoked_at.is_some() {
+        return Err(OAuthError::invalid_grant("invalid refresh token"));
+    }
+    let scopes = match ask.field("scope") {
+        Some(raw) => {
+            let asked = split_scopes(raw);
+            if let Some(bad) = asked.iter().find(|s| !token.scopes.contains(s)) {
+                return Err(OAuthError::bad_request(
+                    "invalid_scope",
+                    format!("unable to issue scope {bad}"),
+                ));
+            }
+            asked
+        }
+        None => token.scopes.clone(),
+    };
+    let secret = ask.credentials.client_secret.as_deref();
+    let client = authenticate(state, client_id, secret, Some(&scopes)).await?;
+    let standing = store
+        .standing(
+            Some(&token.user_id),
+            &client.id,
+            None,
+            grant
+                .consent_id
+                .as_ref()
+                .map(|_| (token.user_id.as_str(), client.client_id.as_str())),
+        )
+        .await?;
+    let user = live_user(&standing.user, at)?;
+    if let Some(consent_id) = &grant.consent_id
+        && standing
+            .consent
+            .as_ref()
+            .is_none_or(|c| &c.id != consent_id || !scopes.iter().all(|s| c.scopes.contains(s)))
+    {
+        return Err(OAuthError::invalid_grant("consent was withdrawn"));
+    }
+    let mut narrowed = grant.clone();
+    narrowed.scopes = scopes;
+    issue(ask, &client, user, &narrowed, false, None, Some(&key)).await
+}
+
+async fn client_credentials(ask: &Ask<'_>) -> OAuthResult<Value> {
+    let state = ask.state;
+    let client_id =
+        ask.credentials.client_id.as_deref().ok_or_else(|| {
+            OAuthError::bad_request("invalid_request", "Missing required client_id")
+        })?;
+    let secret = ask.credentials.client_secret.as_deref().ok_or_else(|| {
+        OAuthError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Missing a required client_secret",
+        )
+    })?;
+    let client = authenticate(state, client_id, Some(secret), None).await?;
+    if !client
+        .grant_types()
+        .iter()
+        .any(|g| g == "client_credentials")
+    {
+        return Err(OAuthError::bad_request(
+            "unauthorized_client",
+            "this client may not use the client_credentials grant",
+        ));
+    }
+    let scopes = match ask.field("scope") {
+        Some(raw) => {
+            let asked = split_scopes(raw);
+            let invalid: Vec<&str> = asked
+                .iter()
+                .filter(|s| USER_SCOPES.contains(&s.as_str()))
+                .map(String::as_str)
+                .collect();
+            if !invalid.is_empty() {
+                return Err(OAuthError::bad_request(
+                    "invalid_scope",
+                    format!("The following scopes are invalid: {}", invalid.join(", ")),
+                ));
+            }
+            check_client_scopes(&client, &asked)?;
+            asked
+        }
+        None => super::allowed_scopes(&client)
+            .into_iter()
+            .filter(|s| !USER_SCOPES.contains(&s.as_str()))
+            .collect(),
+    };
+    let at = now();
+    let record = AccessToken {
+        grant_id: None,
+        client_id: client.client_id.clone(),
+        client_key: client.id.clone(),
+        user_id: None,
+        session_id: None,
+        scopes: scopes.clone(),
+        consent_id: None,
+        created_at: iso(at),
+        expires_at: iso(at + time::Duration::seconds(ACCESS_LIFETIME)),
+    };
+    let audience = audience(ask, &scopes)?;
+    let (key, access) = access_token(ask, &client, &record, audience).await?;
+    state
+        .app
+        .db
+        .oauth()
+        .issue(None, (&key, &record), None)
+        .await?;
+    Ok(json!({
+        "access_token": access,
+        "expires_in": ACCESS_LIFETIME,
+        "expires_at": at.unix_timestamp() + ACCESS_LIFETIME,
+        "token_type": "Bearer",
+        "scope": scopes.join(" "),
+    }))
+}
