@@ -56,6 +56,42 @@ pub enum Command {
     },
     /// Print the dashboard numbers as JSON.
     Stats,
+    /// Register an OAuth client of Portal's OpenID Connect provider, as upstream's
+    /// create-prosody-oauth-client script does (its defaults are that script's: Prosody,
+    /// scopes `openid xmpp`, no consent screen, secret sent in the body). Prints the client
+    /// id and secret (the secret only now). A client of that name already there is shown
+    /// and left as it is.
+    CreateOauthClient {
+        #[arg(long, default_value = "Prosody XMPP Server")]
+        name: String,
+        /// The client id (letters, digits, `-`, `_`, `.`); random when absent.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Space-separated scopes among `openid profile email offline_access xmpp irc`.
+        #[arg(long, default_value = "openid xmpp")]
+        scopes: String,
+        /// A redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// `client_secret_post`, `client_secret_basic`, or `none` (a public client).
+        #[arg(long, default_value = "client_secret_post")]
+        auth_method: String,
+        /// Comma-separated among `authorization_code`, `refresh_token`, `client_credentials`.
+        #[arg(long, default_value = "authorization_code,refresh_token")]
+        grant_types: String,
+        /// Show the consent screen (first-party clients skip it by default).
+        #[arg(long)]
+        ask_consent: bool,
+        /// Let it end the user's session (RP-initiated logout).
+        #[arg(long)]
+        end_session: bool,
+        /// `EdDSA` (the default) or `RS256`.
+        #[arg(long)]
+        id_token_alg: Option<String>,
+    },
+    /// Stop the JWT signing keys in use (they stay published two days, so every token
+    /// they signed still verifies); the next token is signed with a new key.
+    RotateSigningKeys,
     /// Compare Portal's accounts on one service with the service's own, and print the
     /// drift as JSON lines; with --fix, repair what can be repaired.
     Reconcile {
@@ -225,6 +261,40 @@ pub async fn run(
             ));
             Ok(out.join("\n"))
         }
+        Command::CreateOauthClient {
+            name,
+            client_id,
+            scopes,
+            redirect_uris,
+            auth_method,
+            grant_types,
+            ask_consent,
+            end_session,
+            id_token_alg,
+        } => {
+            let ask = ClientAsk {
+                name,
+                client_id: client_id.as_deref(),
+                scopes,
+                redirect_uris,
+                auth_method,
+                grant_types,
+                skip_consent: !ask_consent,
+                end_session: *end_session,
+                id_token_alg: id_token_alg.as_deref(),
+            };
+            create_oauth_client(db, operator, &ask).await
+        }
+        Command::RotateSigningKeys => {
+            let retired = db
+                .signing_keys()
+                .rotate()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "{retired} signing key(s) retired (published two more days); the next token is signed with a new key"
+            ))
+        }
         Command::Stats => {
             let s = db.stats().read(now()).await.map_err(|e| e.to_string())?;
             Ok(json!({
@@ -236,4 +306,134 @@ pub async fn run(
             .to_string())
         }
     }
+}
+
+/// What `create-oauth-client` was asked.
+struct ClientAsk<'a> {
+    name: &'a str,
+    client_id: Option<&'a str>,
+    scopes: &'a str,
+    redirect_uris: &'a [String],
+    auth_method: &'a str,
+    grant_types: &'a str,
+    skip_consent: bool,
+    end_session: bool,
+    id_token_alg: Option<&'a str>,
+}
+
+const SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "xmpp",
+    "irc",
+];
+const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+async fn create_oauth_client(
+    db: &Db,
+    operator: &Provenance,
+    ask: &ClientAsk<'_>,
+) -> Result<String, String> {
+    use portal_domain::crypto::{new_id, random_alphanumeric, sha256_hex};
+    use portal_domain::store::oauth_clients::{
+        OAuthClient, client_id_allowed, redirect_uri_allowed,
+    };
+    let name = ask.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err("--name: 1 to 100 characters".into());
+    }
+    let clients = db.oauth_clients();
+    if let Some(held) = clients.by_name(name).await.map_err(|e| e.to_string())? {
+        return Ok(format!(
+            "OAuth client \"{name}\" exists already (nothing changed)\nclient_id={}\nclient_secret=(set; not shown: rotate it to get a new one)\ndisabled={}",
+            held.client_id, held.disabled
+        ));
+    }
+    let scopes: Vec<String> = ask.scopes.split_whitespace().map(str::to_string).collect();
+    if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(format!(
+            "--scopes: `{bad}` is not one of {}",
+            SCOPES.join(" ")
+        ));
+    }
+    let grant_types: Vec<String> = ask
+        .grant_types
+        .split([',', ' '])
+        .filter(|g| !g.is_empty())
+        .map(str::to_string)
+        .collect();
+    if grant_types.is_empty() || grant_types.iter().any(|g| !GRANTS.contains(&g.as_str())) {
+        return Err(format!("--grant-types: among {}", GRANTS.join(",")));
+    }
+    if let Some(bad) = ask.redirect_uris.iter().find(|u| !redirect_uri_allowed(u)) {
+        return Err(format!(
+            "--redirect-uri {bad}: https (http only on localhost) or an app's own scheme, no fragment"
+        ));
+    }
+    if !matches!(
+        ask.auth_method,
+        "client_secret_post" | "client_secret_basic" | "none"
+    ) {
+        return Err("--auth-method: client_secret_post, client_secret_basic or none".into());
+    }
+    if let Some(alg) = ask.id_token_alg
+        && !matches!(alg, "EdDSA" | "RS256")
+    {
+        return Err("--id-token-alg: EdDSA or RS256".into());
+    }
+    let client_id = match ask.client_id {
+        Some(id) if client_id_allowed(id) => id.to_string(),
+        Some(_) => return Err("--client-id: 1 to 128 letters, digits, `-`, `_`, `.`".into()),
+        None => random_alphanumeric(32),
+    };
+    let public = ask.auth_method == "none";
+    let secret = (!public).then(|| random_alphanumeric(64));
+    let at = portal_domain::time::iso(now());
+    let client = OAuthClient {
+        id: new_id(),
+        name: name.to_string(),
+        client_id,
+        client_secret_hash: secret
+            .as_deref()
+            .map(|s| sha256_hex(s.as_bytes()))
+            .unwrap_or_default(),
+        redirect_uris: ask.redirect_uris.to_vec(),
+        created_at: at.clone(),
+        updated_at: at,
+        scopes: Some(scopes),
+        skip_consent: ask.skip_consent,
+        enable_end_session: ask.end_session,
+        public,
+        token_endpoint_auth_method: Some(ask.auth_method.to_string()),
+        grant_types,
+        id_token_signed_response_alg: ask.id_token_alg.map(str::to_string),
+        ..OAuthClient::default()
+    };
+    let details = json!({ "oauthClientId": client.id, "clientId": client.client_id, "name": client.name, "redirectUris": client.redirect_uris });
+    let event = portal_domain::store::audit::Event::now(
+        operator,
+        "oauth_client.created",
+        None,
+        Some(details),
+    );
+    let client = clients
+        .create(client, Some(&event))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = format!(
+        "OAuth client \"{}\" created\nclient_id={}",
+        client.name, client.client_id
+    );
+    match secret {
+        Some(secret) => out.push_str(&format!(
+            "\nclient_secret={secret}\n(the secret is shown only now: keep it in the service's configuration)"
+        )),
+        None => out.push_str("\n(a public client: no secret, PKCE)"),
+    }
+    if client.redirect_uris.is_empty() {
+        out.push_str("\nnote: no --redirect-uri: the authorization code flow needs one");
+    }
+    Ok(out)
 }

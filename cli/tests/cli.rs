@@ -303,3 +303,104 @@ async fn bans_reach_service_accounts_and_reconcile_reports_and_repairs_drift() {
     assert!(!ok);
     assert_eq!(err.trim(), "portal-admin: no integration `gopher`");
 }
+
+#[tokio::test]
+async fn an_operator_registers_prosody_as_an_oauth_client_once() {
+    let db = fresh_db().await;
+    let table = db.table().to_string();
+    let (ok, out, err) = admin_cli(
+        &table,
+        &[
+            "create-oauth-client",
+            "--client-id",
+            "prosody",
+            "--redirect-uri",
+            "https://xmpp.example.org/oauth/callback",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("OAuth client \"Prosody XMPP Server\" created\nclient_id=prosody\n"),
+        "{out}"
+    );
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret="))
+        .expect("the secret is printed once")
+        .to_string();
+    assert_eq!(secret.len(), 64);
+    let client = db
+        .oauth_clients()
+        .by_client_id("prosody")
+        .await
+        .unwrap()
+        .expect("stored under its client id");
+    // Upstream's script: scopes openid xmpp, trusted (no consent), secret in the body.
+    assert_eq!(client.scopes, Some(vec!["openid".into(), "xmpp".into()]));
+    assert!(client.skip_consent);
+    assert_eq!(client.auth_method(), "client_secret_post");
+    assert_eq!(
+        client.client_secret_hash,
+        portal_domain::crypto::sha256_hex(secret.as_bytes())
+    );
+    let items = db
+        .client()
+        .scan()
+        .table_name(db.table())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !format!("{:?}", items.items).contains(&secret),
+        "only its hash is kept"
+    );
+
+    // Again: shown, not changed, no secret.
+    let (ok, out, _) = admin_cli(&table, &["create-oauth-client"], None);
+    assert!(ok);
+    assert!(
+        out.contains("exists already") && out.contains("client_id=prosody"),
+        "{out}"
+    );
+    assert!(!out.contains(&secret));
+    // Mistakes.
+    for args in [
+        &[
+            "create-oauth-client",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "http://evil.example.org/cb",
+        ][..],
+        &[
+            "create-oauth-client",
+            "--name",
+            "Y",
+            "--scopes",
+            "openid admin",
+        ][..],
+        &[
+            "create-oauth-client",
+            "--name",
+            "Z",
+            "--client-id",
+            "no spaces please",
+        ][..],
+        &[
+            "create-oauth-client",
+            "--name",
+            "W",
+            "--client-id",
+            "prosody",
+        ][..],
+    ] {
+        let (ok, _, err) = admin_cli(&table, args, None);
+        assert!(!ok, "{args:?}");
+        assert!(err.starts_with("portal-admin: "), "{err}");
+    }
+
+    let (ok, out, err) = admin_cli(&table, &["rotate-signing-keys"], None);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("0 signing key(s) retired"), "{out}");
+}

@@ -6,8 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use portal_domain::crypto::{new_id, random_alphanumeric, sha256_hex};
+use portal_domain::model::Power;
 use portal_domain::store::audit::Event;
-use portal_domain::store::oauth_clients::OAuthClient;
+use portal_domain::store::oauth_clients::{OAuthClient, redirect_uri_allowed};
 use portal_domain::time::{iso, now};
 use portal_web::caller::{RequireAdmin, RequireAdminOrStaff};
 use portal_web::http::RequestProvenance;
@@ -35,6 +36,20 @@ pub struct ClientView {
     redirect_uris: Vec<String>,
     disabled: bool,
     created_at: String,
+    /// The scopes it may ask for (`null`: every scope Portal offers).
+    scopes: Option<Vec<String>>,
+    /// A first-party client: no consent screen.
+    skip_consent: bool,
+    /// It may end the user's session (`/api/auth/oauth2/end-session`).
+    enable_end_session: bool,
+    /// No secret: PKCE is its proof.
+    public: bool,
+    grant_types: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    /// `EdDSA` or `RS256`.
+    id_token_signed_response_alg: String,
+    /// The user who registered it through `/api/auth/oauth2/create-client`, if one did.
+    owner_user_id: Option<String>,
     /// Only in the answer to its creation.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -48,7 +63,114 @@ fn client_view(client: &OAuthClient) -> ClientView {
         redirect_uris: client.redirect_uris.clone(),
         disabled: client.disabled,
         created_at: client.created_at.clone(),
+        scopes: client.scopes.clone(),
+        skip_consent: client.skip_consent,
+        enable_end_session: client.enable_end_session,
+        public: client.is_public(),
+        grant_types: client.grant_types(),
+        post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
+        id_token_signed_response_alg: client
+            .id_token_signed_response_alg
+            .clone()
+            .unwrap_or_else(|| "EdDSA".into()),
+        owner_user_id: client.owner_user_id.clone(),
         client_secret: None,
+    }
+}
+
+/// The OpenID Connect settings a create or an update may carry.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientSettings {
+    /// Scopes it may ask for, among `openid profile email offline_access xmpp irc`.
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default)]
+    skip_consent: Option<bool>,
+    #[serde(default)]
+    enable_end_session: Option<bool>,
+    /// Among `authorization_code`, `refresh_token`, `client_credentials`.
+    #[serde(default)]
+    grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    post_logout_redirect_uris: Option<Vec<String>>,
+    /// `EdDSA` (the default) or `RS256`.
+    #[serde(default)]
+    id_token_signed_response_alg: Option<String>,
+    /// PKCE even with a secret (default true, as the plugin).
+    #[serde(default)]
+    require_pkce: Option<bool>,
+}
+
+const SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "xmpp",
+    "irc",
+];
+const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+impl ClientSettings {
+    fn check(&self, rules: &mut Rules) {
+        if let Some(scopes) = &self.scopes
+            && scopes.iter().any(|s| !SCOPES.contains(&s.as_str()))
+        {
+            rules.broken(
+                "scopes",
+                "enum",
+                Some("Scopes are among openid profile email offline_access xmpp irc"),
+            );
+        }
+        if let Some(grants) = &self.grant_types
+            && (grants.is_empty() || grants.iter().any(|g| !GRANTS.contains(&g.as_str())))
+        {
+            rules.broken(
+                "grantTypes",
+                "enum",
+                Some("Grant types are among authorization_code refresh_token client_credentials"),
+            );
+        }
+        if let Some(uris) = &self.post_logout_redirect_uris {
+            rules.count("postLogoutRedirectUris", uris, 0, MAX_URIS as u64);
+            if uris.iter().any(|u| !redirect_uri_allowed(u)) {
+                rules.broken(
+                    "postLogoutRedirectUris",
+                    "redirect_uri",
+                    Some("Post-logout URIs follow the redirect URI rule"),
+                );
+            }
+        }
+        if let Some(alg) = &self.id_token_signed_response_alg
+            && !matches!(alg.as_str(), "EdDSA" | "RS256")
+        {
+            rules.broken("idTokenSignedResponseAlg", "enum", Some("EdDSA or RS256"));
+        }
+    }
+
+    fn apply(&self, client: &mut OAuthClient) {
+        if let Some(scopes) = &self.scopes {
+            client.scopes = Some(scopes.clone());
+        }
+        if let Some(skip) = self.skip_consent {
+            client.skip_consent = skip;
+        }
+        if let Some(end) = self.enable_end_session {
+            client.enable_end_session = end;
+        }
+        if let Some(grants) = &self.grant_types {
+            client.grant_types = grants.clone();
+        }
+        if let Some(uris) = &self.post_logout_redirect_uris {
+            client.post_logout_redirect_uris = uris.clone();
+        }
+        if let Some(alg) = &self.id_token_signed_response_alg {
+            client.id_token_signed_response_alg = Some(alg.clone());
+        }
+        if self.require_pkce.is_some() {
+            client.require_pkce = self.require_pkce;
+        }
     }
 }
 
@@ -140,28 +262,13 @@ pub async fn show(
     Ok(Json(ClientBody::of(client_view(&client))))
 }
 
-/// Absolute https URLs, or http on a loopback host (local development).
-fn redirect_uri_ok(raw: &str) -> bool {
-    let Ok(url) = url::Url::parse(raw) else {
-        return false;
-    };
-    if url.fragment().is_some() || raw.len() > 2048 {
-        return false;
-    }
-    match url.scheme() {
-        "https" => url.host().is_some(),
-        "http" => matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")),
-        _ => false,
-    }
-}
-
 fn check_uris(uris: &[String], rules: &mut Rules) {
     rules.count("redirectUris", uris, 1, MAX_URIS as u64);
-    if uris.iter().any(|u| !redirect_uri_ok(u)) {
+    if uris.iter().any(|u| !redirect_uri_allowed(u)) {
         rules.broken(
             "redirectUris",
             "redirect_uri",
-            Some("Redirect URIs must be absolute https URLs (http only on localhost)"),
+            Some("Redirect URIs must be https URLs (http only on localhost) or an app's own scheme, without a fragment"),
         );
     }
 }
@@ -174,6 +281,11 @@ pub struct NewClient {
     name: String,
     #[schema(min_items = 1, max_items = 10)]
     redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE), e.g. a native or single-page app.
+    #[serde(default)]
+    public: bool,
+    #[serde(flatten)]
+    settings: ClientSettings,
 }
 
 impl Validate for NewClient {
@@ -181,6 +293,7 @@ impl Validate for NewClient {
         let mut rules = Rules::default();
         rules.length("name", self.name.trim(), 1, 100);
         check_uris(&self.redirect_uris, &mut rules);
+        self.settings.check(&mut rules);
         rules.finish()
     }
 }
@@ -199,19 +312,26 @@ pub async fn create(
     RequestProvenance(origin): RequestProvenance,
     ValidJson(body): ValidJson<NewClient>,
 ) -> ApiResult<Response> {
-    let secret = random_alphanumeric(48);
+    actor.require_power(&state.config, Power::ManageOAuthClients)?;
+    let secret = (!body.public).then(|| random_alphanumeric(48));
     let at = iso(now());
-    let client = OAuthClient {
+    let mut client = OAuthClient {
         id: new_id(),
         name: body.name.trim().to_string(),
         client_id: random_alphanumeric(32),
-        client_secret_hash: sha256_hex(secret.as_bytes()),
+        client_secret_hash: secret
+            .as_deref()
+            .map(|s| sha256_hex(s.as_bytes()))
+            .unwrap_or_default(),
         redirect_uris: body.redirect_uris,
         disabled: false,
         created_at: at.clone(),
         updated_at: at,
+        public: body.public,
+        token_endpoint_auth_method: body.public.then(|| "none".to_string()),
         ..OAuthClient::default()
     };
+    body.settings.apply(&mut client);
     let details = json!({ "oauthClientId": client.id, "clientId": client.client_id, "name": client.name, "redirectUris": client.redirect_uris });
     let event = Event::now(
         &origin.as_user(&actor.user.id),
@@ -225,7 +345,7 @@ pub async fn create(
         .create(client, Some(&event))
         .await?;
     let mut view = client_view(&client);
-    view.client_secret = Some(secret);
+    view.client_secret = secret;
     Ok(json_with_status(StatusCode::CREATED, ClientBody::of(view)))
 }
 
@@ -239,11 +359,14 @@ pub struct ClientUpdate {
     redirect_uris: Option<Vec<String>>,
     #[serde(default)]
     disabled: Option<bool>,
+    #[serde(flatten)]
+    settings: ClientSettings,
 }
 
 impl Validate for ClientUpdate {
     fn validate(&self) -> Result<(), Vec<Issue>> {
         let mut rules = Rules::default();
+        self.settings.check(&mut rules);
         if let Some(name) = &self.name {
             rules.length("name", name.trim(), 1, 100);
         }
@@ -269,6 +392,33 @@ fn client_changes(old: &OAuthClient, new: &OAuthClient) -> Value {
         json!(new.redirect_uris),
     );
     field("disabled", json!(old.disabled), json!(new.disabled));
+    field("scopes", json!(old.scopes), json!(new.scopes));
+    field(
+        "skipConsent",
+        json!(old.skip_consent),
+        json!(new.skip_consent),
+    );
+    field(
+        "enableEndSession",
+        json!(old.enable_end_session),
+        json!(new.enable_end_session),
+    );
+    field("grantTypes", json!(old.grant_types), json!(new.grant_types));
+    field(
+        "postLogoutRedirectUris",
+        json!(old.post_logout_redirect_uris),
+        json!(new.post_logout_redirect_uris),
+    );
+    field(
+        "idTokenSignedResponseAlg",
+        json!(old.id_token_signed_response_alg),
+        json!(new.id_token_signed_response_alg),
+    );
+    field(
+        "requirePkce",
+        json!(old.require_pkce),
+        json!(new.require_pkce),
+    );
     changes
 }
 
@@ -291,6 +441,7 @@ pub async fn update(
     RequestProvenance(origin): RequestProvenance,
     ValidJson(body): ValidJson<ClientUpdate>,
 ) -> ApiResult<Json<ClientBody>> {
+    actor.require_power(&state.config, Power::ManageOAuthClients)?;
     let origin = origin.as_user(&actor.user.id);
     for _ in 0..4 {
         let old = state
@@ -309,6 +460,7 @@ pub async fn update(
         if let Some(disabled) = body.disabled {
             new.disabled = disabled;
         }
+        body.settings.apply(&mut new);
         if new == old {
             return Ok(Json(ClientBody::of(client_view(&old))));
         }
@@ -353,6 +505,7 @@ pub async fn remove(
     RequireAdmin(actor): RequireAdmin,
     RequestProvenance(origin): RequestProvenance,
 ) -> ApiResult<Json<portal_web::views::Done>> {
+    actor.require_power(&state.config, Power::ManageOAuthClients)?;
     let origin = origin.as_user(&actor.user.id);
     let clients = state.db.oauth_clients();
     for _ in 0..4 {

@@ -476,3 +476,79 @@ async fn a_banned_users_api_key_is_refused_at_once() {
         portal_web::caller::Refusal::Banned
     );
 }
+
+#[tokio::test]
+async fn oauth_clients_carry_their_openid_connect_settings() {
+    let t = Admin::new().await;
+    let body = json!({
+        "name": "Chat app",
+        "redirectUris": ["org.example.chat:/oauth"],
+        "public": true,
+        "scopes": ["openid", "xmpp"],
+        "skipConsent": true,
+        "enableEndSession": true,
+        "postLogoutRedirectUris": ["https://chat.example.org/bye"],
+        "idTokenSignedResponseAlg": "RS256"
+    });
+    let res = t
+        .send(
+            "POST",
+            "/api/admin/oauth-clients",
+            Some(&t.admin),
+            Some(body),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let created = res.json()["oauthClient"].clone();
+    assert!(
+        created.get("clientSecret").is_none(),
+        "a public client has no secret"
+    );
+    assert_eq!(created["public"], true);
+    assert_eq!(created["scopes"], json!(["openid", "xmpp"]));
+    assert_eq!(created["skipConsent"], true);
+    assert_eq!(created["idTokenSignedResponseAlg"], "RS256");
+    let id = created["id"].as_str().unwrap().to_string();
+
+    let res = t
+        .send(
+            "PATCH",
+            &format!("/api/admin/oauth-clients/{id}"),
+            Some(&t.admin),
+            Some(json!({"skipConsent": false, "scopes": ["openid", "irc"]})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["oauthClient"]["skipConsent"], false);
+    assert_eq!(
+        res.json()["oauthClient"]["scopes"],
+        json!(["openid", "irc"])
+    );
+
+    for bad in [
+        json!({"scopes": ["openid", "admin"]}),
+        json!({"grantTypes": ["password"]}),
+        json!({"idTokenSignedResponseAlg": "none"}),
+        json!({"postLogoutRedirectUris": ["javascript:alert(1)"]}),
+    ] {
+        let res = t
+            .send(
+                "PATCH",
+                &format!("/api/admin/oauth-clients/{id}"),
+                Some(&t.admin),
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(res.status, 400, "{bad}");
+        assert_eq!(res.json()["ok"], false);
+    }
+    let res = t
+        .send(
+            "PATCH",
+            &format!("/api/admin/oauth-clients/{id}"),
+            Some(&t.staff),
+            Some(json!({"skipConsent": true})),
+        )
+        .await;
+    assert_eq!(res.status, 403, "staff read clients, never change them");
+}

@@ -17,7 +17,7 @@ use portal_domain::config::ClientRegistration;
 use portal_domain::crypto::{new_id, random_letters, sha256_hex};
 use portal_domain::model::Power;
 use portal_domain::store::audit::{Event, Provenance};
-use portal_domain::store::oauth_clients::OAuthClient;
+use portal_domain::store::oauth_clients::{OAuthClient, redirect_uri_allowed};
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::http::RequestClient;
 use serde_json::{Map, Value, json};
@@ -100,26 +100,6 @@ pub fn wire(client: &OAuthClient, secret: Option<&str>) -> Value {
     Value::Object(out)
 }
 
-/// The plugin's `SafeUrlSchema`: a URL, not `javascript:`/`data:`/`vbscript:`, https (http
-/// only on localhost; a native app's own scheme is fine), and (RFC 6749) no fragment.
-pub fn safe_redirect(raw: &str) -> bool {
-    let Ok(url) = url::Url::parse(raw) else {
-        return false;
-    };
-    if raw.len() > 2048 || url.fragment().is_some() {
-        return false;
-    }
-    match url.scheme() {
-        "javascript" | "data" | "vbscript" | "file" => false,
-        "https" => url.host().is_some(),
-        "http" => {
-            matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
-                || url.host_str().is_some_and(|h| h.ends_with(".localhost"))
-        }
-        _ => true,
-    }
-}
-
 /// A body's fields as the plugin's zod schema reads them: 400 `VALIDATION_ERROR` with
 /// `[body.<field>] ...` messages.
 struct Reader<'a> {
@@ -183,7 +163,7 @@ impl<'a> Reader<'a> {
 
     fn uris(&mut self, field: &str) -> Option<Vec<String>> {
         let found = self.strings(field)?;
-        if found.iter().any(|u| !safe_redirect(u)) {
+        if found.iter().any(|u| !redirect_uri_allowed(u)) {
             self.issue(
                 field,
                 "Redirect URI must use HTTPS (HTTP allowed only for localhost), have no fragment, and not use javascript:, data: or vbscript:",

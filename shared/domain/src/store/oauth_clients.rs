@@ -91,6 +91,40 @@ pub struct ClientAbout {
     pub metadata: Option<serde_json::Value>,
 }
 
+/// THE rule for a client's redirect (and post-logout) URIs, at every entry point (the
+/// plugin's routes, the admin API, `portal-admin`): the plugin's `SafeUrlSchema` (a URL,
+/// never `javascript:`/`data:`/`vbscript:`/`file:` or another network scheme, https, or http only on a loopback host;
+/// a native app's own scheme is fine) and RFC 6749's "no fragment", at most 2,048
+/// characters. Requests are then matched against these strings exactly.
+pub fn redirect_uri_allowed(raw: &str) -> bool {
+    let Ok(url) = url::Url::parse(raw) else {
+        return false;
+    };
+    if raw.len() > 2048 || url.fragment().is_some() {
+        return false;
+    }
+    match url.scheme() {
+        "javascript" | "data" | "vbscript" | "file" | "blob" | "about" | "ftp" | "ws" | "wss"
+        | "mailto" | "tel" => false,
+        "https" => url.host().is_some(),
+        "http" => match url.host_str() {
+            Some(host) => {
+                matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.ends_with(".localhost")
+            }
+            None => false,
+        },
+        _ => true,
+    }
+}
+
+/// A client id as an operator may choose it: 1 to 128 letters, digits, `-`, `_`, `.`.
+pub fn client_id_allowed(raw: &str) -> bool {
+    (1..=128).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 impl OAuthClient {
     /// The grant types it may use.
     pub fn grant_types(&self) -> Vec<String> {
