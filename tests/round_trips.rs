@@ -322,3 +322,129 @@ async fn a_passkey_sign_in_is_three_round_trips() {
         }
     }
 }
+
+/// The OpenID Connect provider's hot paths, windows open: the code exchange, a refresh, and
+/// userinfo (with the XMPP claim).
+#[tokio::test]
+async fn the_openid_connect_provider_costs_these_round_trips() {
+    use portal_domain::store::oauth_clients::OAuthClient;
+    let (t, proxy) = app(|_| {}).await;
+    let ada = person(&t.state, "ada@example.org", Role::User).await;
+    let at = portal_domain::time::iso(portal_domain::time::now());
+    let secret = "a-relying-party-secret";
+    let client = OAuthClient {
+        id: portal_domain::crypto::new_id(),
+        name: "Chat".into(),
+        client_id: "chat".into(),
+        client_secret_hash: portal_domain::crypto::sha256_hex(secret.as_bytes()),
+        redirect_uris: vec!["https://chat.example.org/cb".into()],
+        created_at: at.clone(),
+        updated_at: at,
+        skip_consent: true,
+        ..OAuthClient::default()
+    };
+    t.state
+        .db
+        .oauth_clients()
+        .create(client, None)
+        .await
+        .unwrap();
+    // Ada holds an XMPP account (what the xmpp scope's claim reads).
+    let account = portal_domain::store::integration_accounts::Account {
+        id: portal_domain::crypto::new_id(),
+        user_id: ada.user.id.clone(),
+        integration_id: "xmpp".into(),
+        username: "ada".into(),
+        data: serde_json::json!({}),
+        status: "provisioning".into(),
+        suspended_by_ban: false,
+        metadata: None,
+        created_at: ada.user.created_at.clone(),
+        updated_at: ada.user.created_at.clone(),
+    };
+    let accounts = t.state.db.integration_accounts();
+    let taker = portal_domain::store::integration_accounts::Taker::user();
+    accounts.reserve(&account, taker).await.unwrap();
+    accounts
+        .activate(&account, "active", &ada.user.created_at, None)
+        .await
+        .unwrap();
+    let verifier = "v".repeat(43);
+    let challenge = portal_domain::crypto::sha256_b64url(verifier.as_bytes());
+    let basic = format!(
+        "Basic {}",
+        data_encoding::BASE64.encode(format!("chat:{secret}").as_bytes())
+    );
+    let form = |pairs: &[(&str, &str)]| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    };
+    let headers = [
+        ("authorization", basic.as_str()),
+        ("content-type", "application/x-www-form-urlencoded"),
+    ];
+    proxy.set(Fault::Delay(HOP));
+    for pass in 0..2 {
+        let authorize = format!(
+            "/api/auth/oauth2/authorize?response_type=code&client_id=chat&redirect_uri=https%3A%2F%2Fchat.example.org%2Fcb&scope=openid%20offline_access%20xmpp&code_challenge={challenge}&code_challenge_method=S256"
+        );
+        let res = t.get(&authorize, &ada).await;
+        let to = res.header("location").unwrap().to_string();
+        let code = url::Url::parse(&to)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        proxy.round_trips();
+        let body = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://chat.example.org/cb"),
+            ("code_verifier", &verifier),
+        ]);
+        let res = t
+            .request("POST", "/api/auth/oauth2/token", &headers, Some(&body))
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text());
+        let exchange = proxy.round_trips();
+        let tokens = res.json();
+        let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+        let res = t
+            .request(
+                "GET",
+                "/api/auth/oauth2/userinfo",
+                &[("authorization", &bearer)],
+                None,
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text());
+        assert_eq!(res.json()["xmpp_username"], "ada");
+        let userinfo = proxy.round_trips();
+        let body = form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ]);
+        let res = t
+            .request("POST", "/api/auth/oauth2/token", &headers, Some(&body))
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text());
+        let refresh = proxy.round_trips();
+        if pass == 1 {
+            println!(
+                "POST /oauth2/token (code): {} round trips {exchange:?}",
+                exchange.len()
+            );
+            println!(
+                "GET /oauth2/userinfo: {} round trips {userinfo:?}",
+                userinfo.len()
+            );
+            println!(
+                "POST /oauth2/token (refresh): {} round trips {refresh:?}",
+                refresh.len()
+            );
+        }
+    }
+}

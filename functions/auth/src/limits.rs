@@ -94,12 +94,12 @@ pub async fn rate_limit_by_ip(State(state): State<AppState>, req: Request, next:
         rule_for(&state.config, &path),
     );
     let mut parts = parts;
-    // Sign-in and sign-up count the address in their handler, beside their own first reads
-    // and the per-e-mail count (one round trip for all); whatever the handler does, the
+    // Sign-in, sign-up and the OAuth token and userinfo endpoints count the address in their
+    // handler, beside their own first reads (and sign-in's per-e-mail count): one round trip
+    // for all; whatever the handler does, the
     // address is counted: if it answered without counting (a refused body), it is counted
     // now, and an address over its limit gets the 429 it would have got first.
-    if parts.method == axum::http::Method::POST
-        && HANDLER_COUNTS.contains(&route.as_str())
+    if HANDLER_COUNTS.contains(&(parts.method.as_str(), route.as_str()))
         && state.config.rate_limits.enabled
     {
         let address = AddressCount::new(bucket);
@@ -148,12 +148,16 @@ fn with_headers(mut response: Response, decision: Option<RateDecision>) -> Respo
     response
 }
 
-/// The routes whose handler counts the caller's address itself ([`AddressCount`]).
-const HANDLER_COUNTS: [&str; 4] = [
-    "/sign-in/email",
-    "/sign-in/username",
-    "/sign-up/email",
-    "/passkey/verify-authentication",
+/// The routes whose handler counts the caller's address itself ([`AddressCount`]), beside
+/// its own first read.
+const HANDLER_COUNTS: [(&str, &str); 7] = [
+    ("POST", "/sign-in/email"),
+    ("POST", "/sign-in/username"),
+    ("POST", "/sign-up/email"),
+    ("POST", "/passkey/verify-authentication"),
+    ("POST", "/oauth2/token"),
+    ("GET", "/oauth2/userinfo"),
+    ("POST", "/oauth2/userinfo"),
 ];
 
 /// A request's per-address count, left by the limit layer for the handler to send with its

@@ -124,8 +124,13 @@ fn public_jwk(key: &SigningKey) -> Value {
     Value::Object(jwk)
 }
 
-/// The key signing with `alg` now (the newest still signing), made if there is none.
-async fn signing_key(state: &AuthState, all: &[SigningKey], alg: Alg) -> AuthResult<SigningKey> {
+/// The key signing with `alg` now (the newest still signing), made (and added to `all`)
+/// if there is none.
+async fn signing_key(
+    state: &AuthState,
+    all: &mut Vec<SigningKey>,
+    alg: Alg,
+) -> AuthResult<SigningKey> {
     let at = now();
     let current = all
         .iter()
@@ -136,6 +141,7 @@ async fn signing_key(state: &AuthState, all: &[SigningKey], alg: Alg) -> AuthRes
         None => {
             let made = new_key(state, alg)?;
             state.app.db.signing_keys().add(&made).await?;
+            all.push(made.clone());
             Ok(made)
         }
     }
@@ -157,8 +163,18 @@ fn private_key(state: &AuthState, key: &SigningKey) -> AuthResult<PKey<Private>>
 
 /// `claims` signed with the current key of `alg`: a compact JWS (`{alg, kid}` header).
 pub async fn sign(state: &AuthState, alg: Alg, claims: &Map<String, Value>) -> AuthResult<String> {
-    let all = all_keys(state).await?;
-    let key = signing_key(state, &all, alg).await?;
+    let mut all = all_keys(state).await?;
+    sign_with(state, &mut all, alg, claims).await
+}
+
+/// [`sign`] with the keys read already (several tokens of one request, one read).
+pub async fn sign_with(
+    state: &AuthState,
+    all: &mut Vec<SigningKey>,
+    alg: Alg,
+    claims: &Map<String, Value>,
+) -> AuthResult<String> {
+    let key = signing_key(state, all, alg).await?;
     let private = private_key(state, &key)?;
     let header = json!({ "alg": alg.name(), "kid": key.id });
     let input = format!(

@@ -1339,3 +1339,25 @@ async fn client_registration_is_closed_unless_opened() {
     assert_eq!(res.status, 400);
     assert_eq!(res.json()["code"], "VALIDATION_ERROR");
 }
+
+#[tokio::test]
+async fn the_token_and_userinfo_endpoints_count_the_callers_address() {
+    let t = TestAuth::new(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.auth_default = portal_domain::config::Rule::new(2, 60);
+    })
+    .await;
+    for expected in [400, 400, 429] {
+        let res = form(
+            &t,
+            "/api/auth/oauth2/token",
+            None,
+            &[("grant_type", "authorization_code")],
+        )
+        .await;
+        assert_eq!(res.status, expected, "{}", res.text());
+    }
+    for expected in [401, 401, 429] {
+        assert_eq!(userinfo(&t, "not-a-token").await.status, expected);
+    }
+}

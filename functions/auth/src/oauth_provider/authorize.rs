@@ -348,6 +348,7 @@ pub async fn decide(
     let at = now();
     let record = AuthorizationCode {
         client_id: client.client_id.clone(),
+        client_key: client.id.clone(),
         user_id: who.user.id.clone(),
         session_id: who.session.id.clone(),
         redirect_uri: redirect_uri.clone(),

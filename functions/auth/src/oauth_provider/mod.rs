@@ -88,7 +88,6 @@ pub fn issuer(state: &AuthState) -> String {
 
 /// An OAuth error: `{error, error_description}` with its status, never cached; or one of
 /// BetterAuth's own (a missing session on a session route).
-#[derive(Debug)]
 pub enum OAuthError {
     Protocol {
         status: StatusCode,
@@ -98,6 +97,8 @@ pub enum OAuthError {
         bearer: bool,
     },
     Auth(AuthError),
+    /// The rate limiter's own answer (429 with its headers).
+    Limited(Box<Response>),
 }
 
 pub type OAuthResult<T> = Result<T, OAuthError>;
@@ -172,6 +173,7 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         match self {
             OAuthError::Auth(err) => err.into_response(),
+            OAuthError::Limited(response) => *response,
             OAuthError::Protocol {
                 status,
                 error,
@@ -270,15 +272,21 @@ pub async fn authenticate(
     secret: Option<&str>,
     scopes: Option<&[String]>,
 ) -> OAuthResult<OAuthClient> {
-    let client = state
-        .app
-        .db
-        .oauth_clients()
-        .by_client_id(client_id)
-        .await?
-        .ok_or_else(|| {
-            OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", "missing client")
-        })?;
+    let client = state.app.db.oauth_clients().by_client_id(client_id).await?;
+    check_credentials(client, client_id, secret, scopes)
+}
+
+/// [`authenticate`] of a client already read (by its item id, with what else a request
+/// reads): it must be the one `client_id` names.
+pub fn check_credentials(
+    client: Option<OAuthClient>,
+    client_id: &str,
+    secret: Option<&str>,
+    scopes: Option<&[String]>,
+) -> OAuthResult<OAuthClient> {
+    let client = client.filter(|c| c.client_id == client_id).ok_or_else(|| {
+        OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", "missing client")
+    })?;
     if client.disabled {
         return Err(OAuthError::new(
             StatusCode::UNAUTHORIZED,

@@ -4,13 +4,13 @@
 //! BatchGetItem. A revoked grant, a banned or deleted user, a disabled or deleted client, or
 //! a withdrawn consent stops the token on the next request.
 
-use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use portal_domain::store::audit::{Event, Provenance};
-use portal_domain::store::oauth::{AccessToken, Standing, secret_key};
+use portal_domain::store::oauth::{AccessToken, Standing, StandingOf, secret_key};
 use portal_domain::store::oauth_clients::OAuthClient;
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::http::RequestClient;
@@ -20,6 +20,7 @@ use super::authorize::Params;
 use super::token::user_claims;
 use super::{Credentials, OAuthError, OAuthResult, authenticate, form_value, issuer, no_store};
 use crate::input::Body;
+use crate::limits::{AddressCount, count_address};
 use crate::signing;
 use crate::state::AuthState;
 use crate::views::redirect;
@@ -75,8 +76,13 @@ fn stands(
     client_ok && user_ok && grant_ok && consent_ok
 }
 
-/// The access token `token` if it works now; `None` otherwise.
-pub async fn check_access(state: &AuthState, token: &str) -> OAuthResult<Option<Active>> {
+/// The access token `token` if it works now; `None` otherwise. `integrations`: the user's
+/// claims on these are read in the same batch (userinfo's `xmpp`/`irc` claims).
+pub async fn check_access(
+    state: &AuthState,
+    token: &str,
+    integrations: &[&str],
+) -> OAuthResult<Option<Active>> {
     let db = &state.app.db;
     let store = db.oauth();
     // A JWT (three parts, a `kid`): its signature first, then its record by `jti`.
@@ -112,16 +118,17 @@ pub async fn check_access(state: &AuthState, token: &str) -> OAuthResult<Option<
         return Ok(None);
     }
     let standing = store
-        .standing(
-            record.user_id.as_deref(),
-            &record.client_key,
-            record.grant_id.as_deref(),
-            record
+        .standing(StandingOf {
+            user_id: record.user_id.as_deref(),
+            client_key: &record.client_key,
+            grant_id: record.grant_id.as_deref(),
+            consent_of: record
                 .consent_id
                 .as_ref()
                 .zip(record.user_id.as_ref())
                 .map(|(_, user)| (user.as_str(), record.client_id.as_str())),
-        )
+            integrations,
+        })
         .await?;
     if record.grant_id.is_some() && standing.grant.is_none() {
         return Ok(None);
@@ -156,37 +163,31 @@ fn bearer(headers: &HeaderMap, body: &Value) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The claims the `xmpp` and `irc` scopes add: the user's XMPP username (their account
-/// there, unless it is being made or was deleted) and IRC nick (an active account).
-async fn service_claims(
-    state: &AuthState,
-    user_id: &str,
-    scopes: &[String],
-) -> OAuthResult<Map<String, Value>> {
-    let accounts = state.app.db.integration_accounts();
-    let wants = |s: &str| scopes.iter().any(|x| x == s);
-    let (xmpp, irc) = futures::try_join!(
-        async {
-            if wants("xmpp") {
-                accounts.holder_of_user_claim(user_id, "xmpp").await
-            } else {
-                Ok(None)
-            }
-        },
-        async {
-            if wants("irc") {
-                accounts.holder_of_user_claim(user_id, "irc").await
-            } else {
-                Ok(None)
-            }
-        },
-    )?;
+/// The claims the `xmpp` and `irc` scopes add, from the accounts whose claims the token
+/// check read (one more batch): the user's XMPP username (their account there, unless it is
+/// being made or was deleted) and IRC nick (an active account).
+async fn service_claims(state: &AuthState, active: &Active) -> OAuthResult<Map<String, Value>> {
+    let ids: Vec<&str> = active
+        .standing
+        .accounts
+        .iter()
+        .map(|(_, id)| id.as_str())
+        .collect();
+    let accounts = state.app.db.integration_accounts().get_many(&ids).await?;
     let mut claims = Map::new();
-    if let Some(account) = xmpp.filter(|a| a.is_live()) {
-        claims.insert("xmpp_username".into(), json!(account.username));
-    }
-    if let Some(account) = irc.filter(|a| a.status == "active") {
-        claims.insert("irc_nick".into(), json!(account.username));
+    for account in accounts {
+        if Some(account.user_id.as_str()) != active.record.user_id.as_deref() {
+            continue;
+        }
+        match account.integration_id.as_str() {
+            "xmpp" if account.is_live() => {
+                claims.insert("xmpp_username".into(), json!(account.username));
+            }
+            "irc" if account.status == "active" => {
+                claims.insert("irc_nick".into(), json!(account.username));
+            }
+            _ => {}
+        }
     }
     Ok(claims)
 }
@@ -201,8 +202,13 @@ async fn service_claims(
         (status = 403, description = "`{error: insufficient_scope}`: no `openid` scope", body = Object),
     )
 )]
-pub async fn userinfo(State(state): State<AuthState>, headers: HeaderMap) -> OAuthResult<Response> {
-    userinfo_of(&state, &headers, &Value::Null).await
+pub async fn userinfo(
+    State(state): State<AuthState>,
+    headers: HeaderMap,
+    address: Option<Extension<AddressCount>>,
+) -> OAuthResult<Response> {
+    let address = address.map(|Extension(a)| a);
+    userinfo_of(&state, &headers, &Value::Null, address.as_ref()).await
 }
 
 /// `POST /oauth2/userinfo` (OpenID Connect allows both).
@@ -216,20 +222,31 @@ pub async fn userinfo(State(state): State<AuthState>, headers: HeaderMap) -> OAu
 pub async fn userinfo_post(
     State(state): State<AuthState>,
     headers: HeaderMap,
+    address: Option<Extension<AddressCount>>,
     body: Body,
 ) -> OAuthResult<Response> {
-    userinfo_of(&state, &headers, &body.value).await
+    let address = address.map(|Extension(a)| a);
+    userinfo_of(&state, &headers, &body.value, address.as_ref()).await
 }
 
+/// Userinfo: the caller's address counted beside the token's first read.
 async fn userinfo_of(
     state: &AuthState,
     headers: &HeaderMap,
     body: &Value,
+    address: Option<&AddressCount>,
 ) -> OAuthResult<Response> {
     let Some(token) = bearer(headers, body) else {
         return Err(OAuthError::invalid_token("authorization header not found"));
     };
-    let Some(active) = check_access(state, &token).await? else {
+    let (counted, active) = tokio::join!(
+        count_address(&state.app, address),
+        check_access(state, &token, &["xmpp", "irc"])
+    );
+    if let Err(limited) = counted {
+        return Err(OAuthError::Limited(Box::new(limited)));
+    }
+    let Some(active) = active? else {
         return Err(OAuthError::invalid_token(INACTIVE));
     };
     let scopes = &active.record.scopes;
@@ -245,7 +262,17 @@ async fn userinfo_of(
         return Err(OAuthError::invalid_token(INACTIVE));
     };
     let mut claims = user_claims(user, scopes);
-    claims.extend(service_claims(state, &user.id, scopes).await?);
+    let wanted = |s: &str| scopes.iter().any(|x| x == s);
+    if wanted("xmpp") || wanted("irc") {
+        let mut services = service_claims(state, &active).await?;
+        if !wanted("xmpp") {
+            services.remove("xmpp_username");
+        }
+        if !wanted("irc") {
+            services.remove("irc_nick");
+        }
+        claims.extend(services);
+    }
     Ok(no_store(Json(Value::Object(claims)).into_response()))
 }
 
@@ -308,7 +335,7 @@ pub async fn introspect(
     let hint = form_value(&body, "token_type_hint");
     let inactive = || Ok(no_store(Json(json!({ "active": false })).into_response()));
     if hint != Some("refresh_token")
-        && let Some(active) = check_access(&state, &token).await?
+        && let Some(active) = check_access(&state, &token, &[]).await?
     {
         if active.record.client_id != client.client_id {
             return inactive();
@@ -341,23 +368,22 @@ pub async fn introspect(
             && refresh.rotated_at.is_none()
             && parse_iso(&refresh.expires_at).is_some_and(|exp| exp > now())
         {
-            let grant = store.grant(&refresh.grant_id).await?;
             let standing = store
-                .standing(
-                    Some(&refresh.user_id),
-                    &client.id,
-                    Some(&refresh.grant_id),
-                    grant
+                .standing(StandingOf {
+                    user_id: Some(&refresh.user_id),
+                    client_key: &refresh.client_key,
+                    grant_id: Some(&refresh.grant_id),
+                    consent_of: refresh
+                        .consent_id
                         .as_ref()
-                        .and_then(|g| g.consent_id.as_ref())
                         .map(|_| (refresh.user_id.as_str(), client.client_id.as_str())),
-                )
+                    integrations: &[],
+                })
                 .await?;
-            let consent_id = grant.as_ref().and_then(|g| g.consent_id.as_deref());
-            if grant.is_some()
+            if standing.grant.is_some()
                 && stands(
                     Some(&refresh.user_id),
-                    consent_id,
+                    refresh.consent_id.as_deref(),
                     &refresh.scopes,
                     &standing,
                 )

@@ -3,6 +3,7 @@
 //! the client's own credentials. Bodies form-encoded (RFC 6749) or JSON (the plugin takes
 //! both); client authentication HTTP Basic or in the body.
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -10,8 +11,11 @@ use axum::response::{IntoResponse, Response};
 use portal_domain::crypto::{new_id, random_letters};
 use portal_domain::model::User;
 use portal_domain::store::audit::{Event, Provenance};
-use portal_domain::store::oauth::{AccessToken, CodeUse, Grant, RefreshToken, secret_key};
+use portal_domain::store::oauth::{
+    AccessToken, CodeUse, Grant, RefreshToken, StandingOf, secret_key,
+};
 use portal_domain::store::oauth_clients::OAuthClient;
+use portal_domain::store::signing_keys::SigningKey;
 use portal_domain::time::{iso, now};
 use portal_web::http::RequestClient;
 use serde_json::{Map, Value, json};
@@ -19,10 +23,11 @@ use serde_json::{Map, Value, json};
 use super::resource::{jwt_access_key, opaque_access_key, refresh_key};
 use super::{
     ACCESS_LIFETIME, Credentials, ID_TOKEN_LIFETIME, OAuthError, OAuthResult, REFRESH_LIFETIME,
-    USER_SCOPES, authenticate, check_client_scopes, form_value, issuer, no_store, pkce_required,
-    s256, split_scopes,
+    USER_SCOPES, authenticate, check_client_scopes, check_credentials, form_value, issuer,
+    no_store, pkce_required, s256, split_scopes,
 };
 use crate::input::Body;
+use crate::limits::{AddressCount, count_address};
 use crate::signing::{self, Alg};
 use crate::state::AuthState;
 
@@ -32,11 +37,26 @@ struct Ask<'a> {
     body: &'a Value,
     credentials: Credentials,
     origin: Provenance,
+    /// The caller's address, counted beside the grant's first read.
+    address: Option<AddressCount>,
 }
 
 impl Ask<'_> {
     fn field(&self, name: &str) -> Option<&str> {
         form_value(self.body, name)
+    }
+
+    /// `read`, with the caller's address counted beside it (429 when over).
+    async fn counted<T>(
+        &self,
+        read: impl std::future::Future<Output = OAuthResult<T>>,
+    ) -> OAuthResult<T> {
+        let (counted, read) =
+            tokio::join!(count_address(&self.state.app, self.address.as_ref()), read);
+        if let Err(limited) = counted {
+            return Err(OAuthError::Limited(Box::new(limited)));
+        }
+        read
     }
 }
 
@@ -54,6 +74,7 @@ pub async fn token(
     State(state): State<AuthState>,
     headers: HeaderMap,
     RequestClient(from): RequestClient,
+    address: Option<Extension<AddressCount>>,
     body: Body,
 ) -> OAuthResult<Response> {
     let body = body.value;
@@ -63,6 +84,7 @@ pub async fn token(
         body: &body,
         credentials,
         origin: Provenance::request(&state.app.config, &from),
+        address: address.map(|Extension(a)| a),
     };
     let answer = match ask.field("grant_type") {
         Some("authorization_code") => authorization_code(&ask).await?,
@@ -118,8 +140,15 @@ async fn authorization_code(ask: &Ask<'_>) -> OAuthResult<Value> {
         ));
     }
     let at = now();
-    let store = state.app.db.oauth();
-    let code = match store.use_code(&secret_key("code", code), &iso(at)).await? {
+    let spend = async {
+        Ok(state
+            .app
+            .db
+            .oauth()
+            .use_code(&secret_key("code", code), &iso(at))
+            .await?)
+    };
+    let code = match ask.counted(spend).await? {
         CodeUse::First(code) => code,
         CodeUse::Again(code) => {
             // A second use: whoever holds it, what the first use issued is revoked.
@@ -129,7 +158,10 @@ async fn authorization_code(ask: &Ask<'_>) -> OAuthResult<Value> {
                 Some(&code.user_id),
                 Some(json!({ "clientId": code.client_id, "grantId": code.grant_id })),
             );
-            store
+            state
+                .app
+                .db
+                .oauth()
                 .revoke_grant(&code.grant_id, &iso(at), Some(&event))
                 .await?;
             return Err(OAuthError::invalid_grant("authorization code already used"));
@@ -147,7 +179,39 @@ async fn authorization_code(ask: &Ask<'_>) -> OAuthResult<Value> {
     if code.redirect_uri != redirect_uri {
         return Err(OAuthError::invalid_grant("redirect_uri does not match"));
     }
-    let client = authenticate(state, client_id, secret, Some(&code.scopes)).await?;
+    // One round trip: the client (by its item id), the user, the consent, the session, and
+    // the signing keys.
+    let store = state.app.db.oauth();
+    let sessions = state.app.db.sessions();
+    let (standing, session, mut keys) = futures::try_join!(
+        async {
+            store
+                .standing(StandingOf {
+                    user_id: Some(&code.user_id),
+                    client_key: &code.client_key,
+                    consent_of: code
+                        .consent_id
+                        .as_ref()
+                        .map(|_| (code.user_id.as_str(), code.client_id.as_str())),
+                    ..StandingOf::default()
+                })
+                .await
+                .map_err(OAuthError::from)
+        },
+        async {
+            sessions
+                .get(&code.session_id)
+                .await
+                .map_err(OAuthError::from)
+        },
+        async { signing::all_keys(state).await.map_err(OAuthError::from) },
+    )?;
+    let client = check_credentials(
+        standing.client.clone(),
+        client_id,
+        secret,
+        Some(&code.scopes),
+    )?;
     if pkce_required(&client, &code.scopes).is_some() && verifier.is_none() {
         return Err(OAuthError::bad_request(
             "invalid_request",
@@ -172,18 +236,6 @@ async fn authorization_code(ask: &Ask<'_>) -> OAuthResult<Value> {
         }
         (None, None) => {}
     }
-    let sessions = state.app.db.sessions();
-    let (standing, session) = futures::try_join!(
-        store.standing(
-            Some(&code.user_id),
-            &client.id,
-            None,
-            code.consent_id
-                .as_ref()
-                .map(|_| (code.user_id.as_str(), client.client_id.as_str())),
-        ),
-        sessions.get(&code.session_id),
-    )?;
     let user = live_user(&standing.user, at)?;
     let session = session
         .filter(|s| !s.is_expired_at(at) && s.generation >= user.generations.sessions)
@@ -209,16 +261,12 @@ async fn authorization_code(ask: &Ask<'_>) -> OAuthResult<Value> {
         expires_at: iso(at + time::Duration::seconds(REFRESH_LIFETIME)),
         revoked_at: None,
     };
-    issue(
-        ask,
-        &client,
-        user,
-        &grant,
-        true,
-        code.nonce.as_deref(),
-        None,
-    )
-    .await
+    let issued = Issue {
+        new_grant: true,
+        nonce: code.nonce.as_deref(),
+        rotating: None,
+    };
+    issue(ask, &mut keys, &client, user, &grant, issued).await
 }
 
 /// The user a token is for: there, and not banned.
@@ -277,6 +325,7 @@ fn audience(ask: &Ask<'_>, scopes: &[String]) -> OAuthResult<Option<Value>> {
 /// resource was asked for (its `jti` is the record's key).
 async fn access_token(
     ask: &Ask<'_>,
+    keys: &mut Vec<SigningKey>,
     client: &OAuthClient,
     record: &AccessToken,
     audience: Option<Value>,
@@ -304,7 +353,7 @@ async fn access_token(
     claims.insert("iat".into(), json!(issued));
     claims.insert("exp".into(), json!(expires));
     claims.insert("jti".into(), json!(jti));
-    let token = signing::sign(ask.state, Alg::EdDsa, &claims).await?;
+    let token = signing::sign_with(ask.state, keys, Alg::EdDsa, &claims).await?;
     Ok((jwt_access_key(&jti), token))
 }
 
@@ -337,6 +386,7 @@ pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
 /// the session), signed with the client's algorithm.
 async fn id_token(
     ask: &Ask<'_>,
+    keys: &mut Vec<SigningKey>,
     client: &OAuthClient,
     user: &User,
     grant: &Grant,
@@ -365,21 +415,32 @@ async fn id_token(
         .as_deref()
         .and_then(Alg::parse)
         .unwrap_or(Alg::EdDsa);
-    Ok(signing::sign(ask.state, alg, &claims).await?)
+    Ok(signing::sign_with(ask.state, keys, alg, &claims).await?)
+}
+
+/// How tokens are issued: with a new grant (a code exchange), or replacing the refresh token
+/// `rotating` names.
+struct Issue<'a> {
+    new_grant: bool,
+    nonce: Option<&'a str>,
+    rotating: Option<&'a str>,
 }
 
 /// Tokens for a user's grant: the access token, a refresh token with `offline_access` (and
-/// in exchange for one), an ID token with `openid`. `new_grant`: the grant is stored with them; otherwise
-/// `rotating` names the refresh token they replace.
+/// in exchange for one), an ID token with `openid`, written in one transaction.
 async fn issue(
     ask: &Ask<'_>,
+    keys: &mut Vec<SigningKey>,
     client: &OAuthClient,
     user: &User,
     grant: &Grant,
-    new_grant: bool,
-    nonce: Option<&str>,
-    rotating: Option<&str>,
+    how: Issue<'_>,
 ) -> OAuthResult<Value> {
+    let Issue {
+        new_grant,
+        nonce,
+        rotating,
+    } = how;
     let at = now();
     let scopes = &grant.scopes;
     let record = AccessToken {
@@ -394,7 +455,7 @@ async fn issue(
         expires_at: iso(at + time::Duration::seconds(ACCESS_LIFETIME)),
     };
     let audience = audience(ask, scopes)?;
-    let (access_key, access) = access_token(ask, client, &record, audience).await?;
+    let (access_key, access) = access_token(ask, keys, client, &record, audience).await?;
     // A refresh token with `offline_access`; and a new one for each one exchanged.
     let with_refresh = rotating.is_some() || scopes.iter().any(|s| s == "offline_access");
     let refresh = with_refresh.then(|| {
@@ -402,6 +463,8 @@ async fn issue(
         let record = RefreshToken {
             grant_id: grant.id.clone(),
             client_id: client.client_id.clone(),
+            client_key: client.id.clone(),
+            consent_id: grant.consent_id.clone(),
             user_id: user.id.clone(),
             scopes: scopes.clone(),
             created_at: iso(at),
@@ -411,7 +474,7 @@ async fn issue(
         (refresh_key(&token), token, record)
     });
     let id_token = if scopes.iter().any(|s| s == "openid") {
-        Some(id_token(ask, client, user, grant, nonce).await?)
+        Some(id_token(ask, keys, client, user, grant, nonce).await?)
     } else {
         None
     };
@@ -491,8 +554,8 @@ async fn refresh(ask: &Ask<'_>) -> OAuthResult<Value> {
     let presented = required(ask, "refresh_token")?;
     let key = refresh_key(presented);
     let store = state.app.db.oauth();
-    let token = store
-        .refresh_token(&key)
+    let token = ask
+        .counted(async { Ok(store.refresh_token(&key).await?) })
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("invalid refresh token"))?;
     if token.client_id != client_id {
@@ -504,9 +567,28 @@ async fn refresh(ask: &Ask<'_>) -> OAuthResult<Value> {
     if token.expires_at.as_str() < iso(at).as_str() {
         return Err(OAuthError::invalid_grant("invalid refresh token"));
     }
-    let grant = store
-        .grant(&token.grant_id)
-        .await?
+    // One round trip: the grant, the client, the user, the consent, and the signing keys.
+    let (standing, mut keys) = futures::try_join!(
+        async {
+            store
+                .standing(StandingOf {
+                    user_id: Some(&token.user_id),
+                    client_key: &token.client_key,
+                    grant_id: Some(&token.grant_id),
+                    consent_of: token
+                        .consent_id
+                        .as_ref()
+                        .map(|_| (token.user_id.as_str(), token.client_id.as_str())),
+                    integrations: &[],
+                })
+                .await
+                .map_err(OAuthError::from)
+        },
+        async { signing::all_keys(state).await.map_err(OAuthError::from) },
+    )?;
+    let grant = standing
+        .grant
+        .clone()
         .ok_or_else(|| OAuthError::invalid_grant("invalid refresh token"))?;
     if token.rotated_at.is_some() {
         revoke_for_reuse(ask, &grant).await?;
@@ -529,18 +611,7 @@ async fn refresh(ask: &Ask<'_>) -> OAuthResult<Value> {
         None => token.scopes.clone(),
     };
     let secret = ask.credentials.client_secret.as_deref();
-    let client = authenticate(state, client_id, secret, Some(&scopes)).await?;
-    let standing = store
-        .standing(
-            Some(&token.user_id),
-            &client.id,
-            None,
-            grant
-                .consent_id
-                .as_ref()
-                .map(|_| (token.user_id.as_str(), client.client_id.as_str())),
-        )
-        .await?;
+    let client = check_credentials(standing.client.clone(), client_id, secret, Some(&scopes))?;
     let user = live_user(&standing.user, at)?;
     if let Some(consent_id) = &grant.consent_id
         && standing
@@ -552,7 +623,12 @@ async fn refresh(ask: &Ask<'_>) -> OAuthResult<Value> {
     }
     let mut narrowed = grant.clone();
     narrowed.scopes = scopes;
-    issue(ask, &client, user, &narrowed, false, None, Some(&key)).await
+    let issued = Issue {
+        new_grant: false,
+        nonce: None,
+        rotating: Some(&key),
+    };
+    issue(ask, &mut keys, &client, user, &narrowed, issued).await
 }
 
 async fn client_credentials(ask: &Ask<'_>) -> OAuthResult<Value> {
@@ -614,7 +690,11 @@ async fn client_credentials(ask: &Ask<'_>) -> OAuthResult<Value> {
         expires_at: iso(at + time::Duration::seconds(ACCESS_LIFETIME)),
     };
     let audience = audience(ask, &scopes)?;
-    let (key, access) = access_token(ask, &client, &record, audience).await?;
+    let mut keys = match audience {
+        Some(_) => signing::all_keys(state).await?,
+        None => Vec::new(),
+    };
+    let (key, access) = access_token(ask, &mut keys, &client, &record, audience).await?;
     state
         .app
         .db

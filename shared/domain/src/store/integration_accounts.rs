@@ -403,6 +403,19 @@ impl Accounts<'_> {
         }
     }
 
+    /// Accounts by id, in one BatchGetItem (missing ones are absent).
+    pub async fn get_many(&self, ids: &[&str]) -> Result<Vec<Account>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.db
+            .batch_get(ids.iter().map(|id| keys::integration_account(id)).collect())
+            .await?
+            .into_iter()
+            .map(|i| from_item::<AccountItem>(i).map(|i| i.account))
+            .collect()
+    }
+
     pub async fn get(&self, id: &str) -> Result<Option<Account>, StoreError> {
         self.db
             .get_item(keys::integration_account(id))

@@ -67,6 +67,8 @@ struct ConsentItem {
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizationCode {
     pub client_id: String,
+    /// The client's item id (read with the user in one batch at the exchange).
+    pub client_key: String,
     pub user_id: String,
     pub session_id: String,
     pub redirect_uri: String,
@@ -143,6 +145,10 @@ struct GrantItem {
 pub struct RefreshToken {
     pub grant_id: String,
     pub client_id: String,
+    /// The client's item id, and the consent of its grant: what its use reads in one batch.
+    pub client_key: String,
+    #[serde(default)]
+    pub consent_id: Option<String>,
     pub user_id: String,
     pub scopes: Vec<String>,
     pub created_at: String,
@@ -197,6 +203,20 @@ pub struct Standing {
     pub client: Option<OAuthClient>,
     pub grant: Option<Grant>,
     pub consent: Option<Consent>,
+    /// The user's accounts on the integrations asked for (their claims: the account ids).
+    pub accounts: Vec<(String, String)>,
+}
+
+/// What [`OAuth::standing`] reads.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StandingOf<'a> {
+    pub user_id: Option<&'a str>,
+    pub client_key: &'a str,
+    pub grant_id: Option<&'a str>,
+    /// The consent of `(user, client_id)`.
+    pub consent_of: Option<(&'a str, &'a str)>,
+    /// The user's claims on these integrations (`xmpp`, `irc`).
+    pub integrations: &'a [&'a str],
 }
 
 pub struct OAuth<'a> {
@@ -489,23 +509,21 @@ impl OAuth<'_> {
         Ok(())
     }
 
-    /// The user, the client, the grant and the consent a token depends on, in ONE
-    /// BatchGetItem (each absent when not asked for or not found).
-    pub async fn standing(
-        &self,
-        user_id: Option<&str>,
-        client_key: &str,
-        grant_id: Option<&str>,
-        consent_of: Option<(&str, &str)>,
-    ) -> Result<Standing, StoreError> {
-        let mut wanted = vec![keys::oauth_client(client_key)];
-        if let Some(user_id) = user_id {
+    /// The user, the client, the grant, the consent a token depends on (and the user's
+    /// integration claims), in ONE BatchGetItem (each absent when not asked for or not
+    /// found).
+    pub async fn standing(&self, of: StandingOf<'_>) -> Result<Standing, StoreError> {
+        let mut wanted = vec![keys::oauth_client(of.client_key)];
+        if let Some(user_id) = of.user_id {
             wanted.push(keys::user(user_id));
+            for integration in of.integrations {
+                wanted.push(keys::integration_claim_of_user(user_id, integration));
+            }
         }
-        if let Some(grant_id) = grant_id {
+        if let Some(grant_id) = of.grant_id {
             wanted.push(keys::oauth_grant(grant_id));
         }
-        if let Some((user_id, client_id)) = consent_of {
+        if let Some((user_id, client_id)) = of.consent_of {
             wanted.push(keys::oauth_consent(user_id, client_id));
         }
         let mut standing = Standing::default();
@@ -521,6 +539,13 @@ impl OAuth<'_> {
                 "OAUTHGRANT" => standing.grant = Some(from_item::<GrantItem>(item)?.grant),
                 sk if sk.starts_with(keys::CONSENT_PREFIX) => {
                     standing.consent = Some(from_item::<ConsentItem>(item)?.consent)
+                }
+                sk if sk.starts_with("INTEG#") => {
+                    if let Some(id) = item.get("accountId").and_then(|v| v.as_s().ok()) {
+                        standing
+                            .accounts
+                            .push((sk.trim_start_matches("INTEG#").to_string(), id.clone()));
+                    }
                 }
                 _ => {}
             }
