@@ -523,11 +523,21 @@ async fn hostile_authorization_requests_never_reach_an_unregistered_uri() {
     let b = t.sign_up("eve@example.org").await;
 
     // Unregistered redirect URIs (a prefix, a different path, a fragment, another host).
+    let fragment = format!(
+        "/api/auth/oauth2/authorize?response_type=code&client_id=wiki&redirect_uri={}",
+        urlencode("https://xmpp.example.org/oauth/callback#frag")
+    );
+    let res = t.send("GET", &fragment, &h(&b.headers()), None).await;
+    assert_eq!(res.status, 400, "a fragment is never a redirect URI");
+    assert_eq!(
+        res.json(),
+        json!({"code": "VALIDATION_ERROR", "message": "[query.redirect_uri] Invalid URL"})
+    );
     for bad in [
         "https://xmpp.example.org/oauth/callback/../../evil",
         "https://xmpp.example.org/oauth/callbackx",
-        "https://xmpp.example.org/oauth/callback#frag",
         "https://evil.example.org/oauth/callback",
+        "http://localhost/oauth/callback",
     ] {
         let path = format!(
             "/api/auth/oauth2/authorize?response_type=code&client_id=wiki&redirect_uri={}&code_challenge={}&code_challenge_method=S256",
@@ -562,22 +572,21 @@ async fn hostile_authorization_requests_never_reach_an_unregistered_uri() {
     assert_eq!(got["state"], "s");
     let plain = authorize_path("wiki", "")
         .replace("code_challenge_method=S256", "code_challenge_method=plain");
-    let to = location(&t.send("GET", &plain, &h(&b.headers()), None).await);
-    assert_eq!(params(&to)["error"], "invalid_request");
+    let res = t.send("GET", &plain, &h(&b.headers()), None).await;
+    assert_eq!(res.status, 400, "only S256");
+    assert_eq!(
+        res.json(),
+        json!({"code": "VALIDATION_ERROR", "message": "[query.code_challenge_method] Invalid option: expected \"S256\""})
+    );
     let bad_scope = authorize_path("wiki", "").replace("scope=openid", "scope=admin%20openid");
     let to = location(&t.send("GET", &bad_scope, &h(&b.headers()), None).await);
     assert_eq!(params(&to)["error"], "invalid_scope");
-    let to = location(
-        &t.send(
-            "GET",
-            &authorize_path("wiki", "&response_type=token")
-                .replace("response_type=code&", "response_type=token&"),
-            &h(&b.headers()),
-            None,
-        )
-        .await,
-    );
-    assert_eq!(params(&to)["error"], "unsupported_response_type");
+    // The plugin's query schema: anything but `code` is a 400 before any redirect.
+    let token_flow =
+        authorize_path("wiki", "").replace("response_type=code&", "response_type=token&");
+    let res = t.send("GET", &token_flow, &h(&b.headers()), None).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["code"], "VALIDATION_ERROR");
 
     // prompt=none: no session, no consent: said to the client, never a page.
     let to = location(

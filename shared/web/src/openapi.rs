@@ -39,6 +39,25 @@ pub struct AuthErrorBody {
     pub message: String,
 }
 
+/// An OAuth error (RFC 6749 5.2): what the OpenID Connect provider's routes answer.
+#[derive(serde::Serialize, ToSchema)]
+#[schema(example = json!({"error": "invalid_grant", "error_description": "code verification failed"}))]
+pub struct OAuthProtocolError {
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+/// An error of `/api/auth/oauth2/*`: OAuth's `{error, error_description}`, or BetterAuth's
+/// own body where the plugin's routes answer with it (a body that fails validation, no
+/// session, an untrusted origin).
+#[derive(serde::Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum OAuthErrorBody {
+    OAuth(OAuthProtocolError),
+    BetterAuth(AuthErrorBody),
+}
+
 /// Offset or cursor paging of every listing. Give `cursor` (the `nextCursor` of the
 /// previous page) for O(page) paging; `offset` is for small jumps.
 #[derive(IntoParams)]
@@ -127,7 +146,7 @@ fn operation_id(method: &str, path: &str) -> String {
 pub fn group_of(path: &str) -> &'static str {
     let rest = path.trim_start_matches("/api/");
     match rest.split('/').next().unwrap_or("") {
-        "auth" => "auth",
+        "auth" | ".well-known" => "auth",
         "user" => "user",
         "admin" => "admin",
         "integrations" | "bridge" => "integrations",
@@ -157,6 +176,12 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
     components
         .schemas
         .insert("AuthErrorBody".into(), AuthErrorBody::schema());
+    components
+        .schemas
+        .insert("OAuthProtocolError".into(), OAuthProtocolError::schema());
+    components
+        .schemas
+        .insert("OAuthErrorBody".into(), OAuthErrorBody::schema());
     components.add_security_scheme(
         SESSION,
         SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
@@ -197,7 +222,9 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
     for (path, item) in doc.paths.paths.iter_mut() {
         let group = group_of(path);
         let auth = group == "auth";
-        let schema = if auth {
+        let schema = if auth && path.contains("/oauth2/") {
+            "OAuthErrorBody"
+        } else if auth {
             "AuthErrorBody"
         } else {
             "ErrorEnvelope"

@@ -19,9 +19,11 @@ use super::{
     CODE_LIFETIME, OAuthError, OAuthResult, allowed_scopes, issuer, pkce_required, redirect_body,
     split_scopes,
 };
+use crate::error::AuthError;
 use crate::extract::SessionUser;
 use crate::state::AuthState;
 use crate::views::redirect;
+use portal_domain::store::oauth_clients::redirect_uri_allowed;
 
 /// An authorization request's parameters, in the order they came.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -403,22 +405,123 @@ pub fn answer(headers: &HeaderMap, url: &str) -> Response {
     }
 }
 
+/// `response_type`: the code flow only.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub enum ResponseType {
+    #[serde(rename = "code")]
+    Code,
+}
+
+/// PKCE's method: S256 only.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub enum ChallengeMethod {
+    S256,
+}
+
+/// The prompts the plugin takes.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub enum Prompt {
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "consent")]
+    Consent,
+    #[serde(rename = "login")]
+    Login,
+    #[serde(rename = "create")]
+    Create,
+    #[serde(rename = "select_account")]
+    SelectAccount,
+    #[serde(rename = "login consent")]
+    LoginConsent,
+    #[serde(rename = "select_account consent")]
+    SelectAccountConsent,
+}
+
+/// The authorization request (the plugin's query schema, plus `max_age`, `login_hint`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AuthorizeQuery {
+    #[param(inline)]
+    response_type: ResponseType,
+    client_id: String,
+    /// Exactly one the client registered (an https URL, http on localhost, or an app's
+    /// own scheme).
+    redirect_uri: Option<String>,
+    /// Space-separated; the client's scopes when absent.
+    scope: Option<String>,
+    state: Option<String>,
+    /// PKCE S256 challenge (required for public clients, `offline_access`, and clients that
+    /// require PKCE: the default).
+    code_challenge: Option<String>,
+    #[param(inline)]
+    code_challenge_method: Option<ChallengeMethod>,
+    nonce: Option<String>,
+    #[param(inline)]
+    prompt: Option<Prompt>,
+    /// Seconds since sign-in beyond which the user signs in again.
+    #[param(minimum = 0)]
+    max_age: Option<u64>,
+    /// Passed to the login page.
+    login_hint: Option<String>,
+}
+
+/// The plugin's query validation (zod, before the endpoint runs): 400 `VALIDATION_ERROR`.
+fn validate(params: &Params) -> Result<(), AuthError> {
+    let mut issues = Vec::new();
+    let mut issue = |field: &str, message: &str| issues.push(format!("[query.{field}] {message}"));
+    match params.get("response_type") {
+        Some("code") => {}
+        Some(_) => issue("response_type", "Invalid option: expected \"code\""),
+        None => issue("response_type", "Invalid option: expected \"code\""),
+    }
+    if params.get("client_id").is_none() {
+        issue(
+            "client_id",
+            "Invalid input: expected string, received undefined",
+        );
+    }
+    if params
+        .get("redirect_uri")
+        .is_some_and(|uri| !redirect_uri_allowed(uri))
+    {
+        issue("redirect_uri", "Invalid URL");
+    }
+    if params
+        .get("code_challenge_method")
+        .is_some_and(|m| m != "S256")
+    {
+        issue("code_challenge_method", "Invalid option: expected \"S256\"");
+    }
+    const PROMPTS: [&str; 7] = [
+        "none",
+        "consent",
+        "login",
+        "create",
+        "select_account",
+        "login consent",
+        "select_account consent",
+    ];
+    if params.get("prompt").is_some_and(|p| !PROMPTS.contains(&p)) {
+        issue("prompt", "Invalid option");
+    }
+    if params
+        .get("max_age")
+        .is_some_and(|m| m.parse::<u64>().is_err())
+    {
+        issue("max_age", "Invalid input: expected a non-negative integer");
+    }
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(AuthError::validation(issues.join("; ")))
+    }
+}
+
 /// `GET /oauth2/authorize`: the authorization code flow's start.
 #[utoipa::path(
     get, path = "/oauth2/authorize",
-    params(
-        ("response_type" = String, Query, description = "`code`"),
-        ("client_id" = String, Query),
-        ("redirect_uri" = String, Query, description = "Exactly one the client registered"),
-        ("scope" = Option<String>, Query, description = "Space-separated; the client's scopes when absent"),
-        ("state" = Option<String>, Query),
-        ("code_challenge" = Option<String>, Query, description = "PKCE S256 challenge (required for public clients, offline_access, and clients that require PKCE: the default)"),
-        ("code_challenge_method" = Option<String>, Query, description = "`S256`"),
-        ("nonce" = Option<String>, Query),
-        ("prompt" = Option<String>, Query, description = "`none`, `login`, `consent`, `create`"),
-        ("max_age" = Option<i64>, Query, description = "Seconds since sign-in beyond which the user signs in again"),
-        ("login_hint" = Option<String>, Query, description = "Passed to the login page"),
-    ),
+    params(AuthorizeQuery),
     responses(
         (status = 302, description = "To the client (`code` or `error`, with `state` and `iss`), the login page, the consent page, or the error page (unknown client or redirect URI)"),
         (status = 200, description = "`{redirect: true, url}` when the request accepts JSON", body = Object),
@@ -431,6 +534,7 @@ pub async fn authorize(
     user: Option<SessionUser>,
 ) -> OAuthResult<Response> {
     let params = Params::parse(query.as_deref().unwrap_or(""));
+    validate(&params)?;
     let who = user.as_ref().map(|u| SignedIn {
         user: &u.user,
         session: &u.session,

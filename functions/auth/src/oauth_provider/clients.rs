@@ -422,8 +422,8 @@ fn may_register(state: &AuthState, caller: &Identity) -> bool {
     request_body(content = Object, description = "RFC 7591 client metadata: `redirect_uris`, `token_endpoint_auth_method` (`none` for a public client), `grant_types`, `scope`, `client_name`, ..."),
     responses(
         (status = 201, description = "The client, with `client_secret` once (confidential)", body = Object),
-        (status = 401, description = "`{error: invalid_token}`: registration needs a session here", body = Object),
-        (status = 403, description = "`{error: access_denied}`: registration is closed", body = Object),
+        (status = 401, description = "`{error: invalid_token}`: registration needs a session here", body = portal_web::openapi::OAuthErrorBody),
+        (status = 403, description = "`{error: access_denied}`: registration is closed", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn register(
@@ -474,9 +474,9 @@ pub async fn register(
     request_body(content = Object, description = "As `/oauth2/register`"),
     responses(
         (status = 201, description = "The client, with `client_secret` once", body = Object),
-        (status = 400, description = "`VALIDATION_ERROR`, or `{error: invalid_redirect_uri | invalid_scope | invalid_client_metadata}`", body = Object),
+        (status = 400, description = "`VALIDATION_ERROR`, or `{error: invalid_redirect_uri | invalid_scope | invalid_client_metadata}`", body = portal_web::openapi::OAuthErrorBody),
         (status = 401, description = "`UNAUTHORIZED`", body = portal_web::openapi::AuthErrorBody),
-        (status = 403, description = "`{error: access_denied}`: registration is closed", body = Object),
+        (status = 403, description = "`{error: access_denied}`: registration is closed", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn create_client(
@@ -538,7 +538,7 @@ fn body_client_id(body: &Value) -> Result<String, AuthError> {
     responses(
         (status = 200, description = "The client", body = Object),
         (status = 401, description = "`UNAUTHORIZED` (not theirs)", body = portal_web::openapi::AuthErrorBody),
-        (status = 404, description = "`{error: not_found}`", body = Object),
+        (status = 404, description = "`{error: not_found}`", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn get_client(
@@ -571,7 +571,7 @@ pub async fn get_clients(
     params(("client_id" = String, Query)),
     responses(
         (status = 200, description = "`{client_id, client_name, client_uri?, logo_uri?, contacts?, tos_uri?, policy_uri?}`", body = Object),
-        (status = 404, description = "`{error: not_found}`", body = Object),
+        (status = 404, description = "`{error: not_found}`", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn public_client(
@@ -653,7 +653,7 @@ async fn save_change(
     responses(
         (status = 200, description = "The client as changed", body = Object),
         (status = 401, description = "`UNAUTHORIZED` (not theirs)", body = portal_web::openapi::AuthErrorBody),
-        (status = 404, description = "`{error: not_found}`", body = Object),
+        (status = 404, description = "`{error: not_found}`", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn update_client(
@@ -695,7 +695,7 @@ pub async fn update_client(
     request_body(content = Object, description = "`{client_id}`"),
     responses(
         (status = 200, description = "The client with its new `client_secret`", body = Object),
-        (status = 400, description = "`{error: invalid_client}`: a public client has no secret", body = Object),
+        (status = 400, description = "`{error: invalid_client}`: a public client has no secret", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn rotate_secret(
@@ -738,7 +738,7 @@ pub async fn rotate_secret(
     responses(
         (status = 200, description = "Deleted", body = Object),
         (status = 401, description = "`UNAUTHORIZED` (not theirs)", body = portal_web::openapi::AuthErrorBody),
-        (status = 404, description = "`{error: not_found}`", body = Object),
+        (status = 404, description = "`{error: not_found}`", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn delete_client(

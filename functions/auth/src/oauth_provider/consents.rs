@@ -58,7 +58,7 @@ async fn own_consent(
     params(("id" = String, Query)),
     responses(
         (status = 200, description = "`{id, clientId, userId, scopes, createdAt, updatedAt}`", body = Object),
-        (status = 404, description = "`{error: not_found}`", body = Object),
+        (status = 404, description = "`{error: not_found}`", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn get_consent(
@@ -109,8 +109,8 @@ fn event(
     request_body(content = Object, description = "`{id, update: {scopes: string[]}}`"),
     responses(
         (status = 200, description = "The consent as changed", body = Object),
-        (status = 400, description = "`{error: invalid_request}`: a scope the client may not have", body = Object),
-        (status = 404, description = "`{error: not_found}`", body = Object),
+        (status = 400, description = "`{error: invalid_request}`: a scope the client may not have", body = portal_web::openapi::OAuthErrorBody),
+        (status = 404, description = "`{error: not_found}`", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn update_consent(
@@ -166,7 +166,7 @@ pub async fn update_consent(
     request_body(content = Object, description = "`{id}`"),
     responses(
         (status = 200, description = "Withdrawn", body = Object),
-        (status = 404, description = "`{error: not_found}`", body = Object),
+        (status = 404, description = "`{error: not_found}`", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn delete_consent(

@@ -198,8 +198,8 @@ async fn service_claims(state: &AuthState, active: &Active) -> OAuthResult<Map<S
     get, path = "/oauth2/userinfo", security(("bearer" = [])),
     responses(
         (status = 200, description = "`{sub, name?, picture?, given_name?, family_name?, email?, email_verified?, xmpp_username?, irc_nick?}`", body = Object),
-        (status = 401, description = "`{error: invalid_token}` (with `WWW-Authenticate`): missing, unknown, expired or revoked", body = Object),
-        (status = 403, description = "`{error: insufficient_scope}`: no `openid` scope", body = Object),
+        (status = 401, description = "`{error: invalid_token}` (with `WWW-Authenticate`): missing, unknown, expired or revoked", body = portal_web::openapi::OAuthErrorBody),
+        (status = 403, description = "`{error: insufficient_scope}`: no `openid` scope", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn userinfo(
@@ -216,7 +216,7 @@ pub async fn userinfo(
     post, path = "/oauth2/userinfo", security(("bearer" = [])),
     responses(
         (status = 200, description = "As GET", body = Object),
-        (status = 401, description = "`{error: invalid_token}`", body = Object),
+        (status = 401, description = "`{error: invalid_token}`", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn userinfo_post(
@@ -321,7 +321,7 @@ fn seconds(iso_at: &str) -> i64 {
     request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "`token`, `token_type_hint?` (`access_token` | `refresh_token`), the client's credentials (HTTP Basic or in the body)"),
     responses(
         (status = 200, description = "`{active: false}`, or `{active: true, client_id, sub?, scope, exp, iat, iss, sid?, token_type}`", body = Object),
-        (status = 401, description = "`{error: invalid_client}`", body = Object),
+        (status = 401, description = "`{error: invalid_client}`", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn introspect(
@@ -413,7 +413,7 @@ pub async fn introspect(
     request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "`token`, `token_type_hint?`, the client's credentials"),
     responses(
         (status = 200, description = "Revoked (or not the caller's to revoke)", body = Object),
-        (status = 401, description = "`{error: invalid_client}`", body = Object),
+        (status = 401, description = "`{error: invalid_client}`", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn revoke(
@@ -487,8 +487,8 @@ pub async fn revoke(
     responses(
         (status = 302, description = "To the registered post-logout URI"),
         (status = 200, description = "Signed out (no registered URI given)", body = Object),
-        (status = 400, description = "`{error: invalid_client | invalid_request}`", body = Object),
-        (status = 401, description = "`{error: invalid_token | invalid_client}`: a bad hint, or a client without end-session", body = Object),
+        (status = 400, description = "`{error: invalid_client | invalid_request}`", body = portal_web::openapi::OAuthErrorBody),
+        (status = 401, description = "`{error: invalid_token | invalid_client}`: a bad hint, or a client without end-session", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn end_session(

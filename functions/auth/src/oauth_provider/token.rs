@@ -66,8 +66,8 @@ impl Ask<'_> {
     request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "`grant_type` (`authorization_code`: `code`, `redirect_uri`, `code_verifier`; `refresh_token`: `refresh_token`, `scope?`; `client_credentials`: `scope?`), `resource?`, and the client's `client_id`/`client_secret` unless sent as HTTP Basic"),
     responses(
         (status = 200, description = "`{access_token, token_type: Bearer, expires_in, expires_at, scope, refresh_token?, id_token?}` (no-store)", body = Object),
-        (status = 400, description = "`{error, error_description}`: `invalid_request`, `invalid_grant`, `invalid_scope`, `unsupported_grant_type`, `unauthorized_client`", body = Object),
-        (status = 401, description = "`{error: invalid_client}`", body = Object),
+        (status = 400, description = "`{error, error_description}`: `invalid_request`, `invalid_grant`, `invalid_scope`, `unsupported_grant_type`, `unauthorized_client`", body = portal_web::openapi::OAuthErrorBody),
+        (status = 401, description = "`{error: invalid_client}`", body = portal_web::openapi::OAuthErrorBody),
     )
 )]
 pub async fn token(
