@@ -144,7 +144,7 @@ fn operation_id(method: &str, path: &str) -> String {
 
 /// The group a path belongs to: its function.
 pub fn group_of(path: &str) -> &'static str {
-    let rest = path.trim_start_matches("/api/");
+    let rest = path.trim_start_matches("/api/").trim_start_matches('/');
     match rest.split('/').next().unwrap_or("") {
         "auth" | ".well-known" => "auth",
         "user" => "user",
