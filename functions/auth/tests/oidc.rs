@@ -448,11 +448,17 @@ async fn the_whole_code_flow_with_pkce_consent_refresh_and_logout() {
     )
     .await;
     assert_eq!(again.status, 400);
-    assert_eq!(again.json()["error"], "invalid_grant");
+    assert_eq!(
+        again.json(),
+        json!({"error": "invalid_grant", "error_description": "invalid refresh token"})
+    );
     for token in [&access, &access2] {
         let res = userinfo(&t, token).await;
         assert_eq!(res.status, 401, "the reused family is revoked");
-        assert_eq!(res.json()["error"], "invalid_token");
+        assert_eq!(
+            res.json(),
+            json!({"error": "invalid_token", "error_description": "the access token is not active"})
+        );
         assert!(
             res.header("www-authenticate")
                 .unwrap()
@@ -728,7 +734,10 @@ async fn hostile_token_requests() {
     let (_, code) = code_through_sign_in(&t, "wiki", "mallory3@example.org").await;
     let res = exchange(&t, "other", &code, VERIFIER).await;
     assert_eq!(res.status, 400);
-    assert_eq!(res.json()["error"], "invalid_grant");
+    assert_eq!(
+        res.json(),
+        json!({"error": "invalid_grant", "error_description": "code was issued to another client"})
+    );
 
     // A wrong secret, a missing one, an unknown client.
     let (_, code) = code_through_sign_in(&t, "wiki", "mallory4@example.org").await;
@@ -757,7 +766,10 @@ async fn hostile_token_requests() {
     assert_eq!(userinfo(&t, access).await.status, 200);
     let second = exchange(&t, "wiki", &code, VERIFIER).await;
     assert_eq!(second.status, 400);
-    assert_eq!(second.json()["error"], "invalid_grant");
+    assert_eq!(
+        second.json(),
+        json!({"error": "invalid_grant", "error_description": "authorization code already used"})
+    );
     assert_eq!(
         userinfo(&t, access).await.status,
         401,
@@ -816,7 +828,10 @@ async fn a_token_with_alg_none_or_a_foreign_key_is_refused() {
         )
         .await;
     assert_eq!(res.status, 401);
-    assert_eq!(res.json()["error"], "invalid_token");
+    assert_eq!(
+        res.json(),
+        json!({"error": "invalid_token", "error_description": "invalid id token"})
+    );
     // A JWT access token of our shape but made up: no record, no signature.
     let fake = format!(
         "{}.{}.{}",
@@ -954,7 +969,25 @@ async fn a_ban_a_deletion_a_disabled_client_or_a_withdrawn_consent_stops_tokens_
     );
     assert_eq!(userinfo(&t, &access).await.status, 401);
     let to = location(&t.send("GET", &authorize_path("wiki", ""), &[], None).await);
+    assert!(
+        to.starts_with("http://localhost:3000/api/auth/error?"),
+        "{to}"
+    );
     assert_eq!(params(&to)["error"], "client_disabled");
+    let res = exchange(&t, "wiki", "any-code", VERIFIER).await;
+    assert_eq!(res.status, 400, "an unknown code first");
+    let res = form(
+        &t,
+        "/api/auth/oauth2/introspect",
+        Some(&basic("wiki", SECRET)),
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(res.status, 401);
+    assert_eq!(
+        res.json(),
+        json!({"error": "invalid_client", "error_description": "client is disabled"})
+    );
 
     // A deleted user.
     let wiki2 = client(&t, "wiki2", |_| {}).await;
