@@ -321,16 +321,6 @@ struct ClientAsk<'a> {
     id_token_alg: Option<&'a str>,
 }
 
-const SCOPES: [&str; 6] = [
-    "openid",
-    "profile",
-    "email",
-    "offline_access",
-    "xmpp",
-    "irc",
-];
-const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
-
 async fn create_oauth_client(
     db: &Db,
     operator: &Provenance,
@@ -338,7 +328,7 @@ async fn create_oauth_client(
 ) -> Result<String, String> {
     use portal_domain::crypto::{new_id, random_alphanumeric, sha256_hex};
     use portal_domain::store::oauth_clients::{
-        OAuthClient, client_id_allowed, redirect_uri_allowed,
+        GRANT_TYPES, OAuthClient, SCOPES, client_id_allowed, redirect_uri_allowed,
     };
     let name = ask.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -364,8 +354,12 @@ async fn create_oauth_client(
         .filter(|g| !g.is_empty())
         .map(str::to_string)
         .collect();
-    if grant_types.is_empty() || grant_types.iter().any(|g| !GRANTS.contains(&g.as_str())) {
-        return Err(format!("--grant-types: among {}", GRANTS.join(",")));
+    if grant_types.is_empty()
+        || grant_types
+            .iter()
+            .any(|g| !GRANT_TYPES.contains(&g.as_str()))
+    {
+        return Err(format!("--grant-types: among {}", GRANT_TYPES.join(",")));
     }
     if let Some(bad) = ask.redirect_uris.iter().find(|u| !redirect_uri_allowed(u)) {
         return Err(format!(

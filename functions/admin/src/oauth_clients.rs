@@ -8,7 +8,7 @@ use axum::response::Response;
 use portal_domain::crypto::{new_id, random_alphanumeric, sha256_hex};
 use portal_domain::model::Power;
 use portal_domain::store::audit::Event;
-use portal_domain::store::oauth_clients::{OAuthClient, redirect_uri_allowed};
+use portal_domain::store::oauth_clients::{GRANT_TYPES, OAuthClient, SCOPES, redirect_uri_allowed};
 use portal_domain::time::{iso, now};
 use portal_web::caller::{RequireAdmin, RequireAdminOrStaff};
 use portal_web::http::RequestProvenance;
@@ -102,16 +102,6 @@ pub struct ClientSettings {
     require_pkce: Option<bool>,
 }
 
-const SCOPES: [&str; 6] = [
-    "openid",
-    "profile",
-    "email",
-    "offline_access",
-    "xmpp",
-    "irc",
-];
-const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
-
 impl ClientSettings {
     fn check(&self, rules: &mut Rules) {
         if let Some(scopes) = &self.scopes
@@ -124,7 +114,7 @@ impl ClientSettings {
             );
         }
         if let Some(grants) = &self.grant_types
-            && (grants.is_empty() || grants.iter().any(|g| !GRANTS.contains(&g.as_str())))
+            && (grants.is_empty() || grants.iter().any(|g| !GRANT_TYPES.contains(&g.as_str())))
         {
             rules.broken(
                 "grantTypes",

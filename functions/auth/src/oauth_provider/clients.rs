@@ -17,7 +17,7 @@ use portal_domain::config::ClientRegistration;
 use portal_domain::crypto::{new_id, random_letters, sha256_hex};
 use portal_domain::model::Power;
 use portal_domain::store::audit::{Event, Provenance};
-use portal_domain::store::oauth_clients::{OAuthClient, redirect_uri_allowed};
+use portal_domain::store::oauth_clients::{GRANT_TYPES, OAuthClient, redirect_uri_allowed};
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::http::RequestClient;
 use serde_json::{Map, Value, json};
@@ -220,7 +220,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-const GRANTS: [&str; 3] = ["authorization_code", "client_credentials", "refresh_token"];
 const AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_post"];
 const TYPES: [&str; 3] = ["web", "native", "user-agent-based"];
 
@@ -243,7 +242,7 @@ fn read_metadata(body: &Value, client: &mut OAuthClient, creating: bool) -> Resu
         ("software_statement", r.string("software_statement")),
     ];
     let contacts = r.strings("contacts");
-    let grant_types = r.all_of("grant_types", &GRANTS);
+    let grant_types = r.all_of("grant_types", &GRANT_TYPES);
     let _ = r.all_of("response_types", &["code"]);
     let client_type = r.one_of("type", &TYPES);
     let auth_method = if creating {

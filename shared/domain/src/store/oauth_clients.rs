@@ -91,6 +91,19 @@ pub struct ClientAbout {
     pub metadata: Option<serde_json::Value>,
 }
 
+/// The scopes Portal's OpenID Connect provider offers (its `scopes` option).
+pub const SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "xmpp",
+    "irc",
+];
+
+/// The grant types a client may be registered for.
+pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
 /// THE rule for a client's redirect (and post-logout) URIs, at every entry point (the
 /// plugin's routes, the admin API, `portal-admin`): the plugin's `SafeUrlSchema` (a URL,
 /// never `javascript:`/`data:`/`vbscript:`/`file:` or another network scheme, https, or http only on a loopback host;
