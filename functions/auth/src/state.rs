@@ -19,7 +19,7 @@ pub struct AuthState {
     pub mail: Arc<MailConfig>,
     pub mailer: Mailer,
     /// The passkeys' relying party (or why there is none), built once.
-    pub passkeys: crate::passkey::RelyingParty,
+    pub passkeys: crate::passkey::relying_party::RelyingParty,
 }
 
 const READ_AT_START: &str = "the auth function's NEEDS name its auth and mail sections";
@@ -30,7 +30,7 @@ impl AuthState {
     pub fn new(app: AppState, mailer: Mailer) -> Self {
         let auth = Arc::new(app.config.auth.clone().expect(READ_AT_START));
         let mail = Arc::new(app.config.mail.clone().expect(READ_AT_START));
-        let passkeys = crate::passkey::RelyingParty::new(&auth);
+        let passkeys = crate::passkey::relying_party::RelyingParty::new(&auth);
         Self {
             app,
             auth,

@@ -23,6 +23,7 @@ pub mod consent;
 pub mod consents;
 pub mod continuation;
 pub mod metadata;
+pub mod records;
 pub mod resource;
 pub mod token;
 

@@ -10,34 +10,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use portal_domain::store::audit::{Event, Provenance};
-use portal_domain::store::oauth::{AccessToken, Standing, StandingOf, secret_key};
+use portal_domain::store::oauth::{AccessToken, Standing, StandingOf};
 use portal_domain::store::oauth_clients::OAuthClient;
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::http::RequestClient;
 use serde_json::{Map, Value, json};
 
 use super::authorize::Params;
-use super::token::user_claims;
+use super::records::{jwt_access_key, opaque_access_key, refresh_key, user_claims};
 use super::{Credentials, OAuthError, OAuthResult, authenticate, form_value, issuer, no_store};
 use crate::input::Body;
 use crate::limits::{AddressCount, count_address};
 use crate::signing;
 use crate::state::AuthState;
 use crate::views::redirect;
-
-/// The record key of an opaque access token.
-pub fn opaque_access_key(token: &str) -> String {
-    secret_key("access", token)
-}
-
-/// The record key of a JWT access token (its `jti`).
-pub fn jwt_access_key(jti: &str) -> String {
-    secret_key("jti", jti)
-}
-
-pub fn refresh_key(token: &str) -> String {
-    secret_key("refresh", token)
-}
 
 /// A live access token: its record, what it depends on, and (a JWT's) verified claims.
 pub struct Active {

@@ -20,7 +20,7 @@ use portal_domain::time::{iso, now};
 use portal_web::http::RequestClient;
 use serde_json::{Map, Value, json};
 
-use super::resource::{jwt_access_key, opaque_access_key, refresh_key};
+use super::records::{jwt_access_key, opaque_access_key, refresh_key, user_claims};
 use super::{
     ACCESS_LIFETIME, Credentials, ID_TOKEN_LIFETIME, OAuthError, OAuthResult, REFRESH_LIFETIME,
     USER_SCOPES, authenticate, check_client_scopes, check_credentials, form_value, issuer,
@@ -355,31 +355,6 @@ async fn access_token(
     claims.insert("jti".into(), json!(jti));
     let token = signing::sign_with(ask.state, keys, Alg::EdDsa, &claims).await?;
     Ok((jwt_access_key(&jti), token))
-}
-
-/// The OpenID Connect standard claims the scopes allow (the plugin's `userNormalClaims`).
-pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
-    let mut claims = Map::new();
-    claims.insert("sub".into(), json!(user.id));
-    if scopes.iter().any(|s| s == "profile") {
-        claims.insert("name".into(), json!(user.name));
-        if let Some(image) = &user.image {
-            claims.insert("picture".into(), json!(image));
-        }
-        let parts: Vec<&str> = user.name.split(' ').filter(|p| !p.is_empty()).collect();
-        if parts.len() > 1 {
-            claims.insert(
-                "given_name".into(),
-                json!(parts[..parts.len() - 1].join(" ")),
-            );
-            claims.insert("family_name".into(), json!(parts[parts.len() - 1]));
-        }
-    }
-    if scopes.iter().any(|s| s == "email") {
-        claims.insert("email".into(), json!(user.email));
-        claims.insert("email_verified".into(), json!(user.email_verified));
-    }
-    claims
 }
 
 /// The ID token: the user's claims, `auth_time`, `acr`, `nonce`, `sid` (clients that may end

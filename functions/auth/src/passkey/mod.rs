@@ -12,14 +12,12 @@
 
 pub mod manage;
 pub mod register;
+pub mod relying_party;
 pub mod sign_in;
 
-use std::sync::{Arc, OnceLock};
-
 use axum::http::{HeaderMap, StatusCode};
-use portal_domain::config::AuthConfig;
 pub use portal_web::views::PasskeyView;
-use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
+use webauthn_rs::prelude::Webauthn;
 
 use crate::error::{AuthError, AuthResult};
 use crate::state::AuthState;
@@ -31,44 +29,6 @@ pub const CEREMONY_SECONDS: i64 = 300;
 
 const REGISTRATION: &str = "passkey-registration";
 const AUTHENTICATION: &str = "passkey-authentication";
-
-/// The relying party, or why there is none: built on the first passkey call (a cold start
-/// that serves no passkey never pays for it).
-#[derive(Clone, Default)]
-pub struct RelyingParty(Arc<OnceLock<Result<Webauthn, String>>>);
-
-impl RelyingParty {
-    /// Says at start, without building anything, when the configuration leaves passkeys off.
-    pub fn new(auth: &AuthConfig) -> Self {
-        if let Err(why) = &auth.passkeys.rp_id {
-            tracing::warn!(reason = %why, "passkeys are off");
-        }
-        Self::default()
-    }
-
-    fn get(&self, auth: &AuthConfig) -> &Result<Webauthn, String> {
-        self.0.get_or_init(|| build(auth))
-    }
-}
-
-/// The relying party the configuration names: its id, name, and the origins allowed (the
-/// base URL's and every exact trusted origin; wildcards cannot be listed).
-fn build(auth: &AuthConfig) -> Result<Webauthn, String> {
-    let rp_id = auth.passkeys.rp_id.clone()?;
-    let origin = Url::parse(auth.base_url.origin().ascii_serialization().as_str())
-        .map_err(|e| e.to_string())?;
-    let mut builder = WebauthnBuilder::new(&rp_id, &origin)
-        .map_err(|e| format!("passkeys are off: {e}"))?
-        .rp_name(&auth.passkeys.rp_name);
-    for trusted in auth.trusted_origins.iter().filter(|o| !o.contains('*')) {
-        if let Ok(url) = Url::parse(trusted) {
-            builder = builder.append_allowed_origin(&url);
-        }
-    }
-    builder
-        .build()
-        .map_err(|e| format!("passkeys are off: {e}"))
-}
 
 impl AuthState {
     /// The relying party, or 400 `PASSKEYS_UNAVAILABLE` saying why there is none.
