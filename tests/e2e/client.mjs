@@ -12,3 +12,4 @@ export {
   usernameClient,
 } from "better-auth/client/plugins";
 export { apiKeyClient } from "@better-auth/api-key/client";
+export { oauthProviderClient } from "@better-auth/oauth-provider/client";

@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
-import { createHmac, createPublicKey, verify } from "node:crypto";
+import { createHash, createHmac, createPublicKey, randomBytes, verify } from "node:crypto";
 import { pathToFileURL } from "node:url";
 
 // The client version under test: `E2E_CLIENT` names a client.mjs (default: the one beside
@@ -26,6 +26,7 @@ const {
   jwtClient,
   lastLoginMethodClient,
   multiSessionClient,
+  oauthProviderClient,
   oneTimeTokenClient,
   twoFactorClient,
   usernameClient,
@@ -56,7 +57,7 @@ function browser() {
   };
   const client = createAuthClient({
     baseURL,
-    // Portal's client plugin list (passkey and the OAuth ones have issues of their own).
+    // Portal's client plugin list (passkeys run in a real browser: scripts/browser).
     plugins: [
       usernameClient(),
       twoFactorClient(),
@@ -66,10 +67,11 @@ function browser() {
       oneTimeTokenClient(),
       lastLoginMethodClient(),
       adminClient(),
+      oauthProviderClient(),
     ],
     fetchOptions: { customFetchImpl },
   });
-  return { client, jar };
+  return { client, jar, fetch: customFetchImpl };
 }
 
 // RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s), written here independently of the server.
@@ -514,6 +516,72 @@ await step("delete-user: a fresh session deletes its own account", async () => {
   assert.equal((await leaving.client.getSession()).data, null);
   const again = await browser().client.signIn.email({ email: leaver, password: "leaving-password" });
   assert.equal(again.error.status, 401);
+});
+
+// Portal as an OpenID Connect provider, with the client plugin Portal's pages use: the login
+// and consent pages are emulated by the address the plugin reads (`window.location.search`).
+await step("oauth provider: sign in and consent through the login and consent pages", async () => {
+  const callback = "https://chat.example.org/oauth/callback";
+  const made = await boss.fetch(`${baseURL}/api/admin/oauth-clients`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: `Chat ${stamp}-${Math.random()}`, redirectUris: [callback], scopes: ["openid", "profile", "email"] }),
+  });
+  assert.equal(made.status, 201);
+  const { clientId, clientSecret } = (await made.json()).oauthClient;
+  const person = browser();
+  const who = `e2e-oidc-${stamp}-${Math.floor(Math.random() * 1e6)}@example.org`;
+  const up = await person.client.signUp.email({ name: "Ada Lovelace", email: who, password: "oidc-password-1", username: `Oidc_${Math.floor(Math.random() * 1e9)}` });
+  assert.equal(up.error, null);
+  await person.client.signOut();
+  const verifier = randomBytes(32).toString("base64url");
+  const challenge = createHash("sha256").update(verifier).digest("base64url");
+  const authorize = new URL(`${baseURL}/api/auth/oauth2/authorize`);
+  for (const [k, v] of Object.entries({ response_type: "code", client_id: clientId, redirect_uri: callback, scope: "openid profile email", state: "s1", code_challenge: challenge, code_challenge_method: "S256" })) {
+    authorize.searchParams.set(k, v);
+  }
+  const started = await person.fetch(authorize, { redirect: "manual" });
+  assert.equal(started.status, 302);
+  const login = new URL(started.headers.get("location"));
+  assert.equal(login.pathname, "/auth/sign-in");
+  try {
+    globalThis.window = { location: { search: login.search, href: login.href }, addEventListener() {}, removeEventListener() {} };
+    const signedIn = await person.client.signIn.email({ email: who, password: "oidc-password-1" });
+    assert.equal(signedIn.error, null);
+    assert.equal(signedIn.data.redirect, true);
+    const consentPage = new URL(signedIn.data.url);
+    assert.equal(consentPage.pathname, "/auth/consent");
+    globalThis.window.location.search = consentPage.search;
+    const consented = await person.client.oauth2.consent({ accept: true });
+    assert.equal(consented.error, null);
+    const back = new URL(consented.data.url);
+    assert.equal(`${back.origin}${back.pathname}`, callback);
+    assert.equal(back.searchParams.get("state"), "s1");
+    assert.equal(back.searchParams.get("iss"), `${baseURL}/api/auth`);
+    globalThis.window = undefined;
+    // The service exchanges the code and reads who signed in.
+    const token = await fetch(`${baseURL}/api/auth/oauth2/token`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}`,
+      },
+      body: new URLSearchParams({ grant_type: "authorization_code", code: back.searchParams.get("code"), redirect_uri: callback, code_verifier: verifier }),
+    });
+    assert.equal(token.status, 200);
+    const tokens = await token.json();
+    const info = await fetch(`${baseURL}/api/auth/oauth2/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const me = await info.json();
+    assert.equal(me.email, who);
+    assert.equal(me.given_name, "Ada");
+    assert.equal(me.family_name, "Lovelace");
+    // The person's consents, as Portal's settings page lists them.
+    const consents = await person.client.oauth2.getConsents();
+    assert.equal(consents.data.length, 1);
+    assert.equal(consents.data[0].clientId, clientId);
+  } finally {
+    delete globalThis.window;
+  }
 });
 
 await step("sign out at the end", async () => {

@@ -87,15 +87,28 @@ impl Params {
     }
 }
 
-/// The request signed for the login or consent page: `exp` (the code's lifetime) and `sig`
-/// (HMAC-SHA256 with the auth secret, base64) appended, as the plugin's `signParams`.
+/// The list of signed parameter names the plugin's 1.6+ client looks for before it hands a
+/// page's query back (`ba_param`, repeated: every name, itself included, sorted).
+const SIGNED_NAMES: &str = "ba_param";
+
+/// The request signed for the login or consent page: `exp` (the code's lifetime), the
+/// signed names (`ba_param`, which the plugin's newer clients need to find the signed part
+/// of the page's address), and `sig` (HMAC-SHA256 with the auth secret, base64), as the
+/// plugin's `signParams`. Both client generations hand back every pair up to `sig`.
 pub fn sign(state: &AuthState, params: &Params) -> String {
     let mut signed = params.clone();
-    signed.remove("exp");
-    signed.remove("sig");
+    for name in ["exp", "sig", SIGNED_NAMES] {
+        signed.remove(name);
+    }
     signed.set("exp", &(now().unix_timestamp() + CODE_LIFETIME).to_string());
-    let text = signed.encode();
-    let sig = state.app.keyring.sign(&text);
+    let mut names: Vec<String> = signed.0.iter().map(|(k, _)| k.clone()).collect();
+    names.push(SIGNED_NAMES.into());
+    names.sort();
+    names.dedup();
+    for name in names {
+        signed.0.push((SIGNED_NAMES.into(), name));
+    }
+    let sig = state.app.keyring.sign(&signed.encode());
     signed.0.push(("sig".into(), sig));
     signed.encode()
 }
@@ -125,6 +138,7 @@ pub fn verify_signed(state: &AuthState, raw: &str) -> OAuthResult<Params> {
     }
     let mut params = signed;
     params.remove("exp");
+    params.remove(SIGNED_NAMES);
     Ok(params)
 }
 
