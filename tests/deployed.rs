@@ -502,6 +502,10 @@ fn each_function_is_given_only_variables_it_reads() {
                     | "MEDIAWIKI_BOT_USERNAME"
                     | "MEDIAWIKI_BOT_PASSWORD"
                     | "BRIDGE_SERVICE_TOKEN"
+                    | "DISCORD_CLIENT_ID"
+                    | "DISCORD_CLIENT_SECRET"
+                    | "MAILCOW_OAUTH_CLIENT_ID"
+                    | "MAILCOW_OAUTH_CLIENT_SECRET"
                     | "BETTER_AUTH_SECRET_PREVIOUS" => "",
                     _ => "a-deployed-value-of-at-least-32-characters",
                 }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod iam;
 pub mod mailcow;
 pub mod mediawiki;
+pub mod oauth_provider;
 pub mod people;
 pub mod prosody;
 pub mod sections;
@@ -25,6 +26,7 @@ pub use faults::{Fault, FaultyDynamo, faulty_state};
 pub use http::{TestResponse, call, event_request, fixture, get, post_as, post_bytes, request};
 pub use mailcow::{FakeMailcow, MAILCOW_KEY, MailcowMode};
 pub use mediawiki::{FakeMediaWiki, WIKI_BOT, WIKI_BOT_PASSWORD, WikiMode};
+pub use oauth_provider::{FakeOAuthProvider, Wire};
 pub use people::{
     BROWSER_ORIGIN, FIXTURE_TOKEN, FIXTURE_USER_ID, Person, api_key_for, fixture_person, person,
     person_with_username, session_for, unsaved_api_key, with_second_factor,

@@ -25,6 +25,7 @@ mod reauth;
 mod session;
 mod sign;
 mod signing;
+mod social;
 pub mod state;
 pub mod two_factor;
 mod username;
@@ -81,6 +82,10 @@ fn route_list() -> impl RouteList<AuthState> {
         [sign::sign_up],
         [sign::sign_in],
         [username::sign_in_username],
+        [social::sign_in::social],
+        [social::sign_in::generic],
+        [social::callback::social, social::callback::social_post],
+        [social::callback::generic, social::callback::generic_post],
         [username::is_username_available],
         [multi_session::list_device_sessions],
         [multi_session::set_active],
@@ -109,6 +114,11 @@ fn route_list() -> impl RouteList<AuthState> {
         [one_time_token::verify],
         [accounts::list],
         [accounts::info],
+        [accounts::unlink],
+        [accounts::link_social],
+        [accounts::link_generic],
+        [accounts::get_access_token],
+        [accounts::refresh_token],
         [admin::users::list],
         [admin::users::get],
         [admin::users::create],

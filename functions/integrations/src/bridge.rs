@@ -34,7 +34,7 @@ pub const DISCORD_NOT_LINKED: &str = "Discord account not linked";
 pub struct Identity {
     user_id: String,
     username: Option<String>,
-    /// The Discord account linked to the user (none until Discord sign-in links one).
+    /// The Discord account linked to the user (by signing in with Discord), if any.
     discord_id: Option<String>,
     irc_nick: Option<String>,
     irc_status: Option<String>,
@@ -53,7 +53,7 @@ pub struct IdentityBody {
 
 /// What is looked up.
 pub enum Lookup {
-    Discord,
+    Discord(String),
     IrcNick(String),
     XmppJid(String),
     Invalid,
@@ -67,7 +67,7 @@ impl FromQuery for Lookup {
         // (bounded) and only beside a nick.
         let server = q.string("ircServer", 253);
         let given = [
-            q.string("discordId", 64).map(|_| Lookup::Discord),
+            q.string("discordId", 64).map(Lookup::Discord),
             q.string("ircNick", 64).map(Lookup::IrcNick),
             q.string("xmppJid", 320).map(Lookup::XmppJid),
         ];
@@ -143,14 +143,12 @@ pub async fn identity(
         state.config.rate_limits.bridge,
     );
     let accounts = state.db.integration_accounts();
+    let linked = state.db.linked_accounts();
     let (name, missing) = match lookup {
         Lookup::Invalid => return Err(ApiError::bad_request(EXACTLY_ONE)),
         Lookup::ServerWithoutNick => return Err(ApiError::bad_request(SERVER_WITHOUT_NICK)),
-        // Portal has no Discord sign-in, so no Discord id is linked to anyone.
-        Lookup::Discord => {
-            rate_limit::enforce(&state, bucket).await?;
-            return Err(ApiError::not_found(DISCORD_NOT_LINKED));
-        }
+        // The Discord account linked by signing in with Discord: one GetItem on its claim.
+        Lookup::Discord(id) => (("discord", id), DISCORD_NOT_LINKED),
         Lookup::IrcNick(nick) => (("irc", nick.to_lowercase()), IRC_NOT_FOUND),
         Lookup::XmppJid(jid) => {
             let jid = jid.to_lowercase();
@@ -170,6 +168,9 @@ pub async fn identity(
     };
     // Counting the look-up and reading the name's claim do not depend on each other.
     let (_, owner) = futures::try_join!(rate_limit::enforce(&state, bucket), async {
+        if name.0 == "discord" {
+            return Ok(linked.get("discord", &name.1).await?.map(|a| a.user_id));
+        }
         accounts
             .owner_of_username(name.0, &name.1)
             .await
@@ -178,7 +179,11 @@ pub async fn identity(
     let owner = owner.ok_or_else(|| ApiError::not_found(missing))?;
     // The user and their accounts do not depend on each other: read together.
     let users = state.db.users();
-    let (user, held) = futures::try_join!(users.get(&owner), accounts.all_of_user(&owner))?;
+    let (user, held, providers) = futures::try_join!(
+        users.get(&owner),
+        accounts.all_of_user(&owner),
+        linked.of_user(&owner)
+    )?;
     let user = user.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
     let (irc, xmpp) = (
         Account::live_on(&held, "irc"),
@@ -190,7 +195,10 @@ pub async fn identity(
     let identity = Identity {
         user_id: user.id.clone(),
         username: user.username.clone(),
-        discord_id: None,
+        discord_id: providers
+            .iter()
+            .find(|a| a.provider_id == "discord")
+            .map(|a| a.account_id.clone()),
         irc_nick: text(irc, "nick"),
         irc_status: irc.map(|a| a.status.clone()),
         xmpp_jid: text(xmpp, "jid"),

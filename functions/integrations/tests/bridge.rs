@@ -199,17 +199,64 @@ async fn look_ups_are_rate_limited_and_read_no_index_scans() {
     .await;
     let bearer = format!("Bearer {TOKEN}");
     let res = t.lookup("ircNick=ada", Some(&bearer)).await;
-    // The count beside the nick's claim, then the user beside their accounts: four calls,
-    // two round trips, no index scan.
+    // The count beside the nick's claim, then the user beside their service accounts and
+    // their linked (Discord) accounts: five calls, two round trips, no scan (each Query
+    // reads the user's own index partition).
     let mut calls: Vec<_> = res
         .dynamo_calls
         .iter()
         .map(|c| c.operation.as_str())
         .collect();
     calls.sort();
-    assert_eq!(calls, vec!["GetItem", "GetItem", "Query", "UpdateItem"]);
+    assert_eq!(
+        calls,
+        vec!["GetItem", "GetItem", "Query", "Query", "UpdateItem"]
+    );
     assert_eq!(t.lookup("ircNick=ada", Some(&bearer)).await.status, 200);
     let res = t.lookup("ircNick=ada", Some(&bearer)).await;
     assert_eq!(res.status, 429);
     assert!(res.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn the_bridge_finds_a_user_by_the_discord_account_linked_to_them() {
+    use portal_domain::store::linked_accounts::LinkedAccount;
+    let t = setup(|_| {}).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let at = portal_domain::time::iso(portal_domain::time::now());
+    let linked = LinkedAccount {
+        id: "link-1".into(),
+        user_id: t.ada.user.id.clone(),
+        provider_id: "discord".into(),
+        account_id: "80351110224678912".into(),
+        access_token_sealed: None,
+        refresh_token_sealed: None,
+        id_token_sealed: None,
+        access_token_expires_at: None,
+        refresh_token_expires_at: None,
+        scopes: vec![],
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    assert!(
+        t.state
+            .db
+            .linked_accounts()
+            .link(&linked, None)
+            .await
+            .unwrap()
+    );
+    let res = t.lookup("discordId=80351110224678912", Some(&bearer)).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let identity = &res.json()["identity"];
+    assert_eq!(identity["user_id"], json!(t.ada.user.id));
+    assert_eq!(identity["discord_id"], "80351110224678912");
+    assert_eq!(identity["xmpp_username"], "ada.chat");
+    // Looked up by nick, the same person carries their Discord id too.
+    let res = t.lookup("ircNick=ada", Some(&bearer)).await;
+    assert_eq!(res.json()["identity"]["discord_id"], "80351110224678912");
+    // Another id: not linked.
+    let res = t.lookup("discordId=1", Some(&bearer)).await;
+    assert_eq!(res.status, 404);
+    assert_eq!(res.json(), envelope("Discord account not linked"));
 }

@@ -52,6 +52,87 @@ pub struct AuthConfig {
     pub passkeys: PasskeyConfig,
     /// Portal as an OpenID Connect provider (BetterAuth's oauth-provider plugin).
     pub oauth: OAuthProviderConfig,
+    /// Sign-in with other providers (BetterAuth's `socialProviders` and `genericOAuth`).
+    pub social: SocialConfig,
+}
+
+/// An OAuth 2.0 provider Portal signs people in with: its client registration there and
+/// its endpoints.
+#[derive(Debug, Clone)]
+pub struct ProviderEndpoints {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub authorize_url: Url,
+    pub token_url: Url,
+    pub userinfo_url: Url,
+}
+
+/// The providers configured (each is listed and usable only when configured).
+#[derive(Debug, Clone, Default)]
+pub struct SocialConfig {
+    /// Discord (`DISCORD_CLIENT_ID`, `DISCORD_CLIENT_SECRET`; its host
+    /// `PORTAL_DISCORD_BASE_URL`, default `https://discord.com`).
+    pub discord: Option<ProviderEndpoints>,
+    /// Portal's Mailcow server as an OAuth provider (`MAILCOW_OAUTH_CLIENT_ID`,
+    /// `MAILCOW_OAUTH_CLIENT_SECRET`, under `MAILCOW_API_URL`).
+    pub mailcow: Option<ProviderEndpoints>,
+}
+
+impl SocialConfig {
+    fn load(vars: &Vars) -> Result<Self, ConfigError> {
+        let url = |name: &'static str, raw: String| {
+            Url::parse(&raw).map_err(|e| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            })
+        };
+        let pair = |id: &str, secret: &str| match (vars.get(id), vars.get(secret)) {
+            (Some(id), Some(secret)) if !id.trim().is_empty() && !secret.is_empty() => {
+                Some((id.trim().to_string(), SecretString::from(secret)))
+            }
+            _ => None,
+        };
+        let discord = match pair("DISCORD_CLIENT_ID", "DISCORD_CLIENT_SECRET") {
+            Some((client_id, client_secret)) => {
+                let base = vars
+                    .get("PORTAL_DISCORD_BASE_URL")
+                    .filter(|b| !b.trim().is_empty())
+                    .unwrap_or_else(|| "https://discord.com".into());
+                let base = base.trim_end_matches('/').to_string();
+                Some(ProviderEndpoints {
+                    client_id,
+                    client_secret,
+                    authorize_url: url(
+                        "PORTAL_DISCORD_BASE_URL",
+                        format!("{base}/api/oauth2/authorize"),
+                    )?,
+                    token_url: url(
+                        "PORTAL_DISCORD_BASE_URL",
+                        format!("{base}/api/oauth2/token"),
+                    )?,
+                    userinfo_url: url("PORTAL_DISCORD_BASE_URL", format!("{base}/api/users/@me"))?,
+                })
+            }
+            None => None,
+        };
+        let mailcow = match (
+            pair("MAILCOW_OAUTH_CLIENT_ID", "MAILCOW_OAUTH_CLIENT_SECRET"),
+            vars.get("MAILCOW_API_URL").filter(|u| !u.trim().is_empty()),
+        ) {
+            (Some((client_id, client_secret)), Some(base)) => {
+                let base = base.trim_end_matches('/').to_string();
+                Some(ProviderEndpoints {
+                    client_id,
+                    client_secret,
+                    authorize_url: url("MAILCOW_API_URL", format!("{base}/oauth/authorize"))?,
+                    token_url: url("MAILCOW_API_URL", format!("{base}/oauth/token"))?,
+                    userinfo_url: url("MAILCOW_API_URL", format!("{base}/oauth/profile"))?,
+                })
+            }
+            _ => None,
+        };
+        Ok(Self { discord, mailcow })
+    }
 }
 
 /// Who may register OAuth clients (`PORTAL_OAUTH_CLIENT_REGISTRATION`).
@@ -233,6 +314,7 @@ impl AuthConfig {
             cookie_prefix: cookie_prefix(vars)?,
             passkeys: PasskeyConfig::load(vars, &base_url),
             oauth: OAuthProviderConfig::load(vars, &base_url)?,
+            social: SocialConfig::load(vars)?,
             banned_user_message: vars
                 .get("PORTAL_BANNED_USER_MESSAGE")
                 .filter(|m| !m.trim().is_empty())

@@ -15,6 +15,7 @@ mod vars;
 
 pub use auth::{
     AuthConfig, ClientRegistration, DEVELOPMENT_SECRET, OAuthProviderConfig, PasskeyConfig,
+    ProviderEndpoints, SocialConfig,
 };
 pub use mail::{MailConfig, MailTransport};
 pub use rate_limits::{RateLimits, Rule};

@@ -19,6 +19,7 @@
 //! | admin roster (last-admin rule) | `ADMINS` | `ROSTER` | | | |
 //! | rate-limit counter | `RATE#<bucket>` | `RATE` | | | window end |
 //! | OAuth client | `OAUTH#<id>` | `OAUTH` | `USER#<ownerId>#OAUTHCLIENTS` / `<createdAt>#<id>` (a user's own) | `OAUTHCLIENTS` / `<createdAt>#<id>` | |
+//! | linked account (Discord, Mailcow; the claim that it is one user's) | `LINKED#<provider>#<accountId>` | `LINKED` | `USER#<userId>#LINKED` / `<createdAt>#<provider>` | | |
 //! | OAuth client id claim (uniqueness, look-up) | `OAUTHCID#<clientId>` | `OAUTHCID` | | | |
 //! | OAuth consent (a user's, to one client) | `USER#<userId>` | `CONSENT#<clientId>` | | | |
 //! | OAuth authorization code (kept used until its TTL: reuse is seen) | `OAUTHCODE#<sha256(code)>` | `OAUTHCODE` | `USER#<userId>#TOKENS` | | expires |
@@ -248,6 +249,30 @@ pub fn oauth_client(id: &str) -> (String, String) {
 }
 
 pub const OAUTH_CLIENTS: &str = "OAUTHCLIENTS";
+
+pub fn linked_account(provider_id: &str, account_id: &str) -> (String, String) {
+    (
+        format!("LINKED#{provider_id}#{account_id}"),
+        "LINKED".into(),
+    )
+}
+
+pub fn linked_accounts_of(user_id: &str) -> String {
+    format!("USER#{user_id}#LINKED")
+}
+
+/// A linked account: its user's (GSI1), for their list and their deletion.
+pub fn linked_account_item(
+    provider_id: &str,
+    account_id: &str,
+    user_id: &str,
+    created_at: &str,
+) -> ItemKeys {
+    ItemKeys::at(linked_account(provider_id, account_id)).gsi1(
+        linked_accounts_of(user_id),
+        format!("{created_at}#{provider_id}"),
+    )
+}
 
 pub fn oauth_client_id(client_id: &str) -> (String, String) {
     (format!("OAUTHCID#{client_id}"), "OAUTHCID".into())

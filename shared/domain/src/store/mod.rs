@@ -7,6 +7,7 @@ pub mod db;
 pub mod integration_accounts;
 pub mod item;
 pub mod keys;
+pub mod linked_accounts;
 pub mod listing;
 pub mod oauth;
 pub mod oauth_clients;

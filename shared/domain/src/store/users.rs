@@ -194,6 +194,20 @@ impl Users<'_> {
         session: Option<&crate::model::Session>,
         audit: Option<&Event>,
     ) -> Result<User, CreateUserError> {
+        self.create_with(user, password_hash, session, audit, Vec::new())
+            .await
+    }
+
+    /// [`Users::create_signed_in`] with more items written in the same transaction (a
+    /// linked account); their conditions failing is a store error.
+    pub(crate) async fn create_with(
+        &self,
+        user: User,
+        password_hash: Option<String>,
+        session: Option<&crate::model::Session>,
+        audit: Option<&Event>,
+        extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<User, CreateUserError> {
         let db = self.db;
         let claim = EmailClaim {
             keys: keys::plain_item(keys::email_claim(&user.email)),
@@ -229,8 +243,15 @@ impl Users<'_> {
         if let Some(event) = audit {
             items.push(db.audit_write(event)?);
         }
+        let extra_at = items.len();
+        items.extend(extra);
         match db.commit(items).await? {
             Committed::Yes => Ok(user),
+            Committed::ConditionFailed(failed) if failed.iter().any(|&i| i >= extra_at) => {
+                Err(CreateUserError::Store(StoreError::Dynamo(
+                    "a linked account was claimed meanwhile".into(),
+                )))
+            }
             // The e-mail answers first when both are taken (the plugin checks the username
             // first, but the e-mail's answer reveals nothing the username's would not).
             Committed::ConditionFailed(failed) if failed == [username_at] => {
@@ -898,12 +919,14 @@ impl Db {
         };
         let tokens = by_index(keys::tokens_of(user_id));
         let passkeys = by_index(keys::passkeys_of(user_id));
+        let linked = by_index(keys::linked_accounts_of(user_id));
         let (sessions, api_keys) = (self.sessions(), self.api_keys());
         futures::try_join!(
             sessions.delete_all_for_user(user_id, None),
             api_keys.delete_all_for_user(user_id),
             tokens,
             passkeys,
+            linked,
         )?;
         self.users().delete(user_id, audit).await
     }
