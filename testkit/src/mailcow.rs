@@ -60,6 +60,8 @@ struct Shared {
 pub struct FakeMailcow {
     addr: SocketAddr,
     shared: Shared,
+    /// Its OAuth server (`/oauth/*`, Mailcow's sign-in provider), beside its API.
+    oauth: crate::oauth_provider::OAuthControl,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -70,12 +72,25 @@ impl FakeMailcow {
             mode: Arc::new(Mutex::new(MailcowMode::Normal)),
             calls: Arc::default(),
         };
+        let (oauth_routes, oauth) =
+            crate::oauth_provider::routes(crate::oauth_provider::Wire::Mailcow);
         let app = Router::new()
             .route("/api/v1/{verb}/{kind}", any(api))
             .route("/api/v1/{verb}/{kind}/{*rest}", any(api_with))
-            .with_state(shared.clone());
+            .with_state(shared.clone())
+            .merge(oauth_routes);
         let (addr, task) = crate::upstream::serve(app).await;
-        Self { addr, shared, task }
+        Self {
+            addr,
+            shared,
+            oauth,
+            task,
+        }
+    }
+
+    /// Its OAuth server: who is signed in at Mailcow, its failures.
+    pub fn oauth(&self) -> &crate::oauth_provider::OAuthControl {
+        &self.oauth
     }
 
     /// `http://127.0.0.1:<port>` (MAILCOW_API_URL).

@@ -61,8 +61,48 @@ struct Shared {
 
 pub struct FakeOAuthProvider {
     pub addr: std::net::SocketAddr,
-    shared: Shared,
+    control: OAuthControl,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// What a test (or `portal-fakes`) controls of a fake provider: who is signed in there,
+/// and its failures.
+#[derive(Clone)]
+pub struct OAuthControl {
+    shared: Shared,
+}
+
+impl std::ops::Deref for FakeOAuthProvider {
+    type Target = OAuthControl;
+
+    fn deref(&self) -> &OAuthControl {
+        &self.control
+    }
+}
+
+/// The provider's routes (to serve alone, or beside another fake on the same host: Mailcow
+/// serves its OAuth endpoints beside its API).
+pub(crate) fn routes(wire: Wire) -> (Router, OAuthControl) {
+    let shared = Shared {
+        wire,
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        inner: Arc::new(Mutex::new(Inner::default())),
+    };
+    let (authorize_path, token_path, profile_path) = match wire {
+        Wire::Discord => (
+            "/api/oauth2/authorize",
+            "/api/oauth2/token",
+            "/api/users/@me",
+        ),
+        Wire::Mailcow => ("/oauth/authorize", "/oauth/token", "/oauth/profile"),
+    };
+    let app = Router::new()
+        .route(authorize_path, get(authorize))
+        .route(token_path, post(token))
+        .route(profile_path, get(profile))
+        .with_state(shared.clone());
+    (app, OAuthControl { shared })
 }
 
 impl Drop for FakeOAuthProvider {
@@ -220,33 +260,21 @@ async fn profile(State(s): State<Shared>, headers: HeaderMap) -> Response {
 
 impl FakeOAuthProvider {
     pub async fn start(wire: Wire) -> Self {
-        let shared = Shared {
-            wire,
-            client_id: CLIENT_ID.into(),
-            client_secret: CLIENT_SECRET.into(),
-            inner: Arc::new(Mutex::new(Inner::default())),
-        };
-        let (authorize_path, token_path, profile_path) = match wire {
-            Wire::Discord => (
-                "/api/oauth2/authorize",
-                "/api/oauth2/token",
-                "/api/users/@me",
-            ),
-            Wire::Mailcow => ("/oauth/authorize", "/oauth/token", "/oauth/profile"),
-        };
-        let app = Router::new()
-            .route(authorize_path, get(authorize))
-            .route(token_path, post(token))
-            .route(profile_path, get(profile))
-            .with_state(shared.clone());
+        let (app, control) = routes(wire);
         let (addr, task) = serve(app).await;
-        Self { addr, shared, task }
+        Self {
+            addr,
+            control,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+}
 
+impl OAuthControl {
     /// Who the provider says is signed in (who the next authorization is for).
     pub fn sign_in_as(&self, id: &str, email: &str, verified: bool, name: &str) {
         self.shared.inner.lock().unwrap().user = Some(ProviderUser {

@@ -23,6 +23,7 @@ const {
   createAuthClient,
   adminClient,
   apiKeyClient,
+  genericOAuthClient,
   jwtClient,
   lastLoginMethodClient,
   multiSessionClient,
@@ -67,6 +68,8 @@ function browser() {
       oneTimeTokenClient(),
       lastLoginMethodClient(),
       adminClient(),
+      // Portal's genericOAuthClient (1.5; 1.6+ infers `signIn.oauth2` without a plugin).
+      ...(genericOAuthClient ? [genericOAuthClient()] : []),
       oauthProviderClient(),
     ],
     fetchOptions: { customFetchImpl },
@@ -582,6 +585,40 @@ await step("oauth provider: sign in and consent through the login and consent pa
   } finally {
     delete globalThis.window;
   }
+});
+
+// Sign-in with Discord and with Mailcow (portal-fakes' providers, which consent at once):
+// the client asks for the provider's URL, the browser follows the redirects.
+async function followToProvider(who, url) {
+  const atProvider = await who.fetch(url, { redirect: "manual" });
+  assert.equal(atProvider.status, 307);
+  const back = atProvider.headers.get("location");
+  const done = await who.fetch(back, { redirect: "manual" });
+  assert.equal(done.status, 302);
+  return done.headers.get("location");
+}
+
+await step("social sign-in: Discord through signIn.social, then linked in list-accounts", async () => {
+  const who = browser();
+  const started = await who.client.signIn.social({ provider: "discord", callbackURL: "/dashboard" });
+  assert.equal(started.error, null);
+  assert.equal(started.data.redirect, true);
+  const landed = await followToProvider(who, started.data.url);
+  assert.equal(landed, `${baseURL}/dashboard`);
+  const session = await who.client.getSession();
+  assert.equal(session.data.user.email, "discord-user@example.org");
+  const accounts = await who.client.listAccounts();
+  assert.ok(accounts.data.some((a) => a.providerId === "discord" && a.accountId === "100000000000000001"));
+});
+
+await step("social sign-in: Mailcow through signIn.oauth2 (genericOAuth)", async () => {
+  const who = browser();
+  const started = await who.client.signIn.oauth2({ providerId: "mailcow", callbackURL: "/dashboard" });
+  assert.equal(started.error, null);
+  const landed = await followToProvider(who, started.data.url);
+  assert.equal(landed, `${baseURL}/dashboard`);
+  const session = await who.client.getSession();
+  assert.equal(session.data.user.email, "mailbox@mail.localhost");
 });
 
 await step("sign out at the end", async () => {

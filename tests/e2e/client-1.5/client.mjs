@@ -4,6 +4,7 @@
 export { createAuthClient } from "better-auth/client";
 export {
   adminClient,
+  genericOAuthClient,
   jwtClient,
   lastLoginMethodClient,
   multiSessionClient,
