@@ -185,8 +185,31 @@ async fn an_unverified_provider_email_never_takes_over_an_account() {
     );
     assert!(!t.table_dump().await.contains("LINKED#discord#111"));
 
-    // The same address, verified by the provider: linked, signed in as the owner.
+    // The same address, verified by the provider, but the account's own address was never
+    // verified (anyone could have registered it first): not linked either.
     fake.sign_in_as("222", "owner@example.org", true, "Owner");
+    let (path, cookie) = start(
+        &t,
+        &fake,
+        json!({"provider": "discord", "callbackURL": "/home", "errorCallbackURL": "/oops"}),
+    )
+    .await;
+    let res = come_back(&t, &path, &cookie).await;
+    assert_eq!(
+        location(&res),
+        "http://localhost:3000/oops?error=account_not_linked"
+    );
+    assert!(cookie_of(&res, "better-auth.session_token").is_none());
+
+    // Once the owner verified it: linked, signed in as the owner.
+    let at = portal_domain::time::iso(portal_domain::time::now());
+    let id = owner.user["id"].as_str().unwrap().to_string();
+    t.state
+        .db
+        .users()
+        .update(&id, &at, |u| u.email_verified = true)
+        .await
+        .unwrap();
     let (path, cookie) = start(
         &t,
         &fake,
@@ -635,5 +658,69 @@ async fn a_form_post_back_is_turned_into_the_get() {
     assert_eq!(
         location(&res),
         "http://localhost:3000/api/auth/callback/discord?code=c0de&state=st4te"
+    );
+}
+
+#[tokio::test]
+async fn a_service_sign_in_continues_through_sign_in_with_discord() {
+    use portal_domain::store::oauth_clients::OAuthClient;
+    let (t, fake) = with_discord().await;
+    let at = portal_domain::time::iso(portal_domain::time::now());
+    let client = OAuthClient {
+        id: portal_domain::crypto::new_id(),
+        name: "Chat".into(),
+        client_id: "chat".into(),
+        client_secret_hash: portal_domain::crypto::sha256_hex(b"chat-secret"),
+        redirect_uris: vec!["https://chat.example.org/cb".into()],
+        created_at: at.clone(),
+        updated_at: at,
+        skip_consent: true,
+        ..OAuthClient::default()
+    };
+    t.state
+        .db
+        .oauth_clients()
+        .create(client, None)
+        .await
+        .unwrap();
+    let challenge = portal_domain::crypto::sha256_b64url("v".repeat(43).as_bytes());
+    let res = t
+        .send(
+            "GET",
+            &format!("/api/auth/oauth2/authorize?response_type=code&client_id=chat&redirect_uri=https%3A%2F%2Fchat.example.org%2Fcb&scope=openid&state=s9&code_challenge={challenge}&code_challenge_method=S256"),
+            &[],
+            None,
+        )
+        .await;
+    let login = location(&res);
+    let oauth_query = login.split_once('?').unwrap().1.to_string();
+
+    // A forged request is refused before any authorization starts.
+    let res = t
+        .send(
+            "POST",
+            "/api/auth/sign-in/social",
+            &[],
+            Some(json!({"provider": "discord", "oauth_query": oauth_query.replace("client_id=chat", "client_id=evil")})),
+        )
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["error"], "invalid_signature");
+
+    // The login page's "Sign in with Discord": back from Discord, on to the service.
+    fake.sign_in_as("777", "svc@example.org", true, "Service User");
+    let (path, cookie) = start(
+        &t,
+        &fake,
+        json!({"provider": "discord", "callbackURL": "/auth/sign-in", "oauth_query": oauth_query}),
+    )
+    .await;
+    let res = come_back(&t, &path, &cookie).await;
+    let to = location(&res);
+    assert!(to.starts_with("https://chat.example.org/cb?code="), "{to}");
+    assert!(to.contains("&state=s9&iss="), "{to}");
+    assert!(
+        cookie_of(&res, "better-auth.session_token").is_some(),
+        "signed in at Portal too"
     );
 }

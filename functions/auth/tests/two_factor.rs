@@ -33,7 +33,14 @@ fn key_of(uri: &str) -> Vec<u8> {
 
 /// The code of the step `offset` steps from now.
 fn code_at(key: &[u8], offset: i64) -> String {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // A code made in the last seconds of a step may be checked in the next one, one step
+    // further than asked (seen on a loaded CI machine with `offset` -1): wait for the new
+    // step first.
+    let mut now = time::OffsetDateTime::now_utc().unix_timestamp();
+    while totp::step_at(now + 3) != totp::step_at(now) {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        now = time::OffsetDateTime::now_utc().unix_timestamp();
+    }
     totp::hotp(key, u64::try_from(totp::step_at(now) + offset).unwrap())
 }
 

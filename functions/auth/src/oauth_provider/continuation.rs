@@ -18,12 +18,15 @@ use crate::error::AuthError;
 use crate::state::{AuthState, BASE_PATH};
 use crate::views::NewSession;
 
-/// The calls that start a session and may carry the request.
-const SIGN_IN_PATHS: [&str; 4] = [
+/// The calls that start a session (or, for a provider's sign-in, an authorization that
+/// ends in one: the request is kept with its state) and may carry the request.
+const SIGN_IN_PATHS: [&str; 6] = [
     "/sign-in/email",
     "/sign-in/username",
     "/sign-up/email",
     "/passkey/verify-authentication",
+    "/sign-in/social",
+    "/sign-in/oauth2",
 ];
 
 /// What a sign-in body may weigh here (a sign-up may carry a picture).

@@ -181,7 +181,7 @@ impl Flow<'_> {
             let fresh = self.refreshed(held, &tokens, &at);
             db.linked_accounts().save(&fresh).await?;
             let event = self.event("sign_in.succeeded", &user.id, &profile);
-            let (_, token) = crate::session::start_session(
+            let (session, token) = crate::session::start_session(
                 &self.state.app,
                 &user,
                 remember,
@@ -190,13 +190,15 @@ impl Flow<'_> {
                 Some(&event),
             )
             .await?;
-            return Ok(self.signed_in(&token, remember, false));
+            return self.signed_in(&user, &session, &token, false).await;
         }
         if let Some((user, _)) = by_email {
-            // An account with that address exists and is not linked: only a provider that
-            // verified the address may link to it (never a takeover through an unverified
-            // provider e-mail).
-            if !profile.email_verified {
+            // An account with that address exists and is not linked: it is linked only when
+            // the provider verified the address (never a takeover through an unverified
+            // provider e-mail) AND the account's own address was verified (never into an
+            // account someone else registered with that address first and could still use
+            // with its password). Otherwise its owner links the provider from their settings.
+            if !profile.email_verified || !user.email_verified {
                 return Ok(self.fail("account_not_linked"));
             }
             if let Some(refused) = self.banned(&user) {
@@ -212,12 +214,7 @@ impl Flow<'_> {
             {
                 return Ok(self.fail("unable_to_link_account"));
             }
-            if !user.email_verified {
-                db.users()
-                    .update(&user.id, &at, |u| u.email_verified = true)
-                    .await?;
-            }
-            return Ok(self.signed_in(&token, remember, false));
+            return self.signed_in(&user, &session, &token, false).await;
         }
         let mut user = User::new(
             new_id(),
@@ -245,7 +242,7 @@ impl Flow<'_> {
             .sign_up(user, &session, &account, Some(&event))
             .await
         {
-            Ok(_) => Ok(self.signed_in(&token, remember, true)),
+            Ok(user) => self.signed_in(&user, &session, &token, true).await,
             Err(CreateUserError::EmailTaken | CreateUserError::UsernameTaken) => {
                 Ok(self.fail("unable_to_create_user"))
             }
@@ -265,13 +262,40 @@ impl Flow<'_> {
     }
 
     /// The session cookies, and the browser to the callback URL (a new user's URL when
-    /// one signed up).
-    fn signed_in(&self, token: &str, remember: bool, new_user: bool) -> Response {
-        let to = match (&self.pending.new_user_url, new_user) {
-            (Some(url), true) => url.clone(),
+    /// one signed up); or, when the sign-in started on the OpenID Connect provider's login
+    /// page (it carried the signed request), on to consent or to the service.
+    async fn signed_in(
+        &self,
+        user: &User,
+        session: &portal_domain::model::Session,
+        token: &str,
+        new_user: bool,
+    ) -> AuthResult<Response> {
+        let to = match (
+            &self.pending.oauth_query,
+            &self.pending.new_user_url,
+            new_user,
+        ) {
+            (Some(query), _, _) => {
+                let params = crate::oauth_provider::authorize::Params::parse(query)
+                    .answered("login")
+                    .answered("create");
+                let who = crate::oauth_provider::authorize::SignedIn { user, session };
+                match crate::oauth_provider::authorize::decide(self.state, params, Some(who)).await
+                {
+                    Ok(url) => url,
+                    Err(_) => self.pending.callback_url.clone(),
+                }
+            }
+            (None, Some(url), true) => url.clone(),
             _ => self.pending.callback_url.clone(),
         };
-        started_session(redirect(&to), &self.state.app.cookies, token, remember)
+        Ok(started_session(
+            redirect(&to),
+            &self.state.app.cookies,
+            token,
+            true,
+        ))
     }
 }
 

@@ -182,6 +182,10 @@ pub struct Pending {
     pub link: Option<LinkTo>,
     #[serde(default)]
     pub request_sign_up: bool,
+    /// The OpenID Connect provider's signed request the login page carried (verified when
+    /// the sign-in started): the flow goes on from the callback.
+    #[serde(default)]
+    pub oauth_query: Option<String>,
 }
 
 /// Starts an authorization at `provider`: stores `pending` under a fresh state and answers

@@ -25,6 +25,8 @@ pub struct Asked {
     pub scopes: Vec<String>,
     pub request_sign_up: bool,
     pub login_hint: Option<String>,
+    /// The OpenID Connect request the login page carried, verified.
+    pub oauth_query: Option<String>,
 }
 
 /// Reads the body (`provider_field`: `provider` or `providerId`), the URLs held to the
@@ -62,7 +64,16 @@ pub fn read(state: &AuthState, body: &Value, provider_field: &str) -> AuthResult
         return Err(AuthError::validation("[body] Invalid input".into()));
     };
     check_url_fields(&state.app.config, body)?;
+    // Checked already by the provider's sign-in hook (400 `invalid_signature`), which
+    // leaves it for the callback to continue from.
+    let oauth_query = body
+        .get("oauth_query")
+        .and_then(Value::as_str)
+        .filter(|raw| !raw.is_empty())
+        .and_then(|raw| crate::oauth_provider::authorize::verify_signed(state, raw).ok())
+        .map(|params| params.encode());
     Ok(Asked {
+        oauth_query,
         provider,
         callback_url,
         error_url,
@@ -120,8 +131,13 @@ pub async fn start(
         error_url: resolve(&asked.error_url)?,
         new_user_url: resolve(&asked.new_user_url)?,
         code_verifier: code_verifier(),
-        link,
         request_sign_up: asked.request_sign_up,
+        oauth_query: if link.is_none() {
+            asked.oauth_query.clone()
+        } else {
+            None
+        },
+        link,
     };
     let (url, cookie) = begin(
         state,
