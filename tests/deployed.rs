@@ -506,6 +506,7 @@ fn each_function_is_given_only_variables_it_reads() {
                     | "DISCORD_CLIENT_SECRET"
                     | "MAILCOW_OAUTH_CLIENT_ID"
                     | "MAILCOW_OAUTH_CLIENT_SECRET"
+                    | "PORTAL_OAUTH_PROXY_PRODUCTION_URL"
                     | "BETTER_AUTH_SECRET_PREVIOUS" => "",
                     _ => "a-deployed-value-of-at-least-32-characters",
                 }

@@ -724,3 +724,146 @@ async fn a_service_sign_in_continues_through_sign_in_with_discord() {
         "signed in at Portal too"
     );
 }
+
+#[tokio::test]
+async fn a_preview_deployment_signs_in_through_the_production_callback() {
+    let fake = FakeOAuthProvider::start(Wire::Discord).await;
+    let discord = endpoints(&fake, Wire::Discord);
+    let production_discord = discord.clone();
+    let production =
+        TestAuth::new(|c| c.auth.as_mut().unwrap().social.discord = Some(production_discord)).await;
+    let preview = TestAuth::new(|c| {
+        let auth = c.auth.as_mut().unwrap();
+        auth.base_url = "http://preview.localhost:3000".parse().unwrap();
+        auth.social.discord = Some(discord);
+        auth.social.proxy_production_url = Some("http://localhost:3000".parse().unwrap());
+    })
+    .await;
+    fake.sign_in_as("888", "preview@example.org", true, "Preview User");
+    let start = |who: &'static str| {
+        let preview = &preview;
+        async move {
+            let res = preview
+                .send(
+                    "POST",
+                    "/api/auth/sign-in/social",
+                    &[],
+                    Some(json!({"provider": "discord", "callbackURL": who})),
+                )
+                .await;
+            assert_eq!(res.status, 200, "{}", res.text());
+            let url = res.json()["url"].as_str().unwrap().to_string();
+            assert!(
+                url.contains(
+                    "redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fapi%2Fauth%2Fcallback%2Fdiscord"
+                ),
+                "the production callback: {url}"
+            );
+            (url, cookie_of(&res, "better-auth.state").unwrap())
+        }
+    };
+    let (url, cookie) = start("/home").await;
+    let back = fake.consent(&url).await;
+    // Production takes the provider's answer and hands the person over, sealed.
+    let res = production
+        .send(
+            "GET",
+            back.strip_prefix("http://localhost:3000").unwrap(),
+            &[],
+            None,
+        )
+        .await;
+    let handed = location(&res);
+    assert!(
+        handed.starts_with(
+            "http://preview.localhost:3000/api/auth/oauth-proxy-callback?callbackURL="
+        ),
+        "{handed}"
+    );
+    assert!(
+        cookie_of(&res, "better-auth.session_token").is_none(),
+        "nobody signed in at production"
+    );
+    let path = handed
+        .strip_prefix("http://preview.localhost:3000")
+        .unwrap()
+        .to_string();
+    // Without the preview's state cookie: refused (and the state is spent).
+    let res = preview.send("GET", &path, &[], None).await;
+    assert_eq!(
+        location(&res),
+        "http://preview.localhost:3000/api/auth/error?error=state_mismatch"
+    );
+    // A fresh flow, with the cookie: signed in at the preview.
+    let (url, cookie2) = start("/home").await;
+    let back = fake.consent(&url).await;
+    let res = production
+        .send(
+            "GET",
+            back.strip_prefix("http://localhost:3000").unwrap(),
+            &[],
+            None,
+        )
+        .await;
+    let path = location(&res)
+        .strip_prefix("http://preview.localhost:3000")
+        .unwrap()
+        .to_string();
+    let res = preview
+        .send("GET", &path, &[("cookie", &cookie2)], None)
+        .await;
+    assert_eq!(location(&res), "http://preview.localhost:3000/home");
+    let session = session_cookie(&res);
+    let me = preview
+        .send(
+            "GET",
+            "/api/auth/get-session",
+            &[("cookie", &session)],
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(me["user"]["email"], "preview@example.org");
+    assert_eq!(
+        production.count_items("EMAIL#").await,
+        0,
+        "no account at production"
+    );
+    // A replay of the hand-over: spent.
+    let res = preview
+        .send("GET", &path, &[("cookie", &cookie2)], None)
+        .await;
+    assert_eq!(
+        location(&res),
+        "http://preview.localhost:3000/api/auth/error?error=please_restart_the_process"
+    );
+    // No callback URL, or a foreign one: refused before anything.
+    let res = preview
+        .send("GET", "/api/auth/oauth-proxy-callback?profile=x", &[], None)
+        .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["code"], "VALIDATION_ERROR");
+    let res = preview
+        .send(
+            "GET",
+            "/api/auth/oauth-proxy-callback?callbackURL=https%3A%2F%2Fevil.example.org&profile=x",
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    assert_eq!(res.json()["code"], "INVALID_CALLBACK_URL");
+    // A forged hand-over.
+    let res = preview
+        .send(
+            "GET",
+            "/api/auth/oauth-proxy-callback?callbackURL=%2F&profile=forged",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        location(&res),
+        "http://preview.localhost:3000/api/auth/error?error=invalid_profile"
+    );
+}

@@ -316,6 +316,10 @@ async fn callback(
             "state_not_found",
         )));
     };
+    // The production side of a proxied (preview) flow: the state is a sealed package.
+    if let Some(handed_over) = super::proxy::at_production(state, id, query).await? {
+        return Ok(handed_over);
+    }
     // Single use: taken whatever follows (a forged callback burns it).
     let taken = state
         .app
@@ -392,17 +396,44 @@ async fn run(flow: &Flow<'_>, query: &HashMap<String, String>) -> AuthResult<Res
             return Ok(flow.fail("unable_to_get_user_info"));
         }
     };
-    match flow.pending.link.clone() {
-        Some(link) => flow.link(&link, person, tokens).await,
-        None => flow.sign_in(person, tokens).await,
+    flow.finish(person, tokens).await
+}
+
+impl Flow<'_> {
+    /// With the person and their tokens read: link, or sign in.
+    async fn finish(&self, person: Profile, tokens: Tokens) -> AuthResult<Response> {
+        match self.pending.link.clone() {
+            Some(link) => self.link(&link, person, tokens).await,
+            None => self.sign_in(person, tokens).await,
+        }
     }
+}
+
+/// A flow finished elsewhere (a proxied one: production read the person): link, or sign in,
+/// here.
+pub async fn finish(
+    state: &AuthState,
+    provider: Provider<'_>,
+    pending: Pending,
+    client: portal_domain::model::Client,
+    person: Profile,
+    tokens: Tokens,
+) -> AuthResult<Response> {
+    let flow = Flow {
+        state,
+        provider,
+        pending,
+        origin: Provenance::request(&state.app.config, &client),
+        client,
+    };
+    flow.finish(person, tokens).await
 }
 
 /// `GET /callback/{provider}`: the provider's answer to `/sign-in/social` or `/link-social`.
 #[utoipa::path(
     get, path = "/callback/{provider}",
     params(
-        ("provider" = String, Path, max_length = 64, description = "`discord`"),
+        ("provider" = String, Path, description = "`discord`"),
         ("code" = Option<String>, Query), ("state" = Option<String>, Query),
         ("error" = Option<String>, Query), ("error_description" = Option<String>, Query),
     ),
@@ -422,7 +453,7 @@ pub async fn social(
 #[utoipa::path(
     get, path = "/oauth2/callback/{provider}",
     params(
-        ("provider" = String, Path, max_length = 64, description = "`mailcow`"),
+        ("provider" = String, Path, description = "`mailcow`"),
         ("code" = Option<String>, Query), ("state" = Option<String>, Query),
         ("error" = Option<String>, Query), ("error_description" = Option<String>, Query),
     ),
@@ -472,9 +503,8 @@ fn to_get(
 /// `POST /callback/{provider}`: a form post back, turned into the GET.
 #[utoipa::path(
     post, path = "/callback/{provider}",
-    params(("provider" = String, Path, max_length = 64)),
-    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "`code`, `state`, `error`, `error_description`"),
-    responses((status = 302, description = "To `GET /callback/{provider}` with the same fields"))
+    params(("provider" = String, Path)),
+    responses((status = 302, description = "To `GET /callback/{provider}` with the same fields (`code`, `state`, `error`, `error_description`, from the query or a form body)"))
 )]
 pub async fn social_post(
     State(state): State<AuthState>,
@@ -493,9 +523,8 @@ pub async fn social_post(
 /// `POST /oauth2/callback/{provider}`: a form post back, turned into the GET.
 #[utoipa::path(
     post, path = "/oauth2/callback/{provider}",
-    params(("provider" = String, Path, max_length = 64)),
-    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "`code`, `state`, `error`, `error_description`"),
-    responses((status = 302, description = "To `GET /oauth2/callback/{provider}` with the same fields"))
+    params(("provider" = String, Path)),
+    responses((status = 302, description = "To `GET /oauth2/callback/{provider}` with the same fields (`code`, `state`, `error`, `error_description`, from the query or a form body)"))
 )]
 pub async fn generic_post(
     State(state): State<AuthState>,

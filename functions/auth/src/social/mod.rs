@@ -12,6 +12,7 @@
 //!   one transaction. Banned users are refused. Provider tokens are kept sealed.
 
 pub mod callback;
+pub mod proxy;
 pub mod sign_in;
 
 use std::sync::OnceLock;
@@ -87,6 +88,19 @@ impl Provider<'_> {
         }
     }
 
+    /// The redirect URI of the deployment at `base` (the production one, when proxying).
+    pub fn redirect_uri_at(&self, base: &url::Url) -> String {
+        let base = base.as_str().trim_end_matches('/');
+        match self.kind {
+            Kind::Social => format!("{base}{}/callback/{}", crate::state::BASE_PATH, self.id),
+            Kind::Generic => format!(
+                "{base}{}/oauth2/callback/{}",
+                crate::state::BASE_PATH,
+                self.id
+            ),
+        }
+    }
+
     /// What the provider says about the person, as BetterAuth's providers map it.
     fn profile(&self, raw: &Value) -> Option<Profile> {
         let text = |name: &str| {
@@ -150,7 +164,8 @@ impl Provider<'_> {
 }
 
 /// The person as the provider describes them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Profile {
     pub id: String,
     pub email: Option<String>,
@@ -220,14 +235,23 @@ pub async fn begin(
             scopes.push(scope.clone());
         }
     }
+    // A preview deployment: the production deployment takes the provider's answer, and
+    // the state it is given is a sealed package it can act on without this one's table.
+    let (redirect_uri, state_param) = match proxy::production(state) {
+        Some(production) => (
+            provider.redirect_uri_at(&production),
+            proxy::package(state, &token, pending),
+        ),
+        None => (provider.redirect_uri(state), token.clone()),
+    };
     let mut url = provider.endpoints.authorize_url.clone();
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("response_type", "code");
         q.append_pair("client_id", &provider.endpoints.client_id);
-        q.append_pair("redirect_uri", &provider.redirect_uri(state));
+        q.append_pair("redirect_uri", &redirect_uri);
         q.append_pair("scope", &scopes.join(" "));
-        q.append_pair("state", &token);
+        q.append_pair("state", &state_param);
         q.append_pair(
             "code_challenge",
             &portal_domain::crypto::sha256_b64url(pending.code_verifier.as_bytes()),
@@ -253,7 +277,8 @@ pub fn code_verifier() -> String {
 }
 
 /// The tokens a provider issued.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Tokens {
     pub access_token: String,
     pub refresh_token: Option<String>,
@@ -341,6 +366,8 @@ pub async fn exchange(
     code: &str,
     verifier: &str,
 ) -> Result<Tokens, ProviderFailure> {
+    // The redirect URI the authorization named: this deployment's (a proxied one's
+    // production deployment exchanges its own callback's code).
     let redirect_uri = provider.redirect_uri(state);
     token_request(
         provider,

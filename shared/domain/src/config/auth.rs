@@ -76,6 +76,11 @@ pub struct SocialConfig {
     /// Portal's Mailcow server as an OAuth provider (`MAILCOW_OAUTH_CLIENT_ID`,
     /// `MAILCOW_OAUTH_CLIENT_SECRET`, under `MAILCOW_API_URL`).
     pub mailcow: Option<ProviderEndpoints>,
+    /// The production deployment that handles the providers' callbacks for this one (the
+    /// oauth-proxy plugin's `productionURL`, `PORTAL_OAUTH_PROXY_PRODUCTION_URL`): set on a
+    /// preview deployment whose own address is not registered at the providers. `None`, or
+    /// this deployment's own origin: nothing is proxied.
+    pub proxy_production_url: Option<Url>,
 }
 
 impl SocialConfig {
@@ -131,7 +136,16 @@ impl SocialConfig {
             }
             _ => None,
         };
-        Ok(Self { discord, mailcow })
+        let proxy_production_url = vars
+            .get("PORTAL_OAUTH_PROXY_PRODUCTION_URL")
+            .filter(|u| !u.trim().is_empty())
+            .map(|raw| url("PORTAL_OAUTH_PROXY_PRODUCTION_URL", raw))
+            .transpose()?;
+        Ok(Self {
+            discord,
+            mailcow,
+            proxy_production_url,
+        })
     }
 }
 
