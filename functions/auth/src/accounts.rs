@@ -212,19 +212,39 @@ async fn provider_account<'a>(
             format!("Provider {provider_id} is not supported."),
         ));
     };
-    let linked = state
+    // Which account: by its key when the caller names it, else the user's one at that
+    // provider (their index partition); its secrets are then read by key, strongly
+    // consistent (an index copy may lag a refresh just written).
+    let store = state.app.db.linked_accounts();
+    let account_id = match account_id {
+        Some(id) => id,
+        None => store
+            .of_user(&user.user.id)
+            .await?
+            .into_iter()
+            .find(|a| a.provider_id == provider_id)
+            .map(|a| a.account_id)
+            .ok_or_else(account_not_found)?,
+    };
+    let account = current(state, &user.user.id, &provider_id, &account_id).await?;
+    Ok((provider, account))
+}
+
+/// The linked account `account_id` at `provider_id` as stored now, if it is `user_id`'s.
+async fn current(
+    state: &AuthState,
+    user_id: &str,
+    provider_id: &str,
+    account_id: &str,
+) -> AuthResult<Linked> {
+    state
         .app
         .db
         .linked_accounts()
-        .of_user(&user.user.id)
-        .await?;
-    let account = linked
-        .into_iter()
-        .find(|a| {
-            a.provider_id == provider_id && account_id.as_ref().is_none_or(|id| &a.account_id == id)
-        })
-        .ok_or_else(account_not_found)?;
-    Ok((provider, account))
+        .get(provider_id, account_id)
+        .await?
+        .filter(|a| a.user_id == user_id)
+        .ok_or_else(account_not_found)
 }
 
 /// Stores `tokens` (just refreshed) on `account`, sealed; the refresh token kept when the
@@ -298,7 +318,7 @@ pub async fn get_access_token(
     let body = body.json_only()?.value;
     let (provider, account) = provider_account(&state, &user, &body).await?;
     let account = usable(&state, provider, account).await?;
-    Ok(crate::oauth_provider::no_store(json_response(&json!({
+    Ok(crate::views::no_store(json_response(&json!({
         "accessToken": open(&state, &account.access_token_sealed),
         "accessTokenExpiresAt": account.access_token_expires_at,
         "scopes": account.scopes,
@@ -338,7 +358,7 @@ pub async fn refresh_token(
         )
     })?;
     let account = store_refreshed(&state, account, &tokens).await?;
-    Ok(crate::oauth_provider::no_store(json_response(&json!({
+    Ok(crate::views::no_store(json_response(&json!({
         "accessToken": tokens.access_token,
         "refreshToken": tokens.refresh_token.clone().unwrap_or(refresh_token),
         "accessTokenExpiresAt": account.access_token_expires_at,
@@ -399,6 +419,13 @@ pub async fn info(
             ),
         ));
     };
+    let account = current(
+        &state,
+        &user.user.id,
+        &account.provider_id,
+        &account.account_id,
+    )
+    .await?;
     let account = usable(&state, provider, account).await?;
     let Some(access_token) = open(&state, &account.access_token_sealed) else {
         return Err(AuthError::with_message(

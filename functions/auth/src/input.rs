@@ -239,6 +239,37 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional array of 1 to `max` non-empty strings (zod's `z.array(z.string().min(1))`
+    /// with its bounds).
+    pub fn optional_strings(&mut self, name: &str, max: usize) -> Option<Vec<String>> {
+        match self.raw(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(all)) if all.iter().all(Value::is_string) => {
+                let found: Vec<String> = all
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect();
+                if found.is_empty() || found.iter().any(String::is_empty) {
+                    self.issue(name, "Too small: expected array to have >=1 items");
+                    None
+                } else if found.len() > max {
+                    self.issue(
+                        name,
+                        &format!("Too big: expected array to have <={max} items"),
+                    );
+                    None
+                } else {
+                    Some(found)
+                }
+            }
+            Some(_) => {
+                self.wrong(name, "array");
+                None
+            }
+        }
+    }
+
     /// A required e-mail (`Invalid email address` when malformed).
     pub fn email(&mut self, name: &str) -> Option<String> {
         let value = self.string(name)?;

@@ -2,8 +2,7 @@
 //! `/ok`, `/error`.
 
 use axum::extract::{Query, State};
-use axum::http::header::{CACHE_CONTROL, PRAGMA};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portal_domain::model::Client;
 use portal_domain::model::{Session, User};
@@ -24,7 +23,7 @@ use crate::error::{AuthError, AuthResult};
 use crate::extract::{Caller, SessionUser, user_agent};
 use crate::input::{Body, Fields};
 use crate::state::AuthState;
-use crate::views::{clear_session, json_response, set_session};
+use crate::views::{clear_session, json_response, no_store, set_session};
 use crate::wire::{AuthSession, AuthUser, SessionAndUser, Status};
 
 const UPDATE_AGE: Duration = Duration::days(1);
@@ -76,13 +75,6 @@ pub fn new_session(
         user_agent: client.user_agent.clone(),
     };
     new_session_for(&app.keyring, user, remember, &from, now())
-}
-
-fn no_store(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    response
 }
 
 /// `GET /get-session`: `{session, user}` or `null`.

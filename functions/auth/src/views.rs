@@ -8,6 +8,21 @@ use axum::response::{IntoResponse, Response};
 use portal_web::cookies::CookieJar;
 use serde::Serialize;
 
+/// `Cache-Control: no-store` and `Pragma: no-cache`: an answer that carries a token or a
+/// session (get-session, every token of the OpenID Connect provider, a provider's tokens).
+pub fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        axum::http::header::PRAGMA,
+        HeaderValue::from_static("no-cache"),
+    );
+    response
+}
+
 /// `body` as the JSON answer.
 pub fn json_response<T: Serialize>(body: &T) -> Response {
     Json(body).into_response()

@@ -238,7 +238,20 @@ pub async fn decide(
         };
         return Ok(url);
     }
-    let (client, redirect_uri) = match trusted_client(state, &params).await? {
+    // The client and the signed-in user's consent to it (named by the request's client
+    // id) do not depend on each other: read together.
+    let oauth = state.app.db.oauth();
+    let remembered = async {
+        match (who, params.get("client_id")) {
+            (Some(w), Some(client_id)) => oauth
+                .consent(&w.user.id, client_id)
+                .await
+                .map_err(OAuthError::from),
+            _ => Ok(None),
+        }
+    };
+    let (found, remembered) = futures::try_join!(trusted_client(state, &params), remembered)?;
+    let (client, redirect_uri) = match found {
         Ok(found) => found,
         Err(page) => return Ok(page),
     };
@@ -345,12 +358,8 @@ pub async fn decide(
     let consent_id = if client.skip_consent {
         None
     } else {
-        let consent = state
-            .app
-            .db
-            .oauth()
-            .consent(&who.user.id, &client.client_id)
-            .await?
+        let consent = remembered
+            .filter(|c| c.client_id == client.client_id && c.user_id == who.user.id)
             .filter(|c| scopes.iter().all(|s| c.scopes.contains(s)));
         match consent {
             Some(consent) => Some(consent.id),

@@ -27,7 +27,7 @@ use super::{OAuthError, OAuthResult, SCOPES, no_store, split_scopes};
 use crate::admin::SignedIn;
 use crate::error::AuthError;
 use crate::extract::{Caller, SessionUser};
-use crate::input::Body;
+use crate::input::{Body, Fields};
 use crate::state::AuthState;
 use portal_domain::model::User;
 use portal_services::moderation::Identity;
@@ -100,123 +100,40 @@ pub fn wire(client: &OAuthClient, secret: Option<&str>) -> Value {
     Value::Object(out)
 }
 
-/// A body's fields as the plugin's zod schema reads them: 400 `VALIDATION_ERROR` with
-/// `[body.<field>] ...` messages.
-struct Reader<'a> {
-    body: &'a Value,
-    issues: Vec<String>,
+/// A string field of the client metadata (at most 2,048 characters).
+fn text(f: &mut Fields, name: &str) -> Option<String> {
+    let value = f.optional_string(name)?;
+    if value.chars().count() > 2048 {
+        f.issue(name, "Too big: expected string to have <=2048 characters");
+        return None;
+    }
+    Some(value)
 }
 
-impl<'a> Reader<'a> {
-    fn new(body: &'a Value) -> Self {
-        Self {
-            body,
-            issues: Vec::new(),
-        }
+/// Redirect URIs under the one rule every entry point uses.
+fn uris(f: &mut Fields, name: &str) -> Option<Vec<String>> {
+    let found = f.optional_strings(name, MAX_URIS)?;
+    if found.iter().any(|u| !redirect_uri_allowed(u)) {
+        f.issue(
+            name,
+            "Redirect URI must use HTTPS (HTTP allowed only for localhost), have no fragment, and not use javascript:, data: or vbscript:",
+        );
+        return None;
     }
+    Some(found)
+}
 
-    fn issue(&mut self, field: &str, message: &str) {
-        self.issues.push(format!("[body.{field}] {message}"));
-    }
-
-    fn string(&mut self, field: &str) -> Option<String> {
-        match self.body.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.chars().count() <= 2048 => Some(s.clone()),
-            Some(Value::String(_)) => {
-                self.issue(field, "Too big: expected string to have <=2048 characters");
-                None
-            }
-            Some(_) => {
-                self.issue(field, "Invalid input: expected string");
-                None
-            }
-        }
-    }
-
-    fn strings(&mut self, field: &str) -> Option<Vec<String>> {
-        match self.body.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(all))
-                if all.iter().all(Value::is_string) && all.len() <= MAX_URIS =>
-            {
-                let found: Vec<String> = all
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect();
-                if found.is_empty() || found.iter().any(String::is_empty) {
-                    self.issue(field, "Too small: expected array to have >=1 items");
-                    return None;
-                }
-                Some(found)
-            }
-            Some(_) => {
-                self.issue(
-                    field,
-                    "Invalid input: expected array of strings (at most 20)",
-                );
-                None
-            }
-        }
-    }
-
-    fn uris(&mut self, field: &str) -> Option<Vec<String>> {
-        let found = self.strings(field)?;
-        if found.iter().any(|u| !redirect_uri_allowed(u)) {
-            self.issue(
-                field,
-                "Redirect URI must use HTTPS (HTTP allowed only for localhost), have no fragment, and not use javascript:, data: or vbscript:",
-            );
-            return None;
-        }
+/// An array whose every item is one of `options` (zod's array of an enum).
+fn all_of(f: &mut Fields, name: &str, options: &[&str]) -> Option<Vec<String>> {
+    let found = f.optional_strings(name, MAX_URIS)?;
+    if found.iter().all(|v| options.contains(&v.as_str())) {
         Some(found)
-    }
-
-    fn boolean(&mut self, field: &str) -> Option<bool> {
-        match self.body.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => {
-                self.issue(field, "Invalid input: expected boolean");
-                None
-            }
-        }
-    }
-
-    fn one_of(&mut self, field: &str, options: &[&str]) -> Option<String> {
-        let value = self.string(field)?;
-        if options.contains(&value.as_str()) {
-            Some(value)
-        } else {
-            let listed: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
-            self.issue(
-                field,
-                &format!("Invalid option: expected one of {}", listed.join("|")),
-            );
-            None
-        }
-    }
-
-    fn all_of(&mut self, field: &str, options: &[&str]) -> Option<Vec<String>> {
-        let found = self.strings(field)?;
-        if found.iter().all(|v| options.contains(&v.as_str())) {
-            Some(found)
-        } else {
-            self.issue(
-                field,
-                &format!("Invalid option: expected each of {}", options.join("|")),
-            );
-            None
-        }
-    }
-
-    fn finish(self) -> Result<(), AuthError> {
-        if self.issues.is_empty() {
-            Ok(())
-        } else {
-            Err(AuthError::validation(self.issues.join("; ")))
-        }
+    } else {
+        f.issue(
+            name,
+            &format!("Invalid option: expected each of {}", options.join("|")),
+        );
+        None
     }
 }
 
@@ -227,32 +144,32 @@ const TYPES: [&str; 3] = ["web", "native", "user-agent-based"];
 /// changes what it names). `creating`: the auth method, grant types and public flag are
 /// set too (they never change afterwards).
 fn read_metadata(body: &Value, client: &mut OAuthClient, creating: bool) -> Result<(), AuthError> {
-    let mut r = Reader::new(body);
-    let redirect_uris = r.uris("redirect_uris");
-    let post_logout = r.uris("post_logout_redirect_uris");
-    let scope = r.string("scope");
-    let name = r.string("client_name");
+    let mut f = Fields::of("body", body, false);
+    let redirect_uris = uris(&mut f, "redirect_uris");
+    let post_logout = uris(&mut f, "post_logout_redirect_uris");
+    let scope = text(&mut f, "scope");
+    let name = text(&mut f, "client_name");
     let about = [
-        ("client_uri", r.string("client_uri")),
-        ("logo_uri", r.string("logo_uri")),
-        ("tos_uri", r.string("tos_uri")),
-        ("policy_uri", r.string("policy_uri")),
-        ("software_id", r.string("software_id")),
-        ("software_version", r.string("software_version")),
-        ("software_statement", r.string("software_statement")),
+        ("client_uri", text(&mut f, "client_uri")),
+        ("logo_uri", text(&mut f, "logo_uri")),
+        ("tos_uri", text(&mut f, "tos_uri")),
+        ("policy_uri", text(&mut f, "policy_uri")),
+        ("software_id", text(&mut f, "software_id")),
+        ("software_version", text(&mut f, "software_version")),
+        ("software_statement", text(&mut f, "software_statement")),
     ];
-    let contacts = r.strings("contacts");
-    let grant_types = r.all_of("grant_types", &GRANT_TYPES);
-    let _ = r.all_of("response_types", &["code"]);
-    let client_type = r.one_of("type", &TYPES);
+    let contacts = f.optional_strings("contacts", MAX_URIS);
+    let grant_types = all_of(&mut f, "grant_types", &GRANT_TYPES);
+    let _ = all_of(&mut f, "response_types", &["code"]);
+    let client_type = f.one_of("type", &TYPES);
     let auth_method = if creating {
-        r.one_of("token_endpoint_auth_method", &AUTH_METHODS)
+        f.one_of("token_endpoint_auth_method", &AUTH_METHODS)
     } else {
         None
     };
-    let alg = r.one_of("id_token_signed_response_alg", &["EdDSA", "RS256"]);
-    let require_pkce = r.boolean("require_pkce");
-    r.finish()?;
+    let alg = f.one_of("id_token_signed_response_alg", &["EdDSA", "RS256"]);
+    let require_pkce = f.optional_bool("require_pkce");
+    f.finish()?;
     if let Some(uris) = redirect_uris {
         client.redirect_uris = uris;
     }
@@ -511,23 +428,20 @@ async fn own_client(
     Ok(client)
 }
 
+/// The required `client_id` of a query or a body (400 `VALIDATION_ERROR` without one).
+fn client_id_of(source: &'static str, value: &Value) -> Result<String, AuthError> {
+    let mut f = Fields::of(source, value, false);
+    let client_id = f.string("client_id");
+    f.finish()?;
+    client_id.ok_or_else(|| AuthError::validation(format!("[{source}] Invalid input")))
+}
+
 fn query_client_id(query: &HashMap<String, String>) -> Result<String, AuthError> {
-    query.get("client_id").cloned().ok_or_else(|| {
-        AuthError::validation(
-            "[query.client_id] Invalid input: expected string, received undefined".into(),
-        )
-    })
+    client_id_of("query", &crate::input::query_object(query))
 }
 
 fn body_client_id(body: &Value) -> Result<String, AuthError> {
-    body.get("client_id")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| {
-            AuthError::validation(
-                "[body.client_id] Invalid input: expected string, received undefined".into(),
-            )
-        })
+    client_id_of("body", body)
 }
 
 /// `GET /oauth2/get-client?client_id=`: one of the caller's clients (no secret).

@@ -75,7 +75,15 @@ pub async fn consent(
         }
         None => None,
     };
-    let (client, redirect_uri) = match trusted_client(&state, &params).await? {
+    let store = state.app.db.oauth();
+    let client_id = params.get("client_id").unwrap_or_default().to_string();
+    let (found, held) = futures::try_join!(trusted_client(&state, &params), async {
+        store
+            .consent(&user.user.id, &client_id)
+            .await
+            .map_err(OAuthError::from)
+    })?;
+    let (client, redirect_uri) = match found {
         Ok(found) => found,
         Err(page) => return Ok(redirect_body(&page)),
     };
@@ -91,8 +99,7 @@ pub async fn consent(
     }
     let scopes = given.clone().unwrap_or(asked);
     let at = iso(now());
-    let store = state.app.db.oauth();
-    let consent = match store.consent(&user.user.id, &client.client_id).await? {
+    let consent = match held {
         Some(mut held) => {
             held.scopes = scopes.clone();
             held.updated_at = at;

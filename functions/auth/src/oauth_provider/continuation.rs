@@ -10,7 +10,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use portal_web::caller::token::session_id;
+use portal_web::caller::token::{session_id, session_user_id};
 use serde_json::{Value, json};
 
 use super::authorize::{SignedIn, decide, verify_signed};
@@ -81,14 +81,16 @@ pub async fn resume(State(state): State<AuthState>, req: Request, next: Next) ->
     if !response.status().is_success() {
         return response;
     }
-    let db = &state.app.db;
-    let found = match db.sessions().get(&session_id(&started.token)).await {
-        Ok(Some(session)) => match db.users().get(&session.user_id).await {
-            Ok(Some(user)) => Some((user, session)),
-            Ok(None) => None,
-            Err(err) => return super::OAuthError::from(err).into_response(),
-        },
-        Ok(None) => None,
+    // The session and its user (the token names them both): read together.
+    let (sessions, users) = (state.app.db.sessions(), state.app.db.users());
+    let user_id = session_user_id(&started.token)
+        .unwrap_or_default()
+        .to_string();
+    let id = session_id(&started.token);
+    let read = futures::try_join!(sessions.get(&id), users.get(&user_id));
+    let found = match read {
+        Ok((Some(session), Some(user))) if session.user_id == user.id => Some((user, session)),
+        Ok(_) => None,
         Err(err) => return super::OAuthError::from(err).into_response(),
     };
     let Some((user, session)) = found else {

@@ -28,7 +28,7 @@ pub mod resource;
 pub mod token;
 
 use axum::Json;
-use axum::http::header::{CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use data_encoding::BASE64;
@@ -162,13 +162,7 @@ impl From<StoreError> for OAuthError {
     }
 }
 
-/// `Cache-Control: no-store` and `Pragma: no-cache` (every token-bearing answer).
-pub fn no_store(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
+pub use crate::views::no_store;
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {

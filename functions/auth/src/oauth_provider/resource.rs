@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use portal_domain::store::audit::{Event, Provenance};
-use portal_domain::store::oauth::{AccessToken, Standing, StandingOf};
+use portal_domain::store::oauth::{AccessToken, RefreshToken, Standing, StandingOf};
 use portal_domain::store::oauth_clients::OAuthClient;
 use portal_domain::time::{iso, now, parse_iso};
 use portal_web::http::RequestClient;
@@ -262,14 +262,14 @@ async fn userinfo_of(
     Ok(no_store(Json(Value::Object(claims)).into_response()))
 }
 
-/// The client calling introspection or revocation, authenticated (introspection: with its
-/// secret, as the plugin requires).
-async fn calling_client(
-    state: &AuthState,
+/// The credentials of the client calling introspection or revocation, present
+/// (introspection: with its secret, as the plugin requires); checked by [`authenticate`]
+/// beside the token's own reads.
+fn caller_credentials(
     headers: &HeaderMap,
     body: &Value,
     secret_required: bool,
-) -> OAuthResult<OAuthClient> {
+) -> OAuthResult<(String, Option<String>)> {
     let credentials = Credentials::read(headers, body)?;
     let missing = || {
         OAuthError::new(
@@ -278,11 +278,37 @@ async fn calling_client(
             "missing required credentials",
         )
     };
-    let client_id = credentials.client_id.as_deref().ok_or_else(missing)?;
+    let client_id = credentials.client_id.ok_or_else(missing)?;
     if secret_required && credentials.client_secret.is_none() {
         return Err(missing());
     }
-    authenticate(state, client_id, credentials.client_secret.as_deref(), None).await
+    Ok((client_id, credentials.client_secret))
+}
+
+/// The calling client authenticated, and the token checked as an access token and read as
+/// a refresh token (each when asked): the three do not depend on each other.
+async fn caller_and_token(
+    state: &AuthState,
+    (client_id, secret): &(String, Option<String>),
+    token: &str,
+    (as_access, as_refresh): (bool, bool),
+) -> OAuthResult<(OAuthClient, Option<Active>, Option<RefreshToken>)> {
+    let store = state.app.db.oauth();
+    futures::try_join!(
+        authenticate(state, client_id, secret.as_deref(), None),
+        async {
+            if !as_access {
+                return Ok(None);
+            }
+            check_access(state, token, &[]).await
+        },
+        async {
+            if !as_refresh {
+                return Ok(None);
+            }
+            Ok(store.refresh_token(&refresh_key(token)).await?)
+        },
+    )
 }
 
 fn token_of(body: &Value) -> OAuthResult<String> {
@@ -316,13 +342,14 @@ pub async fn introspect(
     body: Body,
 ) -> OAuthResult<Response> {
     let body = body.value;
-    let client = calling_client(&state, &headers, &body, true).await?;
+    let credentials = caller_credentials(&headers, &body, true)?;
     let token = token_of(&body)?;
     let hint = form_value(&body, "token_type_hint");
+    let (as_access, as_refresh) = (hint != Some("refresh_token"), hint != Some("access_token"));
+    let (client, active, refresh) =
+        caller_and_token(&state, &credentials, &token, (as_access, as_refresh)).await?;
     let inactive = || Ok(no_store(Json(json!({ "active": false })).into_response()));
-    if hint != Some("refresh_token")
-        && let Some(active) = check_access(&state, &token, &[]).await?
-    {
+    if let Some(active) = active {
         if active.record.client_id != client.client_id {
             return inactive();
         }
@@ -349,7 +376,7 @@ pub async fn introspect(
     }
     if hint != Some("access_token") {
         let store = state.app.db.oauth();
-        if let Some(refresh) = store.refresh_token(&refresh_key(&token)).await?
+        if let Some(refresh) = refresh
             && refresh.client_id == client.client_id
             && refresh.rotated_at.is_none()
             && parse_iso(&refresh.expires_at).is_some_and(|exp| exp > now())
@@ -409,16 +436,19 @@ pub async fn revoke(
     body: Body,
 ) -> OAuthResult<Response> {
     let body = body.value;
-    let client = calling_client(&state, &headers, &body, false).await?;
+    let credentials = caller_credentials(&headers, &body, false)?;
     let token = token_of(&body)?;
     let hint = form_value(&body, "token_type_hint");
     let origin = Provenance::request(&state.app.config, &from);
     let store = state.app.db.oauth();
     let at = iso(now());
     let done = || Ok(no_store(Json(Value::Null).into_response()));
-    if hint != Some("access_token")
-        && let Some(refresh) = store.refresh_token(&refresh_key(&token)).await?
-    {
+    // The client's authentication and the refresh token's record, read together (the
+    // access token's record is read below only when no refresh token matched).
+    let as_refresh = hint != Some("access_token");
+    let (client, _, refresh) =
+        caller_and_token(&state, &credentials, &token, (false, as_refresh)).await?;
+    if let Some(refresh) = refresh {
         if refresh.client_id == client.client_id {
             let event = Event::now(
                 &origin,
@@ -499,13 +529,19 @@ pub async fn end_session(
             _ => return Err(bad_hint()),
         },
     };
-    let client = state
-        .app
-        .db
-        .oauth_clients()
-        .by_client_id(&client_id)
-        .await?
-        .ok_or_else(|| OAuthError::bad_request("invalid_client", "client doesn't exist"))?;
+    // The client and the signing keys do not depend on each other: read together.
+    let clients = state.app.db.oauth_clients();
+    let (client, keys) = futures::try_join!(
+        async {
+            clients
+                .by_client_id(&client_id)
+                .await
+                .map_err(OAuthError::from)
+        },
+        async { signing::all_keys(&state).await.map_err(OAuthError::from) },
+    )?;
+    let client =
+        client.ok_or_else(|| OAuthError::bad_request("invalid_client", "client doesn't exist"))?;
     if client.disabled {
         return Err(OAuthError::bad_request(
             "invalid_client",
@@ -519,7 +555,6 @@ pub async fn end_session(
             "client unable to logout",
         ));
     }
-    let keys = signing::all_keys(&state).await?;
     let claims = signing::verify(&keys, hint).ok_or_else(bad_hint)?;
     if claims.get("iss").and_then(Value::as_str) != Some(issuer(&state).as_str()) {
         return Err(OAuthError::bad_request("invalid_request", "invalid issuer"));
