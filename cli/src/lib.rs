@@ -1,6 +1,8 @@
 //! `portal-admin`: operator commands on the same store the functions use, against the
 //! configured table (real DynamoDB, or any endpoint such as `portal-local`'s engine).
 
+pub mod import;
+
 use clap::{Parser, Subcommand};
 use portal_domain::Config;
 use portal_domain::model::Role;
@@ -92,6 +94,33 @@ pub enum Command {
     /// Stop the JWT signing keys in use (they stay published two days, so every token
     /// they signed still verifies); the next token is signed with a new key.
     RotateSigningKeys,
+    /// Bring a running Portal's PostgreSQL database over (BetterAuth's tables as Portal
+    /// configures them, and Portal's service tables): people with their passwords,
+    /// sessions, API keys, two-factor, passkeys, linked and service accounts and consents,
+    /// nobody signed out. BETTER_AUTH_SECRET must be the source's. Idempotent; prints a
+    /// JSON summary (with the verification pass and a digest of the table).
+    Import {
+        /// postgres://user:password@host:port/database (or PORTAL_IMPORT_FROM, which keeps
+        /// the password out of the process list).
+        #[arg(long, env = "PORTAL_IMPORT_FROM", hide_env_values = true)]
+        from: String,
+        /// Read and convert everything, report, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Start after the last page an earlier run finished.
+        #[arg(long)]
+        resume: bool,
+        /// Users read per page.
+        #[arg(long, default_value_t = 100)]
+        page: i64,
+        /// People written at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Create the table first when it does not exist (a local engine; on AWS the
+        /// template makes it).
+        #[arg(long)]
+        create_table: bool,
+    },
     /// Compare Portal's accounts on one service with the service's own, and print the
     /// drift as JSON lines; with --fix, repair what can be repaired.
     Reconcile {
@@ -294,6 +323,25 @@ pub async fn run(
             Ok(format!(
                 "{retired} signing key(s) retired (published two more days); the next token is signed with a new key"
             ))
+        }
+        Command::Import {
+            from,
+            dry_run,
+            resume,
+            page,
+            concurrency,
+            create_table,
+        } => {
+            let secrets = import::Secrets::from_env()?;
+            let options = import::Options {
+                from: from.clone(),
+                dry_run: *dry_run,
+                resume: *resume,
+                page: (*page).clamp(1, 1000),
+                concurrency: *concurrency,
+                create_table: *create_table,
+            };
+            import::run(db, &secrets, &options).await
         }
         Command::Stats => {
             let s = db.stats().read(now()).await.map_err(|e| e.to_string())?;

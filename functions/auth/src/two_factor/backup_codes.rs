@@ -2,19 +2,15 @@ use super::challenge::*;
 use super::common::*;
 use super::totp::*;
 
-/// The keyed hashes a code (backup or e-mailed) of `user_id` is stored and looked up as:
-/// HMAC-SHA-256 under a key derived from each accepted auth secret, current first, so a
-/// table dump allows no offline guessing and a rotation keeps codes working.
+/// The keyed hashes a code (backup or e-mailed) of `user_id` is looked up as (the shared
+/// rule, `store::two_factor::code_hashes`).
 pub(super) fn code_hashes(state: &AuthState, user_id: &str, code: &str) -> Vec<String> {
-    state
-        .app
-        .keyring
-        .derived_macs("portal two-factor codes", &format!("{user_id}:{code}"))
+    portal_domain::store::two_factor::code_hashes(&state.app.keyring, user_id, code)
 }
 
 /// The hash a code is stored as (under the current secret).
 pub(super) fn stored_hash(state: &AuthState, user_id: &str, code: &str) -> String {
-    code_hashes(state, user_id, code).swap_remove(0)
+    portal_domain::store::two_factor::stored_code_hash(&state.app.keyring, user_id, code)
 }
 
 /// Ten backup codes (`xxxxx-xxxxx`) and their keyed hashes.

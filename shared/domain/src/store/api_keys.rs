@@ -53,12 +53,18 @@ fn as_read(key: &ApiKey) -> Expression {
 }
 
 /// What a key adds to (`sign = 1`) or removes from (`-1`) the counters.
-fn counted(key: &ApiKey, sign: i64) -> Delta {
+pub(crate) fn counted(key: &ApiKey, sign: i64) -> Delta {
     Delta {
         api_keys: sign,
         api_keys_enabled: if key.enabled { sign } else { 0 },
         ..Delta::default()
     }
+}
+
+/// The id a key BetterAuth made is stored under (an import knows only its stored hash,
+/// base64url SHA-256, never the key): the first 32 hex characters of SHA-256 of that hash.
+pub fn id_of_stored_hash(stored_hash: &str) -> String {
+    crate::crypto::sha256_hex(stored_hash.as_bytes())[..32].to_string()
 }
 
 pub struct ApiKeys<'a> {
@@ -114,6 +120,23 @@ impl ApiKeys<'_> {
             return Ok(None);
         }
         Ok(Some(Resolved::ApiKey(key, user, version)))
+    }
+
+    /// A key whose text does not carry its user (one BetterAuth made, brought over by an
+    /// import): its item by id, then [`ApiKeys::resolve`]; one read more, for that format
+    /// only.
+    pub async fn resolve_by_id(
+        &self,
+        id: &str,
+        hash: &str,
+    ) -> Result<Option<Resolved>, StoreError> {
+        let Some(key) = self.get(id).await? else {
+            return Ok(None);
+        };
+        if !constant_time_eq(&key.key_hash, hash) {
+            return Ok(None);
+        }
+        self.resolve(id, &key.user_id, hash).await
     }
 
     pub async fn get(&self, key_id: &str) -> Result<Option<ApiKey>, StoreError> {
@@ -251,5 +274,16 @@ impl ApiKeys<'_> {
                 from_item::<ApiKeyItem>(item).map(|i| i.key)
             })
             .await
+    }
+}
+
+impl Db {
+    /// The write of a key brought over from another store (an import), only where its id
+    /// is free. Counters are the caller's ([`counted`]).
+    pub(crate) fn api_key_put(
+        &self,
+        key: &ApiKey,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        self.put(to_item(&ApiKeyItem::new(key.clone()))?, Some(is_new()))
     }
 }

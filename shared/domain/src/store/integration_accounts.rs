@@ -488,3 +488,22 @@ impl Accounts<'_> {
             .collect()
     }
 }
+
+impl Db {
+    /// The writes of an account brought over from another store (an import): the account
+    /// and, unless it is deleted, both of its claims, each only where free. Counters are
+    /// the caller's (`accounts_counter_update`).
+    pub(crate) fn settled_account_items(
+        &self,
+        account: &Account,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items =
+            vec![self.put(to_item(&AccountItem::new(account.clone()))?, Some(is_new()))?];
+        if account.status != "deleted" {
+            let (owner, name) = claim_items(self, account, Taker::user())?;
+            items.push(owner);
+            items.push(name);
+        }
+        Ok(items)
+    }
+}

@@ -203,6 +203,11 @@ pub fn sessions_expiring(hour: &str) -> String {
     format!("SESSEXP#{hour}")
 }
 
+/// Where an import of one source (by its fingerprint) stopped.
+pub fn import_checkpoint(source: &str) -> (String, String) {
+    (format!("IMPORT#{source}"), "CHECKPOINT".into())
+}
+
 pub fn stats_shard(shard: u32) -> (String, String) {
     (format!("STATS#{shard}"), "STATS".into())
 }

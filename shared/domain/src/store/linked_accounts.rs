@@ -179,3 +179,14 @@ impl LinkedAccounts<'_> {
         Ok(matches!(self.db.commit(items).await?, Committed::Yes))
     }
 }
+
+impl Db {
+    /// The write of a linked account (the claim of its provider account), only where the
+    /// provider account is nobody's yet.
+    pub(crate) fn linked_account_put(
+        &self,
+        account: &LinkedAccount,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        self.put(to_item(&item(account))?, Some(is_new()))
+    }
+}

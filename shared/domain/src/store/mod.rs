@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod avatars;
 pub mod db;
+pub mod import;
 pub mod integration_accounts;
 pub mod item;
 pub mod keys;

@@ -553,3 +553,17 @@ impl OAuth<'_> {
         Ok(standing)
     }
 }
+
+impl Db {
+    /// The write of a consent brought over from another store (an import), only where the
+    /// user has none for that client.
+    pub(crate) fn consent_put(
+        &self,
+        consent: &Consent,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        self.put(
+            to_item(&consent_item(consent))?,
+            Some(super::table::is_new()),
+        )
+    }
+}

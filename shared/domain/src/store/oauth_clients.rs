@@ -229,18 +229,7 @@ impl OAuthClients<'_> {
         audit: Option<&super::audit::Event>,
     ) -> Result<OAuthClient, StoreError> {
         let db = self.db;
-        let claim = ClientIdClaim {
-            keys: keys::plain_item(keys::oauth_client_id(&client.client_id)),
-            id: client.id.clone(),
-        };
-        let mut items = vec![
-            db.put(
-                to_item(&OAuthClientItem::new(client.clone()))?,
-                Some(is_new()),
-            )?,
-            db.put(to_item(&claim)?, Some(is_new()))?,
-        ];
-        items.extend(db.counter_update(counted(&client, 1))?);
+        let mut items = db.new_client_items(&client)?;
         if let Some(event) = audit {
             items.push(db.audit_write(event)?);
         }
@@ -366,5 +355,28 @@ impl OAuthClients<'_> {
                 from_item::<OAuthClientItem>(item).map(|i| i.client)
             })
             .await
+    }
+}
+
+impl Db {
+    /// The writes of a new client: the client and the claim of its `client_id` (each only
+    /// if new: the client first, the claim second) and its count.
+    pub(crate) fn new_client_items(
+        &self,
+        client: &OAuthClient,
+    ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
+        let claim = ClientIdClaim {
+            keys: keys::plain_item(keys::oauth_client_id(&client.client_id)),
+            id: client.id.clone(),
+        };
+        let mut items = vec![
+            self.put(
+                to_item(&OAuthClientItem::new(client.clone()))?,
+                Some(is_new()),
+            )?,
+            self.put(to_item(&claim)?, Some(is_new()))?,
+        ];
+        items.extend(self.counter_update(counted(client, 1))?);
+        Ok(items)
     }
 }

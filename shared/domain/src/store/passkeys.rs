@@ -3,6 +3,7 @@
 //! with `attribute_not_exists`), and a sign-in finds it with one strongly consistent
 //! GetItem. A user's passkeys are listed through GSI1.
 
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::audit::Event;
@@ -177,5 +178,13 @@ impl Passkeys<'_> {
         items.extend(db.session_items(session)?);
         items.push(db.audit_write(audit)?);
         Ok(matches!(db.commit(items).await?, Committed::Yes))
+    }
+}
+
+impl Db {
+    /// The write of a passkey brought over from another store (an import), only where its
+    /// credential is nobody's yet.
+    pub(crate) fn passkey_put(&self, passkey: &Passkey) -> Result<TransactWriteItem, StoreError> {
+        self.put(to_item(&PasskeyItem::of(passkey))?, Some(is_new()))
     }
 }

@@ -187,6 +187,16 @@ impl Sessions<'_> {
         Ok(Some(Resolved::Session(session, user, version)))
     }
 
+    /// A session whose token does not carry its user (one BetterAuth made, brought over by
+    /// an import): its item by id, then its user; one read more than [`Sessions::resolve`],
+    /// for that format only.
+    pub async fn resolve_by_id(&self, id: &str) -> Result<Option<Resolved>, StoreError> {
+        let Some(session) = self.get(id).await? else {
+            return Ok(None);
+        };
+        self.resolve(id, &session.user_id).await
+    }
+
     pub async fn get(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
         self.db
             .get_item(keys::session(session_id))
@@ -372,6 +382,12 @@ impl Db {
         ];
         items.extend(self.expiry_updates(&[(&old.expires_at, -1), (&new.expires_at, 1)])?);
         Ok(items)
+    }
+
+    /// The write of a session's item alone, only where its id is free (its expiry count
+    /// is the caller's: `expiry_updates`).
+    pub(crate) fn session_put(&self, session: &Session) -> Result<TransactWriteItem, StoreError> {
+        self.put(to_item(&SessionItem::new(session.clone()))?, Some(is_new()))
     }
 
     /// The writes that store a new session: the item and the count of its expiry hour

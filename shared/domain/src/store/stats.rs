@@ -134,16 +134,29 @@ impl Db {
         integration: &str,
         changes: &[(&str, i64)],
     ) -> Result<Option<TransactWriteItem>, StoreError> {
-        let mut by_status: BTreeMap<&str, i64> = BTreeMap::new();
-        for (status, delta) in changes {
-            if *status != "provisioning" {
-                *by_status.entry(status).or_default() += delta;
+        let changes: Vec<_> = changes
+            .iter()
+            .map(|&(status, delta)| (integration, status, delta))
+            .collect();
+        self.accounts_counter_update(&changes)
+    }
+
+    /// [`Db::account_counter_update`] for changes on several integrations at once
+    /// (`(integration, status, +1/-1)`), in ONE update (a transaction touches an item once).
+    pub(crate) fn accounts_counter_update(
+        &self,
+        changes: &[(&str, &str, i64)],
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        let mut by_status: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        for &(integration, status, delta) in changes {
+            if status != "provisioning" {
+                *by_status.entry((integration, status)).or_default() += delta;
             }
         }
         let changed: Vec<_> = by_status
             .into_iter()
             .filter(|(_, d)| *d != 0)
-            .map(|(status, d)| (format!("{integration}#{status}"), d))
+            .map(|((integration, status), d)| (format!("{integration}#{status}"), d))
             .collect();
         if changed.is_empty() {
             return Ok(None);

@@ -26,7 +26,21 @@ use super::keys::ItemKeys;
 use super::table::{Expression, exists};
 use super::users::Conflict;
 use crate::crypto::sha256_hex;
+use crate::keyring::Keyring;
 use crate::model::{Session, User};
+
+/// The keyed hashes a code (backup or e-mailed) of `user_id` is stored and looked up as:
+/// HMAC-SHA-256 under a key derived from each accepted auth secret, current first, so a
+/// table dump allows no offline guessing and a rotation keeps codes working. ONE rule for
+/// the API and the import.
+pub fn code_hashes(keyring: &Keyring, user_id: &str, code: &str) -> Vec<String> {
+    keyring.derived_macs("portal two-factor codes", &format!("{user_id}:{code}"))
+}
+
+/// The hash a code is stored as (under the current secret).
+pub fn stored_code_hash(keyring: &Keyring, user_id: &str, code: &str) -> String {
+    code_hashes(keyring, user_id, code).swap_remove(0)
+}
 
 /// Failed codes (any kind) before the second factor locks, and for how long.
 pub const MAX_FAILURES: i64 = 10;
@@ -538,5 +552,33 @@ impl TwoFactors<'_> {
         Ok(device.user_id == user.id
             && device.generation >= user.generations.sessions
             && device.expires > now_unix)
+    }
+}
+
+impl Db {
+    /// The write of a second factor brought over from another store (an import): the
+    /// sealed TOTP secret, whether an authenticator proved it, and the backup codes' keyed
+    /// hashes; only where none is.
+    pub(crate) fn two_factor_put(
+        &self,
+        user_id: &str,
+        sealed_secret: &str,
+        verified: bool,
+        backup_hashes: Vec<String>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let factor = TwoFactor {
+            keys: keys::plain_item(keys::two_factor(user_id)),
+            user_id: user_id.to_string(),
+            secret: sealed_secret.to_string(),
+            verified,
+            failed_count: 0,
+            locked_until: 0,
+            last_step: 0,
+        };
+        let mut item = to_item(&factor)?;
+        if !backup_hashes.is_empty() {
+            item.insert("backupSet".into(), AttributeValue::Ss(backup_hashes));
+        }
+        self.put(item, Some(super::table::is_new()))
     }
 }

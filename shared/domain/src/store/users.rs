@@ -159,6 +159,52 @@ impl Db {
     }
 }
 
+/// Where [`Db::new_user_items`] puts its conditional writes: the e-mail claim, the user
+/// item, and (when the user has one) the username claim.
+pub(crate) const NEW_USER_EMAIL_AT: usize = 0;
+pub(crate) const NEW_USER_ITEM_AT: usize = 1;
+pub(crate) const NEW_USER_USERNAME_AT: usize = 3;
+
+impl Db {
+    /// The writes of a new user (counters aside): the e-mail claim and the user item (both
+    /// only if new), the name entry, the username claim (only if free, when there is a
+    /// username), the password credential (if given) and the admin roster (an acting
+    /// admin). The positions of the conditional ones are the `NEW_USER_*` constants.
+    pub(crate) fn new_user_items(
+        &self,
+        user: &User,
+        password_hash: Option<String>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let claim = EmailClaim {
+            keys: keys::plain_item(keys::email_claim(&user.email)),
+            user_id: user.id.clone(),
+        };
+        let mut items = vec![
+            self.put(to_item(&claim)?, Some(is_new()))?,
+            self.put(to_item(&UserItem::new(user.clone(), 1))?, Some(is_new()))?,
+            self.put(to_item(&NameEntry::of(user))?, None)?,
+        ];
+        if let Some(username) = &user.username {
+            let claim = EmailClaim::username(username, &user.id);
+            items.push(self.put(to_item(&claim)?, Some(is_new()))?);
+        }
+        if let Some(hash) = password_hash {
+            let credential = Credential {
+                keys: keys::plain_item(keys::credential(&user.id)),
+                user_id: user.id.clone(),
+                password_hash: hash,
+                created_at: user.created_at.clone(),
+                updated_at: user.created_at.clone(),
+                failed_attempts: 0,
+                last_failure_ms: 0,
+            };
+            items.push(self.put(to_item(&credential)?, None)?);
+        }
+        items.extend(self.roster_between(None, Some(user))?);
+        Ok(items)
+    }
+}
+
 /// A change the table refused through a claim it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conflict {
@@ -209,34 +255,8 @@ impl Users<'_> {
         extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
     ) -> Result<User, CreateUserError> {
         let db = self.db;
-        let claim = EmailClaim {
-            keys: keys::plain_item(keys::email_claim(&user.email)),
-            user_id: user.id.clone(),
-        };
-        let mut items = vec![
-            db.put(to_item(&claim)?, Some(is_new()))?,
-            db.put(to_item(&UserItem::new(user.clone(), 1))?, Some(is_new()))?,
-            db.put(to_item(&NameEntry::of(&user))?, None)?,
-        ];
-        let username_at = items.len();
-        if let Some(username) = &user.username {
-            let claim = EmailClaim::username(username, &user.id);
-            items.push(db.put(to_item(&claim)?, Some(is_new()))?);
-        }
-        if let Some(hash) = password_hash {
-            let credential = Credential {
-                keys: keys::plain_item(keys::credential(&user.id)),
-                user_id: user.id.clone(),
-                password_hash: hash,
-                created_at: user.created_at.clone(),
-                updated_at: user.created_at.clone(),
-                failed_attempts: 0,
-                last_failure_ms: 0,
-            };
-            items.push(db.put(to_item(&credential)?, None)?);
-        }
+        let mut items = db.new_user_items(&user, password_hash)?;
         items.extend(db.counter_update(Delta::of_user(&user, 1))?);
-        items.extend(db.roster_between(None, Some(&user))?);
         if let Some(session) = session {
             items.extend(db.session_items(session)?);
         }
@@ -254,7 +274,7 @@ impl Users<'_> {
             }
             // The e-mail answers first when both are taken (the plugin checks the username
             // first, but the e-mail's answer reveals nothing the username's would not).
-            Committed::ConditionFailed(failed) if failed == [username_at] => {
+            Committed::ConditionFailed(failed) if failed == [NEW_USER_USERNAME_AT] => {
                 Err(CreateUserError::UsernameTaken)
             }
             Committed::ConditionFailed(_) => Err(CreateUserError::EmailTaken),

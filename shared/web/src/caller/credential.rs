@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use portal_domain::config::RateLimits;
 use portal_domain::store::keys;
 
-use super::token::{key_id, key_user_id, session_user_id};
+use super::token::{is_legacy_session_token, key_id, key_user_id, session_user_id};
 use crate::cookies::CookieJar;
 use crate::rate_limit::Bucket;
 use crate::state::AppState;
@@ -65,7 +65,7 @@ impl Credential {
                     cookie: false,
                 });
             }
-            if session_user_id(value).is_some() {
+            if session_user_id(value).is_some() || is_legacy_session_token(value) {
                 return Some(Self::Session {
                     token: value.to_string(),
                     signed: false,

@@ -8,7 +8,9 @@ use portal_domain::time::{iso, now};
 use portal_services::moderation::{Identity, Via};
 
 use super::credential::Credential;
-use super::token::{key_hash, key_lookup, session_lookup};
+use super::token::{
+    is_legacy_session_token, key_hash, key_lookup, legacy_key_id, session_id, session_lookup,
+};
 use crate::state::AppState;
 
 /// Why a presented secret did not give an identity.
@@ -54,18 +56,41 @@ pub async fn read(
         None => None,
         Some(Credential::Session { token, .. }) => match session_lookup(token) {
             Some(at) => state.db.sessions().resolve(&at.id, &at.user_id).await?,
-            None => None,
-        },
-        Some(Credential::ApiKey(key)) => match key_lookup(key) {
-            Some(at) => {
+            // A session BetterAuth made (brought over by an import): one read more.
+            None if is_legacy_session_token(token) => {
                 state
                     .db
-                    .api_keys()
-                    .resolve(&at.id, &at.user_id, &key_hash(key))
+                    .sessions()
+                    .resolve_by_id(&session_id(token))
                     .await?
             }
             None => None,
         },
+        Some(Credential::ApiKey(key)) => {
+            let hash = key_hash(key);
+            let ours = match key_lookup(key) {
+                Some(at) => {
+                    state
+                        .db
+                        .api_keys()
+                        .resolve(&at.id, &at.user_id, &hash)
+                        .await?
+                }
+                None => None,
+            };
+            match ours {
+                Some(found) => Some(found),
+                // A key BetterAuth made (brought over by an import; with a long prefix it
+                // may look like ours): found by its hash alone, one read more.
+                None => {
+                    state
+                        .db
+                        .api_keys()
+                        .resolve_by_id(&legacy_key_id(key), &hash)
+                        .await?
+                }
+            }
+        }
     };
     Ok(judge(resolved))
 }

@@ -62,6 +62,20 @@ pub fn key_hash(key: &str) -> String {
     sha256_b64url(key.as_bytes())
 }
 
+/// The length of a session token BetterAuth made (`generateId(32)`): one brought over by
+/// an import, found by its hashed id alone (its user is read after it).
+pub const LEGACY_SESSION_TOKEN_LEN: usize = 32;
+
+/// Whether `token` looks like a session token BetterAuth made.
+pub fn is_legacy_session_token(token: &str) -> bool {
+    token.len() == LEGACY_SESSION_TOKEN_LEN && token.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The id a key BetterAuth made is stored under (see `store::api_keys::id_of_stored_hash`).
+pub fn legacy_key_id(key: &str) -> String {
+    portal_domain::store::api_keys::id_of_stored_hash(&key_hash(key))
+}
+
 /// A new session for `user` with a fresh token (not stored yet): the session and its
 /// token.
 pub fn new_session(
