@@ -332,7 +332,14 @@ pub async fn run(
             concurrency,
             create_table,
         } => {
-            let secrets = import::Secrets::from_env()?;
+            let with_auth = portal_domain::config::Needs {
+                auth: true,
+                mail: false,
+                tunnel: false,
+                services: false,
+            };
+            let config = Config::from_env_for(with_auth).map_err(|e| e.to_string())?;
+            let secrets = import::Secrets::from_config(&config)?;
             let options = import::Options {
                 from: from.clone(),
                 dry_run: *dry_run,

@@ -5,7 +5,7 @@
 // equal the source's counts; the import's summary reports the bad rows by id and a second
 // import changed nothing.
 //
-//     node tests/migration/check.mjs <base-url> <facts.json> <first-import.json> <second-import.json>
+//     node tests/migration/check.mjs <base-url> <facts.json> <first-import.json> <second-import.json> <dry-run.json>
 import { readFileSync } from "node:fs";
 import { createHash, createHmac, createPrivateKey, sign } from "node:crypto";
 import assert from "node:assert/strict";
@@ -14,10 +14,11 @@ import { adminClient, twoFactorClient, usernameClient } from "better-auth/client
 import { apiKeyClient } from "@better-auth/api-key/client";
 import { passkeyClient } from "@better-auth/passkey/client";
 
-const [baseURL, factsPath, firstPath, secondPath] = process.argv.slice(2);
+const [baseURL, factsPath, firstPath, secondPath, dryPath] = process.argv.slice(2);
 const facts = JSON.parse(readFileSync(factsPath, "utf8"));
 const first = JSON.parse(readFileSync(firstPath, "utf8"));
 const second = JSON.parse(readFileSync(secondPath, "utf8"));
+const dry = JSON.parse(readFileSync(dryPath, "utf8"));
 const { people, bad, source } = facts;
 
 // A browser: a fetch that keeps cookies and sends the Origin a browser would.
@@ -91,6 +92,15 @@ await step("a second import changes nothing", () => {
   assert.equal(second.users.alreadyThere, first.users.written);
   assert.deepEqual(second.written, {});
   assert.equal(second.verification.digest, first.verification.digest);
+});
+
+await step("a dry run writes nothing; under the wrong secret, two-factor's owner is skipped whole", () => {
+  assert.equal(dry.dryRun, true);
+  assert.equal(dry.verification, undefined, "nothing written, nothing to verify");
+  const bob = dry.skipped.find((s) => s.kind === "user" && s.id === people.bob.id);
+  assert.ok(bob, JSON.stringify(dry.skipped));
+  assert.match(bob.why, /does not open with BETTER_AUTH_SECRET/);
+  assert.equal(dry.users.written, first.users.written - 1, "everyone else would come over");
 });
 
 // Before anyone signs in again (a new session would move the counts): the admin, with

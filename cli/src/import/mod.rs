@@ -55,19 +55,26 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    pub fn from_env() -> Result<Self, String> {
-        let current = std::env::var("BETTER_AUTH_SECRET")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .ok_or("BETTER_AUTH_SECRET must be the source Portal's secret (sessions, two-factor secrets and cookies depend on it)")?;
-        let previous = std::env::var("BETTER_AUTH_SECRET_PREVIOUS")
-            .ok()
-            .filter(|s| !s.is_empty());
-        let keyring = Keyring::new(&current, previous.as_deref());
-        let better_auth = std::iter::once(current).chain(previous).collect();
+    /// From the auth section of the configuration (`BETTER_AUTH_SECRET`, and
+    /// `BETTER_AUTH_SECRET_PREVIOUS` during a rotation): it must be the source Portal's,
+    /// never the development default.
+    pub fn from_config(config: &portal_domain::Config) -> Result<Self, String> {
+        use portal_domain::config::{DEVELOPMENT_SECRET, ExposeSecret};
+        let auth = config
+            .auth
+            .as_ref()
+            .ok_or("the auth section is not configured")?;
+        let current = auth.secret.expose_secret().to_string();
+        if current == DEVELOPMENT_SECRET {
+            return Err("BETTER_AUTH_SECRET must be the source Portal's secret (its sessions, two-factor secrets and cookies depend on it)".into());
+        }
+        let previous = auth
+            .previous_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_string());
         Ok(Self {
-            better_auth,
-            keyring,
+            keyring: portal_domain::keyring::Keyring::from_config(config),
+            better_auth: std::iter::once(current).chain(previous).collect(),
         })
     }
 }
@@ -394,8 +401,13 @@ pub async fn run(db: &Db, secrets: &Secrets, options: &Options) -> Result<String
     if options.create_table && !options.dry_run {
         db.ensure_table().await.map_err(|e| e.to_string())?;
     }
-    if !options.dry_run && !db.table_exists().await.map_err(|e| e.to_string())? {
-        return Err(format!("table {} does not exist", db.table()));
+    // A dry run may look at a table that is not made yet: then nobody is there.
+    let table_there = db.table_exists().await.map_err(|e| e.to_string())?;
+    if !options.dry_run && !table_there {
+        return Err(format!(
+            "table {} does not exist (--create-table makes it on a local engine)",
+            db.table()
+        ));
     }
     let mut report = Report::default();
     let refused = preflight(&source, &services, has_consents, has_passkeys, &mut report).await?;
@@ -480,7 +492,13 @@ pub async fn run(db: &Db, secrets: &Secrets, options: &Options) -> Result<String
                     .belongings(&ids, &services, has_consents, has_passkeys)
                     .await
             },
-            async { db.present_users(&ids).await.map_err(|e| e.to_string()) },
+            async {
+                if table_there {
+                    db.present_users(&ids).await.map_err(|e| e.to_string())
+                } else {
+                    Ok(HashSet::new())
+                }
+            },
         )?;
         let mine = by_user(found);
         let empty = Belongings::default();

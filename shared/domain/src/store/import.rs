@@ -410,3 +410,88 @@ fn counter_family(pk: &str) -> Option<String> {
         keys::StatsItem::ExpiryDay(day) => Some(format!("STATSEXP#{day}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(pairs: &[(&str, AttributeValue)]) -> Item {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.into())
+    }
+
+    fn n(v: i64) -> AttributeValue {
+        AttributeValue::N(v.to_string())
+    }
+
+    #[test]
+    fn the_digest_sees_content_not_nonces_or_shards() {
+        let user = item(&[
+            ("PK", s("USER#u1")),
+            ("SK", s("USER")),
+            ("id", s("u1")),
+            ("email", s("a@example.org")),
+        ]);
+        let claim = item(&[
+            ("PK", s("EMAIL#a@example.org")),
+            ("SK", s("EMAIL")),
+            ("userId", s("u1")),
+        ]);
+        let session = |sealed: &str| {
+            item(&[
+                ("PK", s("SESSION#x")),
+                ("SK", s("SESSION")),
+                ("sealedToken", s(sealed)),
+            ])
+        };
+        let shard = |k: u32, users: i64| {
+            item(&[
+                ("PK", s(&format!("STATS#{k}"))),
+                ("SK", s("STATS")),
+                ("users", n(users)),
+            ])
+        };
+        let one = census(&[
+            user.clone(),
+            claim.clone(),
+            session("nonce-a"),
+            shard(0, 1),
+            shard(3, 1),
+        ]);
+        let two = census(&[shard(5, 2), session("nonce-b"), claim.clone(), user.clone()]);
+        assert_eq!(
+            one.digest, two.digest,
+            "a fresh nonce and another shard: the same table"
+        );
+        assert!(one.orphan_claims.is_empty() && one.unclaimed_users.is_empty());
+        assert_eq!(one.kinds.get("USER"), Some(&1));
+
+        let renamed = item(&[
+            ("PK", s("USER#u1")),
+            ("SK", s("USER")),
+            ("id", s("u1")),
+            ("email", s("b@example.org")),
+        ]);
+        let other = census(&[renamed, claim, session("nonce-a"), shard(0, 2)]);
+        assert_ne!(one.digest, other.digest, "content differs");
+        assert_eq!(other.unclaimed_users, vec!["u1".to_string()]);
+        let orphan = census(&[item(&[
+            ("PK", s("USERNAME#bob")),
+            ("SK", s("USERNAME")),
+            ("userId", s("gone")),
+        ])]);
+        assert_eq!(orphan.orphan_claims, vec!["USERNAME#bob".to_string()]);
+        let counted = census(&[user.clone(), shard(1, 3)]);
+        assert_ne!(
+            counted.digest,
+            census(&[user, shard(1, 2)]).digest,
+            "counter sums count"
+        );
+    }
+}
