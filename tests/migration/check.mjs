@@ -242,5 +242,29 @@ await step("the old passkey signs in (a WebAuthn assertion from its private key)
   assert.equal(body.user.id, people.frank.id);
 });
 
+await step("Prosody's refresh token keeps working; used twice, it is refused", async () => {
+  const refresh = (token) =>
+    fetch(`${baseURL}/api/auth/oauth2/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: token,
+        client_id: "prosody",
+        client_secret: facts.clientSecret,
+      }),
+    });
+  const res = await refresh(people.carol.refreshToken);
+  assert.equal(res.status, 200, await res.clone().text());
+  const tokens = await res.json();
+  assert.ok(tokens.access_token && tokens.refresh_token, JSON.stringify(tokens));
+  const info = await fetch(`${baseURL}/api/auth/oauth2/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(info.status, 200, await info.clone().text());
+  assert.equal((await info.json()).sub, people.carol.id);
+  const again = await refresh(people.carol.refreshToken);
+  assert.equal(again.status, 400);
+  assert.equal((await again.json()).error, "invalid_grant");
+});
+
 console.log(failed === 0 ? "migration check: all passed" : `migration check: ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

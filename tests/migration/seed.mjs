@@ -228,12 +228,20 @@ await pool.query(
 // An OAuth client (the plugin's hashed secret) and Carol's consent to it.
 const clientSecret = "prosody-client-secret-0123456789";
 await pool.query(
-  `INSERT INTO oauth_client (id, client_id, client_secret, disabled, skip_consent, scopes, created_at, updated_at, name, redirect_uris, token_endpoint_auth_method, grant_types, public, type) VALUES ($1, 'prosody', $2, false, false, ARRAY['openid','profile','xmpp'], $3, $3, 'Prosody', ARRAY['https://xmpp.atl.chat/oauth/callback'], 'client_secret_post', ARRAY['authorization_code','refresh_token'], false, 'web')`,
+  `INSERT INTO oauth_client (id, client_id, client_secret, disabled, skip_consent, scopes, created_at, updated_at, name, redirect_uris, token_endpoint_auth_method, grant_types, public, type) VALUES ($1, 'prosody', $2, false, false, ARRAY['openid','profile','xmpp','offline_access'], $3, $3, 'Prosody', ARRAY['https://xmpp.atl.chat/oauth/callback'], 'client_secret_post', ARRAY['authorization_code','refresh_token'], false, 'web')`,
   [id(), createHash("sha256").update(clientSecret).digest("base64url"), now],
 );
 await pool.query(
-  `INSERT INTO oauth_consent (id, client_id, user_id, scopes, created_at, updated_at) VALUES ($1, 'prosody', $2, 'openid profile xmpp', $3, $3)`,
+  `INSERT INTO oauth_consent (id, client_id, user_id, scopes, created_at, updated_at) VALUES ($1, 'prosody', $2, 'openid profile xmpp offline_access', $3, $3)`,
   [id(), people.carol.id, now],
+);
+
+// Prosody's refresh token for Carol, as the plugin keeps it (base64url SHA-256 of a
+// 32-letter token; offline_access granted).
+people.carol.refreshToken = randomBytes(24).toString("base64").replace(/[^A-Za-z]/g, "").padEnd(32, "R").slice(0, 32);
+await pool.query(
+  `INSERT INTO oauth_refresh_token (id, token, client_id, user_id, created_at, expires_at, scopes) VALUES ($1, $2, 'prosody', $3, $4, now() + interval '20 days', ARRAY['openid','xmpp','offline_access'])`,
+  [id(), createHash("sha256").update(people.carol.refreshToken).digest("base64url"), people.carol.id, now],
 );
 
 // The rows the import must report and skip.

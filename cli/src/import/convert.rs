@@ -14,7 +14,7 @@ use portal_domain::store::api_keys::id_of_stored_hash;
 use portal_domain::store::import::ArrivingFactor;
 use portal_domain::store::integration_accounts::Account;
 use portal_domain::store::linked_accounts::LinkedAccount;
-use portal_domain::store::oauth::Consent;
+use portal_domain::store::oauth::{Consent, Grant, RefreshToken, moved_refresh_key_of_stored};
 use portal_domain::store::oauth_clients::{
     ClientAbout, OAuthClient, client_id_allowed, redirect_uri_allowed,
 };
@@ -25,8 +25,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::source::{
-    SourceAccount, SourceApiKey, SourceClient, SourceConsent, SourcePasskey, SourceService,
-    SourceSession, SourceTwoFactor, SourceUser,
+    SourceAccount, SourceApiKey, SourceClient, SourceConsent, SourcePasskey, SourceRefresh,
+    SourceService, SourceSession, SourceTwoFactor, SourceUser,
 };
 
 /// BetterAuth's `symmetricDecrypt`: hex of `nonce (24) || ciphertext || tag` under
@@ -463,6 +463,50 @@ pub fn client(
             metadata,
         },
     })
+}
+
+/// A live refresh token of the plugin and the grant it stands for (the plugin keeps no
+/// grant: the token's own client, user, scopes and life make it), under the key its hash
+/// gives (`moved_refresh_key_of_stored`), so the service holding it refreshes after the
+/// move. The grant keeps the consent's id when the client asked for consent.
+pub fn refresh_grant(
+    row: &SourceRefresh,
+    client_key: &str,
+    consent: Option<&Consent>,
+    fallback_time: &str,
+) -> Result<(Grant, String, RefreshToken), Refusal> {
+    let key = moved_refresh_key_of_stored(&row.token)
+        .ok_or_else(|| format!("refresh token {}: not the plugin's hashed form", row.id))?;
+    let created = row
+        .created_at
+        .clone()
+        .unwrap_or_else(|| fallback_time.to_string());
+    let consent_id = consent.map(|c| c.id.clone());
+    let grant = Grant {
+        id: row.id.clone(),
+        client_id: row.client_id.clone(),
+        client_key: client_key.to_string(),
+        user_id: row.user_id.clone(),
+        session_id: None,
+        scopes: row.scopes.clone(),
+        consent_id: consent_id.clone(),
+        auth_time: None,
+        created_at: created.clone(),
+        expires_at: row.expires_at.clone(),
+        revoked_at: None,
+    };
+    let token = RefreshToken {
+        grant_id: row.id.clone(),
+        client_id: row.client_id.clone(),
+        client_key: client_key.to_string(),
+        consent_id,
+        user_id: row.user_id.clone(),
+        scopes: row.scopes.clone(),
+        created_at: created,
+        expires_at: row.expires_at.clone(),
+        rotated_at: None,
+    };
+    Ok((grant, key, token))
 }
 
 /// A consent (the plugin keeps its scopes space-separated).

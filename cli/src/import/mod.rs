@@ -174,7 +174,7 @@ fn arrival(
     secrets: &Secrets,
     row: &SourceUser,
     mine: &Belongings,
-    clients: &HashSet<String>,
+    clients: &HashMap<String, String>,
     at: &str,
 ) -> Result<Arrival, String> {
     let user = convert::user(row)?;
@@ -223,12 +223,22 @@ fn arrival(
         .map(convert::service_account)
         .collect::<Result<_, _>>()?;
     // A consent to a client that did not come over is left behind (reported before).
-    let consents = mine
+    let consents: Vec<_> = mine
         .consents
         .iter()
-        .filter(|c| clients.contains(&c.client_id))
+        .filter(|c| clients.contains_key(&c.client_id))
         .map(|c| convert::consent(c, at))
         .collect();
+    // The services' refresh tokens (their grants), for the clients that came over.
+    let grants = mine
+        .refresh_tokens
+        .iter()
+        .filter_map(|r| clients.get(&r.client_id).map(|key| (r, key)))
+        .map(|(r, key)| {
+            let consent = consents.iter().find(|c| c.client_id == r.client_id);
+            convert::refresh_grant(r, key, consent, at)
+        })
+        .collect::<Result<_, _>>()?;
     Ok(Arrival {
         user,
         password_hash,
@@ -239,6 +249,7 @@ fn arrival(
         linked,
         accounts,
         consents,
+        grants,
     })
 }
 
@@ -254,6 +265,7 @@ fn tally(counts: &mut Counts, a: &Arrival) {
     add("linkedAccounts", a.linked.len());
     add("serviceAccounts", a.accounts.len());
     add("consents", a.consents.len());
+    add("refreshTokens", a.grants.len());
 }
 
 /// Splits a page's belongings by user.
@@ -285,6 +297,12 @@ fn by_user(found: Belongings) -> HashMap<String, Belongings> {
     }
     for c in found.consents {
         mine.entry(c.user_id.clone()).or_default().consents.push(c);
+    }
+    for r in found.refresh_tokens {
+        mine.entry(r.user_id.clone())
+            .or_default()
+            .refresh_tokens
+            .push(r);
     }
     mine
 }
@@ -416,7 +434,7 @@ pub async fn run(db: &Db, secrets: &Secrets, options: &Options) -> Result<String
     let clients = if has_consents {
         bring_clients(db, secrets, &source, options.dry_run, &at, &mut report).await?
     } else {
-        HashSet::new()
+        HashMap::new()
     };
 
     let mut after = String::new();
@@ -602,7 +620,7 @@ pub async fn run(db: &Db, secrets: &Secrets, options: &Options) -> Result<String
 }
 
 /// The OAuth clients, before the people (whose consents name them): each with its claim
-/// and count, or reported. Returns the `client_id`s in the table.
+/// and count, or reported. Returns the `client_id`s in the table, with their items' ids.
 async fn bring_clients(
     db: &Db,
     secrets: &Secrets,
@@ -610,8 +628,8 @@ async fn bring_clients(
     dry_run: bool,
     at: &str,
     report: &mut Report,
-) -> Result<HashSet<String>, String> {
-    let mut brought = HashSet::new();
+) -> Result<HashMap<String, String>, String> {
+    let mut brought = HashMap::new();
     for row in source.clients().await? {
         let client = match convert::client(&secrets.better_auth, &row, at) {
             Ok(client) => client,
@@ -639,7 +657,7 @@ async fn bring_clients(
         if client.disabled {
             report.expected_clients_disabled += 1;
         }
-        brought.insert(client.client_id);
+        brought.insert(client.client_id, client.id);
     }
     Ok(brought)
 }
@@ -728,6 +746,8 @@ async fn verify(db: &Db, report: &Report) -> Result<Value, String> {
         })
         .count() as i64;
     check("consents", consents, expected("consents"));
+    check("refresh tokens", kind("OAUTHRT"), expected("refreshTokens"));
+    check("grants", kind("OAUTHGRANT"), expected("refreshTokens"));
     check("OAuth clients", kind("OAUTH"), expected("oauthClients"));
     let stats = db.stats().counters().await.map_err(|e| e.to_string())?;
     check("stats: OAuth clients", stats.oauth_clients, kind("OAUTH"));

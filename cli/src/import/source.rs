@@ -164,6 +164,18 @@ pub struct SourceClient {
     pub metadata: Option<String>,
 }
 
+/// A live refresh token of the oauth-provider plugin (its hash, as the plugin stores it).
+#[derive(Debug, Clone)]
+pub struct SourceRefresh {
+    pub id: String,
+    pub token: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: Vec<String>,
+    pub created_at: Option<String>,
+    pub expires_at: String,
+}
+
 /// Each service table: our integration id, the table, its own columns.
 pub type ServiceTable = (&'static str, &'static str, &'static [&'static str]);
 
@@ -192,6 +204,7 @@ pub struct Belongings {
     pub passkeys: Vec<SourcePasskey>,
     pub services: Vec<SourceService>,
     pub consents: Vec<SourceConsent>,
+    pub refresh_tokens: Vec<SourceRefresh>,
 }
 
 fn opt_text(row: &Row, i: &str) -> Option<String> {
@@ -343,10 +356,17 @@ impl Source {
         } else {
             Vec::new()
         };
-        let consent_rows = if consents {
-            self.rows(&consents_sql, ids).await?
+        let refresh_sql = format!(
+            "SELECT id, token, client_id, user_id, scopes, {}, {} FROM oauth_refresh_token \
+             WHERE user_id = ANY($1) AND revoked IS NULL AND expires_at > (now() AT TIME ZONE 'UTC') \
+             ORDER BY id",
+            iso("created_at"),
+            iso("expires_at")
+        );
+        let (consent_rows, refresh_rows) = if consents {
+            futures::try_join!(self.rows(&consents_sql, ids), self.rows(&refresh_sql, ids))?
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         let mut found = Belongings {
             accounts: accounts
@@ -438,6 +458,20 @@ impl Source {
                     scopes: text(r, "scopes"),
                     created_at: opt_text(r, "created_at"),
                     updated_at: opt_text(r, "updated_at"),
+                })
+                .collect(),
+            refresh_tokens: refresh_rows
+                .iter()
+                .map(|r| SourceRefresh {
+                    id: text(r, "id"),
+                    token: text(r, "token"),
+                    client_id: text(r, "client_id"),
+                    user_id: text(r, "user_id"),
+                    scopes: r
+                        .get::<_, Option<Vec<String>>>("scopes")
+                        .unwrap_or_default(),
+                    created_at: opt_text(r, "created_at"),
+                    expires_at: text(r, "expires_at"),
                 })
                 .collect(),
             services: Vec::new(),

@@ -81,6 +81,7 @@ async fn moved(t: &TestAuth, email: &str) -> Moved {
         linked: vec![],
         accounts: vec![],
         consents: vec![],
+        grants: vec![],
     };
     assert!(matches!(
         t.state.db.land(&arrival).await.unwrap(),

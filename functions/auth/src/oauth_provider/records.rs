@@ -3,7 +3,8 @@
 //! resource endpoints, which check.
 
 use portal_domain::model::User;
-use portal_domain::store::oauth::secret_key;
+use portal_domain::store::StoreError;
+use portal_domain::store::oauth::{OAuth, RefreshToken, moved_refresh_key, secret_key};
 use serde_json::{Map, Value, json};
 
 /// The record key of an opaque access token.
@@ -18,6 +19,24 @@ pub fn jwt_access_key(jti: &str) -> String {
 
 pub fn refresh_key(token: &str) -> String {
     secret_key("refresh", token)
+}
+
+/// The refresh token `presented` names, with the key it is stored under: ours, or (one
+/// read more, only when ours finds nothing) one the oauth-provider plugin issued before the
+/// move (`moved_refresh_key`). Every endpoint that takes a refresh token finds it here.
+pub async fn find_refresh(
+    store: &OAuth<'_>,
+    presented: &str,
+) -> Result<Option<(String, RefreshToken)>, StoreError> {
+    let key = refresh_key(presented);
+    if let Some(token) = store.refresh_token(&key).await? {
+        return Ok(Some((key, token)));
+    }
+    let moved = moved_refresh_key(presented);
+    Ok(store
+        .refresh_token(&moved)
+        .await?
+        .map(|token| (moved, token)))
 }
 
 /// The OpenID Connect standard claims the scopes allow (the plugin's `userNormalClaims`).

@@ -17,7 +17,7 @@ use portal_web::http::RequestClient;
 use serde_json::{Map, Value, json};
 
 use super::authorize::Params;
-use super::records::{jwt_access_key, opaque_access_key, refresh_key, user_claims};
+use super::records::{find_refresh, jwt_access_key, opaque_access_key, user_claims};
 use super::{Credentials, OAuthError, OAuthResult, authenticate, form_value, issuer, no_store};
 use crate::input::Body;
 use crate::limits::{AddressCount, count_address};
@@ -306,7 +306,7 @@ async fn caller_and_token(
             if !as_refresh {
                 return Ok(None);
             }
-            Ok(store.refresh_token(&refresh_key(token)).await?)
+            Ok(find_refresh(&store, token).await?.map(|(_, found)| found))
         },
     )
 }

@@ -20,7 +20,7 @@ use portal_domain::time::{iso, now};
 use portal_web::http::RequestClient;
 use serde_json::{Map, Value, json};
 
-use super::records::{jwt_access_key, opaque_access_key, refresh_key, user_claims};
+use super::records::{find_refresh, jwt_access_key, opaque_access_key, refresh_key, user_claims};
 use super::{
     ACCESS_LIFETIME, Credentials, ID_TOKEN_LIFETIME, OAuthError, OAuthResult, REFRESH_LIFETIME,
     USER_SCOPES, authenticate, check_client_scopes, check_credentials, form_value, issuer,
@@ -527,10 +527,9 @@ async fn refresh(ask: &Ask<'_>) -> OAuthResult<Value> {
     let state = ask.state;
     let client_id = client_id(ask)?;
     let presented = required(ask, "refresh_token")?;
-    let key = refresh_key(presented);
     let store = state.app.db.oauth();
-    let token = ask
-        .counted(async { Ok(store.refresh_token(&key).await?) })
+    let (key, token) = ask
+        .counted(async { Ok(find_refresh(&store, presented).await?) })
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("invalid refresh token"))?;
     if token.client_id != client_id {

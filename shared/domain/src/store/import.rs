@@ -20,7 +20,7 @@ use super::integration_accounts::Account;
 use super::item::{Item, from_item, to_item};
 use super::keys::{self, ItemKeys};
 use super::linked_accounts::LinkedAccount;
-use super::oauth::Consent;
+use super::oauth::{Consent, Grant, RefreshToken};
 use super::oauth_clients::OAuthClient;
 use super::passkeys::Passkey;
 use super::schema;
@@ -54,6 +54,8 @@ pub struct Arrival {
     pub linked: Vec<LinkedAccount>,
     pub accounts: Vec<Account>,
     pub consents: Vec<Consent>,
+    /// Grants to OAuth clients with their live refresh token (its record key).
+    pub grants: Vec<(Grant, String, RefreshToken)>,
 }
 
 /// What became of an arrival.
@@ -64,7 +66,8 @@ pub enum Landed {
     /// The person is in the table already (an earlier run): nothing written.
     AlreadyThere,
     /// Something of theirs is somebody else's in the table (which: `email`, `username`,
-    /// `api key`, `passkey`, `linked account`, `service account`, `consent`): nothing
+    /// `api key`, `passkey`, `linked account`, `service account`, `consent`, `refresh
+    /// token`): nothing
     /// written.
     Taken(&'static str),
     /// More writes than one transaction takes: nothing written.
@@ -121,6 +124,11 @@ impl Db {
         }
         for consent in &a.consents {
             push(&mut items, self.consent_put(consent)?, "consent");
+        }
+        for (grant, key, token) in &a.grants {
+            for item in self.moved_grant_items(grant, key, token)? {
+                push(&mut items, item, "refresh token");
+            }
         }
         // Counters last: one update per counter item (a transaction touches an item once).
         let expiries: Vec<(&str, i64)> = a

@@ -29,6 +29,22 @@ pub fn secret_key(kind: &str, secret: &str) -> String {
     sha256_hex(format!("{kind}:{secret}").as_bytes())
 }
 
+/// The record key of a refresh token the oauth-provider plugin issued, brought over by an
+/// import: the plugin kept only SHA-256 of the token (base64url), so it cannot live under
+/// [`secret_key`]; it is found under this key when ours finds nothing.
+pub fn moved_refresh_key(token: &str) -> String {
+    format!("ba-{}", sha256_hex(token.as_bytes()))
+}
+
+/// [`moved_refresh_key`] from what the plugin stored (base64url SHA-256 of the token).
+pub fn moved_refresh_key_of_stored(stored: &str) -> Option<String> {
+    let digest = data_encoding::BASE64URL_NOPAD
+        .decode(stored.trim_end_matches('=').as_bytes())
+        .ok()
+        .filter(|d| d.len() == 32)?;
+    Some(format!("ba-{}", data_encoding::HEXLOWER.encode(&digest)))
+}
+
 fn ttl_of(expires_at: &str) -> i64 {
     crate::time::parse_iso(expires_at).map_or(0, |t| t.unix_timestamp())
 }
@@ -565,5 +581,24 @@ impl Db {
             to_item(&consent_item(consent))?,
             Some(super::table::is_new()),
         )
+    }
+}
+
+impl Db {
+    /// The writes of a grant and its refresh token brought over from another store (an
+    /// import), each only where new.
+    pub(crate) fn moved_grant_items(
+        &self,
+        grant: &Grant,
+        key: &str,
+        token: &RefreshToken,
+    ) -> Result<[aws_sdk_dynamodb::types::TransactWriteItem; 2], StoreError> {
+        Ok([
+            self.put(to_item(&grant_item(grant))?, Some(super::table::is_new()))?,
+            self.put(
+                to_item(&refresh_item(key, token))?,
+                Some(super::table::is_new()),
+            )?,
+        ])
     }
 }
