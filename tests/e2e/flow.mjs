@@ -13,6 +13,7 @@ import { join } from "node:path";
 import assert from "node:assert/strict";
 import { createHash, createHmac, createPublicKey, randomBytes, verify } from "node:crypto";
 import { pathToFileURL } from "node:url";
+import { cookieFetch, totp } from "../lib/browser.mjs";
 
 // The client version under test: `E2E_CLIENT` names a client.mjs (default: the one beside
 // this file, better-auth 1.7.x; `client-1.5/client.mjs` is the version Portal 2.3.0 pins).
@@ -40,22 +41,7 @@ if (!baseURL || !outbox) {
 }
 
 function browser() {
-  const jar = new Map();
-  const customFetchImpl = async (input, init = {}) => {
-    const headers = new Headers(init.headers || {});
-    if (jar.size) headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
-    headers.set("origin", baseURL);
-    const res = await fetch(input, { ...init, headers });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(";");
-      const eq = pair.indexOf("=");
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      if (attrs.some((a) => a.trim().toLowerCase() === "max-age=0")) jar.delete(name);
-      else jar.set(name, value);
-    }
-    return res;
-  };
+  const { jar, fetch: customFetchImpl } = cookieFetch(baseURL);
   const client = createAuthClient({
     baseURL,
     // Portal's client plugin list (passkeys run in a real browser: scripts/browser).
@@ -75,25 +61,6 @@ function browser() {
     fetchOptions: { customFetchImpl },
   });
   return { client, jar, fetch: customFetchImpl };
-}
-
-// RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s), written here independently of the server.
-function base32Decode(text) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const ch of text.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-function totp(uri, offset = 0) {
-  const key = base32Decode(new URL(uri).searchParams.get("secret"));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + offset));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const at = mac[mac.length - 1] & 15;
-  const value = (mac.readUInt32BE(at) & 0x7fffffff) % 1000000;
-  return String(value).padStart(6, "0");
 }
 
 const results = [];

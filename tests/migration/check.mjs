@@ -7,12 +7,13 @@
 //
 //     node tests/migration/check.mjs <base-url> <facts.json> <first-import.json> <second-import.json> <dry-run.json>
 import { readFileSync } from "node:fs";
-import { createHash, createHmac, createPrivateKey, sign } from "node:crypto";
+import { createHash, createPrivateKey, sign } from "node:crypto";
 import assert from "node:assert/strict";
 import { createAuthClient } from "better-auth/client";
 import { adminClient, twoFactorClient, usernameClient } from "better-auth/client/plugins";
 import { apiKeyClient } from "@better-auth/api-key/client";
 import { passkeyClient } from "@better-auth/passkey/client";
+import { cookieFetch, totp } from "../lib/browser.mjs";
 
 const [baseURL, factsPath, firstPath, secondPath, dryPath] = process.argv.slice(2);
 const facts = JSON.parse(readFileSync(factsPath, "utf8"));
@@ -21,50 +22,15 @@ const second = JSON.parse(readFileSync(secondPath, "utf8"));
 const dry = JSON.parse(readFileSync(dryPath, "utf8"));
 const { people, bad, source } = facts;
 
-// A browser: a fetch that keeps cookies and sends the Origin a browser would.
+// A browser: the real client over a fetch that keeps cookies.
 function browser(cookie) {
-  const jar = new Map();
-  if (cookie) {
-    const eq = cookie.indexOf("=");
-    jar.set(cookie.slice(0, eq), cookie.slice(eq + 1));
-  }
-  const customFetchImpl = async (input, init = {}) => {
-    const headers = new Headers(init.headers || {});
-    if (jar.size) headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
-    headers.set("origin", baseURL);
-    const res = await fetch(input, { ...init, headers });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(";");
-      const at = pair.indexOf("=");
-      const name = pair.slice(0, at).trim();
-      if (attrs.some((a) => a.trim().toLowerCase() === "max-age=0")) jar.delete(name);
-      else jar.set(name, pair.slice(at + 1).trim());
-    }
-    return res;
-  };
+  const { jar, fetch: customFetchImpl } = cookieFetch(baseURL, cookie);
   const client = createAuthClient({
     baseURL,
     plugins: [usernameClient(), twoFactorClient(), apiKeyClient(), adminClient(), passkeyClient()],
     fetchOptions: { customFetchImpl },
   });
   return { client, jar, fetch: customFetchImpl };
-}
-
-function base32Decode(text) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const ch of text.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-function totp(uri) {
-  const key = base32Decode(new URL(uri).searchParams.get("secret"));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const at = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1000000).padStart(6, "0");
 }
 
 let failed = 0;

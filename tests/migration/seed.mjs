@@ -13,7 +13,7 @@
 // facts.json: what the check needs (passwords, the old cookies, keys, authenticator
 // secrets, backup codes) and the source's counts.
 import { writeFileSync } from "node:fs";
-import { createHash, createHmac, generateKeyPairSync, randomBytes } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
 import pg from "pg";
 import { CamelCasePlugin, Kysely, PostgresDialect } from "kysely";
@@ -31,6 +31,7 @@ import {
 import { apiKey } from "@better-auth/api-key";
 import { passkey } from "@better-auth/passkey";
 import { oauthProvider } from "@better-auth/oauth-provider";
+import { totp } from "../lib/browser.mjs";
 
 const [url, secret, factsPath] = process.argv.slice(2);
 if (!url || !secret || !factsPath) {
@@ -104,24 +105,6 @@ function sessionCookie(cookies) {
   const value = cookies["portal.session_token"];
   assert.ok(value, "a session cookie");
   return `portal.session_token=${value}`;
-}
-
-// RFC 6238 TOTP, for turning two-factor on as an authenticator app would.
-function base32Decode(text) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const ch of text.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-function totp(uri) {
-  const key = base32Decode(new URL(uri).searchParams.get("secret"));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const at = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1000000).padStart(6, "0");
 }
 
 async function signUp(name, email, password, user) {

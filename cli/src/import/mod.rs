@@ -483,7 +483,7 @@ pub async fn run(db: &Db, secrets: &Secrets, options: &Options) -> Result<String
                     &clients,
                     &at,
                 ) {
-                    Ok(a) => expect(&mut report, &a),
+                    Ok(a) => expect(&mut report, &a, 1),
                     Err(why) => {
                         skipped_before_resume += 1;
                         report.skip("user", &row.id, why);
@@ -533,7 +533,7 @@ pub async fn run(db: &Db, secrets: &Secrets, options: &Options) -> Result<String
                 &at,
             ) {
                 Ok(a) => {
-                    expect(&mut report, &a);
+                    expect(&mut report, &a, 1);
                     if present.contains(&a.user.id) {
                         report.users_already_there += 1;
                     } else {
@@ -565,7 +565,7 @@ pub async fn run(db: &Db, secrets: &Secrets, options: &Options) -> Result<String
                     }
                     Landed::AlreadyThere => report.users_already_there += 1,
                     Landed::Taken(what) => {
-                        unexpect(&mut report, &a);
+                        expect(&mut report, &a, -1);
                         report.skip(
                             "user",
                             &a.user.id,
@@ -573,7 +573,7 @@ pub async fn run(db: &Db, secrets: &Secrets, options: &Options) -> Result<String
                         );
                     }
                     Landed::TooLarge(n) => {
-                        unexpect(&mut report, &a);
+                        expect(&mut report, &a, -1);
                         report.skip(
                             "user",
                             &a.user.id,
@@ -662,48 +662,29 @@ async fn bring_clients(
     Ok(brought)
 }
 
-/// What the table must hold for an arrival (brought now or by an earlier run).
-fn expect(report: &mut Report, a: &Arrival) {
-    tally(&mut report.expected, a);
-    for account in &a.accounts {
-        *report
-            .expected_accounts
-            .entry((account.integration_id.clone(), account.status.clone()))
-            .or_default() += 1;
-    }
-    match a.user.role {
-        Role::Admin => report.expected_roles.0 += 1,
-        Role::Staff => report.expected_roles.1 += 1,
-        Role::User => {}
-    }
-    if a.user.banned {
-        report.expected_roles.2 += 1;
-    }
-    report.expected_keys_enabled += a.api_keys.iter().filter(|k| k.enabled).count() as i64;
-}
-
-/// An arrival the table refused after all: not expected.
-fn unexpect(report: &mut Report, a: &Arrival) {
-    let mut gone = Counts::new();
-    tally(&mut gone, a);
-    for (kind, n) in gone {
-        *report.expected.entry(kind).or_default() -= n;
+/// What the table must hold for an arrival (brought now or by an earlier run): `sign`
+/// 1 counts it in, -1 takes it back out (the table refused it after all).
+fn expect(report: &mut Report, a: &Arrival, sign: i64) {
+    let mut counts = Counts::new();
+    tally(&mut counts, a);
+    for (kind, n) in counts {
+        *report.expected.entry(kind).or_default() += sign * n;
     }
     for account in &a.accounts {
         *report
             .expected_accounts
             .entry((account.integration_id.clone(), account.status.clone()))
-            .or_default() -= 1;
+            .or_default() += sign;
     }
     match a.user.role {
-        Role::Admin => report.expected_roles.0 -= 1,
-        Role::Staff => report.expected_roles.1 -= 1,
+        Role::Admin => report.expected_roles.0 += sign,
+        Role::Staff => report.expected_roles.1 += sign,
         Role::User => {}
     }
     if a.user.banned {
-        report.expected_roles.2 -= 1;
+        report.expected_roles.2 += sign;
     }
-    report.expected_keys_enabled -= a.api_keys.iter().filter(|k| k.enabled).count() as i64;
+    report.expected_keys_enabled += sign * a.api_keys.iter().filter(|k| k.enabled).count() as i64;
 }
 
 /// The verification pass: counts per kind, the counters, the claims.

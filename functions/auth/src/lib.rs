@@ -86,7 +86,7 @@ fn route_list() -> impl RouteList<AuthState> {
         [social::sign_in::generic],
         [social::callback::social, social::callback::social_post],
         [social::callback::generic, social::callback::generic_post],
-        [social::proxy::callback],
+        [social::proxy_callback::callback],
         [username::is_username_available],
         [multi_session::list_device_sessions],
         [multi_session::set_active],

@@ -10,12 +10,13 @@ mod common;
 
 use common::TestAuth;
 use portal_domain::crypto::{new_id, random_alphanumeric, random_letters};
-use portal_domain::model::{ApiKey, Client, Role, User};
+use portal_domain::model::{Client, Role, User};
 use portal_domain::store::api_keys::id_of_stored_hash;
 use portal_domain::store::import::{Arrival, Landed};
 use portal_domain::store::sessions::session_for_token;
 use portal_domain::time::{iso, now};
 use portal_testkit::envelope;
+use portal_testkit::people::unsaved_api_key;
 use portal_web::caller::token::{key_hash, session_id};
 use serde_json::{Value, json};
 
@@ -49,28 +50,11 @@ async fn moved(t: &TestAuth, email: &str) -> Moved {
         &Client::default(),
         now(),
     );
-    let stored = key_hash(&key);
-    let api_key = ApiKey {
-        id: id_of_stored_hash(&stored),
-        config_id: "default".into(),
-        name: Some("ci".into()),
-        start: Some(key[..6].to_string()),
-        prefix: None,
-        key_hash: stored,
-        user_id: user.id.clone(),
-        enabled: true,
-        rate_limit_enabled: true,
-        rate_limit_time_window: 86_400_000,
-        rate_limit_max: 10,
-        request_count: 0,
-        remaining: None,
-        last_request: None,
-        expires_at: None,
-        created_at: at.clone(),
-        updated_at: at,
-        metadata: None,
-        generation: 0,
-    };
+    let (_, mut api_key) = unsaved_api_key(&user, "ci", true);
+    api_key.key_hash = key_hash(&key);
+    api_key.id = id_of_stored_hash(&api_key.key_hash);
+    api_key.start = Some(key[..6].to_string());
+    api_key.prefix = None;
     let arrival = Arrival {
         user: user.clone(),
         password_hash: None,

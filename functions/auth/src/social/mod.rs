@@ -13,6 +13,7 @@
 
 pub mod callback;
 pub mod proxy;
+pub mod proxy_callback;
 pub mod sign_in;
 
 use std::sync::OnceLock;
