@@ -558,6 +558,20 @@ pub async fn run(db: &Db, secrets: &Secrets, options: &Options) -> Result<String
                 .collect()
                 .await;
             for (a, landed) in landed {
+                let landed = match landed {
+                    // DynamoDB refused this person's writes as such (the same item twice,
+                    // an item too large): theirs alone, reported; the rest goes on.
+                    Err(StoreError::Dynamo(why)) if why.contains("ValidationException") => {
+                        expect(&mut report, &a, -1);
+                        report.skip(
+                            "user",
+                            &a.user.id,
+                            "DynamoDB refused the transaction (ValidationException)",
+                        );
+                        continue;
+                    }
+                    other => other,
+                };
                 match landed.map_err(|e| format!("import stopped (resume with --resume): {e}"))? {
                     Landed::Written(_) => {
                         tally(&mut report.written, &a);

@@ -263,13 +263,14 @@ impl Source {
         Ok(rows[0].get(0))
     }
 
-    /// Users after `after` in id order, at most `limit`.
+    /// Users after `after` in id order (bytewise, `COLLATE "C"`: the order Rust compares
+    /// ids in, whatever the database's locale), at most `limit`.
     pub async fn users_after(&self, after: &str, limit: i64) -> Result<Vec<SourceUser>, String> {
         let sql = format!(
             "SELECT id, name, email, email_verified, image, username, display_username, \
              coalesce(two_factor_enabled, false) AS two_factor_enabled, role, \
              coalesce(banned, false) AS banned, ban_reason, {}, {}, {} \
-             FROM \"user\" WHERE id > $1 ORDER BY id LIMIT $2",
+             FROM \"user\" WHERE id COLLATE \"C\" > $1 ORDER BY id COLLATE \"C\" LIMIT $2",
             iso("ban_expires"),
             iso("created_at"),
             iso("updated_at")
@@ -507,7 +508,14 @@ impl Source {
     /// Every OAuth client (the oauth-provider plugin's `oauth_client`).
     pub async fn clients(&self) -> Result<Vec<SourceClient>, String> {
         let sql = format!(
-            "SELECT id, client_id, client_secret, coalesce(disabled, false) AS disabled,              coalesce(skip_consent, false) AS skip_consent,              coalesce(enable_end_session, false) AS enable_end_session, scopes, user_id, {}, {},              name, uri, icon, contacts, tos, policy, software_id, software_version,              software_statement, redirect_uris, post_logout_redirect_uris,              token_endpoint_auth_method, grant_types, coalesce(public, false) AS public, type,              extract(epoch FROM client_secret_expires_at)::bigint AS client_secret_expires_at,              metadata::text AS metadata FROM oauth_client ORDER BY id",
+            "SELECT id, client_id, client_secret, coalesce(disabled, false) AS disabled, \
+             coalesce(skip_consent, false) AS skip_consent, \
+             coalesce(enable_end_session, false) AS enable_end_session, scopes, user_id, {}, {}, \
+             name, uri, icon, contacts, tos, policy, software_id, software_version, \
+             software_statement, redirect_uris, post_logout_redirect_uris, \
+             token_endpoint_auth_method, grant_types, coalesce(public, false) AS public, type, \
+             extract(epoch FROM client_secret_expires_at)::bigint AS client_secret_expires_at, \
+             metadata::text AS metadata FROM oauth_client ORDER BY id",
             iso("created_at"),
             iso("updated_at")
         );
