@@ -120,6 +120,11 @@ pub enum Command {
         /// template makes it).
         #[arg(long)]
         create_table: bool,
+        /// Trust anchors (PEM) for the database's TLS certificate besides the public
+        /// roots: RDS's CA bundle, a private CA. Add `sslmode=require` to the URL to refuse
+        /// a connection without TLS.
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
     },
     /// Compare Portal's accounts on one service with the service's own, and print the
     /// drift as JSON lines; with --fix, repair what can be repaired.
@@ -331,6 +336,7 @@ pub async fn run(
             page,
             concurrency,
             create_table,
+            ca_file,
         } => {
             let with_auth = portal_domain::config::Needs {
                 auth: true,
@@ -347,6 +353,7 @@ pub async fn run(
                 page: (*page).clamp(1, 1000),
                 concurrency: *concurrency,
                 create_table: *create_table,
+                ca_file: ca_file.clone(),
             };
             import::run(db, &secrets, &options).await
         }

@@ -45,6 +45,8 @@ pub struct Options {
     pub concurrency: usize,
     /// Create the table when it does not exist.
     pub create_table: bool,
+    /// More trust anchors (PEM) for the source's TLS certificate.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// The secrets BetterAuth encrypted with (`BETTER_AUTH_SECRET`, and the one before a
@@ -406,7 +408,7 @@ async fn preflight(
 pub async fn run(db: &Db, secrets: &Secrets, options: &Options) -> Result<String, String> {
     let started = std::time::Instant::now();
     let source_id = fingerprint(&options.from)?;
-    let source = Source::connect(&options.from).await?;
+    let source = Source::connect(&options.from, options.ca_file.as_deref()).await?;
     let mut services = Vec::new();
     for entry in SERVICE_TABLES {
         if source.has_table(entry.1).await? {
@@ -744,7 +746,24 @@ async fn verify(db: &Db, report: &Report) -> Result<Value, String> {
     check("refresh tokens", kind("OAUTHRT"), expected("refreshTokens"));
     check("grants", kind("OAUTHGRANT"), expected("refreshTokens"));
     check("OAuth clients", kind("OAUTH"), expected("oauthClients"));
-    let stats = db.stats().counters().await.map_err(|e| e.to_string())?;
+    let at = now();
+    let stats = db.stats().read(at).await.map_err(|e| e.to_string())?;
+    let live_sessions = items
+        .iter()
+        .filter(|i| {
+            i.get("SK")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|sk| sk == "SESSION")
+                && i.get("expiresAt")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|e| e.as_str() > iso(at).as_str())
+        })
+        .count() as i64;
+    check(
+        "stats: active sessions",
+        stats.sessions_active,
+        live_sessions,
+    );
     check("stats: OAuth clients", stats.oauth_clients, kind("OAUTH"));
     check(
         "stats: disabled OAuth clients",
@@ -801,6 +820,7 @@ async fn verify(db: &Db, report: &Report) -> Result<Value, String> {
         "stats": {
             "users": stats.users, "admins": stats.admins, "staff": stats.staff,
             "banned": stats.banned, "apiKeys": stats.api_keys,
+            "activeSessions": stats.sessions_active,
             "apiKeysEnabled": stats.api_keys_enabled,
         },
         "digest": census.digest,

@@ -5,7 +5,12 @@
 
 use std::collections::HashMap;
 
-use tokio_postgres::{Client, NoTls, Row};
+use std::sync::Arc;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use tokio_postgres::{Client, Row};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// ISO-8601 with milliseconds, as our records keep times.
 fn iso(column: &str) -> String {
@@ -217,9 +222,12 @@ fn text(row: &Row, i: &str) -> String {
 
 impl Source {
     /// Connects (the connection's task runs in the background until the source is
-    /// dropped).
-    pub async fn connect(url: &str) -> Result<Self, String> {
-        let (client, connection) = tokio_postgres::connect(url, NoTls)
+    /// dropped). TLS whenever the server offers it (`sslmode=prefer`, the default) or as
+    /// the URL demands (`sslmode=require`), the server's certificate always verified: the
+    /// public roots, plus the CA bundle in `ca_file` (RDS's, a private CA).
+    pub async fn connect(url: &str, ca_file: Option<&std::path::Path>) -> Result<Self, String> {
+        let tls = tls(ca_file)?;
+        let (client, connection) = tokio_postgres::connect(url, tls)
             .await
             .map_err(|e| format!("cannot connect to the source database: {e}"))?;
         tokio::spawn(async move {
@@ -571,6 +579,39 @@ impl Source {
     pub async fn count(&self, sql: &str) -> Result<i64, String> {
         Ok(self.rows(sql, &[]).await?[0].get(0))
     }
+}
+
+/// The TLS of the source connection: rustls, the public roots and the certificates of
+/// `ca_file` (PEM) as trust anchors.
+fn tls(ca_file: Option<&std::path::Path>) -> Result<MakeRustlsConnect, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let certificates = CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("cannot read --ca-file {}: {e}", path.display()))?;
+        let mut added = 0;
+        for certificate in certificates {
+            let certificate = certificate
+                .map_err(|e| format!("--ca-file {}: not PEM certificates ({e})", path.display()))?;
+            roots
+                .add(certificate)
+                .map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(format!(
+                "--ca-file {}: no certificate in it",
+                path.display()
+            ));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
 }
 
 fn first_line(sql: &str) -> &str {
