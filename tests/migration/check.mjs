@@ -107,6 +107,19 @@ await step("every old session cookie keeps working, no new sign-in", async () =>
   assert.equal(bobs.data.user.twoFactorEnabled, true);
 });
 
+await step("one browser's accounts (multi-session cookies) are all still there", async () => {
+  const [active, ...multi] = people.sharedBrowser;
+  const shared = browser(active);
+  for (const cookie of multi) {
+    const eq = cookie.indexOf("=");
+    shared.jar.set(cookie.slice(0, eq), cookie.slice(eq + 1));
+  }
+  const res = await shared.fetch(`${baseURL}/api/auth/multi-session/list-device-sessions`);
+  assert.equal(res.status, 200, await res.clone().text());
+  const ids = (await res.json()).map((s) => s.user.id).sort();
+  assert.deepEqual(ids, [people.alice.id, people.sam.id].sort());
+});
+
 await step("the stale session_data cookie is ignored, never trusted", async () => {
   const cached = people.alice.cookies["portal.session_data"];
   assert.ok(cached, "BetterAuth set its cache cookie");

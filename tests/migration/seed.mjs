@@ -132,6 +132,17 @@ people.alice.phoneCookie = sessionCookie(again.cookies);
 const byName = await call("/sign-in/username", { body: { username: "carol", password: password("carol") } });
 people.carol.cookie = sessionCookie(byName.cookies);
 
+// One browser, two accounts (the multi-session plugin's cookies): Alice, then Sam.
+{
+  const aliceMulti = Object.entries(people.alice.cookies).filter(([name]) => name.startsWith("portal.session_token_multi-"));
+  assert.equal(aliceMulti.length, 1, "the multi-session cookie of Alice's sign-up");
+  const held = `${people.alice.cookie}; ${aliceMulti.map(([n, v]) => `${n}=${v}`).join("; ")}`;
+  const samToo = await call("/sign-in/email", { body: { email: "sam@example.org", password: password("sam") }, cookie: held });
+  const samMulti = Object.entries(samToo.cookies).filter(([name]) => name.startsWith("portal.session_token_multi-"));
+  assert.equal(samMulti.length, 1, "the multi-session cookie of Sam's sign-in");
+  people.sharedBrowser = [sessionCookie(samToo.cookies), ...[...aliceMulti, ...samMulti].map(([n, v]) => `${n}=${v}`)];
+}
+
 // Bob turns two-factor on with an authenticator app.
 {
   const enabled = await call("/two-factor/enable", { body: { password: password("bob") }, cookie: people.bob.cookie });

@@ -227,9 +227,20 @@ impl Source {
     /// public roots, plus the CA bundle in `ca_file` (RDS's, a private CA).
     pub async fn connect(url: &str, ca_file: Option<&std::path::Path>) -> Result<Self, String> {
         let tls = tls(ca_file)?;
-        let (client, connection) = tokio_postgres::connect(url, tls)
-            .await
-            .map_err(|e| format!("cannot connect to the source database: {e}"))?;
+        let (client, connection) = tokio_postgres::connect(url, tls).await.map_err(|e| {
+            let mut why = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(inner) = cause {
+                why.push_str(&format!(": {inner}"));
+                cause = inner.source();
+            }
+            let hint = if why.contains("UnknownIssuer") {
+                " (its certificate's CA is not trusted: --ca-file)"
+            } else {
+                ""
+            };
+            format!("cannot connect to the source database: {why}{hint}")
+        })?;
         tokio::spawn(async move {
             if let Err(err) = connection.await {
                 eprintln!("portal-admin: source connection: {err}");
