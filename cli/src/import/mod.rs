@@ -273,39 +273,64 @@ fn tally(counts: &mut Counts, a: &Arrival) {
 /// Splits a page's belongings by user.
 fn by_user(found: Belongings) -> HashMap<String, Belongings> {
     let mut mine: HashMap<String, Belongings> = HashMap::new();
-    for a in found.accounts {
-        mine.entry(a.user_id.clone()).or_default().accounts.push(a);
+    fn file<T>(
+        mine: &mut HashMap<String, Belongings>,
+        rows: Vec<T>,
+        owner: impl Fn(&T) -> &str,
+        list: impl Fn(&mut Belongings) -> &mut Vec<T>,
+    ) {
+        for row in rows {
+            list(mine.entry(owner(&row).to_string()).or_default()).push(row);
+        }
     }
-    for s in found.sessions {
-        mine.entry(s.user_id.clone()).or_default().sessions.push(s);
-    }
-    for k in found.api_keys {
-        mine.entry(k.reference_id.clone())
-            .or_default()
-            .api_keys
-            .push(k);
-    }
-    for f in found.two_factors {
-        mine.entry(f.user_id.clone())
-            .or_default()
-            .two_factors
-            .push(f);
-    }
-    for p in found.passkeys {
-        mine.entry(p.user_id.clone()).or_default().passkeys.push(p);
-    }
-    for s in found.services {
-        mine.entry(s.user_id.clone()).or_default().services.push(s);
-    }
-    for c in found.consents {
-        mine.entry(c.user_id.clone()).or_default().consents.push(c);
-    }
-    for r in found.refresh_tokens {
-        mine.entry(r.user_id.clone())
-            .or_default()
-            .refresh_tokens
-            .push(r);
-    }
+    file(
+        &mut mine,
+        found.accounts,
+        |r| &r.user_id,
+        |b| &mut b.accounts,
+    );
+    file(
+        &mut mine,
+        found.sessions,
+        |r| &r.user_id,
+        |b| &mut b.sessions,
+    );
+    file(
+        &mut mine,
+        found.api_keys,
+        |r| &r.reference_id,
+        |b| &mut b.api_keys,
+    );
+    file(
+        &mut mine,
+        found.two_factors,
+        |r| &r.user_id,
+        |b| &mut b.two_factors,
+    );
+    file(
+        &mut mine,
+        found.passkeys,
+        |r| &r.user_id,
+        |b| &mut b.passkeys,
+    );
+    file(
+        &mut mine,
+        found.services,
+        |r| &r.user_id,
+        |b| &mut b.services,
+    );
+    file(
+        &mut mine,
+        found.consents,
+        |r| &r.user_id,
+        |b| &mut b.consents,
+    );
+    file(
+        &mut mine,
+        found.refresh_tokens,
+        |r| &r.user_id,
+        |b| &mut b.refresh_tokens,
+    );
     mine
 }
 
