@@ -443,6 +443,23 @@ pub async fn run(db: &Db, secrets: &Secrets, options: &Options) -> Result<String
     let has_consents =
         source.has_table("oauth_consent").await? && source.has_table("oauth_client").await?;
     let has_passkeys = source.has_table("passkey").await?;
+    // Every column read, of a type it is read as, before a single row is: a schema this
+    // import does not know stops it here, whole, never midway.
+    let mut tables = vec!["user", "account", "session", "apikey", "two_factor"];
+    if has_passkeys {
+        tables.push("passkey");
+    }
+    if has_consents {
+        tables.extend(["oauth_client", "oauth_consent", "oauth_refresh_token"]);
+    }
+    tables.extend(services.iter().map(|(_, table, _)| *table));
+    let problems = source.schema_problems(&tables).await?;
+    if !problems.is_empty() {
+        return Err(format!(
+            "the source's schema is not Portal 2.3's as this import reads it: {}",
+            problems.join("; ")
+        ));
+    }
     if options.create_table && !options.dry_run {
         db.ensure_table().await.map_err(|e| e.to_string())?;
     }

@@ -181,6 +181,99 @@ pub struct SourceRefresh {
     pub expires_at: String,
 }
 
+/// Every column the import reads with the types it reads it as (`text` also takes
+/// `varchar`; the service tables' own columns and their `status`, `metadata` are read as
+/// text whatever their type).
+const TEXT: &str = "text|varchar";
+const TIME: &str = "timestamp|timestamptz";
+const COLUMNS: &[(&str, &str, &str)] = &[
+    ("user", "id", TEXT),
+    ("user", "name", TEXT),
+    ("user", "email", TEXT),
+    ("user", "email_verified", "bool"),
+    ("user", "image", TEXT),
+    ("user", "username", TEXT),
+    ("user", "display_username", TEXT),
+    ("user", "two_factor_enabled", "bool"),
+    ("user", "role", TEXT),
+    ("user", "banned", "bool"),
+    ("user", "ban_reason", TEXT),
+    ("user", "ban_expires", TIME),
+    ("user", "created_at", TIME),
+    ("user", "updated_at", TIME),
+    ("account", "id", TEXT),
+    ("account", "account_id", TEXT),
+    ("account", "provider_id", TEXT),
+    ("account", "user_id", TEXT),
+    ("account", "access_token", TEXT),
+    ("account", "refresh_token", TEXT),
+    ("account", "id_token", TEXT),
+    ("account", "access_token_expires_at", TIME),
+    ("account", "refresh_token_expires_at", TIME),
+    ("account", "scope", TEXT),
+    ("account", "password", TEXT),
+    ("session", "id", TEXT),
+    ("session", "token", TEXT),
+    ("session", "user_id", TEXT),
+    ("session", "expires_at", TIME),
+    ("session", "ip_address", TEXT),
+    ("session", "user_agent", TEXT),
+    ("session", "impersonated_by", TEXT),
+    ("apikey", "id", TEXT),
+    ("apikey", "config_id", TEXT),
+    ("apikey", "key", TEXT),
+    ("apikey", "reference_id", TEXT),
+    ("apikey", "enabled", "bool"),
+    ("apikey", "rate_limit_enabled", "bool"),
+    ("apikey", "rate_limit_time_window", "int4"),
+    ("apikey", "rate_limit_max", "int4"),
+    ("apikey", "request_count", "int4"),
+    ("apikey", "remaining", "int4"),
+    ("apikey", "metadata", TEXT),
+    ("two_factor", "id", TEXT),
+    ("two_factor", "user_id", TEXT),
+    ("two_factor", "secret", TEXT),
+    ("two_factor", "backup_codes", TEXT),
+    ("passkey", "id", TEXT),
+    ("passkey", "public_key", TEXT),
+    ("passkey", "user_id", TEXT),
+    ("passkey", "credential_id", TEXT),
+    ("passkey", "counter", "int4"),
+    ("passkey", "backed_up", "bool"),
+    ("oauth_client", "id", TEXT),
+    ("oauth_client", "client_id", TEXT),
+    ("oauth_client", "client_secret", TEXT),
+    ("oauth_client", "disabled", "bool"),
+    ("oauth_client", "skip_consent", "bool"),
+    ("oauth_client", "enable_end_session", "bool"),
+    ("oauth_client", "public", "bool"),
+    ("oauth_client", "scopes", "_text"),
+    ("oauth_client", "contacts", "_text"),
+    ("oauth_client", "tos", "_text"),
+    ("oauth_client", "policy", "_text"),
+    ("oauth_client", "redirect_uris", "_text"),
+    ("oauth_client", "post_logout_redirect_uris", "_text"),
+    ("oauth_client", "grant_types", "_text"),
+    ("oauth_client", "user_id", TEXT),
+    ("oauth_consent", "id", TEXT),
+    ("oauth_consent", "client_id", TEXT),
+    ("oauth_consent", "user_id", TEXT),
+    ("oauth_consent", "scopes", TEXT),
+    ("oauth_refresh_token", "id", TEXT),
+    ("oauth_refresh_token", "token", TEXT),
+    ("oauth_refresh_token", "client_id", TEXT),
+    ("oauth_refresh_token", "user_id", TEXT),
+    ("oauth_refresh_token", "scopes", "_text"),
+    ("xmpp_account", "id", TEXT),
+    ("xmpp_account", "user_id", TEXT),
+    ("irc_account", "id", TEXT),
+    ("irc_account", "user_id", TEXT),
+    ("mailcow_account", "id", TEXT),
+    ("mailcow_account", "user_id", TEXT),
+    ("mediawiki_account", "id", TEXT),
+    ("mediawiki_account", "user_id", TEXT),
+];
+
 /// Each service table: our integration id, the table, its own columns.
 pub type ServiceTable = (&'static str, &'static str, &'static [&'static str]);
 
@@ -276,6 +369,33 @@ impl Source {
         Ok(!rows.is_empty())
     }
 
+    /// Whether the source's tables have every column the import reads, each of a type it
+    /// reads (so no row can surprise the reader): the problems, if any, one per column.
+    pub async fn schema_problems(&self, tables: &[&str]) -> Result<Vec<String>, String> {
+        let rows = self
+            .rows(
+                "SELECT table_name::text, column_name::text, udt_name::text \
+                 FROM information_schema.columns WHERE table_schema = current_schema()",
+                &[],
+            )
+            .await?;
+        let found: HashMap<(String, String), String> = rows
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+            .collect();
+        let mut problems = Vec::new();
+        for &(table, column, kind) in COLUMNS.iter().filter(|(t, _, _)| tables.contains(t)) {
+            match found.get(&(table.to_string(), column.to_string())) {
+                None => problems.push(format!("{table}.{column} is missing")),
+                Some(udt) if !kind.split('|').any(|k| k == udt) => problems.push(format!(
+                    "{table}.{column} is {udt}, the import reads {kind}"
+                )),
+                Some(_) => {}
+            }
+        }
+        Ok(problems)
+    }
+
     /// How many users the source has.
     pub async fn user_count(&self) -> Result<i64, String> {
         let rows = self.rows("SELECT count(*) FROM \"user\"", &[]).await?;
@@ -286,7 +406,8 @@ impl Source {
     /// ids in, whatever the database's locale), at most `limit`.
     pub async fn users_after(&self, after: &str, limit: i64) -> Result<Vec<SourceUser>, String> {
         let sql = format!(
-            "SELECT id, name, email, email_verified, image, username, display_username, \
+            "SELECT id, name, email, coalesce(email_verified, false) AS email_verified, image, \
+             username, display_username, \
              coalesce(two_factor_enabled, false) AS two_factor_enabled, role, \
              coalesce(banned, false) AS banned, ban_reason, {}, {}, {} \
              FROM \"user\" WHERE id COLLATE \"C\" > $1 ORDER BY id COLLATE \"C\" LIMIT $2",
@@ -355,7 +476,8 @@ impl Source {
         );
         let factors_sql = "SELECT id, user_id, secret, backup_codes FROM two_factor WHERE user_id = ANY($1) ORDER BY id";
         let passkeys_sql = format!(
-            "SELECT id, name, public_key, user_id, credential_id, counter, device_type, backed_up, \
+            "SELECT id, name, public_key, user_id, credential_id, coalesce(counter, 0) AS counter, \
+             device_type, coalesce(backed_up, false) AS backed_up, \
              transports, {}, aaguid FROM passkey WHERE user_id = ANY($1) ORDER BY id",
             iso("created_at")
         );
