@@ -567,6 +567,134 @@ mod tests {
     }
 
     #[test]
+    fn the_plugins_hashes_become_ours() {
+        use sha2::Digest;
+        let secret = "prosody-client-secret";
+        let stored = data_encoding::BASE64URL_NOPAD.encode(&sha2::Sha256::digest(secret));
+        let row = SourceClient {
+            id: "c1".into(),
+            client_id: "prosody".into(),
+            client_secret: Some(stored),
+            redirect_uris: vec!["https://xmpp.example.org/callback".into()],
+            ..SourceClient::default()
+        };
+        let client = client(&[], &row, "2026-01-01T00:00:00.000Z").unwrap();
+        assert_eq!(
+            client.client_secret_hash,
+            portal_domain::crypto::sha256_hex(secret.as_bytes())
+        );
+        let refused = SourceClient {
+            redirect_uris: vec!["javascript:alert(1)".into()],
+            ..row.clone()
+        };
+        assert!(client_fn_error(&refused).contains("redirect URI"));
+
+        let token = "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEf";
+        let refresh = SourceRefresh {
+            id: "r1".into(),
+            token: data_encoding::BASE64URL_NOPAD.encode(&sha2::Sha256::digest(token)),
+            client_id: "prosody".into(),
+            user_id: "u1".into(),
+            scopes: vec!["openid".into(), "offline_access".into()],
+            created_at: None,
+            expires_at: "2027-01-01T00:00:00.000Z".into(),
+        };
+        let (grant, key, stored) =
+            refresh_grant(&refresh, "c1", None, "2026-01-01T00:00:00.000Z").unwrap();
+        assert_eq!(
+            key,
+            portal_domain::store::oauth::moved_refresh_key(token),
+            "found by the token a service holds"
+        );
+        assert_eq!(
+            (
+                grant.id.as_str(),
+                stored.grant_id.as_str(),
+                stored.client_key.as_str()
+            ),
+            ("r1", "r1", "c1")
+        );
+        let broken = SourceRefresh {
+            token: "not-a-hash".into(),
+            ..refresh
+        };
+        assert!(refresh_grant(&broken, "c1", None, "x").is_err());
+    }
+
+    fn client_fn_error(row: &SourceClient) -> String {
+        client(&[], row, "2026-01-01T00:00:00.000Z").unwrap_err()
+    }
+
+    #[test]
+    fn service_rows_become_our_accounts_or_are_refused() {
+        let row = |integration: &'static str, status: &str, fields: &[(&'static str, &str)]| {
+            SourceService {
+                integration,
+                id: "a1".into(),
+                user_id: "u1".into(),
+                status: status.into(),
+                created_at: "2026-01-01T00:00:00.000Z".into(),
+                updated_at: "2026-01-01T00:00:00.000Z".into(),
+                metadata: Some(r#"{"note": "founder"}"#.into()),
+                fields: fields
+                    .iter()
+                    .map(|(k, v)| (*k, Some(v.to_string())))
+                    .collect(),
+            }
+        };
+        let irc = service_account(&row(
+            "irc",
+            "active",
+            &[
+                ("nick", "Dave"),
+                ("server", "irc.example.org"),
+                ("port", "6697"),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(
+            (irc.username.as_str(), irc.data["port"].as_u64()),
+            ("dave", Some(6697))
+        );
+        assert_eq!(irc.metadata, Some(json!({"note": "founder"})));
+        let wiki = service_account(&row(
+            "mediawiki",
+            "pending",
+            &[("wiki_username", "Dave"), ("wiki_user_id", "42")],
+        ))
+        .unwrap();
+        assert_eq!(
+            (wiki.data["username"].as_str(), wiki.data["userId"].as_i64()),
+            (Some("Dave"), Some(42))
+        );
+        let mail = service_account(&row(
+            "mailcow",
+            "suspended",
+            &[
+                ("email", "Dave@atl.tools"),
+                ("domain", "atl.tools"),
+                ("local_part", "dave"),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(mail.username, "dave@atl.tools");
+        assert!(
+            service_account(&row(
+                "xmpp",
+                "frozen",
+                &[("username", "dave"), ("jid", "dave@atl.chat")]
+            ))
+            .unwrap_err()
+            .contains("status")
+        );
+        assert!(
+            service_account(&row("xmpp", "active", &[]))
+                .unwrap_err()
+                .contains("no name")
+        );
+    }
+
+    #[test]
     fn roles_and_names_portal_refuses_are_reported() {
         assert_eq!(role(Some("admin,user")), Ok(Role::Admin));
         assert_eq!(role(None), Ok(Role::User));
