@@ -109,7 +109,7 @@ async fn a_person_lands_whole_with_the_counters_and_only_once() {
         (Some(&1), Some(&1))
     );
     assert!(
-        db.present_users(&[admin.user.id.clone()])
+        db.present_users(std::slice::from_ref(&admin.user.id))
             .await
             .unwrap()
             .contains(&admin.user.id)
