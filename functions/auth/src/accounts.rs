@@ -24,7 +24,9 @@ use crate::social::sign_in::{read, start};
 use crate::social::{Kind, LinkTo, Provider, Tokens, profile_and_raw, provider, refresh};
 use crate::state::AuthState;
 use crate::views::json_response;
-use crate::wire::LinkedAccount;
+use crate::wire::{
+    AccountInfo, LinkedAccount, ProviderAccessToken, ProviderTokens, ProviderUser, Status,
+};
 
 /// The password's account id: BetterAuth's credential account, one per user.
 fn credential_id(user_id: &str) -> String {
@@ -141,7 +143,7 @@ pub async fn unlink(
     {
         return Err(account_not_found());
     }
-    Ok(json_response(&json!({ "status": true })))
+    Ok(json_response(&Status::TRUE))
 }
 
 fn link_to(user: &SessionUser) -> LinkTo {
@@ -158,7 +160,7 @@ fn link_to(user: &SessionUser) -> LinkTo {
     post, path = "/link-social", security(("signedIn" = [])),
     request_body(content = Object, description = "`{provider: \"discord\", callbackURL?, errorCallbackURL?, scopes?, disableRedirect?}`"),
     responses(
-        (status = 200, description = "`{url, redirect}`: the provider's authorization URL", body = Object),
+        (status = 200, description = "`{url, redirect}`: the provider's authorization URL", body = crate::wire::RedirectTo),
         (status = 404, description = "`PROVIDER_NOT_FOUND`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
@@ -178,7 +180,7 @@ pub async fn link_social(
     post, path = "/oauth2/link", security(("signedIn" = [])),
     request_body(content = Object, description = "`{providerId: \"mailcow\", callbackURL, errorCallbackURL?, scopes?}`"),
     responses(
-        (status = 200, description = "`{url, redirect: true}`", body = Object),
+        (status = 200, description = "`{url, redirect: true}`", body = crate::wire::RedirectTo),
         (status = 404, description = "`PROVIDER_NOT_FOUND`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
@@ -306,7 +308,7 @@ async fn usable(state: &AuthState, provider: Provider<'_>, account: Linked) -> A
     post, path = "/get-access-token", security(("signedIn" = [])),
     request_body(content = Object, description = "`{providerId, accountId?}`"),
     responses(
-        (status = 200, description = "`{accessToken, accessTokenExpiresAt, scopes, idToken?}`", body = Object),
+        (status = 200, description = "`{accessToken, accessTokenExpiresAt, scopes, idToken?}`", body = crate::wire::ProviderAccessToken),
         (status = 400, description = "`PROVIDER_NOT_SUPPORTED`, `ACCOUNT_NOT_FOUND`, `FAILED_TO_GET_ACCESS_TOKEN`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
@@ -318,12 +320,14 @@ pub async fn get_access_token(
     let body = body.json_only()?.value;
     let (provider, account) = provider_account(&state, &user, &body).await?;
     let account = usable(&state, provider, account).await?;
-    Ok(crate::views::no_store(json_response(&json!({
-        "accessToken": open(&state, &account.access_token_sealed),
-        "accessTokenExpiresAt": account.access_token_expires_at,
-        "scopes": account.scopes,
-        "idToken": open(&state, &account.id_token_sealed),
-    }))))
+    Ok(crate::views::no_store(json_response(
+        &ProviderAccessToken {
+            access_token: open(&state, &account.access_token_sealed),
+            access_token_expires_at: account.access_token_expires_at.clone(),
+            id_token: open(&state, &account.id_token_sealed),
+            scopes: account.scopes,
+        },
+    )))
 }
 
 /// `POST /refresh-token {providerId, accountId?}`: new tokens from the provider now.
@@ -331,7 +335,7 @@ pub async fn get_access_token(
     post, path = "/refresh-token", security(("signedIn" = [])),
     request_body(content = Object, description = "`{providerId, accountId?}`"),
     responses(
-        (status = 200, description = "`{accessToken, refreshToken, accessTokenExpiresAt, refreshTokenExpiresAt, scope, idToken, providerId, accountId}`", body = Object),
+        (status = 200, description = "`{accessToken, refreshToken, accessTokenExpiresAt, refreshTokenExpiresAt, scope, idToken, providerId, accountId}`", body = crate::wire::ProviderTokens),
         (status = 400, description = "`PROVIDER_NOT_SUPPORTED`, `ACCOUNT_NOT_FOUND`, `REFRESH_TOKEN_NOT_FOUND`, `FAILED_TO_REFRESH_ACCESS_TOKEN`", body = portal_web::openapi::AuthErrorBody),
     )
 )]
@@ -358,16 +362,16 @@ pub async fn refresh_token(
         )
     })?;
     let account = store_refreshed(&state, account, &tokens).await?;
-    Ok(crate::views::no_store(json_response(&json!({
-        "accessToken": tokens.access_token,
-        "refreshToken": tokens.refresh_token.clone().unwrap_or(refresh_token),
-        "accessTokenExpiresAt": account.access_token_expires_at,
-        "refreshTokenExpiresAt": account.refresh_token_expires_at,
-        "scope": account.scopes.join(","),
-        "idToken": open(&state, &account.id_token_sealed),
-        "providerId": account.provider_id,
-        "accountId": account.account_id,
-    }))))
+    Ok(crate::views::no_store(json_response(&ProviderTokens {
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token.unwrap_or(refresh_token),
+        access_token_expires_at: account.access_token_expires_at.clone(),
+        refresh_token_expires_at: account.refresh_token_expires_at.clone(),
+        scope: account.scopes.join(","),
+        id_token: open(&state, &account.id_token_sealed),
+        provider_id: account.provider_id,
+        account_id: account.account_id,
+    })))
 }
 
 /// `GET /account-info?accountId=`: what the provider of one of the caller's accounts says
@@ -377,7 +381,7 @@ pub async fn refresh_token(
     get, path = "/account-info", security(("signedIn" = [])),
     params(("accountId" = String, Query, description = "The provider's id of the account (or its `id` from `/list-accounts`)")),
     responses(
-        (status = 200, description = "`{user: {id, name, email, image, emailVerified}, data}`", body = Object),
+        (status = 200, description = "`{user: {id, name, email, image, emailVerified}, data}`", body = crate::wire::AccountInfo),
         (status = 400, description = "`ACCOUNT_NOT_FOUND`, `PROVIDER_NOT_CONFIGURED`, or no `accountId`", body = portal_web::openapi::AuthErrorBody),
         (status = 401, description = "`UNAUTHORIZED`", body = portal_web::openapi::AuthErrorBody),
         (status = 502, description = "`PROVIDER_UNAVAILABLE`: the provider did not answer", body = portal_web::openapi::AuthErrorBody),
@@ -444,14 +448,14 @@ pub async fn info(
                 "The provider did not answer",
             )
         })?;
-    Ok(json_response(&json!({
-        "user": {
-            "id": profile.id,
-            "name": profile.name,
-            "email": profile.email,
-            "image": profile.image,
-            "emailVerified": profile.email_verified,
+    Ok(json_response(&AccountInfo {
+        user: ProviderUser {
+            id: profile.id,
+            name: profile.name,
+            email: profile.email,
+            image: profile.image,
+            email_verified: profile.email_verified,
         },
-        "data": raw,
-    })))
+        data: raw,
+    }))
 }

@@ -255,6 +255,57 @@ pub enum SignInAnswer {
     TwoFactor(TwoFactorRedirect),
 }
 
+/// `{ url, redirect }`: where the browser goes next (a provider's authorization page, the
+/// OpenID Connect consent or client); `redirect` tells the client's redirect plugin to go.
+#[derive(Serialize, ToSchema)]
+pub struct RedirectTo {
+    pub url: String,
+    pub redirect: bool,
+}
+
+/// `/get-access-token`: the caller's token at a provider (refreshed when about to expire).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderAccessToken {
+    pub access_token: Option<String>,
+    pub access_token_expires_at: Option<String>,
+    pub scopes: Vec<String>,
+    pub id_token: Option<String>,
+}
+
+/// `/refresh-token`: the tokens the provider just gave.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub access_token_expires_at: Option<String>,
+    pub refresh_token_expires_at: Option<String>,
+    /// Comma-separated, as BetterAuth answers.
+    pub scope: String,
+    pub id_token: Option<String>,
+    pub provider_id: String,
+    pub account_id: String,
+}
+
+/// `/account-info`: the person as the provider describes them now, and its raw answer.
+#[derive(Serialize, ToSchema)]
+pub struct AccountInfo {
+    pub user: ProviderUser,
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderUser {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub image: Option<String>,
+    pub email_verified: bool,
+}
+
 /// A body the endpoint accepts and does not read (BetterAuth's sign-out options): any JSON.
 #[derive(ToSchema)]
 pub struct Ignored(pub Value);

@@ -547,7 +547,7 @@ fn validate(params: &Params) -> Result<(), AuthError> {
     params(AuthorizeQuery),
     responses(
         (status = 302, description = "To the client (`code` or `error`, with `state` and `iss`), the login page, the consent page, or the error page (unknown client or redirect URI)"),
-        (status = 200, description = "`{redirect: true, url}` when the request accepts JSON", body = Object),
+        (status = 200, description = "`{redirect: true, url}` when the request accepts JSON", body = crate::wire::RedirectTo),
     )
 )]
 pub async fn authorize(

@@ -42,7 +42,7 @@ fn signed_in(user: &SessionUser) -> SignedIn<'_> {
     post, path = "/oauth2/consent", security(("signedIn" = [])),
     request_body(content = Object, description = "`{accept: boolean, scope?: string (a subset of those asked for), oauth_query: string (the consent page's signed query)}`"),
     responses(
-        (status = 200, description = "`{redirect: true, url}`: to the client (a code, or `error=access_denied`)", body = Object),
+        (status = 200, description = "`{redirect: true, url}`: to the client (a code, or `error=access_denied`)", body = crate::wire::RedirectTo),
         (status = 400, description = "`{error: invalid_request | invalid_signature}`", body = portal_web::openapi::OAuthErrorBody),
         (status = 401, description = "`UNAUTHORIZED`", body = portal_web::openapi::AuthErrorBody),
     )
@@ -136,7 +136,7 @@ pub async fn consent(
     post, path = "/oauth2/continue", security(("signedIn" = [])),
     request_body(content = Object, description = "`{selected?: true, created?: true, postLogin?: true, oauth_query: string}`"),
     responses(
-        (status = 200, description = "`{redirect: true, url}`", body = Object),
+        (status = 200, description = "`{redirect: true, url}`", body = crate::wire::RedirectTo),
         (status = 400, description = "`{error: invalid_request | invalid_signature}`", body = portal_web::openapi::OAuthErrorBody),
         (status = 401, description = "`UNAUTHORIZED`", body = portal_web::openapi::AuthErrorBody),
     )

@@ -381,5 +381,9 @@ pub fn s256(verifier: &str) -> String {
 /// `{redirect: true, url}`: what the plugin's JSON answers say (the client's redirect
 /// plugin navigates there).
 pub fn redirect_body(url: &str) -> Response {
-    Json(json!({ "redirect": true, "url": url })).into_response()
+    Json(crate::wire::RedirectTo {
+        url: url.to_string(),
+        redirect: true,
+    })
+    .into_response()
 }

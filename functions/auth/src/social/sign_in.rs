@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Kind, Pending, begin, code_verifier, provider};
 use crate::error::{AuthError, AuthResult};
@@ -147,7 +147,10 @@ pub async fn start(
         asked.login_hint.as_deref(),
     )
     .await?;
-    let mut response = json_response(&json!({ "url": url, "redirect": !asked.disable_redirect }));
+    let mut response = json_response(&crate::wire::RedirectTo {
+        url: url.clone(),
+        redirect: !asked.disable_redirect,
+    });
     if !asked.disable_redirect
         && let Ok(value) = HeaderValue::from_str(&url)
     {
@@ -163,7 +166,7 @@ pub async fn start(
     post, path = "/sign-in/social",
     request_body(content = Object, description = "`{provider: \"discord\", callbackURL?, errorCallbackURL?, newUserCallbackURL?, disableRedirect?, scopes?, requestSignUp?, loginHint?}`"),
     responses(
-        (status = 200, description = "`{url, redirect}`: the provider's authorization URL (also in `Location`), the state cookie set", body = Object),
+        (status = 200, description = "`{url, redirect}`: the provider's authorization URL (also in `Location`), the state cookie set", body = crate::wire::RedirectTo),
         (status = 403, description = "`INVALID_CALLBACK_URL`", body = portal_web::openapi::AuthErrorBody),
         (status = 404, description = "`PROVIDER_NOT_FOUND` (not configured), `ID_TOKEN_NOT_SUPPORTED`", body = portal_web::openapi::AuthErrorBody),
     )
@@ -179,7 +182,7 @@ pub async fn social(State(state): State<AuthState>, body: Body) -> AuthResult<Re
     post, path = "/sign-in/oauth2",
     request_body(content = Object, description = "`{providerId: \"mailcow\", callbackURL?, errorCallbackURL?, newUserCallbackURL?, disableRedirect?, scopes?, requestSignUp?}`"),
     responses(
-        (status = 200, description = "`{url, redirect}`", body = Object),
+        (status = 200, description = "`{url, redirect}`", body = crate::wire::RedirectTo),
         (status = 403, description = "`INVALID_CALLBACK_URL`", body = portal_web::openapi::AuthErrorBody),
         (status = 404, description = "`PROVIDER_NOT_FOUND`", body = portal_web::openapi::AuthErrorBody),
     )
