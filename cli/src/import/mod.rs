@@ -687,27 +687,30 @@ async fn bring_clients(
     at: &str,
     report: &mut Report,
 ) -> Result<HashMap<String, String>, String> {
-    let mut brought = HashMap::new();
+    let mut clients = Vec::new();
     for row in source.clients().await? {
-        let client = match convert::client(&secrets.better_auth, &row, at) {
-            Ok(client) => client,
-            Err(why) => {
-                report.skip("OAuth client", &row.id, why);
-                continue;
-            }
-        };
-        let landed = if dry_run {
-            Landed::Written(0)
-        } else {
-            db.land_client(&client)
-                .await
-                .map_err(|e| format!("import stopped (resume with --resume): {e}"))?
-        };
-        match landed {
+        match convert::client(&secrets.better_auth, &row, at) {
+            Ok(client) => clients.push(client),
+            Err(why) => report.skip("OAuth client", &row.id, why),
+        }
+    }
+    // Each client is its own transaction: they go out together.
+    let landed = if dry_run {
+        clients.iter().map(|_| Ok(Landed::Written(0))).collect()
+    } else {
+        futures::future::join_all(clients.iter().map(|c| db.land_client(c))).await
+    };
+    let mut brought = HashMap::new();
+    for (client, landed) in clients.into_iter().zip(landed) {
+        match landed.map_err(|e| format!("import stopped (resume with --resume): {e}"))? {
             Landed::Written(_) => *report.written.entry("oauthClients").or_default() += 1,
             Landed::AlreadyThere => {}
             other => {
-                report.skip("OAuth client", &row.id, format!("{other:?} in the table"));
+                report.skip(
+                    "OAuth client",
+                    &client.id,
+                    format!("{other:?} in the table"),
+                );
                 continue;
             }
         }
@@ -747,7 +750,22 @@ fn expect(report: &mut Report, a: &Arrival, sign: i64) {
 
 /// The verification pass: counts per kind, the counters, the claims.
 async fn verify(db: &Db, report: &Report) -> Result<Value, String> {
-    let items = db.scan_everything().await.map_err(|e| e.to_string())?;
+    let at = now();
+    let integrations: Vec<&str> = report
+        .expected_accounts
+        .keys()
+        .map(|(integration, _)| integration.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // The table, its counters and each service's counters: read together.
+    let counters = db.stats();
+    let (items, stats, accounts) = futures::try_join!(
+        db.scan_everything(),
+        counters.read(at),
+        futures::future::try_join_all(integrations.iter().map(|i| counters.accounts(i))),
+    )
+    .map_err(|e| e.to_string())?;
     let census = census(&items);
     let kind = |k: &str| census.kinds.get(k).copied().unwrap_or(0);
     let expected = |k: &str| report.expected.get(k).copied().unwrap_or(0);
@@ -788,8 +806,6 @@ async fn verify(db: &Db, report: &Report) -> Result<Value, String> {
     check("refresh tokens", kind("OAUTHRT"), expected("refreshTokens"));
     check("grants", kind("OAUTHGRANT"), expected("refreshTokens"));
     check("OAuth clients", kind("OAUTH"), expected("oauthClients"));
-    let at = now();
-    let stats = db.stats().read(at).await.map_err(|e| e.to_string())?;
     let live_sessions = items
         .iter()
         .filter(|i| {
@@ -822,26 +838,14 @@ async fn verify(db: &Db, report: &Report) -> Result<Value, String> {
         stats.api_keys_enabled,
         report.expected_keys_enabled,
     );
-    let mut integrations: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
     for ((integration, status), n) in &report.expected_accounts {
-        integrations
-            .entry(integration)
-            .or_default()
-            .push((status, *n));
-    }
-    for (integration, wanted) in integrations {
-        let counted = db
-            .stats()
-            .accounts(integration)
-            .await
-            .map_err(|e| e.to_string())?;
-        for (status, n) in wanted {
-            check(
-                &format!("stats: {integration} accounts {status}"),
-                counted.get(status).copied().unwrap_or(0),
-                n,
-            );
-        }
+        let at = integrations.iter().position(|i| i == integration);
+        let counted = at.and_then(|at| accounts[at].get(status)).copied();
+        check(
+            &format!("stats: {integration} accounts {status}"),
+            counted.unwrap_or(0),
+            *n,
+        );
     }
     if !census.orphan_claims.is_empty() {
         problems.push(format!(
