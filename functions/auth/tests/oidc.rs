@@ -1403,3 +1403,65 @@ async fn the_token_and_userinfo_endpoints_count_the_callers_address() {
         assert_eq!(userinfo(&t, "not-a-token").await.status, expected);
     }
 }
+
+#[tokio::test]
+async fn a_client_an_admin_disabled_stays_disabled_whatever_its_owner_does() {
+    let t = TestAuth::new(|c| {
+        c.auth.as_mut().unwrap().oauth.registration =
+            portal_domain::config::ClientRegistration::SignedIn
+    })
+    .await;
+    let owner = t.sign_up("owner@example.org").await;
+    let headers = owner.headers();
+    let app = json!({"redirect_uris": ["https://app.example.org/cb"], "client_name": "Spammy"});
+    let res = t
+        .send(
+            "POST",
+            "/api/auth/oauth2/create-client",
+            &h(&headers),
+            Some(app),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let client_id = res.json()["client_id"].as_str().unwrap().to_string();
+    let store = t.state.db.oauth_clients();
+    let made = store.by_client_id(&client_id).await.unwrap().unwrap();
+    let mut off = made.clone();
+    off.disabled = true;
+    off.updated_at = iso(now() + time::Duration::seconds(1));
+    assert!(store.save(&made, &off, None).await.unwrap());
+
+    let refused =
+        json!({"code": "CLIENT_DISABLED", "message": "An administrator disabled this client"});
+    for (path, body) in [
+        (
+            "/api/auth/oauth2/update-client",
+            json!({"client_id": client_id, "update": {"client_name": "Harmless"}}),
+        ),
+        (
+            "/api/auth/oauth2/client/rotate-secret",
+            json!({"client_id": client_id}),
+        ),
+        (
+            "/api/auth/oauth2/delete-client",
+            json!({"client_id": client_id}),
+        ),
+    ] {
+        let res = t.send("POST", path, &h(&headers), Some(body)).await;
+        assert_eq!(res.status, 403, "{path}: {}", res.text());
+        assert_eq!(res.json(), refused, "{path}");
+    }
+    let still = store.by_client_id(&client_id).await.unwrap().unwrap();
+    assert_eq!(still, off, "neither renamed, re-keyed nor deleted");
+    // Viewing it stays the owner's.
+    let seen = t
+        .send(
+            "GET",
+            &format!("/api/auth/oauth2/get-client?client_id={client_id}"),
+            &h(&headers),
+            None,
+        )
+        .await;
+    assert_eq!(seen.status, 200);
+    assert_eq!(seen.json()["disabled"], true);
+}

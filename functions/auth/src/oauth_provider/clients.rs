@@ -428,6 +428,25 @@ async fn own_client(
     Ok(client)
 }
 
+/// A client an administrator disabled stays as they left it: its owner changes, rotates or
+/// deletes it only with the power to manage clients (the one moderation rule, its second
+/// factor included), so deleting and registering again does not undo the decision quietly.
+fn unless_disabled(state: &AuthState, caller: &Identity, client: &OAuthClient) -> OAuthResult<()> {
+    if client.disabled
+        && caller
+            .require_power(&state.app.config, Power::ManageOAuthClients)
+            .is_err()
+    {
+        return Err(AuthError::with_message(
+            StatusCode::FORBIDDEN,
+            "CLIENT_DISABLED",
+            "An administrator disabled this client",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// The required `client_id` of a query or a body (400 `VALIDATION_ERROR` without one).
 fn client_id_of(source: &'static str, value: &Value) -> Result<String, AuthError> {
     let mut f = Fields::of(source, value, false);
@@ -522,6 +541,7 @@ pub async fn public_client(
 async fn save_change(
     state: &AuthState,
     user: &SessionUser,
+    caller: &Identity,
     from: &portal_domain::model::Client,
     client_id: &str,
     action: &str,
@@ -530,6 +550,7 @@ async fn save_change(
     let origin = Provenance::request(&state.app.config, from).as_user(&user.user.id);
     for _ in 0..4 {
         let old = own_client(state, user, client_id).await?;
+        unless_disabled(state, caller, &old)?;
         let mut new = old.clone();
         change(&mut new)?;
         if new == old {
@@ -567,12 +588,14 @@ async fn save_change(
         (status = 200, description = "The client as changed", body = Object),
         (status = 401, description = "`UNAUTHORIZED` (not theirs)", body = portal_web::openapi::AuthErrorBody),
         (status = 404, description = "`{error: not_found}`", body = portal_web::openapi::OAuthErrorBody),
+        (status = 403, description = "`CLIENT_DISABLED`: an administrator disabled it (its owner may not change or delete it)", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn update_client(
     State(state): State<AuthState>,
     RequestClient(from): RequestClient,
     user: SessionUser,
+    SignedIn(caller): SignedIn,
     body: Body,
 ) -> OAuthResult<Response> {
     let body = body.json_only()?.value;
@@ -589,6 +612,7 @@ pub async fn update_client(
     let client = save_change(
         &state,
         &user,
+        &caller,
         &from,
         &client_id,
         "oauth_client.changed",
@@ -609,12 +633,14 @@ pub async fn update_client(
     responses(
         (status = 200, description = "The client with its new `client_secret`", body = Object),
         (status = 400, description = "`{error: invalid_client}`: a public client has no secret", body = portal_web::openapi::OAuthErrorBody),
+        (status = 403, description = "`CLIENT_DISABLED`: an administrator disabled it (its owner may not change or delete it)", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn rotate_secret(
     State(state): State<AuthState>,
     RequestClient(from): RequestClient,
     user: SessionUser,
+    SignedIn(caller): SignedIn,
     body: Body,
 ) -> OAuthResult<Response> {
     let body = body.json_only()?.value;
@@ -624,6 +650,7 @@ pub async fn rotate_secret(
     let client = save_change(
         &state,
         &user,
+        &caller,
         &from,
         &client_id,
         "oauth_client.secret_rotated",
@@ -652,12 +679,14 @@ pub async fn rotate_secret(
         (status = 200, description = "Deleted", body = Object),
         (status = 401, description = "`UNAUTHORIZED` (not theirs)", body = portal_web::openapi::AuthErrorBody),
         (status = 404, description = "`{error: not_found}`", body = portal_web::openapi::OAuthErrorBody),
+        (status = 403, description = "`CLIENT_DISABLED`: an administrator disabled it (its owner may not change or delete it)", body = portal_web::openapi::AuthErrorBody),
     )
 )]
 pub async fn delete_client(
     State(state): State<AuthState>,
     RequestClient(from): RequestClient,
     user: SessionUser,
+    SignedIn(caller): SignedIn,
     body: Body,
 ) -> OAuthResult<Response> {
     let body = body.json_only()?.value;
@@ -665,6 +694,7 @@ pub async fn delete_client(
     let origin = Provenance::request(&state.app.config, &from).as_user(&user.user.id);
     for _ in 0..4 {
         let client = own_client(&state, &user, &client_id).await?;
+        unless_disabled(&state, &caller, &client)?;
         let details = json!({ "oauthClientId": client.id, "clientId": client.client_id, "name": client.name });
         let event = Event::now(&origin, "oauth_client.deleted", None, Some(details));
         if state
