@@ -40,15 +40,9 @@ use serde_json::{Value, json};
 use crate::error::AuthError;
 use crate::state::{AuthState, BASE_PATH};
 
-/// The scopes Portal offers (its `scopes` option).
-pub const SCOPES: [&str; 6] = [
-    "openid",
-    "profile",
-    "email",
-    "offline_access",
-    "xmpp",
-    "irc",
-];
+/// The scopes Portal offers (its `scopes` option): the store's one list, which the admin
+/// API checks clients against too.
+pub use portal_domain::store::oauth_clients::SCOPES;
 /// Scopes about a person: never in a client's own (client credentials) token.
 pub const USER_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 /// The claims the provider can put in ID tokens and userinfo.
